@@ -1,0 +1,116 @@
+/**
+ * Starts the database side of the local stack and of the test runs: an embedded PGlite (or a real PostgreSQL
+ * named by a URL) behind the WebSocket bridge, with flowgate's migrations applied.
+ *
+ * Returns what the Worker needs (`workerDatabaseUrl` + `wsProxy`) and what Node tools need (`nodeDatabaseUrl`).
+ */
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { startBridge, type Bridge } from "./db-bridge.ts";
+
+export interface LocalDatabase {
+  /** Connection string the Worker gives the Neon driver. */
+  workerDatabaseUrl: string;
+  /** `127.0.0.1:<port>` of the WebSocket bridge (the Worker's `DB_WS_PROXY`). */
+  wsProxy: string;
+  /** Connection string for node-postgres (CLI, migrations, test fixtures); goes through the session lock. */
+  nodeDatabaseUrl: string;
+  kind: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+export interface LocalDatabaseOptions {
+  /** A real PostgreSQL server; when absent, PGlite is used. */
+  databaseUrl?: string;
+  /** PGlite data directory; in memory when absent. */
+  dataDir?: string;
+  wsPort?: number;
+  tcpPort?: number;
+}
+
+export async function startLocalDatabase(opts: LocalDatabaseOptions = {}): Promise<LocalDatabase> {
+  if (opts.databaseUrl) {
+    const url = new URL(opts.databaseUrl);
+    const bridge = await startBridge({
+      target: { host: url.hostname, port: Number(url.port || 5432) },
+      serialize: false,
+      wsPort: opts.wsPort,
+      tcpPort: opts.tcpPort,
+    });
+    const db: LocalDatabase = {
+      kind: "postgres",
+      workerDatabaseUrl: opts.databaseUrl,
+      wsProxy: `127.0.0.1:${bridge.wsPort}`,
+      nodeDatabaseUrl: opts.databaseUrl,
+      close: () => bridge.close(),
+    };
+    await migrateDatabase(db.nodeDatabaseUrl);
+    return db;
+  }
+
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const pglite = await PGlite.create(opts.dataDir ? { dataDir: opts.dataDir } : {});
+  const socketServer = new PGLiteSocketServer({ db: pglite, port: 0, host: "127.0.0.1", maxConnections: 1000 });
+  await socketServer.start();
+  const internalPort = Number(socketServer.getServerConn().split(":").pop());
+  let bridge: Bridge;
+  try {
+    bridge = await startBridge({
+      target: { host: "127.0.0.1", port: internalPort },
+      serialize: true,
+      wsPort: opts.wsPort,
+      tcpPort: opts.tcpPort,
+    });
+  } catch (err) {
+    await socketServer.stop();
+    await pglite.close();
+    throw err;
+  }
+  const db: LocalDatabase = {
+    kind: "pglite",
+    workerDatabaseUrl: `postgres://postgres@127.0.0.1:${bridge.tcpPort}/postgres`,
+    wsProxy: `127.0.0.1:${bridge.wsPort}`,
+    nodeDatabaseUrl: `postgres://postgres@127.0.0.1:${bridge.tcpPort}/postgres`,
+    close: async () => {
+      await bridge.close();
+      await socketServer.stop();
+      await pglite.close();
+    },
+  };
+  await migrateDatabase(db.nodeDatabaseUrl);
+  return db;
+}
+
+export async function migrateDatabase(nodeDatabaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: nodeDatabaseUrl });
+  await client.connect();
+  try {
+    await migrate(drizzle(client), { migrationsFolder: new URL("../migrations", import.meta.url).pathname });
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a database of its own for one run on a shared server; `drop` removes it. */
+export async function createScratchDatabase(serverUrl: string, label: string) {
+  const name = `flowgate_${label}_${process.pid}_${Date.now().toString(36)}`.toLowerCase();
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: serverUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Admin request bodies and queries. zod schemas; a failure is a 400 naming the fields, never echoing values.
+ */
+import { z } from "zod";
+import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S } from "../constants";
+import { GatewayError, badRequest } from "../errors";
+import { TENANT_NAME } from "../identity/principal";
+import { parseScopePattern } from "../identity/scopes";
+
+const name = z.string().trim().min(1).max(128).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+const names = z.array(name).max(100);
+const tenant = z.string().regex(TENANT_NAME, "must be letters, digits and '-' (at most 64)");
+const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+export const CreateKeyBody = z
+  .object({
+    tenant,
+    subject: z.string().trim().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters"),
+    email: z.string().trim().max(320).regex(/^[^\x00-\x1f\x7f]*$/).optional(),
+    name: name.optional(),
+    roles: names.optional(),
+    groups: names.optional(),
+    scopes: z
+      .array(z.string().refine((s) => parseScopePattern(s) !== null, "is not a scope pattern (type/name or a word)"))
+      .max(200)
+      .optional(),
+    notBefore: instant.optional(),
+    expiresAt: instant.optional(),
+    admin: z.boolean().optional(),
+    servesTenants: z
+      .array(z.string().refine((s) => s === "*" || TENANT_NAME.test(s), "must be '*' or tenant names"))
+      .max(1000)
+      .refine((l) => !(l.includes("*") && l.length > 1), "'*' stands alone")
+      .optional(),
+  })
+  .strict()
+  .refine((b) => !b.notBefore || !b.expiresAt || b.notBefore < b.expiresAt, {
+    message: "must be before expiresAt",
+    path: ["notBefore"],
+  });
+
+export const RotateKeyBody = z
+  .object({ gracePeriodS: z.number().int().min(0).max(MAX_ROTATION_GRACE_S).optional() })
+  .strict();
+
+export const TenantBody = z.object({ name: tenant }).strict();
+
+const limit = z.coerce.number().int().min(1).max(ADMIN_LIST_MAX_LIMIT).default(ADMIN_LIST_DEFAULT_LIMIT);
+const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
+
+export const KeyListQuery = z.object({
+  tenant: tenant.optional(),
+  subject: z.string().max(256).optional(),
+  includeRevoked: z.enum(["true", "false"]).optional(),
+  limit,
+  offset,
+});
+
+export const AuditQuery = z.object({
+  action: z.string().max(64).optional(),
+  decision: z.enum(["ALLOWED", "BLOCKED", "DONE"]).optional(),
+  subject: z.string().max(256).optional(),
+  tenant: tenant.optional(),
+  since: instant.optional(),
+  until: instant.optional(),
+  limit,
+  offset,
+});
+
+/** Parses `input` or throws a 400 listing the offending fields and what is wrong with each. */
+export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const fields = r.error.issues.map((i) => ({
+    field: i.path.join(".") || "(body)",
+    problem: i.code === "unrecognized_keys" ? `unknown field(s) ${i.keys.join(", ")}` : i.message,
+  }));
+  throw badRequest(`invalid request: ${fields.map((f) => `${f.field} ${f.problem}`).join("; ")}`, { fields });
+}
+
+/** The JSON body, `{}` when empty, 400 when not JSON. */
+export async function jsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const text = await req.text();
+  if (text.length > maxBytes) throw new GatewayError("PAYLOAD_TOO_LARGE", `body larger than ${maxBytes} bytes`);
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest("body is not valid JSON");
+  }
+}

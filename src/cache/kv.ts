@@ -1,0 +1,27 @@
+/**
+ * Every key flowgate writes to the KEY_CACHE namespace (documented in docs/storage.md).
+ */
+export const KV = {
+  /** A cached key lookup: `apikey:<epoch>:<sha256 of the key>` -> KeyRecord JSON, metadata {exp, rev}. */
+  apiKey: (epoch: number, secretHash: string) => `apikey:${epoch}:${secretHash}`,
+  apiKeyPrefix: "apikey:",
+  /** The cache epoch: purging every key lookup bumps it, orphaning all older `apikey:` entries at once. */
+  cacheEpoch: "control:cache-epoch",
+  /** Log-level override `{level, until}` (epoch ms), expiring on its own. */
+  logLevel: "control:log-level",
+  /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */
+  purgeCursor: "cron:purge-cursor",
+} as const;
+
+/** Metadata stored with each `apikey:` entry, so the cron can decide without reading values. */
+export interface ApiKeyEntryMetadata {
+  /** The key's expiry, epoch seconds, or 0 for none. */
+  exp: number;
+  /** 1 when the key is revoked (the entry is a tombstone). */
+  rev: 0 | 1;
+}
+
+export function parseApiKeyEntryName(name: string): { epoch: number; secretHash: string } | null {
+  const m = /^apikey:(\d+):([0-9a-f]{64})$/.exec(name);
+  return m ? { epoch: Number(m[1]), secretHash: m[2]! } : null;
+}

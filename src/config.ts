@@ -1,0 +1,310 @@
+/**
+ * The Worker's environment: bindings and variables, validated once per isolate. A bad deployment answers
+ * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
+ */
+import { z } from "zod";
+import { DEFAULT_AUDIT_RETENTION_DAYS } from "./constants";
+import { GatewayError } from "./errors";
+import { parseScopePattern, type ScopePattern } from "./identity/scopes";
+
+export interface Env {
+  KEY_CACHE: KVNamespace;
+  [variable: string]: unknown;
+}
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
+
+const DEFAULT_SYSTEM_TASKS = [
+  "SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "EVENT", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC",
+  "JOIN", "EXCLUSIVE_JOIN", "WAIT", "TERMINATE", "KAFKA_PUBLISH", "SET_VARIABLE", "JSON_JQ_TRANSFORM",
+];
+
+const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s && s.trim() !== "" ? s.trim() : undefined));
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === "") return fallback;
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s === "") return fallback;
+      if (s === "true") return true;
+      if (s === "false") return false;
+      ctx.addIssue({ code: "custom", message: "must be true or false" });
+      return z.NEVER;
+    });
+
+const url = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    if (!s || s.trim() === "") return undefined;
+    try {
+      const u = new URL(s.trim());
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+      return u.toString().replace(/\/+$/, "");
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be an http(s) URL" });
+      return z.NEVER;
+    }
+  });
+
+const commaList = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === "" ? fallback : list(s)));
+
+const logLevel = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const v = s === undefined || s === "" ? "warn" : s.toLowerCase();
+    if (!LOG_LEVELS.includes(v as LogLevel)) {
+      ctx.addIssue({ code: "custom", message: `must be one of ${LOG_LEVELS.join(", ")}` });
+      return z.NEVER;
+    }
+    return v as LogLevel;
+  });
+
+const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+const jwtAlgorithms = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const algs = s === undefined || s.trim() === "" ? ["RS256", "ES256", "EdDSA", "PS256"] : list(s);
+    for (const a of algs) {
+      if (!ASYMMETRIC_ALGORITHMS.includes(a) && a !== "HS256") {
+        ctx.addIssue({ code: "custom", message: `unsupported algorithm ${JSON.stringify(a.slice(0, 16))}` });
+        return z.NEVER;
+      }
+    }
+    return algs;
+  });
+
+const scopeList = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const out: ScopePattern[] = [];
+      for (const raw of list(s === undefined ? fallback : s)) {
+        const p = parseScopePattern(raw);
+        if (!p) {
+          ctx.addIssue({ code: "custom", message: "contains an invalid scope pattern" });
+          return z.NEVER;
+        }
+        out.push(p);
+      }
+      return out;
+    });
+
+const claim = (fallback: string) => optionalString.transform((s) => s ?? fallback);
+
+const ConfigSchema = z.object({
+  DATABASE_URL: z
+    .string({ error: "is required" })
+    .min(1, "is required")
+    .refine((s) => /^postgres(ql)?:\/\//.test(s), "must be a postgres:// URL"),
+  DB_WS_PROXY: optionalString,
+  KEY_CACHE_TTL_S: integer(1800, 60, 31_536_000),
+  MEMORY_CACHE_TTL_S: integer(10, 0, 3600),
+  NEGATIVE_CACHE_TTL_S: integer(60, 0, 3600),
+  JWT_JWKS_URL: url,
+  JWT_PUBLIC_KEYS: optionalString,
+  JWT_HS256_SECRET: optionalString.refine((s) => s === undefined || s.length >= 32, "must be at least 32 characters"),
+  JWT_ISSUER: commaList([]),
+  JWT_AUDIENCE: commaList([]),
+  JWT_ALGORITHMS: jwtAlgorithms,
+  JWT_CLOCK_TOLERANCE_S: integer(30, 0, 600),
+  JWT_CLAIM_SUBJECT: claim("sub"),
+  JWT_CLAIM_EMAIL: claim("email"),
+  JWT_CLAIM_ROLES: claim("roles"),
+  JWT_CLAIM_GROUPS: claim("groups"),
+  JWT_CLAIM_TENANT: claim("tenant"),
+  JWT_CLAIM_SCOPES: claim("scope"),
+  ADMIN_ROLES: commaList(["OWNER"]),
+  ADMIN_GROUPS: commaList(["NETWORK-ADMIN"]),
+  ALLOW_PUBLIC_ACCESS: boolean(false),
+  PUBLIC_SCOPES: scopeList("query/*"),
+  TENANT_ID: claim("Default"),
+  TENANT_NAME: claim("Default"),
+  TENANT_SLUG: claim("default"),
+  ALLOWED_SYSTEM_TASKS: commaList(DEFAULT_SYSTEM_TASKS),
+  FLOWAPI_IDENTIFIER: optionalString,
+  FLOWAPI_PUBLIC_KEY: optionalString,
+  LOG_LEVEL: logLevel,
+  LOG_LEVEL_OVERRIDE_DURATION: integer(300, 1, 86_400),
+  MAX_BODY_BYTES: integer(1_048_576, 1024, 100 * 1_048_576),
+  UPSTREAM_TIMEOUT_MS: integer(30_000, 100, 600_000),
+  CORS_ORIGINS: commaList([]),
+  MAX_POLL_COUNT: integer(100, 1, 1000),
+  MAX_POLL_TIMEOUT_MS: integer(30_000, 0, 600_000),
+  AUDIT_RETENTION_DAYS: integer(DEFAULT_AUDIT_RETENTION_DAYS, 1, 3650),
+  PREFECT_GRAPHQL_URL: url,
+  CONDUCTOR_URL: url,
+  SCHELLAR_URL: url,
+  ARGO_URL: url,
+  FLOWAPI_URL: url,
+});
+
+type Parsed = z.infer<typeof ConfigSchema>;
+
+export interface Config {
+  databaseUrl: string;
+  /** Local development only: `host:port` of the WebSocket-to-TCP bridge (plain ws). Unset in production. */
+  dbWsProxy?: string;
+  keyCacheTtlS: number;
+  memoryCacheTtlS: number;
+  negativeCacheTtlS: number;
+  jwt: {
+    jwksUrl?: string;
+    publicKeys?: string;
+    hs256Secret?: string;
+    issuers: string[];
+    audiences: string[];
+    algorithms: string[];
+    clockToleranceS: number;
+    claims: { subject: string; email: string; roles: string; groups: string; tenant: string; scopes: string };
+  };
+  adminRoles: string[];
+  adminGroups: string[];
+  allowPublicAccess: boolean;
+  publicScopes: ScopePattern[];
+  prefectTenant: { id: string; name: string; slug: string };
+  allowedSystemTasks: string[];
+  flowapi: { identifier?: string; publicKey?: string };
+  logLevel: LogLevel;
+  logLevelOverrideDurationS: number;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  corsOrigins: string[];
+  maxPollCount: number;
+  maxPollTimeoutMs: number;
+  auditRetentionDays: number;
+  upstreams: { prefect?: string; conductor?: string; schellar?: string; argo?: string; flowapi?: string };
+}
+
+function toConfig(p: Parsed): Config {
+  // HS256 is usable only with a secret, and a secret alone turns it on: never HS* against a public key.
+  const algorithms = p.JWT_ALGORITHMS.filter((a) => a !== "HS256");
+  if (p.JWT_HS256_SECRET) algorithms.push("HS256");
+  return {
+    databaseUrl: p.DATABASE_URL,
+    dbWsProxy: p.DB_WS_PROXY,
+    keyCacheTtlS: p.KEY_CACHE_TTL_S,
+    memoryCacheTtlS: p.MEMORY_CACHE_TTL_S,
+    negativeCacheTtlS: p.NEGATIVE_CACHE_TTL_S,
+    jwt: {
+      jwksUrl: p.JWT_JWKS_URL,
+      publicKeys: p.JWT_PUBLIC_KEYS,
+      hs256Secret: p.JWT_HS256_SECRET,
+      issuers: p.JWT_ISSUER,
+      audiences: p.JWT_AUDIENCE,
+      algorithms,
+      clockToleranceS: p.JWT_CLOCK_TOLERANCE_S,
+      claims: {
+        subject: p.JWT_CLAIM_SUBJECT,
+        email: p.JWT_CLAIM_EMAIL,
+        roles: p.JWT_CLAIM_ROLES,
+        groups: p.JWT_CLAIM_GROUPS,
+        tenant: p.JWT_CLAIM_TENANT,
+        scopes: p.JWT_CLAIM_SCOPES,
+      },
+    },
+    adminRoles: p.ADMIN_ROLES,
+    adminGroups: p.ADMIN_GROUPS,
+    allowPublicAccess: p.ALLOW_PUBLIC_ACCESS,
+    publicScopes: p.PUBLIC_SCOPES,
+    prefectTenant: { id: p.TENANT_ID, name: p.TENANT_NAME, slug: p.TENANT_SLUG },
+    allowedSystemTasks: p.ALLOWED_SYSTEM_TASKS,
+    flowapi: { identifier: p.FLOWAPI_IDENTIFIER, publicKey: p.FLOWAPI_PUBLIC_KEY },
+    logLevel: p.LOG_LEVEL,
+    logLevelOverrideDurationS: p.LOG_LEVEL_OVERRIDE_DURATION,
+    maxBodyBytes: p.MAX_BODY_BYTES,
+    upstreamTimeoutMs: p.UPSTREAM_TIMEOUT_MS,
+    corsOrigins: p.CORS_ORIGINS,
+    maxPollCount: p.MAX_POLL_COUNT,
+    maxPollTimeoutMs: p.MAX_POLL_TIMEOUT_MS,
+    auditRetentionDays: p.AUDIT_RETENTION_DAYS,
+    upstreams: {
+      prefect: p.PREFECT_GRAPHQL_URL,
+      conductor: p.CONDUCTOR_URL,
+      schellar: p.SCHELLAR_URL,
+      argo: p.ARGO_URL,
+      flowapi: p.FLOWAPI_URL,
+    },
+  };
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; error: GatewayError };
+
+/**
+ * Validates the environment. Pure: the same env always gives the same answer. Messages name variables and what is
+ * wrong with them, never a value.
+ */
+export function parseConfig(env: Record<string, unknown>): ConfigResult {
+  const input: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of Object.keys(ConfigSchema.shape)) {
+    const v = env[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v === "string") input[key] = v;
+    else if (typeof v === "number" || typeof v === "boolean") input[key] = String(v);
+    else problems.push(`${key}: must be a string`);
+  }
+  if (!env.KEY_CACHE || typeof (env.KEY_CACHE as KVNamespace).get !== "function") {
+    problems.push("KEY_CACHE: KV namespace binding is missing");
+  }
+  const parsed = ConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const name = String(issue.path[0] ?? "environment");
+      problems.push(`${name}: ${issue.code === "invalid_type" ? "is required" : issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    const variables = [...new Set(problems.map((p) => p.split(":")[0]!))];
+    return {
+      ok: false,
+      error: new GatewayError("BAD_CONFIGURATION", `invalid configuration: ${problems.join("; ")}`, { variables }),
+    };
+  }
+  return { ok: true, config: toConfig(parsed.data) };
+}
+
+const memo = new WeakMap<object, ConfigResult>();
+
+/** `parseConfig`, once per env object (workerd hands the same object to every request of an isolate). */
+export function configFor(env: Env): ConfigResult {
+  let result = memo.get(env);
+  if (!result) {
+    result = parseConfig(env);
+    memo.set(env, result);
+  }
+  return result;
+}

@@ -1,0 +1,53 @@
+/**
+ * Every fixed number flowgate relies on, with the reason for its value. Values an operator may need to change
+ * are configuration variables instead (src/config.ts).
+ */
+
+/** Entries in the in-isolate key cache. A record is ~1 KB, so 5,000 entries stay far below the 128 MB isolate. */
+export const MEMORY_CACHE_MAX_ENTRIES = 5_000;
+
+/**
+ * Entries in the in-isolate "no such key" cache. Kept apart from the positive cache so a flood of bad keys evicts
+ * only other bad keys, never a working one.
+ */
+export const NEGATIVE_CACHE_MAX_ENTRIES = 10_000;
+
+/** A cache fill or admin query that takes longer than this counts as "database unavailable" (503, never allow). */
+export const DB_QUERY_TIMEOUT_MS = 5_000;
+
+/** Longest credential accepted: JWTs with many roles stay far below 8 KB; anything larger is refused unparsed. */
+export const MAX_CREDENTIAL_LENGTH = 8_192;
+
+/** Longest legacy (imported Prefect) key considered at all. */
+export const MAX_LEGACY_KEY_LENGTH = 256;
+
+/** JWKS: keep fetched keys for 10 minutes, refetch at most every 30 s when a token names an unknown `kid`. */
+export const JWKS_CACHE_MAX_AGE_MS = 600_000;
+export const JWKS_COOLDOWN_MS = 30_000;
+export const JWKS_FETCH_TIMEOUT_MS = 5_000;
+
+/** How often an isolate re-reads the log-level override from KV: bounds how long a new level takes to spread. */
+export const LOG_LEVEL_REFRESH_MS = 10_000;
+
+/** Default grace period of a rotated key: long enough to roll a credential out to a fleet of workers. */
+export const DEFAULT_ROTATION_GRACE_S = 3_600;
+export const MAX_ROTATION_GRACE_S = 30 * 86_400;
+
+/**
+ * Cron purge: KV keys listed per page (KV's maximum), and pages per run. Each deletion is a subrequest; 4 pages of
+ * deletions stay within the paid plan's 1,000 subrequests, and a run resumes where the last stopped.
+ */
+export const CRON_KV_LIST_LIMIT = 1_000;
+export const CRON_MAX_PAGES_PER_RUN = 4;
+/** Deletions run this many at a time (Workers allow 6 simultaneous outgoing connections). */
+export const CRON_DELETE_CONCURRENCY = 6;
+
+/** Audit events older than this are pruned by the cron (overridable by AUDIT_RETENTION_DAYS). */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
+
+/** Page size bounds of admin listings. */
+export const ADMIN_LIST_DEFAULT_LIMIT = 100;
+export const ADMIN_LIST_MAX_LIMIT = 1_000;
+
+/** Request ids accepted from a client: short and plain, so they cannot forge log lines. */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,64}$/;

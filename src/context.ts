@@ -1,0 +1,43 @@
+/**
+ * What every handler finds on the Hono context, set once by the pipeline in src/app.ts.
+ */
+import type { Context } from "hono";
+import type { Config, Env } from "./config";
+import type { ControlState } from "./control";
+import type { KeyLookupDeps } from "./identity/keyLookup";
+import type { Principal } from "./identity/principal";
+import type { Logger } from "./log";
+
+export interface AppVariables {
+  requestId: string;
+  config: Config;
+  control: ControlState;
+  log: Logger;
+  /** Set by `authenticate`: null for a request without credential. */
+  principal: Principal | null;
+  /** GraphQL routes answer errors in GraphQL's shape. */
+  errorStyle: "envelope" | "graphql";
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };
+export type AppContext = Context<AppEnv>;
+
+/** Dependencies of the key lookup, from the request context. */
+export function keyLookupDeps(c: AppContext): KeyLookupDeps {
+  return {
+    config: c.var.config,
+    kv: c.env.KEY_CACHE,
+    cacheEpoch: c.var.control.cacheEpoch,
+    waitUntil: (p) => waitUntil(c, p),
+    log: c.var.log,
+  };
+}
+
+/** `executionCtx.waitUntil`, tolerant of contexts without one (unit tests call `app.request` bare). */
+export function waitUntil(c: AppContext, p: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(p);
+  } catch {
+    p.catch(() => {});
+  }
+}

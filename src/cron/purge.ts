@@ -1,0 +1,82 @@
+/**
+ * The scheduled clean-up (cron, every 5 minutes):
+ * - deletes KV key-lookup entries that can never be used again: of an older cache epoch, of a revoked key, or of
+ *   an expired key. It decides on each entry's name and metadata alone (no value reads, no database), works in
+ *   bounded batches, and saves its list cursor so the next run resumes where this one stopped. Deleting an entry
+ *   twice is harmless, so a run that dies half-way is simply repeated.
+ * - prunes audit events past AUDIT_RETENTION_DAYS.
+ */
+import { KV, parseApiKeyEntryName, type ApiKeyEntryMetadata } from "../cache/kv";
+import type { Config } from "../config";
+import { CRON_DELETE_CONCURRENCY, CRON_KV_LIST_LIMIT, CRON_MAX_PAGES_PER_RUN } from "../constants";
+import { withDatabase } from "../db/client";
+import { pruneAuditEvents } from "../store/audit";
+
+export interface PurgeSummary {
+  scanned: number;
+  deleted: number;
+  pages: number;
+  complete: boolean;
+  auditPruned: number | null;
+}
+
+/** Pure: should this cache entry go? */
+export function isDeadEntry(
+  name: string,
+  metadata: ApiKeyEntryMetadata | null | undefined,
+  currentEpoch: number,
+  nowS: number,
+): boolean {
+  const parsed = parseApiKeyEntryName(name);
+  if (!parsed) return true; // not a name flowgate writes under this prefix
+  if (parsed.epoch !== currentEpoch) return true;
+  if (!metadata) return false;
+  if (metadata.rev === 1) return true;
+  return metadata.exp > 0 && metadata.exp <= nowS;
+}
+
+async function deleteAll(kv: KVNamespace, names: string[]): Promise<void> {
+  for (let i = 0; i < names.length; i += CRON_DELETE_CONCURRENCY) {
+    await Promise.all(names.slice(i, i + CRON_DELETE_CONCURRENCY).map((n) => kv.delete(n)));
+  }
+}
+
+export async function purgeDeadCacheEntries(kv: KVNamespace, now = Date.now()): Promise<Omit<PurgeSummary, "auditPruned">> {
+  const epochRaw = await kv.get(KV.cacheEpoch);
+  const currentEpoch = epochRaw && /^\d+$/.test(epochRaw) ? Number(epochRaw) : 0;
+  let cursor = (await kv.get(KV.purgeCursor)) ?? undefined;
+  const nowS = Math.floor(now / 1000);
+  let scanned = 0;
+  let deleted = 0;
+  let pages = 0;
+  let complete = false;
+  while (pages < CRON_MAX_PAGES_PER_RUN) {
+    const page = await kv.list<ApiKeyEntryMetadata>({ prefix: KV.apiKeyPrefix, cursor, limit: CRON_KV_LIST_LIMIT });
+    pages++;
+    scanned += page.keys.length;
+    const dead = page.keys.filter((k) => isDeadEntry(k.name, k.metadata, currentEpoch, nowS)).map((k) => k.name);
+    await deleteAll(kv, dead);
+    deleted += dead.length;
+    if (page.list_complete) {
+      complete = true;
+      cursor = undefined;
+      break;
+    }
+    cursor = page.cursor;
+  }
+  if (cursor) await kv.put(KV.purgeCursor, cursor, { expirationTtl: 86_400 });
+  else await kv.delete(KV.purgeCursor);
+  return { scanned, deleted, pages, complete };
+}
+
+export async function runScheduledPurge(kv: KVNamespace, config: Config, now = Date.now()): Promise<PurgeSummary> {
+  const cache = await purgeDeadCacheEntries(kv, now);
+  let auditPruned: number | null = null;
+  try {
+    const before = new Date(now - config.auditRetentionDays * 86_400_000);
+    auditPruned = await withDatabase(config, (db) => pruneAuditEvents(db, before));
+  } catch {
+    auditPruned = null; // reported in the summary; the next run tries again
+  }
+  return { ...cache, auditPruned };
+}

@@ -1,0 +1,83 @@
+/**
+ * flowgate's tables. docs/storage.md describes each column and who writes it.
+ * Timestamps are `timestamptz`; arrays are `text[]` so PostgreSQL (and PGlite) index and compare them natively.
+ */
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+export const tenants = pgTable("tenants", {
+  name: text("name").primaryKey(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    /** Public id, also the middle part of the key (`fgk_<id>_...`). */
+    id: text("id").primaryKey(),
+    /** Short public prefix shown in listings and logs (`fgk_<id>`); never enough to use the key. */
+    prefix: text("prefix").notNull(),
+    /** Hex SHA-256 of the whole key string. The key itself is never stored. */
+    secretHash: text("secret_hash").notNull(),
+    tenant: text("tenant")
+      .notNull()
+      .references(() => tenants.name),
+    subject: text("subject").notNull(),
+    email: text("email"),
+    roles: text("roles").array().notNull().default(sql`'{}'::text[]`),
+    groups: text("groups").array().notNull().default(sql`'{}'::text[]`),
+    scopes: text("scopes").array().notNull().default(sql`'{}'::text[]`),
+    /** Tenants a worker credential polls for: `{*}` for all, or names; null for non-worker keys. */
+    servesTenants: text("serves_tenants").array(),
+    name: text("name"),
+    notBefore: timestamp("not_before", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** Set on the old key when it is rotated: the key that replaces it. */
+    replacedBy: text("replaced_by"),
+    /** Where the key came from: `flowgate` (generated) or `prefect-import` (hash of a legacy key). */
+    origin: text("origin").notNull().default("flowgate"),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    createdBy: text("created_by").notNull(),
+  },
+  (t) => [
+    uniqueIndex("api_keys_secret_hash_idx").on(t.secretHash),
+    index("api_keys_tenant_idx").on(t.tenant),
+    index("api_keys_subject_idx").on(t.subject),
+  ],
+);
+
+export const workspaces = pgTable("workspaces", {
+  name: text("name").primaryKey(),
+  /** Role groups: the caller needs every role of at least one group. `[["a","b"],["c"]]`. */
+  roleGroups: jsonb("role_groups").$type<string[][]>().notNull(),
+  hideForUnauthorized: boolean("hide_for_unauthorized").notNull().default(false),
+  description: text("description"),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedBy: text("updated_by").notNull(),
+});
+
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
+    /** What happened: `key.create`, `key.revoke`, `cache.purge`, `log.level`, `prefect.mutation`, ... */
+    action: text("action").notNull(),
+    /** ALLOWED / BLOCKED for decisions, DONE for admin actions. */
+    decision: text("decision").notNull(),
+    actorSubject: text("actor_subject").notNull(),
+    actorKeyId: text("actor_key_id"),
+    tenant: text("tenant"),
+    target: text("target"),
+    requestId: text("request_id"),
+    /** Non-secret details (never variables, keys or tokens). */
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_action_idx").on(t.action, t.at)],
+);
+
+export const schema = { tenants, apiKeys, workspaces, auditEvents };
+export type Schema = typeof schema;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type AuditEventRow = typeof auditEvents.$inferSelect;

@@ -1,0 +1,78 @@
+/**
+ * Credential -> Principal. The only place a request's identity is established.
+ */
+import { MAX_LEGACY_KEY_LENGTH } from "../constants";
+import { unauthenticated } from "../errors";
+import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "./apiKeyFormat";
+import { extractCredential, type CredentialSources } from "./credentials";
+import { principalFromClaims, verifyJwtPayload } from "./jwt";
+import { lookupKey, type KeyLookupDeps } from "./keyLookup";
+import type { Principal } from "./principal";
+import { parseScopePattern, type ScopePattern } from "./scopes";
+import { keyValidity, type KeyRecord } from "../store/keys";
+
+export interface AuthOutcome {
+  principal: Principal | null;
+  /** How the key was found (memory, kv, database, negative): for logs and tests. */
+  lookup?: string;
+}
+
+export function principalFromKey(record: KeyRecord): Principal {
+  return {
+    kind: "api_key",
+    subject: record.subject,
+    email: record.email ?? undefined,
+    tenant: record.tenant,
+    roles: record.roles,
+    groups: record.groups,
+    scopes: record.scopes.map(parseScopePattern).filter((s): s is ScopePattern => s !== null),
+    keyId: record.id,
+    servesTenants: record.servesTenants ?? undefined,
+  };
+}
+
+const VALIDITY_MESSAGE = {
+  expired: "API key expired",
+  not_yet_valid: "API key not valid yet",
+  revoked: "API key revoked",
+} as const;
+
+/**
+ * The request's principal, or null when it carries no credential (the route then decides about public access).
+ * A credential that is present but bad is always a 401, never anonymous access.
+ */
+export async function authenticate(
+  headers: Headers,
+  deps: KeyLookupDeps,
+  sources: CredentialSources = {},
+  now = Date.now(),
+): Promise<AuthOutcome> {
+  const credential = extractCredential(headers, sources);
+  if (!credential) return { principal: null };
+
+  if (credential.kind === "jwt") {
+    const payload = await verifyJwtPayload(credential.value, deps.config);
+    return { principal: principalFromClaims(payload, deps.config) };
+  }
+
+  const key = credential.value;
+  let parsedId: string | null = null;
+  if (key.startsWith(KEY_PREFIX)) {
+    const parsed = parseApiKey(key);
+    if (!parsed) throw unauthenticated("malformed API key");
+    parsedId = parsed.id;
+  } else if (key.length > MAX_LEGACY_KEY_LENGTH) {
+    throw unauthenticated("malformed API key");
+  }
+  // Keys imported from the replaced Prefect proxy have no format of their own: they are looked up by hash,
+  // behind the same negative cache as any unknown key.
+  const secretHash = await hashApiKey(key);
+  const { record, source } = await lookupKey(secretHash, deps);
+  if (!record) throw unauthenticated("unknown API key");
+  if (!constantTimeEqual(record.secretHash, secretHash) || (parsedId !== null && record.id !== parsedId)) {
+    throw unauthenticated("unknown API key");
+  }
+  const validity = keyValidity(record, now);
+  if (validity !== "valid") throw unauthenticated(VALIDITY_MESSAGE[validity]);
+  return { principal: principalFromKey(record), lookup: source };
+}

@@ -1,0 +1,221 @@
+/**
+ * JWT verification with jose. Keys come from a JWKS URL (cached at module scope, refetched on an unknown `kid`
+ * with a cooldown), from static public keys (PEM, JWK or JWKS), or from an HS256 secret (opt-in).
+ *
+ * Never `none`; never an HMAC algorithm with a public key (a secret is only ever used for HS256, and public keys
+ * only for the asymmetric algorithm they were imported for); `exp` is required.
+ */
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  importJWK,
+  importSPKI,
+  jwtVerify,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from "jose";
+import type { Config } from "../config";
+import { JWKS_CACHE_MAX_AGE_MS, JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS } from "../constants";
+import { unauthenticated } from "../errors";
+import { isTenantName, type Principal } from "./principal";
+import { parseScopePattern, type ScopePattern } from "./scopes";
+
+type VerifyKey = CryptoKey | Uint8Array;
+interface StaticKey {
+  alg: string;
+  kid?: string;
+  key: VerifyKey;
+}
+
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+const remoteSets = new Map<string, JWTVerifyGetKey>();
+const staticSets = new Map<string, Promise<StaticKey[]>>();
+
+function remoteSet(url: string): JWTVerifyGetKey {
+  let set = remoteSets.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), {
+      cooldownDuration: JWKS_COOLDOWN_MS,
+      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+      timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+    });
+    remoteSets.set(url, set);
+  }
+  return set;
+}
+
+function decodeMaybeBase64Pem(text: string): string {
+  if (text.includes("-----BEGIN")) return text;
+  try {
+    const decoded = atob(text.replace(/\s+/g, ""));
+    if (decoded.includes("-----BEGIN")) return decoded;
+  } catch {
+    // not base64: fall through and fail below
+  }
+  return text;
+}
+
+/** Parses JWT_PUBLIC_KEYS: PEM blocks (or base64 of them), a JWK, an array of JWKs, or a JWKS. */
+export async function importStaticKeys(text: string, algorithms: string[]): Promise<StaticKey[]> {
+  const allowed = algorithms.filter((a) => ASYMMETRIC.includes(a));
+  const out: StaticKey[] = [];
+  const trimmed = text.trim();
+  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+    const parsed = JSON.parse(trimmed) as JWK | JWK[] | { keys: JWK[] };
+    const jwks: JWK[] = Array.isArray(parsed) ? parsed : "keys" in parsed ? parsed.keys : [parsed];
+    for (const jwk of jwks) {
+      if (jwk.kty === "oct" || "d" in jwk) throw new Error("JWT_PUBLIC_KEYS holds a secret or private key");
+      const algs = jwk.alg ? [jwk.alg].filter((a) => allowed.includes(a)) : allowed;
+      for (const alg of algs) {
+        try {
+          out.push({ alg, kid: jwk.kid, key: (await importJWK(jwk, alg)) as CryptoKey });
+        } catch {
+          // this key does not fit this algorithm
+        }
+      }
+    }
+  } else {
+    const pem = decodeMaybeBase64Pem(trimmed);
+    const blocks = pem.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
+    if (blocks.length === 0) throw new Error("JWT_PUBLIC_KEYS holds no PEM public key");
+    for (const block of blocks) {
+      for (const alg of allowed) {
+        try {
+          out.push({ alg, key: await importSPKI(block, alg) });
+        } catch {
+          // an RSA key does not import for ES256, and so on
+        }
+      }
+    }
+  }
+  if (out.length === 0) throw new Error("JWT_PUBLIC_KEYS holds no key usable with JWT_ALGORITHMS");
+  return out;
+}
+
+function staticKeys(config: Config): Promise<StaticKey[]> | null {
+  const text = config.jwt.publicKeys;
+  if (!text) return null;
+  const memoKey = `${config.jwt.algorithms.join(",")}\n${text}`;
+  let p = staticSets.get(memoKey);
+  if (!p) {
+    p = importStaticKeys(text, config.jwt.algorithms);
+    staticSets.set(memoKey, p);
+  }
+  return p;
+}
+
+/** Reads a claim by exact name first, then as a dotted path (`realm_access.roles`). */
+export function readClaim(payload: Record<string, unknown>, path: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(payload, path)) return payload[path];
+  let cur: unknown = payload;
+  for (const part of path.split(".")) {
+    if (cur === null || typeof cur !== "object" || Array.isArray(cur)) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** A claim holding names: an array of strings, or one string of names separated by spaces or commas. */
+export function nameList(value: unknown): string[] {
+  if (typeof value === "string") return value.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === "string" && v.length > 0);
+  return [];
+}
+
+function describe(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return "token expired";
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim check failed (${err.claim})`;
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "token signature invalid";
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return "token signed by an unknown key";
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JOSEError) return "token could not be verified";
+  return "token could not be verified";
+}
+
+/** Verifies `token` and returns its payload; any failure is a 401 that says why without echoing the token. */
+export async function verifyJwtPayload(token: string, config: Config): Promise<JWTPayload> {
+  const jwt = config.jwt;
+  let alg: string | undefined;
+  let kid: string | undefined;
+  try {
+    const header = decodeProtectedHeader(token);
+    alg = header.alg;
+    kid = header.kid;
+  } catch {
+    throw unauthenticated("malformed token");
+  }
+  if (!alg || !jwt.algorithms.includes(alg)) throw unauthenticated("token algorithm not allowed");
+
+  const options = {
+    algorithms: [alg],
+    issuer: jwt.issuers.length ? jwt.issuers : undefined,
+    audience: jwt.audiences.length ? jwt.audiences : undefined,
+    clockTolerance: jwt.clockToleranceS,
+    requiredClaims: ["exp"],
+  };
+
+  const candidates: VerifyKey[] = [];
+  if (alg === "HS256") {
+    if (!jwt.hs256Secret) throw unauthenticated("token algorithm not allowed");
+    candidates.push(new TextEncoder().encode(jwt.hs256Secret));
+  } else {
+    const statics = staticKeys(config);
+    if (statics) {
+      let keys: StaticKey[];
+      try {
+        keys = await statics;
+      } catch {
+        throw unauthenticated("token could not be verified");
+      }
+      for (const k of keys) if (k.alg === alg && (!kid || !k.kid || k.kid === kid)) candidates.push(k.key);
+    }
+  }
+
+  let lastError: unknown = null;
+  for (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, options)).payload;
+    } catch (err) {
+      lastError = err;
+      // Claim failures (expired, wrong audience) are the same for every key: stop at the first.
+      if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
+    }
+  }
+  if (alg !== "HS256" && jwt.jwksUrl && !(lastError && !(lastError instanceof joseErrors.JWSSignatureVerificationFailed))) {
+    try {
+      return (await jwtVerify(token, remoteSet(jwt.jwksUrl), options)).payload;
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw unauthenticated(lastError ? describe(lastError) : "token signed by an unknown key");
+}
+
+/** Maps a verified payload to a Principal, per the JWT_CLAIM_* names. */
+export function principalFromClaims(payload: JWTPayload, config: Config): Principal {
+  const claims = config.jwt.claims;
+  const p = payload as Record<string, unknown>;
+  const subject = readClaim(p, claims.subject);
+  if (typeof subject !== "string" || subject === "") throw unauthenticated("token has no subject");
+  const email = readClaim(p, claims.email);
+  const tenant = readClaim(p, claims.tenant);
+  if (tenant !== undefined && !isTenantName(tenant)) throw unauthenticated("token tenant claim is not a tenant name");
+  const scopes: ScopePattern[] = [];
+  for (const raw of nameList(readClaim(p, claims.scopes))) {
+    const s = parseScopePattern(raw);
+    if (s) scopes.push(s);
+  }
+  return {
+    kind: "jwt",
+    subject,
+    email: typeof email === "string" ? email : undefined,
+    tenant: tenant as string | undefined,
+    roles: nameList(readClaim(p, claims.roles)),
+    groups: nameList(readClaim(p, claims.groups)),
+    scopes,
+    tokenId: typeof payload.jti === "string" ? payload.jti : undefined,
+  };
+}

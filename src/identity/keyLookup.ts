@@ -1,0 +1,122 @@
+/**
+ * Tiered API-key lookup: in-isolate LRU -> Workers KV -> PostgreSQL.
+ *
+ * - Everything is keyed by the SHA-256 of the presented key; the plaintext is never cached.
+ * - "No such key" is cached in memory only (NEGATIVE_CACHE_TTL_S): KV writes are billed and rate-limited, so an
+ *   attacker must not be able to cause them, and a flood of bad keys reaches the database once per key per isolate.
+ * - Validity (expiry, not-before, revocation) is decided on the record on every request, cached or not.
+ * - A revocation racing a fill cannot resurrect the key: memory fills are refused when the key's generation moved
+ *   (see LruCache), and a KV fill re-reads the row after writing and rewrites the entry if it changed meanwhile.
+ * - Database unreachable: cached keys keep working; an uncached key gets 503, never access.
+ */
+import { LruCache } from "../cache/lru";
+import { KV, type ApiKeyEntryMetadata } from "../cache/kv";
+import type { Config } from "../config";
+import { MEMORY_CACHE_MAX_ENTRIES, NEGATIVE_CACHE_MAX_ENTRIES } from "../constants";
+import { withDatabase, type Database } from "../db/client";
+import { findKeyByHash, type KeyRecord } from "../store/keys";
+import type { Logger } from "../log";
+
+const memory = new LruCache<KeyRecord>(MEMORY_CACHE_MAX_ENTRIES);
+const negative = new LruCache<true>(NEGATIVE_CACHE_MAX_ENTRIES);
+
+export interface KeyLookupDeps {
+  config: Config;
+  kv: KVNamespace;
+  cacheEpoch: number;
+  waitUntil: (p: Promise<unknown>) => void;
+  log: Logger;
+  /** Database access; the Worker's is `withDatabase(config, ...)`. */
+  database?: <T>(work: (db: Database) => Promise<T>) => Promise<T>;
+}
+
+export type LookupSource = "memory" | "negative" | "kv" | "database";
+
+function entryOptions(record: KeyRecord, ttlS: number): KVNamespacePutOptions {
+  const metadata: ApiKeyEntryMetadata = {
+    exp: record.expiresAt ? Math.floor(record.expiresAt / 1000) : 0,
+    rev: record.revokedAt ? 1 : 0,
+  };
+  return { expirationTtl: Math.max(60, ttlS), metadata };
+}
+
+export async function writeKvEntry(kv: KVNamespace, epoch: number, record: KeyRecord, ttlS: number): Promise<void> {
+  await kv.put(KV.apiKey(epoch, record.secretHash), JSON.stringify(record), entryOptions(record, ttlS));
+}
+
+const sameState = (a: KeyRecord, b: KeyRecord | null) =>
+  b !== null && a.revokedAt === b.revokedAt && a.expiresAt === b.expiresAt && a.notBefore === b.notBefore;
+
+/**
+ * Finds the record for a key hash, or null when no such key exists.
+ * Throws DatabaseUnavailable when it had to ask the database and could not.
+ */
+export async function lookupKey(
+  secretHash: string,
+  deps: KeyLookupDeps,
+): Promise<{ record: KeyRecord | null; source: LookupSource }> {
+  const { config, kv } = deps;
+  const inMemory = memory.get(secretHash);
+  if (inMemory) return { record: inMemory, source: "memory" };
+  if (negative.get(secretHash)) return { record: null, source: "negative" };
+
+  const generation = memory.generation(secretHash);
+  const memoryTtlMs = config.memoryCacheTtlS * 1000;
+  const kvName = KV.apiKey(deps.cacheEpoch, secretHash);
+
+  let fromKv: KeyRecord | null = null;
+  try {
+    fromKv = await kv.get<KeyRecord>(kvName, "json");
+  } catch (err) {
+    // A failing KV is a slower path, not a refusal: fall through to the database.
+    deps.log.warn("kv.read_failed", { error: String(err).slice(0, 200) });
+  }
+  if (fromKv && fromKv.secretHash === secretHash) {
+    memory.setIfGeneration(secretHash, generation, fromKv, memoryTtlMs);
+    return { record: fromKv, source: "kv" };
+  }
+
+  const database = deps.database ?? (<T>(work: (db: Database) => Promise<T>) => withDatabase(config, work));
+  const negativeGeneration = negative.generation(secretHash);
+  const record = await database((db) => findKeyByHash(db, secretHash));
+  if (!record) {
+    negative.setIfGeneration(secretHash, negativeGeneration, true, config.negativeCacheTtlS * 1000);
+    return { record: null, source: "database" };
+  }
+  memory.setIfGeneration(secretHash, generation, record, memoryTtlMs);
+  deps.waitUntil(
+    (async () => {
+      try {
+        await writeKvEntry(kv, deps.cacheEpoch, record, config.keyCacheTtlS);
+        // Re-read after writing: a revocation that landed between our read and our write is now visible here,
+        // and one that lands later writes its own tombstone after ours.
+        const again = await database((db) => findKeyByHash(db, secretHash));
+        if (!sameState(record, again)) {
+          memory.invalidate(secretHash);
+          if (again) await writeKvEntry(kv, deps.cacheEpoch, again, config.keyCacheTtlS);
+          else await kv.delete(kvName);
+        }
+      } catch (err) {
+        deps.log.warn("kv.fill_failed", { error: String(err).slice(0, 200) });
+      }
+    })(),
+  );
+  return { record, source: "database" };
+}
+
+/** Drops one key's cached lookups in this isolate. */
+export function forgetKeyInIsolate(secretHash: string): void {
+  memory.invalidate(secretHash);
+  negative.invalidate(secretHash);
+}
+
+/** Drops every cached lookup in this isolate. */
+export function forgetAllKeysInIsolate(): void {
+  memory.clear();
+  negative.clear();
+}
+
+/** For tests and the admin API's figures. */
+export function isolateCacheSizes() {
+  return { positive: memory.size, negative: negative.size };
+}

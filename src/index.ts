@@ -1,0 +1,28 @@
+/**
+ * The Worker: `fetch` serves the gateway, `scheduled` runs the cache and audit clean-up.
+ */
+import { buildApp } from "./app";
+import { configFor, type Env } from "./config";
+import { runScheduledPurge } from "./cron/purge";
+import { createLogger } from "./log";
+
+const app = buildApp();
+
+export default {
+  fetch: (request: Request, env: Env, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    const result = configFor(env);
+    const log = createLogger(result.ok ? result.config.logLevel : "error", { requestId: `cron-${crypto.randomUUID()}` });
+    if (!result.ok) {
+      log.error("cron.bad_configuration", { variables: result.error.details?.variables });
+      return;
+    }
+    const work = runScheduledPurge(env.KEY_CACHE, result.config).then(
+      (summary) => log.warn("cron.purge", { ...summary }),
+      () => log.error("cron.purge_failed", {}),
+    );
+    ctx.waitUntil(work);
+    await work;
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,116 @@
+/**
+ * The request pipeline's shared steps, as Hono middleware, in the order src/app.ts applies them:
+ * request id -> configuration -> control state + logger -> CORS -> (per route) authenticate -> authorize.
+ */
+import type { MiddlewareHandler } from "hono";
+import { cors } from "hono/cors";
+import { configFor } from "./config";
+import { REQUEST_ID_PATTERN } from "./constants";
+import { controlState, effectiveLogLevel } from "./control";
+import type { AppContext, AppEnv } from "./context";
+import { keyLookupDeps, waitUntil } from "./context";
+import { GatewayError, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
+import { authenticate } from "./identity/authenticate";
+import type { CredentialSources } from "./identity/credentials";
+import type { Principal } from "./identity/principal";
+import { createLogger } from "./log";
+
+/** Request id (client's if plain, else new), access log line, `X-Request-Id` on every response. */
+export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const offered = c.req.header("x-request-id");
+  const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
+  c.set("requestId", requestId);
+  c.set("principal", null);
+  c.set("errorStyle", "envelope");
+  const started = Date.now();
+  await next();
+  c.res.headers.set("x-request-id", requestId);
+  const log = c.get("log");
+  if (log) {
+    const p = c.get("principal");
+    log.info("request", {
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      status: c.res.status,
+      durationMs: Date.now() - started,
+      subject: p?.subject,
+      keyId: p?.keyId,
+      decision: c.res.status < 400 ? "allowed" : "refused",
+    });
+  }
+};
+
+/** Validated configuration (once per isolate), control state from KV, and a logger at the effective level. */
+export const configuration: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const result = configFor(c.env);
+  if (!result.ok) {
+    createLogger("error", { requestId: c.var.requestId }).error("config.invalid", {
+      variables: result.error.details?.variables,
+    });
+    throw result.error;
+  }
+  const config = result.config;
+  c.set("config", config);
+  const control = await controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));
+  c.set("control", control);
+  c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId: c.var.requestId }));
+  await next();
+};
+
+/** CORS for the listed browser origins; preflights are answered here, before any credential is asked for. */
+export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const origins = c.var.config.corsOrigins;
+  if (origins.length === 0) {
+    if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
+      return c.body(null, 204);
+    }
+    return next();
+  }
+  return cors({
+    origin: (origin) => (origins.includes(origin) ? origin : null),
+    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Prefect-User-Id", "X-Request-Id"],
+    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    exposeHeaders: ["X-Request-Id", "Location"],
+    credentials: true,
+    maxAge: 600,
+  })(c, next);
+};
+
+/** Establishes `c.var.principal` (null when the request carries no credential). */
+export function authenticated(sources: CredentialSources = {}): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const outcome = await authenticate(c.req.raw.headers, keyLookupDeps(c), sources);
+    c.set("principal", outcome.principal);
+    if (outcome.principal) {
+      c.set("log", c.var.log.with({ subject: outcome.principal.subject, keyId: outcome.principal.keyId }));
+      c.var.log.debug("auth.ok", { kind: outcome.principal.kind, lookup: outcome.lookup });
+    }
+    await next();
+  };
+}
+
+/** The principal, or 401 when the request carried no credential. */
+export function requirePrincipal(c: AppContext): Principal {
+  const p = c.var.principal;
+  if (!p) throw unauthenticated("credential required");
+  return p;
+}
+
+/** The one error renderer: envelope, or GraphQL's shape on GraphQL routes. Never a stack trace. */
+export function renderError(err: unknown, c: AppContext): Response {
+  const e = toGatewayError(err);
+  const requestId = c.get("requestId") ?? crypto.randomUUID();
+  const log = c.get("log") ?? createLogger("warn", { requestId });
+  if (!(err instanceof GatewayError)) {
+    log.error("request.unhandled", { error: (err instanceof Error ? err.name : typeof err).slice(0, 100) });
+  } else if (e.status >= 500) {
+    log.error("request.failed", { code: e.code, message: e.message });
+  } else {
+    log.info("request.refused", { code: e.code, status: e.status });
+  }
+  const body = c.get("errorStyle") === "graphql" ? graphqlErrorBody(e, requestId) : errorEnvelope(e, requestId);
+  const res = c.json(body, e.status as 400);
+  res.headers.set("x-request-id", requestId);
+  if (e.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');
+  return res;
+}

@@ -1,0 +1,48 @@
+/**
+ * The one way a request reaches an upstream engine: bounded in time, identity headers set by the gateway,
+ * errors mapped to the envelope (502 unreachable, 504 too slow), `Location` kept under the route's prefix.
+ * Bodies stream both ways unless a route reads them to rewrite.
+ */
+import { GatewayError } from "../errors";
+import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from "./headers";
+
+export interface ForwardOptions {
+  /** Base URL of the engine, e.g. `http://conductor:8080`. */
+  upstream: string;
+  /** Path (and query) below the base, already rebuilt by the route: `/api/workflow/abc?includeTasks=true`. */
+  path: string;
+  /** The gateway prefix of this route, for `Location` rewriting: `/conductor`. */
+  routePrefix: string;
+  method: string;
+  headers: Headers;
+  identity: Record<string, string>;
+  body?: BodyInit | null;
+  timeoutMs: number;
+  /** Stripped headers this route forwards on purpose. */
+  keepHeaders?: readonly string[];
+}
+
+export async function forward(opts: ForwardOptions): Promise<Response> {
+  const url = opts.upstream.replace(/\/+$/, "") + opts.path;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: opts.method,
+      headers: upstreamRequestHeaders(opts.headers, opts.identity, opts.keepHeaders),
+      body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
+      redirect: "manual",
+      signal: controller.signal,
+    });
+  } catch {
+    clearTimeout(timer);
+    if (controller.signal.aborted) throw new GatewayError("UPSTREAM_TIMEOUT", "upstream did not answer in time");
+    throw new GatewayError("UPSTREAM_UNAVAILABLE", "upstream unreachable");
+  }
+  clearTimeout(timer);
+  const headers = downstreamResponseHeaders(res.headers);
+  const location = headers.get("location");
+  if (location) headers.set("location", rewriteLocation(location, opts.upstream, opts.routePrefix));
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}

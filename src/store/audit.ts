@@ -1,0 +1,68 @@
+/**
+ * The audit trail: who did what, decided how. Admin actions and (later) GraphQL mutation decisions.
+ */
+import { and, desc, eq, gte, lt, lte } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { auditEvents } from "../db/schema";
+
+export interface AuditEvent {
+  action: string;
+  decision: "ALLOWED" | "BLOCKED" | "DONE";
+  actorSubject: string;
+  actorKeyId?: string | null;
+  tenant?: string | null;
+  target?: string | null;
+  requestId?: string | null;
+  details?: Record<string, unknown>;
+}
+
+export async function insertAuditEvents(db: Database, events: AuditEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.insert(auditEvents).values(
+    events.map((e) => ({
+      action: e.action,
+      decision: e.decision,
+      actorSubject: e.actorSubject,
+      actorKeyId: e.actorKeyId ?? null,
+      tenant: e.tenant ?? null,
+      target: e.target ?? null,
+      requestId: e.requestId ?? null,
+      details: e.details ?? {},
+    })),
+  );
+}
+
+export interface AuditFilter {
+  action?: string;
+  decision?: string;
+  subject?: string;
+  tenant?: string;
+  since?: Date;
+  until?: Date;
+  limit: number;
+  offset: number;
+}
+
+export async function listAuditEvents(db: Database, f: AuditFilter) {
+  const conds = [];
+  if (f.action) conds.push(eq(auditEvents.action, f.action));
+  if (f.decision) conds.push(eq(auditEvents.decision, f.decision));
+  if (f.subject) conds.push(eq(auditEvents.actorSubject, f.subject));
+  if (f.tenant) conds.push(eq(auditEvents.tenant, f.tenant));
+  if (f.since) conds.push(gte(auditEvents.at, f.since));
+  if (f.until) conds.push(lte(auditEvents.at, f.until));
+  const rows = await db
+    .select()
+    .from(auditEvents)
+    .where(conds.length ? and(...conds) : undefined)
+    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+    .limit(f.limit)
+    .offset(f.offset);
+  return rows.map((r) => ({ ...r, at: r.at.toISOString() }));
+}
+
+/** Deletes events older than `before`; returns how many went. */
+export async function pruneAuditEvents(db: Database, before: Date): Promise<number> {
+  const rows = await db.delete(auditEvents).where(lt(auditEvents.at, before)).returning({ id: auditEvents.id });
+  return rows.length;
+}
