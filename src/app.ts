@@ -19,13 +19,19 @@ import { flowapiRoutes } from "./engines/flowapi/route";
 import { prefectRoutes } from "./engines/prefect/route";
 import { workersRoutes } from "./engines/workers/route";
 import { GatewayError } from "./errors";
-import { configuration, corsPolicy, renderError, requestContext } from "./pipeline";
+import { authenticated, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requestContext, configuration, corsPolicy);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  // Who the gateway takes the caller to be: lets a user check a key's or token's grants without trial and error.
+  app.get("/whoami", authenticated(), (c) => {
+    const { kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants } = requirePrincipal(c);
+    return c.json({ kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants });
+  });
 
   app.route("/admin", adminRoutes());
   app.route("/prefect", prefectRoutes());

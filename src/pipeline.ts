@@ -43,12 +43,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** Validated configuration (once per isolate), control state from KV, and a logger at the effective level. */
 export const configuration: MiddlewareHandler<AppEnv> = async (c, next) => {
   const result = configFor(c.env);
-  if (!result.ok) {
-    createLogger("error", { requestId: c.var.requestId }).error("config.invalid", {
-      variables: result.error.details?.variables,
-    });
-    throw result.error;
-  }
+  if (!result.ok) throw result.error; // renderError logs it, naming the variables only
   const config = result.config;
   c.set("config", config);
   const control = await controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));

@@ -41,7 +41,11 @@ async function deleteAll(kv: KVNamespace, names: string[]): Promise<void> {
   }
 }
 
-export async function purgeDeadCacheEntries(kv: KVNamespace, now = Date.now()): Promise<Omit<PurgeSummary, "auditPruned">> {
+export async function purgeDeadCacheEntries(
+  kv: KVNamespace,
+  now = Date.now(),
+  limits: { pageSize: number; maxPages: number } = { pageSize: CRON_KV_LIST_LIMIT, maxPages: CRON_MAX_PAGES_PER_RUN },
+): Promise<Omit<PurgeSummary, "auditPruned">> {
   const epochRaw = await kv.get(KV.cacheEpoch);
   const currentEpoch = epochRaw && /^\d+$/.test(epochRaw) ? Number(epochRaw) : 0;
   let cursor = (await kv.get(KV.purgeCursor)) ?? undefined;
@@ -50,8 +54,8 @@ export async function purgeDeadCacheEntries(kv: KVNamespace, now = Date.now()): 
   let deleted = 0;
   let pages = 0;
   let complete = false;
-  while (pages < CRON_MAX_PAGES_PER_RUN) {
-    const page = await kv.list<ApiKeyEntryMetadata>({ prefix: KV.apiKeyPrefix, cursor, limit: CRON_KV_LIST_LIMIT });
+  while (pages < limits.maxPages) {
+    const page = await kv.list<ApiKeyEntryMetadata>({ prefix: KV.apiKeyPrefix, cursor, limit: limits.pageSize });
     pages++;
     scanned += page.keys.length;
     const dead = page.keys.filter((k) => isDeadEntry(k.name, k.metadata, currentEpoch, nowS)).map((k) => k.name);

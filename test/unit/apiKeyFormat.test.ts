@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey } from "../../src/identity/apiKeyFormat";
+
+describe("API key format", () => {
+  it("generates keys that parse back to their id", () => {
+    for (let i = 0; i < 50; i++) {
+      const k = generateApiKey();
+      expect(k.key).toMatch(/^fgk_[a-z0-9]{12}_[A-Za-z0-9]{38}$/);
+      expect(parseApiKey(k.key)).toEqual({ id: k.id });
+      expect(k.prefix).toBe(`fgk_${k.id}`);
+    }
+  });
+
+  it("refuses a key with any one character changed (checksum)", () => {
+    const { key } = generateApiKey();
+    let refused = 0;
+    for (let i = 4; i < key.length; i++) {
+      if (key[i] === "_") continue;
+      const swapped = key.slice(0, i) + (key[i] === "a" ? "b" : "a") + key.slice(i + 1);
+      if (parseApiKey(swapped) === null) refused++;
+      else if (swapped !== key) throw new Error(`checksum missed a change at ${i}`);
+    }
+    expect(refused).toBeGreaterThan(40);
+  });
+
+  it("refuses malformed keys", () => {
+    for (const bad of ["", "fgk_", "fgk_abc_def", "FGK_aaaaaaaaaaaa_" + "a".repeat(38), "x".repeat(60)]) {
+      expect(parseApiKey(bad)).toBeNull();
+    }
+  });
+
+  it("hashes with SHA-256 hex and compares in constant time", async () => {
+    expect(await hashApiKey("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(constantTimeEqual("abc", "abc")).toBe(true);
+    expect(constantTimeEqual("abc", "abd")).toBe(false);
+    expect(constantTimeEqual("abc", "abcd")).toBe(false);
+  });
+});
