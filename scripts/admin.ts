@@ -1,0 +1,192 @@
+/**
+ * `npm run admin -- <command>`: the operator CLI. It talks to PostgreSQL directly (the database of a running
+ * `npm start`, `DATABASE_URL`, or else the local PGlite under .data/), so it can make the very first admin key.
+ *
+ *   keys create --tenant T --subject S [--email E] [--name N] [--scopes a,b] [--roles a,b] [--groups a,b]
+ *               [--expires ISO] [--not-before ISO] [--admin] [--serves-tenants '*'|A,B] [--json]
+ *   keys list [--tenant T] [--subject S] [--all] [--json]
+ *   keys show ID [--json]
+ *   keys revoke ID [--json]
+ *   keys rotate ID [--grace SECONDS] [--json]
+ *   tenants add NAME [--json]
+ *   tenants list [--json]
+ *
+ * Revoking or rotating here changes the database; gateways holding the key in their caches learn of it when
+ * those entries expire (KEY_CACHE_TTL_S). With FLOWGATE_URL and FLOWGATE_ADMIN_KEY set, revoke and rotate go
+ * through the admin API instead, which updates the caches at once.
+ */
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { schema } from "../src/db/schema.ts";
+import type { Database } from "../src/db/client.ts";
+import { CreateKeyBody, TenantBody } from "../src/admin/validation.ts";
+import { DEFAULT_ROTATION_GRACE_S } from "../src/constants.ts";
+import {
+  createKey,
+  ensureTenant,
+  getKeyRow,
+  listKeys,
+  listTenants,
+  revokeKey,
+  rotateKey,
+  toKeyView,
+  type KeyView,
+} from "../src/store/keys.ts";
+import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
+import { PGLITE_DIR, readStack } from "./stack-file.ts";
+
+class UsageError extends Error {}
+
+const list = (s: string | undefined) => (s === undefined ? undefined : s.split(",").map((x) => x.trim()).filter(Boolean));
+
+async function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  const stack = readStack();
+  const url = process.env.DATABASE_URL ?? stack?.nodeDatabaseUrl;
+  let close = async () => {};
+  let connectionString = url;
+  if (!connectionString) {
+    // No running stack: open the local PGlite directly (it is not in use).
+    const local = await startLocalDatabase({ dataDir: PGLITE_DIR });
+    connectionString = local.nodeDatabaseUrl;
+    close = () => local.close();
+  } else if (process.env.DATABASE_URL) {
+    await migrateDatabase(connectionString);
+  }
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    return await work(drizzle(client, { schema }));
+  } finally {
+    await client.end();
+    await close();
+  }
+}
+
+async function viaApi(method: string, path: string, body?: unknown): Promise<unknown | null> {
+  const base = process.env.FLOWGATE_URL;
+  const key = process.env.FLOWGATE_ADMIN_KEY;
+  if (!base || !key) return null;
+  const res = await fetch(`${base.replace(/\/+$/, "")}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json().catch(() => null)) as { error?: { message: string } } | null;
+  if (!res.ok) throw new UsageError(`gateway answered ${res.status}: ${json?.error?.message ?? "no details"}`);
+  return json;
+}
+
+function printKey(k: KeyView & { key?: string }, json: boolean) {
+  if (json) return console.log(JSON.stringify(k));
+  console.log(`${k.id}  tenant=${k.tenant} subject=${k.subject} scopes=${k.scopes.join(",") || "-"}${k.admin ? " (admin)" : ""}`);
+  if (k.revokedAt) console.log(`  revoked ${k.revokedAt}`);
+  if (k.expiresAt) console.log(`  expires ${k.expiresAt}`);
+  if (k.key) console.log(`  key: ${k.key}\n  (shown once: it is stored only as a hash)`);
+}
+
+async function run(argv: string[]): Promise<void> {
+  const [area, verb, ...rest] = argv;
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: {
+      tenant: { type: "string" },
+      subject: { type: "string" },
+      email: { type: "string" },
+      name: { type: "string" },
+      scopes: { type: "string" },
+      roles: { type: "string" },
+      groups: { type: "string" },
+      expires: { type: "string" },
+      "not-before": { type: "string" },
+      admin: { type: "boolean" },
+      "serves-tenants": { type: "string" },
+      grace: { type: "string" },
+      all: { type: "boolean" },
+      json: { type: "boolean" },
+    },
+  });
+  const json = values.json ?? false;
+
+  if (area === "keys" && verb === "create") {
+    const parsed = CreateKeyBody.safeParse({
+      tenant: values.tenant,
+      subject: values.subject,
+      email: values.email,
+      name: values.name,
+      scopes: list(values.scopes),
+      roles: list(values.roles),
+      groups: list(values.groups),
+      expiresAt: values.expires,
+      notBefore: values["not-before"],
+      admin: values.admin,
+      servesTenants: list(values["serves-tenants"]),
+    });
+    if (!parsed.success) {
+      throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
+    }
+    const b = parsed.data;
+    const scopes = new Set(b.scopes ?? []);
+    if (b.admin) scopes.add("admin");
+    const { key, row } = await withDb((db) =>
+      createKey(db, { ...b, scopes: [...scopes], createdBy: `cli:${process.env.USER ?? "operator"}` }),
+    );
+    return printKey({ ...toKeyView(row), key }, json);
+  }
+  if (area === "keys" && verb === "list") {
+    const rows = await withDb((db) =>
+      listKeys(db, { tenant: values.tenant, subject: values.subject, includeRevoked: values.all, limit: 1000, offset: 0 }),
+    );
+    if (json) return console.log(JSON.stringify({ keys: rows.map(toKeyView) }));
+    for (const r of rows) printKey(toKeyView(r), false);
+    return;
+  }
+  const id = positionals[0];
+  if (area === "keys" && ["show", "revoke", "rotate"].includes(verb ?? "")) {
+    if (!id || !/^[a-z0-9]{12}$/.test(id)) throw new UsageError(`keys ${verb} needs a key id (12 characters)`);
+  }
+  if (area === "keys" && verb === "show") {
+    const row = await withDb((db) => getKeyRow(db, id!));
+    if (!row) throw new UsageError(`no key ${id}`);
+    return printKey(toKeyView(row), json);
+  }
+  if (area === "keys" && verb === "revoke") {
+    const api = (await viaApi("DELETE", `/admin/keys/${id}`)) as KeyView | null;
+    if (api) return printKey(api, json);
+    const row = await withDb((db) => revokeKey(db, id!));
+    if (!row) throw new UsageError(`no key ${id}`);
+    console.error("note: gateways drop cached copies within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for immediate effect");
+    return printKey(toKeyView(row), json);
+  }
+  if (area === "keys" && verb === "rotate") {
+    const grace = values.grace === undefined ? DEFAULT_ROTATION_GRACE_S : Number(values.grace);
+    if (!Number.isInteger(grace) || grace < 0) throw new UsageError("--grace takes whole seconds");
+    const api = (await viaApi("POST", `/admin/keys/${id}/rotate`, { gracePeriodS: grace })) as (KeyView & { key: string }) | null;
+    if (api) return printKey(api, json);
+    const result = await withDb((db) => rotateKey(db, id!, grace, `cli:${process.env.USER ?? "operator"}`));
+    if ("error" in result) throw new UsageError(result.error === "not_found" ? `no key ${id}` : `key is ${result.error}`);
+    return printKey({ ...toKeyView(result.row), key: result.key }, json);
+  }
+  if (area === "tenants" && verb === "add") {
+    const parsed = TenantBody.safeParse({ name: positionals[0] });
+    if (!parsed.success) throw new UsageError("tenants add NAME: letters, digits and '-'");
+    const result = await withDb((db) => ensureTenant(db, parsed.data.name));
+    return console.log(json ? JSON.stringify(result) : `${result.name} ${result.created ? "created" : "exists"}`);
+  }
+  if (area === "tenants" && verb === "list") {
+    const tenants = await withDb(listTenants);
+    return console.log(json ? JSON.stringify({ tenants }) : tenants.map((t) => t.name).join("\n"));
+  }
+  throw new UsageError("usage: keys create|list|show|revoke|rotate, tenants add|list (see scripts/admin.ts)");
+}
+
+run(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (err) => {
+    const message = err instanceof UsageError ? err.message : `failed: ${err instanceof Error ? err.message : String(err)}`;
+    if (process.argv.includes("--json")) console.log(JSON.stringify({ error: { message } }));
+    else console.error(message);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  },
+);
