@@ -8,7 +8,8 @@ const countedEnv = (tag: string, extra: Record<string, unknown> = {}) => envWith
 describe("API keys", () => {
   it("accepts a key from Authorization, X-API-Key and X-Prefect-User-Id", async () => {
     const { key } = await createTestKey({ subject: "alice", scopes: ["query/*"] });
-    for (const headers of [{ authorization: `Bearer ${key}` }, { "x-api-key": key }, { "x-prefect-user-id": key }]) {
+    const variants: Record<string, string>[] = [{ authorization: `Bearer ${key}` }, { "x-api-key": key }, { "x-prefect-user-id": key }];
+    for (const headers of variants) {
       const res = await call("/whoami", { headers });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ kind: "api_key", subject: "alice", tenant: "acme", scopes: ["query/*"] });
