@@ -11,6 +11,7 @@ describe("smoke", () => {
   it("lists tenants as admin", async () => {
     const res = await asAdmin("/admin/tenants");
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ tenants: [{ name: "ops" }] });
+    const { tenants } = (await res.json()) as { tenants: { name: string }[] };
+    expect(tenants.map((t) => t.name)).toContain("ops");
   });
 });
