@@ -25,11 +25,11 @@ export type AppContext = Context<AppEnv>;
 /** Dependencies of the key lookup, from the request context. */
 export function keyLookupDeps(c: AppContext): KeyLookupDeps {
   return {
-    config: c.var.config,
+    config: c.get("config"),
     kv: c.env.KEY_CACHE,
-    cacheEpoch: c.var.control.cacheEpoch,
+    cacheEpoch: c.get("control").cacheEpoch,
     waitUntil: (p) => waitUntil(c, p),
-    log: c.var.log,
+    log: c.get("log"),
   };
 }
 

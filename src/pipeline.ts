@@ -26,7 +26,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   c.res.headers.set("x-request-id", requestId);
   const log = c.get("log");
-  if (log) {
+  if (log && log.level !== "error" && log.level !== "warn") {
     const p = c.get("principal");
     log.info("request", {
       method: c.req.method,
@@ -48,13 +48,13 @@ export const configuration: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("config", config);
   const control = await controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));
   c.set("control", control);
-  c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId: c.var.requestId }));
+  c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId: c.get("requestId") }));
   await next();
 };
 
 /** CORS for the listed browser origins; preflights are answered here, before any credential is asked for. */
 export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const origins = c.var.config.corsOrigins;
+  const origins = c.get("config").corsOrigins;
   if (origins.length === 0) {
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
       return c.body(null, 204);
@@ -71,14 +71,15 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
   })(c, next);
 };
 
-/** Establishes `c.var.principal` (null when the request carries no credential). */
+/** Establishes `c.get("principal")` (null when the request carries no credential). */
 export function authenticated(sources: CredentialSources = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const outcome = await authenticate(c.req.raw.headers, keyLookupDeps(c), sources);
     c.set("principal", outcome.principal);
     if (outcome.principal) {
-      c.set("log", c.var.log.with({ subject: outcome.principal.subject, keyId: outcome.principal.keyId }));
-      c.var.log.debug("auth.ok", { kind: outcome.principal.kind, lookup: outcome.lookup });
+      const log = c.get("log").with({ subject: outcome.principal.subject, keyId: outcome.principal.keyId });
+      c.set("log", log);
+      if (log.level === "debug") log.debug("auth.ok", { kind: outcome.principal.kind, lookup: outcome.lookup });
     }
     await next();
   };
@@ -86,7 +87,7 @@ export function authenticated(sources: CredentialSources = {}): MiddlewareHandle
 
 /** The principal, or 401 when the request carried no credential. */
 export function requirePrincipal(c: AppContext): Principal {
-  const p = c.var.principal;
+  const p = c.get("principal");
   if (!p) throw unauthenticated("credential required");
   return p;
 }

@@ -31,7 +31,7 @@ import { AuditQuery, CreateKeyBody, KeyListQuery, RotateKeyBody, TenantBody, jso
 const ADMIN_MAX_BODY_BYTES = 65_536;
 const KEY_ID = /^[a-z0-9]{12}$/;
 
-const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.var.config, work);
+const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.get("config"), work);
 
 /** Records an admin action without delaying the answer. */
 function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKeyId" | "requestId" | "decision">) {
@@ -41,13 +41,13 @@ function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKey
     decision: "DONE",
     actorSubject: p.subject,
     actorKeyId: p.keyId ?? null,
-    requestId: c.var.requestId,
+    requestId: c.get("requestId"),
   };
-  c.var.log.info("admin.action", { action: event.action, target: event.target, decision: "DONE" });
+  c.get("log").info("admin.action", { action: event.action, target: event.target, decision: "DONE" });
   waitUntil(
     c,
     db(c, (d) => insertAuditEvents(d, [full])).catch(() =>
-      c.var.log.error("audit.write_failed", { action: event.action, target: event.target }),
+      c.get("log").error("audit.write_failed", { action: event.action, target: event.target }),
     ),
   );
 }
@@ -80,7 +80,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const row = await db(c, (d) => getKeyRow(d, id));
     if (!row) throw notFound("no such key");
     forgetKeyInIsolate(row.secretHash);
-    await c.env.KEY_CACHE.delete(KV.apiKey(c.var.control.cacheEpoch, row.secretHash));
+    await c.env.KEY_CACHE.delete(KV.apiKey(c.get("control").cacheEpoch, row.secretHash));
     audit(c, { action: "cache.purge", target: id, tenant: row.tenant });
     return c.json({ purged: id });
   });
@@ -91,7 +91,7 @@ export function adminRoutes(): Hono<AppEnv> {
     if (!LOG_LEVELS.includes(level as LogLevel)) {
       throw badRequest(`unknown log level; use one of ${LOG_LEVELS.join(", ")}`);
     }
-    const durationS = c.var.config.logLevelOverrideDurationS;
+    const durationS = c.get("config").logLevelOverrideDurationS;
     const until = await setLogLevelOverride(c.env.KEY_CACHE, level as LogLevel, durationS);
     audit(c, { action: "log.level", target: level, details: { durationS } });
     return c.json({ level, until: new Date(until).toISOString(), durationS });
@@ -143,7 +143,7 @@ export function adminRoutes(): Hono<AppEnv> {
     if (!row) throw notFound("no such key");
     // Here at once; elsewhere through the tombstone, within MEMORY_CACHE_TTL_S plus KV propagation.
     forgetKeyInIsolate(row.secretHash);
-    await writeKvEntry(c.env.KEY_CACHE, c.var.control.cacheEpoch, toKeyRecord(row), c.var.config.keyCacheTtlS);
+    await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(row), c.get("config").keyCacheTtlS);
     audit(c, { action: "key.revoke", target: id, tenant: row.tenant });
     return c.json(toKeyView(row));
   });
@@ -160,7 +160,7 @@ export function adminRoutes(): Hono<AppEnv> {
     }
     // The old key's new expiry must reach the caches: rewrite its entry.
     forgetKeyInIsolate(result.old.secretHash);
-    await writeKvEntry(c.env.KEY_CACHE, c.var.control.cacheEpoch, toKeyRecord(result.old), c.var.config.keyCacheTtlS);
+    await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(result.old), c.get("config").keyCacheTtlS);
     audit(c, { action: "key.rotate", target: id, tenant: result.row.tenant, details: { newKeyId: result.row.id, graceS } });
     return c.json(
       { ...toKeyView(result.row), key: result.key, previous: { id, expiresAt: result.old.expiresAt?.toISOString() } },

@@ -1,0 +1,249 @@
+/**
+ * `npm run bench`: the built Worker in workerd (through Miniflare's API, with real KV and the real database
+ * path), driven by autocannon from a second process, against a baseline Worker measured in the same run.
+ * Never through `wrangler dev`, whose proxy caps any Worker far below bare workerd.
+ *
+ * Prints req/s, p50, p99, CPU microseconds per request and each ratio to its baseline, and writes them to
+ * bench/results/latest.json. Later scenarios extend SCENARIOS.
+ *
+ * Env: BENCH_DURATION_S (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma list of scenario names).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { SignJWT, exportSPKI, generateKeyPair } from "jose";
+import { Miniflare } from "miniflare";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { startLocalDatabase } from "../scripts/local-db.ts";
+import { schema } from "../src/db/schema.ts";
+import { createKey } from "../src/store/keys.ts";
+import { generateApiKey } from "../src/identity/apiKeyFormat.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+const COMPAT_DATE = "2026-04-20";
+
+interface Measured {
+  name: string;
+  baseline: string | null;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuUsPerRequest: number | null;
+  /** Latency of one client alone (no queueing behind 49 others): what the gateway itself adds. */
+  single: { p50Ms: number; p99Ms: number };
+  ratioToBaseline?: number;
+  addedP99Ms?: number;
+}
+
+/** CPU time (user + system, µs) of a process, from /proc. */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
+}
+
+function workerdPids(): Set<number> {
+  const out = new Set<number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === "workerd") out.add(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+interface Instance {
+  url: string;
+  pid: number | null;
+  mf: Miniflare;
+}
+
+async function startWorker(scriptPath: string, bindings: Record<string, string>, kv = true): Promise<Instance> {
+  const before = workerdPids();
+  const mf = new Miniflare({
+    scriptPath,
+    modules: true,
+    modulesRoot: ROOT,
+    compatibilityDate: COMPAT_DATE,
+    port: 0,
+    host: "127.0.0.1",
+    bindings,
+    kvNamespaces: kv ? ["KEY_CACHE"] : [],
+  });
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  const after = [...workerdPids()].filter((p) => !before.has(p));
+  return { url, pid: after.length === 1 ? after[0]! : null, mf };
+}
+
+function autocannon(
+  url: string,
+  headers: Record<string, string>,
+  connections = CONNECTIONS,
+  durationS = DURATION_S,
+  method = "GET",
+  body?: string,
+): Promise<any> {
+  const args = [
+    `${ROOT}node_modules/autocannon/autocannon.js`,
+    "-c", String(connections), "-d", String(durationS), "-j", "-m", method,
+  ];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
+  if (body !== undefined) args.push("-b", body);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited ${code}`))));
+  });
+}
+
+async function measure(
+  name: string,
+  baseline: string | null,
+  target: Instance,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<Measured> {
+  await fetch(target.url + path, { headers }).then((r) => r.arrayBuffer()); // warm up the path (and caches)
+  await autocannon(target.url + path, headers, CONNECTIONS, 2).catch(() => null); // warm-up, discarded
+  const cpuBefore = target.pid ? cpuUs(target.pid) : null;
+  const r = await autocannon(target.url + path, headers);
+  const cpuAfter = target.pid ? cpuUs(target.pid) : null;
+  const single = await autocannon(target.url + path, headers, 1, Math.max(3, Math.round(DURATION_S / 2)));
+  const requests = r.requests.total as number;
+  return {
+    name,
+    baseline,
+    requests,
+    non2xx: r.non2xx as number,
+    errors: r.errors as number,
+    reqPerSec: Math.round(r.requests.average as number),
+    p50Ms: r.latency.p50 as number,
+    p99Ms: r.latency.p99 as number,
+    cpuUsPerRequest: cpuBefore !== null && cpuAfter !== null && requests > 0 ? Math.round((cpuAfter - cpuBefore) / requests) : null,
+    single: { p50Ms: single.latency.p50 as number, p99Ms: single.latency.p99 as number },
+  };
+}
+
+async function main() {
+  // 1. The deployable bundle, as `wrangler deploy` would upload it.
+  const buildDir = `${ROOT}bench/.build`;
+  const dry = execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, encoding: "utf8" });
+  const upload = /Total Upload: ([\d.]+ KiB) \/ gzip: ([\d.]+ KiB)/.exec(dry);
+  const bundleBytes = statSync(`${buildDir}/index.js`).size;
+
+  // 2. Database, keys, stub upstream.
+  const db = await startLocalDatabase();
+  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await client.connect();
+  const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*"], createdBy: "bench" });
+  await client.end();
+  const unknownKey = generateApiKey().key;
+
+  const upstream = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" }).end('{"data":{"ok":true}}');
+  });
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+
+  const rsa = await generateKeyPair("RS256", { extractable: true });
+  const ec = await generateKeyPair("ES256", { extractable: true });
+  const jwt = (k: CryptoKey, alg: string) =>
+    new SignJWT({ sub: "bench-jwt", scope: "query/*" }).setProtectedHeader({ alg }).setExpirationTime("2h").sign(k);
+  const rsToken = await jwt(rsa.privateKey, "RS256");
+  const esToken = await jwt(ec.privateKey, "ES256");
+
+  const common = {
+    DATABASE_URL: db.workerDatabaseUrl,
+    DB_WS_PROXY: db.wsProxy,
+    LOG_LEVEL: "error",
+    JWT_PUBLIC_KEYS: `${await exportSPKI(rsa.publicKey)}\n${await exportSPKI(ec.publicKey)}`,
+    PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql`,
+  };
+  const flowgateScript = `${buildDir}/index.js`;
+
+  // 3. Startup time of the gateway's isolate: from Miniflare start to the first answered request.
+  const t0 = performance.now();
+  const gateway = await startWorker(flowgateScript, common);
+  await fetch(`${gateway.url}/healthz`).then((r) => r.text());
+  const startupMs = Math.round(performance.now() - t0);
+  const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, false);
+  const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });
+  const noNegative = await startWorker(flowgateScript, { ...common, NEGATIVE_CACHE_TTL_S: "0" });
+
+  const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+  type Scenario = [string, string | null, Instance, string, Record<string, string>];
+  const SCENARIOS: Scenario[] = [
+    ["baseline-echo", null, baseline, "/echo", {}],
+    ["baseline-passthrough", null, baseline, "/graphql", {}],
+    ["key-memory-hit", "baseline-echo", gateway, "/whoami", auth(key)],
+    ["key-kv-hit", "baseline-echo", kvOnly, "/whoami", auth(key)],
+    ["key-database-miss", "baseline-echo", noNegative, "/whoami", auth(unknownKey)],
+    ["jwt-rs256", "baseline-echo", gateway, "/whoami", auth(rsToken)],
+    ["jwt-es256", "baseline-echo", gateway, "/whoami", auth(esToken)],
+  ];
+
+  const results: Measured[] = [];
+  for (const [name, base, inst, path, headers] of SCENARIOS) {
+    if (ONLY && !ONLY.includes(name) && base !== null) continue;
+    process.stderr.write(`running ${name} (${DURATION_S}s, ${CONNECTIONS} connections)...\n`);
+    const m = await measure(name, base, inst, path, headers);
+    const b = results.find((r) => r.name === base);
+    if (b) {
+      m.ratioToBaseline = Number((m.reqPerSec / b.reqPerSec).toFixed(3));
+      m.addedP99Ms = Number((m.single.p99Ms - b.single.p99Ms).toFixed(2));
+    }
+    results.push(m);
+  }
+
+  for (const i of [gateway, baseline, kvOnly, noNegative]) await i.mf.dispose();
+  upstream.close();
+  await db.close();
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+    durationS: DURATION_S,
+    connections: CONNECTIONS,
+    bundle: { bytes: bundleBytes, upload: upload?.[1] ?? null, gzip: upload?.[2] ?? null },
+    startupMs,
+    results,
+  };
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(`${ROOT}bench/results/latest.json`, JSON.stringify(report, null, 2) + "\n");
+
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  console.log(`\nbundle ${report.bundle.upload} (gzip ${report.bundle.gzip}), startup ${startupMs} ms\n`);
+  console.log(`${CONNECTIONS} clients: req/s, p50, p99; 1 client: p50, p99 and p99 added to the baseline's`);
+  console.log(
+    `${"scenario".padEnd(22)}${pad("req/s", 8)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("cpu µs", 8)}${pad("ratio", 7)}` +
+      `${pad("1c p50", 8)}${pad("1c p99", 8)}${pad("+p99", 7)}${pad("non2xx", 8)}`,
+  );
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(22)}${pad(r.reqPerSec, 8)}${pad(r.p50Ms, 8)}${pad(r.p99Ms, 8)}${pad(r.cpuUsPerRequest ?? "-", 8)}` +
+        `${pad(r.ratioToBaseline ?? "-", 7)}${pad(r.single.p50Ms, 8)}${pad(r.single.p99Ms, 8)}${pad(r.addedP99Ms ?? "-", 7)}${pad(r.non2xx, 8)}`,
+    );
+  }
+  console.log("\nwritten to bench/results/latest.json");
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
