@@ -3,7 +3,7 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { DEFAULT_AUDIT_RETENTION_DAYS } from "./constants";
+import { DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -165,6 +165,12 @@ const ConfigSchema = z.object({
   MAX_POLL_COUNT: integer(100, 1, 1000),
   MAX_POLL_TIMEOUT_MS: integer(30_000, 0, 600_000),
   AUDIT_RETENTION_DAYS: integer(DEFAULT_AUDIT_RETENTION_DAYS, 1, 3650),
+  GRAPHQL_MAX_DOCUMENT_BYTES: integer(DEFAULT_GRAPHQL_LIMITS.maxDocumentBytes, 256, 10 * 1_048_576),
+  GRAPHQL_MAX_TOKENS: integer(DEFAULT_GRAPHQL_LIMITS.maxTokens, 10, 1_000_000),
+  GRAPHQL_MAX_DEPTH: integer(DEFAULT_GRAPHQL_LIMITS.maxDepth, 1, 1000),
+  GRAPHQL_MAX_ALIASES: integer(DEFAULT_GRAPHQL_LIMITS.maxAliases, 0, 100_000),
+  GRAPHQL_MAX_DIRECTIVES: integer(DEFAULT_GRAPHQL_LIMITS.maxDirectives, 0, 100_000),
+  GRAPHQL_MAX_BATCH: integer(DEFAULT_GRAPHQL_LIMITS.maxBatch, 1, 1000),
   PREFECT_GRAPHQL_URL: url,
   CONDUCTOR_URL: url,
   SCHELLAR_URL: url,
@@ -206,6 +212,7 @@ export interface Config {
   maxPollCount: number;
   maxPollTimeoutMs: number;
   auditRetentionDays: number;
+  graphqlLimits: GraphQLLimits;
   upstreams: { prefect?: string; conductor?: string; schellar?: string; argo?: string; flowapi?: string };
 }
 
@@ -251,6 +258,14 @@ function toConfig(p: Parsed): Config {
     maxPollCount: p.MAX_POLL_COUNT,
     maxPollTimeoutMs: p.MAX_POLL_TIMEOUT_MS,
     auditRetentionDays: p.AUDIT_RETENTION_DAYS,
+    graphqlLimits: {
+      maxDocumentBytes: p.GRAPHQL_MAX_DOCUMENT_BYTES,
+      maxTokens: p.GRAPHQL_MAX_TOKENS,
+      maxDepth: p.GRAPHQL_MAX_DEPTH,
+      maxAliases: p.GRAPHQL_MAX_ALIASES,
+      maxDirectives: p.GRAPHQL_MAX_DIRECTIVES,
+      maxBatch: p.GRAPHQL_MAX_BATCH,
+    },
     upstreams: {
       prefect: p.PREFECT_GRAPHQL_URL,
       conductor: p.CONDUCTOR_URL,

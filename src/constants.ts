@@ -51,3 +51,32 @@ export const ADMIN_LIST_MAX_LIMIT = 1_000;
 
 /** Request ids accepted from a client: short and plain, so they cannot forge log lines. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,64}$/;
+
+/** Bounds on GraphQL documents, checked before any upstream sees them (GRAPHQL_MAX_* override each). */
+export interface GraphQLLimits {
+  /** Characters of one query document. */
+  maxDocumentBytes: number;
+  /** Lexical tokens of one document (graphql-js stops parsing beyond it). */
+  maxTokens: number;
+  /** Nesting of selection sets, fragments followed. */
+  maxDepth: number;
+  /** Aliased fields in one document. */
+  maxAliases: number;
+  /** Directives in one document. */
+  maxDirectives: number;
+  /** Operations in one JSON batch. */
+  maxBatch: number;
+}
+
+/**
+ * Defaults let every real Prefect UI operation through (the dashboard's FlowRuns query alone has 17 aliases and
+ * is 4 KB) with room to spare, and stop documents built to exhaust the parser or the server.
+ */
+export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
+  maxDocumentBytes: 65_536,
+  maxTokens: 15_000,
+  maxDepth: 15,
+  maxAliases: 60,
+  maxDirectives: 30,
+  maxBatch: 25,
+};

@@ -25,6 +25,8 @@ export interface Logger {
   warn(event: string, fields?: LogFields): void;
   info(event: string, fields?: LogFields): void;
   debug(event: string, fields?: LogFields): void;
+  /** An audit line: written whatever the level, marked `"audit":true`. */
+  audit(event: string, fields?: LogFields): void;
   /** A logger whose lines also carry `fields` (e.g. the principal's subject once known). */
   with(fields: LogFields): Logger;
 }
@@ -40,6 +42,8 @@ export function createLogger(level: LogLevel, context: LogFields = {}, sink: (li
     warn: (e, f) => emit("warn", e, f),
     info: (e, f) => emit("info", e, f),
     debug: (e, f) => emit("debug", e, f),
+    audit: (e, f) =>
+      sink(JSON.stringify({ level: "audit", event: e, audit: true, time: new Date().toISOString(), ...redact(context), ...redact(f ?? {}) })),
     with: (f) => createLogger(level, { ...context, ...f }, sink),
   };
 }

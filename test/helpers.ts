@@ -69,3 +69,15 @@ export async function dbSessions(tag: string): Promise<number> {
 }
 
 export const uniqueTag = (label: string) => `${label}${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+
+export interface Recorded {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the recording stub upstream received under a tag (see test/setup/stubs.ts). */
+export async function recorded(tag: string): Promise<Recorded[]> {
+  return (await (await fetch(stubUrl(`/records/${tag}`))).json()) as Recorded[];
+}

@@ -7,13 +7,14 @@ import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
 import { DEFAULT_ROTATION_GRACE_S } from "../constants";
 import { bumpCacheEpoch, setLogLevelOverride } from "../control";
-import { waitUntil, type AppContext, type AppEnv } from "../context";
+import { recordAudit } from "../audit";
+import type { AppContext, AppEnv } from "../context";
 import { withDatabase, type Database } from "../db/client";
 import { GatewayError, badRequest, forbidden, notFound } from "../errors";
 import { forgetAllKeysInIsolate, forgetKeyInIsolate, writeKvEntry } from "../identity/keyLookup";
 import { isAdminPrincipal } from "../identity/principal";
 import { authenticated, requirePrincipal } from "../pipeline";
-import { insertAuditEvents, listAuditEvents, type AuditEvent } from "../store/audit";
+import { listAuditEvents, type AuditEvent } from "../store/audit";
 import {
   createKey,
   ensureTenant,
@@ -33,22 +34,13 @@ const KEY_ID = /^[a-z0-9]{12}$/;
 
 const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.get("config"), work);
 
-/** Records an admin action without delaying the answer. */
+/** Records an admin action, with who did it, without delaying the answer. */
 function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKeyId" | "requestId" | "decision">) {
   const p = requirePrincipal(c);
-  const full: AuditEvent = {
-    ...event,
-    decision: "DONE",
-    actorSubject: p.subject,
-    actorKeyId: p.keyId ?? null,
-    requestId: c.get("requestId"),
-  };
-  c.get("log").info("admin.action", { action: event.action, target: event.target, decision: "DONE" });
-  waitUntil(
+  recordAudit(
     c,
-    db(c, (d) => insertAuditEvents(d, [full])).catch(() =>
-      c.get("log").error("audit.write_failed", { action: event.action, target: event.target }),
-    ),
+    { ...event, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId") },
+    "admin.action",
   );
 }
 

@@ -24,6 +24,8 @@ export async function startStubs(): Promise<Stubs> {
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
   const idpPrivateJwk = { ...(await exportJWK(privateKey)), kid: "idp-1", alg: "RS256" };
   const jwksFetches = new Map<string, number>();
+  /** Requests received under /rec/<tag>/..., so a test can prove what an upstream saw (or that it saw nothing). */
+  const recorded = new Map<string, { method: string; path: string; headers: Record<string, unknown>; body: string }[]>();
 
   const server: Server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://stub");
@@ -38,6 +40,21 @@ export async function startStubs(): Promise<Stubs> {
     if (fetches) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ fetches: jwksFetches.get(fetches[1]!) ?? 0 }));
+      return;
+    }
+    const records = /^\/records\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    if (records) {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(recorded.get(records[1]!) ?? []));
+      return;
+    }
+    const rec = /^\/rec\/([A-Za-z0-9_-]+)(\/.*)?$/.exec(url.pathname);
+    if (rec) {
+      const body = await readBody(req);
+      const list = recorded.get(rec[1]!) ?? [];
+      list.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
+      recorded.set(rec[1]!, list);
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ data: { upstream: "prefect-stub", received: list.length } }));
       return;
     }
     if (url.pathname.startsWith("/upstream/redirect")) {

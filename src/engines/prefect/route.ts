@@ -1,10 +1,136 @@
 /**
- * The prefect engine's routes. Nothing is served here yet: every path answers 404 until the engine's issue lands,
- * so no request can reach the upstream unguarded.
+ * `/prefect/graphql` -> PREFECT_GRAPHQL_URL: every GraphQL operation decided on its parsed document before the
+ * upstream sees anything; allowed requests forwarded byte for byte; mutations audited; the CLI's `auth_info` /
+ * `tenant` answered here.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../context";
+import { recordAudit } from "../../audit";
+import type { AppContext, AppEnv } from "../../context";
+import { GatewayError, graphqlErrorBody, unauthenticated } from "../../errors";
+import { hashApiKey } from "../../identity/apiKeyFormat";
+import type { Principal } from "../../identity/principal";
+import { authenticated } from "../../pipeline";
+import { readBodyLimited, utf8 } from "../../proxy/body";
+import { forward } from "../../proxy/forward";
+import { principalHeaders } from "../../proxy/headers";
+import { localAnswer, localRoot } from "./cli";
+import { decideRequest, type Decision, type GraphQLRequest, type Refusal } from "./policy";
+import { readTransport } from "./transport";
+
+/** The caller, or an anonymous holder of PUBLIC_SCOPES when public access is on. Unknown keys never get here. */
+function callerOf(c: AppContext): Principal {
+  const p = c.get("principal");
+  if (p) return p;
+  const config = c.get("config");
+  if (!config.allowPublicAccess) throw unauthenticated("credential required");
+  return { kind: "anonymous", subject: "anonymous", roles: [], groups: [], scopes: config.publicScopes };
+}
+
+const toError = (r: Refusal) => new GatewayError(r.code, r.message, r.refusedFields ? { refusedFields: r.refusedFields } : undefined);
+
+/** A persisted-query hash sent with its text must be the text's hash, or the server might run something else. */
+async function checkPersistedHash(req: GraphQLRequest): Promise<Refusal | null> {
+  if (!req.persistedQueryHash || req.query === "") return null;
+  const actual = await hashApiKey(req.query);
+  return actual === req.persistedQueryHash
+    ? null
+    : { status: 400, code: "BAD_REQUEST", message: "persistedQuery hash does not match the query" };
+}
+
+function audit(c: AppContext, caller: Principal, d: Decision): void {
+  const op = d.operation;
+  if (!op || op.type !== "mutation") return;
+  recordAudit(
+    c,
+    {
+      action: "prefect.mutation",
+      decision: d.ok ? "ALLOWED" : "BLOCKED",
+      actorSubject: caller.subject,
+      actorKeyId: caller.keyId ?? null,
+      tenant: caller.tenant ?? null,
+      target: op.name,
+      requestId: c.get("requestId"),
+      details: { operationName: op.name, rootFields: op.rootFields, ...(d.ok ? {} : { refusedFields: d.refusal.refusedFields }) },
+    },
+    "PREFECT_AUDIT_TRAIL",
+  );
+}
 
 export function prefectRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>();
+  const prefect = new Hono<AppEnv>();
+  prefect.use("*", async (c, next) => {
+    c.set("errorStyle", "graphql");
+    await next();
+  });
+
+  prefect.all("/graphql", authenticated(), async (c) => {
+    const config = c.get("config");
+    const upstream = config.upstreams.prefect;
+    if (!upstream) throw new GatewayError("BAD_CONFIGURATION", "PREFECT_GRAPHQL_URL is not set", { variables: ["PREFECT_GRAPHQL_URL"] });
+    const caller = callerOf(c);
+    const method = c.req.method;
+    const url = new URL(c.req.url);
+    const bytes = method === "POST" ? await readBodyLimited(c.req.raw, config.maxBodyBytes) : new Uint8Array();
+    const read = readTransport(method, c.req.header("content-type") ?? null, method === "POST" ? utf8(bytes) : "", url.searchParams, config.graphqlLimits);
+    if ("refusal" in read) throw toError(read.refusal);
+    const transport = read.transport;
+    const requests = transport.kind === "single" ? [transport.request] : transport.requests;
+    const httpMethod = method === "GET" ? "GET" : "POST";
+
+    const decisions: Decision[] = [];
+    for (const r of requests) {
+      const hashRefusal = await checkPersistedHash(r);
+      const d = hashRefusal ? { ok: false as const, refusal: hashRefusal } : decideRequest(r, caller.scopes, config.graphqlLimits, httpMethod);
+      // The CLI's identity questions need a valid credential, not a scope: the answer is the gateway's own.
+      const local = !d.ok && d.refusal.code === "FORBIDDEN" && d.operation && localRoot(d.operation) !== null;
+      decisions.push(local && d.operation ? { ok: true, operation: d.operation } : d);
+    }
+    for (const d of decisions) audit(c, caller, d);
+
+    const refused = decisions.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
+    if (refused.length > 0) {
+      c.get("log").info("prefect.refused", { refusals: refused.map((d) => d.refusal.code) });
+      if (transport.kind === "single") throw toError(refused[0]!.refusal);
+      // A batch is refused whole, with one error per element: never silently shortened.
+      const requestId = c.get("requestId");
+      const body = decisions.map((d) =>
+        d.ok
+          ? graphqlErrorBody(new GatewayError("BATCH_REFUSED", "not executed: another operation in this batch was refused"), requestId)
+          : graphqlErrorBody(toError(d.refusal), requestId),
+      );
+      return c.json(body, refused[0]!.refusal.status);
+    }
+
+    // The CLI's identity questions are answered here and never reach the upstream.
+    const operations = decisions.map((d) => (d.ok ? d.operation : null)).filter((o) => o !== null);
+    if (operations.every((op) => localRoot(op) !== null)) {
+      const answers = operations.map((op) => ({ data: localAnswer(op, config.prefectTenant, caller.subject) }));
+      return c.json(transport.kind === "single" ? answers[0] : answers);
+    }
+
+    const path = method === "GET" ? `?${rebuildGetQuery(url.searchParams)}` : "";
+    const headers = new Headers(c.req.raw.headers);
+    if (method === "POST") headers.set("content-type", c.req.header("content-type") ?? "application/json");
+    return forward({
+      upstream,
+      path,
+      routePrefix: "/prefect",
+      method,
+      headers,
+      identity: principalHeaders(caller.kind === "anonymous" ? null : caller, c.get("requestId")),
+      body: method === "POST" ? bytes : undefined,
+      timeoutMs: config.upstreamTimeoutMs,
+    });
+  });
+  return prefect;
+}
+
+/** GET parameters rebuilt from parsed values: only what a GraphQL server reads. */
+function rebuildGetQuery(params: URLSearchParams): string {
+  const out = new URLSearchParams();
+  for (const name of ["query", "operationName", "variables", "extensions"]) {
+    const v = params.get(name);
+    if (v !== null) out.set(name, v);
+  }
+  return out.toString();
 }

@@ -1,0 +1,86 @@
+/**
+ * How GraphQL arrives over HTTP, turned into GraphQL requests. Pure.
+ * - POST application/json: one request object, or a batch (array) of them;
+ * - POST application/graphql: the body is the document, `operationName` in the URL;
+ * - GET ?query=&operationName=: queries only (the decision refuses anything else with 405).
+ */
+import type { GraphQLLimits, GraphQLRequest, Refusal } from "./policy";
+
+export type Transport =
+  | { kind: "single"; request: GraphQLRequest }
+  | { kind: "batch"; requests: GraphQLRequest[] };
+
+type Result = { transport: Transport } | { refusal: Refusal };
+
+const bad = (message: string): Result => ({ refusal: { status: 400, code: "BAD_REQUEST", message } });
+
+function persistedHash(extensions: unknown): string | null | "invalid" {
+  if (extensions === undefined || extensions === null) return null;
+  if (typeof extensions !== "object" || Array.isArray(extensions)) return "invalid";
+  const pq = (extensions as Record<string, unknown>).persistedQuery;
+  if (pq === undefined) return null;
+  const hash = pq && typeof pq === "object" ? (pq as Record<string, unknown>).sha256Hash : undefined;
+  return typeof hash === "string" && /^[0-9a-f]{64}$/i.test(hash) ? hash.toLowerCase() : "invalid";
+}
+
+function fromObject(value: unknown): GraphQLRequest | string {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "each request must be a JSON object";
+  const o = value as Record<string, unknown>;
+  if (o.query !== undefined && o.query !== null && typeof o.query !== "string") return "query must be a string";
+  if (o.operationName !== undefined && o.operationName !== null && typeof o.operationName !== "string") {
+    return "operationName must be a string";
+  }
+  const hash = persistedHash(o.extensions);
+  if (hash === "invalid") return "extensions must be an object with a valid persistedQuery hash";
+  return { query: (o.query as string | undefined) ?? "", operationName: (o.operationName as string | null | undefined) ?? null, persistedQueryHash: hash };
+}
+
+export function mediaType(contentType: string | null): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+export function readTransport(method: string, contentType: string | null, body: string, params: URLSearchParams, limits: GraphQLLimits): Result {
+  if (method === "GET") {
+    let hash: string | null = null;
+    const ext = params.get("extensions");
+    if (ext !== null) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(ext);
+      } catch {
+        return bad("extensions is not valid JSON");
+      }
+      const h = persistedHash(parsed);
+      if (h === "invalid") return bad("extensions must be an object with a valid persistedQuery hash");
+      hash = h;
+    }
+    return { transport: { kind: "single", request: { query: params.get("query") ?? "", operationName: params.get("operationName") || null, persistedQueryHash: hash } } };
+  }
+  if (method !== "POST") return { refusal: { status: 405, code: "METHOD_NOT_ALLOWED", message: "use POST (or GET for queries)" } };
+  const type = mediaType(contentType);
+  if (type === "application/graphql") {
+    return { transport: { kind: "single", request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null } } };
+  }
+  if (type !== "application/json") {
+    return { refusal: { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json or application/graphql" } };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return bad("body is not valid JSON");
+  }
+  if (Array.isArray(parsed)) {
+    if (parsed.length === 0) return bad("empty batch");
+    if (parsed.length > limits.maxBatch) return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `batch larger than ${limits.maxBatch}` } };
+    const requests: GraphQLRequest[] = [];
+    for (const item of parsed) {
+      const r = fromObject(item);
+      if (typeof r === "string") return bad(r);
+      requests.push(r);
+    }
+    return { transport: { kind: "batch", requests } };
+  }
+  const r = fromObject(parsed);
+  return typeof r === "string" ? bad(r) : { transport: { kind: "single", request: r } };
+}

@@ -1,0 +1,40 @@
+/**
+ * Reads a request body a route must inspect, refusing (413) past `maxBytes` without buffering more than that.
+ */
+import { GatewayError } from "../errors";
+
+export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new GatewayError("PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`);
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
+  if (!req.body) return new Uint8Array();
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** UTF-8 text of a body; invalid UTF-8 is a 400, not a guess. */
+export function utf8(bytes: Uint8Array): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new GatewayError("BAD_REQUEST", "body is not valid UTF-8");
+  }
+}
