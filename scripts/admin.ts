@@ -8,6 +8,7 @@
  *   keys show ID [--json]
  *   keys revoke ID [--json]
  *   keys rotate ID [--grace SECONDS] [--json]
+ *   keys import-prefect --from <postgres-url> [--tenant T] [--json]
  *   tenants add NAME [--json]
  *   tenants list [--json]
  *
@@ -33,6 +34,7 @@ import {
   toKeyView,
   type KeyView,
 } from "../src/store/keys.ts";
+import { importLegacyPrefectKeys, type LegacyPrefectKeyRow } from "../src/store/prefectImport.ts";
 import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
 import { PGLITE_DIR, readStack } from "./stack-file.ts";
 
@@ -104,6 +106,7 @@ async function run(argv: string[]): Promise<void> {
       "serves-tenants": { type: "string" },
       grace: { type: "string" },
       all: { type: "boolean" },
+      from: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -168,6 +171,26 @@ async function run(argv: string[]): Promise<void> {
     if ("error" in result) throw new UsageError(result.error === "not_found" ? `no key ${id}` : `key is ${result.error}`);
     return printKey({ ...toKeyView(result.row), key: result.key }, json);
   }
+  if (area === "keys" && verb === "import-prefect") {
+    if (!values.from) throw new UsageError("keys import-prefect needs --from <postgres-url> (the replaced proxy's database)");
+    const tenant = values.tenant ?? "default";
+    if (!TenantBody.safeParse({ name: tenant }).success) throw new UsageError("--tenant: letters, digits and '-'");
+    const source = new pg.Client({ connectionString: values.from });
+    await source.connect();
+    let rows: LegacyPrefectKeyRow[];
+    try {
+      rows = (await source.query("select user_id, scopes, api_key, key_issu_dt, key_expr_dt from prefect_api_keys order by user_id")).rows;
+    } finally {
+      await source.end();
+    }
+    const report = await withDb((db) => importLegacyPrefectKeys(db, rows, tenant, "import:prefect"));
+    if (json) return console.log(JSON.stringify(report));
+    console.log(`created ${report.created.length}, skipped ${report.skipped.length}, refused ${report.refused.length}`);
+    for (const r of report.created) console.log(`  created ${r.id} for ${r.subject}`);
+    for (const r of report.skipped) console.log(`  skipped ${r.subject}: ${r.reason}`);
+    for (const r of report.refused) console.log(`  refused ${r.subject}: ${r.reason}`);
+    return;
+  }
   if (area === "tenants" && verb === "add") {
     const parsed = TenantBody.safeParse({ name: positionals[0] });
     if (!parsed.success) throw new UsageError("tenants add NAME: letters, digits and '-'");
@@ -178,7 +201,7 @@ async function run(argv: string[]): Promise<void> {
     const tenants = await withDb(listTenants);
     return console.log(json ? JSON.stringify({ tenants }) : tenants.map((t) => t.name).join("\n"));
   }
-  throw new UsageError("usage: keys create|list|show|revoke|rotate, tenants add|list (see scripts/admin.ts)");
+  throw new UsageError("usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list (see scripts/admin.ts)");
 }
 
 run(process.argv.slice(2)).then(
