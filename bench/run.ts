@@ -40,6 +40,21 @@ interface Measured {
   single: { p50Ms: number; p99Ms: number };
   ratioToBaseline?: number;
   addedP99Ms?: number;
+  /** CPU the gateway spends per request beyond its baseline's (authentication, decisions, rewrites). */
+  addedCpuUs?: number;
+}
+
+/** A Prefect-UI-like query of about `bytes` characters: many root fields with nested selections and filters. */
+function graphqlBody(bytes: number): string {
+  const field = (i: number) =>
+    `  r${i}: flow_run(where: {name: {_ilike: "%run-${i}%"}, state: {_in: ["Running", "Pending"]}}, limit: 10, order_by: {scheduled_start_time: desc}) {\n` +
+    `    id name state state_message scheduled_start_time start_time end_time created updated version labels parameters\n` +
+    `    flow { id name version core_version archived flow_group_id project { id name description } }\n` +
+    `    states(order_by: {timestamp: desc}, limit: 5) { id state message timestamp start_time }\n  }\n`;
+  let query = "query Dashboard {\n";
+  for (let i = 0; query.length < bytes - 40; i++) query += field(i);
+  query += "}\n";
+  return JSON.stringify({ operationName: "Dashboard", query, variables: {} });
 }
 
 /** CPU time (user + system, µs) of a process, from /proc. */
@@ -115,13 +130,18 @@ async function measure(
   target: Instance,
   path: string,
   headers: Record<string, string> = {},
+  body?: string,
 ): Promise<Measured> {
-  await fetch(target.url + path, { headers }).then((r) => r.arrayBuffer()); // warm up the path (and caches)
-  await autocannon(target.url + path, headers, CONNECTIONS, 2).catch(() => null); // warm-up, discarded
+  const method = body === undefined ? "GET" : "POST";
+  const url = target.url + path;
+  const first = await fetch(url, { method, headers, body });
+  await first.arrayBuffer(); // warm up the path (and caches)
+  if (first.status >= 300 && !name.includes("miss")) throw new Error(`${name}: warm-up answered ${first.status}`);
+  await autocannon(url, headers, CONNECTIONS, 2, method, body).catch(() => null); // warm-up, discarded
   const cpuBefore = target.pid ? cpuUs(target.pid) : null;
-  const r = await autocannon(target.url + path, headers);
+  const r = await autocannon(url, headers, CONNECTIONS, DURATION_S, method, body);
   const cpuAfter = target.pid ? cpuUs(target.pid) : null;
-  const single = await autocannon(target.url + path, headers, 1, Math.max(3, Math.round(DURATION_S / 2)));
+  const single = await autocannon(url, headers, 1, Math.max(3, Math.round(DURATION_S / 2)), method, body);
   const requests = r.requests.total as number;
   return {
     name,
@@ -184,24 +204,32 @@ async function main() {
   const noNegative = await startWorker(flowgateScript, { ...common, NEGATIVE_CACHE_TTL_S: "0" });
 
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
-  type Scenario = [string, string | null, Instance, string, Record<string, string>];
+  const json = { "content-type": "application/json" };
+  const gql1k = graphqlBody(1_000);
+  const gql20k = graphqlBody(20_000);
+  type Scenario = [string, string | null, Instance, string, Record<string, string>, string?];
   const SCENARIOS: Scenario[] = [
     ["baseline-echo", null, baseline, "/echo", {}],
     ["baseline-passthrough", null, baseline, "/graphql", {}],
+    ["baseline-gql-1kb", null, baseline, "/graphql", json, gql1k],
+    ["baseline-gql-20kb", null, baseline, "/graphql", json, gql20k],
     ["key-memory-hit", "baseline-echo", gateway, "/whoami", auth(key)],
     ["key-kv-hit", "baseline-echo", kvOnly, "/whoami", auth(key)],
     ["key-database-miss", "baseline-echo", noNegative, "/whoami", auth(unknownKey)],
     ["jwt-rs256", "baseline-echo", gateway, "/whoami", auth(rsToken)],
     ["jwt-es256", "baseline-echo", gateway, "/whoami", auth(esToken)],
+    ["graphql-1kb", "baseline-gql-1kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql1k],
+    ["graphql-20kb", "baseline-gql-20kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
   ];
 
   const results: Measured[] = [];
-  for (const [name, base, inst, path, headers] of SCENARIOS) {
+  for (const [name, base, inst, path, headers, body] of SCENARIOS) {
     if (ONLY && !ONLY.includes(name) && base !== null) continue;
     process.stderr.write(`running ${name} (${DURATION_S}s, ${CONNECTIONS} connections)...\n`);
-    const m = await measure(name, base, inst, path, headers);
+    const m = await measure(name, base, inst, path, headers, body);
     const b = results.find((r) => r.name === base);
     if (b) {
+      if (m.cpuUsPerRequest !== null && b.cpuUsPerRequest !== null) m.addedCpuUs = m.cpuUsPerRequest - b.cpuUsPerRequest;
       m.ratioToBaseline = Number((m.reqPerSec / b.reqPerSec).toFixed(3));
       m.addedP99Ms = Number((m.single.p99Ms - b.single.p99Ms).toFixed(2));
     }
@@ -229,12 +257,12 @@ async function main() {
   console.log(`${CONNECTIONS} clients: req/s, p50, p99; 1 client: p50, p99 and p99 added to the baseline's`);
   console.log(
     `${"scenario".padEnd(22)}${pad("req/s", 8)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("cpu µs", 8)}${pad("ratio", 7)}` +
-      `${pad("1c p50", 8)}${pad("1c p99", 8)}${pad("+p99", 7)}${pad("non2xx", 8)}`,
+      `${pad("1c p50", 8)}${pad("1c p99", 8)}${pad("+p99", 7)}${pad("+cpu", 7)}${pad("non2xx", 8)}`,
   );
   for (const r of results) {
     console.log(
       `${r.name.padEnd(22)}${pad(r.reqPerSec, 8)}${pad(r.p50Ms, 8)}${pad(r.p99Ms, 8)}${pad(r.cpuUsPerRequest ?? "-", 8)}` +
-        `${pad(r.ratioToBaseline ?? "-", 7)}${pad(r.single.p50Ms, 8)}${pad(r.single.p99Ms, 8)}${pad(r.addedP99Ms ?? "-", 7)}${pad(r.non2xx, 8)}`,
+        `${pad(r.ratioToBaseline ?? "-", 7)}${pad(r.single.p50Ms, 8)}${pad(r.single.p99Ms, 8)}${pad(r.addedP99Ms ?? "-", 7)}${pad(r.addedCpuUs ?? "-", 7)}${pad(r.non2xx, 8)}`,
     );
   }
   console.log("\nwritten to bench/results/latest.json");

@@ -45,6 +45,14 @@ export const CRON_DELETE_CONCURRENCY = 6;
 /** Audit events older than this are pruned by the cron (overridable by AUDIT_RETENTION_DAYS). */
 export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 
+/**
+ * Cached GraphQL analyses (root fields of a document, not decisions), keyed by the document's text: enough for
+ * every distinct document a UI and its CLIs send, at most 8 M characters (~16 MB) of keys, refreshed every 10 min.
+ */
+export const ANALYSIS_CACHE_MAX_ENTRIES = 2_000;
+export const ANALYSIS_CACHE_MAX_CHARS = 8_000_000;
+export const ANALYSIS_CACHE_TTL_MS = 600_000;
+
 /** Page size bounds of admin listings. */
 export const ADMIN_LIST_DEFAULT_LIMIT = 100;
 export const ADMIN_LIST_MAX_LIMIT = 1_000;

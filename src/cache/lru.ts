@@ -5,13 +5,22 @@
  * loaded before the bump, so a revocation racing a cache fill cannot bring the old value back.
  */
 export class LruCache<V> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+  private readonly entries = new Map<string, { value: V; expiresAt: number; weight: number }>();
   private readonly generations = new Map<string, number>();
   private clock = 0;
+  private totalWeight = 0;
 
+  /**
+   * @param maxEntries at most this many entries
+   * @param now the clock (tests pass their own)
+   * @param maxWeight optional bound on the summed weight of the entries (e.g. characters of the keys)
+   * @param weigh the weight of one entry; by default 1
+   */
   constructor(
     private readonly maxEntries: number,
     private readonly now: () => number = Date.now,
+    private readonly maxWeight = Infinity,
+    private readonly weigh: (key: string, value: V) => number = () => 1,
   ) {}
 
   get size(): number {
@@ -22,7 +31,7 @@ export class LruCache<V> {
     const e = this.entries.get(key);
     if (!e) return undefined;
     if (e.expiresAt <= this.now()) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     // Re-insert: Map iteration order is insertion order, so the first key is the least recently used.
@@ -33,13 +42,23 @@ export class LruCache<V> {
 
   set(key: string, value: V, ttlMs: number): void {
     if (ttlMs <= 0 || this.maxEntries <= 0) return;
-    this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) {
+    const weight = this.weigh(key, value);
+    if (weight > this.maxWeight) return;
+    this.remove(key);
+    while (this.entries.size >= this.maxEntries || this.totalWeight + weight > this.maxWeight) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
-      this.entries.delete(oldest.value);
+      this.remove(oldest.value);
     }
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + ttlMs, weight });
+    this.totalWeight += weight;
+  }
+
+  private remove(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.totalWeight -= e.weight;
   }
 
   /** The current generation of `key`; pass it to `setIfGeneration` after loading. */
@@ -55,7 +74,7 @@ export class LruCache<V> {
   }
 
   invalidate(key: string): void {
-    this.entries.delete(key);
+    this.remove(key);
     this.generations.set(key, ++this.clock);
     if (this.generations.size > this.maxEntries) {
       // Forgetting a generation raises the floor, so fills that read it still see a change.
@@ -66,6 +85,7 @@ export class LruCache<V> {
 
   clear(): void {
     this.entries.clear();
+    this.totalWeight = 0;
     this.generations.clear();
     this.floor = ++this.clock;
   }

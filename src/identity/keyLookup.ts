@@ -19,6 +19,12 @@ import type { Logger } from "../log";
 
 const memory = new LruCache<KeyRecord>(MEMORY_CACHE_MAX_ENTRIES);
 const negative = new LruCache<true>(NEGATIVE_CACHE_MAX_ENTRIES);
+/**
+ * Lookups under way in this isolate, by hash: concurrent requests with the same uncached key share one KV read
+ * and one database query instead of stampeding the database (a cold isolate under load would otherwise send every
+ * waiting request to PostgreSQL at once).
+ */
+const inflight = new Map<string, Promise<{ record: KeyRecord | null; source: LookupSource }>>();
 
 export interface KeyLookupDeps {
   config: Config;
@@ -55,11 +61,18 @@ export async function lookupKey(
   secretHash: string,
   deps: KeyLookupDeps,
 ): Promise<{ record: KeyRecord | null; source: LookupSource }> {
-  const { config, kv } = deps;
   const inMemory = memory.get(secretHash);
   if (inMemory) return { record: inMemory, source: "memory" };
   if (negative.get(secretHash)) return { record: null, source: "negative" };
+  const pending = inflight.get(secretHash);
+  if (pending) return pending;
+  const lookup = fill(secretHash, deps).finally(() => inflight.delete(secretHash));
+  inflight.set(secretHash, lookup);
+  return lookup;
+}
 
+async function fill(secretHash: string, deps: KeyLookupDeps): Promise<{ record: KeyRecord | null; source: LookupSource }> {
+  const { config, kv } = deps;
   const generation = memory.generation(secretHash);
   const memoryTtlMs = config.memoryCacheTtlS * 1000;
   const kvName = KV.apiKey(deps.cacheEpoch, secretHash);

@@ -8,6 +8,12 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
   if (!req.body) return new Uint8Array();
+  if (declared !== null && /^\d+$/.test(declared)) {
+    // The runtime enforces Content-Length, so the native read cannot exceed the bound checked above.
+    const bytes = new Uint8Array(await req.arrayBuffer());
+    if (bytes.byteLength > maxBytes) throw tooLarge();
+    return bytes;
+  }
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -24,6 +24,8 @@ export interface ForwardOptions {
 
 export async function forward(opts: ForwardOptions): Promise<Response> {
   const url = opts.upstream.replace(/\/+$/, "") + opts.path;
+  // The timeout bounds the wait for the answer's head only: a long stream (logs, events) may then run on.
+  // (AbortSignal.timeout would be cheaper but would also cut those streams.)
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   let res: Response;

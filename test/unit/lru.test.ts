@@ -50,3 +50,17 @@ describe("LruCache", () => {
     expect(c.setIfGeneration("k", g, "stale", 1000)).toBe(false);
   });
 });
+
+describe("LruCache with weights", () => {
+  it("evicts by total weight and refuses entries heavier than the bound", () => {
+    const c = new LruCache<number>(100, Date.now, 10, (k) => k.length);
+    c.set("aaaa", 1, 1000);
+    c.set("bbbb", 2, 1000);
+    c.set("cccc", 3, 1000); // 12 > 10: "aaaa" goes
+    expect(c.get("aaaa")).toBeUndefined();
+    expect(c.get("bbbb")).toBe(2);
+    c.set("x".repeat(11), 4, 1000);
+    expect(c.get("x".repeat(11))).toBeUndefined();
+    expect(c.size).toBe(2);
+  });
+});

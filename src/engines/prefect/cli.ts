@@ -4,7 +4,7 @@
  * Decided on the parsed operation, never by substring. Pure.
  */
 import { Kind, type FragmentDefinitionNode, type SelectionSetNode } from "graphql";
-import type { Operation } from "./policy";
+import type { Operation, OperationAst } from "./policy";
 
 export interface PrefectTenant {
   id: string;
@@ -52,7 +52,7 @@ function shape(set: SelectionSetNode, v: Value, typename: string, fragments: Map
 }
 
 /** The `data` of the answer to a local operation. */
-export function localAnswer(op: Operation, tenant: PrefectTenant, subject: string): { [k: string]: Value } {
+export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: string): { [k: string]: Value } {
   const root: { [k: string]: Value } = {
     auth_info: { tenant_id: tenant.id, user_id: subject, api_token_scope: null, license_id: null },
     tenant: [{ id: tenant.id, name: tenant.name, slug: tenant.slug }],

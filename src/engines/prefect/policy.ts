@@ -43,6 +43,7 @@ export type Refusal = {
   refusedFields?: string[];
 };
 
+/** What the guard needs to know of an operation: small, and the same for every caller (so it can be cached). */
 export interface Operation {
   type: OperationType;
   name: string | null;
@@ -50,12 +51,18 @@ export interface Operation {
   rootFields: string[];
   /** `type/field` scopes the operation needs (introspection mapped to `query/__schema`, `__typename` dropped). */
   requiredScopes: string[];
-  document: DocumentNode;
+}
+
+/** A document's analysis: independent of who asks, so it may be cached by the document's text. */
+export type Analysis = { ok: true; operation: Operation } | { ok: false; refusal: Refusal };
+
+export type Decision = { ok: true; operation: Operation } | { ok: false; refusal: Refusal; operation?: Operation };
+
+/** The executed operation's AST and the document's fragments (for answering an operation locally). */
+export interface OperationAst {
   node: OperationDefinitionNode;
   fragments: Map<string, FragmentDefinitionNode>;
 }
-
-export type Decision = { ok: true; operation: Operation } | { ok: false; refusal: Refusal; operation?: Operation };
 
 const refuse = (status: Refusal["status"], code: Refusal["code"], message: string, extra: Partial<Refusal> = {}): Decision => ({
   ok: false,
@@ -84,20 +91,25 @@ export function parseDocument(query: string, limits: GraphQLLimits): { document:
 
 /** Counts aliases and directives, and measures depth with fragments followed (cycles are refused). */
 function checkShape(doc: DocumentNode, op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, limits: GraphQLLimits): Refusal | null {
+  // Aliases and directives only sit on operations, variables, fragments and selections: walk just those.
   let aliases = 0;
   let directives = 0;
-  const countIn = (node: unknown): void => {
-    if (!node || typeof node !== "object") return;
-    if (Array.isArray(node)) {
-      for (const n of node) countIn(n);
-      return;
+  const walk = (set: SelectionSetNode | undefined): void => {
+    if (!set) return;
+    for (const sel of set.selections) {
+      directives += sel.directives?.length ?? 0;
+      if (sel.kind === Kind.FIELD) {
+        if (sel.alias) aliases++;
+        walk(sel.selectionSet);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet);
     }
-    const n = node as { kind?: string; alias?: unknown; directives?: readonly unknown[] };
-    if (n.kind === Kind.FIELD && n.alias) aliases++;
-    if (n.directives) directives += n.directives.length;
-    for (const [k, v] of Object.entries(n)) if (k !== "loc" && v && typeof v === "object") countIn(v);
   };
-  countIn(doc.definitions);
+  for (const def of doc.definitions) {
+    if (def.kind !== Kind.OPERATION_DEFINITION && def.kind !== Kind.FRAGMENT_DEFINITION) continue;
+    directives += def.directives?.length ?? 0;
+    if (def.kind === Kind.OPERATION_DEFINITION) for (const v of def.variableDefinitions ?? []) directives += v.directives?.length ?? 0;
+    walk(def.selectionSet);
+  }
   if (aliases > limits.maxAliases) return { status: 400, code: "LIMIT_EXCEEDED", message: `more than ${limits.maxAliases} aliases` };
   if (directives > limits.maxDirectives) return { status: 400, code: "LIMIT_EXCEEDED", message: `more than ${limits.maxDirectives} directives` };
 
@@ -195,16 +207,22 @@ export function selectOperation(
   return { operation: ops[0]! };
 }
 
+function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> | null {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const d of document.definitions) {
+    if (d.kind === Kind.FRAGMENT_DEFINITION) {
+      if (fragments.has(d.name.value)) return null;
+      fragments.set(d.name.value, d);
+    }
+  }
+  return fragments;
+}
+
 /**
- * Decides one GraphQL request for a holder of `scopes`. Allowed only if every root field of the operation that
- * would run is in scope; refused fields are named so the UI can show them.
+ * Parses a request's document and finds what its executed operation asks for: the expensive, caller-independent
+ * half of a decision. Refuses what no caller may send (malformed, over a limit, ambiguous).
  */
-export function decideRequest(
-  req: GraphQLRequest,
-  scopes: readonly string[],
-  limits: GraphQLLimits,
-  method: "GET" | "POST",
-): Decision {
+export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Analysis {
   if (req.query.trim() === "") {
     if (req.persistedQueryHash) return refuse(400, "PERSISTED_QUERY_NOT_SUPPORTED", "persisted queries are not supported: send the query text");
     return refuse(400, "BAD_REQUEST", "missing query");
@@ -212,13 +230,8 @@ export function decideRequest(
   const parsed = parseDocument(req.query, limits);
   if ("refusal" in parsed) return { ok: false, refusal: parsed.refusal };
   const document = parsed.document;
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) {
-    if (d.kind === Kind.FRAGMENT_DEFINITION) {
-      if (fragments.has(d.name.value)) return refuse(400, "BAD_REQUEST", "fragment names must be unique");
-      fragments.set(d.name.value, d);
-    }
-  }
+  const fragments = fragmentsOf(document);
+  if (!fragments) return refuse(400, "BAD_REQUEST", "fragment names must be unique");
   const selected = selectOperation(document, req.operationName);
   if ("refusal" in selected) return { ok: false, refusal: selected.refusal };
   const node = selected.operation;
@@ -226,14 +239,20 @@ export function decideRequest(
   if (shape) return { ok: false, refusal: shape };
   const collected = collectRootFields(node.selectionSet, fragments);
   if ("unknownFragment" in collected) return refuse(400, "BAD_REQUEST", `unknown fragment ${collected.unknownFragment.slice(0, 100)}`);
-
   const type = node.operation as OperationType;
   const requiredScopes = [...new Set(collected.fields.map((f) => scopeForRootField(type, f)).filter((s): s is string => s !== null))];
-  const operation: Operation = { type, name: node.name?.value ?? null, rootFields: collected.fields, requiredScopes, document, node, fragments };
-  if (method === "GET" && type !== "query") {
-    return { ok: false, operation, refusal: { status: 405, code: "METHOD_NOT_ALLOWED", message: `a ${type} must be sent with POST` } };
+  return { ok: true, operation: { type, name: node.name?.value ?? null, rootFields: collected.fields, requiredScopes } };
+}
+
+/**
+ * Decides an analysed operation for a holder of `scopes`: allowed only if every root field is in scope; refused
+ * fields are named so the UI can show them. Mutations and subscriptions must come by POST.
+ */
+export function authorizeOperation(operation: Operation, scopes: readonly string[], method: "GET" | "POST"): Decision {
+  if (method === "GET" && operation.type !== "query") {
+    return { ok: false, operation, refusal: { status: 405, code: "METHOD_NOT_ALLOWED", message: `a ${operation.type} must be sent with POST` } };
   }
-  const refusedFields = requiredScopes.filter((s) => !hasScope(scopes, s));
+  const refusedFields = operation.requiredScopes.filter((s) => !hasScope(scopes, s));
   if (refusedFields.length > 0) {
     return {
       ok: false,
@@ -242,4 +261,20 @@ export function decideRequest(
     };
   }
   return { ok: true, operation };
+}
+
+/** `analyzeRequest` then `authorizeOperation`: the whole decision for one request. */
+export function decideRequest(req: GraphQLRequest, scopes: readonly string[], limits: GraphQLLimits, method: "GET" | "POST"): Decision {
+  const analysis = analyzeRequest(req, limits);
+  return analysis.ok ? authorizeOperation(analysis.operation, scopes, method) : analysis;
+}
+
+/** The executed operation's AST, for a request already analysed as valid. */
+export function operationAst(req: GraphQLRequest, limits: GraphQLLimits): OperationAst | null {
+  const parsed = parseDocument(req.query, limits);
+  if ("refusal" in parsed) return null;
+  const fragments = fragmentsOf(parsed.document);
+  const selected = selectOperation(parsed.document, req.operationName);
+  if (!fragments || "refusal" in selected) return null;
+  return { node: selected.operation, fragments };
 }

@@ -14,8 +14,27 @@ import { readBodyLimited, utf8 } from "../../proxy/body";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
 import { localAnswer, localRoot } from "./cli";
-import { decideRequest, type Decision, type GraphQLRequest, type Refusal } from "./policy";
+import { LruCache } from "../../cache/lru";
+import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_MAX_ENTRIES, ANALYSIS_CACHE_TTL_MS } from "../../constants";
+import { analyzeRequest, authorizeOperation, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
 import { readTransport } from "./transport";
+
+/**
+ * Analyses of documents already seen, by operation name and text (bounded in count and in characters held).
+ * UIs send the same few documents over and over with new variables, so most requests skip parsing; the decision
+ * itself (scopes) is made every time. Limits are part of the key so a configuration change is never bypassed.
+ */
+const analyses = new LruCache<Analysis>(ANALYSIS_CACHE_MAX_ENTRIES, Date.now, ANALYSIS_CACHE_MAX_CHARS, (key) => key.length);
+
+function analyze(req: GraphQLRequest, limits: GraphQLLimits): Analysis {
+  if (req.query === "" || req.query.length > limits.maxDocumentBytes) return analyzeRequest(req, limits);
+  const key = `${limits.maxTokens},${limits.maxDepth},${limits.maxAliases},${limits.maxDirectives}\u0000${req.operationName ?? ""}\u0000${req.query}`;
+  const cached = analyses.get(key);
+  if (cached) return cached;
+  const analysis = analyzeRequest(req, limits);
+  analyses.set(key, analysis, ANALYSIS_CACHE_TTL_MS);
+  return analysis;
+}
 
 /** The caller, or an anonymous holder of PUBLIC_SCOPES when public access is on. Unknown keys never get here. */
 function callerOf(c: AppContext): Principal {
@@ -80,7 +99,8 @@ export function prefectRoutes(): Hono<AppEnv> {
     const decisions: Decision[] = [];
     for (const r of requests) {
       const hashRefusal = await checkPersistedHash(r);
-      const d = hashRefusal ? { ok: false as const, refusal: hashRefusal } : decideRequest(r, caller.scopes, config.graphqlLimits, httpMethod);
+      const analysis = hashRefusal ? { ok: false as const, refusal: hashRefusal } : analyze(r, config.graphqlLimits);
+      const d: Decision = analysis.ok ? authorizeOperation(analysis.operation, caller.scopes, httpMethod) : analysis;
       // The CLI's identity questions need a valid credential, not a scope: the answer is the gateway's own.
       const local = !d.ok && d.refusal.code === "FORBIDDEN" && d.operation && localRoot(d.operation) !== null;
       decisions.push(local && d.operation ? { ok: true, operation: d.operation } : d);
@@ -104,7 +124,11 @@ export function prefectRoutes(): Hono<AppEnv> {
     // The CLI's identity questions are answered here and never reach the upstream.
     const operations = decisions.map((d) => (d.ok ? d.operation : null)).filter((o) => o !== null);
     if (operations.every((op) => localRoot(op) !== null)) {
-      const answers = operations.map((op) => ({ data: localAnswer(op, config.prefectTenant, caller.subject) }));
+      const answers = requests.map((r) => {
+        const ast = operationAst(r, config.graphqlLimits);
+        if (!ast) throw new GatewayError("BAD_REQUEST", "invalid GraphQL");
+        return { data: localAnswer(ast, config.prefectTenant, caller.subject) };
+      });
       return c.json(transport.kind === "single" ? answers[0] : answers);
     }
 

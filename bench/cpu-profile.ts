@@ -1,0 +1,93 @@
+/**
+ * `npx tsx bench/cpu-profile.ts [scenario]`: a CPU profile of the gateway inside workerd (V8 inspector through
+ * Miniflare), under load from autocannon; prints the functions that used most CPU. For finding hot paths, not
+ * for figures: `npm run bench` gives those.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:http";
+import { Miniflare } from "miniflare";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import WebSocket from "ws";
+import { startLocalDatabase } from "../scripts/local-db.ts";
+import { schema } from "../src/db/schema.ts";
+import { createKey } from "../src/store/keys.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const SIZE = Number(process.argv[2] ?? 20_000);
+
+async function main() {
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${ROOT}bench/.build`], { cwd: ROOT, stdio: "ignore" });
+  const db = await startLocalDatabase();
+  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await client.connect();
+  const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*"], createdBy: "bench" });
+  await client.end();
+  const upstream = createServer((_q, r) => r.writeHead(200, { "content-type": "application/json" }).end("{}"));
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+  const mf = new Miniflare({
+    scriptPath: `${ROOT}bench/.build/index.js`,
+    modules: true,
+    modulesRoot: ROOT,
+    compatibilityDate: "2026-04-20",
+    port: 0,
+    inspectorPort: 0,
+    kvNamespaces: ["KEY_CACHE"],
+    bindings: {
+      DATABASE_URL: db.workerDatabaseUrl,
+      DB_WS_PROXY: db.wsProxy,
+      LOG_LEVEL: "error",
+      PREFECT_GRAPHQL_URL: `http://127.0.0.1:${(upstream.address() as { port: number }).port}/graphql`,
+    },
+  });
+  const url = (await mf.ready).href.replace(/\/$/, "");
+  const inspector = await mf.getInspectorURL();
+  const list = (await (await fetch(`http://${inspector.host}/json`)).json()) as { webSocketDebuggerUrl: string; title: string }[];
+  const target = list.find((t) => !t.title.startsWith("core:")) ?? list[0]!;
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r) => ws.once("open", r));
+  let id = 0;
+  const send = (method: string, params = {}) =>
+    new Promise<any>((resolve) => {
+      const my = ++id;
+      const onMsg = (m: WebSocket.RawData) => {
+        const msg = JSON.parse(String(m));
+        if (msg.id === my) {
+          ws.off("message", onMsg);
+          resolve(msg.result);
+        }
+      };
+      ws.on("message", onMsg);
+      ws.send(JSON.stringify({ id: my, method, params }));
+    });
+  const field = (i: number) => `  r${i}: flow_run(where: {name: {_ilike: "%run-${i}%"}}, limit: 10) { id name state start_time end_time flow { id name project { id name } } }\n`;
+  let q = "query Dashboard {\n";
+  for (let i = 0; q.length < SIZE - 40; i++) q += field(i);
+  const body = JSON.stringify({ query: q + "}\n" });
+  const args = [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-m", "POST", "-H", `authorization=Bearer ${key}`, "-H", "content-type=application/json", "-b", body, `${url}/prefect/graphql`];
+  // Async: the database bridge runs in this process and must keep serving while the load runs.
+  const load = (a: string[]) => new Promise<void>((r) => spawn(process.execPath, a, { stdio: "ignore" }).on("exit", () => r()));
+  await load([...args.slice(0, 4), "2", ...args.slice(5)]); // warm up
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 100 });
+  await send("Profiler.start");
+  await load(args);
+  const { profile } = await send("Profiler.stop");
+  const self = new Map<string, number>();
+  const byId = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
+  const hits = new Map<number, number>();
+  for (const s of profile.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+  let total = 0;
+  for (const [nid, n] of hits) {
+    const f = byId.get(nid).callFrame;
+    const k = `${f.functionName || "(anonymous)"} ${String(f.url).split("/").pop()}:${f.lineNumber}`;
+    self.set(k, (self.get(k) ?? 0) + n);
+    total += n;
+  }
+  for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
+  ws.close();
+  await mf.dispose();
+  upstream.close();
+  await db.close();
+}
+main().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)));
