@@ -12,7 +12,7 @@
 import { LruCache } from "../cache/lru";
 import { KV, type ApiKeyEntryMetadata } from "../cache/kv";
 import type { Config } from "../config";
-import { MEMORY_CACHE_MAX_ENTRIES, NEGATIVE_CACHE_MAX_ENTRIES } from "../constants";
+import { DB_QUERY_TIMEOUT_MS, MEMORY_CACHE_MAX_ENTRIES, NEGATIVE_CACHE_MAX_ENTRIES } from "../constants";
 import { withDatabase, type Database } from "../db/client";
 import { findKeyByHash, type KeyRecord } from "../store/keys";
 import type { Logger } from "../log";
@@ -65,7 +65,14 @@ export async function lookupKey(
   if (inMemory) return { record: inMemory, source: "memory" };
   if (negative.get(secretHash)) return { record: null, source: "negative" };
   const pending = inflight.get(secretHash);
-  if (pending) return pending;
+  if (pending) {
+    // The shared lookup belongs to another request; should that request be cancelled mid-way, its promise may
+    // never settle here, so wait no longer than a lookup of our own would take, then do our own.
+    const own = new Promise<null>((resolve) => setTimeout(() => resolve(null), DB_QUERY_TIMEOUT_MS));
+    const shared = await Promise.race([pending, own]);
+    if (shared) return shared;
+    return fill(secretHash, deps);
+  }
   const lookup = fill(secretHash, deps).finally(() => inflight.delete(secretHash));
   inflight.set(secretHash, lookup);
   return lookup;

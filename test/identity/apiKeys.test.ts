@@ -59,6 +59,15 @@ describe("API keys", () => {
     expect(await dbSessions(tag)).toBe(2);
   });
 
+  it("shares one lookup among concurrent requests for the same uncached key", async () => {
+    const tag = uniqueTag("herd");
+    const { key } = await createTestKey({ subject: "herd" });
+    const env = countedEnv(tag);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => call("/whoami", { headers: { "x-api-key": key }, env })));
+    expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
+    expect(await dbSessions(tag)).toBe(2); // one lookup, one post-fill re-check
+  });
+
   it("serves a key from KV when the isolate does not hold it", async () => {
     const tag = uniqueTag("kv");
     const { key } = await createTestKey({ subject: "kv-user" });

@@ -84,8 +84,6 @@ export function prefectRoutes(): Hono<AppEnv> {
 
   prefect.all("/graphql", authenticated(), async (c) => {
     const config = c.get("config");
-    const upstream = config.upstreams.prefect;
-    if (!upstream) throw new GatewayError("BAD_CONFIGURATION", "PREFECT_GRAPHQL_URL is not set", { variables: ["PREFECT_GRAPHQL_URL"] });
     const caller = callerOf(c);
     const method = c.req.method;
     const url = new URL(c.req.url);
@@ -132,6 +130,8 @@ export function prefectRoutes(): Hono<AppEnv> {
       return c.json(transport.kind === "single" ? answers[0] : answers);
     }
 
+    const upstream = config.upstreams.prefect;
+    if (!upstream) throw new GatewayError("BAD_CONFIGURATION", "PREFECT_GRAPHQL_URL is not set", { variables: ["PREFECT_GRAPHQL_URL"] });
     const path = method === "GET" ? `?${rebuildGetQuery(url.searchParams)}` : "";
     const headers = new Headers(c.req.raw.headers);
     if (method === "POST") headers.set("content-type", c.req.header("content-type") ?? "application/json");
