@@ -14,7 +14,9 @@ import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const SIZE = Number(process.argv[2] ?? 20_000);
+/** `whoami` profiles an authenticated request alone; a number profiles a GraphQL document of that many bytes. */
+const MODE = process.argv[2] ?? "20000";
+const SIZE = Number(MODE) || 0;
 
 async function main() {
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${ROOT}bench/.build`], { cwd: ROOT, stdio: "ignore" });
@@ -64,7 +66,10 @@ async function main() {
   let q = "query Dashboard {\n";
   for (let i = 0; q.length < SIZE - 40; i++) q += field(i);
   const body = JSON.stringify({ query: q + "}\n" });
-  const args = [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-m", "POST", "-H", `authorization=Bearer ${key}`, "-H", "content-type=application/json", "-b", body, `${url}/prefect/graphql`];
+  const args =
+    MODE === "whoami"
+      ? [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-H", `authorization=Bearer ${key}`, `${url}/whoami`]
+      : [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-m", "POST", "-H", `authorization=Bearer ${key}`, "-H", "content-type=application/json", "-b", body, `${url}/prefect/graphql`];
   // Async: the database bridge runs in this process and must keep serving while the load runs.
   const load = (a: string[]) => new Promise<void>((r) => spawn(process.execPath, a, { stdio: "ignore" }).on("exit", () => r()));
   await load([...args.slice(0, 4), "2", ...args.slice(5)]); // warm up

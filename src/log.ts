@@ -1,6 +1,8 @@
 /**
  * Structured JSON log lines: `{"level","event","requestId","subject","decision",...}`, one per line.
  * Field names that could carry a secret are redacted whatever their value, so a careless call cannot leak one.
+ *
+ * A class, not closures: one logger is made per request, and the bundler wraps every closure it creates.
  */
 import type { LogLevel } from "./config";
 
@@ -19,31 +21,44 @@ function redact(fields: LogFields): LogFields {
   return out;
 }
 
-export interface Logger {
-  level: LogLevel;
-  error(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  info(event: string, fields?: LogFields): void;
-  debug(event: string, fields?: LogFields): void;
+export class Logger {
+  constructor(
+    readonly level: LogLevel,
+    private readonly context: LogFields = {},
+    private readonly sink: (line: string) => void = (line) => console.log(line),
+  ) {}
+
+  private emit(level: LogLevel | "audit", event: string, fields: LogFields): void {
+    this.sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...redact(this.context), ...redact(fields) }));
+  }
+
+  /** Whether lines of `level` are written: lets callers skip building fields nobody will read. */
+  enabled(level: LogLevel): boolean {
+    return RANK[level] <= RANK[this.level];
+  }
+
+  error(event: string, fields: LogFields = {}): void {
+    if (this.enabled("error")) this.emit("error", event, fields);
+  }
+  warn(event: string, fields: LogFields = {}): void {
+    if (this.enabled("warn")) this.emit("warn", event, fields);
+  }
+  info(event: string, fields: LogFields = {}): void {
+    if (this.enabled("info")) this.emit("info", event, fields);
+  }
+  debug(event: string, fields: LogFields = {}): void {
+    if (this.enabled("debug")) this.emit("debug", event, fields);
+  }
   /** An audit line: written whatever the level, marked `"audit":true`. */
-  audit(event: string, fields?: LogFields): void;
+  audit(event: string, fields: LogFields = {}): void {
+    this.emit("audit", event, { audit: true, ...fields });
+  }
   /** A logger whose lines also carry `fields` (e.g. the principal's subject once known). */
-  with(fields: LogFields): Logger;
+  with(fields: LogFields): Logger {
+    return new Logger(this.level, { ...this.context, ...fields }, this.sink);
+  }
 }
 
-export function createLogger(level: LogLevel, context: LogFields = {}, sink: (line: string) => void = console.log): Logger {
-  const emit = (l: LogLevel, event: string, fields: LogFields = {}) => {
-    if (RANK[l] > RANK[level]) return;
-    sink(JSON.stringify({ level: l, event, time: new Date().toISOString(), ...redact(context), ...redact(fields) }));
-  };
-  return {
-    level,
-    error: (e, f) => emit("error", e, f),
-    warn: (e, f) => emit("warn", e, f),
-    info: (e, f) => emit("info", e, f),
-    debug: (e, f) => emit("debug", e, f),
-    audit: (e, f) =>
-      sink(JSON.stringify({ level: "audit", event: e, audit: true, time: new Date().toISOString(), ...redact(context), ...redact(f ?? {}) })),
-    with: (f) => createLogger(level, { ...context, ...f }, sink),
-  };
+export function createLogger(level: LogLevel, context: LogFields = {}, sink?: (line: string) => void): Logger {
+  return new Logger(level, context, sink);
 }

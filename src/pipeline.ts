@@ -26,7 +26,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   c.res.headers.set("x-request-id", requestId);
   const log = c.get("log");
-  if (log && log.level !== "error" && log.level !== "warn") {
+  if (log?.enabled("info")) {
     const p = c.get("principal");
     log.info("request", {
       method: c.req.method,
@@ -79,7 +79,7 @@ export function authenticated(sources: CredentialSources = {}): MiddlewareHandle
     if (outcome.principal) {
       const log = c.get("log").with({ subject: outcome.principal.subject, keyId: outcome.principal.keyId });
       c.set("log", log);
-      if (log.level === "debug") log.debug("auth.ok", { kind: outcome.principal.kind, lookup: outcome.lookup });
+      if (log.enabled("debug")) log.debug("auth.ok", { kind: outcome.principal.kind, lookup: outcome.lookup });
     }
     await next();
   };

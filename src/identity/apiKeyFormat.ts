@@ -68,10 +68,15 @@ export function generateApiKey(): { id: string; key: string; prefix: string } {
   return { id, key: body + checksum(body), prefix: `${KEY_PREFIX}${id}` };
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const encoder = new TextEncoder();
+
 /** Hex SHA-256 of a key string: the only form in which a key is stored or cached. */
 export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+  let hex = "";
+  for (let i = 0; i < digest.length; i++) hex += HEX[digest[i]!];
+  return hex;
 }
 
 /** Compares two equal-length strings without an early exit. */
