@@ -217,6 +217,7 @@ async function main() {
   const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, false);
   const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });
   const noNegative = await startWorker(flowgateScript, { ...common, NEGATIVE_CACHE_TTL_S: "0" });
+  const parseEvery = await startWorker(flowgateScript, { ...common, GRAPHQL_ANALYSIS_CACHE_ENTRIES: "0" });
 
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
   const json = { "content-type": "application/json" };
@@ -235,6 +236,7 @@ async function main() {
     ["jwt-es256", "baseline-echo", gateway, "/whoami", auth(esToken)],
     ["graphql-1kb", "baseline-gql-1kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql1k],
     ["graphql-20kb", "baseline-gql-20kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
+    ["graphql-20kb-uncached", "baseline-gql-20kb", parseEvery, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
   ];
 
   const results: Measured[] = [];
@@ -251,7 +253,7 @@ async function main() {
     results.push(m);
   }
 
-  for (const i of [gateway, baseline, kvOnly, noNegative]) await i.mf.dispose();
+  for (const i of [gateway, baseline, kvOnly, noNegative, parseEvery]) await i.mf.dispose();
   upstream.close();
   await db.close();
 

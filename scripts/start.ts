@@ -9,20 +9,10 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { CONFIG_VARIABLE_NAMES } from "../src/config.ts";
 import { startLocalDatabase } from "./local-db.ts";
 import { DATA_DIR, PGLITE_DIR, removeStack, writeStack } from "./stack-file.ts";
 
-/** Every variable of the contract (and DB_WS_PROXY / AUDIT_RETENTION_DAYS), passed through from the environment. */
-export const CONFIG_VARIABLES = [
-  "KEY_CACHE_TTL_S", "MEMORY_CACHE_TTL_S", "NEGATIVE_CACHE_TTL_S",
-  "JWT_JWKS_URL", "JWT_PUBLIC_KEYS", "JWT_HS256_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "JWT_ALGORITHMS",
-  "JWT_CLOCK_TOLERANCE_S", "JWT_CLAIM_SUBJECT", "JWT_CLAIM_EMAIL", "JWT_CLAIM_ROLES", "JWT_CLAIM_GROUPS",
-  "JWT_CLAIM_TENANT", "JWT_CLAIM_SCOPES", "ADMIN_ROLES", "ADMIN_GROUPS", "ALLOW_PUBLIC_ACCESS", "PUBLIC_SCOPES",
-  "TENANT_ID", "TENANT_NAME", "TENANT_SLUG", "ALLOWED_SYSTEM_TASKS", "FLOWAPI_IDENTIFIER", "FLOWAPI_PUBLIC_KEY",
-  "LOG_LEVEL", "LOG_LEVEL_OVERRIDE_DURATION", "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_MS", "CORS_ORIGINS",
-  "MAX_POLL_COUNT", "MAX_POLL_TIMEOUT_MS", "AUDIT_RETENTION_DAYS", "PREFECT_GRAPHQL_URL", "CONDUCTOR_URL",
-  "SCHELLAR_URL", "ARGO_URL", "FLOWAPI_URL",
-];
 
 function parseDotenv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -44,7 +34,8 @@ async function main() {
     process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR },
   );
   const vars: Record<string, string> = existsSync(".dev.vars") ? parseDotenv(readFileSync(".dev.vars", "utf8")) : {};
-  for (const name of CONFIG_VARIABLES) if (process.env[name] !== undefined) vars[name] = process.env[name]!;
+  // Every configuration variable in the environment overrides wrangler.toml and .dev.vars.
+  for (const name of CONFIG_VARIABLE_NAMES) if (process.env[name] !== undefined) vars[name] = process.env[name]!;
   vars.DATABASE_URL = db.workerDatabaseUrl;
   vars.DB_WS_PROXY = db.wsProxy;
   const envFile = `${DATA_DIR}worker.env`;

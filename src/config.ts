@@ -3,7 +3,7 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from "./constants";
+import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -171,6 +171,7 @@ const ConfigSchema = z.object({
   GRAPHQL_MAX_ALIASES: integer(DEFAULT_GRAPHQL_LIMITS.maxAliases, 0, 100_000),
   GRAPHQL_MAX_DIRECTIVES: integer(DEFAULT_GRAPHQL_LIMITS.maxDirectives, 0, 100_000),
   GRAPHQL_MAX_BATCH: integer(DEFAULT_GRAPHQL_LIMITS.maxBatch, 1, 1000),
+  GRAPHQL_ANALYSIS_CACHE_ENTRIES: integer(ANALYSIS_CACHE_MAX_ENTRIES, 0, 100_000),
   PREFECT_GRAPHQL_URL: url,
   CONDUCTOR_URL: url,
   SCHELLAR_URL: url,
@@ -179,6 +180,9 @@ const ConfigSchema = z.object({
 });
 
 type Parsed = z.infer<typeof ConfigSchema>;
+
+/** Every variable the Worker reads (the local stack passes each through from its environment). */
+export const CONFIG_VARIABLE_NAMES: readonly string[] = Object.keys(ConfigSchema.shape);
 
 export interface Config {
   databaseUrl: string;
@@ -213,6 +217,8 @@ export interface Config {
   maxPollTimeoutMs: number;
   auditRetentionDays: number;
   graphqlLimits: GraphQLLimits;
+  /** Documents whose analysis each isolate keeps (0: parse every request). */
+  graphqlAnalysisCacheEntries: number;
   upstreams: { prefect?: string; conductor?: string; schellar?: string; argo?: string; flowapi?: string };
 }
 
@@ -266,6 +272,7 @@ function toConfig(p: Parsed): Config {
       maxDirectives: p.GRAPHQL_MAX_DIRECTIVES,
       maxBatch: p.GRAPHQL_MAX_BATCH,
     },
+    graphqlAnalysisCacheEntries: p.GRAPHQL_ANALYSIS_CACHE_ENTRIES,
     upstreams: {
       prefect: p.PREFECT_GRAPHQL_URL,
       conductor: p.CONDUCTOR_URL,

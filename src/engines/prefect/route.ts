@@ -15,7 +15,7 @@ import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
 import { localAnswer, localRoot } from "./cli";
 import { LruCache } from "../../cache/lru";
-import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_MAX_ENTRIES, ANALYSIS_CACHE_TTL_MS } from "../../constants";
+import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
 import { analyzeRequest, authorizeOperation, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
 import { readTransport } from "./transport";
 
@@ -24,10 +24,15 @@ import { readTransport } from "./transport";
  * UIs send the same few documents over and over with new variables, so most requests skip parsing; the decision
  * itself (scopes) is made every time. Limits are part of the key so a configuration change is never bypassed.
  */
-const analyses = new LruCache<Analysis>(ANALYSIS_CACHE_MAX_ENTRIES, Date.now, ANALYSIS_CACHE_MAX_CHARS, (key) => key.length);
+const analysisCaches = new Map<number, LruCache<Analysis>>();
 
-function analyze(req: GraphQLRequest, limits: GraphQLLimits): Analysis {
-  if (req.query === "" || req.query.length > limits.maxDocumentBytes) return analyzeRequest(req, limits);
+function analyze(req: GraphQLRequest, limits: GraphQLLimits, cacheEntries: number): Analysis {
+  if (cacheEntries === 0 || req.query === "" || req.query.length > limits.maxDocumentBytes) return analyzeRequest(req, limits);
+  let analyses = analysisCaches.get(cacheEntries);
+  if (!analyses) {
+    analyses = new LruCache<Analysis>(cacheEntries, Date.now, ANALYSIS_CACHE_MAX_CHARS, (key) => key.length);
+    analysisCaches.set(cacheEntries, analyses);
+  }
   const key = `${limits.maxTokens},${limits.maxDepth},${limits.maxAliases},${limits.maxDirectives}\u0000${req.operationName ?? ""}\u0000${req.query}`;
   const cached = analyses.get(key);
   if (cached) return cached;
@@ -97,7 +102,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     const decisions: Decision[] = [];
     for (const r of requests) {
       const hashRefusal = await checkPersistedHash(r);
-      const analysis = hashRefusal ? { ok: false as const, refusal: hashRefusal } : analyze(r, config.graphqlLimits);
+      const analysis = hashRefusal ? { ok: false as const, refusal: hashRefusal } : analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries);
       const d: Decision = analysis.ok ? authorizeOperation(analysis.operation, caller.scopes, httpMethod) : analysis;
       // The CLI's identity questions need a valid credential, not a scope: the answer is the gateway's own.
       const local = !d.ok && d.refusal.code === "FORBIDDEN" && d.operation && localRoot(d.operation) !== null;
