@@ -1,0 +1,46 @@
+/**
+ * Tenant prefixes on Conductor names: `T___name` in the upstream, `name` for the tenant's clients.
+ * Pure. A tenant name has no `_`, so `T___` is unambiguous; names starting with `GLOBAL___` are shared and kept.
+ */
+import type { TenantName } from "../../identity/principal";
+
+export const TENANT_SEPARATOR = "___";
+export const GLOBAL_PREFIX = `GLOBAL${TENANT_SEPARATOR}`;
+
+/** Longest name a client may give a workflow, task or event handler. */
+const MAX_NAME_LENGTH = 200;
+
+export const isGlobalName = (name: string) => name.startsWith(GLOBAL_PREFIX);
+
+/** `name` as the upstream stores it for `tenant`: prefixed, unless it is a shared `GLOBAL___` name. */
+export function prefixTenant(tenant: TenantName, name: string): string {
+  return isGlobalName(name) ? name : `${tenant}${TENANT_SEPARATOR}${name}`;
+}
+
+/**
+ * `name` as `tenant`'s clients see it, or null when it is not the tenant's (another tenant's, or unprefixed).
+ * Repeated prefixes (the replaced proxy sometimes prefixed twice) are all removed.
+ */
+export function stripTenant(tenant: TenantName, name: string): string | null {
+  if (isGlobalName(name)) return name;
+  const prefix = `${tenant}${TENANT_SEPARATOR}`;
+  if (!name.startsWith(prefix)) return null;
+  let out = name.slice(prefix.length);
+  while (out.startsWith(prefix)) out = out.slice(prefix.length);
+  return out;
+}
+
+export type NameProblem = "empty" | "too_long" | "separator" | "path" | "control";
+
+/**
+ * Why a name a client sent cannot be used, or null when it can. `___` would let a client claim another tenant's
+ * prefix; `/` and `..` would change the upstream path it lands in.
+ */
+export function nameProblem(name: unknown): NameProblem | null {
+  if (typeof name !== "string" || name.length === 0) return "empty";
+  if (name.length > MAX_NAME_LENGTH) return "too_long";
+  if (name.includes(TENANT_SEPARATOR)) return "separator";
+  if (name.includes("/") || name.includes("\\") || name.includes("..")) return "path";
+  if (/[\x00-\x1f\x7f]/.test(name)) return "control";
+  return null;
+}
