@@ -44,3 +44,29 @@ export function nameProblem(name: unknown): NameProblem | null {
   if (/[\x00-\x1f\x7f]/.test(name)) return "control";
   return null;
 }
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/**
+ * A copy of an upstream answer with `tenant`'s prefix removed from every string that carries it, at any depth
+ * (executions, polled tasks and task definitions name the tenant's workflows and tasks in many fields). Whether
+ * the answer belongs to the tenant at all is decided before, on its owning field.
+ */
+export function stripTenantDeep<T>(value: T, tenant: TenantName): T {
+  const prefix = `${tenant}${TENANT_SEPARATOR}`;
+  const walk = (v: Json): Json => {
+    if (typeof v === "string") {
+      let out = v;
+      while (out.startsWith(prefix)) out = out.slice(prefix.length);
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === "object") {
+      const o: { [k: string]: Json } = {};
+      for (const [k, x] of Object.entries(v)) o[k] = walk(x);
+      return o;
+    }
+    return v;
+  };
+  return walk(value as Json) as T;
+}

@@ -1,0 +1,71 @@
+/**
+ * Event handlers across the tenant boundary. Pure.
+ *
+ * Only `conductor:<workflow>:<task>` events and `start_workflow` actions are accepted: a handler on a shared queue
+ * (kafka:, sqs:, ...) would see every tenant's events, and `complete_task` / `fail_task` / `update_variables`
+ * name workflow ids the gateway cannot check when the event fires. Both are refused rather than guessed about.
+ */
+import type { TenantName } from "../../identity/principal";
+import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export interface EventCaller {
+  tenant: TenantName;
+  /** Becomes the correlationId of the handler and of the workflows it starts. */
+  subject: string;
+}
+
+export function prefixEventHandler(input: unknown, caller: EventCaller): { handler: Obj } | { refused: string } {
+  if (!isObj(input)) return { refused: "an event handler must be a JSON object" };
+  const p = nameProblem(input.name);
+  if (p) return { refused: `name: invalid (${p})` };
+  const event = typeof input.event === "string" ? /^conductor:([^:]+):([^:]+)$/.exec(input.event) : null;
+  if (!event) return { refused: "event: only conductor:<workflow>:<task> events are allowed" };
+  const wfProblem = nameProblem(event[1]) ?? nameProblem(event[2]);
+  if (wfProblem) return { refused: `event: invalid name (${wfProblem})` };
+  if (!Array.isArray(input.actions)) return { refused: "actions must be a list" };
+  const actions: Obj[] = [];
+  for (const [i, a] of input.actions.entries()) {
+    if (!isObj(a) || a.action !== "start_workflow" || !isObj(a.start_workflow)) {
+      return { refused: `actions[${i}]: only start_workflow actions are allowed` };
+    }
+    const sw = a.start_workflow;
+    if (sw.taskToDomain !== undefined) return { refused: `actions[${i}]: taskToDomain is set by the gateway` };
+    const np = nameProblem(sw.name);
+    if (np) return { refused: `actions[${i}].start_workflow.name: invalid (${np})` };
+    actions.push({
+      ...a,
+      start_workflow: { ...sw, name: prefixTenant(caller.tenant, sw.name as string), taskToDomain: { "*": caller.tenant }, correlationId: caller.subject },
+    });
+  }
+  return {
+    handler: {
+      ...input,
+      name: prefixTenant(caller.tenant, input.name as string),
+      event: `conductor:${prefixTenant(caller.tenant, event[1]!)}:${event[2]}`,
+      actions,
+      correlationId: caller.subject,
+    },
+  };
+}
+
+/** The tenant's view of a stored handler, or null when it is not the tenant's. */
+export function stripEventHandler(input: unknown, tenant: TenantName): Obj | null {
+  if (!isObj(input) || typeof input.name !== "string") return null;
+  const name = stripTenant(tenant, input.name);
+  if (name === null) return null;
+  const out: Obj = { ...input, name };
+  delete out.correlationId;
+  const event = typeof input.event === "string" ? /^conductor:([^:]+):(.+)$/.exec(input.event) : null;
+  if (event) out.event = `conductor:${stripTenant(tenant, event[1]!) ?? event[1]}:${event[2]}`;
+  if (Array.isArray(input.actions)) {
+    out.actions = input.actions.map((a) => {
+      if (!isObj(a) || !isObj(a.start_workflow)) return a;
+      const { taskToDomain: _t, correlationId: _c, ...sw } = a.start_workflow;
+      return { ...a, start_workflow: { ...sw, name: typeof sw.name === "string" ? (stripTenant(tenant, sw.name) ?? sw.name) : sw.name } };
+    });
+  }
+  return out;
+}

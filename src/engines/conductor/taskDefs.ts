@@ -1,0 +1,27 @@
+/**
+ * Task definitions across the tenant boundary. Pure.
+ */
+import type { TenantName } from "../../identity/principal";
+import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A task definition a client sends, as the upstream stores it for the tenant; refused when its name is unusable. */
+export function prefixTaskDef(input: unknown, tenant: TenantName, ownerEmail: string | null): { def: Obj } | { refused: string } {
+  if (!isObj(input)) return { refused: "a task definition must be a JSON object" };
+  const problem = nameProblem(input.name);
+  if (problem) return { refused: `name: invalid (${problem})` };
+  const def = structuredClone(input);
+  def.name = prefixTenant(tenant, input.name as string);
+  if (ownerEmail) def.ownerEmail = ownerEmail;
+  return { def };
+}
+
+/** The tenant's view of a stored task definition, or null when it is not the tenant's. */
+export function stripTaskDef(input: unknown, tenant: TenantName): Obj | null {
+  if (!isObj(input) || typeof input.name !== "string") return null;
+  const name = stripTenant(tenant, input.name);
+  if (name === null) return null;
+  return { ...input, name };
+}
