@@ -17,10 +17,10 @@ describe("database unavailable", () => {
 
   it("an uncached key gets 503 when the database hangs (lookup timeout), never access", async () => {
     const { key } = generateApiKey();
-    const started = Date.now();
+    // The stalled bridge never answers: only the lookup timeout can produce this 503.
     const res = await call("/whoami", { headers: { "x-api-key": key }, env: hangingDb() });
     expect(res.status).toBe(503);
-    expect(Date.now() - started).toBeLessThan(9_000);
+    expect((await errorOf(res)).code).toBe("AUTH_BACKEND_UNAVAILABLE");
   });
 
   it("a key cached in memory keeps working while the database is down", async () => {
