@@ -71,13 +71,16 @@ export function generateApiKey(): { id: string; key: string; prefix: string } {
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 const encoder = new TextEncoder();
 
-/** Hex SHA-256 of a key string: the only form in which a key is stored or cached. */
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(key)));
+/** Hex SHA-256 of a string. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
   let hex = "";
   for (let i = 0; i < digest.length; i++) hex += HEX[digest[i]!];
   return hex;
 }
+
+/** Hex SHA-256 of a key string: the only form in which a key is stored or cached. */
+export const hashApiKey = sha256Hex;
 
 /** Compares two equal-length strings without an early exit. */
 export function constantTimeEqual(a: string, b: string): boolean {

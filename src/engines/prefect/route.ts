@@ -7,15 +7,15 @@ import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import type { AppContext, AppEnv } from "../../context";
 import { GatewayError, graphqlErrorBody, unauthenticated } from "../../errors";
-import { hashApiKey } from "../../identity/apiKeyFormat";
+import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
-import { localAnswer, localRoot } from "./cli";
 import { LruCache } from "../../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
+import { localAnswer, localRoot } from "./cli";
 import { analyzeRequest, authorizeOperation, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
 import { readTransport } from "./transport";
 
@@ -55,7 +55,7 @@ const toError = (r: Refusal) => new GatewayError(r.code, r.message, r.refusedFie
 /** A persisted-query hash sent with its text must be the text's hash, or the server might run something else. */
 async function checkPersistedHash(req: GraphQLRequest): Promise<Refusal | null> {
   if (!req.persistedQueryHash || req.query === "") return null;
-  const actual = await hashApiKey(req.query);
+  const actual = await sha256Hex(req.query);
   return actual === req.persistedQueryHash
     ? null
     : { status: 400, code: "BAD_REQUEST", message: "persistedQuery hash does not match the query" };
