@@ -3,7 +3,6 @@
  * driver (PGlite behind the WebSocket bridge, or the server named by TEST_DATABASE_URL, in a scratch database of
  * this run's own), flowgate's migrations, a first admin key, and the stub servers.
  */
-import type {} from "vitest";
 import type { TestProject } from "vitest/node";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
@@ -12,16 +11,6 @@ import { schema } from "../../src/db/schema.ts";
 import { createKey } from "../../src/store/keys.ts";
 import { startStubs } from "./stubs.ts";
 
-declare module "vitest" {
-  export interface ProvidedContext {
-    databaseUrl: string;
-    wsProxy: string;
-    databaseKind: string;
-    adminKey: string;
-    stubPort: number;
-    idpPrivateJwk: Record<string, unknown>;
-  }
-}
 
 export default async function setup(project: TestProject) {
   const server = process.env.TEST_DATABASE_URL;

@@ -1,0 +1,75 @@
+/**
+ * The operator CLI (`npm run admin`), run as a user runs it, against a real database.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { startLocalDatabase, type LocalDatabase } from "../../scripts/local-db";
+
+const run = promisify(execFile);
+let db: LocalDatabase;
+
+async function admin(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout } = await run(process.execPath, ["--import", "tsx", "scripts/admin.ts", ...args], {
+      env: { ...process.env, DATABASE_URL: db.nodeDatabaseUrl, ...env },
+    });
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  db = await startLocalDatabase();
+});
+afterAll(async () => {
+  await db.close();
+});
+
+describe("npm run admin", () => {
+  it("creates an admin key once, shown in plaintext only then, and lists it", async () => {
+    const created = await admin(["keys", "create", "--tenant", "ops", "--subject", "root", "--admin", "--scopes", "query/*", "--json"]);
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.out) as { id: string; key: string; scopes: string[]; admin: boolean };
+    expect(key.key).toMatch(/^fgk_/);
+    expect(key.admin).toBe(true);
+    expect(key.scopes.sort()).toEqual(["admin", "query/*"]);
+    const listed = await admin(["keys", "list", "--json"]);
+    expect(listed.out).toContain(key.id);
+    expect(listed.out).not.toContain(key.key);
+    const tenants = JSON.parse((await admin(["tenants", "list", "--json"])).out) as { tenants: { name: string }[] };
+    expect(tenants.tenants.map((t) => t.name)).toContain("ops");
+  });
+
+  it("revokes and rotates by id, and refuses bad input with a clear message and exit code 2", async () => {
+    const { id } = JSON.parse((await admin(["keys", "create", "--tenant", "acme", "--subject", "svc", "--json"])).out) as { id: string };
+    const rotated = JSON.parse((await admin(["keys", "rotate", id, "--grace", "60", "--json"])).out) as { id: string; key: string };
+    expect(rotated.id).not.toBe(id);
+    const revoked = JSON.parse((await admin(["keys", "revoke", rotated.id, "--json"])).out) as { revokedAt: string };
+    expect(revoked.revokedAt).toBeTruthy();
+    const bad = await admin(["keys", "create", "--tenant", "a_b", "--subject", "x"]);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain("--tenant");
+    expect((await admin(["keys", "revoke", "nope"])).code).toBe(2);
+    expect((await admin(["frobnicate"])).code).toBe(2);
+  });
+
+  it("imports the replaced Prefect proxy's keys idempotently", async () => {
+    const c = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+    await c.connect();
+    await c.query(`create table prefect_api_keys (user_id varchar(128) primary key, scopes varchar(2000) not null, api_key varchar(128) not null,
+      key_issu_dt timestamp not null, key_expr_dt timestamp not null, creatd_dt timestamp, last_updatd_dt timestamp, creatd_by varchar(11), last_updatd_by varchar(11))`);
+    await c.query(`insert into prefect_api_keys values ('USERID', 'mutation/*, query/*', 'TestKey001', '2021-12-27', '2099-12-31', now(), now(), 'A', 'A'),
+      ('NOSCOPE', '', 'TestKey002', '2021-12-27', '2099-12-31', now(), now(), 'A', 'A')`);
+    await c.end();
+    const first = JSON.parse((await admin(["keys", "import-prefect", "--from", db.nodeDatabaseUrl, "--tenant", "prefect", "--json"])).out);
+    expect(first.created.map((r: { subject: string }) => r.subject)).toEqual(["USERID"]);
+    expect(first.refused).toEqual([{ subject: "NOSCOPE", reason: "no scopes" }]);
+    const again = JSON.parse((await admin(["keys", "import-prefect", "--from", db.nodeDatabaseUrl, "--json"])).out);
+    expect(again.created).toEqual([]);
+    expect(again.skipped.map((r: { subject: string }) => r.subject)).toEqual(["USERID"]);
+  });
+});
