@@ -5,10 +5,11 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { startLocalDatabase, type LocalDatabase } from "../../scripts/local-db";
+import { createScratchDatabase, startLocalDatabase, type LocalDatabase } from "../../scripts/local-db";
 
 const run = promisify(execFile);
 let db: LocalDatabase;
+let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | null = null;
 
 async function admin(args: string[], env: Record<string, string> = {}) {
   try {
@@ -22,11 +23,15 @@ async function admin(args: string[], env: Record<string, string> = {}) {
   }
 }
 
+// PGlite by default; with TEST_DATABASE_URL, a scratch database of this run's own on that server.
 beforeAll(async () => {
-  db = await startLocalDatabase();
+  const server = process.env.TEST_DATABASE_URL;
+  scratch = server ? await createScratchDatabase(server, "cli") : null;
+  db = await startLocalDatabase({ databaseUrl: scratch?.url });
 });
 afterAll(async () => {
   await db.close();
+  await scratch?.drop();
 });
 
 describe("npm run admin", () => {
