@@ -3,7 +3,7 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, type GraphQLLimits } from "./constants";
+import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, JWKS_CACHE_MAX_AGE_MS, type GraphQLLimits } from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -141,6 +141,7 @@ const ConfigSchema = z.object({
   JWT_AUDIENCE: commaList([]),
   JWT_ALGORITHMS: jwtAlgorithms,
   JWT_CLOCK_TOLERANCE_S: integer(30, 0, 600),
+  JWT_JWKS_CACHE_TTL_S: integer(JWKS_CACHE_MAX_AGE_MS / 1000, 1, 86_400),
   JWT_CLAIM_SUBJECT: claim("sub"),
   JWT_CLAIM_EMAIL: claim("email"),
   JWT_CLAIM_ROLES: claim("roles"),
@@ -199,6 +200,8 @@ export interface Config {
     audiences: string[];
     algorithms: string[];
     clockToleranceS: number;
+    /** How long fetched JWKS keys count as fresh before a refetch. */
+    jwksCacheMaxAgeMs: number;
     claims: { subject: string; email: string; roles: string; groups: string; tenant: string; scopes: string };
   };
   adminRoles: string[];
@@ -240,6 +243,7 @@ function toConfig(p: Parsed): Config {
       audiences: p.JWT_AUDIENCE,
       algorithms,
       clockToleranceS: p.JWT_CLOCK_TOLERANCE_S,
+      jwksCacheMaxAgeMs: p.JWT_JWKS_CACHE_TTL_S * 1000,
       claims: {
         subject: p.JWT_CLAIM_SUBJECT,
         email: p.JWT_CLAIM_EMAIL,

@@ -21,7 +21,10 @@ export const MAX_CREDENTIAL_LENGTH = 8_192;
 /** Longest legacy (imported Prefect) key considered at all. */
 export const MAX_LEGACY_KEY_LENGTH = 256;
 
-/** JWKS: keep fetched keys for 10 minutes, refetch at most every 30 s when a token names an unknown `kid`. */
+/**
+ * JWKS: keys count as fresh for 10 minutes (JWT_JWKS_CACHE_TTL_S), a token naming an unknown `kid` refetches at
+ * most every 30 s; when the URL is down, the last keys fetched keep verifying (src/identity/jwt.ts).
+ */
 export const JWKS_CACHE_MAX_AGE_MS = 600_000;
 export const JWKS_COOLDOWN_MS = 30_000;
 export const JWKS_FETCH_TIMEOUT_MS = 5_000;

@@ -6,6 +6,7 @@
  * only for the asymmetric algorithm they were imported for); `exp` is required.
  */
 import {
+  createLocalJWKSet,
   createRemoteJWKSet,
   decodeProtectedHeader,
   errors as joseErrors,
@@ -15,9 +16,10 @@ import {
   type JWK,
   type JWTPayload,
   type JWTVerifyGetKey,
+  type RemoteJWKSet,
 } from "jose";
 import type { Config } from "../config";
-import { JWKS_CACHE_MAX_AGE_MS, JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS } from "../constants";
+import { JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS } from "../constants";
 import { unauthenticated } from "../errors";
 import { isTenantName, type Principal } from "./principal";
 import { parseScopePattern, type ScopePattern } from "./scopes";
@@ -31,20 +33,65 @@ interface StaticKey {
 
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 
-const remoteSets = new Map<string, JWTVerifyGetKey>();
+/**
+ * A JWKS URL's keys: jose's remote set (refetched when stale, or on an unknown `kid` after a cooldown), plus the
+ * last key set fetched successfully. When the URL cannot be reached, tokens signed by keys already fetched keep
+ * verifying against that last set; a token naming an unknown key is still refused.
+ */
+interface RemoteKeys {
+  set: RemoteJWKSet;
+  lastGood: JWTVerifyGetKey | null;
+  capturedAt: number;
+}
+
+/** How often a verified token refreshes the fallback copy (`jwks()` clones the whole set). */
+const LAST_GOOD_REFRESH_MS = 60_000;
+
+const remoteSets = new Map<string, RemoteKeys>();
 const staticSets = new Map<string, Promise<StaticKey[]>>();
 
-function remoteSet(url: string): JWTVerifyGetKey {
-  let set = remoteSets.get(url);
-  if (!set) {
-    set = createRemoteJWKSet(new URL(url), {
-      cooldownDuration: JWKS_COOLDOWN_MS,
-      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-      timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
-    });
-    remoteSets.set(url, set);
+function remoteKeys(url: string, cacheMaxAgeMs: number): RemoteKeys {
+  const memoKey = `${cacheMaxAgeMs}\n${url}`;
+  let entry = remoteSets.get(memoKey);
+  if (!entry) {
+    entry = {
+      set: createRemoteJWKSet(new URL(url), {
+        cooldownDuration: Math.min(JWKS_COOLDOWN_MS, cacheMaxAgeMs),
+        cacheMaxAge: cacheMaxAgeMs,
+        timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+      }),
+      lastGood: null,
+      capturedAt: 0,
+    };
+    remoteSets.set(memoKey, entry);
   }
-  return set;
+  return entry;
+}
+
+/** Errors that mean "the JWKS could not be fetched", as opposed to "this token is not good". */
+function isFetchFailure(err: unknown): boolean {
+  if (err instanceof joseErrors.JWKSTimeout || err instanceof joseErrors.JWKSInvalid) return true;
+  if (!(err instanceof joseErrors.JOSEError)) return true; // network errors surface as plain errors
+  return err.code === "ERR_JOSE_GENERIC";
+}
+
+async function verifyWithJwks(token: string, url: string, cacheMaxAgeMs: number, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+  const entry = remoteKeys(url, cacheMaxAgeMs);
+  try {
+    const { payload } = await jwtVerify(token, entry.set, options);
+    const now = Date.now();
+    if (!entry.lastGood || now - entry.capturedAt > LAST_GOOD_REFRESH_MS) {
+      const jwks = entry.set.jwks();
+      if (jwks) {
+        entry.lastGood = createLocalJWKSet(jwks);
+        entry.capturedAt = now;
+      }
+    }
+    return payload;
+  } catch (err) {
+    if (entry.lastGood && isFetchFailure(err)) return (await jwtVerify(token, entry.lastGood, options)).payload;
+    throw err;
+  }
 }
 
 function decodeMaybeBase64Pem(text: string): string {
@@ -184,9 +231,11 @@ export async function verifyJwtPayload(token: string, config: Config): Promise<J
       if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
     }
   }
-  if (alg !== "HS256" && jwt.jwksUrl && !(lastError && !(lastError instanceof joseErrors.JWSSignatureVerificationFailed))) {
+  // Claim failures (expired, wrong audience) are final; only a key that did not fit sends us on to the JWKS.
+  const claimFailure = lastError !== null && !(lastError instanceof joseErrors.JWSSignatureVerificationFailed);
+  if (alg !== "HS256" && jwt.jwksUrl && !claimFailure) {
     try {
-      return (await jwtVerify(token, remoteSet(jwt.jwksUrl), options)).payload;
+      return await verifyWithJwks(token, jwt.jwksUrl, jwt.jwksCacheMaxAgeMs, options);
     } catch (err) {
       lastError = err;
     }

@@ -157,6 +157,27 @@ describe("JWT verification", () => {
       expect(fetches).toBe(1); // the unknown kids fell within the 30 s cooldown
     });
 
+    it("keeps verifying with keys already fetched while the JWKS URL is down, and refuses unknown kids", async () => {
+      const tag = uniqueTag("jwksdown");
+      const env = envWith({ JWT_JWKS_URL: stubUrl(`/jwks/${tag}.json`), JWT_JWKS_CACHE_TTL_S: "1" });
+      const idpKey = await importJWK(inject("idpPrivateJwk") as never, "RS256");
+      const good = await sign(idpKey as CryptoKey, "RS256", {}, { kid: "idp-1" });
+      expect((await whoami(good, env)).status).toBe(200);
+      await fetch(stubUrl(`/jwks-down/${tag}?down=1`), { method: "POST" });
+      await new Promise((r) => setTimeout(r, 1_200)); // the fetched keys are stale now; a refetch fails
+      expect((await whoami(good, env)).status).toBe(200);
+      const unknownKid = await sign(rsa.privateKey, "RS256", {}, { kid: "not-there" });
+      expect((await whoami(unknownKid, env)).status).toBe(401);
+      const forged = await sign(rsa.privateKey, "RS256", {}, { kid: "idp-1" });
+      expect((await whoami(forged, env)).status).toBe(401);
+      await fetch(stubUrl(`/jwks-down/${tag}?down=0`), { method: "POST" });
+      await new Promise((r) => setTimeout(r, 1_200));
+      const before = ((await (await fetch(stubUrl(`/jwks-fetches/${tag}`))).json()) as { fetches: number }).fetches;
+      expect((await whoami(good, env)).status).toBe(200);
+      const after = ((await (await fetch(stubUrl(`/jwks-fetches/${tag}`))).json()) as { fetches: number }).fetches;
+      expect(after).toBeGreaterThan(before); // recovered by itself once the URL answers again
+    });
+
     it("refuses every token when the JWKS URL is unreachable and nothing was fetched", async () => {
       const env = envWith({ JWT_JWKS_URL: "http://127.0.0.1:9/jwks.json" });
       const res = await whoami(await sign(rsa.privateKey, "RS256", {}, { kid: "k" }), env);

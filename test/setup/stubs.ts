@@ -24,6 +24,8 @@ export async function startStubs(): Promise<Stubs> {
   const publicJwk = { ...(await exportJWK(publicKey)), kid: "idp-1", alg: "RS256", use: "sig" };
   const idpPrivateJwk = { ...(await exportJWK(privateKey)), kid: "idp-1", alg: "RS256" };
   const jwksFetches = new Map<string, number>();
+  /** JWKS tags currently "down" (answering 503): POST /jwks-down/<tag>?down=1|0. */
+  const jwksDown = new Set<string>();
   /** Requests received under /rec/<tag>/..., so a test can prove what an upstream saw (or that it saw nothing). */
   const recorded = new Map<string, { method: string; path: string; headers: Record<string, unknown>; body: string }[]>();
 
@@ -31,6 +33,17 @@ export async function startStubs(): Promise<Stubs> {
     const url = new URL(req.url ?? "/", "http://stub");
     // JWKS: /jwks/<tag>.json counts fetches per tag, so a test can see the cooldown at work.
     const jwks = /^\/jwks\/([A-Za-z0-9_-]+)\.json$/.exec(url.pathname);
+    const toggle = /^\/jwks-down\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    if (toggle) {
+      if (url.searchParams.get("down") === "1") jwksDown.add(toggle[1]!);
+      else jwksDown.delete(toggle[1]!);
+      res.writeHead(204).end();
+      return;
+    }
+    if (jwks && jwksDown.has(jwks[1]!)) {
+      res.writeHead(503).end("down");
+      return;
+    }
     if (jwks) {
       jwksFetches.set(jwks[1]!, (jwksFetches.get(jwks[1]!) ?? 0) + 1);
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [publicJwk] }));
