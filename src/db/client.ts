@@ -2,7 +2,7 @@
  * The Worker's database access: a Neon serverless client over WebSocket, opened per request (workerd does not
  * let one request use another's socket) and closed after the response.
  */
-import { Client, neonConfig } from "@neondatabase/serverless";
+import { Client } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import type { PgDatabase } from "drizzle-orm/pg-core";
 import type { Config } from "../config";
@@ -65,4 +65,3 @@ export async function withDatabase<T>(
   }
 }
 
-void neonConfig;

@@ -1,7 +1,7 @@
 /**
  * API keys and tenants in PostgreSQL. Used by the Worker (admin API, cache fills) and the CLI alike.
  */
-import { and, desc, eq, isNotNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys, tenants, type ApiKeyRow } from "../db/schema";
 import { generateApiKey, hashApiKey } from "../identity/apiKeyFormat";
@@ -240,14 +240,4 @@ export async function rotateKey(
       .returning();
     return { key: generated.key, row: row!, old: updated! };
   });
-}
-
-/** Hashes of keys that can no longer be used (expired before `now`, or revoked). */
-export async function deadKeyHashes(db: Database, now: Date, limit: number): Promise<string[]> {
-  const rows = await db
-    .select({ h: apiKeys.secretHash })
-    .from(apiKeys)
-    .where(or(isNotNull(apiKeys.revokedAt), lt(apiKeys.expiresAt, now)))
-    .limit(limit);
-  return rows.map((r) => r.h);
 }
