@@ -184,6 +184,15 @@ function describe(err: unknown): string {
 
 /** Verifies `token` and returns its payload; any failure is a 401 that says why without echoing the token. */
 export async function verifyJwtPayload(token: string, config: Config): Promise<JWTPayload> {
+  const payload = await verifySignatureAndClaims(token, config);
+  // jose checks that `iat` is a number; a token issued in the future (beyond the leeway) is refused here.
+  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + config.jwt.clockToleranceS) {
+    throw unauthenticated("token claim check failed (iat)");
+  }
+  return payload;
+}
+
+async function verifySignatureAndClaims(token: string, config: Config): Promise<JWTPayload> {
   const jwt = config.jwt;
   let alg: string | undefined;
   let kid: string | undefined;

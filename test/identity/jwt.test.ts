@@ -82,14 +82,16 @@ describe("JWT verification", () => {
     ["expired beyond leeway", { ...iss, exp: now() - 31 }, "token expired"],
     ["not yet valid beyond leeway", { ...iss, nbf: now() + 120 }, "token claim check failed (nbf)"],
     ["no exp", { ...iss, exp: undefined }, "token claim check failed (exp)"],
+    ["iat in the future beyond leeway", { ...iss, iat: now() + 120 }, "token claim check failed (iat)"],
   ])("refuses a token with %s", async (_label, claims, message) => {
     const res = await whoami(await sign(rsa.privateKey, "RS256", claims as JWTPayload));
     expect(res.status).toBe(401);
     expect((await errorOf(res)).message).toBe(message);
   });
 
-  it("accepts a token expired within the clock tolerance", async () => {
+  it("accepts a token expired (or issued ahead) within the clock tolerance", async () => {
     expect((await whoami(await sign(rsa.privateKey, "RS256", { ...iss, exp: now() - 10 }))).status).toBe(200);
+    expect((await whoami(await sign(rsa.privateKey, "RS256", { ...iss, iat: now() + 10 }))).status).toBe(200);
   });
 
   it("refuses alg none", async () => {
