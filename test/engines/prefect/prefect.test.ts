@@ -85,6 +85,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
         body,
       });
       expect(res.status, op.operationName).toBe(200);
+      expect(res.headers.get("x-request-id"), op.operationName).toBeTruthy();
     }
     const seen = await recorded(tag);
     expect(seen).toHaveLength(uiOperations.length);
