@@ -82,10 +82,3 @@ export function effectiveLogLevel(base: LogLevel, state: ControlState | null, no
   const o = state?.logLevelOverride;
   return o && o.until > now ? o.level : base;
 }
-
-/** For tests: forget everything this isolate read. */
-export function resetControlForTests(): void {
-  current = null;
-  fetchedAt = 0;
-  inflight = null;
-}

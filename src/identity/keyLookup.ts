@@ -135,8 +135,3 @@ export function forgetAllKeysInIsolate(): void {
   memory.clear();
   negative.clear();
 }
-
-/** For tests and the admin API's figures. */
-export function isolateCacheSizes() {
-  return { positive: memory.size, negative: negative.size };
-}
