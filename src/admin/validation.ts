@@ -3,7 +3,8 @@
  */
 import { z } from "zod";
 import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S } from "../constants";
-import { GatewayError, badRequest } from "../errors";
+import { badRequest } from "../errors";
+import { readBodyLimited, utf8 } from "../proxy/body";
 import { TENANT_NAME } from "../identity/principal";
 import { parseScopePattern } from "../identity/scopes";
 
@@ -78,10 +79,9 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.in
   throw badRequest(`invalid request: ${fields.map((f) => `${f.field} ${f.problem}`).join("; ")}`, { fields });
 }
 
-/** The JSON body, `{}` when empty, 400 when not JSON. */
+/** The JSON body, `{}` when empty, 400 when not JSON, 413 past `maxBytes` (read no further than that). */
 export async function jsonBody(req: Request, maxBytes: number): Promise<unknown> {
-  const text = await req.text();
-  if (text.length > maxBytes) throw new GatewayError("PAYLOAD_TOO_LARGE", `body larger than ${maxBytes} bytes`);
+  const text = utf8(await readBodyLimited(req, maxBytes));
   if (text.trim() === "") return {};
   try {
     return JSON.parse(text);
