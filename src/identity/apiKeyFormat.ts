@@ -62,8 +62,13 @@ export function parseApiKey(key: string): ParsedApiKey | null {
   return checksum(body) === m[3] ? { id: m[1]! } : null;
 }
 
+/** A new public key id: 12 characters of `[a-z0-9]`, uniformly random. */
+export function generateKeyId(): string {
+  return randomString(ID_ALPHABET, 12);
+}
+
 export function generateApiKey(): { id: string; key: string; prefix: string } {
-  const id = randomString(ID_ALPHABET, 12);
+  const id = generateKeyId();
   const body = `${KEY_PREFIX}${id}_${randomString(BASE62, 32)}`;
   return { id, key: body + checksum(body), prefix: `${KEY_PREFIX}${id}` };
 }

@@ -6,7 +6,7 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys, tenants } from "../db/schema";
-import { KEY_PREFIX, hashApiKey } from "../identity/apiKeyFormat";
+import { KEY_PREFIX, generateKeyId, hashApiKey } from "../identity/apiKeyFormat";
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
 import { parseScopePattern } from "../identity/scopes";
 
@@ -51,12 +51,6 @@ export function checkLegacyRow(row: LegacyPrefectKeyRow): { subject: string; key
   return { subject, key, scopes, notBefore, expiresAt };
 }
 
-function randomId(): string {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return [...bytes].map((b) => alphabet[b % 36]).join("");
-}
-
 export async function importLegacyPrefectKeys(db: Database, rows: LegacyPrefectKeyRow[], tenant: string, createdBy: string): Promise<ImportReport> {
   const report: ImportReport = { created: [], skipped: [], refused: [] };
   await db.insert(tenants).values({ name: tenant }).onConflictDoNothing();
@@ -72,7 +66,7 @@ export async function importLegacyPrefectKeys(db: Database, rows: LegacyPrefectK
       report.skipped.push({ subject: checked.subject, reason: `already imported as ${existing[0]!.id}` });
       continue;
     }
-    const id = randomId();
+    const id = generateKeyId();
     await db.insert(apiKeys).values({
       id,
       prefix: `legacy_${id}`,
