@@ -129,12 +129,7 @@ async function run(argv: string[]): Promise<void> {
     if (!parsed.success) {
       throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
     }
-    const b = parsed.data;
-    const scopes = new Set(b.scopes ?? []);
-    if (b.admin) scopes.add("admin");
-    const { key, row } = await withDb((db) =>
-      createKey(db, { ...b, scopes: [...scopes], createdBy: `cli:${process.env.USER ?? "operator"}` }),
-    );
+    const { key, row } = await withDb((db) => createKey(db, { ...parsed.data, createdBy: `cli:${process.env.USER ?? "operator"}` }));
     return printKey({ ...toKeyView(row), key }, json);
   }
   if (area === "keys" && verb === "list") {

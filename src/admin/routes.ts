@@ -100,24 +100,8 @@ export function adminRoutes(): Hono<AppEnv> {
 
   admin.post("/keys", async (c) => {
     const body = parseOr400(CreateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const scopes = new Set(body.scopes ?? []);
-    if (body.admin) scopes.add("admin");
     const creator = requirePrincipal(c);
-    const { key, row } = await db(c, (d) =>
-      createKey(d, {
-        tenant: body.tenant,
-        subject: body.subject,
-        email: body.email,
-        name: body.name,
-        roles: body.roles,
-        groups: body.groups,
-        scopes: [...scopes],
-        servesTenants: body.servesTenants,
-        notBefore: body.notBefore,
-        expiresAt: body.expiresAt,
-        createdBy: creator.subject,
-      }),
-    );
+    const { key, row } = await db(c, (d) => createKey(d, { ...body, createdBy: creator.subject }));
     audit(c, { action: "key.create", target: row.id, tenant: row.tenant, details: { scopes: row.scopes } });
     return c.json({ ...toKeyView(row), key }, 201);
   });

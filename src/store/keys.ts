@@ -126,6 +126,8 @@ export interface NewKey {
   roles?: string[];
   groups?: string[];
   scopes?: string[];
+  /** An admin key holds the scope `admin`: the one rule for admin, keys and JWTs alike. */
+  admin?: boolean;
   servesTenants?: string[] | null;
   notBefore?: Date | null;
   expiresAt?: Date | null;
@@ -136,6 +138,7 @@ export interface NewKey {
 export async function createKey(db: Database, input: NewKey): Promise<{ key: string; row: ApiKeyRow }> {
   const generated = generateApiKey();
   const secretHash = await hashApiKey(generated.key);
+  const scopes = [...new Set([...(input.scopes ?? []), ...(input.admin ? ["admin"] : [])])];
   const row = await db.transaction(async (tx) => {
     await tx.insert(tenants).values({ name: input.tenant }).onConflictDoNothing();
     const [r] = await tx
@@ -150,7 +153,7 @@ export async function createKey(db: Database, input: NewKey): Promise<{ key: str
         name: input.name ?? null,
         roles: input.roles ?? [],
         groups: input.groups ?? [],
-        scopes: input.scopes ?? [],
+        scopes,
         servesTenants: input.servesTenants ?? null,
         notBefore: input.notBefore ?? null,
         expiresAt: input.expiresAt ?? null,
