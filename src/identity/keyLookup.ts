@@ -50,6 +50,32 @@ export async function writeKvEntry(kv: KVNamespace, epoch: number, record: KeyRe
   await kv.put(KV.apiKey(epoch, record.secretHash), JSON.stringify(record), entryOptions(record, ttlS));
 }
 
+const nullableNumber = (v: unknown) => v === null || (typeof v === "number" && Number.isFinite(v));
+const stringArray = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/**
+ * Whether a KV value has the shape of a KeyRecord. An entry of another shape (an older deployment's, a damaged
+ * one) is ignored and the database asked: a missing `revokedAt` must never read as "not revoked".
+ */
+function isKeyRecord(v: unknown): v is KeyRecord {
+  if (typeof v !== "object" || v === null) return false;
+  const r = v as Record<string, unknown>;
+  return (
+    typeof r.id === "string" &&
+    typeof r.secretHash === "string" &&
+    typeof r.tenant === "string" &&
+    typeof r.subject === "string" &&
+    (r.email === null || typeof r.email === "string") &&
+    stringArray(r.roles) &&
+    stringArray(r.groups) &&
+    stringArray(r.scopes) &&
+    (r.servesTenants === null || stringArray(r.servesTenants)) &&
+    nullableNumber(r.notBefore) &&
+    nullableNumber(r.expiresAt) &&
+    nullableNumber(r.revokedAt)
+  );
+}
+
 const sameState = (a: KeyRecord, b: KeyRecord | null) =>
   b !== null && a.revokedAt === b.revokedAt && a.expiresAt === b.expiresAt && a.notBefore === b.notBefore;
 
@@ -68,8 +94,9 @@ export async function lookupKey(
   if (pending) {
     // The shared lookup belongs to another request; should that request be cancelled mid-way, its promise may
     // never settle here, so wait no longer than a lookup of our own would take, then do our own.
-    const own = new Promise<null>((resolve) => setTimeout(() => resolve(null), DB_QUERY_TIMEOUT_MS));
-    const shared = await Promise.race([pending, own]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const own = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), DB_QUERY_TIMEOUT_MS)));
+    const shared = await Promise.race([pending, own]).finally(() => timer !== undefined && clearTimeout(timer));
     if (shared) return shared;
     return fill(secretHash, deps);
   }
@@ -84,14 +111,14 @@ async function fill(secretHash: string, deps: KeyLookupDeps): Promise<{ record: 
   const memoryTtlMs = config.memoryCacheTtlS * 1000;
   const kvName = KV.apiKey(deps.cacheEpoch, secretHash);
 
-  let fromKv: KeyRecord | null = null;
+  let fromKv: unknown = null;
   try {
-    fromKv = await kv.get<KeyRecord>(kvName, "json");
+    fromKv = await kv.get(kvName, "json");
   } catch (err) {
-    // A failing KV is a slower path, not a refusal: fall through to the database.
+    // A failing KV (or an entry that is not JSON) is a slower path, not a refusal: fall through to the database.
     deps.log.warn("kv.read_failed", { error: String(err).slice(0, 200) });
   }
-  if (fromKv && fromKv.secretHash === secretHash) {
+  if (isKeyRecord(fromKv) && fromKv.secretHash === secretHash) {
     memory.setIfGeneration(secretHash, generation, fromKv, memoryTtlMs);
     return { record: fromKv, source: "kv" };
   }

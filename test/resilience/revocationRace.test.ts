@@ -75,3 +75,23 @@ describe("a revocation racing a cache fill", () => {
     expect(second.source).toBe("database"); // not "memory": the stale fill was refused
   });
 });
+
+describe("a KV entry of the wrong shape", () => {
+  it("is ignored: the database decides, so a missing revokedAt never reads as valid", async () => {
+    const kv = (env as unknown as Env).KEY_CACHE;
+    const hash = await hashApiKey(`shape-${crypto.randomUUID()}`);
+    const { revokedAt: _dropped, ...withoutRevocation } = record(hash, null);
+    await kv.put(KV.apiKey(0, hash), JSON.stringify(withoutRevocation));
+    const revokedAt = Date.now() - 1000;
+    let reads = 0;
+    const database = async <T>(): Promise<T> => {
+      reads++;
+      return record(hash, revokedAt) as T;
+    };
+    const deps = { config, kv, cacheEpoch: 0, waitUntil: () => {}, log: createLogger("error"), database };
+    const found = await lookupKey(hash, deps);
+    expect(found.source).toBe("database");
+    expect(found.record?.revokedAt).toBe(revokedAt);
+    expect(reads).toBe(1);
+  });
+});
