@@ -52,6 +52,9 @@ export const configuration: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
+/** The CORS middleware for one origin list, built once per configuration rather than per request. */
+const corsFor = new WeakMap<readonly string[], MiddlewareHandler<AppEnv>>();
+
 /** CORS for the listed browser origins; preflights are answered here, before any credential is asked for. */
 export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
   const origins = c.get("config").corsOrigins;
@@ -61,14 +64,20 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
     }
     return next();
   }
-  return cors({
-    origin: (origin) => (origins.includes(origin) ? origin : null),
-    allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Prefect-User-Id", "X-Request-Id"],
-    allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-    exposeHeaders: ["X-Request-Id", "Location"],
-    credentials: true,
-    maxAge: 600,
-  })(c, next);
+  let middleware = corsFor.get(origins);
+  if (!middleware) {
+    const allowed = new Set(origins);
+    middleware = cors({
+      origin: (origin) => (allowed.has(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Prefect-User-Id", "X-Request-Id"],
+      allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-Request-Id", "Location"],
+      credentials: true,
+      maxAge: 600,
+    });
+    corsFor.set(origins, middleware);
+  }
+  return middleware(c, next);
 };
 
 /** Establishes `c.get("principal")` (null when the request carries no credential). */
