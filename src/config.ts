@@ -164,6 +164,7 @@ const ConfigSchema = z.object({
   UPSTREAM_TIMEOUT_MS: integer(30_000, 100, 600_000),
   CORS_ORIGINS: commaList([]),
   MAX_POLL_COUNT: integer(100, 1, 1000),
+  SUBREQUEST_BUDGET: integer(50, 10, 10_000),
   MAX_POLL_TIMEOUT_MS: integer(30_000, 0, 600_000),
   AUDIT_RETENTION_DAYS: integer(DEFAULT_AUDIT_RETENTION_DAYS, 1, 3650),
   GRAPHQL_MAX_DOCUMENT_BYTES: integer(DEFAULT_GRAPHQL_LIMITS.maxDocumentBytes, 256, 10 * 1_048_576),
@@ -217,6 +218,8 @@ export interface Config {
   upstreamTimeoutMs: number;
   corsOrigins: string[];
   maxPollCount: number;
+  /** Subrequests one request may make (Workers: 50 on the free plan, 1,000 on paid); fan-outs stay within it. */
+  subrequestBudget: number;
   maxPollTimeoutMs: number;
   auditRetentionDays: number;
   graphqlLimits: GraphQLLimits;
@@ -266,6 +269,7 @@ function toConfig(p: Parsed): Config {
     upstreamTimeoutMs: p.UPSTREAM_TIMEOUT_MS,
     corsOrigins: p.CORS_ORIGINS,
     maxPollCount: p.MAX_POLL_COUNT,
+    subrequestBudget: p.SUBREQUEST_BUDGET,
     maxPollTimeoutMs: p.MAX_POLL_TIMEOUT_MS,
     auditRetentionDays: p.AUDIT_RETENTION_DAYS,
     graphqlLimits: {

@@ -9,6 +9,11 @@ export const KV = {
   cacheEpoch: "control:cache-epoch",
   /** Log-level override `{level, until}` (epoch ms), expiring on its own. */
   logLevel: "control:log-level",
+  /**
+   * A Conductor external payload path a tenant may read: `extpath:<tenant>:<sha256 of the path>` -> "1", expiring
+   * after 30 days on its own (src/engines/conductor/payloadPaths.ts).
+   */
+  payloadPath: (tenant: string, pathHash: string) => `extpath:${tenant}:${pathHash}`,
   /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */
   purgeCursor: "cron:purge-cursor",
 } as const;

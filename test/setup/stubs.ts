@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { exportJWK, generateKeyPair } from "jose";
+import { handleConductor } from "./conductor.ts";
 
 export interface Stubs {
   port: number;
@@ -53,6 +54,10 @@ export async function startStubs(): Promise<Stubs> {
     if (fetches) {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ fetches: jwksFetches.get(fetches[1]!) ?? 0 }));
+      return;
+    }
+    if (/^\/(conductor|schellar|conductor-admin)\//.test(url.pathname)) {
+      handleConductor(req, url, await readBody(req), res);
       return;
     }
     const records = /^\/records\/([A-Za-z0-9_-]+)$/.exec(url.pathname);

@@ -110,13 +110,18 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): { def: O
   return refused ? { refused } : { def };
 }
 
-/** The tenant's view of a stored definition, or null when it belongs to someone else. */
-export function stripWorkflowDef(input: unknown, tenant: TenantName): Obj | null {
+/**
+ * The tenant's view of a stored definition, or null when it belongs to someone else. `ownerEmail` is the gateway's
+ * record of who wrote it (set from the principal on the way in) and is not shown back. `copy: false` rewrites a
+ * freshly parsed answer in place instead of cloning it.
+ */
+export function stripWorkflowDef(input: unknown, tenant: TenantName, copy = true): Obj | null {
   if (!isObj(input) || typeof input.name !== "string") return null;
   const name = stripTenant(tenant, input.name);
   if (name === null || isGlobalName(input.name)) return null;
-  const def: Obj = structuredClone(input);
+  const def: Obj = copy ? structuredClone(input) : input;
   def.name = name;
+  delete def.ownerEmail;
   if (typeof def.failureWorkflow === "string" && def.failureWorkflow !== "") {
     def.failureWorkflow = stripTenant(tenant, def.failureWorkflow) ?? def.failureWorkflow;
   }

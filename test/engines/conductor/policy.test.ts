@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isConductorAdmin, mayUseWorkflowDef, workflowLabels } from "../../../src/engines/conductor/rbac";
 import { quoteLiteral, scopedSearchQuery, searchQueryProblem } from "../../../src/engines/conductor/search";
-import { prefixStartRequest } from "../../../src/engines/conductor/startWorkflow";
+import { prefixStartRequest, startRequestFromPath } from "../../../src/engines/conductor/startWorkflow";
 import type { Principal } from "../../../src/identity/principal";
 
 const user = (roles: string[], groups: string[] = []): Principal => ({ kind: "jwt", subject: "u@x", roles, groups, scopes: [], tenant: "A" });
@@ -53,9 +53,16 @@ describe("starting a workflow", () => {
   const caller = { tenant: "A", subject: "alice" };
   it("names it in the tenant's space, routes tasks to the tenant's domain, records the caller", () => {
     expect(prefixStartRequest({ name: "wf", version: 2, input: { x: 1 }, correlationId: "forged" }, caller)).toEqual({
+      name: "wf",
+      version: 2,
       body: { name: "A___wf", version: 2, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
     });
-    expect(prefixStartRequest({ input: {} }, caller, "wf")).toEqual({ body: { input: {}, taskToDomain: { "*": "A" }, correlationId: "alice" } });
+    const params = new URLSearchParams({ version: "3", priority: "5", correlationId: "forged" });
+    expect(startRequestFromPath("wf", { x: 1 }, params, caller)).toEqual({
+      name: "wf",
+      version: 3,
+      body: { name: "A___wf", version: 3, priority: 5, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
+    });
   });
 
   it("refuses client taskToDomain, inline workflowDef, and names reaching elsewhere", () => {
@@ -69,6 +76,8 @@ describe("starting a workflow", () => {
     ]) {
       expect(prefixStartRequest(body, caller), JSON.stringify(body)).toHaveProperty("refused");
     }
-    expect(prefixStartRequest({ name: "other" }, caller, "wf")).toHaveProperty("refused");
+    expect(startRequestFromPath("B___wf", {}, new URLSearchParams(), caller)).toHaveProperty("refused");
+    expect(startRequestFromPath("wf", [1], new URLSearchParams(), caller)).toHaveProperty("refused");
+    expect(startRequestFromPath("wf", {}, new URLSearchParams({ version: "1 OR 1" }), caller)).toHaveProperty("refused");
   });
 });

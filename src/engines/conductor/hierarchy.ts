@@ -1,0 +1,135 @@
+/**
+ * `GET /conductor/api/workflow/{id}/hierarchy`: an execution with its task logs and definition and, recursively,
+ * every sub-workflow execution with the same, fetched in parallel (6 at a time) within the request's subrequest
+ * budget. Every level is checked like a direct request: a sub-workflow the caller may not see is left out (and
+ * counted in `omitted`), and the rest still answers. When the budget runs out, `truncated` says so.
+ */
+import { GatewayError, notFound } from "../../errors";
+import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../proxy/budget";
+import { executionOwner, maySeeExecution, stripExecution, subWorkflowIds, type ExecutionViewer } from "./executions";
+import { rememberWorkflowOwner } from "./ownership";
+import { stripTenantDeep, stripTenant } from "./tenantNames";
+import type { ConductorUpstream } from "./upstream";
+import { stripWorkflowDef } from "./workflowDefs";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+export interface HierarchyNode {
+  workflowId: string;
+  execution: Obj;
+  definition: Obj | null;
+  /** Logs of the execution's tasks, by task id. */
+  taskLogs: Record<string, unknown>;
+  subWorkflows: HierarchyNode[];
+}
+
+export interface Hierarchy extends HierarchyNode {
+  /** Sub-workflows left out: another tenant's, another user's, or gone. */
+  omitted: number;
+  /** True when the subrequest budget ran out before everything was fetched. */
+  truncated: boolean;
+}
+
+/** Levels followed at most (Conductor itself nests sub-workflows far less deeply). */
+const MAX_DEPTH = 16;
+
+export async function executionHierarchy(upstream: ConductorUpstream, viewer: ExecutionViewer, rootId: string): Promise<Hierarchy> {
+  const raw = new Map<string, Obj>(); // upstream (prefixed) executions by id
+  const root = await upstream.jsonOrNull("GET", ["api", "workflow", rootId], new URLSearchParams({ includeTasks: "true" }));
+  if (!isObj(root) || !maySeeExecution(viewer, executionOwner(root))) throw notFound("no such workflow");
+  rememberWorkflowOwner(upstream, rootId, executionOwner(root));
+  raw.set(rootId, root);
+  const children = new Map<string, string[]>();
+  let omitted = 0;
+  let truncated = false;
+  const fetchable = () => upstream.budget.remaining > 0;
+
+  let level = [rootId];
+  for (let depth = 0; depth < MAX_DEPTH && level.length > 0; depth++) {
+    const next: string[] = [];
+    const wanted: { parent: string; id: string }[] = [];
+    for (const parent of level) {
+      const ids = subWorkflowIds(raw.get(parent)!).filter((id) => !raw.has(id));
+      children.set(parent, []);
+      for (const id of ids) wanted.push({ parent, id });
+    }
+    const fetched = await mapLimited(wanted, MAX_PARALLEL_SUBREQUESTS, async ({ id }) => {
+      if (!fetchable()) return "skipped" as const;
+      try {
+        return await upstream.jsonOrNull("GET", ["api", "workflow", id], new URLSearchParams({ includeTasks: "true" }));
+      } catch (e) {
+        if (e instanceof GatewayError && e.status < 500) return null;
+        throw e;
+      }
+    });
+    wanted.forEach(({ parent, id }, i) => {
+      const exec = fetched[i];
+      if (exec === "skipped") {
+        truncated = true;
+        return;
+      }
+      if (!isObj(exec) || raw.has(id) || !maySeeExecution(viewer, executionOwner(exec))) {
+        omitted++;
+        return;
+      }
+      rememberWorkflowOwner(upstream, id, executionOwner(exec));
+      raw.set(id, exec);
+      children.get(parent)!.push(id);
+      next.push(id);
+    });
+    level = next;
+  }
+  if (level.length > 0 && level.some((id) => subWorkflowIds(raw.get(id)!).length > 0)) truncated = true;
+
+  // Definitions: from the execution when it carries one, else fetched once per name and version.
+  const definitions = new Map<string, Obj | null>();
+  const defKey = (e: Obj) => `${String(e.workflowName ?? e.workflowType)}:${String(e.workflowVersion ?? e.version ?? "")}`;
+  const missing: Obj[] = [];
+  for (const e of raw.values()) {
+    const k = defKey(e);
+    if (definitions.has(k)) continue;
+    if (isObj(e.workflowDefinition)) definitions.set(k, stripWorkflowDef(e.workflowDefinition, viewer.tenant));
+    else {
+      definitions.set(k, null);
+      missing.push(e);
+    }
+  }
+  await mapLimited(missing, MAX_PARALLEL_SUBREQUESTS, async (e) => {
+    const name = String(e.workflowName ?? e.workflowType);
+    if (stripTenant(viewer.tenant, name) === null) return;
+    if (!fetchable()) return void (truncated = true);
+    const q = new URLSearchParams();
+    const version = e.workflowVersion ?? e.version;
+    if (typeof version === "number") q.set("version", String(version));
+    const def = await upstream.jsonOrNull("GET", ["api", "metadata", "workflow", name], q).catch(() => null);
+    definitions.set(defKey(e), stripWorkflowDef(def, viewer.tenant, false));
+  });
+
+  // Task logs, for every task of every execution kept.
+  const taskIds: string[] = [];
+  for (const e of raw.values()) {
+    if (!Array.isArray(e.tasks)) continue;
+    for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string") taskIds.push(t.taskId);
+  }
+  const logs = new Map<string, unknown>();
+  await mapLimited(taskIds, MAX_PARALLEL_SUBREQUESTS, async (taskId) => {
+    if (!fetchable()) return void (truncated = true);
+    const l = await upstream.jsonOrNull("GET", ["api", "tasks", taskId, "log"]).catch(() => null);
+    if (Array.isArray(l)) logs.set(taskId, stripTenantDeep(l, viewer.tenant));
+  });
+
+  const build = (id: string): HierarchyNode => {
+    const e = raw.get(id)!;
+    const taskLogs: Record<string, unknown> = {};
+    if (Array.isArray(e.tasks)) for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string" && logs.has(t.taskId)) taskLogs[t.taskId] = logs.get(t.taskId);
+    return {
+      workflowId: id,
+      execution: stripExecution(e, viewer)!,
+      definition: definitions.get(defKey(e)) ?? null,
+      taskLogs,
+      subWorkflows: (children.get(id) ?? []).map(build),
+    };
+  };
+  return { ...build(rootId), omitted, truncated };
+}

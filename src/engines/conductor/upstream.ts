@@ -1,0 +1,112 @@
+/**
+ * The Conductor (and Schellar) edge of the route: every call goes through `forward` (timeout, identity headers,
+ * errors in the envelope) with a path built from encoded segments and a query rebuilt from parsed values. Answers
+ * are read as JSON here: a malformed answer is a 502, an upstream error becomes the envelope with the tenant's
+ * prefix taken out of its message, and nothing of another tenant's is ever quoted.
+ */
+import type { AppContext } from "../../context";
+import { GatewayError, type ErrorCode } from "../../errors";
+import type { TenantName } from "../../identity/principal";
+import type { SubrequestBudget } from "../../proxy/budget";
+import { forward } from "../../proxy/forward";
+import { principalHeaders } from "../../proxy/headers";
+import { TENANT_SEPARATOR, GLOBAL_PREFIX } from "./tenantNames";
+
+export interface UpstreamAnswer {
+  status: number;
+  contentType: string;
+  text: string;
+}
+
+export class ConductorUpstream {
+  constructor(
+    private readonly c: AppContext,
+    private readonly base: string,
+    readonly tenant: TenantName,
+    readonly budget: SubrequestBudget,
+  ) {}
+
+  /** The upstream's base URL: part of every cache key, so two Conductors never share an answer. */
+  get id(): string {
+    return this.base;
+  }
+
+  /** Sends a request; `segments` are encoded one by one, so no value can add a path segment or a query. */
+  async send(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown): Promise<Response> {
+    if (!this.budget.take()) throw new GatewayError("LIMIT_EXCEEDED", "this request needs more upstream calls than one request may make");
+    const path = `/${segments.map(encodeURIComponent).join("/")}`;
+    const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : "";
+    const headers = new Headers({ accept: "application/json, text/plain" });
+    if (body !== undefined) headers.set("content-type", "application/json");
+    const config = this.c.get("config");
+    return forward({
+      upstream: this.base,
+      path: path + qs,
+      routePrefix: "/conductor",
+      method,
+      headers,
+      identity: principalHeaders(this.c.get("principal"), this.c.get("requestId")),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: config.upstreamTimeoutMs,
+    });
+  }
+
+  /** Sends a request and reads the whole answer; an error status becomes a GatewayError. */
+  async call(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown): Promise<UpstreamAnswer> {
+    const res = await this.send(method, segments, query, body);
+    const text = await res.text().catch(() => {
+      throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
+    });
+    const answer = { status: res.status, contentType: res.headers.get("content-type") ?? "", text };
+    if (res.status >= 400) throw upstreamError(answer, this.tenant);
+    return answer;
+  }
+
+  /** Like `call`, for answers that must be JSON (an empty answer is `null`). */
+  async json(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown): Promise<unknown> {
+    return parseAnswer(await this.call(method, segments, query, body));
+  }
+
+  /** Like `json`, with 404 (or an empty answer) as `null` instead of an error. */
+  async jsonOrNull(method: string, segments: readonly string[], query?: URLSearchParams): Promise<unknown> {
+    try {
+      return await this.json(method, segments, query);
+    } catch (e) {
+      if (e instanceof GatewayError && e.code === "NOT_FOUND") return null;
+      throw e;
+    }
+  }
+}
+
+export function parseAnswer(answer: UpstreamAnswer): unknown {
+  if (answer.text.trim() === "") return null;
+  try {
+    return JSON.parse(answer.text);
+  } catch {
+    throw malformed();
+  }
+}
+
+export const malformed = () => new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not what this endpoint returns");
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 412: "BAD_REQUEST", 422: "BAD_REQUEST" };
+
+/**
+ * An upstream error as the gateway's own: client errors keep their status and a message with the tenant's
+ * prefix removed (or a generic one if it names anything else of the upstream's); server errors are a 502.
+ */
+export function upstreamError(answer: UpstreamAnswer, tenant: TenantName): GatewayError {
+  const code = CODE_BY_STATUS[answer.status];
+  if (!code) return new GatewayError("BAD_GATEWAY", `upstream error (${answer.status})`);
+  if (code === "NOT_FOUND") return new GatewayError("NOT_FOUND", "not found");
+  let message = "";
+  try {
+    const parsed = JSON.parse(answer.text) as { message?: unknown };
+    if (typeof parsed.message === "string") message = parsed.message;
+  } catch {
+    message = answer.contentType.startsWith("text/plain") ? answer.text : "";
+  }
+  message = message.slice(0, 500).split(`${tenant}${TENANT_SEPARATOR}`).join("");
+  const foreign = message.split(GLOBAL_PREFIX).join("").includes(TENANT_SEPARATOR) || /[\x00-\x1f]/.test(message);
+  return new GatewayError(code, message && !foreign ? `upstream refused: ${message}` : `upstream refused the request (${answer.status})`);
+}
