@@ -52,7 +52,7 @@ export async function executionHierarchy(upstream: ConductorUpstream, viewer: Ex
     for (const parent of level) {
       const ids = subWorkflowIds(raw.get(parent)!).filter((id) => !raw.has(id));
       children.set(parent, []);
-      for (const id of ids) wanted.push({ parent, id });
+      for (const id of ids) if (!wanted.some((w) => w.id === id)) wanted.push({ parent, id });
     }
     const fetched = await mapLimited(wanted, MAX_PARALLEL_SUBREQUESTS, async ({ id }) => {
       if (!fetchable()) return "skipped" as const;

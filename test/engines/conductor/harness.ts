@@ -43,3 +43,50 @@ export async function conductorStack(label: string, extraEnv: Record<string, unk
 }
 
 export const clone = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+const exec = (id: string, type: string, correlationId: string, extra: Record<string, unknown> = {}) => ({
+  workflowId: id,
+  workflowName: type,
+  workflowType: type,
+  version: 1,
+  correlationId,
+  status: "RUNNING",
+  input: {},
+  tasks: [],
+  ...extra,
+});
+
+/** Two tenants side by side in one Conductor: FACEBOOK (alice, bob) and OTHER (whose alice is someone else). */
+export const seedTwoTenants = (s: ConductorStack) =>
+  s.seed({
+    workflowDefs: [
+      { name: "FACEBOOK___wfA", version: 1, description: "first - TEST", tasks: [] },
+      { name: "FACEBOOK___wfB", version: 1, description: '{"description":"second","labels":["OPS"]}', tasks: [] },
+      { name: "OTHER___wfA", version: 1, description: "theirs - TEST", tasks: [] },
+      { name: "legacy_unprefixed", version: 1, tasks: [] },
+    ],
+    taskDefs: [{ name: "FACEBOOK___t1" }, { name: "OTHER___t1" }, { name: "GLOBAL___shared" }],
+    executions: [
+      exec("fb-1", "FACEBOOK___wfA", "alice", { externalOutputPayloadStoragePath: "workflow/fb-out.json" }),
+      exec("fb-2", "FACEBOOK___wfB", "bob"),
+      exec("ot-1", "OTHER___wfA", "alice", { externalOutputPayloadStoragePath: "workflow/ot-out.json" }),
+    ],
+    tasks: [
+      { taskId: "task-fb1", workflowInstanceId: "fb-1", workflowType: "FACEBOOK___wfA", correlationId: "alice", taskDefName: "FACEBOOK___t1" },
+      { taskId: "task-ot1", workflowInstanceId: "ot-1", workflowType: "OTHER___wfA", correlationId: "alice", taskDefName: "OTHER___t1" },
+      // A task whose fields claim FACEBOOK but whose workflow is OTHER's.
+      { taskId: "task-forged", workflowInstanceId: "ot-1", workflowType: "FACEBOOK___wfA", correlationId: "alice" },
+    ],
+    logs: { "task-fb1": [{ log: "fb log", taskId: "task-fb1" }], "task-ot1": [{ log: "OTHER secret", taskId: "task-ot1" }] },
+    events: [
+      { name: "FACEBOOK___h1", event: "conductor:FACEBOOK___wfA:t", actions: [], active: true },
+      { name: "OTHER___h1", event: "conductor:OTHER___wfA:t", actions: [], active: true },
+    ],
+    schedules: [
+      { name: "FACEBOOK___wfA:1", workflowName: "FACEBOOK___wfA", workflowVersion: "1", cronString: "* * * * *", correlationId: "fb-admin", taskToDomain: { "*": "FACEBOOK" } },
+      { name: "OTHER___wfA:1", workflowName: "OTHER___wfA", workflowVersion: "1", cronString: "* * * * *" },
+    ],
+    queues: { "FACEBOOK:FACEBOOK___t1": 3, "OTHER:OTHER___t1": 5, "GLOBAL___shared": 1, "FACEBOOK___t2": 2 },
+    queuesVerbose: { "FACEBOOK___t1": { FACEBOOK: { a: 3 } }, "OTHER___t1": { OTHER: { a: 5 } } },
+  });
+
