@@ -63,7 +63,7 @@ const json = (res: ServerResponse, status: number, body: unknown) => {
 const text = (res: ServerResponse, status: number, body: string) => {
   res.writeHead(status, { "content-type": "text/plain" }).end(body);
 };
-const empty = (res: ServerResponse) => res.writeHead(200).end();
+const empty = (res: ServerResponse): void => void res.writeHead(200).end();
 const notFound = (res: ServerResponse, message: string) => json(res, 404, { status: 404, message, retryable: false });
 const conflict = (res: ServerResponse, message: string) => json(res, 409, { status: 409, message, retryable: false });
 
