@@ -58,6 +58,44 @@ function graphqlBody(bytes: number): string {
   return JSON.stringify({ operationName: "Dashboard", query, variables: {} });
 }
 
+/**
+ * A Conductor listing of `count` workflow definitions of tenant `bench` (plus a few of another tenant's, which the
+ * gateway drops), about 1 KB each: what the Conductor UI asks for on its first screen.
+ */
+function workflowDefListing(count: number): string {
+  const defs = [];
+  for (let i = 0; i < count; i++) {
+    const tenant = i % 50 === 49 ? "other" : "bench";
+    defs.push({
+      name: `${tenant}___workflow_${i}`,
+      description: JSON.stringify({ description: `Workflow number ${i} of the benchmark`, labels: ["OPS", "BENCH"] }),
+      version: 1,
+      ownerEmail: "ops@example.com",
+      schemaVersion: 2,
+      restartable: true,
+      workflowStatusListenerEnabled: false,
+      timeoutPolicy: "ALERT_ONLY",
+      timeoutSeconds: 0,
+      inputParameters: ["device_id", "template"],
+      outputParameters: { result: "${apply.output.result}" },
+      tasks: [
+        { name: `${tenant}___mount_${i}`, taskReferenceName: "mount", type: "SIMPLE", inputParameters: { device_id: "${workflow.input.device_id}" } },
+        {
+          name: "decide",
+          taskReferenceName: "decide",
+          type: "DECISION",
+          caseValueParam: "mounted",
+          inputParameters: { mounted: "${mount.output.ok}" },
+          decisionCases: { true: [{ name: `${tenant}___apply_${i}`, taskReferenceName: "apply", type: "SIMPLE", inputParameters: { template: "${workflow.input.template}" } }] },
+          defaultCase: [{ name: "GLOBAL___notify", taskReferenceName: "notify", type: "SIMPLE" }],
+        },
+        { name: `${tenant}___unmount_${i}`, taskReferenceName: "unmount", type: "SIMPLE" },
+      ],
+    });
+  }
+  return JSON.stringify(defs);
+}
+
 /** CPU time (user + system, µs) of a process, from /proc. */
 function cpuUs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -185,9 +223,24 @@ async function main() {
   await client.connect();
   const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*"], createdBy: "bench" });
   await client.end();
+  const client2 = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await client2.connect();
   const unknownKey = generateApiKey().key;
 
-  const upstream = createServer((_req, res) => {
+  const { key: conductorKey } = await createKey(drizzle(client2, { schema }), {
+    tenant: "bench",
+    subject: "bench-admin",
+    scopes: ["conductor"],
+    roles: ["OWNER"],
+    createdBy: "bench",
+  });
+  await client2.end();
+  const listing = workflowDefListing(1_000);
+  const upstream = createServer((req, res) => {
+    if (req.url?.startsWith("/api/metadata/workflow")) {
+      res.writeHead(200, { "content-type": "application/json" }).end(listing);
+      return;
+    }
     res.writeHead(200, { "content-type": "application/json" }).end('{"data":{"ok":true}}');
   });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
@@ -206,6 +259,7 @@ async function main() {
     LOG_LEVEL: "error",
     JWT_PUBLIC_KEYS: `${await exportSPKI(rsa.publicKey)}\n${await exportSPKI(ec.publicKey)}`,
     PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql`,
+    CONDUCTOR_URL: upstreamUrl,
   };
   const flowgateScript = `${buildDir}/index.js`;
 
@@ -229,6 +283,7 @@ async function main() {
     ["baseline-passthrough", null, baseline, "/graphql", {}],
     ["baseline-gql-1kb", null, baseline, "/graphql", json, gql1k],
     ["baseline-gql-20kb", null, baseline, "/graphql", json, gql20k],
+    ["baseline-list-1mb", null, baseline, "/api/metadata/workflow", {}],
     ["key-memory-hit", "baseline-echo", gateway, "/whoami", auth(key)],
     ["key-kv-hit", "baseline-echo", kvOnly, "/whoami", auth(key)],
     ["key-database-miss", "baseline-echo", noNegative, "/whoami", auth(unknownKey)],
@@ -237,6 +292,7 @@ async function main() {
     ["graphql-1kb", "baseline-gql-1kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql1k],
     ["graphql-20kb", "baseline-gql-20kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
     ["graphql-20kb-uncached", "baseline-gql-20kb", parseEvery, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
+    ["conductor-list-1mb", "baseline-list-1mb", gateway, "/conductor/api/metadata/workflow", auth(conductorKey)],
   ];
 
   const results: Measured[] = [];

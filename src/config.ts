@@ -148,6 +148,7 @@ const ConfigSchema = z.object({
   JWT_CLAIM_GROUPS: claim("groups"),
   JWT_CLAIM_TENANT: claim("tenant"),
   JWT_CLAIM_SCOPES: claim("scope"),
+  JWT_CLAIM_SERVES_TENANTS: claim("serves_tenants"),
   ADMIN_ROLES: commaList(["OWNER"]),
   ADMIN_GROUPS: commaList(["NETWORK-ADMIN"]),
   ALLOW_PUBLIC_ACCESS: boolean(false),
@@ -203,7 +204,7 @@ export interface Config {
     clockToleranceS: number;
     /** How long fetched JWKS keys count as fresh before a refetch. */
     jwksCacheMaxAgeMs: number;
-    claims: { subject: string; email: string; roles: string; groups: string; tenant: string; scopes: string };
+    claims: { subject: string; email: string; roles: string; groups: string; tenant: string; scopes: string; servesTenants: string };
   };
   adminRoles: string[];
   adminGroups: string[];
@@ -254,6 +255,7 @@ function toConfig(p: Parsed): Config {
         groups: p.JWT_CLAIM_GROUPS,
         tenant: p.JWT_CLAIM_TENANT,
         scopes: p.JWT_CLAIM_SCOPES,
+        servesTenants: p.JWT_CLAIM_SERVES_TENANTS,
       },
     },
     adminRoles: p.ADMIN_ROLES,

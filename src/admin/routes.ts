@@ -3,6 +3,7 @@
  * (401 without credential, 403 for anyone else), and every change is written to the audit trail.
  */
 import { Hono } from "hono";
+import { forgetTenantList } from "../engines/workers/tenants";
 import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
 import { DEFAULT_ROTATION_GRACE_S } from "../constants";
@@ -102,6 +103,7 @@ export function adminRoutes(): Hono<AppEnv> {
     const body = parseOr400(CreateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const creator = requirePrincipal(c);
     const { key, row } = await db(c, (d) => createKey(d, { ...body, createdBy: creator.subject }));
+    await forgetTenantList(c.env.KEY_CACHE); // the key may have created its tenant
     audit(c, { action: "key.create", target: row.id, tenant: row.tenant, details: { scopes: row.scopes } });
     return c.json({ ...toKeyView(row), key }, 201);
   });
@@ -150,7 +152,10 @@ export function adminRoutes(): Hono<AppEnv> {
   admin.post("/tenants", async (c) => {
     const body = parseOr400(TenantBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const result = await db(c, (d) => ensureTenant(d, body.name));
-    if (result.created) audit(c, { action: "tenant.create", target: body.name, tenant: body.name });
+    if (result.created) {
+      await forgetTenantList(c.env.KEY_CACHE);
+      audit(c, { action: "tenant.create", target: body.name, tenant: body.name });
+    }
     return c.json(result, result.created ? 201 : 200);
   });
 

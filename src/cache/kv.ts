@@ -14,6 +14,8 @@ export const KV = {
    * after 30 days on its own (src/engines/conductor/payloadPaths.ts).
    */
   payloadPath: (tenant: string, pathHash: string) => `extpath:${tenant}:${pathHash}`,
+  /** Every tenant name (JSON list), for workers serving all tenants; 5 min, dropped when a tenant is created. */
+  tenantList: "tenants:all",
   /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */
   purgeCursor: "cron:purge-cursor",
 } as const;

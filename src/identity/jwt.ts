@@ -266,6 +266,14 @@ export function principalFromClaims(payload: JWTPayload, config: Config): Princi
     const s = parseScopePattern(raw);
     if (s) scopes.push(s);
   }
+  // A worker token names the tenants it polls for: "*" or tenant names; anything else is not a worker token.
+  const served = readClaim(p, claims.servesTenants);
+  let servesTenants: string[] | undefined;
+  if (served !== undefined) {
+    const list = nameList(served);
+    if (list.length === 0 || !list.every((t) => t === "*" || isTenantName(t))) throw unauthenticated("token serves-tenants claim is not a list of tenant names");
+    servesTenants = list;
+  }
   return {
     kind: "jwt",
     subject,
@@ -275,5 +283,6 @@ export function principalFromClaims(payload: JWTPayload, config: Config): Princi
     groups: nameList(readClaim(p, claims.groups)),
     scopes,
     tokenId: typeof payload.jti === "string" ? payload.jti : undefined,
+    servesTenants,
   };
 }

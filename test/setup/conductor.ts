@@ -28,6 +28,10 @@ interface Instance {
   events: Obj[];
   schedules: Obj[];
   queues: Record<string, number>;
+  /** Tasks waiting to be polled, by queue (`<domain>:<taskType>`). */
+  pending: Map<string, Obj[]>;
+  /** Task results, acks and logs workers sent. */
+  updates: { kind: string; taskId: string; body: unknown }[];
   queuesVerbose: Obj;
   records: ConductorRecord[];
   /** Path prefix -> what to do instead of answering. */
@@ -48,6 +52,8 @@ function instance(tag: string): Instance {
       events: [],
       schedules: [],
       queues: {},
+      pending: new Map(),
+      updates: [],
       queuesVerbose: {},
       records: [],
       faults: [],
@@ -205,11 +211,47 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
     }
   }
   if (a === "tasks") {
+    if (method === "GET" && b === "poll") {
+      const batch = c === "batch";
+      const type = batch ? d! : c!;
+      const queue = `${q.get("domain") ?? ""}${q.get("domain") ? ":" : ""}${type}`;
+      const count = batch ? Number(q.get("count") ?? 1) : 1;
+      const take = () => {
+        const waiting = inst.pending.get(queue) ?? [];
+        const got = waiting.splice(0, count);
+        for (const t of got) {
+          t.status = "IN_PROGRESS";
+          t.workerId = q.get("workerid");
+          inst.tasks.set(String(t.taskId), t);
+        }
+        return got;
+      };
+      const first = take();
+      const answer = (got: Obj[]) => (batch ? json(res, 200, got) : got[0] ? json(res, 200, got[0]) : res.writeHead(204).end());
+      const timeout = Number(q.get("timeout") ?? 0);
+      if (first.length > 0 || timeout <= 0) return void answer(first);
+      return void setTimeout(() => answer(take()), Math.min(timeout, 5_000));
+    }
+    if (method === "POST" && seg.length === 1) {
+      const r = body as Obj;
+      inst.updates.push({ kind: "result", taskId: String(r.taskId), body: r });
+      const t = inst.tasks.get(String(r.taskId));
+      if (t) t.status = r.status;
+      return text(res, 200, String(r.taskId));
+    }
+    if (method === "POST" && c === "ack") {
+      inst.updates.push({ kind: "ack", taskId: b!, body: null });
+      return text(res, 200, "true");
+    }
+    if (method === "POST" && c === "log") {
+      inst.updates.push({ kind: "log", taskId: b!, body });
+      return empty(res);
+    }
     if (method === "GET" && b === "queue" && c === "all" && d === "verbose") return json(res, 200, inst.queuesVerbose);
     if (method === "GET" && b === "queue" && c === "all") return json(res, 200, inst.queues);
     if (method === "GET" && b === "queue" && c === "sizes") {
       const out: Record<string, number> = {};
-      for (const t of q.getAll("taskType")) out[t] = inst.queues[t] ?? 0;
+      for (const t of q.getAll("taskType")) out[t] = inst.pending.get(t)?.length ?? inst.queues[t] ?? 0;
       return json(res, 200, out);
     }
     if (method === "GET" && b === "externalstoragelocation") {
@@ -271,7 +313,10 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
   const body = parse(rawBody);
   if (kind === "conductor-admin") {
     if (rest === "/records") return json(res, 200, inst.records), true;
-    if (rest === "/state") return json(res, 200, { ...inst, executions: [...inst.executions.values()] }), true;
+    if (rest === "/state") {
+      const pending = Object.fromEntries([...inst.pending].map(([k, v]) => [k, v.length]));
+      return json(res, 200, { ...inst, executions: [...inst.executions.values()], tasks: [...inst.tasks.values()], pending }), true;
+    }
     if (rest === "/fault") {
       const f = body as Instance["faults"][number] | { clear: true };
       if ("clear" in f) inst.faults = [];
@@ -289,6 +334,31 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
       if (Array.isArray(s.schedules)) for (const x of s.schedules as Obj[]) upsert(inst.schedules, x, (y) => String(y.name));
       if (s.queues) inst.queues = s.queues as Record<string, number>;
       if (s.queuesVerbose) inst.queuesVerbose = s.queuesVerbose as Obj;
+      // fill: [{tenant, taskType, count}] queues `count` tasks of tenant's task type in its domain.
+      if (Array.isArray(s.fill)) {
+        for (const f of s.fill as { tenant: string; taskType: string; count: number; workflowType?: string }[]) {
+          const queue = `${f.tenant}:${f.taskType.startsWith("GLOBAL___") ? f.taskType : `${f.tenant}___${f.taskType}`}`;
+          const list = inst.pending.get(queue) ?? [];
+          for (let i = 0; i < f.count; i++) {
+            const taskId = randomUUID();
+            const workflowId = randomUUID();
+            const type = queue.slice(queue.indexOf(":") + 1);
+            list.push({
+              taskId,
+              taskType: type,
+              taskDefName: type,
+              referenceTaskName: `ref_${i}`,
+              status: "SCHEDULED",
+              domain: f.tenant,
+              workflowInstanceId: workflowId,
+              workflowType: f.workflowType ?? `${f.tenant}___wf`,
+              correlationId: "someone",
+              inputData: { n: i },
+            });
+          }
+          inst.pending.set(queue, list);
+        }
+      }
       return res.writeHead(204).end(), true;
     }
     return json(res, 404, {}), true;

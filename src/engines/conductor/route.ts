@@ -147,9 +147,9 @@ async function relay(c: AppContext, upstream: ConductorUpstream, method: string,
     } catch {
       throw malformed();
     }
-    return c.json(stripTenantDeep(parsed, upstream.tenant), answer.status as 200);
+    return c.json(upstream.tenant === null ? parsed : stripTenantDeep(parsed, upstream.tenant), answer.status as 200);
   }
-  return c.text(answer.text.split(`${upstream.tenant}___`).join(""), answer.status as 200);
+  return c.text(answer.text.split(`${upstream.tenant ?? ""}___`).join(""), answer.status as 200);
 }
 
 const listOf = (v: unknown): unknown[] => {

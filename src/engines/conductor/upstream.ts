@@ -12,6 +12,14 @@ import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
 import { TENANT_SEPARATOR, GLOBAL_PREFIX } from "./tenantNames";
 
+export interface SendOptions {
+  /** Bound on the wait for the answer's head (default UPSTREAM_TIMEOUT_MS); long polls wait longer. */
+  timeoutMs?: number;
+  /** The body is sent as it is (already bytes or text), with this content type. */
+  rawBody?: boolean;
+  contentType?: string;
+}
+
 export interface UpstreamAnswer {
   status: number;
   contentType: string;
@@ -22,7 +30,8 @@ export class ConductorUpstream {
   constructor(
     private readonly c: AppContext,
     private readonly base: string,
-    readonly tenant: TenantName,
+    /** The tenant whose prefix is taken out of error messages (null: a worker serving several). */
+    readonly tenant: TenantName | null,
     readonly budget: SubrequestBudget,
   ) {}
 
@@ -32,12 +41,12 @@ export class ConductorUpstream {
   }
 
   /** Sends a request; `segments` are encoded one by one, so no value can add a path segment or a query. */
-  async send(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown): Promise<Response> {
+  async send(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<Response> {
     if (!this.budget.take()) throw new GatewayError("LIMIT_EXCEEDED", "this request needs more upstream calls than one request may make");
     const path = `/${segments.map(encodeURIComponent).join("/")}`;
     const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : "";
     const headers = new Headers({ accept: "application/json, text/plain" });
-    if (body !== undefined) headers.set("content-type", "application/json");
+    if (body !== undefined) headers.set("content-type", opts.contentType ?? "application/json");
     const config = this.c.get("config");
     return forward({
       upstream: this.base,
@@ -46,14 +55,14 @@ export class ConductorUpstream {
       method,
       headers,
       identity: principalHeaders(this.c.get("principal"), this.c.get("requestId")),
-      body: body === undefined ? undefined : JSON.stringify(body),
-      timeoutMs: config.upstreamTimeoutMs,
+      body: body === undefined ? undefined : opts.rawBody ? (body as BodyInit) : JSON.stringify(body),
+      timeoutMs: opts.timeoutMs ?? config.upstreamTimeoutMs,
     });
   }
 
   /** Sends a request and reads the whole answer; an error status becomes a GatewayError. */
-  async call(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown): Promise<UpstreamAnswer> {
-    const res = await this.send(method, segments, query, body);
+  async call(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<UpstreamAnswer> {
+    const res = await this.send(method, segments, query, body, opts);
     const text = await res.text().catch(() => {
       throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
     });
@@ -63,8 +72,8 @@ export class ConductorUpstream {
   }
 
   /** Like `call`, for answers that must be JSON (an empty answer is `null`). */
-  async json(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown): Promise<unknown> {
-    return parseAnswer(await this.call(method, segments, query, body));
+  async json(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<unknown> {
+    return parseAnswer(await this.call(method, segments, query, body, opts));
   }
 
   /** Like `json`, with 404 (or an empty answer) as `null` instead of an error. */
@@ -95,7 +104,7 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "BAD_REQUEST", 404: "NO
  * An upstream error as the gateway's own: client errors keep their status and a message with the tenant's
  * prefix removed (or a generic one if it names anything else of the upstream's); server errors are a 502.
  */
-export function upstreamError(answer: UpstreamAnswer, tenant: TenantName): GatewayError {
+export function upstreamError(answer: UpstreamAnswer, tenant: TenantName | null): GatewayError {
   const code = CODE_BY_STATUS[answer.status];
   if (!code) return new GatewayError("BAD_GATEWAY", `upstream error (${answer.status})`);
   if (code === "NOT_FOUND") return new GatewayError("NOT_FOUND", "not found");
@@ -106,7 +115,8 @@ export function upstreamError(answer: UpstreamAnswer, tenant: TenantName): Gatew
   } catch {
     message = answer.contentType.startsWith("text/plain") ? answer.text : "";
   }
-  message = message.slice(0, 500).split(`${tenant}${TENANT_SEPARATOR}`).join("");
+  message = message.slice(0, 500);
+  if (tenant !== null) message = message.split(`${tenant}${TENANT_SEPARATOR}`).join("");
   const foreign = message.split(GLOBAL_PREFIX).join("").includes(TENANT_SEPARATOR) || /[\x00-\x1f]/.test(message);
   return new GatewayError(code, message && !foreign ? `upstream refused: ${message}` : `upstream refused the request (${answer.status})`);
 }

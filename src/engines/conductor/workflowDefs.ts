@@ -77,8 +77,18 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): { def: O
   }
   if (opts.ownerEmail) def.ownerEmail = opts.ownerEmail;
   if (!Array.isArray(def.tasks)) return { refused: "tasks must be a list" };
-  const refused = walkTasks(
-    def.tasks,
+  const refused = prefixTaskList(def.tasks, opts, "tasks");
+  return refused ? { refused } : { def };
+}
+
+/**
+ * Prefixes a list of tasks in place (names at any depth, sub-workflow names, dynamic-fork names) and checks each
+ * against the allow-list; the first refusal, or null. Used for definitions and for the `dynamic_tasks` a worker
+ * returns (which Conductor then runs as if they were part of the definition).
+ */
+export function prefixTaskList(tasks: Json[], opts: Omit<PrefixOptions, "ownerEmail">, where: string): string | null {
+  return walkTasks(
+    tasks,
     (task, where) => {
       const type = task.type ?? "SIMPLE";
       if (typeof type !== "string" || !opts.allowedTaskTypes.includes(type)) return `${where}: task type ${JSON.stringify(String(type).slice(0, 40))} is not allowed`;
@@ -105,9 +115,8 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): { def: O
       }
       return null;
     },
-    "tasks",
+    where,
   );
-  return refused ? { refused } : { def };
 }
 
 /**

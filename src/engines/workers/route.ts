@@ -1,10 +1,299 @@
 /**
- * The workers engine's routes. Nothing is served here yet: every path answers 404 until the engine's issue lands,
- * so no request can reach the upstream unguarded.
+ * `/workers/conductor/api/tasks/*` -> CONDUCTOR_URL: one pool of task workers serving many tenants.
+ *
+ * A worker (scope `worker`, or `worker/<taskType>`) polls a task type; the gateway polls that type in the queue of
+ * each tenant the worker serves (`T___type` in task domain `T`), shares the batch fairly among them
+ * (src/engines/workers/fairness.ts) and answers one combined list. Task names keep their `T___` prefix: workers
+ * read their tenant from it. Updates, acks and logs are accepted only for tasks of a tenant the worker serves.
+ *
+ * A poll first asks Conductor how deep each tenant's queue is (one call for up to 100 tenants), then polls only the
+ * tenants with work, at once (timeout 0). Only when none has work does it long-poll, with the worker's timeout, at
+ * most 6 tenants (the connections one Worker request may hold), in an order that rotates from poll to poll. Every
+ * upstream poll is awaited to its end, never cut: a task Conductor hands out reaches the worker.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../context";
+import { LruCache } from "../../cache/lru";
+import type { AppContext, AppEnv } from "../../context";
+import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
+import type { Principal, TenantName } from "../../identity/principal";
+import { isTenantName } from "../../identity/principal";
+import { hasScope } from "../../identity/scopes";
+import { authenticated, requirePrincipal } from "../../pipeline";
+import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
+import { readBodyLimited, utf8 } from "../../proxy/body";
+import { isConductorId } from "../conductor/executions";
+import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../conductor/tenantNames";
+import { ConductorUpstream, malformed } from "../conductor/upstream";
+import { prefixTaskList } from "../conductor/workflowDefs";
+import { fairShares, longPollShares, rotated } from "./fairness";
+import { servedTenants } from "./tenants";
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Queue sizes asked per call (keeps the URL short). */
+const SIZES_PER_CALL = 100;
+/** How long "task X is tenant T's" is believed without asking again. */
+const TASK_OWNER_TTL_MS = 60_000;
+
+interface TaskOwner {
+  tenant: TenantName;
+  /** The task type as the worker names it (without the tenant prefix). */
+  taskType: string;
+  workflowId: string;
+}
+const taskOwners = new LruCache<TaskOwner>(20_000);
+
+/** Which tenant a poll of each task type serves first: advances on every poll (per isolate). */
+const turns = new Map<string, number>();
+function nextTurn(taskType: string): number {
+  const n = turns.get(taskType) ?? 0;
+  turns.set(taskType, (n + 1) % 1_000_000);
+  if (turns.size > 10_000) turns.clear();
+  return n;
+}
+
+/** A task type as a worker names it: the tenant's own (no `___`), or a shared `GLOBAL___` one. */
+function checkedTaskType(raw: string): string {
+  const own = raw.startsWith(GLOBAL_PREFIX) ? raw.slice(GLOBAL_PREFIX.length) : raw;
+  const p = nameProblem(own);
+  if (p) throw badRequest(`taskType: invalid (${p})`);
+  return raw;
+}
+
+function mayWork(p: Principal, taskType: string): boolean {
+  return hasScope(p.scopes, "worker") || hasScope(p.scopes, `worker/${taskType}`);
+}
+
+function workerOf(c: AppContext, taskType?: string): Principal {
+  const p = requirePrincipal(c);
+  const any = hasScope(p.scopes, "worker") || p.scopes.some((s) => s.startsWith("worker/"));
+  if (!any) throw forbidden("scope worker or worker/<taskType> required");
+  if (taskType !== undefined && !mayWork(p, taskType)) throw forbidden(`scope worker/${taskType} required`);
+  return p;
+}
+
+function upstreamOf(c: AppContext): ConductorUpstream {
+  const config = c.get("config");
+  if (!config.upstreams.conductor) throw new GatewayError("BAD_CONFIGURATION", "CONDUCTOR_URL is not set", { variables: ["CONDUCTOR_URL"] });
+  return new ConductorUpstream(c, config.upstreams.conductor, null, new SubrequestBudget(config.subrequestBudget));
+}
+
+/** The tenant a stored (prefixed) name belongs to, or null. */
+function tenantOfName(name: unknown): TenantName | null {
+  if (typeof name !== "string") return null;
+  const at = name.indexOf(TENANT_SEPARATOR);
+  if (at <= 0) return null;
+  const t = name.slice(0, at);
+  return isTenantName(t) && t !== "GLOBAL" ? t : null;
+}
+
+function intParam(c: AppContext, name: string, fallback: number, min: number, max: number): number {
+  const v = c.req.query(name);
+  if (v === undefined) return fallback;
+  if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min || Number(v) > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}`);
+  return Number(v);
+}
+
+function workerIdParam(c: AppContext): string | null {
+  const v = c.req.query("workerid");
+  if (v === undefined) return null;
+  if (v.length > 256 || /[\x00-\x1f\x7f]/.test(v)) throw badRequest("workerid: invalid");
+  return v;
+}
+
+interface PollRequest {
+  taskType: string;
+  count: number;
+  timeoutMs: number;
+  workerId: string | null;
+}
+
+/** Queue depth of the task type in each tenant's domain; null when the upstream cannot say. */
+async function queueDepths(c: AppContext, upstream: ConductorUpstream, taskType: string, tenants: readonly TenantName[]): Promise<Map<TenantName, number> | null> {
+  const depths = new Map<TenantName, number>();
+  for (let i = 0; i < tenants.length; i += SIZES_PER_CALL) {
+    const chunk = tenants.slice(i, i + SIZES_PER_CALL);
+    const q = new URLSearchParams();
+    for (const t of chunk) q.append("taskType", `${t}:${prefixTenant(t, taskType)}`);
+    try {
+      const sizes = await upstream.json("GET", ["api", "tasks", "queue", "sizes"], q);
+      if (!isObj(sizes)) throw malformed();
+      for (const t of chunk) {
+        const n = sizes[`${t}:${prefixTenant(t, taskType)}`];
+        depths.set(t, typeof n === "number" && Number.isFinite(n) && n > 0 ? n : 0);
+      }
+    } catch (e) {
+      c.get("log").warn("workers.queue_sizes_failed", { code: e instanceof GatewayError ? e.code : "INTERNAL" });
+      return null;
+    }
+  }
+  return depths;
+}
+
+/** One tenant's poll; a failure is logged and answers no tasks, so the other tenants' tasks still come back. */
+async function pollTenant(c: AppContext, upstream: ConductorUpstream, req: PollRequest, tenant: TenantName, count: number, timeoutMs: number): Promise<Obj[]> {
+  const q = new URLSearchParams({ count: String(count), timeout: String(timeoutMs), domain: tenant });
+  if (req.workerId !== null) q.set("workerid", req.workerId);
+  const upstreamType = prefixTenant(tenant, req.taskType);
+  let answer: unknown;
+  try {
+    // The wait is the poll's own timeout plus the usual bound: a long poll is never cut short.
+    answer = await upstream.json("GET", ["api", "tasks", "poll", "batch", upstreamType], q, undefined, {
+      timeoutMs: timeoutMs + c.get("config").upstreamTimeoutMs,
+    });
+  } catch (e) {
+    c.get("log").warn("workers.poll_failed", { tenant, taskType: req.taskType, code: e instanceof GatewayError ? e.code : "INTERNAL" });
+    return [];
+  }
+  if (answer === null) return [];
+  if (!Array.isArray(answer)) {
+    c.get("log").warn("workers.poll_failed", { tenant, taskType: req.taskType, code: "BAD_GATEWAY" });
+    return [];
+  }
+  const tasks: Obj[] = [];
+  for (const t of answer) {
+    // A task of another tenant in this tenant's queue would be a leak: it is held back (and logged) instead.
+    if (!isObj(t) || tenantOfName(t.workflowType) !== tenant || !isConductorId(t.taskId)) {
+      c.get("log").error("workers.foreign_task_withheld", { tenant, taskType: req.taskType });
+      continue;
+    }
+    taskOwners.set(`${upstream.id}\u0000${t.taskId}`, { tenant, taskType: req.taskType, workflowId: String(t.workflowInstanceId) }, TASK_OWNER_TTL_MS);
+    tasks.push(t);
+  }
+  return tasks;
+}
+
+/** The combined poll, in this poll's tenant order. */
+async function poll(c: AppContext, req: PollRequest): Promise<Obj[]> {
+  const worker = workerOf(c, req.taskType);
+  const tenants = await servedTenants(c, worker);
+  if (tenants.length === 0) return [];
+  const upstream = upstreamOf(c);
+  const order = rotated(tenants, nextTurn(req.taskType));
+  const depths = await queueDepths(c, upstream, req.taskType, order);
+
+  const run = async (shares: Map<TenantName, number>, timeoutMs: number) => {
+    const entries = order.filter((t) => shares.has(t)).map((t) => [t, shares.get(t)!] as const);
+    const results = await mapLimited(entries, MAX_PARALLEL_SUBREQUESTS, ([t, n]) => pollTenant(c, upstream, req, t, n, timeoutMs));
+    return results.flat();
+  };
+
+  let tasks: Obj[] = [];
+  if (depths) {
+    // Tenants with work, fairly shared; as many as the subrequest budget allows, the rest first next time.
+    const withWork = order.filter((t) => (depths.get(t) ?? 0) > 0).slice(0, upstream.budget.remaining);
+    tasks = await run(fairShares(req.count, depths, withWork), 0);
+  }
+  if (tasks.length === 0 && (req.timeoutMs > 0 || !depths)) {
+    const parallel = Math.min(MAX_PARALLEL_SUBREQUESTS, upstream.budget.remaining);
+    tasks = await run(longPollShares(req.count, order, parallel), req.timeoutMs);
+  }
+  return tasks;
+}
+
+/** Throws 404 unless the task belongs to a tenant the worker serves (and is of a type it may work on). */
+async function requireServedTask(c: AppContext, upstream: ConductorUpstream, worker: Principal, taskId: string, workflowId?: unknown): Promise<TaskOwner> {
+  if (!isConductorId(taskId)) throw notFound("no such task");
+  const key = `${upstream.id}\u0000${taskId}`;
+  let owner = taskOwners.get(key);
+  if (!owner) {
+    const task = await upstream.jsonOrNull("GET", ["api", "tasks", taskId]);
+    const tenant = isObj(task) && task.taskId === taskId ? tenantOfName(task.workflowType) : null;
+    const stored = isObj(task) ? (task.taskDefName ?? task.taskType) : null;
+    const taskType = tenant && typeof stored === "string" ? stripTenant(tenant, stored) : null;
+    if (!tenant || taskType === null || !isConductorId((task as Obj).workflowInstanceId)) throw notFound("no such task");
+    owner = { tenant, taskType, workflowId: (task as Obj).workflowInstanceId as string };
+    taskOwners.set(key, owner, TASK_OWNER_TTL_MS);
+  }
+  const tenants = await servedTenants(c, worker);
+  if (!tenants.includes(owner.tenant) || !mayWork(worker, owner.taskType)) throw notFound("no such task");
+  if (workflowId !== undefined && workflowId !== owner.workflowId) throw notFound("no such task");
+  return owner;
+}
+
+/** A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed. */
+function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: readonly string[]): Obj {
+  const output = result.outputData;
+  if (!isObj(output) || output.dynamic_tasks === undefined) return result;
+  if (!Array.isArray(output.dynamic_tasks)) throw badRequest("outputData.dynamic_tasks must be a list of tasks");
+  // A worker may echo names it was given (prefixed with this tenant's prefix): those are taken back first.
+  const tasks = stripTenantDeep(output.dynamic_tasks, tenant) as Parameters<typeof prefixTaskList>[0];
+  const refused = prefixTaskList(tasks, { tenant, allowedTaskTypes }, "outputData.dynamic_tasks");
+  if (refused) throw badRequest(refused);
+  return { ...result, outputData: { ...output, dynamic_tasks: tasks } };
+}
+
+async function relayText(c: AppContext, answer: { status: number; text: string; contentType: string }): Promise<Response> {
+  if (answer.text === "") return c.body(null, answer.status === 200 ? 204 : (answer.status as 204));
+  return new Response(answer.text, { status: answer.status, headers: { "content-type": answer.contentType || "text/plain" } });
+}
 
 export function workersRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>();
+  const r = new Hono<AppEnv>();
+  r.use("*", authenticated());
+
+  r.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
+    const config = c.get("config");
+    const req: PollRequest = {
+      taskType: checkedTaskType(c.req.param("taskType")),
+      count: intParam(c, "count", 1, 1, config.maxPollCount),
+      timeoutMs: intParam(c, "timeout", 100, 0, config.maxPollTimeoutMs),
+      workerId: workerIdParam(c),
+    };
+    if (c.req.query("domain") !== undefined) throw badRequest("domain is set by the gateway");
+    return c.json(await poll(c, req));
+  });
+
+  r.get("/conductor/api/tasks/poll/:taskType", async (c) => {
+    const req: PollRequest = {
+      taskType: checkedTaskType(c.req.param("taskType")),
+      count: 1,
+      timeoutMs: intParam(c, "timeout", 0, 0, c.get("config").maxPollTimeoutMs),
+      workerId: workerIdParam(c),
+    };
+    if (c.req.query("domain") !== undefined) throw badRequest("domain is set by the gateway");
+    const [task] = await poll(c, req);
+    return task ? c.json(task) : c.body(null, 204);
+  });
+
+  r.post("/conductor/api/tasks", async (c) => {
+    const worker = workerOf(c);
+    const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
+    let result: unknown;
+    try {
+      result = JSON.parse(text);
+    } catch {
+      throw badRequest("body is not valid JSON");
+    }
+    if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
+    const upstream = upstreamOf(c);
+    const owner = await requireServedTask(c, upstream, worker, result.taskId, result.workflowInstanceId);
+    const body = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
+    return relayText(c, await upstream.call("POST", ["api", "tasks"], undefined, body));
+  });
+
+  r.post("/conductor/api/tasks/:taskId/ack", async (c) => {
+    const worker = workerOf(c);
+    const upstream = upstreamOf(c);
+    await requireServedTask(c, upstream, worker, c.req.param("taskId"));
+    const q = new URLSearchParams();
+    const workerId = workerIdParam(c);
+    if (workerId !== null) q.set("workerid", workerId);
+    return relayText(c, await upstream.call("POST", ["api", "tasks", c.req.param("taskId"), "ack"], q));
+  });
+
+  r.post("/conductor/api/tasks/:taskId/log", async (c) => {
+    const worker = workerOf(c);
+    const upstream = upstreamOf(c);
+    await requireServedTask(c, upstream, worker, c.req.param("taskId"));
+    const log = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
+    const answer = await upstream.call("POST", ["api", "tasks", c.req.param("taskId"), "log"], undefined, log, { rawBody: true, contentType: c.req.header("content-type") ?? "application/json" });
+    return relayText(c, answer);
+  });
+
+  r.all("*", () => {
+    throw notFound("no such worker route on this gateway");
+  });
+  return r;
 }
