@@ -80,7 +80,7 @@ describe("tenant isolation", () => {
     await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 3 }, { tenant: "B", taskType: "job", count: 3 }] });
     onlyA = await workerKey(s, ["A"]);
     onlyB = await workerKey(s, ["B"]);
-    [bTask] = await poll(s, onlyB, "job", "count=1&timeout=0");
+    bTask = (await poll(s, onlyB, "job", "count=1&timeout=0"))[0]!;
   });
 
   it("a worker serving A never receives B's tasks, and B's queue is never polled for it", async () => {
