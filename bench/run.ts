@@ -235,10 +235,36 @@ async function main() {
     createdBy: "bench",
   });
   await client2.end();
+  const workerKeys: Record<number, string> = {};
+  for (const n of [1, 10, 50]) {
+    const c3 = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+    await c3.connect();
+    const servesTenants = Array.from({ length: n }, (_, i) => `bench${i}`);
+    workerKeys[n] = (await createKey(drizzle(c3, { schema }), { tenant: "bench", subject: `worker-${n}`, scopes: ["worker"], servesTenants, createdBy: "bench" })).key;
+    await c3.end();
+  }
   const listing = workflowDefListing(1_000);
+  let polled = 0;
   const upstream = createServer((req, res) => {
-    if (req.url?.startsWith("/api/metadata/workflow")) {
+    const url = new URL(req.url ?? "/", "http://upstream");
+    if (url.pathname.startsWith("/api/metadata/workflow")) {
       res.writeHead(200, { "content-type": "application/json" }).end(listing);
+      return;
+    }
+    // A Conductor whose every queue is deep: queue sizes, and batch polls answering `count` small tasks.
+    if (url.pathname === "/api/tasks/queue/sizes") {
+      const sizes = Object.fromEntries(url.searchParams.getAll("taskType").map((t) => [t, 1_000]));
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sizes));
+      return;
+    }
+    const pollPath = /^\/api\/tasks\/poll\/batch\/([A-Za-z0-9-]+)___(.+)$/.exec(url.pathname);
+    if (pollPath) {
+      const count = Number(url.searchParams.get("count") ?? 1);
+      const tasks = Array.from({ length: count }, () => {
+        const n = ++polled;
+        return { taskId: `task-${n}`, taskType: `${pollPath[1]}___${pollPath[2]}`, taskDefName: `${pollPath[1]}___${pollPath[2]}`, status: "IN_PROGRESS", domain: pollPath[1], workflowInstanceId: `wf-${n}`, workflowType: `${pollPath[1]}___wf`, inputData: { device: `d${n}` } };
+      });
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(tasks));
       return;
     }
     res.writeHead(200, { "content-type": "application/json" }).end('{"data":{"ok":true}}');
@@ -260,6 +286,8 @@ async function main() {
     JWT_PUBLIC_KEYS: `${await exportSPKI(rsa.publicKey)}\n${await exportSPKI(ec.publicKey)}`,
     PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql`,
     CONDUCTOR_URL: upstreamUrl,
+    // The paid plan's subrequest budget, so a 50-tenant poll fans out to all 50 (the free plan's 50 would cap it).
+    SUBREQUEST_BUDGET: "1000",
   };
   const flowgateScript = `${buildDir}/index.js`;
 
@@ -284,6 +312,7 @@ async function main() {
     ["baseline-gql-1kb", null, baseline, "/graphql", json, gql1k],
     ["baseline-gql-20kb", null, baseline, "/graphql", json, gql20k],
     ["baseline-list-1mb", null, baseline, "/api/metadata/workflow", {}],
+    ["baseline-poll", null, baseline, "/api/tasks/poll/batch/bench0___job?count=50&timeout=0&domain=bench0", {}],
     ["key-memory-hit", "baseline-echo", gateway, "/whoami", auth(key)],
     ["key-kv-hit", "baseline-echo", kvOnly, "/whoami", auth(key)],
     ["key-database-miss", "baseline-echo", noNegative, "/whoami", auth(unknownKey)],
@@ -293,6 +322,9 @@ async function main() {
     ["graphql-20kb", "baseline-gql-20kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
     ["graphql-20kb-uncached", "baseline-gql-20kb", parseEvery, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
     ["conductor-list-1mb", "baseline-list-1mb", gateway, "/conductor/api/metadata/workflow", auth(conductorKey)],
+    ["poll-1-tenant", "baseline-poll", gateway, "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0", auth(workerKeys[1]!)],
+    ["poll-10-tenants", "baseline-poll", gateway, "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0", auth(workerKeys[10]!)],
+    ["poll-50-tenants", "baseline-poll", gateway, "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0", auth(workerKeys[50]!)],
   ];
 
   const results: Measured[] = [];

@@ -146,6 +146,28 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       const def = latest(inst.workflowDefs, String(req.name), req.version === undefined ? null : String(req.version));
       if (!def) return notFound(res, `No such workflow defined. name=${String(req.name)}, version=${String(req.version)}`);
       const id = randomUUID();
+      // Like Conductor, schedule the first task (a SIMPLE one lands in its domain's queue for workers).
+      const first = Array.isArray(def.tasks) ? (def.tasks as Obj[])[0] : undefined;
+      const domain = (req.taskToDomain as Record<string, string> | undefined)?.["*"];
+      const tasks: Obj[] = [];
+      if (first && (first.type ?? "SIMPLE") === "SIMPLE") {
+        const task: Obj = {
+          taskId: randomUUID(),
+          taskType: first.name,
+          taskDefName: first.name,
+          referenceTaskName: first.taskReferenceName,
+          status: "SCHEDULED",
+          domain,
+          workflowInstanceId: id,
+          workflowType: req.name,
+          correlationId: req.correlationId,
+          inputData: req.input ?? {},
+        };
+        tasks.push(task);
+        inst.tasks.set(String(task.taskId), task);
+        const queue = `${domain ? `${domain}:` : ""}${String(first.name)}`;
+        inst.pending.set(queue, [...(inst.pending.get(queue) ?? []), task]);
+      }
       inst.executions.set(id, {
         workflowId: id,
         workflowName: req.name,
@@ -158,7 +180,7 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
         input: req.input ?? {},
         output: {},
         status: "RUNNING",
-        tasks: [],
+        tasks,
         startTime: Date.now(),
         workflowDefinition: def,
       });
@@ -236,7 +258,15 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       const r = body as Obj;
       inst.updates.push({ kind: "result", taskId: String(r.taskId), body: r });
       const t = inst.tasks.get(String(r.taskId));
-      if (t) t.status = r.status;
+      if (t) {
+        t.status = r.status;
+        t.outputData = r.outputData;
+        const x = inst.executions.get(String(t.workflowInstanceId));
+        if (x && r.status === "COMPLETED" && (x.tasks as Obj[]).every((y) => y.status === "COMPLETED")) {
+          x.status = "COMPLETED";
+          x.output = r.outputData ?? {};
+        }
+      }
       return text(res, 200, String(r.taskId));
     }
     if (method === "POST" && c === "ack") {
