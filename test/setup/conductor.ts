@@ -35,7 +35,7 @@ interface Instance {
   queuesVerbose: Obj;
   records: ConductorRecord[];
   /** Path prefix -> what to do instead of answering. */
-  faults: { pathPrefix: string; kind: "malformed" | "error500" | "slow" | "wrongShape" }[];
+  faults: { pathPrefix: string; kind: "malformed" | "error500" | "slow" | "wrongShape" | "deep" }[];
 }
 
 const instances = new Map<string, Instance>();
@@ -397,6 +397,10 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
   const fault = inst.faults.find((f) => rest.startsWith(f.pathPrefix));
   if (fault?.kind === "malformed") return res.writeHead(200, { "content-type": "application/json" }).end('{"workflowId": "x", "tasks": ['), true;
   if (fault?.kind === "wrongShape") return json(res, 200, "just a string"), true;
+  if (fault?.kind === "deep") {
+    const nested = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
+    return res.writeHead(200, { "content-type": "application/json" }).end(`{"workflowId":"fb-1","workflowType":"FACEBOOK___wfA","workflowName":"FACEBOOK___wfA","correlationId":"alice","input":${nested}}`), true;
+  }
   if (fault?.kind === "error500") return json(res, 500, { status: 500, message: "java.lang.NullPointerException at com.netflix.conductor" }), true;
   if (fault?.kind === "slow") return void setTimeout(() => json(res, 200, {}), 3_000), true;
   const seg = rest

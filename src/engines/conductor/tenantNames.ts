@@ -2,6 +2,7 @@
  * Tenant prefixes on Conductor names: `T___name` in the upstream, `name` for the tenant's clients.
  * Pure. A tenant name has no `_`, so `T___` is unambiguous; names starting with `GLOBAL___` are shared and kept.
  */
+import { GatewayError } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 
 export const TENANT_SEPARATOR = "___";
@@ -54,19 +55,23 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
  */
 export function stripTenantDeep<T>(value: T, tenant: TenantName): T {
   const prefix = `${tenant}${TENANT_SEPARATOR}`;
-  const walk = (v: Json): Json => {
+  const walk = (v: Json, depth: number): Json => {
     if (typeof v === "string") {
       let out = v;
       while (out.startsWith(prefix)) out = out.slice(prefix.length);
       return out;
     }
-    if (Array.isArray(v)) return v.map(walk);
+    if (depth > MAX_ANSWER_DEPTH) throw new GatewayError("BAD_GATEWAY", "upstream answer nested too deeply");
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
     if (v !== null && typeof v === "object") {
       const o: { [k: string]: Json } = {};
-      for (const [k, x] of Object.entries(v)) o[k] = walk(x);
+      for (const [k, x] of Object.entries(v)) o[k] = walk(x, depth + 1);
       return o;
     }
     return v;
   };
-  return walk(value as Json) as T;
+  return walk(value as Json, 0) as T;
 }
+
+/** Nesting an answer may have: far beyond any Conductor object, far below the stack's limit (deeper: 502). */
+export const MAX_ANSWER_DEPTH = 1_000;

@@ -17,7 +17,7 @@ export interface ConductorStack {
   env: Env;
   seed(data: Record<string, unknown>): Promise<void>;
   records(): Promise<StubRecord[]>;
-  fault(f: { pathPrefix: string; kind: "malformed" | "error500" | "slow" | "wrongShape" } | { clear: true }): Promise<void>;
+  fault(f: { pathPrefix: string; kind: "malformed" | "error500" | "slow" | "wrongShape" | "deep" } | { clear: true }): Promise<void>;
   state(): Promise<Record<string, unknown>>;
   /** A key with scope `conductor` for tenant (default FACEBOOK). */
   key(opts: { subject: string; tenant?: string; email?: string; roles?: string[]; groups?: string[]; scopes?: string[] }): Promise<string>;
