@@ -11,6 +11,13 @@
  *   keys import-prefect --from <postgres-url> [--tenant T] [--json]
  *   tenants add NAME [--json]
  *   tenants list [--json]
+ *   workspaces list [--json]
+ *   workspaces show NAME [--json]
+ *   workspaces put NAME --roles a,b | --roles-json '[["a","b"],["c"]]' [--hide] [--description D] [--json]
+ *   workspaces delete NAME [--json]      (the policy only: no namespace is ever touched)
+ *
+ * Workspace changes made here reach running gateways when their cached copy expires (MEMORY_CACHE_TTL_S, and
+ * KEY_CACHE_TTL_S in KV); `PUT /admin/workspaces/NAME` applies them at once.
  *
  * Revoking or rotating here changes the database; gateways holding the key in their caches learn of it when
  * those entries expire (KEY_CACHE_TTL_S). With FLOWGATE_URL and FLOWGATE_ADMIN_KEY set, revoke and rotate go
@@ -21,7 +28,8 @@ import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { schema } from "../src/db/schema.ts";
 import type { Database } from "../src/db/client.ts";
-import { CreateKeyBody, TenantBody } from "../src/admin/validation.ts";
+import { CreateKeyBody, TenantBody, WORKSPACE_NAME, WorkspaceBody } from "../src/admin/validation.ts";
+import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../src/store/workspaces.ts";
 import { DEFAULT_ROTATION_GRACE_S } from "../src/constants.ts";
 import {
   createKey,
@@ -107,6 +115,9 @@ async function run(argv: string[]): Promise<void> {
       grace: { type: "string" },
       all: { type: "boolean" },
       from: { type: "string" },
+      "roles-json": { type: "string" },
+      hide: { type: "boolean" },
+      description: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -196,7 +207,39 @@ async function run(argv: string[]): Promise<void> {
     const tenants = await withDb(listTenants);
     return console.log(json ? JSON.stringify({ tenants }) : tenants.map((t) => t.name).join("\n"));
   }
-  throw new UsageError("usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list (see scripts/admin.ts)");
+  if (area === "workspaces") {
+    const name = positionals[0];
+    if (verb === "list") {
+      const all = await withDb(listWorkspaces);
+      return console.log(json ? JSON.stringify({ workspaces: all }) : all.map((w) => `${w.name}  ${JSON.stringify(w.roleGroups)}${w.hideForUnauthorized ? "  (hidden)" : ""}`).join("\n"));
+    }
+    if (!name || !WORKSPACE_NAME.test(name)) throw new UsageError(`workspaces ${verb ?? ""} NAME: a Kubernetes namespace name`);
+    if (verb === "show") {
+      const w = await withDb((db) => getWorkspace(db, name));
+      if (!w) throw new UsageError(`no workspace ${name}`);
+      return console.log(JSON.stringify(w, null, json ? undefined : 2));
+    }
+    if (verb === "put") {
+      let roles: unknown = list(values.roles);
+      if (values["roles-json"] !== undefined) {
+        try {
+          roles = JSON.parse(values["roles-json"]);
+        } catch {
+          throw new UsageError("--roles-json: not JSON");
+        }
+      }
+      const parsed = WorkspaceBody.safeParse({ roles, hideForUnauthorized: values.hide ?? false, description: values.description });
+      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
+      const { workspace, created } = await withDb((db) => putWorkspace(db, { name, ...parsed.data, updatedBy: `cli:${process.env.USER ?? "operator"}` }));
+      return console.log(json ? JSON.stringify({ ...workspace, created }) : `${name} ${created ? "created" : "updated"}`);
+    }
+    if (verb === "delete") {
+      const deleted = await withDb((db) => deleteWorkspace(db, name));
+      if (!deleted) throw new UsageError(`no workspace ${name}`);
+      return console.log(json ? JSON.stringify({ deleted: name, namespace: "untouched" }) : `${name} deleted (the namespace is untouched)`);
+    }
+  }
+  throw new UsageError("usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list, workspaces list|show|put|delete (see scripts/admin.ts)");
 }
 
 run(process.argv.slice(2)).then(

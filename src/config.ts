@@ -166,6 +166,7 @@ const ConfigSchema = z.object({
   CORS_ORIGINS: commaList([]),
   MAX_POLL_COUNT: integer(100, 1, 1000),
   SUBREQUEST_BUDGET: integer(50, 10, 10_000),
+  TOKEN_REVOCATION_TTL_S: integer(90 * 86_400, 60, 3650 * 86_400),
   MAX_POLL_TIMEOUT_MS: integer(30_000, 0, 600_000),
   AUDIT_RETENTION_DAYS: integer(DEFAULT_AUDIT_RETENTION_DAYS, 1, 3650),
   GRAPHQL_MAX_DOCUMENT_BYTES: integer(DEFAULT_GRAPHQL_LIMITS.maxDocumentBytes, 256, 10 * 1_048_576),
@@ -219,6 +220,8 @@ export interface Config {
   upstreamTimeoutMs: number;
   corsOrigins: string[];
   maxPollCount: number;
+  /** How long a revocation lasts when the revoked token's expiry is not given (the longest token lifetime). */
+  tokenRevocationTtlS: number;
   /** Subrequests one request may make (Workers: 50 on the free plan, 1,000 on paid); fan-outs stay within it. */
   subrequestBudget: number;
   maxPollTimeoutMs: number;
@@ -272,6 +275,7 @@ function toConfig(p: Parsed): Config {
     corsOrigins: p.CORS_ORIGINS,
     maxPollCount: p.MAX_POLL_COUNT,
     subrequestBudget: p.SUBREQUEST_BUDGET,
+    tokenRevocationTtlS: p.TOKEN_REVOCATION_TTL_S,
     maxPollTimeoutMs: p.MAX_POLL_TIMEOUT_MS,
     auditRetentionDays: p.AUDIT_RETENTION_DAYS,
     graphqlLimits: {

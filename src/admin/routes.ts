@@ -27,7 +27,10 @@ import {
   toKeyRecord,
   toKeyView,
 } from "../store/keys";
-import { AuditQuery, CreateKeyBody, KeyListQuery, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
+import { recordRevocation } from "../store/revocations";
+import { registerWorkspaceListing, registerWorkspaceRoutes } from "./workspaces";
+import { publishRevocation } from "../identity/revocation";
+import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
 
 /** Admin bodies are small; anything larger is refused before parsing. */
 const ADMIN_MAX_BODY_BYTES = 65_536;
@@ -53,6 +56,9 @@ function keyIdParam(c: AppContext): string {
 
 export function adminRoutes(): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
+
+  // Workspace changes also accept that workspace's own admins: registered before the admin-only check.
+  registerWorkspaceRoutes(admin);
 
   admin.use("*", authenticated(), async (c, next) => {
     const p = requirePrincipal(c);
@@ -157,6 +163,20 @@ export function adminRoutes(): Hono<AppEnv> {
       audit(c, { action: "tenant.create", target: body.name, tenant: body.name });
     }
     return c.json(result, result.created ? 201 : 200);
+  });
+
+  registerWorkspaceListing(admin);
+
+  // Token revocation
+  admin.post("/tokens/revoke", async (c) => {
+    const body = parseOr400(RevokeTokenBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+    const kind = body.jti !== undefined ? ("jti" as const) : ("subject" as const);
+    const value = (body.jti ?? body.subject)!;
+    const expiresAt = body.expiresAt ?? new Date(Date.now() + c.get("config").tokenRevocationTtlS * 1000);
+    const r = await db(c, (d) => recordRevocation(d, { kind, value, expiresAt, revokedBy: requirePrincipal(c).subject }));
+    await publishRevocation(c.env.KEY_CACHE, kind, value, r.revokedAt, r.expiresAt);
+    audit(c, { action: "token.revoke", target: `${kind}:${value}`.slice(0, 300), details: { expiresAt: r.expiresAt.toISOString() } });
+    return c.json({ kind, [kind]: value, revokedAt: r.revokedAt.toISOString(), expiresAt: r.expiresAt.toISOString() });
   });
 
   // Audit trail

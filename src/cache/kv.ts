@@ -14,6 +14,15 @@ export const KV = {
    * after 30 days on its own (src/engines/conductor/payloadPaths.ts).
    */
   payloadPath: (tenant: string, pathHash: string) => `extpath:${tenant}:${pathHash}`,
+  /**
+   * A JWT revocation: `revoked:jti:<sha256 of jti>` or `revoked:sub:<sha256 of subject>` -> `{revokedAt}` (epoch
+   * ms), expiring when the revocation does (src/identity/revocation.ts).
+   */
+  revocation: (kind: "jti" | "subject", hash: string) => `revoked:${kind === "jti" ? "jti" : "sub"}:${hash}`,
+  /** The scopes a FlowAPI query run through the gateway needs (JSON list), for its polls and results; 30 days. */
+  flowapiQuery: (queryId: string) => `flowapi:query:${queryId}`,
+  /** Every Argo workspace policy (JSON list); KEY_CACHE_TTL_S, deleted on every workspace change. */
+  workspaces: "workspaces:all",
   /** Every tenant name (JSON list), for workers serving all tenants; 5 min, dropped when a tenant is created. */
   tenantList: "tenants:all",
   /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */

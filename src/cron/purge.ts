@@ -11,6 +11,7 @@ import type { Config } from "../config";
 import { CRON_DELETE_CONCURRENCY, CRON_KV_LIST_LIMIT, CRON_MAX_PAGES_PER_RUN } from "../constants";
 import { withDatabase } from "../db/client";
 import { pruneAuditEvents } from "../store/audit";
+import { pruneRevocations } from "../store/revocations";
 
 export interface PurgeSummary {
   scanned: number;
@@ -18,6 +19,8 @@ export interface PurgeSummary {
   pages: number;
   complete: boolean;
   auditPruned: number | null;
+  /** Token revocations forgotten because every token they stop has expired (null: database unavailable). */
+  revocationsPruned: number | null;
 }
 
 /** Pure: should this cache entry go? */
@@ -45,7 +48,7 @@ export async function purgeDeadCacheEntries(
   kv: KVNamespace,
   now = Date.now(),
   limits: { pageSize: number; maxPages: number } = { pageSize: CRON_KV_LIST_LIMIT, maxPages: CRON_MAX_PAGES_PER_RUN },
-): Promise<Omit<PurgeSummary, "auditPruned">> {
+): Promise<Omit<PurgeSummary, "auditPruned" | "revocationsPruned">> {
   const epochRaw = await kv.get(KV.cacheEpoch);
   const currentEpoch = epochRaw && /^\d+$/.test(epochRaw) ? Number(epochRaw) : 0;
   let cursor = (await kv.get(KV.purgeCursor)) ?? undefined;
@@ -82,5 +85,12 @@ export async function runScheduledPurge(kv: KVNamespace, config: Config, now = D
   } catch {
     auditPruned = null; // reported in the summary; the next run tries again
   }
-  return { ...cache, auditPruned };
+  // Revocations of tokens that have all expired are forgotten (their KV entries expire by themselves).
+  let revocationsPruned: number | null = null;
+  try {
+    revocationsPruned = await withDatabase(config, (db) => pruneRevocations(db, new Date(now)));
+  } catch {
+    revocationsPruned = null;
+  }
+  return { ...cache, auditPruned, revocationsPruned };
 }

@@ -77,7 +77,26 @@ export const auditEvents = pgTable(
   (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_action_idx").on(t.action, t.at)],
 );
 
-export const schema = { tenants, apiKeys, workspaces, auditEvents };
+/**
+ * JWT revocations (`POST /admin/tokens/revoke`): one token by its `jti`, or every token of a subject issued up to
+ * `revoked_at`. Read through KV and memory (src/identity/revocation.ts); rows past `expires_at` are pruned by the
+ * cron, by when the tokens they stop have expired anyway.
+ */
+export const tokenRevocations = pgTable(
+  "token_revocations",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** `jti` or `subject`. */
+    kind: text("kind").notNull(),
+    value: text("value").notNull(),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    revokedBy: text("revoked_by").notNull(),
+  },
+  (t) => [uniqueIndex("token_revocations_kind_value_idx").on(t.kind, t.value), index("token_revocations_expires_idx").on(t.expiresAt)],
+);
+
+export const schema = { tenants, apiKeys, workspaces, auditEvents, tokenRevocations };
 export type Schema = typeof schema;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;

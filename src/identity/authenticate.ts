@@ -7,6 +7,7 @@ import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "./apiKey
 import { extractCredential, type CredentialSources } from "./credentials";
 import { principalFromClaims, verifyJwtPayload } from "./jwt";
 import { lookupKey, type KeyLookupDeps } from "./keyLookup";
+import { isTokenRevoked } from "./revocation";
 import type { Principal } from "./principal";
 import { parseScopePattern, type ScopePattern } from "./scopes";
 import { keyValidity, type KeyRecord } from "../store/keys";
@@ -52,7 +53,10 @@ export async function authenticate(
 
   if (credential.kind === "jwt") {
     const payload = await verifyJwtPayload(credential.value, deps.config);
-    return { principal: principalFromClaims(payload, deps.config) };
+    const principal = principalFromClaims(payload, deps.config);
+    const facts = { jti: principal.tokenId, subject: principal.subject, iat: typeof payload.iat === "number" ? payload.iat : undefined };
+    if (await isTokenRevoked(deps.kv, facts, deps.config.memoryCacheTtlS)) throw unauthenticated("token revoked");
+    return { principal };
   }
 
   const key = credential.value;

@@ -173,7 +173,7 @@ export function nameList(value: unknown): string[] {
   return [];
 }
 
-function describe(err: unknown): string {
+export function describeJwtError(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return "token expired";
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `token claim check failed (${err.claim})`;
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "token signature invalid";
@@ -249,7 +249,7 @@ async function verifySignatureAndClaims(token: string, config: Config): Promise<
       lastError = err;
     }
   }
-  throw unauthenticated(lastError ? describe(lastError) : "token signed by an unknown key");
+  throw unauthenticated(lastError ? describeJwtError(lastError) : "token signed by an unknown key");
 }
 
 /** Maps a verified payload to a Principal, per the JWT_CLAIM_* names. */

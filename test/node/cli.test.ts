@@ -62,6 +62,20 @@ describe("npm run admin", () => {
     expect((await admin(["frobnicate"])).code).toBe(2);
   });
 
+  it("manages workspaces: list and list-of-lists policies, show, delete (the policy only)", async () => {
+    const a = JSON.parse((await admin(["workspaces", "put", "team-a", "--roles", "a,b", "--description", "Team A", "--json"])).out) as { roleGroups: string[][]; created: boolean };
+    expect(a).toMatchObject({ roleGroups: [["a", "b"]], created: true });
+    const b = JSON.parse((await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", "--json"])).out) as { roleGroups: string[][]; hideForUnauthorized: boolean };
+    expect(b).toMatchObject({ roleGroups: [["c"], ["d", "e"]], hideForUnauthorized: true });
+    const listed = JSON.parse((await admin(["workspaces", "list", "--json"])).out) as { workspaces: { name: string }[] };
+    expect(listed.workspaces.map((w) => w.name)).toEqual(["team-a", "team-b"]);
+    expect(JSON.parse((await admin(["workspaces", "show", "team-a", "--json"])).out)).toMatchObject({ name: "team-a", description: "Team A" });
+    expect(JSON.parse((await admin(["workspaces", "delete", "team-b", "--json"])).out)).toEqual({ deleted: "team-b", namespace: "untouched" });
+    expect((await admin(["workspaces", "put", "Bad_Name", "--roles", "a"])).code).toBe(2);
+    expect((await admin(["workspaces", "put", "team-c", "--roles-json", "[[]]"])).code).toBe(2);
+    expect((await admin(["workspaces", "delete", "team-b"])).code).toBe(2);
+  });
+
   it("imports the replaced Prefect proxy's keys idempotently", async () => {
     const c = new pg.Client({ connectionString: db.nodeDatabaseUrl });
     await c.connect();

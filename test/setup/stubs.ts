@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { exportJWK, generateKeyPair } from "jose";
 import { handleConductor } from "./conductor.ts";
+import { handleEngines } from "./engines.ts";
 
 export interface Stubs {
   port: number;
@@ -58,6 +59,10 @@ export async function startStubs(): Promise<Stubs> {
     }
     if (/^\/(conductor|schellar|conductor-admin)\//.test(url.pathname)) {
       handleConductor(req, url, await readBody(req), res);
+      return;
+    }
+    if (/^\/(argo|flowapi|engine-records)\//.test(url.pathname)) {
+      handleEngines(req, url, await readBody(req), res);
       return;
     }
     const records = /^\/records\/([A-Za-z0-9_-]+)$/.exec(url.pathname);

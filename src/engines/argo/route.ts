@@ -1,10 +1,202 @@
 /**
- * The argo engine's routes. Nothing is served here yet: every path answers 404 until the engine's issue lands,
- * so no request can reach the upstream unguarded.
+ * `/argo/*` -> ARGO_URL: the Argo Server API (and its UI, with ARGO_BASE_HREF=/argo), decided by workspaces.
+ *
+ * A caller (JWT roles claim, or a key's roles; the UI's token also comes in an `authorization` cookie) may touch a
+ * namespace only when it is a workspace they may enter (src/engines/argo/workspaces.ts). The namespace is read
+ * from the path, the query and the body (src/engines/argo/paths.ts); listings across namespaces are filtered to
+ * the caller's workspaces, watches across namespaces refused. Streams (logs, server-sent events) pass through
+ * unbuffered. Argo Server itself runs with `--auth-mode=server` behind the gateway: it never sees a credential.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "../../context";
+import type { AppContext, AppEnv } from "../../context";
+import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
+import { isAdminPrincipal, type Principal } from "../../identity/principal";
+import { authenticated, requirePrincipal } from "../../pipeline";
+import { readBodyLimited, utf8 } from "../../proxy/body";
+import { forward } from "../../proxy/forward";
+import { principalHeaders } from "../../proxy/headers";
+import { NAMESPACE, argoTarget, bodyNamespaces, namespaceOf } from "./paths";
+import { allWorkspaces } from "./workspaceCache";
+import { mayEnter, workspaceListing } from "./workspaces";
+
+const ROUTE = "/argo";
+/** Paths of the UI's static files, served without a credential (they carry no workspace data). */
+const STATIC_FILE = /\.(js|css|map|png|svg|ico|jpg|gif|woff2?|ttf|eot|txt|webmanifest)$/;
+
+function argoUrl(c: AppContext): string {
+  const url = c.get("config").upstreams.argo;
+  if (!url) throw new GatewayError("BAD_CONFIGURATION", "ARGO_URL is not set", { variables: ["ARGO_URL"] });
+  return url;
+}
+
+/** The path below `/argo`, split into decoded segments (a malformed escape is a 400). */
+function segmentsOf(c: AppContext, prefix: string): string[] {
+  const path = new URL(c.req.url).pathname.slice(prefix.length);
+  return path.split("/").map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw badRequest("malformed path");
+    }
+  });
+}
+
+const encodePath = (segments: readonly string[]) => segments.map(encodeURIComponent).join("/");
+
+function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
+  const method = c.req.method;
+  return forward({
+    upstream: argoUrl(c),
+    path,
+    routePrefix: ROUTE,
+    method,
+    headers: c.req.raw.headers,
+    identity: principalHeaders(c.get("principal"), c.get("requestId")),
+    body: body ?? (method === "GET" || method === "HEAD" ? undefined : c.req.raw.body),
+    timeoutMs: c.get("config").upstreamTimeoutMs,
+  });
+}
+
+async function enterable(c: AppContext, p: Principal): Promise<Set<string>> {
+  return new Set((await allWorkspaces(c)).filter((w) => mayEnter(p, w)).map((w) => w.name));
+}
+
+function requireWorkspace(allowed: Set<string>, namespace: string): void {
+  if (!allowed.has(namespace)) throw forbidden(`not allowed in workspace ${namespace}`);
+}
+
+/** Reads a JSON answer (a 502 when it is not JSON). */
+async function jsonAnswer(res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not JSON");
+  }
+}
 
 export function argoRoutes(): Hono<AppEnv> {
-  return new Hono<AppEnv>();
+  const r = new Hono<AppEnv>();
+  const auth = authenticated({ cookieName: "authorization" });
+
+  // flowgate's own: the workspaces the caller may see, with access and admin flags.
+  r.get("/api/v1/workspaces", auth, async (c) => {
+    const p = requirePrincipal(c);
+    return c.json({ items: workspaceListing(p, await allWorkspaces(c)) });
+  });
+
+  r.all("/api/v1/*", auth, async (c) => {
+    const p = requirePrincipal(c);
+    const method = c.req.method;
+    const segments = segmentsOf(c, `${ROUTE}/api/v1/`);
+    const query = new URL(c.req.url).searchParams;
+    const target = argoTarget(method, segments, query);
+    const path = `/api/v1/${encodePath(segments)}${[...query.keys()].length > 0 ? `?${query.toString()}` : ""}`;
+    switch (target.kind) {
+      case "unknown":
+        throw notFound("no such Argo route on this gateway");
+      case "refused":
+        throw target.status === 400 ? badRequest(target.reason) : forbidden(target.reason);
+      case "open":
+        return send(c, path);
+      case "cluster-admin":
+        if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes are for flowgate admins");
+        return send(c, path);
+      case "namespaced": {
+        requireWorkspace(await enterable(c, p), target.namespace);
+        if (method === "POST" || method === "PUT") {
+          const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
+          const text = utf8(bytes);
+          if (text.trim() !== "") {
+            let body: unknown;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              throw badRequest("body is not valid JSON");
+            }
+            if (bodyNamespaces(body).some((ns) => ns !== target.namespace)) throw badRequest("the namespace in the body differs from the path");
+          }
+          return send(c, path, bytes);
+        }
+        return send(c, path);
+      }
+      case "cluster-list": {
+        const allowed = await enterable(c, p);
+        const res = await send(c, path);
+        if (res.status !== 200) return res;
+        const answer = (await jsonAnswer(res)) as { items?: unknown };
+        if (answer && typeof answer === "object" && Array.isArray(answer.items)) {
+          answer.items = answer.items.filter((item) => {
+            const ns = namespaceOf(item);
+            return ns !== null && allowed.has(ns);
+          });
+        }
+        return c.json(answer);
+      }
+      case "archived": {
+        const allowed = await enterable(c, p);
+        const lookup = await forward({
+          upstream: argoUrl(c),
+          path: `/api/v1/archived-workflows/${encodeURIComponent(target.uid)}`,
+          routePrefix: ROUTE,
+          method: "GET",
+          headers: new Headers({ accept: "application/json" }),
+          identity: principalHeaders(p, c.get("requestId")),
+          timeoutMs: c.get("config").upstreamTimeoutMs,
+        });
+        if (lookup.status === 404) throw notFound("no such archived workflow");
+        if (lookup.status !== 200) throw new GatewayError("BAD_GATEWAY", `upstream error (${lookup.status})`);
+        const archived = await jsonAnswer(lookup);
+        const ns = namespaceOf(archived);
+        if (ns === null || !allowed.has(ns)) throw notFound("no such archived workflow");
+        if (method === "GET" && segments.length === 2) return c.json(archived as object);
+        return send(c, path);
+      }
+    }
+  });
+
+  // Artifacts: `/argo/artifacts/<namespace>/...` (and artifact-files, input-artifacts); by uid through the archive.
+  for (const kind of ["artifacts", "artifact-files", "input-artifacts"]) {
+    r.get(`/${kind}/*`, auth, async (c) => {
+      const p = requirePrincipal(c);
+      const segments = segmentsOf(c, `${ROUTE}/${kind}/`);
+      const ns = segments[0] ?? "";
+      if (!NAMESPACE.test(ns) || segments.length < 2) throw badRequest("artifact paths start with a namespace");
+      requireWorkspace(await enterable(c, p), ns);
+      return send(c, `/${kind}/${encodePath(segments)}`);
+    });
+  }
+  for (const kind of ["artifacts-by-uid", "input-artifacts-by-uid"]) {
+    r.get(`/${kind}/*`, auth, async (c) => {
+      const p = requirePrincipal(c);
+      const segments = segmentsOf(c, `${ROUTE}/${kind}/`);
+      const uid = segments[0] ?? "";
+      if (!/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw badRequest("not a workflow uid");
+      const lookup = await forward({
+        upstream: argoUrl(c),
+        path: `/api/v1/archived-workflows/${encodeURIComponent(uid)}`,
+        routePrefix: ROUTE,
+        method: "GET",
+        headers: new Headers({ accept: "application/json" }),
+        identity: principalHeaders(p, c.get("requestId")),
+        timeoutMs: c.get("config").upstreamTimeoutMs,
+      });
+      const ns = lookup.status === 200 ? namespaceOf(await jsonAnswer(lookup)) : null;
+      if (ns === null || !(await enterable(c, p)).has(ns)) throw notFound("no such artifact");
+      return send(c, `/${kind}/${encodePath(segments)}`);
+    });
+  }
+
+  // The UI's page and static files: no credential, nothing of any workspace.
+  r.get("*", async (c) => {
+    const path = new URL(c.req.url).pathname.slice(ROUTE.length) || "/";
+    if (path === "/" || path === "/index.html" || (STATIC_FILE.test(path) && !path.includes(".."))) {
+      return send(c, `/${encodePath(segmentsOf(c, `${ROUTE}/`))}`);
+    }
+    throw notFound("no such Argo route on this gateway");
+  });
+  r.all("*", () => {
+    throw notFound("no such Argo route on this gateway");
+  });
+  return r;
 }

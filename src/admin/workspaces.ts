@@ -1,0 +1,73 @@
+/**
+ * `/admin/workspaces`: Argo workspace policies. Listing is for flowgate admins; one workspace may be read, changed
+ * or deleted by a flowgate admin or by an admin of that workspace (src/engines/argo/workspaces.ts); creating one
+ * is for flowgate admins. Deleting a workspace deletes its policy only: flowgate never touches a namespace.
+ */
+import type { Hono } from "hono";
+import { recordAudit } from "../audit";
+import type { AppContext, AppEnv } from "../context";
+import { withDatabase } from "../db/client";
+import { forbidden, notFound } from "../errors";
+import { isAdminPrincipal } from "../identity/principal";
+import { authenticated, requirePrincipal } from "../pipeline";
+import { administers } from "../engines/argo/workspaces";
+import { forgetWorkspaces } from "../engines/argo/workspaceCache";
+import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../store/workspaces";
+import { WORKSPACE_NAME, WorkspaceBody, jsonBody, parseOr400 } from "./validation";
+
+const MAX_BODY_BYTES = 65_536;
+
+function nameParam(c: AppContext): string {
+  const name = c.req.param("name") ?? "";
+  if (!WORKSPACE_NAME.test(name)) throw notFound("no such workspace");
+  return name;
+}
+
+function audit(c: AppContext, action: string, target: string, details?: Record<string, unknown>) {
+  const p = requirePrincipal(c);
+  recordAudit(c, { action, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, target, requestId: c.get("requestId"), details }, "admin.action");
+}
+
+/** Registers the per-workspace routes, which accept workspace admins too: call before the admin-only middleware. */
+export function registerWorkspaceRoutes(admin: Hono<AppEnv>): void {
+  const db = <T>(c: AppContext, work: Parameters<typeof withDatabase<T>>[1]) => withDatabase(c.get("config"), work);
+
+  /** The workspace, if the caller is a flowgate admin or administers it; 403 otherwise (404 for admins when absent). */
+  async function manageable(c: AppContext, name: string) {
+    const p = requirePrincipal(c);
+    const current = await db(c, (d) => getWorkspace(d, name));
+    if (isAdminPrincipal(p)) return current;
+    if (!current || !administers(p, current)) throw forbidden("only flowgate admins and this workspace's admins may manage it");
+    return current;
+  }
+
+  admin.get("/workspaces/:name", authenticated(), async (c) => {
+    const w = await manageable(c, nameParam(c));
+    if (!w) throw notFound("no such workspace");
+    return c.json(w);
+  });
+
+  admin.put("/workspaces/:name", authenticated(), async (c) => {
+    const name = nameParam(c);
+    await manageable(c, name);
+    const body = parseOr400(WorkspaceBody, await jsonBody(c.req.raw, MAX_BODY_BYTES));
+    const { workspace, created } = await db(c, (d) => putWorkspace(d, { name, ...body, updatedBy: requirePrincipal(c).subject }));
+    await forgetWorkspaces(c.env.KEY_CACHE);
+    audit(c, created ? "workspace.create" : "workspace.update", name, { roleGroups: workspace.roleGroups, hideForUnauthorized: workspace.hideForUnauthorized });
+    return c.json(workspace, created ? 201 : 200);
+  });
+
+  admin.delete("/workspaces/:name", authenticated(), async (c) => {
+    const name = nameParam(c);
+    await manageable(c, name);
+    if (!(await db(c, (d) => deleteWorkspace(d, name)))) throw notFound("no such workspace");
+    await forgetWorkspaces(c.env.KEY_CACHE);
+    audit(c, "workspace.delete", name);
+    return c.json({ deleted: name, namespace: "untouched" });
+  });
+}
+
+/** `GET /admin/workspaces`: flowgate admins only (registered after the admin-only middleware). */
+export function registerWorkspaceListing(admin: Hono<AppEnv>): void {
+  admin.get("/workspaces", async (c) => c.json({ workspaces: await withDatabase(c.get("config"), listWorkspaces) }));
+}

@@ -1,0 +1,144 @@
+/**
+ * FlowAPI through the real Worker to a recording FlowAPI stub: FlowAuth tokens verified at the edge (key,
+ * audience, expiry), permissions from one role (nested query kinds, aggregation units), Location rewriting, and
+ * revocation by jti and by subject.
+ */
+import { SignJWT, exportSPKI, generateKeyPair, type JWTPayload } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { asAdmin, call, envWith, errorOf, stubUrl, uniqueTag } from "../../helpers";
+import type { Env } from "../../../src/config";
+
+const tag = uniqueTag("flowapi");
+let env: Env;
+let flowauth: CryptoKey;
+let other: CryptoKey;
+const records = async () => (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { method: string; path: string; headers: Record<string, string> }[];
+
+beforeAll(async () => {
+  const pair = await generateKeyPair("RS256", { extractable: true });
+  flowauth = pair.privateKey;
+  other = (await generateKeyPair("RS256")).privateKey;
+  const pem = await exportSPKI(pair.publicKey);
+  // FlowKit accepts the key base64-encoded, as FLOWAPI_PUBLIC_KEY often is.
+  env = envWith({ FLOWAPI_URL: stubUrl(`/flowapi/${tag}`), FLOWAPI_IDENTIFIER: "flowapi-test", FLOWAPI_PUBLIC_KEY: btoa(pem) });
+});
+
+const token = (userClaims: Record<string, string[]>, claims: JWTPayload = {}, key = flowauth) =>
+  new SignJWT({ aud: "flowapi-test", sub: "analyst", jti: crypto.randomUUID(), user_claims: userClaims, ...claims })
+    .setProtectedHeader({ alg: "RS256" })
+    .setIssuedAt()
+    .setNotBefore("0s")
+    .setExpirationTime((claims.exp as number | undefined) ?? "10m")
+    .sign(key);
+
+const nested = {
+  query_kind: "spatial_aggregate",
+  aggregation_unit: "admin3",
+  locations: { query_kind: "daily_location", date: "2016-01-01", method: "last", sampling: { query_kind: "random_sample", size: 10 } },
+};
+const needed = ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location", "admin3:spatial_aggregate:random_sample"];
+
+const run = (t: string, body: unknown = nested) => call("/flowapi/api/0/run", { env, method: "POST", json: body, headers: { authorization: `Bearer ${t}` } });
+
+describe("FlowAuth tokens at the edge", () => {
+  it.each([
+    ["signed by another key", () => token({ r: ["run", ...needed] }, {}, other)],
+    ["for another FlowAPI", () => token({ r: ["run", ...needed] }, { aud: "another-server" })],
+    ["expired", () => token({ r: ["run", ...needed] }, { exp: Math.floor(Date.now() / 1000) - 3600 })],
+    ["without user_claims", () => token(undefined as never)],
+  ])("a token %s is refused (401) and never reaches FlowAPI", async (_n, make) => {
+    const before = (await records()).length;
+    const res = await run(await make());
+    expect(res.status).toBe(401);
+    expect((await records()).length).toBe(before);
+  });
+
+  it("API keys and missing tokens are refused too", async () => {
+    expect((await call("/flowapi/api/0/run", { env, method: "POST", json: nested })).status).toBe(401);
+    const key = (await (await asAdmin("/admin/keys", { method: "POST", env, json: { tenant: "acme", subject: "k" } })).json()) as { key: string };
+    expect((await run(key.key)).status).toBe(401);
+  });
+});
+
+describe("permissions", () => {
+  it("run needs the action and every nested query kind's scope in ONE role", async () => {
+    const ok = await run(await token({ analyst: ["run", "get_result", ...needed] }));
+    expect(ok.status).toBe(202);
+    expect(ok.headers.get("location")).toBe("/flowapi/api/0/poll/0123456789abcdef0123456789abcdef");
+    const rec = (await records()).at(-1)!;
+    expect(rec.path).toBe("/api/0/run");
+    expect(rec.headers.authorization).toMatch(/^Bearer /); // FlowAPI checks the token again
+
+    const split = await run(await token({ runner: ["run"], reader: needed }));
+    expect(split.status).toBe(403);
+    const missingNested = await run(await token({ r: ["run", needed[0]!, needed[1]!] }));
+    expect(missingNested.status).toBe(403);
+    expect((await errorOf(missingNested)).message).toContain("random_sample");
+    const otherUnit = await run(await token({ r: ["run", ...needed.map((s) => s.replace("admin3", "admin2"))] }));
+    expect(otherUnit.status).toBe(403);
+  });
+
+  it("a query without an aggregation unit needs nonspatial scopes", async () => {
+    const q = { query_kind: "total_network_objects", total_by: "day" };
+    expect((await run(await token({ r: ["run", "nonspatial:total_network_objects:total_network_objects"] }), q)).status).toBe(202);
+    expect((await run(await token({ r: ["run", "admin3:total_network_objects:total_network_objects"] }), q)).status).toBe(403);
+    expect((await run(await token({ r: ["run"] }), { aggregation_unit: "admin3" })).status).toBe(400);
+  });
+
+  it("poll needs run, get needs get_result, each with the query's scopes; Location stays under /flowapi", async () => {
+    const t = await token({ analyst: ["run", "get_result", ...needed] });
+    const auth = { authorization: `Bearer ${t}` };
+    const started = await run(t);
+    const poll = await call(started.headers.get("location")!, { env, headers: auth });
+    expect(poll.status).toBe(303);
+    expect(poll.headers.get("location")).toBe("/flowapi/api/0/get/0123456789abcdef0123456789abcdef");
+    const result = await call(poll.headers.get("location")!, { env, headers: auth });
+    expect(result.status).toBe(200);
+    expect(((await result.json()) as { query_id: string }).query_id).toBe("0123456789abcdef0123456789abcdef");
+
+    const runOnly = { authorization: `Bearer ${await token({ r: ["run", ...needed] })}` };
+    expect((await call("/flowapi/api/0/poll/0123456789abcdef0123456789abcdef", { env, headers: runOnly })).status).toBe(303);
+    expect((await call("/flowapi/api/0/get/0123456789abcdef0123456789abcdef", { env, headers: runOnly })).status).toBe(403);
+    const noScopes = { authorization: `Bearer ${await token({ r: ["run", "get_result"] })}` };
+    expect((await call("/flowapi/api/0/get/0123456789abcdef0123456789abcdef", { env, headers: noScopes })).status).toBe(403);
+  });
+
+  it("geography and available dates", async () => {
+    const t = { authorization: `Bearer ${await token({ r: ["get_result", "admin3:geography:geography", "nonspatial:available_dates:available_dates"] })}` };
+    expect((await call("/flowapi/api/0/geography/admin3", { env, headers: t })).status).toBe(200);
+    expect((await call("/flowapi/api/0/geography/admin2", { env, headers: t })).status).toBe(403);
+    expect((await call("/flowapi/api/0/available_dates", { env, headers: t })).status).toBe(200);
+    const none = { authorization: `Bearer ${await token({ r: ["get_result"] })}` };
+    expect((await call("/flowapi/api/0/available_dates", { env, headers: none })).status).toBe(403);
+    expect((await call("/flowapi/api/0/anything-else", { env, headers: t })).status).toBe(404);
+  });
+});
+
+describe("revocation (beyond FlowKit)", () => {
+  it("a revoked jti fails at once here, until its expiry; other tokens keep working", async () => {
+    const jti = crypto.randomUUID();
+    const t = await token({ r: ["run", ...needed] }, { jti });
+    expect((await run(t)).status).toBe(202);
+    const rev = await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: { jti } });
+    expect(rev.status).toBe(200);
+    const res = await run(t);
+    expect(res.status).toBe(401);
+    expect((await errorOf(res)).message).toBe("token revoked");
+    expect((await run(await token({ r: ["run", ...needed] }))).status).toBe(202);
+  });
+
+  it("revoking a subject stops every token it held, and not the ones issued afterwards", async () => {
+    const subject = uniqueTag("who");
+    const old = await token({ r: ["run", ...needed] }, { sub: subject, iat: Math.floor(Date.now() / 1000) - 5 });
+    expect((await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: { subject } })).status).toBe(200);
+    expect((await run(old)).status).toBe(401);
+    const fresh = await token({ r: ["run", ...needed] }, { sub: subject, iat: Math.floor(Date.now() / 1000) + 2 });
+    expect((await run(fresh)).status).toBe(202);
+  });
+
+  it("refuses malformed revocations", async () => {
+    for (const body of [{}, { jti: "a", subject: "b" }, { jti: "" }, { jti: "a", expiresAt: "2000-01-01T00:00:00Z" }, { jti: "a", other: 1 }]) {
+      expect((await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: body })).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * Recording stand-ins for Argo Server and FlowAPI, one per tag, speaking the shapes the gateway relies on:
+ *   /argo/<tag>/...      Argo Server: listings with items in several namespaces, archived workflows by uid, a
+ *                        server-sent event stream that arrives in pieces, and an echo for everything else
+ *   /flowapi/<tag>/...   FlowAPI: run -> 202 Location /api/0/poll/<id> -> 303 Location /api/0/get/<id> -> result
+ *   /engine-records/<tag>  what each received (method, path, headers, body)
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+interface Rec {
+  method: string;
+  path: string;
+  headers: Record<string, unknown>;
+  body: string;
+}
+const records = new Map<string, Rec[]>();
+
+const item = (ns: string, name: string) => ({ metadata: { name, namespace: ns, uid: `uid-${ns}-${name}` }, status: { phase: "Succeeded" } });
+const ARCHIVED: Record<string, string> = { "uid-alpha": "alpha", "uid-beta": "beta", "uid-secret": "secret" };
+
+function argo(rest: string, method: string, body: string, res: ServerResponse): void {
+  const json = (status: number, v: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+  const path = rest.split("?")[0]!;
+  if (path === "/" || path === "/index.html") return void res.writeHead(200, { "content-type": "text/html" }).end('<html><base href="/argo/"></html>');
+  if (path.endsWith(".js")) return void res.writeHead(200, { "content-type": "text/javascript" }).end("console.log('ui')");
+  const everywhere = ["alpha", "beta", "secret"].map((ns) => item(ns, "wf-1"));
+  if (method === "GET" && (path === "/api/v1/workflows/" || path === "/api/v1/archived-workflows/" || path === "/api/v1/archived-workflows")) {
+    return json(200, { metadata: {}, items: everywhere });
+  }
+  const arch = /^\/api\/v1\/archived-workflows\/([^/]+)(\/.*)?$/.exec(path);
+  if (arch) {
+    const ns = ARCHIVED[arch[1]!];
+    if (!ns) return json(404, { code: 5, message: "not found" });
+    if (method === "GET" && !arch[2]) return json(200, item(ns, "archived"));
+    return json(200, { done: `${method} ${path}` });
+  }
+  const events = /^\/api\/v1\/(workflow-events|stream\/events)\/([^/]+)/.exec(path);
+  if (events) {
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    res.write(`data: ${JSON.stringify({ result: { type: "ADDED", object: item(events[2]!, "first") } })}\n\n`);
+    setTimeout(() => {
+      res.write(`data: ${JSON.stringify({ result: { type: "MODIFIED", object: item(events[2]!, "second") } })}\n\n`);
+      res.end();
+    }, 400);
+    return;
+  }
+  const list = /^\/api\/v1\/(workflows|workflow-templates|cron-workflows)\/([^/]+)$/.exec(path);
+  if (list && method === "GET") return json(200, { items: [item(list[2]!, "wf-1")] });
+  json(200, { echo: { method, path: rest, body: body === "" ? null : JSON.parse(body) } });
+}
+
+function flowapi(rest: string, method: string, res: ServerResponse): void {
+  const path = rest.split("?")[0]!;
+  if (method === "POST" && path === "/api/0/run") {
+    return void res.writeHead(202, { location: "/api/0/poll/0123456789abcdef0123456789abcdef", "content-type": "application/json" }).end("{}");
+  }
+  const poll = /^\/api\/0\/poll\/([^/]+)$/.exec(path);
+  if (poll) return void res.writeHead(303, { location: `/api/0/get/${poll[1]}` }).end();
+  const get = /^\/api\/0\/get\/([^/]+)$/.exec(path);
+  if (get) return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ query_id: get[1], query_result: [{ pcod: "NPL.1", value: 3 }] }));
+  if (path.startsWith("/api/0/geography/") || path === "/api/0/available_dates" || path.startsWith("/api/0/spec/")) {
+    return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: path }));
+  }
+  res.writeHead(404).end();
+}
+
+export function handleEngines(req: IncomingMessage, url: URL, body: string, res: ServerResponse): boolean {
+  const recs = /^\/engine-records\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+  if (recs) {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(records.get(recs[1]!) ?? []));
+    return true;
+  }
+  const m = /^\/(argo|flowapi)\/([A-Za-z0-9_-]+)(\/.*)?$/.exec(url.pathname);
+  if (!m) return false;
+  const rest = `${m[3] ?? "/"}${url.search}`;
+  const list = records.get(m[2]!) ?? [];
+  list.push({ method: req.method ?? "", path: rest, headers: req.headers, body });
+  records.set(m[2]!, list);
+  if (m[1] === "argo") argo(rest, req.method ?? "GET", body, res);
+  else flowapi(rest, req.method ?? "GET", res);
+  return true;
+}
