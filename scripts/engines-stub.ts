@@ -1,0 +1,25 @@
+/**
+ * `npm run engines-stub`: the test suite's stand-ins for Conductor and Schellar (test/setup/conductor.ts), Argo
+ * Server and FlowAPI (test/setup/engines.ts) on 127.0.0.1:8080, for trying the gateway's routes without those
+ * engines at hand. None of them is the real thing: all keep their state in memory; the Conductor schedules only a
+ * workflow's first SIMPLE task and completes the workflow when that task completes. Point the gateway at them with
+ *   CONDUCTOR_URL=http://127.0.0.1:8080/conductor/demo SCHELLAR_URL=http://127.0.0.1:8080/schellar/demo \
+ *   ARGO_URL=http://127.0.0.1:8080/argo/demo FLOWAPI_URL=http://127.0.0.1:8080/flowapi/demo npm start
+ */
+import { createServer } from "node:http";
+import { handleConductor } from "../test/setup/conductor.ts";
+import { handleEngines } from "../test/setup/engines.ts";
+
+const port = Number(process.env.PORT ?? 8080);
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const url = new URL(req.url ?? "/", "http://stub");
+    const body = Buffer.concat(chunks).toString("utf8");
+    if (!handleConductor(req, url, body, res) && !handleEngines(req, url, body, res)) res.writeHead(404).end();
+  });
+});
+server.listen(port, "127.0.0.1", () =>
+  console.log(`stand-ins on http://127.0.0.1:${port}: /conductor/demo, /schellar/demo, /argo/demo, /flowapi/demo`),
+);
