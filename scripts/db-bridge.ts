@@ -10,7 +10,9 @@
  * - a real PostgreSQL server (`target`), no serialization needed.
  *
  * Test hooks, by the WebSocket path: `/<tag>/v2` counts sessions per tag (GET `/sessions/<tag>` answers the count),
- * so a test can prove how often the Worker asked the database; a tag starting with `stall` accepts the WebSocket
+ * so a test can prove how often the Worker asked the database; a tag starting with `drop` cuts the session right
+ * after its first query; POST `/down/<tag>?down=1|0` makes a tag's database refuse (and recover); a tag starting
+ * with `stall` accepts the WebSocket
  * but never connects it (a database that hangs).
  *
  * It also offers a plain TCP front (`tcpPort`) with the same serialization, for node-postgres (the admin CLI and
@@ -104,7 +106,16 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   const sessions = new Map<string, number>();
+  /** Tags whose database is "down" (POST /down/<tag>?down=1|0): their sessions are cut at once. */
+  const downTags = new Set<string>();
   const http: HttpServer = createHttpServer((req, res) => {
+    const down = /^\/down\/([A-Za-z0-9_-]+)\?down=([01])$/.exec(req.url ?? "");
+    if (down && req.method === "POST") {
+      if (down[2] === "1") downTags.add(down[1]!);
+      else downTags.delete(down[1]!);
+      res.writeHead(204).end();
+      return;
+    }
     const m = /^\/sessions\/([A-Za-z0-9_-]+)$/.exec(req.url ?? "");
     if (m) {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ sessions: sessions.get(m[1]!) ?? 0 }));
@@ -124,6 +135,13 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     const tag = m[1] ?? "";
     sessions.set(tag, (sessions.get(tag) ?? 0) + 1);
     if (tag.startsWith("stall")) return;
+    if (downTags.has(tag)) {
+      ws.terminate();
+      return;
+    }
+    // A `drop` tag passes the session's start-up, then cuts the connection right after the first query is sent.
+    const dropMidQuery = tag.startsWith("drop");
+    let clientMessages = 0;
     const pending: Buffer[] = [];
     let backend: Socket | null = null;
     let closed = false;
@@ -136,6 +154,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         backend.write(chunk);
         if (terminated) backend.end();
       } else pending.push(chunk);
+      if (dropMidQuery && ++clientMessages >= 2) {
+        ws.terminate();
+        backend?.destroy();
+      }
     });
     ws.on("close", () => {
       closed = true;

@@ -2,74 +2,60 @@
  * `npm start`: the whole gateway on one machine.
  * - PostgreSQL: embedded PGlite under .data/pglite (or DATABASE_URL), migrated, behind the WebSocket bridge the
  *   Neon driver uses, exactly as it reaches Neon in production;
- * - the Worker under `wrangler dev` on 127.0.0.1:$PORT (8787), local KV persisted under .data/wrangler, the cron
- *   trigger callable at /__scheduled;
- * - every contract variable in the environment overrides wrangler.toml and .dev.vars.
- * Ctrl-C stops everything.
+ * - the Worker's deployable bundle on workerd through Miniflare's API (scripts/worker-runtime.ts) on
+ *   127.0.0.1:$PORT (8787): KV persisted under .data/kv, the cron run on its schedule and on demand at
+ *   /cdn-cgi/handler/scheduled, the bundle rebuilt and reloaded when src/ changes;
+ * - every contract variable in the environment overrides wrangler.toml's [vars] and .dev.vars.
+ * Not `wrangler dev`: its proxy cannot hold 50 clients on 1 MB answers (see README). Ctrl-C stops everything.
  */
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { CONFIG_VARIABLE_NAMES } from "../src/config.ts";
+import { watch } from "node:fs";
 import { startLocalDatabase } from "./local-db.ts";
 import { DATA_DIR, PGLITE_DIR, removeStack, writeStack } from "./stack-file.ts";
+import { buildWorker, localVariables, runtimeOptions, scheduleCrons, startRuntime, wranglerFacts } from "./worker-runtime.ts";
 
-
-function parseDotenv(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)\s*$/.exec(line);
-    if (!m) continue;
-    let v = m[2]!;
-    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
-    out[m[1]!] = v;
-  }
-  return out;
-}
-
-const quote = (v: string) => `"${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+const log = (m: string) => console.log(`[flowgate] ${m}`);
 
 async function main() {
   const port = Number(process.env.PORT ?? 8787);
-  const db = await startLocalDatabase(
-    process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR },
-  );
-  const vars: Record<string, string> = existsSync(".dev.vars") ? parseDotenv(readFileSync(".dev.vars", "utf8")) : {};
-  // Every configuration variable in the environment overrides wrangler.toml and .dev.vars.
-  for (const name of CONFIG_VARIABLE_NAMES) if (process.env[name] !== undefined) vars[name] = process.env[name]!;
-  vars.DATABASE_URL = db.workerDatabaseUrl;
-  vars.DB_WS_PROXY = db.wsProxy;
-  const envFile = `${DATA_DIR}worker.env`;
-  writeFileSync(envFile, Object.entries(vars).map(([k, v]) => `${k}=${quote(v)}`).join("\n") + "\n", { mode: 0o600 });
+  const facts = wranglerFacts();
+  const db = await startLocalDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR });
+  const bindings = { ...localVariables(facts), DATABASE_URL: db.workerDatabaseUrl, DB_WS_PROXY: db.wsProxy };
+  log(`database: ${db.kind}${db.kind === "pglite" ? ` (${PGLITE_DIR})` : ""}, bridge ${db.wsProxy}`);
 
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  writeStack({ pid: process.pid, nodeDatabaseUrl: db.nodeDatabaseUrl, databaseKind: db.kind, gatewayUrl });
-  console.log(`[flowgate] database: ${db.kind}${db.kind === "pglite" ? ` (${PGLITE_DIR})` : ""}, bridge ${db.wsProxy}`);
+  const build = () => buildWorker(`${DATA_DIR}build`);
+  const options = (scriptPath: string) => runtimeOptions({ scriptPath, port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
+  const { mf, url } = await startRuntime({ scriptPath: build(), port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
+  writeStack({ pid: process.pid, nodeDatabaseUrl: db.nodeDatabaseUrl, databaseKind: db.kind, gatewayUrl: url });
+  const stopCrons = scheduleCrons(mf, facts.crons, log);
+  log(`gateway on ${url} (cron ${facts.crons.join(", ")}; on demand: ${url}/cdn-cgi/handler/scheduled)`);
 
-  const wrangler = spawn(
-    "npx",
-    [
-      "wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--env-file", envFile,
-      "--persist-to", `${DATA_DIR}wrangler`, "--test-scheduled", "--show-interactive-dev-session=false",
-    ],
-    { stdio: "inherit", detached: true },
-  );
+  // Rebuild and reload on changes to the Worker's sources.
+  let pending: NodeJS.Timeout | null = null;
+  const watcher = watch(new URL("../src/", import.meta.url).pathname, { recursive: true }, () => {
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(() => {
+      try {
+        const scriptPath = build();
+        mf.setOptions(options(scriptPath)).then(() => log("reloaded"), (e: unknown) => log(`reload failed: ${String(e)}`));
+      } catch {
+        log("build failed; still serving the previous build");
+      }
+    }, 300);
+  });
 
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    try {
-      if (wrangler.pid && wrangler.exitCode === null) process.kill(-wrangler.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
+    watcher.close();
+    stopCrons();
     removeStack();
+    await mf.dispose().catch(() => {});
     await db.close().catch(() => {});
     process.exit(code);
   };
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
-  wrangler.on("exit", (code) => void stop(code ?? 0));
 }
 
 main().catch((err) => {

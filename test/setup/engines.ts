@@ -16,6 +16,19 @@ interface Rec {
 const records = new Map<string, Rec[]>();
 
 const item = (ns: string, name: string) => ({ metadata: { name, namespace: ns, uid: `uid-${ns}-${name}` }, status: { phase: "Succeeded" } });
+/** An answer that never ends: 64 KiB chunks for as long as the reader keeps reading (respecting backpressure). */
+function endless(res: ServerResponse, contentType: string): void {
+  res.writeHead(200, { "content-type": contentType });
+  const chunk = Buffer.alloc(65_536, "x");
+  let open = true;
+  res.on("close", () => (open = false));
+  const pump = () => {
+    while (open && res.write(chunk));
+    if (open) res.once("drain", pump);
+  };
+  pump();
+}
+
 const ARCHIVED: Record<string, string> = { "uid-alpha": "alpha", "uid-beta": "beta", "uid-secret": "secret" };
 
 function argo(rest: string, method: string, body: string, res: ServerResponse): void {
@@ -23,6 +36,7 @@ function argo(rest: string, method: string, body: string, res: ServerResponse): 
   const path = rest.split("?")[0]!;
   if (path === "/" || path === "/index.html") return void res.writeHead(200, { "content-type": "text/html" }).end('<html><base href="/argo/"></html>');
   if (path.endsWith(".js")) return void res.writeHead(200, { "content-type": "text/javascript" }).end("console.log('ui')");
+  if (/^\/api\/v1\/workflows\/[^/]+\/endless\/log$/.test(path)) return endless(res, "application/json");
   const everywhere = ["alpha", "beta", "secret"].map((ns) => item(ns, "wf-1"));
   if (method === "GET" && (path === "/api/v1/workflows/" || path === "/api/v1/archived-workflows/" || path === "/api/v1/archived-workflows")) {
     return json(200, { metadata: {}, items: everywhere });
@@ -56,6 +70,7 @@ function flowapi(rest: string, method: string, res: ServerResponse): void {
   }
   const poll = /^\/api\/0\/poll\/([^/]+)$/.exec(path);
   if (poll) return void res.writeHead(303, { location: `/api/0/get/${poll[1]}` }).end();
+  if (path === "/api/0/get/endless") return endless(res, "application/json");
   const get = /^\/api\/0\/get\/([^/]+)$/.exec(path);
   if (get) return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ query_id: get[1], query_result: [{ pcod: "NPL.1", value: 3 }] }));
   if (path.startsWith("/api/0/geography/") || path === "/api/0/available_dates" || path.startsWith("/api/0/spec/")) {

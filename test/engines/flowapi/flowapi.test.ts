@@ -24,9 +24,8 @@ beforeAll(async () => {
 });
 
 const token = (userClaims: Record<string, string[]>, claims: JWTPayload = {}, key = flowauth) =>
-  new SignJWT({ aud: "flowapi-test", sub: "analyst", jti: crypto.randomUUID(), user_claims: userClaims, ...claims })
+  new SignJWT({ aud: "flowapi-test", sub: "analyst", jti: crypto.randomUUID(), user_claims: userClaims, iat: Math.floor(Date.now() / 1000), ...claims })
     .setProtectedHeader({ alg: "RS256" })
-    .setIssuedAt()
     .setNotBefore("0s")
     .setExpirationTime((claims.exp as number | undefined) ?? "10m")
     .sign(key);
@@ -132,6 +131,7 @@ describe("revocation (beyond FlowKit)", () => {
     const old = await token({ r: ["run", ...needed] }, { sub: subject, iat: Math.floor(Date.now() / 1000) - 5 });
     expect((await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: { subject } })).status).toBe(200);
     expect((await run(old)).status).toBe(401);
+    // Issued (by its iat) after the revocation; a token of the revocation's own second stays refused.
     const fresh = await token({ r: ["run", ...needed] }, { sub: subject, iat: Math.floor(Date.now() / 1000) + 2 });
     expect((await run(fresh)).status).toBe(202);
   });
