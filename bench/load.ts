@@ -1,0 +1,222 @@
+/**
+ * `npm run load`: a mixed workload against the local stack `npm start` runs (the same database path and the same
+ * bundle on workerd through Miniflare: scripts/worker-runtime.ts), on loopback only, with stand-in engines.
+ *
+ * 50 clients for 60 s (LOAD_CONNECTIONS, LOAD_DURATION_S), in groups of their own processes: API keys (memory and,
+ * every MEMORY_CACHE_TTL_S, KV hits), JWTs (RS256 and ES256), GraphQL queries and audited mutations, 1 MB Conductor
+ * definition listings (rewritten), and worker batch polls over 10 tenants. Prints each group's figures and the
+ * workerd process's memory over time; exits non-zero on any 5xx, any other unexpected status, any client error
+ * or timeout, or memory growing more than 25 % after warm-up. Writes bench/results/load-latest.json.
+ */
+import { execFile } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { promisify } from "node:util";
+import { SignJWT, exportSPKI, generateKeyPair } from "jose";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { startLocalDatabase } from "../scripts/local-db.ts";
+import { buildWorker, startRuntime, wranglerFacts } from "../scripts/worker-runtime.ts";
+import { schema } from "../src/db/schema.ts";
+import { createKey } from "../src/store/keys.ts";
+import { handleConductor } from "../test/setup/conductor.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 60);
+const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 50);
+const WARM_UP_S = Math.min(15, Math.floor(DURATION_S / 4));
+const MAX_MEMORY_GROWTH = 0.25;
+const run = promisify(execFile);
+
+function workerdPids(): Set<number> {
+  const out = new Set<number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === "workerd") out.add(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+const rssMb = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+};
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
+}
+
+interface Group {
+  name: string;
+  share: number;
+  requests: { method: string; path: string; headers: Record<string, string>; body?: string }[];
+}
+
+async function main() {
+  // 1. Stand-in engines: Conductor (test/setup/conductor.ts) and a Prefect GraphQL endpoint.
+  const engines = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://engines");
+      if (handleConductor(req, url, Buffer.concat(chunks).toString("utf8"), res)) return;
+      res.writeHead(200, { "content-type": "application/json" }).end('{"data":{"flow":[{"id":"f1","name":"etl"}]}}');
+    });
+  });
+  const enginesUrl = `http://127.0.0.1:${await listen(engines)}`;
+  const tenants = Array.from({ length: 10 }, (_, i) => `load${i}`);
+  const defs = Array.from({ length: 1_000 }, (_, i) => ({
+    name: `FACEBOOK___workflow_${i}`,
+    description: JSON.stringify({ description: `Workflow ${i} of the load test`, labels: ["OPS"] }),
+    version: 1,
+    ownerEmail: "ops@example.com",
+    timeoutPolicy: "ALERT_ONLY",
+    timeoutSeconds: 0,
+    inputParameters: ["device_id", "template"],
+    tasks: [
+      { name: `FACEBOOK___mount_${i}`, taskReferenceName: "mount", type: "SIMPLE", inputParameters: { device_id: "${workflow.input.device_id}" } },
+      { name: "decide", taskReferenceName: "decide", type: "DECISION", caseValueParam: "ok", decisionCases: { true: [{ name: `FACEBOOK___apply_${i}`, taskReferenceName: "apply", type: "SIMPLE" }] }, defaultCase: [{ name: "GLOBAL___notify", taskReferenceName: "notify", type: "SIMPLE" }] },
+      { name: `FACEBOOK___unmount_${i}`, taskReferenceName: "unmount", type: "SIMPLE" },
+    ],
+  }));
+  await fetch(`${enginesUrl}/conductor-admin/load/seed`, {
+    method: "POST",
+    body: JSON.stringify({ workflowDefs: defs, fill: tenants.map((tenant) => ({ tenant, taskType: "job", count: 200_000 / tenants.length })) }),
+  });
+  console.log(`[load] Conductor listing: ${Math.round(JSON.stringify(defs).length / 1024)} KiB of ${defs.length} definitions`);
+
+  // 2. The stack: database, keys, JWT keys, and the bundle on workerd.
+  const db = await startLocalDatabase();
+  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await client.connect();
+  const d = drizzle(client, { schema });
+  const apiKeys: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    apiKeys.push((await createKey(d, { tenant: "acme", subject: `user-${i}`, scopes: ["query/*", "mutation/create_flow_run"], createdBy: "load" })).key);
+  }
+  const conductorKey = (await createKey(d, { tenant: "FACEBOOK", subject: "ops", email: "ops@example.com", roles: ["OWNER"], scopes: ["conductor"], createdBy: "load" })).key;
+  const workerKey = (await createKey(d, { tenant: "ops", subject: "worker-pool", scopes: ["worker"], servesTenants: tenants, createdBy: "load" })).key;
+  await client.end();
+  const rs = await generateKeyPair("RS256", { extractable: true });
+  const es = await generateKeyPair("ES256", { extractable: true });
+  const sign = (k: CryptoKey, alg: string, i: number) => new SignJWT({ sub: `jwt-${i}`, scope: "query/*" }).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime("2h").sign(k);
+  const jwts = await Promise.all(Array.from({ length: 20 }, (_, i) => sign(i % 2 ? es.privateKey : rs.privateKey, i % 2 ? "ES256" : "RS256", i)));
+
+  const facts = wranglerFacts();
+  const before = workerdPids();
+  const { mf, url } = await startRuntime({
+    scriptPath: buildWorker(`${ROOT}bench/.build-load`),
+    port: 0,
+    compatibilityDate: facts.compatibilityDate,
+    bindings: {
+      ...facts.vars,
+      DATABASE_URL: db.workerDatabaseUrl,
+      DB_WS_PROXY: db.wsProxy,
+      JWT_PUBLIC_KEYS: `${await exportSPKI(rs.publicKey)}\n${await exportSPKI(es.publicKey)}`,
+      PREFECT_GRAPHQL_URL: `${enginesUrl}/graphql`,
+      CONDUCTOR_URL: `${enginesUrl}/conductor/load`,
+    },
+    onStdout: () => {},
+    onStderr: (line) => {
+      if (!/Connection reset by peer|^stack: |Broken pipe|different request context|Network connection lost/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
+    },
+  });
+  const pids = [...workerdPids()].filter((p) => !before.has(p));
+  console.log(`[load] gateway ${url} (workerd pid ${pids.join(",") || "?"}), database ${db.kind}`);
+
+  // 3. The workload.
+  const auth = (t: string) => ({ authorization: `Bearer ${t}` });
+  const json = { "content-type": "application/json" };
+  const query = JSON.stringify({ query: "query Flows { flow(limit: 10) { id name } }" });
+  const mutation = JSON.stringify({ query: 'mutation Run { create_flow_run(input: {flow_id: "f1"}) { id } }' });
+  const groups: Group[] = [
+    { name: "api-key whoami", share: 0.24, requests: apiKeys.map((k) => ({ method: "GET", path: "/whoami", headers: auth(k) })) },
+    { name: "jwt whoami", share: 0.12, requests: jwts.map((t) => ({ method: "GET", path: "/whoami", headers: auth(t) })) },
+    { name: "graphql query", share: 0.2, requests: apiKeys.map((k) => ({ method: "POST", path: "/prefect/graphql", headers: { ...json, ...auth(k) }, body: query })) },
+    { name: "graphql mutation", share: 0.08, requests: apiKeys.slice(0, 10).map((k) => ({ method: "POST", path: "/prefect/graphql", headers: { ...json, ...auth(k) }, body: mutation })) },
+    { name: "conductor 1MB list", share: 0.12, requests: [{ method: "GET", path: "/conductor/api/metadata/workflow", headers: auth(conductorKey) }] },
+    { name: "worker poll x10", share: 0.24, requests: [{ method: "GET", path: "/workers/conductor/api/tasks/poll/batch/job?workerid=w&count=5&timeout=0", headers: auth(workerKey) }] },
+  ];
+  // LOAD_ONLY (comma list of group names) narrows the workload, to look at one path at a time.
+  const only = process.env.LOAD_ONLY?.split(",").map((x) => x.trim());
+  if (only) groups.splice(0, groups.length, ...groups.filter((g) => only.includes(g.name)));
+  const shareSum = groups.reduce((a, g) => a + g.share, 0);
+  for (const g of groups) g.share /= shareSum;
+  let assigned = 0;
+  const conns = groups.map((g, i) => {
+    const n = i === groups.length - 1 ? CONNECTIONS - assigned : Math.max(1, Math.round(CONNECTIONS * g.share));
+    assigned += n;
+    return n;
+  });
+
+  // Warm each path once (caches, JIT), then run every group at once while sampling workerd's memory.
+  for (const g of groups) {
+    const r = g.requests[0]!;
+    const res = await fetch(url + r.path, { method: r.method, headers: r.headers, body: r.body });
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`${g.name}: warm-up answered ${res.status}`);
+  }
+  const memory: { atS: number; rssMb: number }[] = [];
+  const started = Date.now();
+  const sampler = setInterval(() => {
+    if (pids[0]) memory.push({ atS: Math.round((Date.now() - started) / 1000), rssMb: rssMb(pids[0]) });
+  }, 5_000);
+  console.log(`[load] ${CONNECTIONS} clients for ${DURATION_S} s: ${groups.map((g, i) => `${g.name} ${conns[i]}`).join(", ")}`);
+  const results = await Promise.all(
+    groups.map(async (g, i) => {
+      const cfg = { url, connections: conns[i], durationS: DURATION_S, requests: g.requests };
+      const { stdout } = await run(process.execPath, [`${ROOT}bench/load-client.mjs`, JSON.stringify(cfg)], { maxBuffer: 16 * 1024 * 1024 });
+      return { name: g.name, connections: conns[i], ...(JSON.parse(stdout) as { requests: number; reqPerSec: number; p50: number; p99: number; errors: number; timeouts: number; statusCodes: Record<string, number> }) };
+    }),
+  );
+  clearInterval(sampler);
+  if (pids[0]) memory.push({ atS: Math.round((Date.now() - started) / 1000), rssMb: rssMb(pids[0]) });
+
+  await mf.dispose();
+  await db.close();
+  engines.closeAllConnections();
+  engines.close();
+
+  // 4. Figures and verdict.
+  const pad = (s: string | number, n: number) => String(s).padStart(n);
+  console.log(`\n${"group".padEnd(20)}${pad("conns", 6)}${pad("requests", 10)}${pad("req/s", 8)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("errors", 8)}  statuses`);
+  const failures: string[] = [];
+  for (const r of results) {
+    const unexpected = Object.entries(r.statusCodes).filter(([s]) => s !== "200");
+    console.log(`${r.name.padEnd(20)}${pad(r.connections ?? 0, 6)}${pad(r.requests, 10)}${pad(Math.round(r.reqPerSec), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.errors + r.timeouts, 8)}  ${JSON.stringify(r.statusCodes)}`);
+    for (const [status, count] of unexpected) failures.push(`${r.name}: ${count} answers ${status}${status.startsWith("5") ? " (5xx)" : " (unexpected)"}`);
+    if (r.errors + r.timeouts > 0) failures.push(`${r.name}: ${r.errors} errors, ${r.timeouts} timeouts`);
+  }
+  const total = results.reduce((a, r) => a + r.requests, 0);
+  console.log(`${"total".padEnd(20)}${pad(CONNECTIONS, 6)}${pad(total, 10)}${pad(Math.round(total / DURATION_S), 8)}`);
+  console.log(`\nworkerd memory (RSS MB by second): ${memory.map((m) => `${m.atS}s:${m.rssMb}`).join(" ")}`);
+  const warm = memory.find((m) => m.atS >= WARM_UP_S) ?? memory[0];
+  const last = memory.at(-1);
+  let growth: number | null = null;
+  if (warm && last && Number.isFinite(warm.rssMb) && Number.isFinite(last.rssMb)) {
+    growth = (last.rssMb - warm.rssMb) / warm.rssMb;
+    console.log(`after warm-up (${warm.atS}s: ${warm.rssMb} MB) to the end (${last.rssMb} MB): ${(growth * 100).toFixed(1)} %`);
+    if (growth > MAX_MEMORY_GROWTH) failures.push(`memory grew ${(growth * 100).toFixed(1)} % after warm-up`);
+  } else failures.push("workerd memory could not be read");
+
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(
+    `${ROOT}bench/results/load-latest.json`,
+    JSON.stringify({ date: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, results, memory, memoryGrowth: growth, failures }, null, 2) + "\n",
+  );
+  if (failures.length > 0) {
+    console.log(`\nFAILED:\n${failures.map((f) => `  ${f}`).join("\n")}`);
+    process.exit(1);
+  }
+  console.log("\nPASSED: no 5xx, no unexpected status, no client error, memory flat after warm-up");
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
