@@ -20,6 +20,8 @@ import { startLocalDatabase } from "../scripts/local-db.ts";
 import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
 import { generateApiKey } from "../src/identity/apiKeyFormat.ts";
+import { graphqlBody, workflowDefListing } from "./fixtures.ts";
+import { measurePure, type PureFigures } from "./pure.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -43,57 +45,6 @@ interface Measured {
   addedP99Ms?: number;
   /** CPU the gateway spends per request beyond its baseline's (authentication, decisions, rewrites). */
   addedCpuUs?: number;
-}
-
-/** A Prefect-UI-like query of about `bytes` characters: many root fields with nested selections and filters. */
-function graphqlBody(bytes: number): string {
-  const field = (i: number) =>
-    `  r${i}: flow_run(where: {name: {_ilike: "%run-${i}%"}, state: {_in: ["Running", "Pending"]}}, limit: 10, order_by: {scheduled_start_time: desc}) {\n` +
-    `    id name state state_message scheduled_start_time start_time end_time created updated version labels parameters\n` +
-    `    flow { id name version core_version archived flow_group_id project { id name description } }\n` +
-    `    states(order_by: {timestamp: desc}, limit: 5) { id state message timestamp start_time }\n  }\n`;
-  let query = "query Dashboard {\n";
-  for (let i = 0; query.length < bytes - 40; i++) query += field(i);
-  query += "}\n";
-  return JSON.stringify({ operationName: "Dashboard", query, variables: {} });
-}
-
-/**
- * A Conductor listing of `count` workflow definitions of tenant `bench` (plus a few of another tenant's, which the
- * gateway drops), about 1 KB each: what the Conductor UI asks for on its first screen.
- */
-function workflowDefListing(count: number): string {
-  const defs = [];
-  for (let i = 0; i < count; i++) {
-    const tenant = i % 50 === 49 ? "other" : "bench";
-    defs.push({
-      name: `${tenant}___workflow_${i}`,
-      description: JSON.stringify({ description: `Workflow number ${i} of the benchmark`, labels: ["OPS", "BENCH"] }),
-      version: 1,
-      ownerEmail: "ops@example.com",
-      schemaVersion: 2,
-      restartable: true,
-      workflowStatusListenerEnabled: false,
-      timeoutPolicy: "ALERT_ONLY",
-      timeoutSeconds: 0,
-      inputParameters: ["device_id", "template"],
-      outputParameters: { result: "${apply.output.result}" },
-      tasks: [
-        { name: `${tenant}___mount_${i}`, taskReferenceName: "mount", type: "SIMPLE", inputParameters: { device_id: "${workflow.input.device_id}" } },
-        {
-          name: "decide",
-          taskReferenceName: "decide",
-          type: "DECISION",
-          caseValueParam: "mounted",
-          inputParameters: { mounted: "${mount.output.ok}" },
-          decisionCases: { true: [{ name: `${tenant}___apply_${i}`, taskReferenceName: "apply", type: "SIMPLE", inputParameters: { template: "${workflow.input.template}" } }] },
-          defaultCase: [{ name: "GLOBAL___notify", taskReferenceName: "notify", type: "SIMPLE" }],
-        },
-        { name: `${tenant}___unmount_${i}`, taskReferenceName: "unmount", type: "SIMPLE" },
-      ],
-    });
-  }
-  return JSON.stringify(defs);
 }
 
 /** CPU time (user + system, µs) of a process, from /proc. */
@@ -342,6 +293,8 @@ async function main() {
   }
 
   for (const i of [gateway, baseline, kvOnly, noNegative, parseEvery]) await i.mf.dispose();
+  process.stderr.write("timing the pure paths call by call...\n");
+  const pure: PureFigures[] = await measurePure(gql20k, listing);
   upstream.close();
   await db.close();
 
@@ -353,6 +306,7 @@ async function main() {
     bundle: { bytes: bundleBytes, upload: upload?.[1] ?? null, gzip: upload?.[2] ?? null },
     startupMs,
     results,
+    pure,
   };
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(`${ROOT}bench/results/latest.json`, JSON.stringify(report, null, 2) + "\n");
@@ -370,6 +324,8 @@ async function main() {
         `${pad(r.ratioToBaseline ?? "-", 7)}${pad(r.single.p50Ms, 8)}${pad(r.single.p99Ms, 8)}${pad(r.addedP99Ms ?? "-", 7)}${pad(r.addedCpuUs ?? "-", 7)}${pad(r.non2xx, 8)}`,
     );
   }
+  console.log("\nper call, in Node's V8 (p50 / p99 / max µs):");
+  for (const p of pure) console.log(`  ${p.name.padEnd(40)}${pad(p.p50Us, 8)}${pad(p.p99Us, 8)}${pad(p.maxUs, 8)}  (${p.calls} calls)`);
   console.log("\nwritten to bench/results/latest.json");
 }
 

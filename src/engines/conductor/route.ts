@@ -168,13 +168,11 @@ export function conductorRoutes(): Hono<AppEnv> {
   // ---- Workflow definitions -----------------------------------------------------------------------------------
   r.get("/api/metadata/workflow", async (c) => {
     const caller = callerOf(c);
-    const list = listOf(await conductorOf(c, caller).json("GET", ["api", "metadata", "workflow"]));
-    const out: Obj[] = [];
-    for (const d of list) {
+    const body = await conductorOf(c, caller).list(["api", "metadata", "workflow"], (d) => {
       const def = stripWorkflowDef(d, caller.tenant, false);
-      if (def && (caller.admin || mayUseWorkflowDef(caller.principal, def.description))) out.push(def);
-    }
-    return c.json(out);
+      return def && (caller.admin || mayUseWorkflowDef(caller.principal, def.description)) ? def : undefined;
+    });
+    return c.json(body);
   });
 
   r.get("/api/metadata/workflow/:name", async (c) => {
@@ -226,8 +224,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.get("/api/metadata/taskdefs", async (c) => {
     const caller = callerOf(c);
     requireAdmin(caller, "task definitions");
-    const list = listOf(await conductorOf(c, caller).json("GET", ["api", "metadata", "taskdefs"]));
-    return c.json(list.map((d) => stripTaskDef(d, caller.tenant)).filter((d) => d !== null));
+    return c.json(await conductorOf(c, caller).list(["api", "metadata", "taskdefs"], (d) => stripTaskDef(d, caller.tenant) ?? undefined));
   });
 
   r.get("/api/metadata/taskdefs/:taskType", async (c) => {
@@ -437,8 +434,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.get("/api/event", async (c) => {
     const caller = callerOf(c);
     requireAdmin(caller, "event handlers");
-    const list = listOf(await conductorOf(c, caller).json("GET", ["api", "event"]));
-    return c.json(list.map((h) => stripEventHandler(h, caller.tenant)).filter((h) => h !== null));
+    return c.json(await conductorOf(c, caller).list(["api", "event"], (h) => stripEventHandler(h, caller.tenant) ?? undefined));
   });
 
   r.get("/api/event/:event", async (c) => {

@@ -76,6 +76,31 @@ export class ConductorUpstream {
     return parseAnswer(await this.call(method, segments, query, body, opts));
   }
 
+  /**
+   * A listing (a JSON array), parsed straight from the answer's bytes (no intermediate string), each element passed
+   * through `rewrite` (left out when it returns `undefined`). Not an array, or not JSON: 502.
+   */
+  async list(segments: readonly string[], rewrite: (element: unknown) => unknown, query?: URLSearchParams): Promise<unknown[]> {
+    const res = await this.send("GET", segments, query);
+    if (res.status >= 400) {
+      const text = await res.text().catch(() => "");
+      throw upstreamError({ status: res.status, contentType: res.headers.get("content-type") ?? "", text }, this.tenant);
+    }
+    let answer: unknown;
+    try {
+      answer = await res.json();
+    } catch {
+      throw malformed();
+    }
+    if (!Array.isArray(answer)) throw malformed();
+    const out: unknown[] = [];
+    for (const element of answer) {
+      const r = rewrite(element);
+      if (r !== undefined) out.push(r);
+    }
+    return out;
+  }
+
   /** Like `json`, with 404 (or an empty answer) as `null` instead of an error. */
   async jsonOrNull(method: string, segments: readonly string[], query?: URLSearchParams): Promise<unknown> {
     try {

@@ -1,0 +1,82 @@
+/**
+ * Per-call CPU of the gateway's two heaviest pure paths, timed call by call in Node (the same V8 as workerd, with
+ * a clock fine enough to give percentiles; workerd's clock stands still during a request by design):
+ * - the GraphQL guard on a 20 KB document: read the body, parse, decide (uncached: every call parses);
+ * - the Conductor listing rewrite of 1,000 definitions (about 1 MB): parsed, stripped, label-filtered, serialized.
+ * Run by `npm run bench` (results in bench/results/latest.json under `pure`), or alone: `npx tsx bench/pure.ts`.
+ */
+import { DEFAULT_GRAPHQL_LIMITS } from "../src/constants.ts";
+import { analyzeRequest, authorizeOperation, decideRequest } from "../src/engines/prefect/policy.ts";
+import { readTransport } from "../src/engines/prefect/transport.ts";
+import { stripWorkflowDef } from "../src/engines/conductor/workflowDefs.ts";
+import { mayUseWorkflowDef } from "../src/engines/conductor/rbac.ts";
+import type { ScopePattern } from "../src/identity/scopes.ts";
+
+export interface PureFigures {
+  name: string;
+  calls: number;
+  p50Us: number;
+  p99Us: number;
+  maxUs: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function time(name: string, calls: number, once: () => unknown | Promise<unknown>): Promise<PureFigures> {
+  for (let i = 0; i < Math.min(50, calls); i++) await once(); // warm up the JIT
+  const samples: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    await once();
+    samples.push((performance.now() - t0) * 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return { name, calls, p50Us: Math.round(percentile(samples, 50)), p99Us: Math.round(percentile(samples, 99)), maxUs: Math.round(samples.at(-1)!) };
+}
+
+export async function measurePure(graphqlBody: string, listing: string): Promise<PureFigures[]> {
+  const scopes = ["query/*"] as ScopePattern[];
+  const guard = () => {
+    const t = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
+    if ("refusal" in t || t.transport.kind !== "single") throw new Error("bench document refused");
+    const d = decideRequest(t.transport.request, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
+    if (!d.ok) throw new Error("bench document refused");
+  };
+  // The usual case: UIs resend the same documents, so the route finds the analysis cached by document text and
+  // only reads the body and decides (src/engines/prefect/route.ts).
+  const first = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
+  if ("refusal" in first || first.transport.kind !== "single") throw new Error("bench document refused");
+  const analysis = analyzeRequest(first.transport.request, DEFAULT_GRAPHQL_LIMITS);
+  if (!analysis.ok) throw new Error("bench document refused");
+  const cached = new Map([[first.transport.request.query, analysis.operation]]);
+  const guardCached = () => {
+    const t = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
+    if ("refusal" in t || t.transport.kind !== "single") throw new Error("bench document refused");
+    const op = cached.get(t.transport.request.query);
+    if (!op || !authorizeOperation(op, scopes, "POST").ok) throw new Error("bench document refused");
+  };
+  const bytes = new TextEncoder().encode(listing);
+  const caller = { kind: "api_key" as const, subject: "u", roles: [], groups: ["OPS"], scopes: [] as ScopePattern[] };
+  // What the route does: parse the answer's bytes, strip and filter each definition, serialize.
+  const rewrite = async () => {
+    const answer = (await new Response(bytes).json()) as unknown[];
+    const out: unknown[] = [];
+    for (const d of answer) {
+      const def = stripWorkflowDef(d, "bench", false);
+      if (def && mayUseWorkflowDef(caller, def.description)) out.push(def);
+    }
+    return new TextEncoder().encode(JSON.stringify(out));
+  };
+  return [
+    await time("graphql-20kb guard (uncached: parse)", 2_000, guard),
+    await time("graphql-20kb guard (cached analysis)", 2_000, guardCached),
+    await time("conductor 1 MB listing rewrite", 200, rewrite),
+  ];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { graphqlBody, workflowDefListing } = await import("./fixtures.ts");
+  for (const f of await measurePure(graphqlBody(20_000), workflowDefListing(1_000))) console.log(f);
+}
