@@ -4,9 +4,11 @@
  *
  * 50 clients for 60 s (LOAD_CONNECTIONS, LOAD_DURATION_S), in groups of their own processes: API keys (memory and,
  * every MEMORY_CACHE_TTL_S, KV hits), JWTs (RS256 and ES256), GraphQL queries and audited mutations, 1 MB Conductor
- * definition listings (rewritten), and worker batch polls over 10 tenants. Prints each group's figures and the
- * workerd process's memory over time; exits non-zero on any 5xx, any other unexpected status, any client error
- * or timeout, or memory growing more than 25 % after warm-up. Writes bench/results/load-latest.json.
+ * definition listings (rewritten), and worker batch polls over 10 tenants. Prints each group's figures and memory
+ * over time (the isolate's live JS heap through the V8 inspector, and the process's RSS); exits non-zero on any
+ * 5xx, any other unexpected status, any client error or timeout, or the live heap growing after warm-up (more than
+ * 25 % or 4 MB, measured at rest after a warm-up of the same mix and again after the run). Writes
+ * bench/results/load-latest.json.
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
@@ -14,6 +16,7 @@ import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
 import pg from "pg";
+import WebSocket from "ws";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { startLocalDatabase } from "../scripts/local-db.ts";
 import { buildWorker, startRuntime, wranglerFacts } from "../scripts/worker-runtime.ts";
@@ -24,7 +27,7 @@ import { handleConductor } from "../test/setup/conductor.ts";
 const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 60);
 const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 50);
-const WARM_UP_S = Math.min(15, Math.floor(DURATION_S / 4));
+const WARM_UP_S = Math.max(5, Math.min(15, Math.floor(DURATION_S / 4)));
 const MAX_MEMORY_GROWTH = 0.25;
 const run = promisify(execFile);
 
@@ -39,6 +42,37 @@ function workerdPids(): Set<number> {
     }
   }
   return out;
+}
+
+/** The Worker isolate's live JS heap, through the V8 inspector: collected first, so it counts what is kept. */
+async function heapProbe(inspectorHost: string, gatewayUrl: string): Promise<() => Promise<number>> {
+  const list = (await (await fetch(`http://${inspectorHost}/json`)).json()) as { webSocketDebuggerUrl: string; title: string }[];
+  const target = list.find((t) => !t.title.startsWith("core:")) ?? list[0]!;
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r) => ws.once("open", r));
+  let id = 0;
+  const send = (method: string) =>
+    new Promise<Record<string, number>>((resolve, reject) => {
+      const my = ++id;
+      const timer = setTimeout(() => reject(new Error(`${method}: no answer`)), 15_000);
+      const onMsg = (m: WebSocket.RawData) => {
+        const msg = JSON.parse(String(m)) as { id?: number; result?: Record<string, number> };
+        if (msg.id === my) {
+          clearTimeout(timer);
+          ws.off("message", onMsg);
+          resolve(msg.result ?? {});
+        }
+      };
+      ws.on("message", onMsg);
+      ws.send(JSON.stringify({ id: my, method }));
+    });
+  await send("HeapProfiler.enable");
+  return async () => {
+    // The collection runs when the isolate next runs: a request wakes it when the load has stopped.
+    await Promise.all([send("HeapProfiler.collectGarbage"), fetch(`${gatewayUrl}/healthz`).then((r) => r.arrayBuffer())]);
+    const usage = await send("Runtime.getHeapUsage");
+    return Math.round(((usage.usedSize ?? NaN) / 1_048_576) * 10) / 10;
+  };
 }
 
 const rssMb = (pid: number) => {
@@ -120,12 +154,14 @@ async function main() {
       PREFECT_GRAPHQL_URL: `${enginesUrl}/graphql`,
       CONDUCTOR_URL: `${enginesUrl}/conductor/load`,
     },
+    inspector: true,
     onStdout: () => {},
     onStderr: (line) => {
       if (!/Connection reset by peer|^stack: |Broken pipe|different request context|Network connection lost/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
     },
   });
   const pids = [...workerdPids()].filter((p) => !before.has(p));
+  const liveHeapMb = await heapProbe((await mf.getInspectorURL()).host, url);
   console.log(`[load] gateway ${url} (workerd pid ${pids.join(",") || "?"}), database ${db.kind}`);
 
   // 3. The workload.
@@ -160,21 +196,30 @@ async function main() {
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`${g.name}: warm-up answered ${res.status}`);
   }
-  const memory: { atS: number; rssMb: number }[] = [];
+  const runGroups = (durationS: number) =>
+    Promise.all(
+      groups.map(async (g, i) => {
+        const cfg = { url, connections: conns[i], durationS, requests: g.requests };
+        const { stdout } = await run(process.execPath, [`${ROOT}bench/load-client.mjs`, JSON.stringify(cfg)], { maxBuffer: 16 * 1024 * 1024 });
+        return { name: g.name, connections: conns[i], ...(JSON.parse(stdout) as { requests: number; reqPerSec: number; p50: number; p99: number; errors: number; timeouts: number; statusCodes: Record<string, number> }) };
+      }),
+    );
+  // Warm-up: the whole mix for WARM_UP_S, then the isolate's live heap at rest (after a collection).
+  console.log(`[load] warm-up: ${WARM_UP_S} s of the same mix`);
+  const warmUp = await runGroups(WARM_UP_S);
+  const heapAtRestBefore = await liveHeapMb();
+  const memory: { atS: number; rssMb: number; heapMb: number }[] = [];
   const started = Date.now();
-  const sampler = setInterval(() => {
-    if (pids[0]) memory.push({ atS: Math.round((Date.now() - started) / 1000), rssMb: rssMb(pids[0]) });
-  }, 5_000);
+  const sample = async () => {
+    const heapMb = await liveHeapMb().catch(() => NaN);
+    memory.push({ atS: Math.round((Date.now() - started) / 1000), rssMb: pids[0] ? rssMb(pids[0]) : NaN, heapMb });
+  };
+  const sampler = setInterval(() => void sample(), 10_000);
   console.log(`[load] ${CONNECTIONS} clients for ${DURATION_S} s: ${groups.map((g, i) => `${g.name} ${conns[i]}`).join(", ")}`);
-  const results = await Promise.all(
-    groups.map(async (g, i) => {
-      const cfg = { url, connections: conns[i], durationS: DURATION_S, requests: g.requests };
-      const { stdout } = await run(process.execPath, [`${ROOT}bench/load-client.mjs`, JSON.stringify(cfg)], { maxBuffer: 16 * 1024 * 1024 });
-      return { name: g.name, connections: conns[i], ...(JSON.parse(stdout) as { requests: number; reqPerSec: number; p50: number; p99: number; errors: number; timeouts: number; statusCodes: Record<string, number> }) };
-    }),
-  );
+  const results = await runGroups(DURATION_S);
   clearInterval(sampler);
-  if (pids[0]) memory.push({ atS: Math.round((Date.now() - started) / 1000), rssMb: rssMb(pids[0]) });
+  const heapAtRestAfter = await liveHeapMb();
+  memory.push({ atS: Math.round((Date.now() - started) / 1000), rssMb: pids[0] ? rssMb(pids[0]) : NaN, heapMb: heapAtRestAfter });
 
   await mf.dispose();
   await db.close();
@@ -193,26 +238,30 @@ async function main() {
   }
   const total = results.reduce((a, r) => a + r.requests, 0);
   console.log(`${"total".padEnd(20)}${pad(CONNECTIONS, 6)}${pad(total, 10)}${pad(Math.round(total / DURATION_S), 8)}`);
-  console.log(`\nworkerd memory (RSS MB by second): ${memory.map((m) => `${m.atS}s:${m.rssMb}`).join(" ")}`);
-  const warm = memory.find((m) => m.atS >= WARM_UP_S) ?? memory[0];
-  const last = memory.at(-1);
-  let growth: number | null = null;
-  if (warm && last && Number.isFinite(warm.rssMb) && Number.isFinite(last.rssMb)) {
-    growth = (last.rssMb - warm.rssMb) / warm.rssMb;
-    console.log(`after warm-up (${warm.atS}s: ${warm.rssMb} MB) to the end (${last.rssMb} MB): ${(growth * 100).toFixed(1)} %`);
-    if (growth > MAX_MEMORY_GROWTH) failures.push(`memory grew ${(growth * 100).toFixed(1)} % after warm-up`);
-  } else failures.push("workerd memory could not be read");
+  // The verdict is on the isolate's live JS heap at rest (what flowgate keeps once requests are done), before and
+  // after the measured run. Samples taken under load include the answers in flight (a 1 MB listing holds ~10 MB
+  // while it is rewritten) and are printed for information. The workerd process's RSS is not flowgate's to keep
+  // flat: a bare pass-through Worker under the same load grows from about 165 to 600 MB in 45 s.
+  console.log(`\nisolate live JS heap under load (MB, after a collection): ${memory.map((m) => `${m.atS}s:${m.heapMb}`).join(" ")}`);
+  console.log(`workerd process RSS (MB): ${memory.map((m) => `${m.atS}s:${m.rssMb}`).join(" ")}`);
+  const growth = (heapAtRestAfter - heapAtRestBefore) / heapAtRestBefore;
+  console.log(`live heap at rest: ${heapAtRestBefore} MB after the warm-up, ${heapAtRestAfter} MB after the run (${(growth * 100).toFixed(1)} %)`);
+  if (!Number.isFinite(growth)) failures.push("the isolate's heap could not be read");
+  else if (heapAtRestAfter - heapAtRestBefore > Math.max(4, heapAtRestBefore * MAX_MEMORY_GROWTH)) {
+    failures.push(`live heap at rest grew from ${heapAtRestBefore} to ${heapAtRestAfter} MB`);
+  }
+  for (const r of warmUp) for (const [status, count] of Object.entries(r.statusCodes)) if (status !== "200") failures.push(`warm-up ${r.name}: ${count} answers ${status}`);
 
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(
     `${ROOT}bench/results/load-latest.json`,
-    JSON.stringify({ date: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, results, memory, memoryGrowth: growth, failures }, null, 2) + "\n",
+    JSON.stringify({ date: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, results, heapAtRestBefore, heapAtRestAfter, memory, failures }, null, 2) + "\n",
   );
   if (failures.length > 0) {
     console.log(`\nFAILED:\n${failures.map((f) => `  ${f}`).join("\n")}`);
     process.exit(1);
   }
-  console.log("\nPASSED: no 5xx, no unexpected status, no client error, memory flat after warm-up");
+  console.log("\nPASSED: no 5xx, no unexpected status, no client error, live heap flat after warm-up");
   process.exit(0);
 }
 

@@ -65,6 +65,8 @@ export interface RuntimeOptions {
   /** Lines workerd writes to stderr (console.log of the Worker goes to stdout). */
   onStderr?: (line: string) => void;
   onStdout?: (line: string) => void;
+  /** Open the V8 inspector (for heap and CPU measurements). */
+  inspector?: boolean;
 }
 
 export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof Miniflare>[0] {
@@ -88,6 +90,7 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     kvPersist: o.kvPersist ?? false,
     // `GET /cdn-cgi/handler/scheduled?cron=...` runs the cron handler on demand (as wrangler's /__scheduled did).
     unsafeTriggerHandlers: true,
+    ...(o.inspector ? { inspectorPort: 0 } : {}),
     handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
       lines(stdout, o.onStdout ?? ((l) => process.stdout.write(`${l}\n`)));
       lines(stderr, o.onStderr ?? ((l) => process.stderr.write(`${l}\n`)));

@@ -18,15 +18,22 @@ const MAX_BACKLOG = 5_000;
 
 interface Queue {
   pending: AuditEvent[];
-  flushing: Promise<void> | null;
+  /**
+   * The flush that will write the rows now pending. It takes them all when its delay is over, and later rows start
+   * the next flush: so each flush ends, and a request waits only for the flush that writes its own row (a flush
+   * that went on while rows kept coming would hold every request that ever waited on it).
+   */
+  next: Promise<void> | null;
 }
 /** One queue per database (tests and local stacks run several configurations in one isolate). */
 const queues = new Map<string, Queue>();
 
 async function flush(queue: Queue, config: Config, log: Logger): Promise<void> {
   await new Promise((r) => setTimeout(r, FLUSH_DELAY_MS));
-  while (queue.pending.length > 0) {
-    const batch = queue.pending.splice(0, MAX_BATCH);
+  queue.next = null;
+  const rows = queue.pending.splice(0, queue.pending.length);
+  for (let at = 0; at < rows.length; at += MAX_BATCH) {
+    const batch = rows.slice(at, at + MAX_BATCH);
     try {
       await withDatabase(config, (db) => insertAuditEvents(db, batch));
     } catch {
@@ -50,7 +57,7 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
   const id = `${config.databaseUrl}\u0000${config.dbWsProxy ?? ""}`;
   let queue = queues.get(id);
   if (!queue) {
-    queue = { pending: [], flushing: null };
+    queue = { pending: [], next: null };
     queues.set(id, queue);
   }
   if (queue.pending.length >= MAX_BACKLOG) {
@@ -58,12 +65,7 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
     return;
   }
   queue.pending.push(event);
-  const q = queue;
-  const flushing =
-    q.flushing ??
-    (q.flushing = flush(q, config, log).finally(() => {
-      q.flushing = null;
-    }));
-  // Every request with a row waiting keeps the flush alive until its row is written.
-  waitUntil(c, flushing);
+  queue.next ??= flush(queue, config, log);
+  // The request lives until the flush that writes its row is done (through waitUntil), and no longer.
+  waitUntil(c, queue.next);
 }

@@ -139,7 +139,7 @@ function audit(c: AppContext, caller: Caller, action: string, target: string | n
 /** An upstream write's answer, relayed: JSON stripped of the tenant's prefix, text passed as it is. */
 async function relay(c: AppContext, upstream: ConductorUpstream, method: string, segments: string[], query?: URLSearchParams, body?: unknown): Promise<Response> {
   const answer = await upstream.call(method, segments, query, body);
-  if (answer.text === "") return c.body(null, answer.status === 200 ? 204 : (answer.status as 204));
+  if (answer.text === "") return c.body(null, answer.status as 200); // the upstream's own status, empty
   if (answer.contentType.includes("json")) {
     let parsed: unknown;
     try {

@@ -225,7 +225,7 @@ function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: r
 }
 
 async function relayText(c: AppContext, answer: { status: number; text: string; contentType: string }): Promise<Response> {
-  if (answer.text === "") return c.body(null, answer.status === 200 ? 204 : (answer.status as 204));
+  if (answer.text === "") return c.body(null, answer.status as 200); // the upstream's own status, empty
   return new Response(answer.text, { status: answer.status, headers: { "content-type": answer.contentType || "text/plain" } });
 }
 
