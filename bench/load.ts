@@ -11,7 +11,7 @@
  * bench/results/load-latest.json.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { promisify } from "node:util";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
@@ -23,6 +23,7 @@ import { buildWorker, startRuntime, wranglerFacts } from "../scripts/worker-runt
 import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
 import { handleConductor } from "../test/setup/conductor.ts";
+import { rssMb, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.LOAD_DURATION_S ?? 60);
@@ -30,19 +31,6 @@ const CONNECTIONS = Number(process.env.LOAD_CONNECTIONS ?? 50);
 const WARM_UP_S = Math.max(5, Math.min(15, Math.floor(DURATION_S / 4)));
 const MAX_MEMORY_GROWTH = 0.25;
 const run = promisify(execFile);
-
-function workerdPids(): Set<number> {
-  const out = new Set<number>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === "workerd") out.add(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 /** The Worker isolate's live JS heap, through the V8 inspector: collected first, so it counts what is kept. */
 async function heapProbe(inspectorHost: string, gatewayUrl: string): Promise<() => Promise<number>> {
@@ -74,11 +62,6 @@ async function heapProbe(inspectorHost: string, gatewayUrl: string): Promise<() 
     return Math.round(((usage.usedSize ?? NaN) / 1_048_576) * 10) / 10;
   };
 }
-
-const rssMb = (pid: number) => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
-};
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));

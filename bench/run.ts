@@ -9,7 +9,7 @@
  * Env: BENCH_DURATION_S (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma list of scenario names).
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { Readable } from "node:stream";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
@@ -22,6 +22,7 @@ import { createKey } from "../src/store/keys.ts";
 import { generateApiKey } from "../src/identity/apiKeyFormat.ts";
 import { graphqlBody, workflowDefListing } from "./fixtures.ts";
 import { measurePure, type PureFigures } from "./pure.ts";
+import { cpuUs, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -45,27 +46,6 @@ interface Measured {
   addedP99Ms?: number;
   /** CPU the gateway spends per request beyond its baseline's (authentication, decisions, rewrites). */
   addedCpuUs?: number;
-}
-
-/** CPU time (user + system, µs) of a process, from /proc. */
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
-}
-
-function workerdPids(): Set<number> {
-  const out = new Set<number>();
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === "workerd") out.add(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
 }
 
 interface Instance {
