@@ -108,7 +108,9 @@ export async function lookupKey(
 async function fill(secretHash: string, deps: KeyLookupDeps): Promise<{ record: KeyRecord | null; source: LookupSource }> {
   const { config, kv } = deps;
   const generation = memory.generation(secretHash);
-  const memoryTtlMs = config.memoryCacheTtlS * 1000;
+  // Spread over the last quarter of MEMORY_CACHE_TTL_S (never beyond it: it bounds revocation), so keys loaded
+  // together do not all go back to KV in the same instant.
+  const memoryTtlMs = config.memoryCacheTtlS * 1000 * (0.75 + 0.25 * Math.random());
   const kvName = KV.apiKey(deps.cacheEpoch, secretHash);
 
   let fromKv: unknown = null;
