@@ -42,6 +42,14 @@ async function flush(queue: Queue, config: Config, log: Logger): Promise<void> {
   }
 }
 
+/** Waits until the rows already recorded for this configuration's database are written (reads see them). */
+export async function settleAudit(config: Config): Promise<void> {
+  const pending = queues.get(queueId(config))?.next;
+  if (pending) await pending;
+}
+
+const queueId = (config: Config) => `${config.databaseUrl}\u0000${config.dbWsProxy ?? ""}`;
+
 export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"): void {
   const log = c.get("log");
   log.audit(logEvent, {
@@ -54,7 +62,7 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
     ...(event.details ?? {}),
   });
   const config = c.get("config");
-  const id = `${config.databaseUrl}\u0000${config.dbWsProxy ?? ""}`;
+  const id = queueId(config);
   let queue = queues.get(id);
   if (!queue) {
     queue = { pending: [], next: null };

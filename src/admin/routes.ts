@@ -8,7 +8,7 @@ import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
 import { DEFAULT_ROTATION_GRACE_S } from "../constants";
 import { bumpCacheEpoch, setLogLevelOverride } from "../control";
-import { recordAudit } from "../audit";
+import { recordAudit, settleAudit } from "../audit";
 import type { AppContext, AppEnv } from "../context";
 import { withDatabase, type Database } from "../db/client";
 import { GatewayError, badRequest, forbidden, notFound } from "../errors";
@@ -182,6 +182,7 @@ export function adminRoutes(): Hono<AppEnv> {
   // Audit trail
   admin.get("/audit", async (c) => {
     const q = parseOr400(AuditQuery, c.req.query());
+    await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed
     return c.json({ events: await db(c, (d) => listAuditEvents(d, q)), limit: q.limit, offset: q.offset });
   });
 
