@@ -54,8 +54,12 @@ async function main() {
     await db.close().catch(() => {});
     process.exit(code);
   };
-  process.on("SIGINT", () => void stop(0));
-  process.on("SIGTERM", () => void stop(0));
+  // Miniflare installs exit hooks that end the process at once; this script stops things in order itself
+  // (workerd, then the database, which must close cleanly), so it takes those signals over.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void stop(0));
+  }
 }
 
 main().catch((err) => {
