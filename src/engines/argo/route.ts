@@ -75,6 +75,27 @@ async function jsonAnswer(res: Response): Promise<unknown> {
   }
 }
 
+/**
+ * An archived workflow, when the caller may enter its namespace; null when it does not exist or is not theirs
+ * (the same answer, so a uid reveals nothing). Asked of the archive before anything is done to it.
+ */
+async function archivedWorkflow(c: AppContext, p: Principal, uid: string): Promise<object | null> {
+  const lookup = await forward({
+    upstream: argoUrl(c),
+    path: `/api/v1/archived-workflows/${encodeURIComponent(uid)}`,
+    routePrefix: ROUTE,
+    method: "GET",
+    headers: new Headers({ accept: "application/json" }),
+    identity: principalHeaders(p, c.get("requestId")),
+    timeoutMs: c.get("config").upstreamTimeoutMs,
+  });
+  if (lookup.status === 404) return null;
+  if (lookup.status !== 200) throw new GatewayError("BAD_GATEWAY", `upstream error (${lookup.status})`);
+  const archived = await jsonAnswer(lookup);
+  const ns = namespaceOf(archived);
+  return ns !== null && (await enterable(c, p)).has(ns) ? (archived as object) : null;
+}
+
 export function argoRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   const auth = authenticated({ cookieName: "authorization" });
@@ -134,22 +155,9 @@ export function argoRoutes(): Hono<AppEnv> {
         return c.json(answer);
       }
       case "archived": {
-        const allowed = await enterable(c, p);
-        const lookup = await forward({
-          upstream: argoUrl(c),
-          path: `/api/v1/archived-workflows/${encodeURIComponent(target.uid)}`,
-          routePrefix: ROUTE,
-          method: "GET",
-          headers: new Headers({ accept: "application/json" }),
-          identity: principalHeaders(p, c.get("requestId")),
-          timeoutMs: c.get("config").upstreamTimeoutMs,
-        });
-        if (lookup.status === 404) throw notFound("no such archived workflow");
-        if (lookup.status !== 200) throw new GatewayError("BAD_GATEWAY", `upstream error (${lookup.status})`);
-        const archived = await jsonAnswer(lookup);
-        const ns = namespaceOf(archived);
-        if (ns === null || !allowed.has(ns)) throw notFound("no such archived workflow");
-        if (method === "GET" && segments.length === 2) return c.json(archived as object);
+        const archived = await archivedWorkflow(c, p, target.uid);
+        if (!archived) throw notFound("no such archived workflow");
+        if (method === "GET" && segments.length === 2) return c.json(archived);
         return send(c, path);
       }
     }
@@ -172,17 +180,7 @@ export function argoRoutes(): Hono<AppEnv> {
       const segments = segmentsOf(c, `${ROUTE}/${kind}/`);
       const uid = segments[0] ?? "";
       if (!/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw badRequest("not a workflow uid");
-      const lookup = await forward({
-        upstream: argoUrl(c),
-        path: `/api/v1/archived-workflows/${encodeURIComponent(uid)}`,
-        routePrefix: ROUTE,
-        method: "GET",
-        headers: new Headers({ accept: "application/json" }),
-        identity: principalHeaders(p, c.get("requestId")),
-        timeoutMs: c.get("config").upstreamTimeoutMs,
-      });
-      const ns = lookup.status === 200 ? namespaceOf(await jsonAnswer(lookup)) : null;
-      if (ns === null || !(await enterable(c, p)).has(ns)) throw notFound("no such artifact");
+      if (!(await archivedWorkflow(c, p, uid))) throw notFound("no such artifact");
       return send(c, `/${kind}/${encodePath(segments)}`);
     });
   }
