@@ -41,6 +41,8 @@ function argo(rest: string, method: string, body: string, res: ServerResponse): 
   if (method === "GET" && (path === "/api/v1/workflows/" || path === "/api/v1/archived-workflows/" || path === "/api/v1/archived-workflows")) {
     return json(200, { metadata: {}, items: everywhere });
   }
+  // A listing in a shape Argo never answers (a bare array), to prove the gateway refuses what it cannot filter.
+  if (method === "GET" && path === "/api/v1/workflow-templates/") return json(200, everywhere);
   const arch = /^\/api\/v1\/archived-workflows\/([^/]+)(\/.*)?$/.exec(path);
   if (arch) {
     const ns = ARCHIVED[arch[1]!];

@@ -65,6 +65,26 @@ function requireWorkspace(allowed: Set<string>, namespace: string): void {
   if (!allowed.has(namespace)) throw forbidden(`not allowed in workspace ${namespace}`);
 }
 
+/**
+ * The body of a request acting in `namespace`, read and checked: every namespace it names must be that one. Any
+ * request with a body (POST, PUT, PATCH, a DELETE with options) goes through here; none has a way around it.
+ */
+async function bodyIn(c: AppContext, namespace: string): Promise<Uint8Array | undefined> {
+  if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.raw.body === null) return undefined;
+  const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
+  const text = utf8(bytes);
+  if (text.trim() !== "") {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw badRequest("body is not valid JSON");
+    }
+    if (bodyNamespaces(body).some((ns) => ns !== namespace)) throw badRequest("the namespace in the body differs from the path");
+  }
+  return bytes;
+}
+
 /** Reads a JSON answer (a 502 when it is not JSON). */
 async function jsonAnswer(res: Response): Promise<unknown> {
   const text = await res.text();
@@ -125,40 +145,32 @@ export function argoRoutes(): Hono<AppEnv> {
         return send(c, path);
       case "namespaced": {
         requireWorkspace(await enterable(c, p), target.namespace);
-        if (method === "POST" || method === "PUT") {
-          const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
-          const text = utf8(bytes);
-          if (text.trim() !== "") {
-            let body: unknown;
-            try {
-              body = JSON.parse(text);
-            } catch {
-              throw badRequest("body is not valid JSON");
-            }
-            if (bodyNamespaces(body).some((ns) => ns !== target.namespace)) throw badRequest("the namespace in the body differs from the path");
-          }
-          return send(c, path, bytes);
-        }
-        return send(c, path);
+        return send(c, path, await bodyIn(c, target.namespace));
       }
       case "cluster-list": {
         const allowed = await enterable(c, p);
         const res = await send(c, path);
-        if (res.status !== 200) return res;
+        if (res.status >= 300) return res; // an error answer carries no items
+        // A listing is `{items: [...]}` (Argo writes `items: null` when empty); any other shape could carry
+        // another workspace's objects where this filter does not look, so it is refused.
         const answer = (await jsonAnswer(res)) as { items?: unknown };
-        if (answer && typeof answer === "object" && Array.isArray(answer.items)) {
+        if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not a listing");
+        if (Array.isArray(answer.items)) {
           answer.items = answer.items.filter((item) => {
             const ns = namespaceOf(item);
             return ns !== null && allowed.has(ns);
           });
+        } else if (answer.items !== null && answer.items !== undefined) {
+          throw new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not a listing");
         }
-        return c.json(answer);
+        return c.json(answer, res.status as 200);
       }
       case "archived": {
         const archived = await archivedWorkflow(c, p, target.uid);
         if (!archived) throw notFound("no such archived workflow");
         if (method === "GET" && segments.length === 2) return c.json(archived);
-        return send(c, path);
+        // Resubmitting names a namespace in the body: it must be the archived workflow's own.
+        return send(c, path, await bodyIn(c, namespaceOf(archived)!));
       }
     }
   });

@@ -124,6 +124,24 @@ describe("the namespace of a request", () => {
     expect((await as(ab, "/argo/api/v1/archived-workflows/uid-alpha", { method: "DELETE" })).status).toBe(200);
   });
 
+  it("a body naming another namespace is refused whatever the method, archived resubmits included", async () => {
+    for (const method of ["PATCH", "PUT", "DELETE"]) {
+      const res = await as(ab, "/argo/api/v1/workflows/alpha/wf-1", { method, json: { namespace: "secret" } });
+      expect(res.status, method).toBe(400);
+    }
+    const resubmit = await as(ab, "/argo/api/v1/archived-workflows/uid-alpha/resubmit", { method: "PUT", json: { namespace: "secret", memoized: false } });
+    expect(resubmit.status).toBe(400);
+    expect((await records()).filter((r) => r.path.includes("resubmit"))).toEqual([]);
+    const ok = await as(ab, "/argo/api/v1/archived-workflows/uid-alpha/resubmit", { method: "PUT", json: { namespace: "alpha" } });
+    expect(ok.status).toBe(200);
+  });
+
+  it("a cross-namespace listing in a shape it cannot filter is a 502, never passed through", async () => {
+    const res = await as(ab, "/argo/api/v1/workflow-templates/");
+    expect(res.status).toBe(502);
+    expect(await res.text()).not.toContain("secret");
+  });
+
   it("cluster-scoped changes are for flowgate admins; reading cluster templates is open", async () => {
     expect((await as(ab, "/argo/api/v1/cluster-workflow-templates", { method: "POST", json: {} })).status).toBe(403);
     expect((await as(ab, "/argo/api/v1/cluster-workflow-templates")).status).toBe(200);
