@@ -10,7 +10,7 @@ import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import { waitUntil, type AppContext, type AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
-import type { Principal, TenantName } from "../../identity/principal";
+import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
@@ -152,10 +152,6 @@ async function relay(c: AppContext, upstream: ConductorUpstream, method: string,
   return c.text(answer.text.split(`${upstream.tenant ?? ""}___`).join(""), answer.status as 200);
 }
 
-const listOf = (v: unknown): unknown[] => {
-  if (!Array.isArray(v)) throw malformed();
-  return v;
-};
 
 const VERSION = (v: string) => /^[1-9][0-9]{0,8}$/.test(v);
 const SORT = (v: string) => /^[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?(;[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?){0,4}$/.test(v);
@@ -354,8 +350,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     requireAdmin(caller, "listing running workflows");
     const name = checkedName(c.req.param("name"));
     const q = params(c, { version: VERSION, startTime: "int", endTime: "int" });
-    const ids = listOf(await conductorOf(c, caller).json("GET", ["api", "workflow", "running", prefixTenant(caller.tenant, name)], q));
-    return c.json(ids.filter(isConductorId));
+    return c.json(await conductorOf(c, caller).list(["api", "workflow", "running", prefixTenant(caller.tenant, name)], (id) => (isConductorId(id) ? id : undefined), q));
   });
 
   // ---- External payload storage (a READ only for paths the tenant was shown or was given) ----------------------
@@ -443,8 +438,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     const m = /^conductor:([^:]+):([^:]+)$/.exec(c.req.param("event"));
     if (!m) throw badRequest("event: only conductor:<workflow>:<task> events exist here");
     const event = `conductor:${prefixTenant(caller.tenant, checkedName(m[1]!, "event workflow"))}:${checkedName(m[2]!, "event task")}`;
-    const list = listOf(await conductorOf(c, caller).json("GET", ["api", "event", event], params(c, { activeOnly: "bool" })));
-    return c.json(list.map((h) => stripEventHandler(h, caller.tenant)).filter((h) => h !== null));
+    return c.json(await conductorOf(c, caller).list(["api", "event", event], (h) => stripEventHandler(h, caller.tenant) ?? undefined, params(c, { activeOnly: "bool" })));
   });
 
   for (const method of ["POST", "PUT"] as const) {
@@ -514,15 +508,14 @@ export function conductorRoutes(): Hono<AppEnv> {
     const id = checkedId(c.req.param("taskId"), "task");
     const upstream = conductorOf(c, caller);
     await requireVisibleTask(upstream, caller, id);
-    return c.json(stripTenantDeep(listOf(await upstream.json("GET", ["api", "tasks", id, "log"])), caller.tenant));
+    return c.json(await upstream.list(["api", "tasks", id, "log"], (entry) => stripTenantDeep(entry, caller.tenant)));
   });
 
   // ---- Schedules (Schellar; admins only) -------------------------------------------------------------------------
   r.get("/schedule", async (c) => {
     const caller = callerOf(c);
     requireAdmin(caller, "schedules");
-    const list = listOf(await conductorOf(c, caller, "schellar").json("GET", ["schedule"]));
-    return c.json(list.map((s) => stripSchedule(s, caller.tenant)).filter((s) => s !== null));
+    return c.json(await conductorOf(c, caller, "schellar").list(["schedule"], (s) => stripSchedule(s, caller.tenant) ?? undefined));
   });
 
   const scheduleName = (c: AppContext): string => {
@@ -576,4 +569,3 @@ export function conductorRoutes(): Hono<AppEnv> {
   return r;
 }
 
-export type { TenantName };
