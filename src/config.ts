@@ -3,7 +3,7 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, JWKS_CACHE_MAX_AGE_MS, type GraphQLLimits } from "./constants";
+import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, JWKS_CACHE_MAX_AGE_MS, UUID_PATTERN, type GraphQLLimits } from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -153,9 +153,10 @@ const ConfigSchema = z.object({
   ADMIN_GROUPS: commaList(["NETWORK-ADMIN"]),
   ALLOW_PUBLIC_ACCESS: boolean(false),
   PUBLIC_SCOPES: scopeList("query/*"),
-  TENANT_ID: claim("Default"),
-  TENANT_NAME: claim("Default"),
-  TENANT_SLUG: claim("default"),
+  // Unset, each comes from the caller's flowgate tenant (src/engines/prefect/tenant.ts); set, it is every caller's.
+  TENANT_ID: optionalString.refine((s) => s === undefined || UUID_PATTERN.test(s), "must be a UUID (8-4-4-4-12 hex digits)"),
+  TENANT_NAME: optionalString,
+  TENANT_SLUG: optionalString,
   ALLOWED_SYSTEM_TASKS: commaList(DEFAULT_SYSTEM_TASKS),
   FLOWAPI_IDENTIFIER: optionalString,
   FLOWAPI_PUBLIC_KEY: optionalString,
@@ -211,7 +212,8 @@ export interface Config {
   adminGroups: string[];
   allowPublicAccess: boolean;
   publicScopes: ScopePattern[];
-  prefectTenant: { id: string; name: string; slug: string };
+  /** Explicit Prefect tenant answers for every caller; what is unset comes from the caller's flowgate tenant. */
+  prefectTenant: { id?: string; name?: string; slug?: string };
   allowedSystemTasks: string[];
   flowapi: { identifier?: string; publicKey?: string };
   logLevel: LogLevel;
@@ -265,7 +267,7 @@ function toConfig(p: Parsed): Config {
     adminGroups: p.ADMIN_GROUPS,
     allowPublicAccess: p.ALLOW_PUBLIC_ACCESS,
     publicScopes: p.PUBLIC_SCOPES,
-    prefectTenant: { id: p.TENANT_ID, name: p.TENANT_NAME, slug: p.TENANT_SLUG },
+    prefectTenant: { id: p.TENANT_ID?.toLowerCase(), name: p.TENANT_NAME, slug: p.TENANT_SLUG },
     allowedSystemTasks: p.ALLOWED_SYSTEM_TASKS,
     flowapi: { identifier: p.FLOWAPI_IDENTIFIER, publicKey: p.FLOWAPI_PUBLIC_KEY },
     logLevel: p.LOG_LEVEL,

@@ -91,3 +91,14 @@ export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
   maxDirectives: 30,
   maxBatch: 25,
 };
+
+/**
+ * Namespace of the Prefect tenant ids flowgate gives its tenants: a tenant's id is the name-based UUID (version 5,
+ * RFC 9562) of its name under this namespace, so it is the same in every isolate, deployment and release without
+ * being stored, and differs between tenants. The Prefect 1.x client requires a UUID there (`Client.tenant_id`).
+ * Changing this constant changes every tenant's id: users would have to `prefect auth login` again.
+ */
+export const PREFECT_TENANT_NAMESPACE = "a805008c-5ac9-4a2c-833b-280f1c2532ae";
+
+/** A UUID in its canonical 8-4-4-4-12 hex form (any version; the Prefect client accepts any). */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -7,9 +7,10 @@ import { cors } from "hono/cors";
 import { configFor } from "./config";
 import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
-import type { AppContext, AppEnv } from "./context";
+import type { AppContext, AppEnv, AppVariables } from "./context";
 import { keyLookupDeps, waitUntil } from "./context";
 import { GatewayError, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
+import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
 import { authenticate } from "./identity/authenticate";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
@@ -101,7 +102,19 @@ export function requirePrincipal(c: AppContext): Principal {
   return p;
 }
 
-/** The one error renderer: envelope, or GraphQL's shape on GraphQL routes. Never a stack trace. */
+type ErrorRenderer = (e: GatewayError, requestId: string, c: AppContext) => Response;
+
+/** How each route's errors look; a route picks its style with `c.set("errorStyle", ...)`. */
+const ERROR_RENDERERS: Record<AppVariables["errorStyle"], ErrorRenderer> = {
+  envelope: (e, requestId, c) => c.json(errorEnvelope(e, requestId), e.status as 400),
+  // GraphQL's shape, with the status and media type the client's Accept calls for (src/graphqlHttp.ts).
+  graphql: (e, requestId, c) => {
+    const media = negotiateGraphQLMedia(c.req.header("accept"));
+    return graphqlResponse(graphqlErrorBody(e, requestId), graphqlStatus(e.status, media), media);
+  },
+};
+
+/** The one error renderer: the route's error style picks the shape. Never a stack trace. */
 export function renderError(err: unknown, c: AppContext): Response {
   const e = toGatewayError(err);
   const requestId = c.get("requestId") ?? crypto.randomUUID();
@@ -113,9 +126,8 @@ export function renderError(err: unknown, c: AppContext): Response {
   } else {
     log.info("request.refused", { code: e.code, status: e.status });
   }
-  const body = c.get("errorStyle") === "graphql" ? graphqlErrorBody(e, requestId) : errorEnvelope(e, requestId);
-  const res = c.json(body, e.status as 400);
+  const res = ERROR_RENDERERS[c.get("errorStyle") ?? "envelope"](e, requestId, c);
   res.headers.set("x-request-id", requestId);
-  if (e.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');
+  if (res.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');
   return res;
 }

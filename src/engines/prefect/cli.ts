@@ -3,7 +3,7 @@
  * `auth_info` (what `prefect auth login -k <key>` checks) and `tenant` (what the client reads its tenant from).
  * Decided on the parsed operation, never by substring. Pure.
  */
-import { Kind, type FragmentDefinitionNode, type SelectionSetNode } from "graphql";
+import { Kind, type FieldNode, type FragmentDefinitionNode, type ObjectValueNode, type SelectionSetNode } from "graphql";
 import type { Operation, OperationAst } from "./policy";
 
 export interface PrefectTenant {
@@ -24,7 +24,10 @@ export function localRoot(op: Operation): (typeof LOCAL_ROOTS)[number] | null {
   return null;
 }
 
-function resolve(set: SelectionSetNode, source: { [k: string]: Value }, typename: string, fragments: Map<string, FragmentDefinitionNode>, out: { [k: string]: Value } = {}): { [k: string]: Value } {
+/** Picks a field's value given its arguments (the root's `tenant(where: ...)`); nested fields take theirs as is. */
+type Pick = (field: FieldNode, value: Value) => Value;
+
+function resolve(set: SelectionSetNode, source: { [k: string]: Value }, typename: string, fragments: Map<string, FragmentDefinitionNode>, out: { [k: string]: Value } = {}, pick?: Pick): { [k: string]: Value } {
   for (const sel of set.selections) {
     if (sel.kind === Kind.FIELD) {
       const key = sel.alias?.value ?? sel.name.value;
@@ -33,16 +36,48 @@ function resolve(set: SelectionSetNode, source: { [k: string]: Value }, typename
         out[key] = typename;
         continue;
       }
-      const v = source[name] ?? null;
+      const raw = source[name] ?? null;
+      const v = pick ? pick(sel, raw) : raw;
       out[key] = sel.selectionSet && v !== null ? shape(sel.selectionSet, v, name, fragments) : v;
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      resolve(sel.selectionSet, source, typename, fragments, out);
+      resolve(sel.selectionSet, source, typename, fragments, out, pick);
     } else {
       const frag = fragments.get(sel.name.value);
-      if (frag) resolve(frag.selectionSet, source, typename, fragments, out);
+      if (frag) resolve(frag.selectionSet, source, typename, fragments, out, pick);
     }
   }
   return out;
+}
+
+/**
+ * Whether a Hasura `where` could select the caller's tenant. Only what the CLI sends is read: `_eq` on `id`, `slug`
+ * or `name` with a literal string (the login's `tenant(where: {id: {_eq: "..."}})`), inside `_and` too. A literal
+ * naming another tenant selects nothing; anything not understood (variables, other operators) leaves the caller's
+ * own tenant, the only one there is to see.
+ */
+function mayMatch(where: ObjectValueNode, tenant: PrefectTenant): boolean {
+  for (const f of where.fields) {
+    const column = f.name.value;
+    if (column === "_and") {
+      const parts = f.value.kind === Kind.LIST ? f.value.values : [f.value];
+      if (parts.some((p) => p.kind === Kind.OBJECT && !mayMatch(p, tenant))) return false;
+    } else if ((column === "id" || column === "slug" || column === "name") && f.value.kind === Kind.OBJECT) {
+      for (const op of f.value.fields) {
+        if (op.name.value !== "_eq" || op.value.kind !== Kind.STRING) continue;
+        const own = tenant[column];
+        if (column === "id" ? op.value.value.toLowerCase() !== own.toLowerCase() : op.value.value !== own) return false;
+      }
+    }
+  }
+  return true;
+}
+
+function pickTenant(tenant: PrefectTenant): Pick {
+  return (field, value) => {
+    if (field.name.value !== "tenant") return value;
+    const where = field.arguments?.find((a) => a.name.value === "where")?.value;
+    return where?.kind === Kind.OBJECT && !mayMatch(where, tenant) ? [] : value;
+  };
 }
 
 function shape(set: SelectionSetNode, v: Value, typename: string, fragments: Map<string, FragmentDefinitionNode>): Value {
@@ -57,5 +92,5 @@ export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: st
     auth_info: { tenant_id: tenant.id, user_id: subject, api_token_scope: null, license_id: null },
     tenant: [{ id: tenant.id, name: tenant.name, slug: tenant.slug }],
   };
-  return resolve(op.node.selectionSet, root, "Query", op.fragments);
+  return resolve(op.node.selectionSet, root, "Query", op.fragments, {}, pickTenant(tenant));
 }

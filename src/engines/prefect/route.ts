@@ -15,8 +15,10 @@ import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
 import { LruCache } from "../../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
+import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../graphqlHttp";
 import { localAnswer, localRoot } from "./cli";
 import { analyzeRequest, authorizeOperation, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
+import { namesAnotherTenant, prefectTenantOf } from "./tenant";
 import { readTransport } from "./transport";
 
 /**
@@ -90,6 +92,13 @@ export function prefectRoutes(): Hono<AppEnv> {
   prefect.all("/graphql", authenticated(), async (c) => {
     const config = c.get("config");
     const caller = callerOf(c);
+    const tenant = await prefectTenantOf(caller, config.prefectTenant);
+    // The 1.x client sends the tenant `auth_info` gave it; naming another one is a credential not valid there
+    // (the client then says "Your API key is not valid for that tenant", src/prefect/cli/auth.py switch_tenants).
+    if (namesAnotherTenant(c.req.header("x-prefect-tenant-id"), tenant.id)) {
+      throw unauthenticated(`this credential is not valid for the tenant in X-Prefect-Tenant-Id (its tenant is ${tenant.id}): log in again`);
+    }
+    const media = negotiateGraphQLMedia(c.req.header("accept"));
     const method = c.req.method;
     const url = new URL(c.req.url);
     const bytes = method === "POST" ? await readBodyLimited(c.req.raw, config.maxBodyBytes) : new Uint8Array();
@@ -121,7 +130,7 @@ export function prefectRoutes(): Hono<AppEnv> {
           ? graphqlErrorBody(new GatewayError("BATCH_REFUSED", "not executed: another operation in this batch was refused"), requestId)
           : graphqlErrorBody(toError(d.refusal), requestId),
       );
-      return c.json(body, refused[0]!.refusal.status);
+      return graphqlResponse(body, graphqlStatus(refused[0]!.refusal.status, media), media);
     }
 
     // The CLI's identity questions are answered here and never reach the upstream.
@@ -130,9 +139,9 @@ export function prefectRoutes(): Hono<AppEnv> {
       const answers = requests.map((r) => {
         const ast = operationAst(r, config.graphqlLimits);
         if (!ast) throw new GatewayError("BAD_REQUEST", "invalid GraphQL");
-        return { data: localAnswer(ast, config.prefectTenant, caller.subject) };
+        return { data: localAnswer(ast, tenant, caller.subject) };
       });
-      return c.json(transport.kind === "single" ? answers[0] : answers);
+      return graphqlResponse(transport.kind === "single" ? answers[0] : answers, 200, media);
     }
 
     const upstream = config.upstreams.prefect;

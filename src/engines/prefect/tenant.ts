@@ -1,0 +1,62 @@
+/**
+ * The Prefect tenant a caller sees in the CLI's `auth_info` / `tenant` answers, and what a client's
+ * `X-Prefect-Tenant-Id` may say. Pure but for the SHA-1 of the name-based UUID.
+ *
+ * Every flowgate tenant is one Prefect tenant to the 1.x client: its id is the version-5 UUID of the tenant's name
+ * under PREFECT_TENANT_NAMESPACE (stable, never stored, different for each tenant), its name the flowgate tenant's
+ * name and its slug a slug of that name. `TENANT_ID`, `TENANT_NAME` and `TENANT_SLUG`, when set, are every
+ * caller's instead: a deployment whose upstream Prefect Server has one tenant sets `TENANT_ID` to that tenant's
+ * id, so that mutations carrying the id the client was given (`create_project`) name a tenant the server knows.
+ */
+import type { Config } from "../../config";
+import { PREFECT_TENANT_NAMESPACE, UUID_PATTERN } from "../../constants";
+import type { Principal } from "../../identity/principal";
+import type { PrefectTenant } from "./cli";
+
+/** What callers without a flowgate tenant (a JWT without the tenant claim, public access) are shown. */
+const NO_TENANT_NAME = "Default";
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The name-based UUID (version 5, SHA-1; RFC 9562 §5.5) of `name` under `namespace`. */
+export async function uuidV5(namespace: string, name: string): Promise<string> {
+  const ns = namespace.replace(/-/g, "");
+  const nameBytes = new TextEncoder().encode(name);
+  const data = new Uint8Array(16 + nameBytes.length);
+  for (let i = 0; i < 16; i++) data[i] = parseInt(ns.slice(2 * i, 2 * i + 2), 16);
+  data.set(nameBytes, 16);
+  const b = new Uint8Array(await crypto.subtle.digest("SHA-1", data)).slice(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x50;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = hex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A slug of a tenant name: lower case, runs of anything but letters and digits as one `-`. */
+export function tenantSlug(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "default";
+}
+
+/**
+ * The caller's Prefect tenant. Tenantless callers get the id of the empty name, which no flowgate tenant can have
+ * (names are 1-64 characters), so they never share an id with a tenant.
+ */
+export async function prefectTenantOf(caller: Principal, explicit: Config["prefectTenant"]): Promise<PrefectTenant> {
+  const name = caller.tenant ?? null;
+  return {
+    id: explicit.id ?? (await uuidV5(PREFECT_TENANT_NAMESPACE, name ?? "")),
+    name: explicit.name ?? name ?? NO_TENANT_NAME,
+    slug: explicit.slug ?? tenantSlug(name ?? NO_TENANT_NAME),
+  };
+}
+
+/**
+ * Whether a client's `X-Prefect-Tenant-Id` names a tenant other than the caller's. The header never decides
+ * anything and never reaches an upstream (src/proxy/headers.ts); a mismatch is refused so a client that believes
+ * it acts in another tenant is told so instead of silently acting in its own. Values that are not UUIDs name no
+ * tenant (the 1.x UI sends its store's value, empty before its `tenant` query has been answered) and pass.
+ */
+export function namesAnotherTenant(header: string | null | undefined, ownId: string): boolean {
+  const value = header?.trim() ?? "";
+  return UUID_PATTERN.test(value) && value.toLowerCase() !== ownId.toLowerCase();
+}
