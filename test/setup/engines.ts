@@ -3,9 +3,12 @@
  *   /argo/<tag>/...      Argo Server: listings with items in several namespaces, archived workflows by uid, a
  *                        server-sent event stream that arrives in pieces, and an echo for everything else
  *   /flowapi/<tag>/...   FlowAPI: run -> 202 Location /api/0/poll/<id> -> 303 Location /api/0/get/<id> -> result
+ *   /prefect/<tag>/graphql  Prefect 1.x Server's GraphQL API: answers `project`, `flow` and `create_flow_run` in
+ *                        its shapes, and anything else with a GraphQL error (as a server that does not know it)
  *   /engine-records/<tag>  what each received (method, path, headers, body)
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Kind, parse, type OperationDefinitionNode } from "graphql";
 
 interface Rec {
   method: string;
@@ -81,19 +84,43 @@ function flowapi(rest: string, method: string, res: ServerResponse): void {
   res.writeHead(404).end();
 }
 
+const PREFECT_FLOW_ID = "f1f1f1f1-0000-4000-8000-000000000001";
+
+/** What a Prefect 1.x Server answers, by root field; only what the recorded clients ask for. */
+function prefect(body: string, res: ServerResponse): void {
+  const json = (v: unknown): void => void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(v));
+  let fields: string[];
+  try {
+    const { query } = JSON.parse(body) as { query: string };
+    const op = parse(query).definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
+    fields = op.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
+  } catch {
+    return void res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ message: "bad request" }] }));
+  }
+  const data: Record<string, unknown> = {};
+  for (const f of fields) {
+    if (f === "project") data[f] = [{ name: "etl", created: "2026-11-02T09:00:00+00:00", description: null, flows_aggregate: { aggregate: { count: 1 } } }];
+    else if (f === "flow") data[f] = [{ id: PREFECT_FLOW_ID, name: "nightly" }];
+    else if (f === "create_flow_run") data[f] = { id: "e2e2e2e2-0000-4000-8000-000000000002" };
+    else return json({ data: null, errors: [{ message: `stand-in does not serve ${f}`, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+  }
+  json({ data });
+}
+
 export function handleEngines(req: IncomingMessage, url: URL, body: string, res: ServerResponse): boolean {
   const recs = /^\/engine-records\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
   if (recs) {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(records.get(recs[1]!) ?? []));
     return true;
   }
-  const m = /^\/(argo|flowapi)\/([A-Za-z0-9_-]+)(\/.*)?$/.exec(url.pathname);
+  const m = /^\/(argo|flowapi|prefect)\/([A-Za-z0-9_-]+)(\/.*)?$/.exec(url.pathname);
   if (!m) return false;
   const rest = `${m[3] ?? "/"}${url.search}`;
   const list = records.get(m[2]!) ?? [];
   list.push({ method: req.method ?? "", path: rest, headers: req.headers, body });
   records.set(m[2]!, list);
   if (m[1] === "argo") argo(rest, req.method ?? "GET", body, res);
+  else if (m[1] === "prefect") prefect(body, res);
   else flowapi(rest, req.method ?? "GET", res);
   return true;
 }

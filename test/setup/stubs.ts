@@ -61,7 +61,7 @@ export async function startStubs(): Promise<Stubs> {
       handleConductor(req, url, await readBody(req), res);
       return;
     }
-    if (/^\/(argo|flowapi|engine-records)\//.test(url.pathname)) {
+    if (/^\/(argo|flowapi|prefect|engine-records)\//.test(url.pathname)) {
       handleEngines(req, url, await readBody(req), res);
       return;
     }
