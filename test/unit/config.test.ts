@@ -21,7 +21,8 @@ describe("configuration", () => {
       maxPollCount: 100,
       adminRoles: ["OWNER"],
       adminGroups: ["NETWORK-ADMIN"],
-      prefectTenant: { id: "Default", name: "Default", slug: "default" },
+      // Unset: each caller's flowgate tenant gives the id (a v5 UUID), name and slug (src/engines/prefect/tenant.ts).
+      prefectTenant: { id: undefined, name: undefined, slug: undefined },
     });
     expect(r.config.jwt.algorithms).toEqual(["RS256", "ES256", "EdDSA", "PS256"]);
   });

@@ -31,7 +31,7 @@ describe("import from the replaced Prefect proxy", () => {
 
     const tag = uniqueTag("legacy");
     const e = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
-    const ask = (key: string, query: string) => call("/prefect/graphql", { method: "POST", env: e, headers: { "x-prefect-user-id": key }, json: { query } });
+    const ask = (key: string, query: string) => call("/prefect/graphql", { method: "POST", env: e, headers: { "x-prefect-user-id": key, accept: "application/graphql-response+json" }, json: { query } });
     expect((await ask(legacyKey, `mutation { delete_flow(input:{flow_id:"x"}) { success } }`)).status).toBe(200);
     expect((await ask(readOnly, "{ flow { id } }")).status).toBe(200);
     expect((await ask(readOnly, `mutation { delete_flow(input:{flow_id:"x"}) { success } }`)).status).toBe(403);

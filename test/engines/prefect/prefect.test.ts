@@ -5,14 +5,17 @@ import { BYPASSES, type Bypass } from "./bypass";
 
 const UI_SCOPES = ["query/*", "mutation/create_flow_run", "mutation/cancel_flow_run", "mutation/set_flow_run_states"];
 
+/** What a GraphQL-over-HTTP client sends to get refusals as 401/403 (a client of application/json gets 200). */
+const MODERN = { accept: "application/graphql-response+json" };
+
 /** An env whose Prefect upstream records under its own tag. */
 function prefectEnv(extra: Record<string, unknown> = {}) {
   const tag = uniqueTag("prefect");
   return { tag, env: envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), ...extra }) };
 }
 
-function send(b: Bypass, key: string | null, env: CallOptions["env"]) {
-  const headers: Record<string, string> = key ? { "x-api-key": key } : {};
+function send(b: Bypass, key: string | null, env: CallOptions["env"], accept: Record<string, string> = MODERN) {
+  const headers: Record<string, string> = key ? { "x-api-key": key, ...accept } : { ...accept };
   const qs = b.query ? `?${new URLSearchParams(b.query)}` : "";
   if (b.json !== undefined) {
     headers["content-type"] = "application/json";
@@ -38,6 +41,9 @@ describe("Prefect GraphQL guard through the Worker", () => {
       const body = (await res.json()) as { errors?: { message: string; extensions: { code: string } }[] } | { errors: unknown[] }[];
       const errors = Array.isArray(body) ? body.flatMap((e) => e.errors) : body.errors;
       expect(errors?.length, b.name).toBeGreaterThan(0);
+      // A client of application/json (the Prefect 1.x client sends */*) gets the refusal as a 200 with its code.
+      const legacy = await send(b, key, env, { accept: "*/*" });
+      expect(legacy.status, b.name).toBe(b.status === 403 ? 200 : b.status);
     }
     expect(await recorded(tag)).toEqual([]);
   });
@@ -48,7 +54,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
     const res = await call("/prefect/graphql", {
       method: "POST",
       env,
-      headers: { "x-api-key": key },
+      headers: { "x-api-key": key, ...MODERN },
       json: { query: `mutation { create_flow_run: delete_flow(input:{flow_id:"x"}){success} ok: create_flow_run(input:{flow_id:"y"}){id} }` },
     });
     expect(res.status).toBe(403);
@@ -63,7 +69,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
     const res = await call("/prefect/graphql", {
       method: "POST",
       env,
-      headers: { "x-api-key": key },
+      headers: { "x-api-key": key, ...MODERN },
       json: [{ query: "{ flow { id } }" }, { query: `mutation { delete_flow(input:{flow_id:"x"}){success} }` }, { query: "{ project { id } }" }],
     });
     expect(res.status).toBe(403);
@@ -116,7 +122,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
   it("needs query/__schema (or query/*) for introspection; __typename is free", async () => {
     const { key } = await createTestKey({ subject: "narrow", scopes: ["query/flow"] });
     const { env } = prefectEnv();
-    const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query } });
+    const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, ...MODERN }, json: { query } });
     expect((await ask("{ __schema { types { name } } }")).status).toBe(403);
     expect((await ask('{ __type(name: "flow") { name } }')).status).toBe(403);
     expect((await ask("{ __typename flow { id } }")).status).toBe(200);
@@ -127,7 +133,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
   it("matches wildcard scopes: mutation/create_* allows create_flow but not delete_flow", async () => {
     const { key } = await createTestKey({ subject: "creator", scopes: ["mutation/create_*"] });
     const { env } = prefectEnv();
-    const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query } });
+    const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, ...MODERN }, json: { query } });
     expect((await ask(`mutation { create_flow(input:{}) { id } create_project(input:{}) { id } }`)).status).toBe(200);
     expect((await ask(`mutation { delete_flow(input:{flow_id:"x"}) { success } }`)).status).toBe(403);
     expect((await ask(`{ flow { id } }`)).status).toBe(403);
@@ -136,7 +142,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
   describe("unauthenticated callers", () => {
     it("get 401 in GraphQL's shape unless public access is on", async () => {
       const { env } = prefectEnv();
-      const res = await call("/prefect/graphql", { method: "POST", env, json: { query: "{ flow { id } }" } });
+      const res = await call("/prefect/graphql", { method: "POST", env, headers: MODERN, json: { query: "{ flow { id } }" } });
       expect(res.status).toBe(401);
       const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
       expect(body.errors[0]!.extensions.code).toBe("UNAUTHENTICATED");
@@ -145,14 +151,14 @@ describe("Prefect GraphQL guard through the Worker", () => {
     it("hold PUBLIC_SCOPES when ALLOW_PUBLIC_ACCESS=true, and nothing more", async () => {
       const { tag, env } = prefectEnv({ ALLOW_PUBLIC_ACCESS: "true", PUBLIC_SCOPES: "query/flow" });
       expect((await call("/prefect/graphql", { method: "POST", env, json: { query: "{ flow { id } }" } })).status).toBe(200);
-      expect((await call("/prefect/graphql", { method: "POST", env, json: { query: "{ project { id } }" } })).status).toBe(403);
-      expect((await call("/prefect/graphql", { method: "POST", env, json: { query: `mutation { ${"create_flow_run(input:{flow_id:\"x\"}){id}"} }` } })).status).toBe(403);
+      expect((await call("/prefect/graphql", { method: "POST", env, headers: MODERN, json: { query: "{ project { id } }" } })).status).toBe(403);
+      expect((await call("/prefect/graphql", { method: "POST", env, headers: MODERN, json: { query: `mutation { ${"create_flow_run(input:{flow_id:\"x\"}){id}"} }` } })).status).toBe(403);
       expect(await recorded(tag)).toHaveLength(1);
     });
 
     it("an unknown key never gets public access", async () => {
       const { env } = prefectEnv({ ALLOW_PUBLIC_ACCESS: "true" });
-      const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": "not-a-real-key-at-all" }, json: { query: "{ flow { id } }" } });
+      const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": "not-a-real-key-at-all", ...MODERN }, json: { query: "{ flow { id } }" } });
       expect(res.status).toBe(401);
     });
   });
