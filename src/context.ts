@@ -17,6 +17,8 @@ export interface AppVariables {
   principal: Principal | null;
   /** GraphQL routes answer errors in GraphQL's shape. */
   errorStyle: "envelope" | "graphql";
+  /** The gateway refused the request, whatever status it answered with (a GraphQL refusal may be a 200). */
+  refused: boolean;
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

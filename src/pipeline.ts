@@ -23,6 +23,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("requestId", requestId);
   c.set("principal", null);
   c.set("errorStyle", "envelope");
+  c.set("refused", false);
   const started = Date.now();
   await next();
   c.res.headers.set("x-request-id", requestId);
@@ -36,7 +37,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
       durationMs: Date.now() - started,
       subject: p?.subject,
       keyId: p?.keyId,
-      decision: c.res.status < 400 ? "allowed" : "refused",
+      decision: c.get("refused") || c.res.status >= 400 ? "refused" : "allowed",
     });
   }
 };
@@ -126,6 +127,7 @@ export function renderError(err: unknown, c: AppContext): Response {
   } else {
     log.info("request.refused", { code: e.code, status: e.status });
   }
+  c.set("refused", true);
   const res = ERROR_RENDERERS[c.get("errorStyle") ?? "envelope"](e, requestId, c);
   res.headers.set("x-request-id", requestId);
   if (res.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');

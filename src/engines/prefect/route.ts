@@ -122,6 +122,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     const refused = decisions.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
     if (refused.length > 0) {
       c.get("log").info("prefect.refused", { refusals: refused.map((d) => d.refusal.code) });
+      c.set("refused", true);
       if (transport.kind === "single") throw toError(refused[0]!.refusal);
       // A batch is refused whole, with one error per element: never silently shortened.
       const requestId = c.get("requestId");

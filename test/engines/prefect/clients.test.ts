@@ -19,7 +19,7 @@
  * - client.py `create_project` sends `tenant_id=self.tenant_id` in its input; cli/create.py prints the
  *   `ClientError` and "Error creating project".
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import recording from "../../fixtures/clients/prefect-1.4.1.jsonl?raw";
 import { PREFECT_TENANT_NAMESPACE } from "../../../src/constants";
 import { uuidV5 } from "../../../src/engines/prefect/tenant";
@@ -317,6 +317,24 @@ describe("GraphQL over HTTP statuses on /prefect/graphql", () => {
       expect(errors).toEqual(["BATCH_REFUSED", "FORBIDDEN"]);
     }
     expect(await upstreamRecords(tag)).toEqual([]);
+  });
+
+  it("the access log says refused for a refusal answered as 200", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void lines.push(a.map(String).join(" ")));
+    try {
+      const env = envWith({ LOG_LEVEL: "info" });
+      const { key } = await createTestKey({ subject: uniqueTag("logged"), scopes: ["query/*"] });
+      const single = await post(env, { "x-api-key": key }, { query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` });
+      const batch = await post(env, { "x-api-key": key }, [{ query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` }]);
+      expect([single.status, batch.status]).toEqual([200, 200]);
+      const access = lines.map((l) => JSON.parse(l) as { event: string; requestId: string; decision?: string }).filter((l) => l.event === "request");
+      for (const res of [single, batch]) {
+        expect(access.find((l) => l.requestId === res.headers.get("x-request-id"))?.decision).toBe("refused");
+      }
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("local answers come in the negotiated media type", async () => {
