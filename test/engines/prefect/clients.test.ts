@@ -337,6 +337,20 @@ describe("GraphQL over HTTP statuses on /prefect/graphql", () => {
     }
   });
 
+  it("answers made here keep the CORS headers for the UI's origin", async () => {
+    const env = envWith({ CORS_ORIGINS: "https://prefect-ui.example" });
+    const { key } = await createTestKey({ subject: "ui", scopes: ["query/*"] });
+    const origin = { origin: "https://prefect-ui.example", "x-prefect-user-id": key };
+    const refused = await post(env, origin, { query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` });
+    const batch = await post(env, origin, [{ query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` }]);
+    const local = await post(env, origin, { query: "{ auth_info { tenant_id } }" });
+    for (const res of [refused, batch, local]) {
+      expect(res.status).toBe(200);
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://prefect-ui.example");
+      expect(res.headers.get("x-request-id")).toBeTruthy();
+    }
+  });
+
   it("local answers come in the negotiated media type", async () => {
     const { key } = await createTestKey({ subject: "cli", scopes: ["query/*"] });
     const env = envWith({});
