@@ -51,33 +51,63 @@ function resolve(set: SelectionSetNode, source: { [k: string]: Value }, typename
 
 /**
  * Whether a Hasura `where` could select the caller's tenant. Only what the CLI sends is read: `_eq` on `id`, `slug`
- * or `name` with a literal string (the login's `tenant(where: {id: {_eq: "..."}})`), inside `_and` too. A literal
- * naming another tenant selects nothing; anything not understood (variables, other operators) leaves the caller's
- * own tenant, the only one there is to see.
+ * or `name` with a string, literal or variable (the login's `tenant(where: {id: {_eq: "..."}})`, switch-tenants'
+ * `tenant(where: {slug: {_eq: $slug}})`), inside `_and` too. A value naming another tenant selects nothing;
+ * anything not understood (other operators, a whole `where` in a variable) leaves the caller's own tenant, the only
+ * one there is to see.
  */
-function mayMatch(where: ObjectValueNode, tenant: PrefectTenant): boolean {
+function mayMatch(where: ObjectValueNode, tenant: PrefectTenant, variables: Record<string, unknown>): boolean {
   for (const f of where.fields) {
     const column = f.name.value;
     if (column === "_and") {
       const parts = f.value.kind === Kind.LIST ? f.value.values : [f.value];
-      if (parts.some((p) => p.kind === Kind.OBJECT && !mayMatch(p, tenant))) return false;
+      if (parts.some((p) => p.kind === Kind.OBJECT && !mayMatch(p, tenant, variables))) return false;
     } else if ((column === "id" || column === "slug" || column === "name") && f.value.kind === Kind.OBJECT) {
       for (const op of f.value.fields) {
-        if (op.name.value !== "_eq" || op.value.kind !== Kind.STRING) continue;
+        if (op.name.value !== "_eq") continue;
+        const wanted = op.value.kind === Kind.STRING ? op.value.value : op.value.kind === Kind.VARIABLE ? variables[op.value.name.value] : undefined;
+        if (typeof wanted !== "string") continue;
         const own = tenant[column];
-        if (column === "id" ? op.value.value.toLowerCase() !== own.toLowerCase() : op.value.value !== own) return false;
+        if (column === "id" ? wanted.toLowerCase() !== own.toLowerCase() : wanted !== own) return false;
       }
     }
   }
   return true;
 }
 
-function pickTenant(tenant: PrefectTenant): Pick {
+function pickTenant(tenant: PrefectTenant, variables: Record<string, unknown>): Pick {
   return (field, value) => {
     if (field.name.value !== "tenant") return value;
     const where = field.arguments?.find((a) => a.name.value === "where")?.value;
-    return where?.kind === Kind.OBJECT && !mayMatch(where, tenant) ? [] : value;
+    return where?.kind === Kind.OBJECT && !mayMatch(where, tenant, variables) ? [] : value;
   };
+}
+
+/**
+ * The variables of each request in a body (or GET parameters), for the local answers: an object, or an object
+ * encoded as a JSON string (the 1.x Python client sends `"variables": "{\"slug\": \"x\"}"`). Anything else is none.
+ */
+export function requestVariables(method: string, body: string, params: URLSearchParams): Record<string, unknown>[] {
+  const asObject = (raw: unknown): Record<string, unknown> => {
+    let v = raw;
+    if (typeof v === "string") {
+      try {
+        v = JSON.parse(v);
+      } catch {
+        return {};
+      }
+    }
+    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  };
+  if (method === "GET") return [asObject(params.get("variables"))];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return []; // application/graphql: the body is the document, there are no variables
+  }
+  const variablesOf = (r: unknown) => asObject(r && typeof r === "object" ? (r as Record<string, unknown>).variables : undefined);
+  return Array.isArray(parsed) ? parsed.map(variablesOf) : [variablesOf(parsed)];
 }
 
 function shape(set: SelectionSetNode, v: Value, typename: string, fragments: Map<string, FragmentDefinitionNode>): Value {
@@ -87,10 +117,10 @@ function shape(set: SelectionSetNode, v: Value, typename: string, fragments: Map
 }
 
 /** The `data` of the answer to a local operation. */
-export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: string): { [k: string]: Value } {
+export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: string, variables: Record<string, unknown> = {}): { [k: string]: Value } {
   const root: { [k: string]: Value } = {
     auth_info: { tenant_id: tenant.id, user_id: subject, api_token_scope: null, license_id: null },
     tenant: [{ id: tenant.id, name: tenant.name, slug: tenant.slug }],
   };
-  return resolve(op.node.selectionSet, root, "Query", op.fragments, {}, pickTenant(tenant));
+  return resolve(op.node.selectionSet, root, "Query", op.fragments, {}, pickTenant(tenant, variables));
 }

@@ -16,7 +16,7 @@ import { principalHeaders } from "../../proxy/headers";
 import { LruCache } from "../../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../graphqlHttp";
-import { localAnswer, localRoot } from "./cli";
+import { localAnswer, localRoot, requestVariables } from "./cli";
 import { analyzeRequest, authorizeOperation, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
 import { readTransport } from "./transport";
@@ -137,10 +137,11 @@ export function prefectRoutes(): Hono<AppEnv> {
     // The CLI's identity questions are answered here and never reach the upstream.
     const operations = decisions.map((d) => (d.ok ? d.operation : null)).filter((o) => o !== null);
     if (operations.every((op) => localRoot(op) !== null)) {
-      const answers = requests.map((r) => {
+      const variables = requestVariables(method, utf8(bytes), url.searchParams);
+      const answers = requests.map((r, i) => {
         const ast = operationAst(r, config.graphqlLimits);
         if (!ast) throw new GatewayError("BAD_REQUEST", "invalid GraphQL");
-        return { data: localAnswer(ast, tenant, caller.subject) };
+        return { data: localAnswer(ast, tenant, caller.subject, variables[i]) };
       });
       return graphqlResponse(transport.kind === "single" ? answers[0] : answers, 200, media);
     }

@@ -206,6 +206,36 @@ describe("Prefect tenant ids", () => {
     expect(await upstreamRecords(tag)).toEqual([]);
   });
 
+  it("switch-tenants by slug: a variable naming another slug finds nothing, its own slug finds its tenant", async () => {
+    const tag = uniqueTag("prefect");
+    const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/prefect/${tag}/graphql`) });
+    const name = uniqueTag("mine");
+    const { key } = await createTestKey({ tenant: name, subject: "me", scopes: ["query/*"] });
+    // client.py `switch_tenant`: `query($slug: String) { tenant(where: {slug: { _eq: $slug } }) { id } }`, with
+    // `variables` JSON-encoded as a string (`Client.graphql` sends `json.dumps(variables)`).
+    const query = "query($slug: String) {\n    tenant(where: {slug: { _eq: $slug } }) {\n        id\n    }\n}";
+    const bySlug = async (slug: string, encode: boolean) => {
+      const variables = encode ? JSON.stringify({ slug }) : { slug };
+      const res = await call("/prefect/graphql", { method: "POST", env, headers: { authorization: `Bearer ${key}`, accept: "*/*" }, json: { query, variables } });
+      return ((await res.json()) as { data: { tenant: { id: string }[] } }).data.tenant;
+    };
+    for (const encode of [true, false]) {
+      expect(await bySlug("someone-else", encode)).toEqual([]);
+      expect(await bySlug(name, encode)).toHaveLength(1);
+    }
+    // In a batch, each element with its own variables; over GET, the variables parameter.
+    const batch = await call("/prefect/graphql", {
+      method: "POST",
+      env,
+      headers: { authorization: `Bearer ${key}` },
+      json: [{ query, variables: { slug: "someone-else" } }, { query, variables: { slug: name } }],
+    });
+    expect(((await batch.json()) as { data: { tenant: unknown[] } }[]).map((a) => a.data.tenant.length)).toEqual([0, 1]);
+    const get = await call(`/prefect/graphql?${new URLSearchParams({ query, variables: JSON.stringify({ slug: "someone-else" }) })}`, { env, headers: { authorization: `Bearer ${key}` } });
+    expect(await get.json()).toEqual({ data: { tenant: [] } });
+    expect(await upstreamRecords(tag)).toEqual([]);
+  });
+
   it("X-Prefect-Tenant-Id naming another tenant is refused before anything is read or forwarded; other values pass and are never forwarded", async () => {
     const tag = uniqueTag("prefect");
     const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/prefect/${tag}/graphql`) });

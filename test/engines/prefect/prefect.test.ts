@@ -174,7 +174,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
         method: "POST",
         env,
         headers: { authorization: `Bearer ${key}` },
-        json: { query: "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { id slug t: name __typename } }", variables: { id: "x" } },
+        json: { query: "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { id slug t: name __typename } }", variables: { id: "6f3a1c2e-0000-4000-8000-000000000001" } },
       });
       expect(await tenant.json()).toEqual({
         data: { tenant: [{ id: "6f3a1c2e-0000-4000-8000-000000000001", slug: "acme", t: "Acme", __typename: "tenant" }] },
