@@ -2,22 +2,24 @@
  * The Prefect 1.x client (1.4.1), replayed request for request from its recorded conversation
  * (test/fixtures/clients/prefect-1.4.1.jsonl, see ../shared/reference/clients/README.md) through the real Worker to
  * a stand-in Prefect Server (test/setup/engines.ts). Each answer is checked for what the client's source needs
- * from it (PrefectHQ/prefect, tag 1.4.1):
+ * from it (PrefectHQ/prefect, tag 1.4.1; paths under src/prefect/):
  *
- * - client.py `Client._send_request` calls `response.raise_for_status()`: any status >= 400 raises
- *   `requests.HTTPError`, shown as a bare "403 Client Error: Forbidden" (for a 400 it first formats the body's
- *   `errors` with `format_graphql_request_error`, utilities/graphql.py). So refusals must be 200.
- * - client.py `Client.graphql`: for a 200 whose `errors` mention "UNAUTHENTICATED" it raises
- *   `AuthorizationError`; any other `errors` raise `ClientError(result["errors"])`, whose text is the errors'
- *   messages and extensions; `API_ERROR` anywhere in `errors` makes `_request` retry six times.
- * - cli/auth.py `login`: `AuthorizationError` from `_get_auth_tenant` prints "Unauthorized. Invalid Prefect Cloud
- *   API key."; a `requests.HTTPError` is not caught (a traceback).
- * - client.py `Client._get_auth_tenant` reads `data.auth_info.tenant_id`; the `tenant_id` setter refuses a value
- *   that is not a UUID ("The `tenant_id` must be a valid UUID"); `_request` sends it back as `X-PREFECT-TENANT-ID`.
- * - backend/tenant.py `TenantView.from_tenant_id` → `_query_for_tenant` needs exactly one tenant with `id`, `slug`,
- *   `name`; cli/auth.py `list_tenants` marks the row whose `id == client.tenant_id` as active.
- * - client.py `create_project` sends `tenant_id=self.tenant_id` in its input; cli/create.py prints the
- *   `ClientError` and "Error creating project".
+ * - client/client.py:557 `_send_request` calls `response.raise_for_status()`: any status >= 400 raises
+ *   `requests.HTTPError`, shown as a bare "403 Client Error: Forbidden"; only for a 400 (client.py:559) does it
+ *   first format the body's `errors` (utilities/graphql.py `format_graphql_request_error`). So refusals are 200.
+ * - client/client.py:456 `graphql`: a 200 whose `errors` mention "UNAUTHENTICATED" raises `AuthorizationError`;
+ *   client.py:465 any other `errors` raise `ClientError(result["errors"])`, whose text shows each message and its
+ *   extensions. client.py:664: "API_ERROR" anywhere in `errors` makes `_request` resend the request six times.
+ * - cli/auth.py:124-129 `login`: clears the tenant, then `AuthorizationError` from `_get_auth_tenant` prints
+ *   "Unauthorized. Invalid Prefect Cloud API key."; a `requests.HTTPError` is not caught (a traceback).
+ * - client/client.py:140-157 `_get_auth_tenant` reads `data.auth_info.tenant_id`; client.py:285 the `tenant_id`
+ *   setter refuses a value that is not a UUID; client.py:630 `_request` sends it back as `X-PREFECT-TENANT-ID`.
+ * - backend/tenant.py:115 `TenantView.from_tenant_id` → tenant.py:47 `_query_for_tenant` wants exactly one tenant
+ *   with `id`, `slug`, `name` (tenant.py:107: none is an error); cli/auth.py:230 `list_tenants` marks the row
+ *   whose `id == client.tenant_id` as active; cli/auth.py:296 `switch_tenants` turns `AuthorizationError` into
+ *   "Unauthorized. Your API key is not valid for that tenant."
+ * - client/client.py:1076 `create_project` sends `tenant_id=self.tenant_id` in its input; cli/create.py:72-74
+ *   prints the `ClientError` and "Error creating project". client.py:448: `variables` go as `json.dumps(...)`.
  */
 import { describe, expect, it, vi } from "vitest";
 import recording from "../../fixtures/clients/prefect-1.4.1.jsonl?raw";
