@@ -16,6 +16,8 @@ export default defineConfig({
                 DATABASE_URL: inject("databaseUrl"),
                 DB_WS_PROXY: inject("wsProxy"),
                 LOG_LEVEL: "error",
+                // Signs the Conductor SDK tokens; tests of an unset secret override it.
+                GATEWAY_TOKEN_SECRET: "test-gateway-token-secret-0123456789abcdef",
               },
             },
           })),

@@ -3,7 +3,7 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, JWKS_CACHE_MAX_AGE_MS, UUID_PATTERN, type GraphQLLimits } from "./constants";
+import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, JWKS_CACHE_MAX_AGE_MS, MIN_TOKEN_SECRET_LENGTH, UUID_PATTERN, type GraphQLLimits } from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -137,6 +137,9 @@ const ConfigSchema = z.object({
   JWT_JWKS_URL: url,
   JWT_PUBLIC_KEYS: optionalString,
   JWT_HS256_SECRET: optionalString.refine((s) => s === undefined || s.length >= 32, "must be at least 32 characters"),
+  // Signs the Conductor SDK tokens (POST /conductor/api/token). A comma list: the first signs, every one verifies,
+  // so a new secret is put first and the old one dropped once its tokens have expired (CONDUCTOR_TOKEN_TTL_S).
+  GATEWAY_TOKEN_SECRET: commaList([]).refine((l) => l.every((s) => s.length >= MIN_TOKEN_SECRET_LENGTH), `every secret must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`),
   JWT_ISSUER: commaList([]),
   JWT_AUDIENCE: commaList([]),
   JWT_ALGORITHMS: jwtAlgorithms,
@@ -208,6 +211,8 @@ export interface Config {
     jwksCacheMaxAgeMs: number;
     claims: { subject: string; email: string; roles: string; groups: string; tenant: string; scopes: string; servesTenants: string };
   };
+  /** Conductor SDK token secrets: the first signs, all verify; empty when GATEWAY_TOKEN_SECRET is unset. */
+  gatewayTokenSecrets: string[];
   adminRoles: string[];
   adminGroups: string[];
   allowPublicAccess: boolean;
@@ -263,6 +268,7 @@ function toConfig(p: Parsed): Config {
         servesTenants: p.JWT_CLAIM_SERVES_TENANTS,
       },
     },
+    gatewayTokenSecrets: p.GATEWAY_TOKEN_SECRET,
     adminRoles: p.ADMIN_ROLES,
     adminGroups: p.ADMIN_GROUPS,
     allowPublicAccess: p.ALLOW_PUBLIC_ACCESS,

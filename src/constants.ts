@@ -102,3 +102,22 @@ export const PREFECT_TENANT_NAMESPACE = "a805008c-5ac9-4a2c-833b-280f1c2532ae";
 
 /** A UUID in its canonical 8-4-4-4-12 hex form (any version; the Prefect client accepts any). */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Lifetime of a Conductor SDK token (`POST /conductor/api/token`). The SDKs fetch a new one every 36 minutes in the
+ * background and before any call once theirs is 45 minutes old (@io-orkes/conductor-javascript 4.x: TOKEN_TTL_MS,
+ * refresh at 80% of it), and keep the old one while a refresh fails (backing off up to 60 s). Two hours outlast
+ * the latest scheduled refresh by 75 minutes, so a worker rides out a gateway or database outage during a refresh;
+ * past expiry the answer is 401 `EXPIRED_TOKEN`, on which the SDKs refresh and retry at once. Revoking or expiring
+ * the key stops its tokens at once regardless: each request reads the key's current state.
+ */
+export const CONDUCTOR_TOKEN_TTL_S = 7_200;
+
+/** Shortest accepted signing secret for gateway tokens: 32 characters (HS256 wants at least 256 bits). */
+export const MIN_TOKEN_SECRET_LENGTH = 32;
+
+/**
+ * Longest wait a synchronous workflow execution (`POST /conductor/api/workflow/execute/...`) may ask of Conductor
+ * (`waitForSeconds`): one Worker request holds the connection meanwhile. Longer runs: start, then read.
+ */
+export const MAX_SYNC_EXECUTE_WAIT_S = 30;

@@ -15,11 +15,13 @@ export interface AppVariables {
   log: Logger;
   /** Set by `authenticate`: null for a request without credential. */
   principal: Principal | null;
-  /** GraphQL routes answer errors in GraphQL's shape. */
-  errorStyle: "envelope" | "graphql";
+  /** GraphQL routes answer errors in GraphQL's shape, Conductor routes in Conductor's (src/pipeline.ts). */
+  errorStyle: ErrorStyle;
   /** The gateway refused the request, whatever status it answered with (a GraphQL refusal may be a 200). */
   refused: boolean;
 }
+
+export type ErrorStyle = "envelope" | "graphql" | "conductor";
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
 export type AppContext = Context<AppEnv>;

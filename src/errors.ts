@@ -80,6 +80,35 @@ export function graphqlErrorBody(err: GatewayError, requestId: string): GraphQLE
   return { errors: [{ message: err.message, extensions: { ...(err.details ?? {}), code: err.code, requestId } }] };
 }
 
+/**
+ * Conductor's own error shape (its `ErrorResponse`: `status`, `code`, `message`, `instance`, `retryable`), which
+ * every Conductor client reads at the top level of the body, plus flowgate's `requestId`. Conductor's `code` is a
+ * free string it leaves unset or fills with an upper-snake kind (`NOT_FOUND`, `INVALID_INPUT`): it carries
+ * flowgate's code, the same kind of value, rather than a second field. A refused token adds the string `error`
+ * (`EXPIRED_TOKEN`, `INVALID_TOKEN`) on which the Conductor SDKs fetch a new token and retry.
+ */
+export interface ConductorErrorBody {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  requestId: string;
+  error?: TokenErrorCode;
+  [detail: string]: unknown;
+}
+
+/** The token refusals the Conductor SDKs act on (a new token, then one retry); any other 401 is shown as it is. */
+export type TokenErrorCode = "EXPIRED_TOKEN" | "INVALID_TOKEN";
+
+export const tokenRefused = (error: TokenErrorCode, message: string) => new GatewayError("UNAUTHENTICATED", message, { error });
+
+/** Statuses a client may retry as they are: a rate limit, or an upstream that failed or did not answer. */
+const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
+
+export function conductorErrorBody(err: GatewayError, requestId: string): ConductorErrorBody {
+  return { ...(err.details ?? {}), status: err.status, code: err.code, message: err.message, retryable: RETRYABLE_STATUSES.has(err.status), requestId };
+}
+
 /** Any thrown value as a GatewayError; unknown errors become a generic 500 that reveals nothing. */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;

@@ -7,14 +7,22 @@ import { cors } from "hono/cors";
 import { configFor } from "./config";
 import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
-import type { AppContext, AppEnv, AppVariables } from "./context";
+import type { AppContext, AppEnv, AppVariables, ErrorStyle } from "./context";
 import { keyLookupDeps, waitUntil } from "./context";
-import { GatewayError, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
+import { GatewayError, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
 import { authenticate } from "./identity/authenticate";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
 import { createLogger } from "./log";
+
+/**
+ * Conductor's clients read Conductor's error shape: every answer under its routes has it, whichever layer refuses
+ * (configuration, authentication, path checks, limits, not found), so the style is set from the path first thing.
+ */
+function errorStyleOf(pathname: string): ErrorStyle {
+  return /^\/(workers\/)?conductor(\/|$)/.test(pathname) ? "conductor" : "envelope";
+}
 
 /** Request id (client's if plain, else new), access log line, `X-Request-Id` on every response. */
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -22,7 +30,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
   c.set("requestId", requestId);
   c.set("principal", null);
-  c.set("errorStyle", "envelope");
+  c.set("errorStyle", errorStyleOf(new URL(c.req.url).pathname));
   c.set("refused", false);
   const started = Date.now();
   await next();
@@ -113,6 +121,8 @@ const ERROR_RENDERERS: Record<AppVariables["errorStyle"], ErrorRenderer> = {
     const media = negotiateGraphQLMedia(c.req.header("accept"));
     return graphqlResponse(graphqlErrorBody(e, requestId), graphqlStatus(e.status, media), media);
   },
+  // Conductor's ErrorResponse at the top level, which every Conductor client reads (src/errors.ts).
+  conductor: (e, requestId, c) => c.json(conductorErrorBody(e, requestId), e.status as 400),
 };
 
 /** The one error renderer: the route's error style picks the shape. Never a stack trace. */

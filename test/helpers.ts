@@ -58,8 +58,11 @@ export async function createTestKey(body: Record<string, unknown>, env?: Env): P
   return (await res.json()) as { id: string; key: string };
 }
 
+/** The error of an answer: the envelope's `error`, or the body itself on Conductor routes (Conductor's shape). */
 export async function errorOf(res: Response): Promise<{ code: string; message: string; requestId: string }> {
-  return ((await res.json()) as { error: { code: string; message: string; requestId: string } }).error;
+  const body = (await res.json()) as { error?: unknown; code?: string };
+  if (typeof body.error === "object" && body.error !== null) return body.error as { code: string; message: string; requestId: string };
+  return body as { code: string; message: string; requestId: string };
 }
 
 /** How many database sessions the bridge saw for a tag (set `DB_WS_PROXY` to `<proxy>/<tag>`). */

@@ -5,6 +5,12 @@ export const KV = {
   /** A cached key lookup: `apikey:<epoch>:<sha256 of the key>` -> KeyRecord JSON, metadata {exp, rev}. */
   apiKey: (epoch: number, secretHash: string) => `apikey:${epoch}:${secretHash}`,
   apiKeyPrefix: "apikey:",
+  /**
+   * Which key hash a key id names: `apikeyid:<epoch>:<key id>` -> the key's SHA-256 (hex), KEY_CACHE_TTL_S. Never
+   * changes for an id (rotation makes a new id), so it needs no invalidation; the key's state is read through its
+   * `apikey:` entry. Lets a Conductor SDK token, which names the key by id, reach the cached key record.
+   */
+  apiKeyId: (epoch: number, keyId: string) => `apikeyid:${epoch}:${keyId}`,
   /** The cache epoch: purging every key lookup bumps it, orphaning all older `apikey:` entries at once. */
   cacheEpoch: "control:cache-epoch",
   /** Log-level override `{level, until}` (epoch ms), expiring on its own. */

@@ -2,11 +2,12 @@
  * Credential -> Principal. The only place a request's identity is established.
  */
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
-import { unauthenticated } from "../errors";
+import { tokenRefused, unauthenticated } from "../errors";
 import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "./apiKeyFormat";
 import { extractCredential, type CredentialSources } from "./credentials";
 import { principalFromClaims, verifyJwtPayload } from "./jwt";
-import { lookupKey, type KeyLookupDeps } from "./keyLookup";
+import { verifyGatewayToken } from "./gatewayToken";
+import { lookupKey, lookupKeyById, type KeyLookupDeps } from "./keyLookup";
 import { isTokenRevoked } from "./revocation";
 import type { Principal } from "./principal";
 import { parseScopePattern, type ScopePattern } from "./scopes";
@@ -59,7 +60,22 @@ export async function authenticate(
     return { principal };
   }
 
-  const key = credential.value;
+  if (credential.kind === "gateway_token") {
+    // The token only names a key: the principal is built from the key's record as it is now.
+    const keyId = await verifyGatewayToken(credential.value, deps.config.gatewayTokenSecrets, now);
+    const { record, source } = await lookupKeyById(keyId, deps);
+    if (!record) throw tokenRefused("INVALID_TOKEN", "the token's API key no longer exists");
+    // Not a token error: a new token for a revoked or expired key would be refused too, so the SDK shows this.
+    const validity = keyValidity(record, now);
+    if (validity !== "valid") throw unauthenticated(VALIDITY_MESSAGE[validity]);
+    return { principal: principalFromKey(record), lookup: source };
+  }
+
+  return authenticateApiKey(credential.value, deps, now);
+}
+
+/** A flowgate (or imported) API key as a principal; 401 when unknown, malformed or not valid now. */
+export async function authenticateApiKey(key: string, deps: KeyLookupDeps, now = Date.now()): Promise<AuthOutcome & { principal: Principal }> {
   let parsedId: string | null = null;
   if (key.startsWith(KEY_PREFIX)) {
     const parsed = parseApiKey(key);

@@ -4,7 +4,7 @@
 import { MAX_CREDENTIAL_LENGTH } from "../constants";
 import { unauthenticated } from "../errors";
 
-export type Credential = { kind: "api_key"; value: string } | { kind: "jwt"; value: string };
+export type Credential = { kind: "api_key"; value: string } | { kind: "jwt"; value: string } | { kind: "gateway_token"; value: string };
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const PRINTABLE = /^[\x21-\x7e]+$/;
@@ -12,6 +12,8 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
 export interface CredentialSources {
   /** Also read the token from an `authorization` cookie (the Argo UI). */
   cookieName?: string;
+  /** Also read `X-Authorization: <token>`, the Conductor SDKs' header (Conductor and worker routes only). */
+  gatewayToken?: boolean;
 }
 
 function fromCookie(header: string | null, name: string): string | undefined {
@@ -50,6 +52,13 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
   if (sources.cookieName) {
     const v = fromCookie(headers.get("cookie"), sources.cookieName);
     if (v) found.push(v);
+  }
+  const token = sources.gatewayToken ? headers.get("x-authorization")?.trim() : undefined;
+  if (token) {
+    // The SDKs send the token alone, with no scheme; a token beside another credential is not guessed between.
+    if (found.length > 0) throw unauthenticated("conflicting credentials in one request");
+    if (token.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(token)) throw unauthenticated("malformed credential");
+    return { kind: "gateway_token", value: token };
   }
   if (found.length === 0) return null;
   const value = found[0]!;

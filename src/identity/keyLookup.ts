@@ -14,7 +14,7 @@ import { KV, type ApiKeyEntryMetadata } from "../cache/kv";
 import type { Config } from "../config";
 import { DB_QUERY_TIMEOUT_MS, MEMORY_CACHE_MAX_ENTRIES, NEGATIVE_CACHE_MAX_ENTRIES } from "../constants";
 import { withDatabase, type Database } from "../db/client";
-import { findKeyByHash, type KeyRecord } from "../store/keys";
+import { findKeyByHash, getKeyRow, type KeyRecord } from "../store/keys";
 import type { Logger } from "../log";
 
 const memory = new LruCache<KeyRecord>(MEMORY_CACHE_MAX_ENTRIES);
@@ -153,6 +153,45 @@ async function fill(secretHash: string, deps: KeyLookupDeps): Promise<{ record: 
   return { record, source: "database" };
 }
 
+/** Key id -> key hash. The pair never changes (a rotation makes a new id), so it is never invalidated. */
+const hashById = new LruCache<string>(MEMORY_CACHE_MAX_ENTRIES);
+
+/**
+ * The record of the key with this id, through the same tiers and the same validity-bearing cache entries as
+ * `lookupKey`: the id is first turned into the key's hash (memory -> KV -> database, cached for good since it never
+ * changes), then the record is looked up by hash. So a revocation, expiry or purge reaches a lookup by id exactly
+ * as it reaches one by key. Null when no key has this id.
+ */
+export async function lookupKeyById(
+  keyId: string,
+  deps: KeyLookupDeps,
+): Promise<{ record: KeyRecord | null; source: LookupSource }> {
+  let secretHash = hashById.get(keyId);
+  if (!secretHash) {
+    const kvName = KV.apiKeyId(deps.cacheEpoch, keyId);
+    let fromKv: string | null = null;
+    try {
+      fromKv = await deps.kv.get(kvName);
+    } catch (err) {
+      deps.log.warn("kv.read_failed", { error: String(err).slice(0, 200) });
+    }
+    if (fromKv !== null && /^[0-9a-f]{64}$/.test(fromKv)) {
+      secretHash = fromKv;
+    } else {
+      const database = deps.database ?? (<T>(work: (db: Database) => Promise<T>) => withDatabase(deps.config, work));
+      const row = await database((db) => getKeyRow(db, keyId));
+      if (!row) return { record: null, source: "database" };
+      secretHash = row.secretHash;
+      const ttl = Math.max(60, deps.config.keyCacheTtlS);
+      deps.waitUntil(deps.kv.put(kvName, row.secretHash, { expirationTtl: ttl }).catch((err: unknown) => deps.log.warn("kv.fill_failed", { error: String(err).slice(0, 200) })));
+    }
+    hashById.set(keyId, secretHash, deps.config.keyCacheTtlS * 1000);
+  }
+  const found = await lookupKey(secretHash, deps);
+  // A record of another id under this hash cannot happen short of a damaged cache: refused, never used.
+  return found.record && found.record.id !== keyId ? { record: null, source: found.source } : found;
+}
+
 /** Drops one key's cached lookups in this isolate. */
 export function forgetKeyInIsolate(secretHash: string): void {
   memory.invalidate(secretHash);
@@ -163,4 +202,5 @@ export function forgetKeyInIsolate(secretHash: string): void {
 export function forgetAllKeysInIsolate(): void {
   memory.clear();
   negative.clear();
+  hashById.clear();
 }

@@ -94,6 +94,52 @@ function upsert(list: Obj[], item: Obj, key: (o: Obj) => string): void {
 
 const defKey = (d: Obj) => `${String(d.name)}:${String(d.version ?? 1)}`;
 
+/** Starts a workflow as Conductor does (the first SIMPLE task queued in its domain); null when no such definition. */
+function startWorkflow(inst: Instance, req: Obj): string | null {
+  const def = latest(inst.workflowDefs, String(req.name), req.version === undefined || req.version === null ? null : String(req.version));
+  if (!def) return null;
+  const id = randomUUID();
+  // Like Conductor, schedule the first task (a SIMPLE one lands in its domain's queue for workers).
+  const first = Array.isArray(def.tasks) ? (def.tasks as Obj[])[0] : undefined;
+  const domain = (req.taskToDomain as Record<string, string> | undefined)?.["*"];
+  const tasks: Obj[] = [];
+  if (first && (first.type ?? "SIMPLE") === "SIMPLE") {
+    const task: Obj = {
+      taskId: randomUUID(),
+      taskType: first.name,
+      taskDefName: first.name,
+      referenceTaskName: first.taskReferenceName,
+      status: "SCHEDULED",
+      domain,
+      workflowInstanceId: id,
+      workflowType: req.name,
+      correlationId: req.correlationId,
+      inputData: req.input ?? {},
+    };
+    tasks.push(task);
+    inst.tasks.set(String(task.taskId), task);
+    const queue = `${domain ? `${domain}:` : ""}${String(first.name)}`;
+    inst.pending.set(queue, [...(inst.pending.get(queue) ?? []), task]);
+  }
+  inst.executions.set(id, {
+    workflowId: id,
+    workflowName: req.name,
+    workflowType: req.name,
+    version: def.version ?? 1,
+    workflowVersion: def.version ?? 1,
+    correlationId: req.correlationId,
+    taskToDomain: req.taskToDomain,
+    priority: req.priority ?? 0,
+    input: req.input ?? {},
+    output: {},
+    status: "RUNNING",
+    tasks,
+    startTime: Date.now(),
+    workflowDefinition: def,
+  });
+  return id;
+}
+
 function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearchParams, body: unknown, res: ServerResponse): void {
   const [a, b, c, d, e] = seg;
   const route = `${method} ${seg.map((s, i) => (i < 2 ? s : "_")).join("/")}`;
@@ -143,49 +189,39 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
   if (a === "workflow") {
     if (method === "POST" && seg.length === 1) {
       const req = body as Obj;
-      const def = latest(inst.workflowDefs, String(req.name), req.version === undefined ? null : String(req.version));
-      if (!def) return notFound(res, `No such workflow defined. name=${String(req.name)}, version=${String(req.version)}`);
-      const id = randomUUID();
-      // Like Conductor, schedule the first task (a SIMPLE one lands in its domain's queue for workers).
-      const first = Array.isArray(def.tasks) ? (def.tasks as Obj[])[0] : undefined;
-      const domain = (req.taskToDomain as Record<string, string> | undefined)?.["*"];
-      const tasks: Obj[] = [];
-      if (first && (first.type ?? "SIMPLE") === "SIMPLE") {
-        const task: Obj = {
-          taskId: randomUUID(),
-          taskType: first.name,
-          taskDefName: first.name,
-          referenceTaskName: first.taskReferenceName,
-          status: "SCHEDULED",
-          domain,
-          workflowInstanceId: id,
-          workflowType: req.name,
-          correlationId: req.correlationId,
-          inputData: req.input ?? {},
-        };
-        tasks.push(task);
-        inst.tasks.set(String(task.taskId), task);
-        const queue = `${domain ? `${domain}:` : ""}${String(first.name)}`;
-        inst.pending.set(queue, [...(inst.pending.get(queue) ?? []), task]);
-      }
-      inst.executions.set(id, {
-        workflowId: id,
-        workflowName: req.name,
-        workflowType: req.name,
-        version: def.version ?? 1,
-        workflowVersion: def.version ?? 1,
-        correlationId: req.correlationId,
-        taskToDomain: req.taskToDomain,
-        priority: req.priority ?? 0,
-        input: req.input ?? {},
-        output: {},
-        status: "RUNNING",
-        tasks,
-        startTime: Date.now(),
-        workflowDefinition: def,
-      });
+      const id = startWorkflow(inst, req);
+      if (!id) return notFound(res, `No such workflow defined. name=${String(req.name)}, version=${String(req.version)}`);
       return text(res, 200, id);
     }
+    // Synchronous execution (Conductor's WorkflowResourceSync): the path names the workflow; the run is answered
+    // once it is terminal or has reached `waitUntilTaskRef`, or after a short wait (Conductor's is 5 s; here 2 s).
+    if (method === "POST" && b === "execute" && seg.length === 4) {
+      const req = { ...((body as Obj) ?? {}), name: c, version: Number(d) };
+      if (!q.get("requestId")) return json(res, 400, { status: 400, message: "Required request parameter 'requestId' is not present", retryable: false });
+      const id = startWorkflow(inst, req);
+      if (!id) return notFound(res, `No such workflow defined. name=${String(c)}, version=${String(d)}`);
+      const until = q.get("waitUntilTaskRef");
+      const started = Date.now();
+      const answer = () => {
+        const x = inst.executions.get(id)!;
+        const done = ["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"].includes(String(x.status)) || (!!until && (x.tasks as Obj[]).some((t) => t.referenceTaskName === until));
+        if (!done && Date.now() - started < 2_000) return void setTimeout(answer, 50);
+        json(res, 200, {
+          workflowId: x.workflowId,
+          requestId: q.get("requestId"),
+          correlationId: x.correlationId,
+          input: x.input,
+          output: x.output,
+          tasks: x.tasks,
+          priority: x.priority,
+          createTime: x.startTime,
+          status: x.status,
+          variables: {},
+        });
+      };
+      return answer();
+    }
+
     if (method === "GET" && (b === "search" || b === "search-v2")) {
       const all = [...inst.executions.values()];
       const results =

@@ -13,6 +13,7 @@ import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
+import { MAX_SYNC_EXECUTE_WAIT_S } from "../../constants";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { prefixEventHandler, stripEventHandler } from "./events";
@@ -25,6 +26,8 @@ import {
   type ExecutionViewer,
 } from "./executions";
 import { executionHierarchy } from "./hierarchy";
+import { maySeeExecution } from "./executions";
+import { tokenLogin } from "./token";
 import { rememberTaskOwner, rememberWorkflowOwner, requireVisibleTask, requireVisibleWorkflow, workflowOwner } from "./ownership";
 import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "./payloadPaths";
 import { filterQueueSizes, filterQueueVerbose } from "./queues";
@@ -41,6 +44,8 @@ import { prefixWorkflowDef, stripWorkflowDef } from "./workflowDefs";
 const MAX_BULK_IDS = 1_000;
 
 type Obj = Record<string, unknown>;
+/** A start ready for the upstream, as both start endpoints and the synchronous execution build it. */
+type StartRequest = Exclude<ReturnType<typeof prefixStartRequest>, { refused: string }>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The caller as this route sees them. */
@@ -111,7 +116,8 @@ function params(c: AppContext, spec: Record<string, ParamKind>): URLSearchParams
   const out = new URLSearchParams();
   for (const [name, kind] of Object.entries(spec)) {
     const v = incoming.get(name);
-    if (v === null) continue;
+    // Empty means absent, as in Conductor (Spring binds `sort=` to no sort): the SDKs send `sort=` by default.
+    if (v === null || v === "") continue;
     const ok =
       kind === "bool" ? v === "true" || v === "false"
       : kind === "int" ? /^[0-9]{1,9}$/.test(v)
@@ -154,12 +160,18 @@ async function relay(c: AppContext, upstream: ConductorUpstream, method: string,
 
 
 const VERSION = (v: string) => /^[1-9][0-9]{0,8}$/.test(v);
-const SORT = (v: string) => /^[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?(;[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?){0,4}$/.test(v);
+/** Conductor's sort grammar: `field` or `field:ASC|DESC`, several separated by `|` (its Utils.convertStringToList). */
+const SORT = (v: string) => /^[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?(\|[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?){0,4}$/.test(v);
+/** `requestId` of a synchronous execution: echoed back by Conductor, so kept plain. */
+const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
+const TASK_REFERENCE = (v: string) => nameProblem(v) === null;
 const PAYLOAD_TYPE = (v: string) => ["WORKFLOW_INPUT", "WORKFLOW_OUTPUT", "TASK_INPUT", "TASK_OUTPUT"].includes(v);
 
 export function conductorRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
-  r.use("*", authenticated());
+  // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
+  r.post("/api/token", tokenLogin);
+  r.use("*", authenticated({ gatewayToken: true }));
 
   // ---- Workflow definitions -----------------------------------------------------------------------------------
   r.get("/api/metadata/workflow", async (c) => {
@@ -282,7 +294,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     if (!mayUseWorkflowDef(caller.principal, def.description)) throw forbidden("this workflow is not labelled for any of your groups or roles");
   }
 
-  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: { body: Obj; name: string; version?: number }): Promise<Response> {
+  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: StartRequest): Promise<Response> {
     await requireStartable(upstream, caller, start.name, start.version);
     const answer = await upstream.call("POST", ["api", "workflow"], undefined, start.body);
     const id = answer.text.trim();
@@ -296,6 +308,42 @@ export function conductorRoutes(): Hono<AppEnv> {
     const caller = callerOf(c);
     const upstream = conductorOf(c, caller);
     return start(c, caller, upstream, refusedOr(prefixStartRequest(await jsonBody(c), caller)));
+  });
+
+  // Synchronous execution: a start (the same check and rewrite as `POST /api/workflow`, the same RBAC), answered
+  // with the run as Conductor waited for it (a WorkflowRun), stripped like an execution read. Conductor starts the
+  // workflow the path names, whatever the body's name and version say: so does this, by putting them in the body.
+  r.post("/api/workflow/execute/:name/:version", async (c) => {
+    const caller = callerOf(c);
+    const version = c.req.param("version");
+    if (!VERSION(version)) throw badRequest("version must be a positive whole number");
+    const q = params(c, {
+      requestId: EXECUTE_REQUEST_ID,
+      waitUntilTaskRef: TASK_REFERENCE,
+      waitForSeconds: (v) => /^[0-9]{1,3}$/.test(v) && Number(v) <= MAX_SYNC_EXECUTE_WAIT_S,
+      consistency: (v) => ["SYNCHRONOUS", "DURABLE", "REGION_DURABLE"].includes(v),
+      // Other strategies answer a task or a signal, not the run: not served.
+      returnStrategy: (v) => v === "TARGET_WORKFLOW",
+    });
+    if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
+    const input = (await jsonBody(c)) ?? {};
+    const named = isObj(input) ? { ...input, name: c.req.param("name"), version: Number(version) } : input;
+    const request = refusedOr(prefixStartRequest(named, caller));
+    const upstream = conductorOf(c, caller);
+    await requireStartable(upstream, caller, request.name, request.version);
+    const waitS = Number(q.get("waitForSeconds") ?? 10);
+    const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
+      timeoutMs: waitS * 1000 + c.get("config").upstreamTimeoutMs,
+    });
+    if (!isObj(run) || !isConductorId(run.workflowId)) throw malformed();
+    // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
+    const owner = { workflowType: String(run.workflowType ?? run.workflowName ?? request.body.name), correlationId: typeof run.correlationId === "string" ? run.correlationId : null };
+    if (!maySeeExecution(caller, owner)) throw malformed();
+    rememberWorkflowOwner(upstream, run.workflowId, owner);
+    const paths = payloadPaths(run);
+    if (paths.length > 0) waitUntil(c, grantPayloadPaths(c.env.KEY_CACHE, caller.tenant, paths));
+    audit(c, caller, "workflow.execute", request.name, { workflowId: run.workflowId });
+    return c.json(stripTenantDeep(run, caller.tenant));
   });
 
   // ---- Search (before /api/workflow/:id, which would otherwise match these paths) ------------------------------
@@ -489,6 +537,16 @@ export function conductorRoutes(): Hono<AppEnv> {
     if (!out) throw malformed();
     return c.json(out);
   });
+
+  // Workers poll, update and ack on their own route, which serves every tenant they work for.
+  const workerPath = () => {
+    throw notFound("task workers use the worker route: /workers/conductor/api/tasks/... (a credential with scope worker)");
+  };
+  r.get("/api/tasks/poll/*", workerPath);
+  r.post("/api/tasks", workerPath);
+  r.post("/api/tasks/update-v2", workerPath);
+  r.post("/api/tasks/:taskId/ack", workerPath);
+  r.post("/api/tasks/:taskId/log", workerPath);
 
   r.get("/api/tasks/:taskId", async (c) => {
     const caller = callerOf(c);

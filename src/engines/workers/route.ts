@@ -23,7 +23,8 @@ import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../pr
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { isConductorId } from "../conductor/executions";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../conductor/tenantNames";
-import { ConductorUpstream, malformed } from "../conductor/upstream";
+import { tokenLogin } from "../conductor/token";
+import { ConductorUpstream, malformed, type UpstreamAnswer } from "../conductor/upstream";
 import { prefixTaskList } from "../conductor/workflowDefs";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
@@ -88,15 +89,21 @@ function tenantOfName(name: unknown): TenantName | null {
   return isTenantName(t) && t !== "GLOBAL" ? t : null;
 }
 
-function intParam(c: AppContext, name: string, fallback: number, min: number, max: number): number {
+/** A query parameter; empty means absent, as in Conductor. */
+function queryParam(c: AppContext, name: string): string | undefined {
   const v = c.req.query(name);
+  return v === "" ? undefined : v;
+}
+
+function intParam(c: AppContext, name: string, fallback: number, min: number, max: number): number {
+  const v = queryParam(c, name);
   if (v === undefined) return fallback;
   if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min || Number(v) > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}`);
   return Number(v);
 }
 
 function workerIdParam(c: AppContext): string | null {
-  const v = c.req.query("workerid");
+  const v = queryParam(c, "workerid");
   if (v === undefined) return null;
   if (v.length > 256 || /[\x00-\x1f\x7f]/.test(v)) throw badRequest("workerid: invalid");
   return v;
@@ -224,6 +231,25 @@ function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: r
   return { ...result, outputData: { ...output, dynamic_tasks: tasks } };
 }
 
+/** A task result, checked against the tenants the worker serves and sent upstream (`POST /api/tasks`). */
+async function updateTask(c: AppContext): Promise<{ answer: UpstreamAnswer; owner: TaskOwner; workerId: string | null }> {
+  const worker = workerOf(c);
+  const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
+  let result: unknown;
+  try {
+    result = JSON.parse(text);
+  } catch {
+    throw badRequest("body is not valid JSON");
+  }
+  if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
+  const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
+  if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId))) throw badRequest("workerId: invalid");
+  const upstream = upstreamOf(c);
+  const owner = await requireServedTask(c, upstream, worker, result.taskId, result.workflowInstanceId);
+  const body = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
+  return { answer: await upstream.call("POST", ["api", "tasks"], undefined, body), owner, workerId };
+}
+
 async function relayText(c: AppContext, answer: { status: number; text: string; contentType: string }): Promise<Response> {
   if (answer.text === "") return c.body(null, answer.status as 200); // the upstream's own status, empty
   return new Response(answer.text, { status: answer.status, headers: { "content-type": answer.contentType || "text/plain" } });
@@ -231,7 +257,9 @@ async function relayText(c: AppContext, answer: { status: number; text: string; 
 
 export function workersRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
-  r.use("*", authenticated());
+  // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
+  r.post("/conductor/api/token", tokenLogin);
+  r.use("*", authenticated({ gatewayToken: true }));
 
   r.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
     const config = c.get("config");
@@ -241,7 +269,7 @@ export function workersRoutes(): Hono<AppEnv> {
       timeoutMs: intParam(c, "timeout", 100, 0, config.maxPollTimeoutMs),
       workerId: workerIdParam(c),
     };
-    if (c.req.query("domain") !== undefined) throw badRequest("domain is set by the gateway");
+    if (queryParam(c, "domain") !== undefined) throw badRequest("domain is set by the gateway");
     return c.json(await poll(c, req));
   });
 
@@ -252,25 +280,23 @@ export function workersRoutes(): Hono<AppEnv> {
       timeoutMs: intParam(c, "timeout", 0, 0, c.get("config").maxPollTimeoutMs),
       workerId: workerIdParam(c),
     };
-    if (c.req.query("domain") !== undefined) throw badRequest("domain is set by the gateway");
+    if (queryParam(c, "domain") !== undefined) throw badRequest("domain is set by the gateway");
     const [task] = await poll(c, req);
     return task ? c.json(task) : c.body(null, 204);
   });
 
   r.post("/conductor/api/tasks", async (c) => {
-    const worker = workerOf(c);
-    const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
-    let result: unknown;
-    try {
-      result = JSON.parse(text);
-    } catch {
-      throw badRequest("body is not valid JSON");
-    }
-    if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
-    const upstream = upstreamOf(c);
-    const owner = await requireServedTask(c, upstream, worker, result.taskId, result.workflowInstanceId);
-    const body = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
-    return relayText(c, await upstream.call("POST", ["api", "tasks"], undefined, body));
+    const { answer } = await updateTask(c);
+    return relayText(c, answer);
+  });
+
+  // Update, then the next task of the same type for this worker (Conductor's update-v2, which saves a poll): the
+  // update is the one above, and the next task comes from the gateway's own poll over the tenants the worker
+  // serves, never from the upstream's poll of the updated task's queue alone. None waiting: 204, as Conductor.
+  r.post("/conductor/api/tasks/update-v2", async (c) => {
+    const { owner, workerId } = await updateTask(c);
+    const [next] = await poll(c, { taskType: owner.taskType, count: 1, timeoutMs: 0, workerId });
+    return next ? c.json(next) : c.body(null, 204);
   });
 
   r.post("/conductor/api/tasks/:taskId/ack", async (c) => {
