@@ -11,6 +11,7 @@
 import { watch } from "node:fs";
 import { startLocalDatabase } from "./local-db.ts";
 import { DATA_DIR, PGLITE_DIR, removeStack, writeStack } from "./stack-file.ts";
+import { localTokenSecret } from "./token-secret.ts";
 import { buildWorker, localVariables, runtimeOptions, scheduleCrons, startRuntime, wranglerFacts } from "./worker-runtime.ts";
 
 const log = (m: string) => console.log(`[flowgate] ${m}`);
@@ -19,7 +20,9 @@ async function main() {
   const port = Number(process.env.PORT ?? 8787);
   const facts = wranglerFacts();
   const db = await startLocalDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR });
-  const bindings = { ...localVariables(facts), DATABASE_URL: db.workerDatabaseUrl, DB_WS_PROXY: db.wsProxy };
+  const vars = localVariables(facts);
+  // Conductor SDK logins need a signing secret: one of the local stack's own unless one is set (scripts/token-secret.ts).
+  const bindings = { ...vars, GATEWAY_TOKEN_SECRET: vars.GATEWAY_TOKEN_SECRET || localTokenSecret(), DATABASE_URL: db.workerDatabaseUrl, DB_WS_PROXY: db.wsProxy };
   log(`database: ${db.kind}${db.kind === "pglite" ? ` (${PGLITE_DIR})` : ""}, bridge ${db.wsProxy}`);
 
   const build = () => buildWorker(`${DATA_DIR}build`);
