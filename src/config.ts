@@ -331,6 +331,10 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
       problems.push(`${name}: ${issue.code === "invalid_type" ? "is required" : issue.message}`);
     }
   }
+  // A secret shared with JWT_HS256_SECRET would let a gateway token pass as an identity provider's JWT.
+  if (parsed.success && parsed.data.JWT_HS256_SECRET && parsed.data.GATEWAY_TOKEN_SECRET.includes(parsed.data.JWT_HS256_SECRET)) {
+    problems.push("GATEWAY_TOKEN_SECRET: must differ from JWT_HS256_SECRET");
+  }
   if (problems.length > 0 || !parsed.success) {
     const variables = [...new Set(problems.map((p) => p.split(":")[0]!))];
     return {

@@ -79,7 +79,7 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
     const allowed = new Set(origins);
     middleware = cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
-      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Prefect-User-Id", "X-Request-Id"],
+      allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Authorization", "X-Prefect-User-Id", "X-Request-Id"],
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
       exposeHeaders: ["X-Request-Id", "Location"],
       credentials: true,

@@ -108,6 +108,10 @@ describe("the SDK login: POST /api/token", () => {
     const short = await call("/healthz", { env: envWith({ GATEWAY_TOKEN_SECRET: "short" }) });
     expect(short.status).toBe(500);
     expect(await short.text()).not.toContain("short\"");
+    // A secret shared with JWT_HS256_SECRET would let a gateway token pass as a JWT: refused the same way.
+    const shared = await call("/healthz", { env: envWith({ GATEWAY_TOKEN_SECRET: SECRET, JWT_HS256_SECRET: SECRET }) });
+    expect(shared.status).toBe(500);
+    expect(await shared.text()).toContain("must differ from JWT_HS256_SECRET");
   });
 
   it("revoking the key stops its tokens at once; the answer says why and is no token error", async () => {
