@@ -25,8 +25,9 @@ export default defineConfig({
         test: { name: "worker", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], testTimeout: 20_000 },
       },
       {
-        // The Node side: the database bridge and the operator CLI.
-        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+        // The Node side: the database bridge, the operator CLI, and the Conductor SDK against the built Worker.
+        // Their hooks start a real database (and a Worker build): on a loaded machine that takes more than 10 s.
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000, hookTimeout: 120_000 },
       },
     ],
   },
