@@ -8,25 +8,25 @@
  */
 import { Hono } from "hono";
 import { recordAudit } from "../../audit";
+import { MAX_SYNC_EXECUTE_WAIT_S } from "../../constants";
 import { waitUntil, type AppContext, type AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
-import { MAX_SYNC_EXECUTE_WAIT_S } from "../../constants";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { prefixEventHandler, stripEventHandler } from "./events";
 import {
   filterSearchResult,
   isConductorId,
+  maySeeExecution,
   parseBulkIds,
   sanitizeRerun,
   stripExecution,
   type ExecutionViewer,
 } from "./executions";
 import { executionHierarchy } from "./hierarchy";
-import { maySeeExecution } from "./executions";
 import { tokenLogin } from "./token";
 import { rememberTaskOwner, rememberWorkflowOwner, requireVisibleTask, requireVisibleWorkflow, workflowOwner } from "./ownership";
 import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "./payloadPaths";
