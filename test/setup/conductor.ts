@@ -194,18 +194,20 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       return text(res, 200, id);
     }
     // Synchronous execution (Conductor's WorkflowResourceSync): the path names the workflow; the run is answered
-    // once it is terminal or has reached `waitUntilTaskRef`, or after a short wait (Conductor's is 5 s; here 2 s).
+    // once it is terminal or has reached `waitUntilTaskRef`, or after `waitForSeconds` (Orkes's parameter; 5 s, as
+    // Conductor's own wait, when not given).
     if (method === "POST" && b === "execute" && seg.length === 4) {
       const req = { ...((body as Obj) ?? {}), name: c, version: Number(d) };
       if (!q.get("requestId")) return json(res, 400, { status: 400, message: "Required request parameter 'requestId' is not present", retryable: false });
       const id = startWorkflow(inst, req);
       if (!id) return notFound(res, `No such workflow defined. name=${String(c)}, version=${String(d)}`);
       const until = q.get("waitUntilTaskRef");
+      const waitMs = Math.min(Number(q.get("waitForSeconds") ?? 5), 10) * 1000;
       const started = Date.now();
       const answer = () => {
         const x = inst.executions.get(id)!;
         const done = ["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"].includes(String(x.status)) || (!!until && (x.tasks as Obj[]).some((t) => t.referenceTaskName === until));
-        if (!done && Date.now() - started < 2_000) return void setTimeout(answer, 50);
+        if (!done && Date.now() - started < waitMs) return void setTimeout(answer, 50);
         json(res, 200, {
           workflowId: x.workflowId,
           requestId: q.get("requestId"),

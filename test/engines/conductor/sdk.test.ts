@@ -227,14 +227,14 @@ describe("query parameters as Conductor reads them", () => {
 
 describe("synchronous execution: POST /api/workflow/execute/{name}/{version}", () => {
   it("starts in the tenant's space with the caller's identity and answers the run stripped of the prefix", async () => {
-    const res = await s.as(ann.key, "/conductor/api/workflow/execute/hello/1?requestId=req-1&waitUntilTaskRef=", { method: "POST", json: { name: "hello", version: 1, input: { who: "sync" } } });
+    const res = await s.as(ann.key, "/conductor/api/workflow/execute/hello/1?requestId=req-1&waitUntilTaskRef=&waitForSeconds=1", { method: "POST", json: { name: "hello", version: 1, input: { who: "sync" } } });
     expect(res.status, await res.clone().text()).toBe(200);
     const run = (await res.json()) as { workflowId: string; requestId: string; status: string; tasks: { taskType: string; workflowType: string }[] };
     expect(run.requestId).toBe("req-1");
     expect(JSON.stringify(run)).not.toContain("FACEBOOK___");
     expect(run.tasks[0]!.taskType).toBe("say");
     const sent = (await s.records()).filter((r) => r.path.startsWith("/api/workflow/execute/")).at(-1)!;
-    expect(sent.path).toBe("/api/workflow/execute/FACEBOOK___hello/1?requestId=req-1");
+    expect(sent.path).toBe("/api/workflow/execute/FACEBOOK___hello/1?requestId=req-1&waitForSeconds=1");
     expect(JSON.parse(sent.body)).toMatchObject({ name: "FACEBOOK___hello", version: 1, taskToDomain: { "*": "FACEBOOK" }, correlationId: "ann", input: { who: "sync" } });
     // The run is Ann's: she reads it afterwards like any execution she started.
     expect((await s.as(ann.key, `/conductor/api/workflow/${run.workflowId}`)).status).toBe(200);
