@@ -103,7 +103,7 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
     manager.startPolling();
     try {
       let done = await executor.getWorkflow(id, false);
-      for (let i = 0; i < 100 && done.status !== "COMPLETED"; i++) {
+      for (let i = 0; i < 300 && done.status !== "COMPLETED"; i++) { // up to 30 s on a loaded machine
         await new Promise((r) => setTimeout(r, 100));
         done = await executor.getWorkflow(id, false);
       }
