@@ -138,7 +138,8 @@ export function renderError(err: unknown, c: AppContext): Response {
     log.info("request.refused", { code: e.code, status: e.status });
   }
   c.set("refused", true);
-  const res = ERROR_RENDERERS[c.get("errorStyle") ?? "envelope"](e, requestId, c);
+  // A refusal from a step before requestContext (none today) still answers in its route's shape.
+  const res = ERROR_RENDERERS[c.get("errorStyle") ?? errorStyleOf(new URL(c.req.url).pathname)](e, requestId, c);
   res.headers.set("x-request-id", requestId);
   if (res.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');
   return res;
