@@ -145,6 +145,26 @@ describe("the SDK login: POST /api/token", () => {
     expect(both.status).toBe(401);
   });
 
+  it("odd X-Authorization values and token requests are a 4xx in Conductor's shape, never a 5xx", async () => {
+    const header = ["x".repeat(9_000), "Bearer abc", "e30.e30.", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.", "a.b.c", " ", "\u0001"];
+    for (const v of header) {
+      let res: Response;
+      try {
+        res = await withToken(v, "/workers/conductor/api/tasks/poll/batch/say?count=1&timeout=0");
+      } catch {
+        continue; // a value no HTTP client can send
+      }
+      expect(res.status, v.slice(0, 40)).toBeLessThan(500);
+      if (res.status >= 400) await conductorError(res);
+    }
+    const bodies = ["", "null", "[]", '{"keyId":1,"keySecret":2}', `{"keyId":"${"k".repeat(5_000)}","keySecret":"x"}`, '{"keyId":"a","keySecret":"fgk_'.padEnd(200, "x") + '"}', "{".repeat(10_000)];
+    for (const body of bodies) {
+      const res = await call("/conductor/api/token", { method: "POST", env: s.env, body, headers: { "content-type": "application/json" } });
+      expect([400, 401, 413], body.slice(0, 40)).toContain(res.status);
+      await conductorError(res);
+    }
+  });
+
   it("rotates: the first secret signs, every listed one verifies", async () => {
     const rotated = envWith({ ...s.env, GATEWAY_TOKEN_SECRET: `new-gateway-token-secret-0123456789abcdef, ${SECRET}` });
     const oldToken = await tokenFor(admin);
