@@ -75,13 +75,27 @@ export interface GraphQLLimits {
   maxAliases: number;
   /** Directives in one document. */
   maxDirectives: number;
+  /**
+   * Fields of the executed operation's selection once every fragment spread is expanded where it sits: what the
+   * upstream will resolve, which a small document can multiply (fragments spreading fragments).
+   */
+  maxCost: number;
   /** Operations in one JSON batch. */
   maxBatch: number;
 }
 
 /**
+ * Bracket nesting a GraphQL document may have beyond twice its selection depth: argument values (Prefect's
+ * `where: {flow: {project_id: {_eq: $id}}}` filters nest four or five deep). See policy.ts maxNesting.
+ */
+export const GRAPHQL_VALUE_NESTING = 64;
+
+/**
  * Defaults let every real Prefect UI operation through (the dashboard's FlowRuns query alone has 17 aliases and
- * is 4 KB) with room to spare, and stop documents built to exhaust the parser or the server.
+ * is 4 KB) with room to spare, and stop documents built to exhaust the parser or the server. The costliest recorded
+ * UI operation (the dashboard's FlowRuns) expands to 85 fields (test/engines/prefect/policy.test.ts measures all
+ * 18); maxCost allows over twenty times that, while fragments each spreading the next twice double the cost per
+ * fragment and are refused from the twelfth.
  */
 export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
   maxDocumentBytes: 65_536,
@@ -89,6 +103,7 @@ export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
   maxDepth: 15,
   maxAliases: 60,
   maxDirectives: 30,
+  maxCost: 2_000,
   maxBatch: 25,
 };
 

@@ -8,13 +8,16 @@
 import {
   GraphQLError,
   Kind,
+  Lexer,
   parse,
+  Source,
+  TokenKind,
   type DocumentNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from "graphql";
-import type { GraphQLLimits } from "../../constants";
+import { GRAPHQL_VALUE_NESTING, type GraphQLLimits } from "../../constants";
 import { hasScope } from "../../identity/scopes";
 
 export type { GraphQLLimits };
@@ -49,6 +52,10 @@ export interface Operation {
   name: string | null;
   /** Real names of every root field the operation selects, in document order, without repeats. */
   rootFields: string[];
+  /** The same fields with how many times each runs (distinct response keys, i.e. aliases), for weighing them. */
+  rootFieldUses: RootFieldUse[];
+  /** Fields of the whole selection with every fragment expanded (see `measureOperation`). */
+  cost: number;
   /** `type/field` scopes the operation needs (introspection mapped to `query/__schema`, `__typename` dropped). */
   requiredScopes: string[];
 }
@@ -69,28 +76,54 @@ const refuse = (status: Refusal["status"], code: Refusal["code"], message: strin
   refusal: { status, code, message, ...extra },
 });
 
-/** Parses a document within the limits; null and a refusal when it is too large or not GraphQL. */
+/**
+ * How deeply brackets may nest in a document: selections up to the depth limit, each possibly inside an inline
+ * fragment, plus room for argument values (objects and lists). Checked on tokens before parsing, so that neither
+ * graphql-js's recursive parser, nor our walks, nor the upstream's parser ever recurse deeper than this: without
+ * it a document of thousands of `[` or `... {` is accepted or refused depending on how much stack the JIT left.
+ */
+export const maxNesting = (limits: GraphQLLimits): number => 2 * limits.maxDepth + GRAPHQL_VALUE_NESTING;
+
+/**
+ * One pass of graphql-js's own lexer, before its parser: stops at the token limit and at the nesting limit, and
+ * allocates no syntax tree, so the documents refused here cost one linear scan.
+ */
+function scanTokens(source: Source, limits: GraphQLLimits): Refusal | null {
+  const lexer = new Lexer(source);
+  const deepest = maxNesting(limits);
+  let tokens = 0;
+  let nesting = 0;
+  for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+    if (++tokens > limits.maxTokens) return { status: 400, code: "LIMIT_EXCEEDED", message: `query document has more than ${limits.maxTokens} tokens` };
+    const kind = token.kind;
+    if (kind === TokenKind.BRACE_L || kind === TokenKind.BRACKET_L || kind === TokenKind.PAREN_L) {
+      if (++nesting > deepest) return { status: 400, code: "LIMIT_EXCEEDED", message: `brackets nested deeper than ${deepest}` };
+    } else if (kind === TokenKind.BRACE_R || kind === TokenKind.BRACKET_R || kind === TokenKind.PAREN_R) nesting--;
+  }
+  return null;
+}
+
+/** Parses a document within the limits; a refusal when it is too large, too deep or not GraphQL. */
 export function parseDocument(query: string, limits: GraphQLLimits): { document: DocumentNode } | { refusal: Refusal } {
   if (query.length > limits.maxDocumentBytes) {
     return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `query document larger than ${limits.maxDocumentBytes} bytes` } };
   }
   try {
-    return { document: parse(query, { noLocation: true, maxTokens: limits.maxTokens }) };
+    const source = new Source(query);
+    const refusal = scanTokens(source, limits);
+    if (refusal) return { refusal };
+    return { document: parse(source, { noLocation: true, maxTokens: limits.maxTokens }) };
   } catch (err) {
     const message = err instanceof GraphQLError ? err.message : "query is not valid GraphQL";
-    const tooMany = /token limit/i.test(message);
-    return {
-      refusal: {
-        status: 400,
-        code: tooMany ? "LIMIT_EXCEEDED" : "BAD_REQUEST",
-        message: tooMany ? `query document has more than ${limits.maxTokens} tokens` : `invalid GraphQL: ${message.slice(0, 200)}`,
-      },
-    };
+    return { refusal: { status: 400, code: "BAD_REQUEST", message: `invalid GraphQL: ${message.slice(0, 200)}` } };
   }
 }
 
-/** Counts aliases and directives, and measures depth with fragments followed (cycles are refused). */
-function checkShape(doc: DocumentNode, op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, limits: GraphQLLimits): Refusal | null {
+/**
+ * Counts aliases and directives over the document's text: each operation, variable, fragment and selection once,
+ * spreads NOT followed, so the count is linear in the document (what a spread multiplies is the cost's business).
+ */
+function countAliasesAndDirectives(doc: DocumentNode, limits: GraphQLLimits): Refusal | null {
   // Aliases and directives only sit on operations, variables, fragments and selections: walk just those.
   let aliases = 0;
   let directives = 0;
@@ -112,55 +145,105 @@ function checkShape(doc: DocumentNode, op: OperationDefinitionNode, fragments: M
   }
   if (aliases > limits.maxAliases) return { status: 400, code: "LIMIT_EXCEEDED", message: `more than ${limits.maxAliases} aliases` };
   if (directives > limits.maxDirectives) return { status: 400, code: "LIMIT_EXCEEDED", message: `more than ${limits.maxDirectives} directives` };
-
-  let cycle = false;
-  const depthOf = (set: SelectionSetNode | undefined, path: Set<string>): number => {
-    if (!set) return 0;
-    let max = 0;
-    for (const sel of set.selections) {
-      if (sel.kind === Kind.FIELD) max = Math.max(max, sel.selectionSet ? 1 + depthOf(sel.selectionSet, path) : 1);
-      else if (sel.kind === Kind.INLINE_FRAGMENT) max = Math.max(max, depthOf(sel.selectionSet, path));
-      else {
-        const name = sel.name.value;
-        const frag = fragments.get(name);
-        if (!frag) continue; // reported by collectRootFields
-        if (path.has(name)) {
-          cycle = true;
-          continue;
-        }
-        path.add(name);
-        max = Math.max(max, depthOf(frag.selectionSet, path));
-        path.delete(name);
-      }
-      if (max > limits.maxDepth || cycle) return max;
-    }
-    return max;
-  };
-  const depth = depthOf(op.selectionSet, new Set());
-  if (cycle) return { status: 400, code: "BAD_REQUEST", message: "fragments form a cycle" };
-  if (depth > limits.maxDepth) return { status: 400, code: "LIMIT_EXCEEDED", message: `selection deeper than ${limits.maxDepth}` };
   return null;
 }
 
+/** Costs at least this large are all "too large": sums stop here instead of losing precision or reaching Infinity. */
+const SATURATED_COST = Number.MAX_SAFE_INTEGER;
+const addCost = (a: number, b: number): number => Math.min(a + b, SATURATED_COST);
+
+/** What a selection set amounts to once expanded; a fragment's is computed once and reused at every spread. */
+interface Extent {
+  /** Nesting of fields (fragments and inline fragments add none). */
+  depth: number;
+  /** Fields, every spread expanded where it sits (saturating). */
+  cost: number;
+}
+
+export type Measure =
+  | { ok: true; depth: number; cost: number; /** Selections looked at: each selection of the document at most once. */ visits: number }
+  | { ok: false; unknownFragment?: string; cycle?: string; visits: number };
+
 /**
- * Every root field an operation selects, by real name: aliases are ignored, inline fragments and fragment spreads
- * are followed (each fragment once, so cycles end). Directives such as @skip do not hide a field: it counts.
+ * Depth and cost of the executed operation's selection as the server expands it, in ONE walk linear in the
+ * document: each fragment is measured the first time it is spread and its extent remembered, so a fragment spread
+ * twice by each of 30 fragments costs 30 visits, not 2^30 (and is then refused on its cost, 2^30 fields). A spread
+ * reaching a fragment still being measured is a cycle; a spread of an undefined fragment is named.
+ * @skip / @include are ignored: a field counts whatever the variables say.
+ */
+export function measureOperation(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>): Measure {
+  const extents = new Map<string, Extent>();
+  const measuring = new Set<string>();
+  let visits = 0;
+  let failure: { unknownFragment?: string; cycle?: string } | null = null;
+  const none: Extent = { depth: 0, cost: 0 };
+
+  const fragmentExtent = (name: string): Extent => {
+    const known = extents.get(name);
+    if (known) return known;
+    const def = fragments.get(name);
+    if (!def) {
+      failure = { unknownFragment: name };
+      return none;
+    }
+    if (measuring.has(name)) {
+      failure = { cycle: name };
+      return none;
+    }
+    measuring.add(name);
+    const extent = setExtent(def.selectionSet);
+    measuring.delete(name);
+    extents.set(name, extent);
+    return extent;
+  };
+
+  function setExtent(set: SelectionSetNode): Extent {
+    let depth = 0;
+    let cost = 0;
+    for (const sel of set.selections) {
+      visits++;
+      let inner: Extent;
+      if (sel.kind === Kind.FIELD) {
+        const sub = sel.selectionSet ? setExtent(sel.selectionSet) : none;
+        inner = { depth: sub.depth + 1, cost: addCost(sub.cost, 1) };
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) inner = setExtent(sel.selectionSet);
+      else inner = fragmentExtent(sel.name.value);
+      if (failure) return none;
+      depth = Math.max(depth, inner.depth);
+      cost = addCost(cost, inner.cost);
+    }
+    return { depth, cost };
+  }
+
+  const extent = setExtent(op.selectionSet);
+  return failure ? { ok: false, ...(failure as { unknownFragment?: string; cycle?: string }), visits } : { ok: true, depth: extent.depth, cost: extent.cost, visits };
+}
+
+/** One root field as executed: its real name and how many response keys (aliases) run it. */
+export interface RootFieldUse {
+  name: string;
+  responseKeys: number;
+}
+
+/**
+ * Every root field an operation selects, by real name, as GraphQL collects them: aliases resolved, inline
+ * fragments and fragment spreads followed (each fragment once, as the server merges repeated spreads, so this is
+ * linear and cycles end). Directives such as @skip do not hide a field: it counts. Each field comes with the
+ * number of distinct response keys selecting it (`a: flow b: flow` runs flow twice; `flow flow` once).
  */
 export function collectRootFields(
   set: SelectionSetNode,
   fragments: Map<string, FragmentDefinitionNode>,
-): { fields: string[] } | { unknownFragment: string } {
-  const fields: string[] = [];
-  const seen = new Set<string>();
+): { fields: string[]; uses: RootFieldUse[] } | { unknownFragment: string } {
+  const keysByField = new Map<string, Set<string>>();
   const visited = new Set<string>();
   const walk = (s: SelectionSetNode): string | null => {
     for (const sel of s.selections) {
       if (sel.kind === Kind.FIELD) {
         const name = sel.name.value;
-        if (!seen.has(name)) {
-          seen.add(name);
-          fields.push(name);
-        }
+        let keys = keysByField.get(name);
+        if (!keys) keysByField.set(name, (keys = new Set()));
+        keys.add(sel.alias?.value ?? name);
       } else if (sel.kind === Kind.INLINE_FRAGMENT) {
         const r = walk(sel.selectionSet);
         if (r) return r;
@@ -177,7 +260,9 @@ export function collectRootFields(
     return null;
   };
   const unknown = walk(set);
-  return unknown ? { unknownFragment: unknown } : { fields };
+  if (unknown) return { unknownFragment: unknown };
+  const uses = [...keysByField].map(([name, keys]) => ({ name, responseKeys: keys.size }));
+  return { fields: uses.map((u) => u.name), uses };
 }
 
 /** The scope a root field needs; null for `__typename`, which anyone may ask. */
@@ -235,13 +320,30 @@ export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Anal
   const selected = selectOperation(document, req.operationName);
   if ("refusal" in selected) return { ok: false, refusal: selected.refusal };
   const node = selected.operation;
-  const shape = checkShape(document, node, fragments, limits);
-  if (shape) return { ok: false, refusal: shape };
+  const counted = countAliasesAndDirectives(document, limits);
+  if (counted) return { ok: false, refusal: counted };
+  let measure: Measure;
+  try {
+    measure = measureOperation(node, fragments);
+  } catch (err) {
+    // Fragments chained deeper than the stack (only reachable with GRAPHQL_MAX_TOKENS raised far above its default).
+    if (err instanceof RangeError) return refuse(400, "LIMIT_EXCEEDED", "fragments nested too deeply");
+    throw err;
+  }
+  if (!measure.ok) {
+    if (measure.cycle !== undefined) return refuse(400, "BAD_REQUEST", "fragments form a cycle");
+    return refuse(400, "BAD_REQUEST", `unknown fragment ${(measure.unknownFragment ?? "").slice(0, 100)}`);
+  }
+  if (measure.depth > limits.maxDepth) return refuse(400, "LIMIT_EXCEEDED", `selection deeper than ${limits.maxDepth}`);
+  if (measure.cost > limits.maxCost) return refuse(400, "LIMIT_EXCEEDED", `selection costs more than ${limits.maxCost} fields once fragments are expanded`);
   const collected = collectRootFields(node.selectionSet, fragments);
   if ("unknownFragment" in collected) return refuse(400, "BAD_REQUEST", `unknown fragment ${collected.unknownFragment.slice(0, 100)}`);
   const type = node.operation as OperationType;
   const requiredScopes = [...new Set(collected.fields.map((f) => scopeForRootField(type, f)).filter((s): s is string => s !== null))];
-  return { ok: true, operation: { type, name: node.name?.value ?? null, rootFields: collected.fields, requiredScopes } };
+  return {
+    ok: true,
+    operation: { type, name: node.name?.value ?? null, rootFields: collected.fields, rootFieldUses: collected.uses, cost: measure.cost, requiredScopes },
+  };
 }
 
 /**
