@@ -4,7 +4,7 @@
  * Decided on the parsed operation, never by substring. Pure.
  */
 import { Kind, type FieldNode, type FragmentDefinitionNode, type ObjectValueNode, type SelectionSetNode } from "graphql";
-import type { Operation, OperationAst } from "./policy";
+import { authorizeOperation, scopeForRootField, type Decision, type Operation, type OperationAst } from "./policy";
 
 export interface PrefectTenant {
   id: string;
@@ -14,37 +14,106 @@ export interface PrefectTenant {
 
 type Value = null | string | number | boolean | Value[] | { [k: string]: Value };
 
-const LOCAL_ROOTS = ["auth_info", "tenant"] as const;
+/** Root query fields the gateway answers itself. Never forwarded: the upstream would answer for its own tenant. */
+export const LOCAL_ROOTS: readonly string[] = ["auth_info", "tenant"];
 
-/** Which local answer an operation is, if it is one: a query whose root fields are only one of the two. */
-export function localRoot(op: Operation): (typeof LOCAL_ROOTS)[number] | null {
-  if (op.type !== "query") return null;
-  const fields = op.rootFields.filter((f) => f !== "__typename");
-  for (const root of LOCAL_ROOTS) if (fields.length > 0 && fields.every((f) => f === root)) return root;
-  return null;
+/** The root fields of an operation that the gateway answers itself (only queries have them). */
+export function localFieldsOf(op: Operation): string[] {
+  return op.type === "query" ? op.rootFields.filter((f) => LOCAL_ROOTS.includes(f)) : [];
+}
+
+/** Root fields that only the upstream can answer (`__typename` can be answered anywhere). */
+const upstreamFieldsOf = (op: Operation): string[] => op.rootFields.filter((f) => f !== "__typename" && !localFieldsOf(op).includes(f));
+
+/**
+ * Whether a whole request (one document, or every element of a batch) is answered here: only when it asks for
+ * local fields and nothing the upstream must answer (`__typename` aside). A request mixing both is refused by
+ * `decideOperation`, never split and never forwarded whole.
+ */
+export function answeredLocally(operations: readonly Operation[]): boolean {
+  return operations.some((op) => localFieldsOf(op).length > 0) && operations.every((op) => upstreamFieldsOf(op).length === 0);
+}
+
+/**
+ * One operation's decision once the request's destination is known. Answered here, local fields need a valid
+ * credential and no scope (the answer is the gateway's own: the caller's tenant). Forwarded, an operation must not
+ * hold local fields at all, whatever the caller's scopes: they would reach the upstream, which answers them for
+ * its own tenant, so they are refused with 400 and named; everything else needs its scopes as always.
+ */
+export function decideOperation(op: Operation, scopes: readonly string[], method: "GET" | "POST", local: boolean): Decision {
+  const localFields = localFieldsOf(op);
+  if (local) {
+    const localScopes = new Set(localFields.map((f) => scopeForRootField(op.type, f)));
+    return authorizeOperation({ ...op, requiredScopes: op.requiredScopes.filter((s) => !localScopes.has(s)) }, scopes, method);
+  }
+  if (localFields.length > 0) {
+    return {
+      ok: false,
+      operation: op,
+      refusal: {
+        status: 400,
+        code: "BAD_REQUEST",
+        message: `${localFields.join(", ")}: answered by the gateway itself, never sent with fields for Prefect; send ${localFields.length > 1 ? "them" : "it"} alone`,
+        refusedFields: localFields.map((f) => `query/${f}`),
+      },
+    };
+  }
+  return authorizeOperation(op, scopes, method);
 }
 
 /** Picks a field's value given its arguments (the root's `tenant(where: ...)`); nested fields take theirs as is. */
 type Pick = (field: FieldNode, value: Value) => Value;
 
-function resolve(set: SelectionSetNode, source: { [k: string]: Value }, typename: string, fragments: Map<string, FragmentDefinitionNode>, out: { [k: string]: Value } = {}, pick?: Pick): { [k: string]: Value } {
-  for (const sel of set.selections) {
-    if (sel.kind === Kind.FIELD) {
-      const key = sel.alias?.value ?? sel.name.value;
-      const name = sel.name.value;
-      if (name === "__typename") {
-        out[key] = typename;
-        continue;
+/**
+ * Fields of `sets` by response key, collected as GraphQL does: inline fragments flattened, each fragment spread
+ * followed once per collection (a repeated spread adds nothing), fields of one key merged. Linear in the document.
+ */
+function collectFields(sets: readonly SelectionSetNode[], fragments: Map<string, FragmentDefinitionNode>): Map<string, FieldNode[]> {
+  const byKey = new Map<string, FieldNode[]>();
+  const followed = new Set<string>();
+  const walk = (set: SelectionSetNode): void => {
+    for (const sel of set.selections) {
+      if (sel.kind === Kind.FIELD) {
+        const key = sel.alias?.value ?? sel.name.value;
+        const nodes = byKey.get(key);
+        if (nodes) nodes.push(sel);
+        else byKey.set(key, [sel]);
+      } else if (sel.kind === Kind.INLINE_FRAGMENT) walk(sel.selectionSet);
+      else if (!followed.has(sel.name.value)) {
+        followed.add(sel.name.value);
+        const frag = fragments.get(sel.name.value);
+        if (frag) walk(frag.selectionSet);
       }
-      const raw = source[name] ?? null;
-      const v = pick ? pick(sel, raw) : raw;
-      out[key] = sel.selectionSet && v !== null ? shape(sel.selectionSet, v, name, fragments) : v;
-    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      resolve(sel.selectionSet, source, typename, fragments, out, pick);
-    } else {
-      const frag = fragments.get(sel.name.value);
-      if (frag) resolve(frag.selectionSet, source, typename, fragments, out, pick);
     }
+  };
+  for (const set of sets) walk(set);
+  return byKey;
+}
+
+/**
+ * The answer's object for `sets` over `source`. Each response key is resolved once with its fields' selections
+ * merged, so the work is the document's size times the (tiny, fixed) depth of the local data, however fragments
+ * are spread.
+ */
+function resolve(
+  sets: readonly SelectionSetNode[],
+  source: { [k: string]: Value },
+  typename: string,
+  fragments: Map<string, FragmentDefinitionNode>,
+  pick?: Pick,
+): { [k: string]: Value } {
+  const out: { [k: string]: Value } = {};
+  for (const [key, nodes] of collectFields(sets, fragments)) {
+    const name = nodes[0]!.name.value;
+    if (name === "__typename") {
+      out[key] = typename;
+      continue;
+    }
+    const raw = Object.hasOwn(source, name) ? source[name]! : null;
+    // Fields merged under one key each pick: if any of their arguments selects nothing, nothing is selected.
+    const v = pick ? nodes.reduce((value, node) => pick(node, value), raw) : raw;
+    const subs = nodes.flatMap((n) => (n.selectionSet ? [n.selectionSet] : []));
+    out[key] = subs.length > 0 && v !== null ? shape(subs, v, name, fragments) : v;
   }
   return out;
 }
@@ -110,11 +179,13 @@ export function requestVariables(method: string, body: string, params: URLSearch
   return Array.isArray(parsed) ? parsed.map(variablesOf) : [variablesOf(parsed)];
 }
 
-function shape(set: SelectionSetNode, v: Value, typename: string, fragments: Map<string, FragmentDefinitionNode>): Value {
-  if (Array.isArray(v)) return v.map((item) => shape(set, item, typename, fragments));
-  if (v && typeof v === "object") return resolve(set, v, typename, fragments);
+function shape(sets: readonly SelectionSetNode[], v: Value, typename: string, fragments: Map<string, FragmentDefinitionNode>): Value {
+  if (Array.isArray(v)) return v.map((item) => shape(sets, item, typename, fragments));
+  if (v && typeof v === "object") return resolve(sets, v, typename, fragments);
   return v;
 }
+
+const ROOT_TYPENAMES = { query: "Query", mutation: "Mutation", subscription: "Subscription" } as const;
 
 /** The `data` of the answer to a local operation. */
 export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: string, variables: Record<string, unknown> = {}): { [k: string]: Value } {
@@ -122,5 +193,5 @@ export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: st
     auth_info: { tenant_id: tenant.id, user_id: subject, api_token_scope: null, license_id: null },
     tenant: [{ id: tenant.id, name: tenant.name, slug: tenant.slug }],
   };
-  return resolve(op.node.selectionSet, root, "Query", op.fragments, {}, pickTenant(tenant, variables));
+  return resolve([op.node.selectionSet], root, ROOT_TYPENAMES[op.node.operation], op.fragments, pickTenant(tenant, variables));
 }

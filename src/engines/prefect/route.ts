@@ -16,8 +16,8 @@ import { principalHeaders } from "../../proxy/headers";
 import { LruCache } from "../../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../graphqlHttp";
-import { localAnswer, localRoot, requestVariables } from "./cli";
-import { analyzeRequest, authorizeOperation, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
+import { answeredLocally, decideOperation, localAnswer, requestVariables } from "./cli";
+import { analyzeRequest, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
 import { readTransport } from "./transport";
 
@@ -35,7 +35,7 @@ function analyze(req: GraphQLRequest, limits: GraphQLLimits, cacheEntries: numbe
     analyses = new LruCache<Analysis>(cacheEntries, Date.now, ANALYSIS_CACHE_MAX_CHARS, (key) => key.length);
     analysisCaches.set(cacheEntries, analyses);
   }
-  const key = `${limits.maxTokens},${limits.maxDepth},${limits.maxAliases},${limits.maxDirectives}\u0000${req.operationName ?? ""}\u0000${req.query}`;
+  const key = `${limits.maxTokens},${limits.maxDepth},${limits.maxAliases},${limits.maxDirectives},${limits.maxCost}\u0000${req.operationName ?? ""}\u0000${req.query}`;
   const cached = analyses.get(key);
   if (cached) return cached;
   const analysis = analyzeRequest(req, limits);
@@ -108,15 +108,15 @@ export function prefectRoutes(): Hono<AppEnv> {
     const requests = transport.kind === "single" ? [transport.request] : transport.requests;
     const httpMethod = method === "GET" ? "GET" : "POST";
 
-    const decisions: Decision[] = [];
+    const analyses: Analysis[] = [];
     for (const r of requests) {
       const hashRefusal = await checkPersistedHash(r);
-      const analysis = hashRefusal ? { ok: false as const, refusal: hashRefusal } : analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries);
-      const d: Decision = analysis.ok ? authorizeOperation(analysis.operation, caller.scopes, httpMethod) : analysis;
-      // The CLI's identity questions need a valid credential, not a scope: the answer is the gateway's own.
-      const local = !d.ok && d.refusal.code === "FORBIDDEN" && d.operation && localRoot(d.operation) !== null;
-      decisions.push(local && d.operation ? { ok: true, operation: d.operation } : d);
+      analyses.push(hashRefusal ? { ok: false, refusal: hashRefusal } : analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries));
     }
+    // Answered here only if the WHOLE request is the CLI's identity questions; mixed with forwarded fields, they
+    // are refused (cli.ts decideOperation), so they never reach the upstream nor vouch for what does.
+    const local = answeredLocally(analyses.flatMap((a) => (a.ok ? [a.operation] : [])));
+    const decisions: Decision[] = analyses.map((a) => (a.ok ? decideOperation(a.operation, caller.scopes, httpMethod, local) : a));
     for (const d of decisions) audit(c, caller, d);
 
     const refused = decisions.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
@@ -135,8 +135,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     }
 
     // The CLI's identity questions are answered here and never reach the upstream.
-    const operations = decisions.map((d) => (d.ok ? d.operation : null)).filter((o) => o !== null);
-    if (operations.every((op) => localRoot(op) !== null)) {
+    if (local) {
       const variables = requestVariables(method, utf8(bytes), url.searchParams);
       const answers = requests.map((r, i) => {
         const ast = operationAst(r, config.graphqlLimits);
