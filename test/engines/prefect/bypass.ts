@@ -16,6 +16,10 @@ export interface Bypass {
 
 const create = "create_flow_run(input: {flow_id: \"x\"}) { id }";
 
+/** Fragments F0..F(n-1) on Query, each spreading the next twice: 2^n fields once expanded. */
+const fanOut = (n: number) =>
+  Array.from({ length: n }, (_, i) => `fragment F${i} on Query { ${i === n - 1 ? "__typename" : `...F${i + 1} ...F${i + 1}`} }`).join(" ");
+
 export const BYPASSES: Bypass[] = [
   // Second root field and aliases
   { name: "second root field after an allowed one", status: 403, json: { query: `mutation { ${create} delete_flow(input: {flow_id: "x"}) { success } }` } },
@@ -80,5 +84,12 @@ export const BYPASSES: Bypass[] = [
   { name: "too many directives", status: 400, json: { query: `{ flow { ${Array.from({ length: 40 }, (_, i) => `f${i} @include(if: true)`).join(" ")} } }` } },
   { name: "too many tokens", status: 400, json: { query: `{ flow(where: {id: {_in: [${"1 ".repeat(16_000)}]}}) { id } }` } },
   { name: "document over the size limit", status: 400, json: { query: `{ flow { id } } # ${"x".repeat(70_000)}` } },
+  // Fragments multiplying the selection: each spreads the next twice (1 KB, 2^26 fields once expanded)
+  { name: "fragment fan-out", status: 400, json: { query: `query { ...F0 } ${fanOut(27)}` } },
+  { name: "fragment fan-out under a locally answered root", status: 400, json: { query: `query { tenant { ...F0 } } ${fanOut(27)}` } },
+  { name: "fragment fan-out on Mutation", status: 400, json: { query: `mutation { ${create} ...F0 } ${fanOut(27).replaceAll("on Query", "on Mutation")}` } },
+  { name: "fragment reaching itself through an inline fragment", status: 400, json: { query: `mutation { ...A } fragment A on Mutation { ... on Mutation { ...A } }` } },
+  { name: "spread of an unknown fragment below the root", status: 400, json: { query: `mutation { ${create.replace("{ id }", "{ id ...Missing }")} }` } },
+  { name: "list value nested 5,000 deep", status: 400, json: { query: `{ flow(where: ${"[".repeat(5000)}1${"]".repeat(5000)}) { id } }` } },
   { name: "body over MAX_BODY_BYTES", status: 413, json: { query: "{ flow { id } }", pad: "x".repeat(1_100_000) } },
 ];

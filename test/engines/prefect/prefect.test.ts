@@ -182,14 +182,58 @@ describe("Prefect GraphQL guard through the Worker", () => {
       expect(await recorded(tag)).toEqual([]);
     });
 
-    it("does not answer locally when auth_info hides beside another field (decided on the AST)", async () => {
+    it("does not answer locally when auth_info hides beside another field (decided on the AST), nor forwards it", async () => {
       const { key } = await createTestKey({ subject: "cli-user", scopes: ["query/*"] });
       const { tag, env } = prefectEnv();
       const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query: "{ auth_info { tenant_id } flow { id } }" } });
-      expect(res.status).toBe(200);
-      expect(await recorded(tag)).toHaveLength(1);
+      // Issue 17: was forwarded whole (200); the upstream would answer auth_info for its own tenant.
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { errors: { extensions: { refusedFields: string[] } }[] }).errors[0]!.extensions.refusedFields).toEqual(["query/auth_info"]);
+      expect(await recorded(tag)).toHaveLength(0);
       const comment = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query: "# auth_info\n{ flow { id } }" } });
       expect(((await comment.json()) as { data: { upstream: string } }).data.upstream).toBe("prefect-stub");
+    });
+
+    it("never lets a local root reach the upstream, whatever it is batched with (issue 17)", async () => {
+      const { key } = await createTestKey({ subject: "cli-user", scopes: ["query/flow"] });
+      const { tag, env } = prefectEnv({ TENANT_ID: "6f3a1c2e-0000-4000-8000-000000000001", TENANT_NAME: "Acme", TENANT_SLUG: "acme" });
+      const ask = (json: unknown) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json });
+      // Only local roots and __typename: answered here, element by element.
+      const both = await ask([{ query: "{ tenant { id } }" }, { query: "{ __typename }" }]);
+      expect(both.status).toBe(200);
+      expect(await both.json()).toEqual([{ data: { tenant: [{ id: "6f3a1c2e-0000-4000-8000-000000000001" }] } }, { data: { __typename: "Query" } }]);
+      // Local roots beside forwarded fields: refused whole, the local ones named.
+      const mixed = await ask([{ query: "{ t: tenant { id } }" }, { query: "{ flow { id } }" }]);
+      expect(mixed.status).toBe(400);
+      const errors = ((await mixed.json()) as { errors: { extensions: { code: string; refusedFields?: string[] } }[] }[]).map((e) => e.errors[0]!.extensions);
+      expect(errors).toEqual([expect.objectContaining({ code: "BAD_REQUEST", refusedFields: ["query/tenant"] }), expect.objectContaining({ code: "BATCH_REFUSED" })]);
+      expect((await ask({ query: "{ ...F } fragment F on Query { tenant { id } flow { id } }" })).status).toBe(400);
+      expect(await recorded(tag)).toEqual([]);
+    });
+  });
+
+  describe("documents that expand far beyond their size (issue 17)", () => {
+    const fanOut = (n: number) =>
+      Array.from({ length: n }, (_, i) => `fragment F${i} on Query { ${i === n - 1 ? "id" : `...F${i + 1} ...F${i + 1}`} }`).join(" ");
+
+    it("refuses 27 fragments each spreading the next twice (1.3 KB, 2^26 fields) with 400 LIMIT_EXCEEDED, at once", async () => {
+      const { key } = await createTestKey({ subject: "fan-out", scopes: ["query/*"] });
+      const { tag, env } = prefectEnv();
+      for (const query of [`query { flow { ...F0 } }`, `query { tenant { ...F0 } }`]) {
+        const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query: `${query} ${fanOut(27)}` } });
+        expect(res.status, query).toBe(400);
+        expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("LIMIT_EXCEEDED");
+      }
+      expect(await recorded(tag)).toEqual([]);
+    });
+
+    it("takes GRAPHQL_MAX_COST from the configuration", async () => {
+      const { key } = await createTestKey({ subject: "cost", scopes: ["query/*"] });
+      const { tag, env } = prefectEnv({ GRAPHQL_MAX_COST: "3" });
+      const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query } });
+      expect((await ask("{ flow { id name } }")).status).toBe(200);
+      expect((await ask("{ flow { id name version } }")).status).toBe(400);
+      expect(await recorded(tag)).toHaveLength(1);
     });
   });
 
