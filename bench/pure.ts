@@ -2,12 +2,15 @@
  * Per-call CPU of the gateway's two heaviest pure paths, timed call by call in Node (the same V8 as workerd, with
  * a clock fine enough to give percentiles; workerd's clock stands still during a request by design):
  * - the GraphQL guard on a 20 KB document: read the body, parse, decide (uncached: every call parses);
- * - the Conductor listing rewrite of 1,000 definitions (about 1 MB): parsed, stripped, label-filtered, serialized.
+ * - the Conductor listing rewrite of 1,000 definitions (about 1 MB): parsed, stripped, label-filtered, serialized;
+ * - the GraphQL analysis of the worst documents we can build (bench/graphqlShapes.ts: fragment fan-out, nesting,
+ *   aliases, directives, tokens, strings, variables, operations), uncached: the slowest of them (by median) is reported.
  * Run by `npm run bench` (results in bench/results/latest.json under `pure`), or alone: `npx tsx bench/pure.ts`.
  */
 import { DEFAULT_GRAPHQL_LIMITS } from "../src/constants.ts";
 import { analyzeRequest, authorizeOperation, decideRequest } from "../src/engines/prefect/policy.ts";
 import { readTransport } from "../src/engines/prefect/transport.ts";
+import { graphqlShapes } from "./graphqlShapes.ts";
 import { stripWorkflowDef } from "../src/engines/conductor/workflowDefs.ts";
 import { mayUseWorkflowDef } from "../src/engines/conductor/rbac.ts";
 import type { ScopePattern } from "../src/identity/scopes.ts";
@@ -69,10 +72,18 @@ export async function measurePure(graphqlBody: string, listing: string): Promise
     }
     return new TextEncoder().encode(JSON.stringify(out));
   };
+  // Every worst shape decided (allowed or refused) from its text, each timed on its own; the slowest is kept.
+  let worst: PureFigures | null = null;
+  for (const shape of graphqlShapes()) {
+    const request = { query: shape.query, operationName: shape.operationName, persistedQueryHash: null };
+    const f = await time(`graphql worst shape: ${shape.name}`, 200, () => analyzeRequest(request, DEFAULT_GRAPHQL_LIMITS));
+    if (!worst || f.p50Us > worst.p50Us) worst = f; // p50: on a shared machine p99 measures the neighbours
+  }
   return [
     await time("graphql-20kb guard (uncached: parse)", 2_000, guard),
     await time("graphql-20kb guard (cached analysis)", 2_000, guardCached),
     await time("conductor 1 MB listing rewrite", 200, rewrite),
+    ...(worst ? [worst] : []),
   ];
 }
 
