@@ -6,7 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
-import { decideRequest } from "../../src/engines/prefect/policy";
+import { Kind } from "graphql";
+import { analyzeRequest, decideRequest, measureOperation, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
 const FIELDS = ["flow", "flow_run", "project", "create_flow_run", "delete_flow", "cancel_flow_run", "set_flow_run_states", "delete_flow_run", "insert_flow_one"];
@@ -113,6 +114,64 @@ describe("GraphQL guard properties", () => {
         expect(typeof d.ok).toBe("boolean");
       }),
       { seed: SEED, numRuns: 1000 },
+    );
+  });
+
+  it("measures a random fragment graph as its naive expansion would, walking each written selection once", () => {
+    // Fragment i may spread only fragments after it (no cycles): the naive expansion terminates, if exponentially.
+    type Item = { kind: "leaf" } | { kind: "field"; inner: number[] } | { kind: "spread"; to: number } | { kind: "inline"; to: number };
+    const graph = fc.integer({ min: 1, max: 7 }).chain((n) =>
+      fc.tuple(
+        ...Array.from({ length: n }, (_, i) =>
+          fc.array(
+            fc.oneof(
+              fc.constant<Item>({ kind: "leaf" }),
+              ...(i + 1 < n
+                ? [
+                    fc.array(fc.integer({ min: i + 1, max: n - 1 }), { minLength: 1, maxLength: 3 }).map((inner): Item => ({ kind: "field", inner })),
+                    fc.integer({ min: i + 1, max: n - 1 }).map((to): Item => ({ kind: "spread", to })),
+                    fc.integer({ min: i + 1, max: n - 1 }).map((to): Item => ({ kind: "inline", to })),
+                  ]
+                : []),
+            ),
+            { minLength: 1, maxLength: 4 },
+          ),
+        ),
+      ),
+    );
+    fc.assert(
+      fc.property(graph, (frags) => {
+        const render = (item: Item, k: number): string =>
+          item.kind === "leaf" ? `f${k}` : item.kind === "field" ? `o${k} { ${item.inner.map((t) => `...F${t}`).join(" ")} }` : item.kind === "spread" ? `...F${item.to}` : `... on Query { ...F${item.to} }`;
+        const query = `query { ...F0 } ${frags.map((items, i) => `fragment F${i} on Query { ${items.map(render).join(" ")} }`).join(" ")}`;
+        // The expansion, naively: what the server would resolve (every spread where it sits).
+        const naive = (i: number): { depth: number; cost: number } =>
+          frags[i]!.reduce(
+            (acc, item) => {
+              const sub =
+                item.kind === "leaf"
+                  ? { depth: 1, cost: 1 }
+                  : item.kind === "field"
+                    ? item.inner.map(naive).reduce((a, b) => ({ depth: Math.max(a.depth, b.depth + 1), cost: a.cost + b.cost }), { depth: 1, cost: 1 })
+                    : naive(item.to);
+              return { depth: Math.max(acc.depth, sub.depth), cost: acc.cost + sub.cost };
+            },
+            { depth: 0, cost: 0 },
+          );
+        const limits = { ...DEFAULT_GRAPHQL_LIMITS, maxDepth: 100, maxCost: 10_000_000, maxAliases: 1000 };
+        const parsed = parseDocument(query, limits);
+        if ("refusal" in parsed) throw new Error(parsed.refusal.message);
+        const selected = selectOperation(parsed.document, null);
+        if ("refusal" in selected) throw new Error(selected.refusal.message);
+        const fragments = new Map(parsed.document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+        const m = measureOperation(selected.operation, fragments);
+        const written = 1 + frags.reduce((n, items) => n + items.reduce((k, it) => k + (it.kind === "field" ? 1 + it.inner.length : it.kind === "inline" ? 2 : 1), 0), 0);
+        expect(m).toEqual({ ok: true, ...naive(0), visits: expect.any(Number) });
+        expect(m.visits).toBeLessThanOrEqual(written);
+        const a = analyzeRequest({ query, operationName: null, persistedQueryHash: null }, { ...limits, maxCost: 5 });
+        expect(a.ok).toBe(naive(0).cost <= 5);
+      }),
+      { seed: SEED, numRuns: 300 },
     );
   });
 });
