@@ -102,7 +102,8 @@ function resolve(
   fragments: Map<string, FragmentDefinitionNode>,
   pick?: Pick,
 ): { [k: string]: Value } {
-  const out: { [k: string]: Value } = {};
+  // No prototype: a response key such as `__proto__` is then a key like any other.
+  const out: { [k: string]: Value } = Object.create(null) as { [k: string]: Value };
   for (const [key, nodes] of collectFields(sets, fragments)) {
     const name = nodes[0]!.name.value;
     if (name === "__typename") {

@@ -98,7 +98,7 @@ function scanTokens(source: Source, limits: GraphQLLimits): Refusal | null {
     const kind = token.kind;
     if (kind === TokenKind.BRACE_L || kind === TokenKind.BRACKET_L || kind === TokenKind.PAREN_L) {
       if (++nesting > deepest) return { status: 400, code: "LIMIT_EXCEEDED", message: `brackets nested deeper than ${deepest}` };
-    } else if (kind === TokenKind.BRACE_R || kind === TokenKind.BRACKET_R || kind === TokenKind.PAREN_R) nesting--;
+    } else if (kind === TokenKind.BRACE_R || kind === TokenKind.BRACKET_R || kind === TokenKind.PAREN_R) nesting = Math.max(0, nesting - 1);
   }
   return null;
 }
