@@ -6,8 +6,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
-import { Kind } from "graphql";
-import { analyzeRequest, decideRequest, measureOperation, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
+import { Kind, Lexer, Source, TokenKind } from "graphql";
+import { analyzeRequest, decideRequest, measureOperation, nestsDeeperThan, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
 const FIELDS = ["flow", "flow_run", "project", "create_flow_run", "delete_flow", "cancel_flow_run", "set_flow_run_states", "delete_flow_run", "insert_flow_one"];
@@ -172,6 +172,38 @@ describe("GraphQL guard properties", () => {
         expect(a.ok).toBe(naive(0).cost <= 5);
       }),
       { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it("counts bracket nesting as graphql-js's lexer reads the text (strings, block strings, comments, escapes)", () => {
+    const pieces = fc.constantFrom(
+      "{", "}", "[", "]", "(", ")", "a", " ", "\n", "\r", ",", "...",
+      '"{["', '"\\"{"', '"\\\\"', '"\\u{7B}"', '""', '"""{ ["""', '"""a\\"""{"""', '""""""', '"""\\"""', '"""x""""',
+      "# { [ (\n", "#}\r", "#",
+    );
+    const lexerNesting = (text: string): number | null => {
+      let depth = 0;
+      let max = 0;
+      try {
+        const lexer = new Lexer(new Source(text));
+        for (let t = lexer.advance(); t.kind !== TokenKind.EOF; t = lexer.advance()) {
+          if (t.kind === TokenKind.BRACE_L || t.kind === TokenKind.BRACKET_L || t.kind === TokenKind.PAREN_L) max = Math.max(max, ++depth);
+          else if (t.kind === TokenKind.BRACE_R || t.kind === TokenKind.BRACKET_R || t.kind === TokenKind.PAREN_R) depth = Math.max(0, depth - 1);
+        }
+      } catch {
+        return null; // not lexable: the parser refuses it whatever the count
+      }
+      return max;
+    };
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 80 }), (parts) => {
+        const text = parts.join("");
+        const nesting = lexerNesting(text);
+        if (nesting === null) return;
+        expect(nestsDeeperThan(text, nesting), text).toBe(false);
+        if (nesting > 0) expect(nestsDeeperThan(text, nesting - 1), text).toBe(true);
+      }),
+      { seed: SEED, numRuns: 3000 },
     );
   });
 });
