@@ -142,7 +142,7 @@ export function parseDocument(query: string, limits: GraphQLLimits): { document:
   } catch (err) {
     const message = err instanceof GraphQLError ? err.message : "query is not valid GraphQL";
     // graphql-js stops at maxTokens with "Document contains more that N tokens" (sic).
-    if (/contains more th[ae]n \d+ tokens/.test(message)) {
+    if (/contains more th(?:an|at) \d+ tokens/.test(message)) {
       return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `query document has more than ${limits.maxTokens} tokens` } };
     }
     return { refusal: { status: 400, code: "BAD_REQUEST", message: `invalid GraphQL: ${message.slice(0, 200)}` } };
