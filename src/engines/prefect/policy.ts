@@ -197,7 +197,7 @@ export type Measure =
 /**
  * Depth and cost of the executed operation's selection as the server expands it, in ONE walk linear in the
  * document: each fragment is measured the first time it is spread and its extent remembered, so a fragment spread
- * twice by each of 30 fragments costs 30 visits, not 2^30 (and is then refused on its cost, 2^30 fields). A spread
+ * twice by each of 30 fragments takes 60 visits, not 2^30 (and is then refused on its cost, 2^29 fields). A spread
  * reaching a fragment still being measured is a cycle; a spread of an undefined fragment is named.
  * @skip / @include are ignored: a field counts whatever the variables say.
  */
