@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
 import { Kind, Lexer, Source, TokenKind } from "graphql";
+import { answeredLocally, decideOperation } from "../../src/engines/prefect/cli";
 import { analyzeRequest, decideRequest, measureOperation, nestsDeeperThan, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
@@ -204,6 +205,50 @@ describe("GraphQL guard properties", () => {
         if (nesting > 0) expect(nestsDeeperThan(text, nesting - 1), text).toBe(true);
       }),
       { seed: SEED, numRuns: 3000 },
+    );
+  });
+
+  it("never forwards a request holding auth_info or tenant, whatever it is batched with and whatever the scopes", () => {
+    const ROOTS = ["tenant", "auth_info", "flow", "project", "__typename", "__schema"];
+    const element = fc.record({
+      type: fc.constantFrom(...TYPES),
+      fields: fc.array(fc.record({ field: fc.constantFrom(...ROOTS), how: fc.constantFrom("plain", "alias", "inline", "spread") }), { minLength: 1, maxLength: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.array(element, { minLength: 1, maxLength: 4 }), scopesArb, fc.constantFrom("GET" as const, "POST" as const), (batch, scopes, method) => {
+        const ops = batch.map(({ type, fields }) => {
+          const frags: string[] = [];
+          const on = type[0]!.toUpperCase() + type.slice(1);
+          const sel = fields
+            .map(({ field, how }, i) => {
+              const f = field === "__typename" ? field : `${field} { id }`;
+              if (how === "alias") return `k${i}: ${f}`;
+              if (how === "inline") return `... on ${on} { ${f} }`;
+              if (how === "spread") {
+                frags.push(`fragment G${i} on ${on} { ${f} }`);
+                return `...G${i}`;
+              }
+              return f;
+            })
+            .join(" ");
+          const a = analyzeRequest({ query: `${type} { ${sel} } ${frags.join(" ")}`, operationName: null, persistedQueryHash: null }, DEFAULT_GRAPHQL_LIMITS);
+          if (!a.ok) throw new Error(a.refusal.message);
+          return a.operation;
+        });
+        const local = answeredLocally(ops);
+        const allowed = ops.map((op) => decideOperation(op, scopes, method, local)).every((d) => d.ok);
+        const holdsLocal = batch.some((e) => e.fields.some((f) => f.field === "tenant" || f.field === "auth_info"));
+        // Forwarded means allowed and not answered here: then nothing local may be in it.
+        if (allowed && !local) expect(holdsLocal).toBe(false);
+        // Answered here only when every element is a query of local fields and __typename (or __typename alone).
+        if (local) {
+          for (const e of batch) {
+            expect(e.fields.every((f) => f.field === "tenant" || f.field === "auth_info" || f.field === "__typename")).toBe(true);
+            if (e.fields.some((f) => f.field !== "__typename")) expect(e.type).toBe("query");
+          }
+        }
+      }),
+      { seed: SEED, numRuns: 1000 },
     );
   });
 });

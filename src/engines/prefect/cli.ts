@@ -14,24 +14,30 @@ export interface PrefectTenant {
 
 type Value = null | string | number | boolean | Value[] | { [k: string]: Value };
 
-/** Root query fields the gateway answers itself. Never forwarded: the upstream would answer for its own tenant. */
+/**
+ * Root fields the gateway answers itself, to queries. Never forwarded in any operation: the upstream would answer
+ * them for its own tenant (or list every tenant it holds), so no scope, not even `subscription/*`, lets them pass.
+ */
 export const LOCAL_ROOTS: readonly string[] = ["auth_info", "tenant"];
 
-/** The root fields of an operation that the gateway answers itself (only queries have them). */
+/** The root fields of an operation that only the gateway may answer. */
 export function localFieldsOf(op: Operation): string[] {
-  return op.type === "query" ? op.rootFields.filter((f) => LOCAL_ROOTS.includes(f)) : [];
+  return op.rootFields.filter((f) => LOCAL_ROOTS.includes(f));
 }
 
 /** Root fields that only the upstream can answer (`__typename` can be answered anywhere). */
-const upstreamFieldsOf = (op: Operation): string[] => op.rootFields.filter((f) => f !== "__typename" && !localFieldsOf(op).includes(f));
+const upstreamFieldsOf = (op: Operation): string[] => op.rootFields.filter((f) => f !== "__typename" && !LOCAL_ROOTS.includes(f));
 
 /**
  * Whether a whole request (one document, or every element of a batch) is answered here: only when it asks for
- * local fields and nothing the upstream must answer (`__typename` aside). A request mixing both is refused by
- * `decideOperation`, never split and never forwarded whole.
+ * local fields, in queries, and nothing the upstream must answer (`__typename` aside). Any other request holding
+ * local fields is refused by `decideOperation`, never split and never forwarded whole.
  */
 export function answeredLocally(operations: readonly Operation[]): boolean {
-  return operations.some((op) => localFieldsOf(op).length > 0) && operations.every((op) => upstreamFieldsOf(op).length === 0);
+  return (
+    operations.some((op) => localFieldsOf(op).length > 0) &&
+    operations.every((op) => upstreamFieldsOf(op).length === 0 && (op.type === "query" || localFieldsOf(op).length === 0))
+  );
 }
 
 /**
@@ -47,14 +53,18 @@ export function decideOperation(op: Operation, scopes: readonly string[], method
     return authorizeOperation({ ...op, requiredScopes: op.requiredScopes.filter((s) => !localScopes.has(s)) }, scopes, method);
   }
   if (localFields.length > 0) {
+    const them = localFields.length > 1 ? "them" : "it";
     return {
       ok: false,
       operation: op,
       refusal: {
         status: 400,
         code: "BAD_REQUEST",
-        message: `${localFields.join(", ")}: answered by the gateway itself, never sent with fields for Prefect; send ${localFields.length > 1 ? "them" : "it"} alone`,
-        refusedFields: localFields.map((f) => `query/${f}`),
+        message:
+          op.type === "query"
+            ? `${localFields.join(", ")}: answered by the gateway itself, never sent with fields for Prefect; send ${them} alone`
+            : `${localFields.join(", ")}: answered by the gateway itself, to queries only`,
+        refusedFields: localFields.map((f) => `${op.type}/${f}`),
       },
     };
   }

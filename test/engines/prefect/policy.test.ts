@@ -247,11 +247,19 @@ describe("locally answered fields never reach the upstream (issue 17, class 2)",
     }
   });
 
-  it("goes by real names: an alias named tenant is forwarded and needs its field's scope; mutations have no local roots", () => {
+  it("goes by real names: an alias named tenant is forwarded and needs its field's scope", () => {
     const aliased = decideAll(["{ tenant: flow { id } }"], ["query/tenant"]);
     expect(aliased.local).toBe(false);
     expect(aliased.decisions[0]).toMatchObject({ ok: false, refusal: { status: 403, refusedFields: ["query/flow"] } });
-    expect(decideAll(["mutation { tenant { id } }"], []).decisions[0]).toMatchObject({ ok: false, refusal: { status: 403 } });
     expect(decideAll(["{ __typename }"], []).decisions[0]!.ok).toBe(true);
+  });
+
+  it("answers local roots to queries only and forwards them in no operation, even to holders of subscription/*", () => {
+    for (const q of ["subscription { tenant { id } }", "mutation { ...F } fragment F on Mutation { auth_info { tenant_id } }"]) {
+      const { local, decisions } = decideAll([q], ["query/*", "mutation/*", "subscription/*"]);
+      expect(local, q).toBe(false);
+      expect(decisions[0], q).toMatchObject({ ok: false, refusal: { status: 400, code: "BAD_REQUEST" } });
+    }
+    expect(decideAll(["{ tenant { id } }", "subscription { tenant { id } }"], ["subscription/*"]).local).toBe(false);
   });
 });
