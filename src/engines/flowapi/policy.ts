@@ -1,27 +1,73 @@
 /**
  * FlowAPI's permission model, decided at the edge. Pure.
  *
- * A FlowAuth token's `user_claims` maps roles to scope lists. Running a query of top-level kind `K` at aggregation
- * unit `u` (`nonspatial` when it has none) needs, in ONE role, the action `run` and `u:K:q` for every `query_kind`
- * `q` nested anywhere in the query (including `K` itself). Polling needs `run`, fetching a result `get_result`,
- * each with the query's scopes; geography `get_result` and `u:geography:geography`; available dates `get_result`
- * and `nonspatial:available_dates:available_dates`.
+ * A FlowAuth token's `user_claims` maps roles to scope lists. Running a query of top-level kind `K` whose
+ * aggregation unit is `u` (`nonspatial` when it has none) needs, in ONE role, the action `run` and `u:K:q` for every
+ * `query_kind` `q` nested anywhere in the query (including `K` itself). Polling needs `run`, fetching a result
+ * `get_result`, each with the query's scopes; geography `get_result` and `u:geography:geography`; available dates
+ * `get_result` and `nonspatial:available_dates:available_dates`.
+ *
+ * The unit is the one FlowAPI asks FlowMachine for (`get_aggregation_unit`: the loaded query object's
+ * `aggregation_unit`, None read as `nonspatial`). A query kind with an `aggregation_unit` parameter has its own; an
+ * aggregate built over a sub-query takes its sub-query's (FlowMachine's exposed query classes, `UNIT_FROM` below)
+ * and refuses one given beside it (a dump-only field); any other kind has none.
  */
 export type RoleClaims = Record<string, string[]>;
 
 const WORD = /^[A-Za-z0-9_.-]{1,100}$/;
 const MAX_DEPTH = 64;
 
+/**
+ * Query kinds whose aggregation unit is their sub-query's, and which parameter holds it (`[0]`: the first of a
+ * list). From FlowMachine's `*Exposed.aggregation_unit` in flowmachine/core/server/query_schemas/.
+ */
+const UNIT_FROM: Record<string, { field: string; first?: true }> = {
+  spatial_aggregate: { field: "locations" },
+  joined_spatial_aggregate: { field: "locations" },
+  labelled_spatial_aggregate: { field: "locations" },
+  flows: { field: "from_location" },
+  labelled_flows: { field: "from_location" },
+  modal_location: { field: "locations", first: true },
+  location_visits: { field: "locations", first: true },
+  majority_location: { field: "subscriber_location_weights" },
+  coalesced_location: { field: "preferred_location" },
+  active_at_reference_location_counts: { field: "unique_locations" },
+  unmoving_at_reference_location_counts: { field: "locations" },
+  unique_visitor_counts: { field: "unique_subscriber_counts" },
+  aggregate_network_objects: { field: "total_network_objects" },
+};
+
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The aggregation unit of one (sub-)query, null when it has none, or why FlowMachine would not load it. */
+export function aggregationUnit(query: Obj, depth = 0): { unit: string | null } | { refused: string } {
+  if (depth > MAX_DEPTH) return { refused: "the query is nested too deeply" };
+  const kind = query.query_kind;
+  const from = typeof kind === "string" && Object.hasOwn(UNIT_FROM, kind) ? UNIT_FROM[kind] : undefined;
+  if (from) {
+    if (query.aggregation_unit !== undefined) return { refused: `${String(kind)} takes its aggregation unit from ${from.field}, not beside it` };
+    const holder = from.first && Array.isArray(query[from.field]) ? (query[from.field] as unknown[])[0] : query[from.field];
+    if (!isObj(holder)) return { refused: `${String(kind)} needs a query in ${from.field}` };
+    const inner = aggregationUnit(holder, depth + 1);
+    if ("refused" in inner) return inner;
+    if (inner.unit === null) return { refused: `${String(kind)}: the query in ${from.field} has no aggregation unit` };
+    return inner;
+  }
+  const own = query.aggregation_unit;
+  if (own === undefined || own === null) return { unit: null };
+  if (typeof own !== "string" || !WORD.test(own)) return { refused: "aggregation_unit is invalid" };
+  return { unit: own };
+}
 
 /** The scopes a query spec needs (without the action), or why it cannot be run. */
 export function queryScopes(spec: unknown): { scopes: string[] } | { refused: string } {
   if (!isObj(spec)) return { refused: "the query must be a JSON object" };
   const top = spec.query_kind;
   if (typeof top !== "string" || !WORD.test(top)) return { refused: "query_kind is missing or invalid" };
-  const unit = spec.aggregation_unit === undefined || spec.aggregation_unit === null ? "nonspatial" : spec.aggregation_unit;
-  if (typeof unit !== "string" || !WORD.test(unit)) return { refused: "aggregation_unit is invalid" };
+  const derived = aggregationUnit(spec);
+  if ("refused" in derived) return derived;
+  const unit = derived.unit ?? "nonspatial";
   const kinds = new Set<string>();
   let problem: string | null = null;
   const walk = (v: unknown, depth: number) => {

@@ -94,6 +94,7 @@ function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response>
   if (!config.upstreams.flowapi) throw new GatewayError("BAD_CONFIGURATION", "FLOWAPI_URL is not set", { variables: ["FLOWAPI_URL"] });
   const search = new URL(c.req.url).search;
   return forward({
+    engine: "flowapi",
     upstream: config.upstreams.flowapi,
     path: path + search,
     routePrefix: "/flowapi",
@@ -101,9 +102,8 @@ function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response>
     headers: c.req.raw.headers,
     identity: principalHeaders(c.get("principal"), c.get("requestId")),
     body,
+    // FlowAPI verifies the token itself as well: its allow-list passes `authorization`.
     timeoutMs: config.upstreamTimeoutMs,
-    // FlowAPI verifies the token itself as well.
-    keepHeaders: ["authorization"],
   });
 }
 

@@ -30,10 +30,10 @@ const token = (userClaims: Record<string, string[]>, claims: JWTPayload = {}, ke
     .setExpirationTime((claims.exp as number | undefined) ?? "10m")
     .sign(key);
 
+// As FlowKit reads it: a spatial aggregate's unit is its locations' (the reference location carries it).
 const nested = {
   query_kind: "spatial_aggregate",
-  aggregation_unit: "admin3",
-  locations: { query_kind: "daily_location", date: "2016-01-01", method: "last", sampling: { query_kind: "random_sample", size: 10 } },
+  locations: { query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "admin3", sampling: { query_kind: "random_sample", size: 10 } },
 };
 const needed = ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location", "admin3:spatial_aggregate:random_sample"];
 
@@ -82,6 +82,28 @@ describe("permissions", () => {
     expect((await run(await token({ r: ["run", "nonspatial:total_network_objects:total_network_objects"] }), q)).status).toBe(202);
     expect((await run(await token({ r: ["run", "admin3:total_network_objects:total_network_objects"] }), q)).status).toBe(403);
     expect((await run(await token({ r: ["run"] }), { aggregation_unit: "admin3" })).status).toBe(400);
+  });
+
+  it("the unit is derived as FlowMachine does: from the sub-query an aggregate is built on", async () => {
+    // The unit sits in locations: nonspatial scopes are not enough, the unit's are.
+    const nonspatial = needed.map((s) => s.replace("admin3", "nonspatial"));
+    expect((await run(await token({ r: ["run", ...nonspatial] }))).status).toBe(403);
+    expect((await run(await token({ r: ["run", ...needed] }))).status).toBe(202);
+    // Through a modal location (its unit is its first daily location's) and a flow (its from_location's).
+    const modal = { query_kind: "spatial_aggregate", locations: { query_kind: "modal_location", locations: [nested.locations, { ...nested.locations, date: "2016-01-02" }] } };
+    const modalNeeds = ["spatial_aggregate", "modal_location", "daily_location", "random_sample"].map((q) => `admin3:spatial_aggregate:${q}`);
+    expect((await run(await token({ r: ["run", ...modalNeeds] }), modal)).status).toBe(202);
+    expect((await run(await token({ r: ["run", ...modalNeeds.map((s) => s.replace("admin3", "nonspatial"))] }), modal)).status).toBe(403);
+    const flows = { query_kind: "flows", join_type: "inner", from_location: { ...nested.locations, aggregation_unit: "admin2" }, to_location: nested.locations };
+    expect((await run(await token({ r: ["run", "admin2:flows:flows", "admin2:flows:daily_location", "admin2:flows:random_sample"] }), flows)).status).toBe(202);
+    // A histogram of displacements has no unit, whatever its reference locations carry.
+    const histogram = { query_kind: "histogram_aggregate", bins: { n_bins: 10 }, metric: { query_kind: "displacement", start_date: "2016-01-01", end_date: "2016-01-02", statistic: "avg", reference_location: { query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "lon-lat" } } };
+    const histNeeds = ["histogram_aggregate", "displacement", "daily_location"].map((q) => `nonspatial:histogram_aggregate:${q}`);
+    expect((await run(await token({ r: ["run", ...histNeeds] }), histogram)).status).toBe(202);
+    // FlowMachine refuses a unit beside a query that takes it from its sub-query, and one with none below.
+    expect((await run(await token({ r: ["run", ...needed] }), { ...nested, aggregation_unit: "admin3" })).status).toBe(400);
+    const bare = { query_kind: "spatial_aggregate", locations: { query_kind: "daily_location", date: "2016-01-01", method: "last" } };
+    expect((await run(await token({ r: ["run", "nonspatial:spatial_aggregate:spatial_aggregate", "nonspatial:spatial_aggregate:daily_location"] }), bare)).status).toBe(400);
   });
 
   it("poll needs run, get needs get_result, each with the query's scopes; Location stays under /flowapi", async () => {
