@@ -2,6 +2,7 @@
  * The gateway, in one picture:
  *
  *   request -> requestContext (X-Request-Id, access log)
+ *           -> canonicalPath (400 for a path an upstream could route differently: encoded / \\ . ; %, controls)
  *           -> configuration (validated env, KV control state, logger)
  *           -> corsPolicy (preflights answered without credentials)
  *           -> route group: authenticated (credential -> Principal)
@@ -19,11 +20,11 @@ import { flowapiRoutes } from "./engines/flowapi/route";
 import { prefectRoutes } from "./engines/prefect/route";
 import { workersRoutes } from "./engines/workers/route";
 import { GatewayError } from "./errors";
-import { authenticated, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
+import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("*", requestContext, configuration, corsPolicy);
+  app.use("*", requestContext, canonicalPath, configuration, corsPolicy);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 

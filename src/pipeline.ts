@@ -9,7 +9,7 @@ import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
 import type { AppContext, AppEnv, AppVariables, ErrorStyle } from "./context";
 import { keyLookupDeps, waitUntil } from "./context";
-import { GatewayError, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
+import { GatewayError, badRequest, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
 import { authenticate } from "./identity/authenticate";
 import type { CredentialSources } from "./identity/credentials";
@@ -48,6 +48,44 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
       decision: c.get("refused") || c.res.status >= 400 ? "refused" : "allowed",
     });
   }
+};
+
+/**
+ * Refuses (400), before any route is chosen, a path that an upstream could read differently from the gateway:
+ * encoded `/` or `\` (Go's router before 1.22 and any decoding proxy split on them), encoded dots (a `%2e%2e`
+ * segment is `..` to whoever decodes it), escapes of escapes (`%252F` is `%2F` after one decode), NUL and other
+ * control characters, `;` (Tomcat/Spring strip `;...` matrix parameters from a segment), raw `\`, empty
+ * segments (`//`: Go's ServeMux redirects to the cleaned path) and escapes that are not UTF-8 (overlong forms
+ * such as `%C0%AF`). Legitimate clients never send any of these: names on every engine are plain.
+ */
+export function pathProblem(rawPath: string): string | null {
+  if (/[\\;\x00-\x1f\x7f]/.test(rawPath)) return "the path holds a backslash, a ';' or a control character";
+  if (rawPath.includes("//")) return "the path holds an empty segment";
+  if (!rawPath.includes("%")) return null;
+  if (/%(?![0-9A-Fa-f]{2})/.test(rawPath)) return "the path holds a malformed escape";
+  if (/%(2f|5c|2e|3b|25|0[0-9a-f]|1[0-9a-f]|7f)/i.test(rawPath)) return "the path holds an encoded '/', '\\', '.', ';', '%' or control character";
+  try {
+    decodeURIComponent(rawPath);
+  } catch {
+    return "the path holds an escape that is not UTF-8";
+  }
+  return null;
+}
+
+/** The path exactly as the client sent it (no decoding, no normalisation beyond the URL parser's). */
+function rawPathOf(url: string): string {
+  const afterScheme = url.indexOf("//");
+  const start = url.indexOf("/", afterScheme < 0 ? 0 : afterScheme + 2);
+  if (start < 0) return "/";
+  const end = url.slice(start).search(/[?#]/);
+  return end < 0 ? url.slice(start) : url.slice(start, start + end);
+}
+
+/** The first decision on every request: the path must mean the same thing to the gateway and to every upstream. */
+export const canonicalPath: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const problem = pathProblem(rawPathOf(c.req.url));
+  if (problem) throw badRequest(problem);
+  await next();
 };
 
 /** Validated configuration (once per isolate), control state from KV, and a logger at the effective level. */

@@ -1,12 +1,15 @@
 /**
- * The one way a request reaches an upstream engine: bounded in time, identity headers set by the gateway,
+ * The one way a request reaches an upstream engine: bounded in time, client headers by the engine's allow-list,
+ * identity headers set by the gateway,
  * errors mapped to the envelope (502 unreachable, 504 too slow), `Location` kept under the route's prefix.
  * Bodies stream both ways unless a route reads them to rewrite.
  */
 import { GatewayError } from "../errors";
-import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from "./headers";
+import { FORWARDED_HEADERS, downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders, type Engine } from "./headers";
 
 export interface ForwardOptions {
+  /** The engine behind `upstream`: decides which client headers may pass (FORWARDED_HEADERS). */
+  engine: Engine;
   /** Base URL of the engine, e.g. `http://conductor:8080`. */
   upstream: string;
   /** Path (and query) below the base, already rebuilt by the route: `/api/workflow/abc?includeTasks=true`. */
@@ -18,8 +21,6 @@ export interface ForwardOptions {
   identity: Record<string, string>;
   body?: BodyInit | null;
   timeoutMs: number;
-  /** Stripped headers this route forwards on purpose. */
-  keepHeaders?: readonly string[];
 }
 
 export async function forward(opts: ForwardOptions): Promise<Response> {
@@ -32,7 +33,7 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   try {
     res = await fetch(url, {
       method: opts.method,
-      headers: upstreamRequestHeaders(opts.headers, opts.identity, opts.keepHeaders),
+      headers: upstreamRequestHeaders(opts.headers, opts.identity, FORWARDED_HEADERS[opts.engine]),
       body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
       redirect: "manual",
       signal: controller.signal,

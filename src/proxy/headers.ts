@@ -1,12 +1,45 @@
 /**
  * What headers cross the gateway. Pure functions: testable without a network.
  *
- * Identity never travels as the client sent it: every header that upstreams (or the replaced proxies) read as
- * identity is removed, and the gateway sets its own from the Principal.
+ * Identity never travels as the client sent it: a client header reaches an upstream only when it is on that
+ * engine's allow-list below (what the engine's API reads to answer), so a header nobody thought of (`remote-user`,
+ * `impersonate-user`, `x-hasura-role`, `forwarded`, `grpc-metadata-*`, ...) cannot pass; the gateway then sets its
+ * own identity headers from the Principal.
  */
 import type { Principal } from "../identity/principal";
 
-/** Headers the replaced proxies and the engines read as identity; never forwarded as sent. */
+/** The engines flowgate forwards to; each route names its engine when it calls `forward`. */
+export type Engine = "prefect" | "conductor" | "argo" | "flowapi";
+
+/** What any HTTP API reads to choose the form of its answer: no identity, no routing, no framing. */
+const CONTENT_NEGOTIATION = ["accept", "accept-language", "content-type", "user-agent"] as const;
+
+/**
+ * Client headers each engine receives, in one table so what crosses the gateway is reviewed in one place (the
+ * routes of an engine cannot widen it one by one). Everything else is dropped.
+ * - prefect: Prefect Server's GraphQL (Apollo in front of Hasura) reads the body and its content type; its
+ *   identity headers (`x-hasura-*`, `x-prefect-*`) are exactly what must never pass.
+ * - conductor: the routes build Conductor's requests themselves (accept, content-type); Spring reads nothing
+ *   else, and `x-authorization` (Orkes) must never pass.
+ * - argo: Argo Server runs with --auth-mode=server behind the gateway. Its grpc-gateway copies `grpc-metadata-*`
+ *   and `authorization` into gRPC metadata, which the server reads as identity: neither passes. Conditional GETs
+ *   keep the UI's static files cacheable; `last-event-id` lets an event stream resume.
+ * - flowapi: FlowAPI verifies the FlowAuth token again itself, so `authorization` passes (the gateway has
+ *   verified it first); nothing else it reads is identity.
+ * Never forwarded anywhere: `accept-encoding` and `content-encoding` (the gateway reads the bodies it checks, and
+ * the runtime negotiates compression itself), `cookie`, `forwarded`, `x-forwarded-*`, hop-by-hop headers.
+ */
+export const FORWARDED_HEADERS: Record<Engine, readonly string[]> = {
+  prefect: [...CONTENT_NEGOTIATION],
+  conductor: [...CONTENT_NEGOTIATION],
+  argo: [...CONTENT_NEGOTIATION, "if-none-match", "if-modified-since", "cache-control", "last-event-id"],
+  flowapi: [...CONTENT_NEGOTIATION, "authorization"],
+};
+
+/**
+ * Headers the replaced proxies, the engines and common front proxies read as identity. None is on an allow-list
+ * except `authorization` for FlowAPI (see above); they are named here so tests can check that none passes.
+ */
 export const CLIENT_IDENTITY_HEADERS = [
   "x-tenant-id",
   "from",
@@ -19,8 +52,24 @@ export const CLIENT_IDENTITY_HEADERS = [
   "x-forwarded-email",
   "x-forwarded-groups",
   "x-forwarded-preferred-username",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-prefix",
+  "forwarded",
   "x-remote-user",
   "x-remote-group",
+  "remote-user",
+  "x-webauth-user",
+  "impersonate-user",
+  "impersonate-group",
+  "impersonate-uid",
+  "x-hasura-role",
+  "x-hasura-user-id",
+  "x-hasura-admin-secret",
+  "x-authenticated-userid",
+  "x-authorization",
+  "grpc-metadata-authorization",
   "x-user-id",
   "x-user-email",
   "x-email",
@@ -30,7 +79,7 @@ export const CLIENT_IDENTITY_HEADERS = [
   "proxy-authorization",
 ];
 
-/** Hop-by-hop and platform headers that must not be forwarded. */
+/** Hop-by-hop headers, never passed back to the client from an upstream answer. */
 const HOP_BY_HOP = [
   "connection",
   "keep-alive",
@@ -43,13 +92,6 @@ const HOP_BY_HOP = [
   "content-length",
   "x-real-ip",
 ];
-
-const STRIPPED_PREFIXES = ["x-flowgate-", "cf-", "x-auth-"];
-
-const isStripped = (name: string) =>
-  CLIENT_IDENTITY_HEADERS.includes(name) ||
-  HOP_BY_HOP.includes(name) ||
-  STRIPPED_PREFIXES.some((p) => name.startsWith(p));
 
 /** Header values may not carry line breaks or other control characters. */
 const clean = (v: string) => v.replace(/[\x00-\x1f\x7f]/g, " ").slice(0, 4096);
@@ -68,20 +110,19 @@ export function principalHeaders(p: Principal | null, requestId: string): Record
 }
 
 /**
- * Headers for the upstream request: the client's minus identity, credentials and hop-by-hop headers, plus the
- * gateway's own identity headers. `keep` lets a route forward one stripped header on purpose (FlowAPI verifies
- * its own token, so that route keeps `authorization`).
+ * Headers for the upstream request: the client's headers named in `allowed` (an engine's allow-list from
+ * FORWARDED_HEADERS; content negotiation alone when none is given), plus the gateway's own identity headers.
  */
 export function upstreamRequestHeaders(
   incoming: Headers,
   identity: Record<string, string>,
-  keep: readonly string[] = [],
+  allowed: readonly string[] = CONTENT_NEGOTIATION,
 ): Headers {
   const out = new Headers();
-  incoming.forEach((value, name) => {
-    const n = name.toLowerCase();
-    if (!isStripped(n) || keep.includes(n)) out.set(n, value);
-  });
+  for (const name of allowed) {
+    const value = incoming.get(name);
+    if (value !== null) out.set(name, value);
+  }
   for (const [k, v] of Object.entries(identity)) out.set(k, clean(v));
   return out;
 }

@@ -58,7 +58,7 @@ describe("upstream headers", () => {
 });
 
 describe("forward", () => {
-  const base = { routePrefix: "/flowapi", timeoutMs: 1000, identity: principalHeaders(principal, "req-abcdefgh") };
+  const base = { engine: "prefect" as const, routePrefix: "/flowapi", timeoutMs: 1000, identity: principalHeaders(principal, "req-abcdefgh") };
 
   it("reaches the upstream with forged identity stripped (as the upstream records it)", async () => {
     const res = await forward({

@@ -20,8 +20,15 @@ import { allWorkspaces } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
 
 const ROUTE = "/argo";
-/** Paths of the UI's static files, served without a credential (they carry no workspace data). */
-const STATIC_FILE = /\.(js|css|map|png|svg|ico|jpg|gif|woff2?|ttf|eot|txt|webmanifest)$/;
+/**
+ * The UI's own files, the only paths under /argo served without a credential (they carry no workspace data).
+ * Argo's UI build (ui/dist/app, embedded by server/static) holds index.html, the webpack bundles at the top level
+ * (`main.<hash>.js`, their `.css` and `.map`), `favicon.ico`, and `assets/` (argo-ui's images and favicons, the
+ * icon fonts). Anything else, even with a static file's extension, needs a credential like the API does.
+ */
+const UI_ROOT_FILE = /^\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|map|ico)$/;
+const UI_ASSET = /^\/assets(\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)+\.(js|css|map|png|svg|ico|jpg|gif|woff2?|ttf|eot|json|webmanifest)$/;
+export const isArgoUiPath = (path: string): boolean => path === "/" || path === "/index.html" || UI_ROOT_FILE.test(path) || UI_ASSET.test(path);
 
 function argoUrl(c: AppContext): string {
   const url = c.get("config").upstreams.argo;
@@ -46,6 +53,7 @@ const encodePath = (segments: readonly string[]) => segments.map(encodeURICompon
 function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
   const method = c.req.method;
   return forward({
+    engine: "argo",
     upstream: argoUrl(c),
     path,
     routePrefix: ROUTE,
@@ -101,6 +109,7 @@ async function jsonAnswer(res: Response): Promise<unknown> {
  */
 async function archivedWorkflow(c: AppContext, p: Principal, uid: string): Promise<object | null> {
   const lookup = await forward({
+    engine: "argo",
     upstream: argoUrl(c),
     path: `/api/v1/archived-workflows/${encodeURIComponent(uid)}`,
     routePrefix: ROUTE,
@@ -197,15 +206,24 @@ export function argoRoutes(): Hono<AppEnv> {
     });
   }
 
-  // The UI's page and static files: no credential, nothing of any workspace.
-  r.get("*", async (c) => {
+  // The UI's page and static files: no credential, nothing of any workspace; sent as the very path checked.
+  r.get("*", async (c, next) => {
     const path = new URL(c.req.url).pathname.slice(ROUTE.length) || "/";
-    if (path === "/" || path === "/index.html" || (STATIC_FILE.test(path) && !path.includes(".."))) {
-      return send(c, `/${encodePath(segmentsOf(c, `${ROUTE}/`))}`);
-    }
-    throw notFound("no such Argo route on this gateway");
+    if (!isArgoUiPath(path)) return next();
+    return forward({
+      engine: "argo",
+      upstream: argoUrl(c),
+      path,
+      routePrefix: ROUTE,
+      method: "GET",
+      headers: c.req.raw.headers,
+      identity: principalHeaders(null, c.get("requestId")),
+      timeoutMs: c.get("config").upstreamTimeoutMs,
+    });
   });
-  r.all("*", () => {
+  // Everything else under /argo is answered only to a caller with a credential (and then as no such route).
+  r.all("*", auth, (c) => {
+    requirePrincipal(c);
     throw notFound("no such Argo route on this gateway");
   });
   return r;

@@ -49,6 +49,7 @@ export class ConductorUpstream {
     if (body !== undefined) headers.set("content-type", opts.contentType ?? "application/json");
     const config = this.c.get("config");
     return forward({
+      engine: "conductor",
       upstream: this.base,
       path: path + qs,
       routePrefix: "/conductor",

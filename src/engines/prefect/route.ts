@@ -151,6 +151,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     const headers = new Headers(c.req.raw.headers);
     if (method === "POST") headers.set("content-type", c.req.header("content-type") ?? "application/json");
     return forward({
+      engine: "prefect",
       upstream,
       path,
       routePrefix: "/prefect",
