@@ -136,3 +136,9 @@ export const MIN_TOKEN_SECRET_LENGTH = 32;
  * (`waitForSeconds`): one Worker request holds the connection meanwhile. Longer runs: start, then read.
  */
 export const MAX_SYNC_EXECUTE_WAIT_S = 30;
+
+/**
+ * Deepest nesting of a client's JSON body: every real request (workflow definitions, GraphQL variables, FlowKit
+ * query specs) nests far less, and anything deeper would only serve to exhaust a recursive walk of it.
+ */
+export const MAX_JSON_DEPTH = 128;

@@ -621,7 +621,9 @@ export function conductorRoutes(): Hono<AppEnv> {
   });
 
   // Anything else is not served: 404 before any upstream is asked.
-  r.all("*", () => {
+  // Unknown paths answer only a caller with a credential: nothing under /conductor answers anonymously.
+  r.all("*", (c) => {
+    requirePrincipal(c);
     throw notFound("no such Conductor route on this gateway");
   });
   return r;

@@ -173,7 +173,9 @@ export function flowapiRoutes(): Hono<AppEnv> {
     return send(c, `/api/0/spec/${file}`);
   });
 
-  r.all("*", () => {
+  // Unknown paths answer only a valid FlowAuth token: nothing under /flowapi answers anonymously.
+  r.all("*", async (c) => {
+    await verifyFlowAuth(c);
     throw notFound("no such FlowAPI route on this gateway");
   });
   return r;

@@ -318,7 +318,9 @@ export function workersRoutes(): Hono<AppEnv> {
     return relayText(c, answer);
   });
 
-  r.all("*", () => {
+  // Unknown paths answer only a caller with a credential: nothing under /workers answers anonymously.
+  r.all("*", (c) => {
+    requirePrincipal(c);
     throw notFound("no such worker route on this gateway");
   });
   return r;

@@ -185,7 +185,7 @@ describe("the Argo UI", () => {
   it("its page and static files need no credential; nothing else does without one", async () => {
     expect((await call("/argo/", { env })).status).toBe(200);
     expect((await call("/argo/main.js", { env })).status).toBe(200);
-    expect((await call("/argo/oauth2/callback", { env })).status).toBe(404);
+    expect((await call("/argo/oauth2/callback", { env })).status).toBe(401); // needs a credential (issue 17, class 3); was 404
     expect((await call("/argo/api/v1/workflows/alpha", { env })).status).toBe(401);
   });
 });
