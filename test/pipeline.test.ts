@@ -5,7 +5,7 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("pipeline", () => {
   it("puts X-Request-Id on every response, keeping a plain client-sent id", async () => {
-    for (const [path, status] of [["/healthz", 200], ["/nope", 404], ["/whoami", 401], ["/conductor/api/workflow", 404]] as const) {
+    for (const [path, status] of [["/healthz", 200], ["/nope", 404], ["/whoami", 401], ["/conductor/api/workflow", 401]] as const) { // an unknown Conductor path needs a credential first (issue 17); was 404
       const res = await call(path);
       expect(res.status).toBe(status);
       expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
