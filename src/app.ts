@@ -2,12 +2,12 @@
  * The gateway, in one picture:
  *
  *   request -> requestContext (X-Request-Id, access log)
- *           -> canonicalPath (400 for a path an upstream could route differently: encoded / \\ . ; %, controls)
  *           -> configuration (validated env, KV control state, logger)
+ *           -> canonicalPath (400 for a path an upstream could route differently: encoded / \ . ; %, controls)
  *           -> corsPolicy (preflights answered without credentials)
  *           -> route group: authenticated (credential -> Principal)
  *                        -> engine policy (authorize, rewrite request)   [src/engines/<engine>]
- *                        -> forward (upstream, timeout, identity headers) [src/proxy]
+ *                        -> forward (upstream, timeout, headers by allow-list) [src/proxy]
  *                        -> engine policy (rewrite response)
  *           -> renderError (one envelope) on any refusal
  */
@@ -24,7 +24,9 @@ import { authenticated, canonicalPath, configuration, corsPolicy, renderError, r
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("*", requestContext, canonicalPath, configuration, corsPolicy);
+  // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
+  // like any other) come before it; CORS, authentication and routing all come after.
+  app.use("*", requestContext, configuration, canonicalPath, corsPolicy);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
