@@ -41,7 +41,9 @@ export interface RouteEntry {
   credential: Credential;
   /** A request this route answers. */
   sample: SampleRequest;
-  /** Requests of this route answered without any credential (the Argo UI's own files). */
+  /** What a `public` route's sample answers without a credential, when not 200 (a redirect to a login, say). */
+  publicStatus?: number;
+  /** Requests of this route answered (200) without any credential (the Argo UI's own files). */
   publicSamples?: string[];
   /** The credential that holds what the route needs. */
   grant: Grant;
