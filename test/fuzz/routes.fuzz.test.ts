@@ -110,7 +110,7 @@ describe("bodies", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...jsonRoutes), body, async (r, text) => {
         const req = world.fill(r.json!);
-        const res = await world.send({ method: req.method, path: req.path, text }, { ...auth(r), "content-type": "application/json" });
+        const res = await world.send({ method: req.method, path: req.path, text, headers: req.headers }, { ...auth(r), "content-type": "application/json" });
         noStray5xx(res.status, `${r.method} ${r.pattern}`);
       }),
       opts(300),
@@ -121,7 +121,7 @@ describe("bodies", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...jsonRoutes), tooDeep, async (r, text) => {
         const req = world.fill(r.json!);
-        const res = await world.send({ method: req.method, path: req.path, text }, { ...auth(r), "content-type": "application/json" });
+        const res = await world.send({ method: req.method, path: req.path, text, headers: req.headers }, { ...auth(r), "content-type": "application/json" });
         expect(res.status, `${r.method} ${r.pattern} with nesting ${text.length / 2}`).toBe(400);
       }),
       opts(100),

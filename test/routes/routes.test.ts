@@ -106,7 +106,7 @@ describe("request bodies", () => {
     const req = world.fill(r.json!);
     const text = JSON.stringify(req.body).replace(`"${DEEP}"`, deepJson(MAX_JSON_DEPTH + 8));
     const since = await world.mark();
-    const res = await send({ method: req.method, path: req.path, text }, { ...auth(world.credential(r.credential, r.grant)), "content-type": "application/json" });
+    const res = await send({ method: req.method, path: req.path, text, headers: req.headers }, { ...auth(world.credential(r.credential, r.grant)), "content-type": "application/json" });
     const body = await res.json();
     expect(res.status, JSON.stringify(body).slice(0, 300)).toBe(400);
     expect(errorMessage(body)).toMatch(/nest|deep/i);

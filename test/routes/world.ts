@@ -49,7 +49,7 @@ export async function buildWorld(): Promise<World> {
 
   await seedTwoTenants({ seed: async (data) => void (await fetch(stubUrl(`/conductor-admin/${tag}/seed`), { method: "POST", body: JSON.stringify(data) })) } as ConductorStack);
   for (const [name, role] of [[mine, `${tag}-a`], [theirs, `${tag}-b`]] as const) {
-    const res = await asAdmin(`/admin/workspaces/${name}`, { method: "PUT", json: { roles: [role], hideForUnauthorized: false }, env });
+    const res = await asAdmin(`/admin/workspaces/${name}`, { method: "PUT", json: { roles: [role], hideForUnauthorized: true }, env });
     if (res.status !== 201 && res.status !== 200) throw new Error(`workspace ${name}: ${res.status} ${await res.text()}`);
   }
 
@@ -120,7 +120,7 @@ export async function buildWorld(): Promise<World> {
     refused: (kind) => (kind === "flowauth" ? tokenRefusals : keyRefusals),
     fill,
     send: (req, headers = {}) => {
-      const init: RequestInit & { env: Env; json?: unknown } = { method: req.method, env, headers };
+      const init: RequestInit & { env: Env; json?: unknown } = { method: req.method, env, headers: { ...req.headers, ...headers } };
       if (req.text !== undefined) init.body = req.text;
       else if (req.body !== undefined) init.json = req.body;
       return call(req.path, init);
