@@ -122,6 +122,22 @@ const workers = (method: RouteEntry["method"], pattern: string, sample: SampleRe
   ...extra,
 });
 
+/**
+ * The Conductor SDKs' login: the credential is in the body (a key's id and the key), so the route takes no header
+ * credential; a pair that is not a live key's is a 401 in Conductor's shape.
+ */
+const tokenLogin = (path: string): RouteEntry => ({
+  engine: path.startsWith("/workers") ? "workers" : "conductor",
+  method: "POST",
+  pattern: path,
+  credential: "public",
+  sample: post(path, { keyId: "zzzzzzzzzzzz", keySecret: "fgk_not-a-key" }),
+  publicStatus: 401,
+  grant: "any",
+  lacking: null,
+  json: post(path, { keyId: DEEP, keySecret: "fgk_not-a-key" }),
+});
+
 const argoArtifacts = (kind: string): RouteEntry => ({
   engine: "argo",
   method: "GET",
@@ -265,6 +281,16 @@ export const ROUTES: RouteEntry[] = [
   conductor("POST", "/conductor/schedule", post("/conductor/schedule", schedule), { json: post("/conductor/schedule", { ...schedule, workflowContext: { x: DEEP } }) }),
   conductor("PUT", "/conductor/schedule/:name", put("/conductor/schedule/wfA:1", schedule), { json: put("/conductor/schedule/wfA:1", { ...schedule, workflowContext: { x: DEEP } }) }),
   conductor("DELETE", "/conductor/schedule/:name", del("/conductor/schedule/rtgone:1")),
+  conductor("POST", "/conductor/api/workflow/execute/:name/:version", post("/conductor/api/workflow/execute/wfA/1?waitForSeconds=0", {}), {
+    json: post("/conductor/api/workflow/execute/wfA/1?waitForSeconds=0", { x: DEEP }),
+  }),
+  // Worker paths on the Conductor route: 404 naming the worker route, to any credential.
+  conductor("GET", "/conductor/api/tasks/poll/*", get("/conductor/api/tasks/poll/batch/t1?count=1"), { lacking: { status: 404 } }),
+  conductor("POST", "/conductor/api/tasks", post("/conductor/api/tasks", { taskId: "task-fb1" }), { lacking: { status: 404 } }),
+  conductor("POST", "/conductor/api/tasks/update-v2", post("/conductor/api/tasks/update-v2", { taskId: "task-fb1" }), { lacking: { status: 404 } }),
+  conductor("POST", "/conductor/api/tasks/:taskId/ack", post("/conductor/api/tasks/task-fb1/ack"), { lacking: { status: 404 } }),
+  conductor("POST", "/conductor/api/tasks/:taskId/log", post("/conductor/api/tasks/task-fb1/log"), { lacking: { status: 404 } }),
+  tokenLogin("/conductor/api/token"),
   conductor("ALL", "/conductor/*", post("/conductor/api/nothing-here"), { lacking: { status: 404 } }),
 
   // Workers: tasks of the tenants the key serves.
@@ -274,6 +300,11 @@ export const ROUTES: RouteEntry[] = [
     foreign: { request: post("/workers/conductor/api/tasks", { taskId: "task-ot1", workflowInstanceId: "ot-1", status: "COMPLETED", outputData: {} }), status: 404, marker: "OTHER" },
     json: post("/workers/conductor/api/tasks", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS", outputData: { x: DEEP } }),
   }),
+  workers("POST", "/workers/conductor/api/tasks/update-v2", post("/workers/conductor/api/tasks/update-v2", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS" }), {
+    foreign: { request: post("/workers/conductor/api/tasks/update-v2", { taskId: "task-ot1", workflowInstanceId: "ot-1", status: "COMPLETED", outputData: {} }), status: 404, marker: "OTHER" },
+    json: post("/workers/conductor/api/tasks/update-v2", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS", outputData: { x: DEEP } }),
+  }),
+  tokenLogin("/workers/conductor/api/token"),
   workers("POST", "/workers/conductor/api/tasks/:taskId/ack", post("/workers/conductor/api/tasks/task-fb1/ack"), {
     foreign: { request: post("/workers/conductor/api/tasks/task-ot1/ack"), status: 404, marker: "OTHER" },
   }),

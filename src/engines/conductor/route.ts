@@ -539,7 +539,8 @@ export function conductorRoutes(): Hono<AppEnv> {
   });
 
   // Workers poll, update and ack on their own route, which serves every tenant they work for.
-  const workerPath = () => {
+  const workerPath = (c: AppContext) => {
+    requirePrincipal(c); // like every unknown path here: nothing under /conductor answers anonymously
     throw notFound("task workers use the worker route: /workers/conductor/api/tasks/... (a credential with scope worker)");
   };
   r.get("/api/tasks/poll/*", workerPath);
