@@ -16,6 +16,7 @@ import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { parseClientJson, requireAnswerDepth } from "../../proxy/json";
 import { prefixEventHandler, stripEventHandler } from "./events";
 import {
   filterSearchResult,
@@ -85,11 +86,7 @@ async function jsonBody(c: AppContext): Promise<unknown> {
   const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
   const text = utf8(bytes);
   if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
+  return parseClientJson(text);
 }
 
 function refusedOr<T extends object>(r: T | { refused: string }): T {
@@ -147,6 +144,7 @@ async function relay(c: AppContext, upstream: ConductorUpstream, method: string,
   const answer = await upstream.call(method, segments, query, body);
   if (answer.text === "") return c.body(null, answer.status as 200); // the upstream's own status, empty
   if (answer.contentType.includes("json")) {
+    requireAnswerDepth(answer.text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(answer.text);

@@ -5,6 +5,8 @@
  * - GET ?query=&operationName=: queries only (the decision refuses anything else with 405).
  */
 import type { GraphQLLimits, GraphQLRequest, Refusal } from "./policy";
+import { MAX_JSON_DEPTH } from "../../constants";
+import { jsonNestingExceeds } from "../../proxy/json";
 
 export type Transport =
   | { kind: "single"; request: GraphQLRequest }
@@ -44,6 +46,7 @@ export function readTransport(method: string, contentType: string | null, body: 
     let hash: string | null = null;
     const ext = params.get("extensions");
     if (ext !== null) {
+      if (jsonNestingExceeds(ext, MAX_JSON_DEPTH)) return bad(`extensions: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(ext);
@@ -64,6 +67,7 @@ export function readTransport(method: string, contentType: string | null, body: 
   if (type !== "application/json") {
     return { refusal: { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json or application/graphql" } };
   }
+  if (jsonNestingExceeds(body, MAX_JSON_DEPTH)) return bad(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

@@ -21,6 +21,7 @@ import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { parseClientJson } from "../../proxy/json";
 import { isConductorId } from "../conductor/executions";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../conductor/tenantNames";
 import { tokenLogin } from "../conductor/token";
@@ -235,12 +236,7 @@ function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: r
 async function updateTask(c: AppContext): Promise<{ answer: UpstreamAnswer; owner: TaskOwner; workerId: string | null }> {
   const worker = workerOf(c);
   const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
-  let result: unknown;
-  try {
-    result = JSON.parse(text);
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
+  const result = parseClientJson(text);
   if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
   if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId))) throw badRequest("workerId: invalid");
