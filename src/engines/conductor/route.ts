@@ -35,18 +35,18 @@ import { filterQueueSizes, filterQueueVerbose } from "./queues";
 import { isConductorAdmin, mayUseWorkflowDef } from "./rbac";
 import { prefixSchedule, parseScheduleName, scheduleUpstreamName, stripSchedule } from "./schedules";
 import { scopedSearchQuery } from "./search";
-import { prefixStartRequest, startRequestFromPath } from "./startWorkflow";
+import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "./startWorkflow";
 import { prefixTaskDef, stripTaskDef } from "./taskDefs";
 import { nameProblem, prefixTenant, stripTenantDeep } from "./tenantNames";
 import { ConductorUpstream, malformed } from "./upstream";
 import { prefixWorkflowDef, stripWorkflowDef } from "./workflowDefs";
+import { sanitizeSkipTask } from "./runtimeData";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
 
 type Obj = Record<string, unknown>;
 /** A start ready for the upstream, as both start endpoints and the synchronous execution build it. */
-type StartRequest = Exclude<ReturnType<typeof prefixStartRequest>, { refused: string }>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The caller as this route sees them. */
@@ -292,7 +292,14 @@ export function conductorRoutes(): Hono<AppEnv> {
     if (!mayUseWorkflowDef(caller.principal, def.description)) throw forbidden("this workflow is not labelled for any of your groups or roles");
   }
 
-  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: StartRequest): Promise<Response> {
+  /**
+   * Every start ends here, after `admitStartRequest`: RBAC on the definition, and an external input path only when
+   * the tenant may read it (minted by a WRITE location it asked for, or shown in its own executions).
+   */
+  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: AdmittedStart): Promise<Response> {
+    if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
+      throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
+    }
     await requireStartable(upstream, caller, start.name, start.version);
     const answer = await upstream.call("POST", ["api", "workflow"], undefined, start.body);
     const id = answer.text.trim();
@@ -305,7 +312,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.post("/api/workflow", async (c) => {
     const caller = callerOf(c);
     const upstream = conductorOf(c, caller);
-    return start(c, caller, upstream, refusedOr(prefixStartRequest(await jsonBody(c), caller)));
+    return start(c, caller, upstream, refusedOr(admitStartRequest(await jsonBody(c), caller)));
   });
 
   // Synchronous execution: a start (the same check and rewrite as `POST /api/workflow`, the same RBAC), answered
@@ -326,8 +333,11 @@ export function conductorRoutes(): Hono<AppEnv> {
     if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
     const input = (await jsonBody(c)) ?? {};
     const named = isObj(input) ? { ...input, name: c.req.param("name"), version: Number(version) } : input;
-    const request = refusedOr(prefixStartRequest(named, caller));
+    const request = refusedOr(admitStartRequest(named, caller));
     const upstream = conductorOf(c, caller);
+    if (request.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, request.payloadPath))) {
+      throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
+    }
     await requireStartable(upstream, caller, request.name, request.version);
     const waitS = Number(q.get("waitForSeconds") ?? 10);
     const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
@@ -460,7 +470,8 @@ export function conductorRoutes(): Hono<AppEnv> {
   action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
   action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
   action("POST", ["rerun"], "rerun", {}, async (c, id) => refusedOr(sanitizeRerun(await jsonBody(c), id)).body);
-  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c) => (await jsonBody(c)) ?? {});
+  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c) =>
+    refusedOr(sanitizeSkipTask(await jsonBody(c), callerOf(c).tenant, c.get("config").allowedSystemTasks)).body);
   action("POST", ["resetcallbacks"], "resetcallbacks", {});
 
   // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).
