@@ -131,6 +131,7 @@ function startWorkflow(inst: Instance, req: Obj): string | null {
     taskToDomain: req.taskToDomain,
     priority: req.priority ?? 0,
     input: req.input ?? {},
+    externalInputPayloadStoragePath: req.externalInputPayloadStoragePath,
     output: {},
     status: "RUNNING",
     tasks,
