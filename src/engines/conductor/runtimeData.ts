@@ -1,8 +1,8 @@
 /**
  * Data a client hands Conductor for a running workflow, checked where it can decide what Conductor runs. Pure.
  *
- * A task's output may carry `dynamic_tasks`, the only list a FORK_JOIN_DYNAMIC may fork (src/engines/conductor/
- * workflowDefs.ts `DYNAMIC_TASKS_KEY`): wherever an output is written through the gateway (a worker's task result,
+ * A task's output may carry `dynamic_tasks` / `dynamicTasks`, the only lists a FORK_JOIN_DYNAMIC may fork
+ * (src/engines/conductor/workflowDefs.ts `DYNAMIC_TASKS_KEYS`): wherever an output is written through the gateway (a worker's task result,
  * a skipped task's output, and any future task-update route), that list is checked and prefixed like a definition's
  * tasks, restricted to the types that stay safe when Conductor merges data into their inputs. What the gateway
  * cannot read is refused: an output kept in external storage (`externalOutputPayloadStoragePath`, written straight
@@ -10,7 +10,7 @@
  */
 import type { TenantName } from "../../identity/principal";
 import { stripTenantDeep } from "./tenantNames";
-import { DYNAMIC_TASKS_KEY, prefixTaskList } from "./workflowDefs";
+import { DYNAMIC_TASKS_KEYS, prefixTaskList } from "./workflowDefs";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -18,16 +18,21 @@ const hasValue = (v: unknown) => v !== undefined && v !== null && v !== "";
 
 type Refused = { refused: string };
 
-/** A task's output with its `dynamic_tasks` (if any) named in the tenant's space and allow-listed. */
+/** A task's output with its task lists (`dynamic_tasks`, `dynamicTasks`) named in the tenant's space and allow-listed. */
 export function sanitizeTaskOutput(output: unknown, tenant: TenantName, allowedTaskTypes: readonly string[], where: string): { output: unknown } | Refused {
-  if (!isObj(output) || output[DYNAMIC_TASKS_KEY] === undefined) return { output };
-  const list = output[DYNAMIC_TASKS_KEY];
-  if (!Array.isArray(list)) return { refused: `${where}.${DYNAMIC_TASKS_KEY} must be a list of tasks` };
-  // A worker may echo names it was given (with this tenant's prefix): those are taken back first.
-  const tasks = stripTenantDeep(list, tenant) as Parameters<typeof prefixTaskList>[0];
-  const refused = prefixTaskList(tasks, { tenant, allowedTaskTypes, runtime: true }, `${where}.${DYNAMIC_TASKS_KEY}`);
-  if (refused) return { refused };
-  return { output: { ...output, [DYNAMIC_TASKS_KEY]: tasks } };
+  if (!isObj(output)) return { output };
+  let out: Obj = output;
+  for (const key of DYNAMIC_TASKS_KEYS) {
+    const list = output[key];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) return { refused: `${where}.${key} must be a list of tasks` };
+    // A worker may echo names it was given (with this tenant's prefix): those are taken back first.
+    const tasks = stripTenantDeep(list, tenant) as Parameters<typeof prefixTaskList>[0];
+    const refused = prefixTaskList(tasks, { tenant, allowedTaskTypes, runtime: true }, `${where}.${key}`);
+    if (refused) return { refused };
+    out = { ...out, [key]: tasks };
+  }
+  return { output: out };
 }
 
 /**

@@ -67,14 +67,15 @@ export interface PrefixOptions {
 }
 
 /**
- * The one key a FORK_JOIN_DYNAMIC may take its task list from: `dynamic_tasks` in the output of a SIMPLE task (a
- * worker's) of the same definition. Every way that output is written passes the gateway's check of task lists
+ * The keys a FORK_JOIN_DYNAMIC may take its task list from: `dynamic_tasks` (this project's convention) or
+ * `dynamicTasks` (Conductor's documentation and SDK examples) in the output of a SIMPLE task (a worker's) of the
+ * same definition. Every way that output is written passes the gateway's check of task lists
  * (`sanitizeTaskOutput`: the worker's task result, a skipped task's output), so the list Conductor forks is one the
  * gateway has prefixed and allow-listed. Any other source (the workflow's input, a sub-workflow's or a system
  * task's output, a literal, an expression built of parts) cannot be checked at the gateway and is refused.
  */
-export const DYNAMIC_TASKS_KEY = "dynamic_tasks";
-const DYNAMIC_TASKS_SOURCE = /^\$\{([^${}.\s]+)\.output\.dynamic_tasks\}$/;
+export const DYNAMIC_TASKS_KEYS: readonly string[] = ["dynamic_tasks", "dynamicTasks"];
+const DYNAMIC_TASKS_SOURCE = /^\$\{([^${}.\s]+)\.output\.(dynamic_tasks|dynamicTasks)\}$/;
 
 /**
  * Inputs of FORK_JOIN_DYNAMIC that make Conductor build the forked tasks from data (its "simple" form: name, type,
@@ -137,7 +138,7 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
     const source = typeof inputs[param] === "string" ? DYNAMIC_TASKS_SOURCE.exec(inputs[param] as string) : null;
     const types = source ? refs.get(source[1]!) : undefined;
     if (!types || [...types].some((t) => t !== "SIMPLE")) {
-      return `${where}: inputParameters.${param.slice(0, 64)} must be "\${<ref>.output.${DYNAMIC_TASKS_KEY}}" naming a SIMPLE task of this definition`;
+      return `${where}: inputParameters.${param.slice(0, 64)} must be "\${<ref>.output.dynamic_tasks}" (or .dynamicTasks) naming a SIMPLE task of this definition`;
     }
   }
   if (type === "DYNAMIC") {
@@ -153,6 +154,15 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
     // events; any other sink (sqs:, kafka:, nats:, or an expression that resolves to one) is a shared queue.
     const sink = task.sink;
     if (typeof sink !== "string" || !(sink === "conductor" || sink.startsWith("conductor:"))) return `${where}: sink must be "conductor" or "conductor:<name>"`;
+  }
+  if (type === "KAFKA_PUBLISH") {
+    // The broker and topic are the operator's business, not the start input's: a `${...}` there would let whoever
+    // starts the workflow point Conductor at any host.
+    const req = inputs.kafka_request;
+    const literal = (v: unknown) => typeof v === "string" && v !== "" && !v.includes("${");
+    if (!isObj(req) || !literal(req.bootStrapServers) || !literal(req.topic)) {
+      return `${where}: inputParameters.kafka_request must be an object whose bootStrapServers and topic are written out (no \${...})`;
+    }
   }
   const codeKey = CODE_INPUTS[type];
   if (codeKey !== undefined) {

@@ -66,7 +66,7 @@ describe("class 4: task lists, types and code chosen by data", () => {
   });
 
   it("a dynamic fork of a worker's dynamic_tasks is accepted, at any depth, and stored in the tenant's space", async () => {
-    const nested = { name: "loop", taskReferenceName: "loop", type: "DO_WHILE", loopCondition: "false", loopOver: [source, forkFrom("${inv.output.dynamic_tasks}"), join] };
+    const nested = { name: "loop", taskReferenceName: "loop", type: "DO_WHILE", loopCondition: "false", loopOver: [source, forkFrom("${inv.output.dynamic_tasks}"), join, { ...forkFrom("${inv.output.dynamicTasks}"), taskReferenceName: "fork2" }, { ...join, taskReferenceName: "join2" }] };
     const res = await stack.as(admin, "/conductor/api/metadata/workflow", { method: "POST", json: def([nested]) });
     expect(res.status, await res.clone().text()).toBe(200);
     const sent = JSON.parse((await stack.records()).at(-1)!.body);
@@ -95,6 +95,8 @@ describe("class 4: task lists, types and code chosen by data", () => {
     ["LAMBDA from the input", { name: "l", taskReferenceName: "l", type: "LAMBDA", inputParameters: { scriptExpression: "${workflow.input.s}" } }],
     ["an EVENT to a shared queue", { name: "e", taskReferenceName: "e", type: "EVENT", sink: "sqs:everyone" }],
     ["an EVENT sink from the input", { name: "e", taskReferenceName: "e", type: "EVENT", sink: "${workflow.input.sink}" }],
+    ["a Kafka broker from the input", { name: "k", taskReferenceName: "k", type: "KAFKA_PUBLISH", inputParameters: { kafka_request: { bootStrapServers: "${workflow.input.host}", topic: "t", value: "v" } } }],
+    ["a Kafka request from the input", { name: "k", taskReferenceName: "k", type: "KAFKA_PUBLISH", inputParameters: { kafka_request: "${workflow.input.req}" } }],
     ["onStateChange events", { name: "s", taskReferenceName: "s", type: "SIMPLE", onStateChange: { onScheduled: [{ type: "sqs:x", payload: {} }] } }],
   ])("a definition with %s is refused", async (_, task) => {
     await refused(admin, "/conductor/api/metadata/workflow", { method: "POST", json: def([task]) });
@@ -105,6 +107,7 @@ describe("class 4: task lists, types and code chosen by data", () => {
     const tasks = [
       { name: "i", taskReferenceName: "i", type: "INLINE", inputParameters: { evaluatorType: "graaljs", expression: "$.x + 1", x: "${workflow.input.x}" } },
       { name: "e", taskReferenceName: "e", type: "EVENT", sink: "conductor" },
+      { name: "k", taskReferenceName: "k", type: "KAFKA_PUBLISH", inputParameters: { kafka_request: { bootStrapServers: "kafka:9092", topic: "out", value: "${workflow.input.v}" } } },
     ];
     expect((await stack.as(admin, "/conductor/api/metadata/workflow", { method: "POST", json: { ...def(tasks), name: "codewf" } })).status).toBe(200);
   });
@@ -233,8 +236,15 @@ describe("the worker route (classes 4, 5, 7)", () => {
     const deep = await s.as(key, "/workers/conductor/api/tasks", { method: "POST", body: `{"taskId":"${ids.taskId}","outputData":{"x":${nested(5_000)}}}`, headers: { "content-type": "application/json" } });
     expect(deep.status).toBe(400);
     expect(await updates()).toBe(0);
-    const ok = await send({ ...ids, outputData: { dynamic_tasks: [{ name: "t", taskReferenceName: "t", type: "SIMPLE" }, { name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "w" } }] } });
+    // The SDKs' spelling, dynamicTasks, is read the same way.
+    expect((await send({ ...ids, outputData: { dynamicTasks: [{ name: "h", taskReferenceName: "h", type: "HTTP" }] } })).status).toBe(400);
+    expect(await updates()).toBe(0);
+    const ok = await send({ ...ids, outputData: { dynamic_tasks: [{ name: "t", taskReferenceName: "t", type: "SIMPLE" }, { name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "w" } }], dynamicTasks: [{ name: "u", taskReferenceName: "u" }] } });
     expect(ok.status).toBe(200);
     expect(await updates()).toBe(1);
+    const sent = JSON.parse((await s.records()).filter((r) => r.method === "POST" && r.path === "/api/tasks").at(-1)!.body);
+    expect(sent.outputData.dynamic_tasks.map((t: { name: string }) => t.name)).toEqual(["FACEBOOK___t", "FACEBOOK___s"]);
+    expect(sent.outputData.dynamic_tasks[1].subWorkflowParam.name).toBe("FACEBOOK___w");
+    expect(sent.outputData.dynamicTasks[0].name).toBe("FACEBOOK___u");
   });
 });
