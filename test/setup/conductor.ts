@@ -424,6 +424,17 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
               correlationId: "someone",
               inputData: { n: i },
             });
+            // Its workflow, as GET /api/workflow/{id} shows it (with the definition, as Conductor's Workflow does).
+            const wfType = f.workflowType ?? `${f.tenant}___wf`;
+            inst.executions.set(workflowId, {
+              workflowId,
+              workflowName: wfType,
+              workflowType: wfType,
+              correlationId: "someone",
+              status: "RUNNING",
+              tasks: [],
+              workflowDefinition: { name: wfType, version: 1, tasks: [{ name: type, taskReferenceName: `ref_${i}`, type: "SIMPLE" }] },
+            });
           }
           inst.pending.set(queue, list);
         }

@@ -40,7 +40,7 @@ import { prefixTaskDef, stripTaskDef } from "./taskDefs";
 import { nameProblem, prefixTenant, stripTenantDeep } from "./tenantNames";
 import { ConductorUpstream, malformed } from "./upstream";
 import { prefixWorkflowDef, stripWorkflowDef } from "./workflowDefs";
-import { sanitizeSkipTask } from "./runtimeData";
+import { requireUnshadowedReferences, sanitizeSkipTask } from "./runtimeData";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
@@ -470,8 +470,16 @@ export function conductorRoutes(): Hono<AppEnv> {
   action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
   action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
   action("POST", ["rerun"], "rerun", {}, async (c, id) => refusedOr(sanitizeRerun(await jsonBody(c), id)).body);
-  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c) =>
-    refusedOr(sanitizeSkipTask(await jsonBody(c), callerOf(c).tenant, c.get("config").allowedSystemTasks)).body);
+  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c, id) => {
+    const caller = callerOf(c);
+    const { body, runtimeRefs } = refusedOr(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks));
+    if (runtimeRefs.length > 0) {
+      const upstream = conductorOf(c, caller);
+      await requireVisibleWorkflow(upstream, caller, id);
+      await requireUnshadowedReferences(upstream, id, runtimeRefs);
+    }
+    return body;
+  });
   action("POST", ["resetcallbacks"], "resetcallbacks", {});
 
   // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).

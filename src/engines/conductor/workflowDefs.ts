@@ -100,6 +100,12 @@ export const RUNTIME_TASK_TYPES: readonly string[] = ["SIMPLE", "SUB_WORKFLOW", 
 
 const hasValue = (v: unknown) => v !== undefined && v !== null;
 
+/** Every task reference name of a definition (at any depth), or null when it has no task list. */
+export function definitionReferenceNames(def: unknown): Set<string> | null {
+  if (!isObj(def) || !Array.isArray(def.tasks)) return null;
+  return new Set(referenceTypes(def.tasks).keys());
+}
+
 /** The task reference names of a task tree with their types (a name used twice keeps every type it has). */
 function referenceTypes(tasks: Json[]): Map<string, Set<string>> {
   const refs = new Map<string, Set<string>>();

@@ -26,7 +26,7 @@ import { isConductorId } from "../conductor/executions";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../conductor/tenantNames";
 import { tokenLogin } from "../conductor/token";
 import { ConductorUpstream, malformed, type UpstreamAnswer } from "../conductor/upstream";
-import { sanitizeTaskResult } from "../conductor/runtimeData";
+import { requireUnshadowedReferences, sanitizeTaskResult } from "../conductor/runtimeData";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
 
@@ -233,6 +233,7 @@ async function updateTask(c: AppContext): Promise<{ answer: UpstreamAnswer; owne
   // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.
   const checked = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
   if ("refused" in checked) throw badRequest(checked.refused);
+  await requireUnshadowedReferences(upstream, owner.workflowId, checked.runtimeRefs);
   return { answer: await upstream.call("POST", ["api", "tasks"], undefined, checked.body), owner, workerId };
 }
 

@@ -18,6 +18,28 @@ const ALLOWED = "SIMPLE,SUB_WORKFLOW,DECISION,SWITCH,DO_WHILE,EVENT,FORK,FORK_JO
 beforeAll(async () => {
   stack = await conductorStack("runtime", { ALLOWED_SYSTEM_TASKS: ALLOWED });
   await seedTwoTenants(stack);
+  // A running workflow whose definition forks what its worker task `inv` returns (as Conductor shows it).
+  await stack.seed({
+    executions: [
+      {
+        workflowId: "fb-dyn",
+        workflowName: "FACEBOOK___wfA",
+        workflowType: "FACEBOOK___wfA",
+        correlationId: "fb-admin",
+        status: "RUNNING",
+        tasks: [],
+        workflowDefinition: {
+          name: "FACEBOOK___wfA",
+          tasks: [
+            { name: "FACEBOOK___inventory", taskReferenceName: "inv", type: "SIMPLE" },
+            { name: "FACEBOOK___fork", taskReferenceName: "fork", type: "FORK_JOIN_DYNAMIC", dynamicForkTasksParam: "d", inputParameters: { d: "${inv.output.dynamic_tasks}" } },
+            { name: "FACEBOOK___join", taskReferenceName: "join", type: "JOIN" },
+            { name: "FACEBOOK___inventory", taskReferenceName: "inv2", type: "SIMPLE" },
+          ],
+        },
+      },
+    ],
+  });
   admin = await stack.key({ subject: "fb-admin", roles: ["OWNER"] });
   alice = await stack.key({ subject: "alice", groups: ["TEST"] });
 });
@@ -151,11 +173,24 @@ describe("class 4: task lists, types and code chosen by data", () => {
       ["a list that is not a list", { taskOutput: { dynamic_tasks: { name: "h", type: "HTTP" } } }],
       ["a protobuf output", { taskOutputMessage: { "@type": "x" } }],
     ])("%s is refused", async (_, body) => {
-      await refused(admin, "/conductor/api/workflow/fb-1/skiptask/inv", skip(body));
+      await refused(admin, "/conductor/api/workflow/fb-dyn/skiptask/inv", skip(body));
+    });
+
+    it("a forked task named like a task of the definition (which it would stand in for) is refused; nothing is skipped", async () => {
+      for (const ref of ["inv2", "inv2__3", "fork"]) {
+        const before = (await stack.records()).filter((r) => r.method === "PUT").length;
+        const res = await stack.as(admin, "/conductor/api/workflow/fb-dyn/skiptask/inv", skip({ taskOutput: { dynamic_tasks: [{ name: "s", taskReferenceName: ref, type: "SUB_WORKFLOW", subWorkflowParam: { name: "wfA" } }] } }));
+        expect(res.status, ref).toBe(400);
+        expect((await stack.records()).filter((r) => r.method === "PUT").length).toBe(before);
+      }
+      // Another tenant's workflow: its definition is not even read.
+      const before = await count();
+      expect((await stack.as(admin, "/conductor/api/workflow/ot-1/skiptask/inv", skip({ taskOutput: { dynamic_tasks: [{ name: "t", taskReferenceName: "new", type: "SIMPLE" }] } }))).status).toBe(404);
+      expect((await stack.records()).slice(before).every((r) => r.method === "GET")).toBe(true);
     });
 
     it("a list of the tenant's own tasks is sent prefixed", async () => {
-      const res = await stack.as(admin, "/conductor/api/workflow/fb-1/skiptask/inv", skip({ taskOutput: { dynamic_tasks: [{ name: "t1", taskReferenceName: "a", type: "SIMPLE" }], other: 1 } }));
+      const res = await stack.as(admin, "/conductor/api/workflow/fb-dyn/skiptask/inv", skip({ taskOutput: { dynamic_tasks: [{ name: "t1", taskReferenceName: "a", type: "SIMPLE" }], other: 1 } }));
       expect(res.status).toBe(200);
       const sent = JSON.parse((await stack.records()).at(-1)!.body);
       expect(sent).toEqual({ taskOutput: { dynamic_tasks: [{ name: "FACEBOOK___t1", taskReferenceName: "a", type: "SIMPLE" }], other: 1 } });
@@ -236,6 +271,8 @@ describe("the worker route (classes 4, 5, 7)", () => {
     const deep = await s.as(key, "/workers/conductor/api/tasks", { method: "POST", body: `{"taskId":"${ids.taskId}","outputData":{"x":${nested(5_000)}}}`, headers: { "content-type": "application/json" } });
     expect(deep.status).toBe(400);
     expect(await updates()).toBe(0);
+    // A forked task may not take the place of a task of the definition (ref_0 is the polled task's own reference).
+    expect((await send({ ...ids, outputData: { dynamic_tasks: [{ name: "s", taskReferenceName: "ref_0", type: "SUB_WORKFLOW", subWorkflowParam: { name: "w" } }] } })).status).toBe(400);
     // The SDKs' spelling, dynamicTasks, is read the same way.
     expect((await send({ ...ids, outputData: { dynamicTasks: [{ name: "h", taskReferenceName: "h", type: "HTTP" }] } })).status).toBe(400);
     expect(await updates()).toBe(0);
