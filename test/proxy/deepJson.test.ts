@@ -47,13 +47,17 @@ describe("every JSON route answers 400 to deep JSON and forwards nothing", () =>
     await expect400(await asAdmin("/admin/keys", { method: "POST", body: `{"tenant":"acme","subject":"s","roles":${arrays(5_000)}}`, headers: { "content-type": "application/json" } }));
   });
 
-  it("Prefect GraphQL (the body, the variables and GET extensions)", async () => {
+  it("Prefect GraphQL (the body, variables as JSON or as a JSON string, GET variables and extensions)", async () => {
     const tag = uniqueTag("pdeep");
     const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
     const { key } = await createTestKey({ subject: "reader", scopes: ["query/flow"] }, env);
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
     const res = await call("/prefect/graphql", { env, method: "POST", headers, body: `{"query":"{ flow { id } }","variables":{"v":${arrays(5_000)}}}` });
     expect(res.status).toBe(400);
+    const asString = await call("/prefect/graphql", { env, method: "POST", headers, body: JSON.stringify({ query: "{ flow { id } }", variables: `{"v":${arrays(5_000)}}` }) });
+    expect(asString.status).toBe(400);
+    const getVariables = await call(`/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&variables=${encodeURIComponent(`{"v":${arrays(5_000)}}`)}`, { env, headers });
+    expect(getVariables.status).toBe(400);
     const get = await call(`/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&extensions=${encodeURIComponent(arrays(5_000))}`, { env, headers });
     expect(get.status).toBe(400);
     expect(await recorded(tag)).toHaveLength(0);

@@ -32,6 +32,8 @@ function fromObject(value: unknown): GraphQLRequest | string {
   if (o.operationName !== undefined && o.operationName !== null && typeof o.operationName !== "string") {
     return "operationName must be a string";
   }
+  // Variables sent as a JSON string (the 1.x Python client does) are JSON the gateway and the upstream parse too.
+  if (typeof o.variables === "string" && jsonNestingExceeds(o.variables, MAX_JSON_DEPTH)) return `variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
   const hash = persistedHash(o.extensions);
   if (hash === "invalid") return "extensions must be an object with a valid persistedQuery hash";
   return { query: (o.query as string | undefined) ?? "", operationName: (o.operationName as string | null | undefined) ?? null, persistedQueryHash: hash };
@@ -44,6 +46,8 @@ export function mediaType(contentType: string | null): string {
 export function readTransport(method: string, contentType: string | null, body: string, params: URLSearchParams, limits: GraphQLLimits): Result {
   if (method === "GET") {
     let hash: string | null = null;
+    const variables = params.get("variables");
+    if (variables !== null && jsonNestingExceeds(variables, MAX_JSON_DEPTH)) return bad(`variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     const ext = params.get("extensions");
     if (ext !== null) {
       if (jsonNestingExceeds(ext, MAX_JSON_DEPTH)) return bad(`extensions: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
