@@ -75,7 +75,8 @@ export interface PrefixOptions {
  * task's output, a literal, an expression built of parts) cannot be checked at the gateway and is refused.
  */
 export const DYNAMIC_TASKS_KEYS: readonly string[] = ["dynamic_tasks", "dynamicTasks"];
-const DYNAMIC_TASKS_SOURCE = /^\$\{([^${}.\s]+)\.output\.(dynamic_tasks|dynamicTasks)\}$/;
+/** Plain reference names only: `[`, `*`, `'` and the like mean something else to the JsonPath Conductor evaluates. */
+const DYNAMIC_TASKS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.(dynamic_tasks|dynamicTasks)\}$/;
 
 /**
  * Inputs of FORK_JOIN_DYNAMIC that make Conductor build the forked tasks from data (its "simple" form: name, type,
@@ -142,7 +143,8 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
     const param = task.dynamicForkTasksParam;
     if (typeof param !== "string" || param === "") return `${where}: dynamicForkTasksParam is required`;
     const source = typeof inputs[param] === "string" ? DYNAMIC_TASKS_SOURCE.exec(inputs[param] as string) : null;
-    const types = source ? refs.get(source[1]!) : undefined;
+    // `workflow` names the workflow's own context in Conductor's expressions, not (reliably) a task.
+    const types = source && source[1] !== "workflow" ? refs.get(source[1]!) : undefined;
     if (!types || [...types].some((t) => t !== "SIMPLE")) {
       return `${where}: inputParameters.${param.slice(0, 64)} must be "\${<ref>.output.dynamic_tasks}" (or .dynamicTasks) naming a SIMPLE task of this definition`;
     }
@@ -170,7 +172,7 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
       return `${where}: inputParameters.kafka_request must be an object whose bootStrapServers and topic are written out (no \${...})`;
     }
   }
-  const codeKey = CODE_INPUTS[type];
+  const codeKey = Object.hasOwn(CODE_INPUTS, type) ? CODE_INPUTS[type] : undefined;
   if (codeKey !== undefined) {
     const code = inputs[codeKey];
     if (typeof code !== "string" || code.includes("${")) return `${where}: inputParameters.${codeKey} must be written out in the definition (no \${...})`;

@@ -79,6 +79,8 @@ describe("class 4: task lists, types and code chosen by data", () => {
     ["a SUB_WORKFLOW's output", forkFrom("${sub.output.dynamic_tasks}")],
     ["another key of a worker's output", forkFrom("${inv.output.tasks}")],
     ["an unknown task", forkFrom("${nobody.output.dynamic_tasks}")],
+    ["a JsonPath that is not a plain reference", forkFrom("${inv['x'].output.dynamic_tasks}")],
+    ["the workflow's context", forkFrom("${workflow.output.dynamic_tasks}")],
     ["the simple form (forkTaskType)", forkFrom("${inv.output.dynamic_tasks}", { inputParameters: { forkTaskType: "HTTP", forkTaskInputs: "${workflow.input.reqs}" } })],
     ["the simple form (forkTaskWorkflow with taskToDomain in its inputs)", forkFrom("${inv.output.dynamic_tasks}", { inputParameters: { dynamicTasks: "${inv.output.dynamic_tasks}", forkTaskWorkflow: "wfA", forkTaskInputs: "${workflow.input.x}" } })],
     ["the legacy dynamicForkJoinTasksParam", { name: "fork", taskReferenceName: "fork", type: "FORK_JOIN_DYNAMIC", dynamicForkJoinTasksParam: "dt", inputParameters: { dt: "${workflow.input.dt}" } }],
