@@ -201,7 +201,7 @@ describe("class 4: task lists, types and code chosen by data", () => {
 
   it("rerun: taskInput (a task's already mapped input: sub-workflow name, inline definition, code) is refused; workflowInput is data", async () => {
     await refused(admin, "/conductor/api/workflow/fb-1/rerun", { method: "POST", json: { reRunFromTaskId: "task-fb1", taskInput: { subWorkflowName: "OTHER___wfA", subWorkflowDefinition: { name: "x", tasks: [] } } } });
-    const res = await stack.as(admin, "/conductor/api/workflow/fb-1/rerun", { method: "POST", json: { workflowInput: { tasks: "anything" } } });
+    const res = await stack.as(admin, "/conductor/api/workflow/fb-1/rerun", { method: "POST", json: { workflowInput: { tasks: "anything" }, taskInput: {} } });
     expect(res.status).toBe(200);
   });
 });
