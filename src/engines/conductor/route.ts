@@ -293,14 +293,19 @@ export function conductorRoutes(): Hono<AppEnv> {
   }
 
   /**
-   * Every start ends here, after `admitStartRequest`: RBAC on the definition, and an external input path only when
-   * the tenant may read it (minted by a WRITE location it asked for, or shown in its own executions).
+   * What every start must pass after `admitStartRequest`, before anything is sent (any start route calls it): an
+   * external input path only when the tenant may read it (minted by a WRITE location it asked for, or shown in its
+   * own executions), and RBAC on the definition.
    */
-  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: AdmittedStart): Promise<Response> {
+  async function authorizeStart(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: AdmittedStart): Promise<void> {
     if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
       throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
     }
     await requireStartable(upstream, caller, start.name, start.version);
+  }
+
+  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: AdmittedStart): Promise<Response> {
+    await authorizeStart(c, caller, upstream, start);
     const answer = await upstream.call("POST", ["api", "workflow"], undefined, start.body);
     const id = answer.text.trim();
     if (!isConductorId(id)) throw malformed();
