@@ -133,6 +133,9 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
   const input = task.inputParameters;
   if (hasValue(input) && !isObj(input)) return `${where}: inputParameters must be an object`;
   const inputs: Obj = isObj(input) ? input : {};
+  // Jackson also maps `workflowTaskType` onto `type` (WorkflowTask.setWorkflowTaskType): after `type` in the JSON, it
+  // would replace the type the allow-list checked.
+  if ("workflowTaskType" in task) return `${where}: workflowTaskType is not allowed (use type)`;
   if (hasValue(task.dynamicForkJoinTasksParam)) return `${where}: dynamicForkJoinTasksParam is not allowed (use dynamicForkTasksParam)`;
   if (isObj(task.onStateChange) ? Object.keys(task.onStateChange).length > 0 : hasValue(task.onStateChange)) {
     return `${where}: onStateChange is not allowed (its events go to queues the gateway does not check)`;

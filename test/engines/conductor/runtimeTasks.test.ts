@@ -121,6 +121,7 @@ describe("class 4: task lists, types and code chosen by data", () => {
     ["an EVENT sink from the input", { name: "e", taskReferenceName: "e", type: "EVENT", sink: "${workflow.input.sink}" }],
     ["a Kafka broker from the input", { name: "k", taskReferenceName: "k", type: "KAFKA_PUBLISH", inputParameters: { kafka_request: { bootStrapServers: "${workflow.input.host}", topic: "t", value: "v" } } }],
     ["a Kafka request from the input", { name: "k", taskReferenceName: "k", type: "KAFKA_PUBLISH", inputParameters: { kafka_request: "${workflow.input.req}" } }],
+    ["workflowTaskType (Jackson's second spelling of type)", { name: "w", taskReferenceName: "w", type: "SIMPLE", workflowTaskType: "HTTP" }],
     ["onStateChange events", { name: "s", taskReferenceName: "s", type: "SIMPLE", onStateChange: { onScheduled: [{ type: "sqs:x", payload: {} }] } }],
   ])("a definition with %s is refused", async (_, task) => {
     await refused(admin, "/conductor/api/metadata/workflow", { method: "POST", json: def([task]) });
@@ -173,6 +174,7 @@ describe("class 4: task lists, types and code chosen by data", () => {
       ["a nested dynamic fork", { taskOutput: { dynamic_tasks: [{ name: "f", taskReferenceName: "f", type: "FORK_JOIN_DYNAMIC", dynamicForkTasksParam: "d", inputParameters: { d: "${x.output.dynamic_tasks}" } }] } }],
       ["an inline sub-workflow", { taskOutput: { dynamic_tasks: [{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "x", workflowDefinition: { name: "y", tasks: [] } } }] } }],
       ["a list that is not a list", { taskOutput: { dynamic_tasks: { name: "h", type: "HTTP" } } }],
+      ["a type given twice (workflowTaskType after type)", { taskOutput: { dynamic_tasks: [{ name: "h", taskReferenceName: "h", type: "SIMPLE", workflowTaskType: "HTTP" }] } }],
       ["a protobuf output", { taskOutputMessage: { "@type": "x" } }],
     ])("%s is refused", async (_, body) => {
       await refused(admin, "/conductor/api/workflow/fb-dyn/skiptask/inv", skip(body));
