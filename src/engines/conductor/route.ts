@@ -340,10 +340,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     const named = isObj(input) ? { ...input, name: c.req.param("name"), version: Number(version) } : input;
     const request = refusedOr(admitStartRequest(named, caller));
     const upstream = conductorOf(c, caller);
-    if (request.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, request.payloadPath))) {
-      throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
-    }
-    await requireStartable(upstream, caller, request.name, request.version);
+    await authorizeStart(c, caller, upstream, request);
     const waitS = Number(q.get("waitForSeconds") ?? 10);
     const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
       timeoutMs: waitS * 1000 + c.get("config").upstreamTimeoutMs,
