@@ -31,6 +31,7 @@ import type { Database } from "../src/db/client.ts";
 import { CreateKeyBody, TenantBody, WORKSPACE_NAME, WorkspaceBody } from "../src/admin/validation.ts";
 import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../src/store/workspaces.ts";
 import { DEFAULT_ROTATION_GRACE_S } from "../src/constants.ts";
+import { TENANT_NAME_RULE } from "../src/identity/principal.ts";
 import {
   createKey,
   ensureTenant,
@@ -180,7 +181,7 @@ async function run(argv: string[]): Promise<void> {
   if (area === "keys" && verb === "import-prefect") {
     if (!values.from) throw new UsageError("keys import-prefect needs --from <postgres-url> (the replaced proxy's database)");
     const tenant = values.tenant ?? "default";
-    if (!TenantBody.safeParse({ name: tenant }).success) throw new UsageError("--tenant: letters, digits and '-'");
+    if (!TenantBody.safeParse({ name: tenant }).success) throw new UsageError(`--tenant: ${TENANT_NAME_RULE}`);
     const source = new pg.Client({ connectionString: values.from });
     await source.connect();
     let rows: LegacyPrefectKeyRow[];
@@ -199,7 +200,7 @@ async function run(argv: string[]): Promise<void> {
   }
   if (area === "tenants" && verb === "add") {
     const parsed = TenantBody.safeParse({ name: positionals[0] });
-    if (!parsed.success) throw new UsageError("tenants add NAME: letters, digits and '-'");
+    if (!parsed.success) throw new UsageError(`tenants add NAME: ${TENANT_NAME_RULE}`);
     const result = await withDb((db) => ensureTenant(db, parsed.data.name));
     return console.log(json ? JSON.stringify(result) : `${result.name} ${result.created ? "created" : "exists"}`);
   }

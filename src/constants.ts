@@ -138,7 +138,9 @@ export const MIN_TOKEN_SECRET_LENGTH = 32;
 export const MAX_SYNC_EXECUTE_WAIT_S = 30;
 
 /**
- * Deepest nesting of a client's JSON body: every real request (workflow definitions, GraphQL variables, FlowKit
- * query specs) nests far less, and anything deeper would only serve to exhaust a recursive walk of it.
+ * Deepest nesting of arrays and objects accepted in any JSON a client sends (400 beyond). Far above any real
+ * Conductor definition, Argo manifest, FlowAPI query or GraphQL variables (a few tens of levels), far below what a
+ * recursive walk, `structuredClone` or `JSON.stringify` can take on a Worker's stack: a 10 KB body of nested `[`
+ * would otherwise end in a stack overflow (500). Checked on the raw text before it is parsed.
  */
 export const MAX_JSON_DEPTH = 128;

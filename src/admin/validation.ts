@@ -5,12 +5,13 @@ import { z } from "zod";
 import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S } from "../constants";
 import { badRequest } from "../errors";
 import { readBodyLimited, utf8 } from "../proxy/body";
-import { TENANT_NAME } from "../identity/principal";
+import { parseClientJson } from "../proxy/json";
+import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
 import { parseScopePattern } from "../identity/scopes";
 
 const name = z.string().trim().min(1).max(128).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
 const names = z.array(name).max(100);
-const tenant = z.string().regex(TENANT_NAME, "must be letters, digits and '-' (at most 64)");
+const tenant = z.string().refine(isTenantName, TENANT_NAME_RULE);
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
 export const CreateKeyBody = z
@@ -29,7 +30,7 @@ export const CreateKeyBody = z
     expiresAt: instant.optional(),
     admin: z.boolean().optional(),
     servesTenants: z
-      .array(z.string().refine((s) => s === "*" || TENANT_NAME.test(s), "must be '*' or tenant names"))
+      .array(z.string().refine((s) => s === "*" || isTenantName(s), `must be '*' or tenant names (${TENANT_NAME_RULE})`))
       .max(1000)
       .refine((l) => !(l.includes("*") && l.length > 1), "'*' stands alone")
       .optional(),
@@ -110,9 +111,5 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.in
 export async function jsonBody(req: Request, maxBytes: number): Promise<unknown> {
   const text = utf8(await readBodyLimited(req, maxBytes));
   if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
+  return parseClientJson(text);
 }

@@ -9,7 +9,7 @@ import { principalFromClaims, verifyJwtPayload } from "./jwt";
 import { verifyGatewayToken } from "./gatewayToken";
 import { lookupKey, lookupKeyById, type KeyLookupDeps } from "./keyLookup";
 import { isTokenRevoked } from "./revocation";
-import type { Principal } from "./principal";
+import { isTenantName, type Principal } from "./principal";
 import { parseScopePattern, type ScopePattern } from "./scopes";
 import { keyValidity, type KeyRecord } from "../store/keys";
 
@@ -94,5 +94,9 @@ export async function authenticateApiKey(key: string, deps: KeyLookupDeps, now =
   }
   const validity = keyValidity(record, now);
   if (validity !== "valid") throw unauthenticated(VALIDITY_MESSAGE[validity]);
+  // A key stored before a name was reserved (or written around the admin API) still cannot act as that tenant.
+  if (!isTenantName(record.tenant) || (record.servesTenants ?? []).some((t) => t !== "*" && !isTenantName(t))) {
+    throw unauthenticated("API key names a tenant that is reserved or not a tenant name");
+  }
   return { principal: principalFromKey(record), lookup: source };
 }

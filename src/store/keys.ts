@@ -5,7 +5,8 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys, tenants, type ApiKeyRow } from "../db/schema";
 import { generateApiKey, hashApiKey } from "../identity/apiKeyFormat";
-import type { TenantName } from "../identity/principal";
+import { badRequest } from "../errors";
+import { TENANT_NAME_RULE, isTenantName, type TenantName } from "../identity/principal";
 
 /** The part of a key the gateway caches and decides on: no secret, only its hash. Times are epoch ms. */
 export interface KeyRecord {
@@ -108,7 +109,13 @@ export async function getKeyRow(db: Database, id: string): Promise<ApiKeyRow | n
   return rows[0] ?? null;
 }
 
+/** Throws unless `name` may be a tenant's (src/identity/principal.ts): every writer of a tenant goes through here. */
+export function requireTenantName(name: string): void {
+  if (!isTenantName(name)) throw badRequest(`tenant: ${TENANT_NAME_RULE}`);
+}
+
 export async function ensureTenant(db: Database, name: TenantName): Promise<{ name: string; created: boolean }> {
+  requireTenantName(name);
   const inserted = await db.insert(tenants).values({ name }).onConflictDoNothing().returning({ name: tenants.name });
   return { name, created: inserted.length > 0 };
 }
@@ -136,6 +143,8 @@ export interface NewKey {
 
 /** Creates a key (and its tenant when new). The plaintext is returned here once and stored nowhere. */
 export async function createKey(db: Database, input: NewKey): Promise<{ key: string; row: ApiKeyRow }> {
+  requireTenantName(input.tenant);
+  for (const t of input.servesTenants ?? []) if (t !== "*") requireTenantName(t);
   const generated = generateApiKey();
   const secretHash = await hashApiKey(generated.key);
   const scopes = [...new Set([...(input.scopes ?? []), ...(input.admin ? ["admin"] : [])])];

@@ -9,6 +9,7 @@ import { apiKeys, tenants } from "../db/schema";
 import { KEY_PREFIX, generateKeyId, hashApiKey } from "../identity/apiKeyFormat";
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
 import { parseScopePattern } from "../identity/scopes";
+import { requireTenantName } from "./keys";
 
 export interface LegacyPrefectKeyRow {
   user_id: unknown;
@@ -52,6 +53,7 @@ export function checkLegacyRow(row: LegacyPrefectKeyRow): { subject: string; key
 }
 
 export async function importLegacyPrefectKeys(db: Database, rows: LegacyPrefectKeyRow[], tenant: string, createdBy: string): Promise<ImportReport> {
+  requireTenantName(tenant);
   const report: ImportReport = { created: [], skipped: [], refused: [] };
   await db.insert(tenants).values({ name: tenant }).onConflictDoNothing();
   for (const row of rows) {

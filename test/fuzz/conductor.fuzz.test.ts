@@ -12,7 +12,7 @@ import { prefixEventHandler } from "../../src/engines/conductor/events";
 import { filterSearchResult, parseBulkIds, sanitizeRerun, stripExecution } from "../../src/engines/conductor/executions";
 import { prefixSchedule, stripSchedule } from "../../src/engines/conductor/schedules";
 import { quoteLiteral, scopedSearchQuery, searchQueryProblem } from "../../src/engines/conductor/search";
-import { prefixStartRequest } from "../../src/engines/conductor/startWorkflow";
+import { admitStartRequest } from "../../src/engines/conductor/startWorkflow";
 import { nameProblem, prefixTenant, stripTenant } from "../../src/engines/conductor/tenantNames";
 import { prefixWorkflowDef, stripWorkflowDef } from "../../src/engines/conductor/workflowDefs";
 
@@ -22,7 +22,7 @@ const run = <Ts extends [unknown, ...unknown[]]>(prop: fc.IProperty<Ts>, numRuns
 const TENANTS = ["FACEBOOK", "OTHER", "acme-1", "B"];
 const tenantArb = fc.constantFrom(...TENANTS);
 const nameArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,20}$/).filter((n) => nameProblem(n) === null);
-const ALLOWED = ["SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "FORK_JOIN", "JOIN", "TERMINATE", "FORK_JOIN_DYNAMIC"];
+const ALLOWED = ["SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "FORK_JOIN", "JOIN", "TERMINATE", "FORK_JOIN_DYNAMIC", "DYNAMIC"];
 
 type Task = Record<string, unknown>;
 const taskArb: fc.Arbitrary<Task> = fc.letrec<{ task: Task; list: Task[] }>((tie) => ({
@@ -34,12 +34,21 @@ const taskArb: fc.Arbitrary<Task> = fc.letrec<{ task: Task; list: Task[] }>((tie
     fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("DECISION"), decisionCases: fc.dictionary(nameArb, tie("list"), { maxKeys: 2 }), defaultCase: tie("list") }),
     fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("FORK_JOIN"), forkTasks: fc.array(tie("list"), { maxLength: 2 }) }),
     fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("DO_WHILE"), loopOver: tie("list") }),
-    fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("FORK_JOIN_DYNAMIC"), inputParameters: fc.record({ expectedName: nameArb }) }),
+    fc.record({
+      name: nameArb,
+      taskReferenceName: nameArb,
+      type: fc.constant("FORK_JOIN_DYNAMIC"),
+      dynamicForkTasksParam: fc.constant("dynamicTasks"),
+      inputParameters: fc.record({ expectedName: nameArb, dynamicTasks: fc.constant("${dyn_src.output.dynamic_tasks}") }),
+    }),
+    fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("DYNAMIC"), dynamicTaskNameParam: fc.constant("taskToRun"), inputParameters: fc.record({ taskToRun: fc.oneof(nameArb, fc.constant("${workflow.input.t}")) }) }),
   ),
   list: fc.array(tie("task"), { maxLength: 3 }),
 })).task;
 
-const defArb = fc.record({ name: nameArb, version: fc.nat(9), description: fc.string(), tasks: fc.array(taskArb, { maxLength: 4 }) });
+/** Every definition starts with the worker task its dynamic forks take their task lists from. */
+const DYN_SOURCE: Task = { name: "inventory", taskReferenceName: "dyn_src", type: "SIMPLE" };
+const defArb = fc.record({ name: nameArb, version: fc.nat(9), description: fc.string(), tasks: fc.array(taskArb, { maxLength: 4 }).map((ts) => [DYN_SOURCE, ...ts]) });
 
 /** Every task name in a (prefixed) definition, at any depth. */
 function names(tasks: unknown[], out: string[] = []): string[] {
@@ -49,6 +58,7 @@ function names(tasks: unknown[], out: string[] = []): string[] {
     if (sub) out.push(String(sub.name));
     const input = t.inputParameters as Task | undefined;
     if (input?.expectedName) out.push(String(input.expectedName));
+    if (t.type === "DYNAMIC" && input) out.push(String(input[t.dynamicTaskNameParam as string]));
     for (const list of [...Object.values((t.decisionCases as Record<string, unknown[]>) ?? {}), t.defaultCase, t.loopOver, ...((t.forkTasks as unknown[][]) ?? [])]) {
       if (Array.isArray(list)) names(list, out);
     }
@@ -179,7 +189,7 @@ describe("no input throws, and no query escapes", () => {
       fc.property(fc.jsonValue(), tenantArb, (input, tenant) => {
         const caller = { tenant, subject: "s" };
         for (const out of [
-          prefixStartRequest(input, caller),
+          admitStartRequest(input, caller),
           sanitizeRerun(input, "wf-1"),
           prefixSchedule(input, caller),
           prefixEventHandler(input, caller),

@@ -28,7 +28,7 @@ beforeAll(async () => {
   const server = process.env.TEST_DATABASE_URL;
   scratch = server ? await createScratchDatabase(server, "cli") : null;
   db = await startLocalDatabase({ databaseUrl: scratch?.url });
-});
+}, 120_000); // PGlite takes over 10 s to start on a loaded machine
 afterAll(async () => {
   await db.close();
   await scratch?.drop();
@@ -59,6 +59,12 @@ describe("npm run admin", () => {
     expect(bad.code).toBe(2);
     expect(bad.out).toContain("--tenant");
     expect((await admin(["keys", "revoke", "nope"])).code).toBe(2);
+    // A reserved tenant name (the shared GLOBAL___ Conductor names), in any case, is refused everywhere it is named.
+    for (const args of [["keys", "create", "--tenant", "global", "--subject", "x"], ["tenants", "add", "GLOBAL"], ["keys", "create", "--tenant", "ops", "--subject", "w", "--serves-tenants", "Global"]]) {
+      const refused = await admin(args);
+      expect(refused.code, args.join(" ")).toBe(2);
+      expect(refused.out).toContain("GLOBAL");
+    }
     expect((await admin(["frobnicate"])).code).toBe(2);
   });
 

@@ -131,6 +131,7 @@ function startWorkflow(inst: Instance, req: Obj): string | null {
     taskToDomain: req.taskToDomain,
     priority: req.priority ?? 0,
     input: req.input ?? {},
+    externalInputPayloadStoragePath: req.externalInputPayloadStoragePath,
     output: {},
     status: "RUNNING",
     tasks,
@@ -422,6 +423,17 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
               workflowType: f.workflowType ?? `${f.tenant}___wf`,
               correlationId: "someone",
               inputData: { n: i },
+            });
+            // Its workflow, as GET /api/workflow/{id} shows it (with the definition, as Conductor's Workflow does).
+            const wfType = f.workflowType ?? `${f.tenant}___wf`;
+            inst.executions.set(workflowId, {
+              workflowId,
+              workflowName: wfType,
+              workflowType: wfType,
+              correlationId: "someone",
+              status: "RUNNING",
+              tasks: [],
+              workflowDefinition: { name: wfType, version: 1, tasks: [{ name: type, taskReferenceName: `ref_${i}`, type: "SIMPLE" }] },
             });
           }
           inst.pending.set(queue, list);

@@ -13,6 +13,7 @@ import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import { isAdminPrincipal, type Principal } from "../../identity/principal";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { requireAnswerDepth, requireJsonDepth } from "../../proxy/json";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
 import { NAMESPACE, argoTarget, bodyNamespaces, namespaceOf } from "./paths";
@@ -82,6 +83,7 @@ async function bodyIn(c: AppContext, namespace: string): Promise<Uint8Array | un
   const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
   const text = utf8(bytes);
   if (text.trim() !== "") {
+    requireJsonDepth(text);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -96,6 +98,7 @@ async function bodyIn(c: AppContext, namespace: string): Promise<Uint8Array | un
 /** Reads a JSON answer (a 502 when it is not JSON). */
 async function jsonAnswer(res: Response): Promise<unknown> {
   const text = await res.text();
+  requireAnswerDepth(text);
   try {
     return JSON.parse(text);
   } catch {

@@ -16,6 +16,7 @@ import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { parseClientJson, requireAnswerDepth } from "../../proxy/json";
 import { prefixEventHandler, stripEventHandler } from "./events";
 import {
   filterSearchResult,
@@ -34,18 +35,18 @@ import { filterQueueSizes, filterQueueVerbose } from "./queues";
 import { isConductorAdmin, mayUseWorkflowDef } from "./rbac";
 import { prefixSchedule, parseScheduleName, scheduleUpstreamName, stripSchedule } from "./schedules";
 import { scopedSearchQuery } from "./search";
-import { prefixStartRequest, startRequestFromPath } from "./startWorkflow";
+import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "./startWorkflow";
 import { prefixTaskDef, stripTaskDef } from "./taskDefs";
 import { nameProblem, prefixTenant, stripTenantDeep } from "./tenantNames";
 import { ConductorUpstream, malformed } from "./upstream";
 import { prefixWorkflowDef, stripWorkflowDef } from "./workflowDefs";
+import { requireUnshadowedReferences, sanitizeSkipTask } from "./runtimeData";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
 
 type Obj = Record<string, unknown>;
 /** A start ready for the upstream, as both start endpoints and the synchronous execution build it. */
-type StartRequest = Exclude<ReturnType<typeof prefixStartRequest>, { refused: string }>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The caller as this route sees them. */
@@ -85,11 +86,7 @@ async function jsonBody(c: AppContext): Promise<unknown> {
   const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
   const text = utf8(bytes);
   if (text.trim() === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
+  return parseClientJson(text);
 }
 
 function refusedOr<T extends object>(r: T | { refused: string }): T {
@@ -147,6 +144,7 @@ async function relay(c: AppContext, upstream: ConductorUpstream, method: string,
   const answer = await upstream.call(method, segments, query, body);
   if (answer.text === "") return c.body(null, answer.status as 200); // the upstream's own status, empty
   if (answer.contentType.includes("json")) {
+    requireAnswerDepth(answer.text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(answer.text);
@@ -294,8 +292,20 @@ export function conductorRoutes(): Hono<AppEnv> {
     if (!mayUseWorkflowDef(caller.principal, def.description)) throw forbidden("this workflow is not labelled for any of your groups or roles");
   }
 
-  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: StartRequest): Promise<Response> {
+  /**
+   * What every start must pass after `admitStartRequest`, before anything is sent (any start route calls it): an
+   * external input path only when the tenant may read it (minted by a WRITE location it asked for, or shown in its
+   * own executions), and RBAC on the definition.
+   */
+  async function authorizeStart(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: AdmittedStart): Promise<void> {
+    if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
+      throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
+    }
     await requireStartable(upstream, caller, start.name, start.version);
+  }
+
+  async function start(c: AppContext, caller: Caller, upstream: ConductorUpstream, start: AdmittedStart): Promise<Response> {
+    await authorizeStart(c, caller, upstream, start);
     const answer = await upstream.call("POST", ["api", "workflow"], undefined, start.body);
     const id = answer.text.trim();
     if (!isConductorId(id)) throw malformed();
@@ -307,7 +317,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.post("/api/workflow", async (c) => {
     const caller = callerOf(c);
     const upstream = conductorOf(c, caller);
-    return start(c, caller, upstream, refusedOr(prefixStartRequest(await jsonBody(c), caller)));
+    return start(c, caller, upstream, refusedOr(admitStartRequest(await jsonBody(c), caller)));
   });
 
   // Synchronous execution: a start (the same check and rewrite as `POST /api/workflow`, the same RBAC), answered
@@ -328,9 +338,9 @@ export function conductorRoutes(): Hono<AppEnv> {
     if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
     const input = (await jsonBody(c)) ?? {};
     const named = isObj(input) ? { ...input, name: c.req.param("name"), version: Number(version) } : input;
-    const request = refusedOr(prefixStartRequest(named, caller));
+    const request = refusedOr(admitStartRequest(named, caller));
     const upstream = conductorOf(c, caller);
-    await requireStartable(upstream, caller, request.name, request.version);
+    await authorizeStart(c, caller, upstream, request);
     const waitS = Number(q.get("waitForSeconds") ?? 10);
     const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
       timeoutMs: waitS * 1000 + c.get("config").upstreamTimeoutMs,
@@ -462,7 +472,16 @@ export function conductorRoutes(): Hono<AppEnv> {
   action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
   action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
   action("POST", ["rerun"], "rerun", {}, async (c, id) => refusedOr(sanitizeRerun(await jsonBody(c), id)).body);
-  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c) => (await jsonBody(c)) ?? {});
+  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c, id) => {
+    const caller = callerOf(c);
+    const { body, runtimeRefs } = refusedOr(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks));
+    if (runtimeRefs.length > 0) {
+      const upstream = conductorOf(c, caller);
+      await requireVisibleWorkflow(upstream, caller, id);
+      await requireUnshadowedReferences(upstream, id, runtimeRefs);
+    }
+    return body;
+  });
   action("POST", ["resetcallbacks"], "resetcallbacks", {});
 
   // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).

@@ -4,6 +4,7 @@
  */
 import { GatewayError } from "../../errors";
 import type { TenantName } from "../../identity/principal";
+import { MAX_ANSWER_DEPTH } from "../../proxy/json";
 
 export const TENANT_SEPARATOR = "___";
 export const GLOBAL_PREFIX = `GLOBAL${TENANT_SEPARATOR}`;
@@ -73,5 +74,3 @@ export function stripTenantDeep<T>(value: T, tenant: TenantName): T {
   return walk(value as Json, 0) as T;
 }
 
-/** Nesting an answer may have: far beyond any Conductor object, far below the stack's limit (deeper: 502). */
-export const MAX_ANSWER_DEPTH = 1_000;

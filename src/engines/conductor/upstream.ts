@@ -9,6 +9,7 @@ import { GatewayError, type ErrorCode } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 import type { SubrequestBudget } from "../../proxy/budget";
 import { forward } from "../../proxy/forward";
+import { requireAnswerDepth } from "../../proxy/json";
 import { principalHeaders } from "../../proxy/headers";
 import { TENANT_SEPARATOR, GLOBAL_PREFIX } from "./tenantNames";
 
@@ -78,7 +79,7 @@ export class ConductorUpstream {
   }
 
   /**
-   * A listing (a JSON array), parsed straight from the answer's bytes (no intermediate string), each element passed
+   * A listing (a JSON array), its depth checked on the text before it is parsed, each element passed
    * through `rewrite` (left out when it returns `undefined`). Not an array, or not JSON: 502.
    */
   async list(segments: readonly string[], rewrite: (element: unknown) => unknown, query?: URLSearchParams): Promise<unknown[]> {
@@ -87,9 +88,13 @@ export class ConductorUpstream {
       const text = await res.text().catch(() => "");
       throw upstreamError({ status: res.status, contentType: res.headers.get("content-type") ?? "", text }, this.tenant);
     }
+    const text = await res.text().catch(() => {
+      throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
+    });
+    requireAnswerDepth(text);
     let answer: unknown;
     try {
-      answer = await res.json();
+      answer = JSON.parse(text);
     } catch {
       throw malformed();
     }
@@ -115,6 +120,7 @@ export class ConductorUpstream {
 
 export function parseAnswer(answer: UpstreamAnswer): unknown {
   if (answer.text.trim() === "") return null;
+  requireAnswerDepth(answer.text);
   try {
     return JSON.parse(answer.text);
   } catch {

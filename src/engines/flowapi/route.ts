@@ -17,6 +17,7 @@ import { extractCredential } from "../../identity/credentials";
 import { describeJwtError } from "../../identity/jwt";
 import { isTokenRevoked } from "../../identity/revocation";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { parseClientJson } from "../../proxy/json";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
 import { AVAILABLE_DATES_SCOPE, geographyScope, isWord, mayAct, queryScopes, roleClaims, type RoleClaims } from "./policy";
@@ -122,12 +123,7 @@ export function flowapiRoutes(): Hono<AppEnv> {
   r.post("/api/0/run", async (c) => {
     const token = await verifyFlowAuth(c);
     const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
-    let spec: unknown;
-    try {
-      spec = JSON.parse(utf8(bytes));
-    } catch {
-      throw badRequest("body is not valid JSON");
-    }
+    const spec = parseClientJson(utf8(bytes));
     const needed = queryScopes(spec);
     if ("refused" in needed) throw badRequest(needed.refused);
     requireGrant(token, "run", needed.scopes);

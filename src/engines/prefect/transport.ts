@@ -5,6 +5,8 @@
  * - GET ?query=&operationName=: queries only (the decision refuses anything else with 405).
  */
 import type { GraphQLLimits, GraphQLRequest, Refusal } from "./policy";
+import { MAX_JSON_DEPTH } from "../../constants";
+import { jsonNestingExceeds } from "../../proxy/json";
 
 export type Transport =
   | { kind: "single"; request: GraphQLRequest }
@@ -30,6 +32,8 @@ function fromObject(value: unknown): GraphQLRequest | string {
   if (o.operationName !== undefined && o.operationName !== null && typeof o.operationName !== "string") {
     return "operationName must be a string";
   }
+  // Variables sent as a JSON string (the 1.x Python client does) are JSON the gateway and the upstream parse too.
+  if (typeof o.variables === "string" && jsonNestingExceeds(o.variables, MAX_JSON_DEPTH)) return `variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
   const hash = persistedHash(o.extensions);
   if (hash === "invalid") return "extensions must be an object with a valid persistedQuery hash";
   return { query: (o.query as string | undefined) ?? "", operationName: (o.operationName as string | null | undefined) ?? null, persistedQueryHash: hash };
@@ -42,8 +46,11 @@ export function mediaType(contentType: string | null): string {
 export function readTransport(method: string, contentType: string | null, body: string, params: URLSearchParams, limits: GraphQLLimits): Result {
   if (method === "GET") {
     let hash: string | null = null;
+    const variables = params.get("variables");
+    if (variables !== null && jsonNestingExceeds(variables, MAX_JSON_DEPTH)) return bad(`variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     const ext = params.get("extensions");
     if (ext !== null) {
+      if (jsonNestingExceeds(ext, MAX_JSON_DEPTH)) return bad(`extensions: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
       let parsed: unknown;
       try {
         parsed = JSON.parse(ext);
@@ -64,6 +71,7 @@ export function readTransport(method: string, contentType: string | null, body: 
   if (type !== "application/json") {
     return { refusal: { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json or application/graphql" } };
   }
+  if (jsonNestingExceeds(body, MAX_JSON_DEPTH)) return bad(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

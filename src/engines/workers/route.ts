@@ -21,11 +21,12 @@ import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { parseClientJson } from "../../proxy/json";
 import { isConductorId } from "../conductor/executions";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../conductor/tenantNames";
 import { tokenLogin } from "../conductor/token";
 import { ConductorUpstream, malformed, type UpstreamAnswer } from "../conductor/upstream";
-import { prefixTaskList } from "../conductor/workflowDefs";
+import { requireUnshadowedReferences, sanitizeTaskResult } from "../conductor/runtimeData";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
 
@@ -219,35 +220,21 @@ async function requireServedTask(c: AppContext, upstream: ConductorUpstream, wor
   return owner;
 }
 
-/** A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed. */
-function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: readonly string[]): Obj {
-  const output = result.outputData;
-  if (!isObj(output) || output.dynamic_tasks === undefined) return result;
-  if (!Array.isArray(output.dynamic_tasks)) throw badRequest("outputData.dynamic_tasks must be a list of tasks");
-  // A worker may echo names it was given (prefixed with this tenant's prefix): those are taken back first.
-  const tasks = stripTenantDeep(output.dynamic_tasks, tenant) as Parameters<typeof prefixTaskList>[0];
-  const refused = prefixTaskList(tasks, { tenant, allowedTaskTypes }, "outputData.dynamic_tasks");
-  if (refused) throw badRequest(refused);
-  return { ...result, outputData: { ...output, dynamic_tasks: tasks } };
-}
-
 /** A task result, checked against the tenants the worker serves and sent upstream (`POST /api/tasks`). */
 async function updateTask(c: AppContext): Promise<{ answer: UpstreamAnswer; owner: TaskOwner; workerId: string | null }> {
   const worker = workerOf(c);
   const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
-  let result: unknown;
-  try {
-    result = JSON.parse(text);
-  } catch {
-    throw badRequest("body is not valid JSON");
-  }
+  const result = parseClientJson(text);
   if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
   if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId))) throw badRequest("workerId: invalid");
   const upstream = upstreamOf(c);
   const owner = await requireServedTask(c, upstream, worker, result.taskId, result.workflowInstanceId);
-  const body = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
-  return { answer: await upstream.call("POST", ["api", "tasks"], undefined, body), owner, workerId };
+  // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.
+  const checked = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
+  if ("refused" in checked) throw badRequest(checked.refused);
+  await requireUnshadowedReferences(upstream, owner.workflowId, checked.runtimeRefs);
+  return { answer: await upstream.call("POST", ["api", "tasks"], undefined, checked.body), owner, workerId };
 }
 
 async function relayText(c: AppContext, answer: { status: number; text: string; contentType: string }): Promise<Response> {

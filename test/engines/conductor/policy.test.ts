@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isConductorAdmin, mayUseWorkflowDef, workflowLabels } from "../../../src/engines/conductor/rbac";
 import { quoteLiteral, scopedSearchQuery, searchQueryProblem } from "../../../src/engines/conductor/search";
-import { prefixStartRequest, startRequestFromPath } from "../../../src/engines/conductor/startWorkflow";
+import { admitStartRequest, startRequestFromPath } from "../../../src/engines/conductor/startWorkflow";
 import type { Principal } from "../../../src/identity/principal";
 
 const user = (roles: string[], groups: string[] = []): Principal => ({ kind: "jwt", subject: "u@x", roles, groups, scopes: [], tenant: "A" });
@@ -52,7 +52,7 @@ describe("RBAC", () => {
 describe("starting a workflow", () => {
   const caller = { tenant: "A", subject: "alice" };
   it("names it in the tenant's space, routes tasks to the tenant's domain, records the caller", () => {
-    expect(prefixStartRequest({ name: "wf", version: 2, input: { x: 1 }, correlationId: "forged" }, caller)).toEqual({
+    expect(admitStartRequest({ name: "wf", version: 2, input: { x: 1 }, correlationId: "forged" }, caller)).toEqual({
       name: "wf",
       version: 2,
       body: { name: "A___wf", version: 2, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
@@ -74,7 +74,7 @@ describe("starting a workflow", () => {
       { name: 3 },
       "wf",
     ]) {
-      expect(prefixStartRequest(body, caller), JSON.stringify(body)).toHaveProperty("refused");
+      expect(admitStartRequest(body, caller), JSON.stringify(body)).toHaveProperty("refused");
     }
     expect(startRequestFromPath("B___wf", {}, new URLSearchParams(), caller)).toHaveProperty("refused");
     expect(startRequestFromPath("wf", [1], new URLSearchParams(), caller)).toHaveProperty("refused");

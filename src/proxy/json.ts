@@ -1,0 +1,54 @@
+/**
+ * JSON nesting, measured on the raw text before anything parses or walks it. Pure.
+ *
+ * `JSON.parse` itself does not recurse, but everything after it does (the policy walks, `structuredClone`,
+ * `JSON.stringify` of the answer), so a deep document must be refused before it is parsed: one pass over the
+ * characters, counting `[`/`{` against `]`/`}` outside strings (a `\` inside a string escapes the next character,
+ * so `"\"["` and `"\\"` are read correctly). Linear in the text, constant memory, no recursion.
+ */
+import { MAX_JSON_DEPTH } from "../constants";
+import { GatewayError } from "../errors";
+
+/** Whether `text` opens more than `max` arrays/objects inside one another (anywhere, outside strings). */
+export function jsonNestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c /* \ */) i++;
+      else if (ch === 0x22 /* " */) inString = false;
+      continue;
+    }
+    if (ch === 0x22) inString = true;
+    else if (ch === 0x5b /* [ */ || ch === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (ch === 0x5d /* ] */ || ch === 0x7d /* } */) depth--;
+  }
+  return false;
+}
+
+/** Throws 400 when a client's JSON text nests deeper than MAX_JSON_DEPTH. Call before `JSON.parse`. */
+export function requireJsonDepth(text: string, what = "body"): void {
+  if (jsonNestingExceeds(text, MAX_JSON_DEPTH)) {
+    throw new GatewayError("BAD_REQUEST", `${what}: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+}
+
+/** Nesting an upstream's answer may have: far beyond any engine object, far below the stack's limit. */
+export const MAX_ANSWER_DEPTH = 1_000;
+
+/** Throws 502 when an upstream's JSON answer nests deeper than MAX_ANSWER_DEPTH. Call before parsing it. */
+export function requireAnswerDepth(text: string): void {
+  if (jsonNestingExceeds(text, MAX_ANSWER_DEPTH)) throw new GatewayError("BAD_GATEWAY", "upstream answer nested too deeply");
+}
+
+/** A client's JSON text parsed, after the depth check: 400 when too deep or not JSON. */
+export function parseClientJson(text: string, what = "body"): unknown {
+  requireJsonDepth(text, what);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new GatewayError("BAD_REQUEST", `${what} is not valid JSON`);
+  }
+}
