@@ -97,8 +97,9 @@ describe("paths", () => {
 
 /** The message of an error answer, in the envelope or in GraphQL's shape (a batch's first). */
 function errorMessage(body: unknown): string {
-  const b = (Array.isArray(body) ? body[0] : body) as { error?: { message?: string }; errors?: { message?: string }[] } | undefined;
-  return b?.error?.message ?? b?.errors?.[0]?.message ?? "";
+  // The envelope, GraphQL's errors, or Conductor's own shape (a top-level message) on Conductor routes.
+  const b = (Array.isArray(body) ? body[0] : body) as { error?: { message?: string }; errors?: { message?: string }[]; message?: string } | undefined;
+  return b?.error?.message ?? b?.errors?.[0]?.message ?? b?.message ?? "";
 }
 
 describe("request bodies", () => {

@@ -11,13 +11,18 @@ import { badRequest, unauthenticated } from "../../errors";
 import { authenticateApiKey } from "../../identity/authenticate";
 import { issueGatewayToken, requireTokenSecrets } from "../../identity/gatewayToken";
 import { readBodyLimited, utf8 } from "../../proxy/body";
+import { requireJsonDepth } from "../../proxy/json";
 
-/** A token request is two short strings; anything longer is not one. */
-const MAX_TOKEN_REQUEST_BYTES = 4_096;
+/**
+ * A token request is two short strings; anything longer is not one. (16 KB, not less: a body nested past
+ * MAX_JSON_DEPTH within it is told so, 400, like on every other JSON route.)
+ */
+const MAX_TOKEN_REQUEST_BYTES = 16_384;
 
 export async function tokenLogin(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const text = utf8(await readBodyLimited(c.req.raw, Math.min(MAX_TOKEN_REQUEST_BYTES, config.maxBodyBytes)));
+  requireJsonDepth(text, "body");
   let body: unknown;
   try {
     body = JSON.parse(text);
