@@ -36,7 +36,7 @@ export function buildApp(): Hono<AppEnv> {
     return c.json({ kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants });
   });
 
-  app.route("/admin", adminRoutes());
+  app.route("/admin", adminRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
   app.route("/prefect", prefectRoutes());
   app.route("/conductor", conductorRoutes());
   app.route("/workers", workersRoutes());

@@ -7,6 +7,7 @@
  * logged, never turned into a failed request.
  */
 import { waitUntil, type AppContext } from "./context";
+import { currentDryRun } from "./dryRun";
 import type { Config } from "./config";
 import { withDatabase } from "./db/client";
 import type { Logger } from "./log";
@@ -51,6 +52,12 @@ export async function settleAudit(config: Config): Promise<void> {
 const queueId = (config: Config) => `${config.databaseUrl}\u0000${config.dbWsProxy ?? ""}`;
 
 export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"): void {
+  const dryRun = currentDryRun();
+  if (dryRun) {
+    // An explained request changes nothing: the event is reported to the operator, not written.
+    dryRun.audits.push({ action: event.action, decision: event.decision, target: event.target ?? null });
+    return;
+  }
   const log = c.get("log");
   log.audit(logEvent, {
     action: event.action,

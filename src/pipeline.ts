@@ -14,6 +14,7 @@ import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphql
 import { authenticate } from "./identity/authenticate";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
+import { DryRunHalt, currentDryRun } from "./dryRun";
 import { createLogger } from "./log";
 
 /**
@@ -131,7 +132,12 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** Establishes `c.get("principal")` (null when the request carries no credential). */
 export function authenticated(sources: CredentialSources = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const outcome = await authenticate(c.req.raw.headers, keyLookupDeps(c), sources);
+    // `/admin/explain` about a key by id: the principal comes from the operator's question, not a credential.
+    const dryRun = currentDryRun();
+    const outcome = dryRun?.askedPrincipal
+      ? { principal: dryRun.askedPrincipal, lookup: "explain" }
+      : await authenticate(c.req.raw.headers, keyLookupDeps(c), sources);
+    if (dryRun) dryRun.principal = outcome.principal;
     c.set("principal", outcome.principal);
     if (outcome.principal) {
       const log = c.get("log").with({ subject: outcome.principal.subject, keyId: outcome.principal.keyId });
@@ -166,6 +172,12 @@ const ERROR_RENDERERS: Record<AppVariables["errorStyle"], ErrorRenderer> = {
 /** The one error renderer: the route's error style picks the shape. Never a stack trace. */
 export function renderError(err: unknown, c: AppContext): Response {
   const e = toGatewayError(err);
+  const dryRun = currentDryRun();
+  if (dryRun) {
+    // Only a refusal made before the upstream call decided; what follows the halt is the halt's own echo.
+    if (err instanceof DryRunHalt) return c.body(null, 204);
+    if (!dryRun.upstreamCall) dryRun.error ??= e;
+  }
   const requestId = c.get("requestId") ?? crypto.randomUUID();
   const log = c.get("log") ?? createLogger("warn", { requestId });
   if (!(err instanceof GatewayError)) {

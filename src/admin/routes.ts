@@ -28,6 +28,7 @@ import {
   toKeyView,
 } from "../store/keys";
 import { recordRevocation } from "../store/revocations";
+import { registerExplain, type Dispatch } from "./explain";
 import { registerWorkspaceListing, registerWorkspaceRoutes } from "./workspaces";
 import { publishRevocation } from "../identity/revocation";
 import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
@@ -54,7 +55,8 @@ function keyIdParam(c: AppContext): string {
   return id;
 }
 
-export function adminRoutes(): Hono<AppEnv> {
+/** `dispatch` is the app itself, for `/admin/explain`'s dry runs. */
+export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
 
   // Workspace changes also accept that workspace's own admins: registered before the admin-only check.
@@ -166,6 +168,7 @@ export function adminRoutes(): Hono<AppEnv> {
   });
 
   registerWorkspaceListing(admin);
+  registerExplain(admin, dispatch);
 
   // Token revocation
   admin.post("/tokens/revoke", async (c) => {

@@ -4,6 +4,7 @@
  * errors mapped to the envelope (502 unreachable, 504 too slow), `Location` kept under the route's prefix.
  * Bodies stream both ways unless a route reads them to rewrite.
  */
+import { DRY_RUN_BODY_CHARS, DryRunHalt, currentDryRun, type DryRun } from "../dryRun";
 import { GatewayError } from "../errors";
 import { FORWARDED_HEADERS, downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders, type Engine } from "./headers";
 
@@ -25,6 +26,8 @@ export interface ForwardOptions {
 
 export async function forward(opts: ForwardOptions): Promise<Response> {
   const url = opts.upstream.replace(/\/+$/, "") + opts.path;
+  const dryRun = currentDryRun();
+  if (dryRun) return haltDryRun(dryRun, url, opts);
   // The timeout bounds the wait for the answer's head only: a long stream (logs, events) may then run on.
   // (AbortSignal.timeout would be cheaper but would also cut those streams.)
   const controller = new AbortController();
@@ -48,4 +51,20 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   const location = headers.get("location");
   if (location) headers.set("location", rewriteLocation(location, opts.upstream, opts.routePrefix));
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+/** In a dry run (`/admin/explain`): records the first upstream call the pipeline would make, and stops there. */
+async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Promise<never> {
+  if (!dryRun.upstreamCall) {
+    const sendsBody = opts.method !== "GET" && opts.method !== "HEAD" && opts.body != null;
+    const text = sendsBody ? await new Response(opts.body).text() : null;
+    dryRun.upstreamCall = {
+      method: opts.method,
+      url,
+      headerNames: [...upstreamRequestHeaders(opts.headers, opts.identity, opts.keepHeaders).keys()].sort(),
+      body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
+      bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
+    };
+  }
+  throw new DryRunHalt();
 }
