@@ -8,7 +8,6 @@
  * upstream's answer (who owns an execution, what a listing holds), the run stops at that call and says so.
  */
 import { z } from "zod";
-import type { Hono } from "hono";
 import { recordAudit } from "../audit";
 import { waitUntil, type AppContext, type AppEnv } from "../context";
 import { withDatabase } from "../db/client";
@@ -18,6 +17,8 @@ import { principalFromKey } from "../identity/authenticate";
 import type { Principal } from "../identity/principal";
 import { requirePrincipal } from "../pipeline";
 import { getKeyRow, keyValidity, toKeyRecord } from "../store/keys";
+import { AdminApi } from "./openapi";
+import { Explanation as ExplanationSchema } from "./responses";
 import { jsonBody, parseOr400 } from "./validation";
 
 /** How the admin routes reach the app itself (passed in by src/app.ts: the app cannot be imported from here). */
@@ -98,8 +99,26 @@ export function explainRun(run: DryRun, status: number): Explanation {
   };
 }
 
-export function registerExplain(admin: Hono<AppEnv>, dispatch: Dispatch): void {
-  admin.post("/explain", async (c) => {
+export function registerExplain(api: AdminApi, dispatch: Dispatch): void {
+  api.route(
+    {
+      method: "post",
+      path: "/explain",
+      tag: "explain",
+      summary: "The decision the gateway would make on a request, and why, without making it",
+      description:
+        "Runs the request through the live pipeline in a dry run: the first upstream call is shown, not sent; audit events and rate-limit counts are shown, not written. Name the credential by keyId or token, never in headers.",
+      body: ExplainBody,
+      examples: {
+        refusedMutation: {
+          keyId: "abcdefabcdef",
+          request: { method: "POST", path: "/prefect/graphql", headers: { "content-type": "application/json" }, body: '{"query":"mutation { delete_flow(input: {flow_id: \\"x\\"}) { success } }"}' },
+        },
+        conductorStart: { token: "eyJhbGciOi...", request: { method: "POST", path: "/conductor/api/workflow/hello?version=1", body: '{"who":"world"}' } },
+      },
+      responses: { 200: { description: "the decision and its reasons", schema: ExplanationSchema } },
+    },
+    async (c) => {
     const body = parseOr400(ExplainBody, await jsonBody(c.req.raw, EXPLAIN_MAX_BODY_BYTES));
     const explanation = await explain(c, body, dispatch);
     recordAudit(
@@ -116,7 +135,8 @@ export function registerExplain(admin: Hono<AppEnv>, dispatch: Dispatch): void {
       "admin.action",
     );
     return c.json(explanation);
-  });
+  },
+  );
 }
 
 async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch): Promise<Explanation> {

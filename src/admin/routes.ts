@@ -29,6 +29,8 @@ import {
 } from "../store/keys";
 import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
+import { AdminApi, ErrorEnvelope } from "./openapi";
+import { AuditList, CreatedKey, KeyList, KeyView, LogLevelSet, Purged, Revoked, RotatedKey, TenantCreated, TenantList } from "./responses";
 import { registerWorkspaceListing, registerWorkspaceRoutes } from "./workspaces";
 import { publishRevocation } from "../identity/revocation";
 import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
@@ -55,12 +57,16 @@ function keyIdParam(c: AppContext): string {
   return id;
 }
 
+/** Each admin app's operations, for the test that holds the OpenAPI document against the routes served. */
+export const adminApis = new WeakMap<Hono<AppEnv>, AdminApi>();
+
 /** `dispatch` is the app itself, for `/admin/explain`'s dry runs. */
 export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
+  const api = new AdminApi(admin);
 
   // Workspace changes also accept that workspace's own admins: registered before the admin-only check.
-  registerWorkspaceRoutes(admin);
+  registerWorkspaceRoutes(api);
 
   admin.use("*", authenticated(), async (c, next) => {
     const p = requirePrincipal(c);
@@ -69,14 +75,14 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   });
 
   // Cache
-  admin.post("/cache/purge", async (c) => {
+  api.route({ method: "post", path: "/cache/purge", tag: "operations", summary: "Purge every cached key lookup (all isolates, through the cache epoch)", responses: { 200: { description: "purged", schema: Purged } } }, async (c) => {
     const epoch = await bumpCacheEpoch(c.env.KEY_CACHE);
     forgetAllKeysInIsolate();
     audit(c, { action: "cache.purge", target: "*", details: { epoch } });
     return c.json({ purged: "all", cacheEpoch: epoch });
   });
 
-  admin.delete("/cache/keys/:keyId", async (c) => {
+  api.route({ method: "delete", path: "/cache/keys/:keyId", tag: "operations", summary: "Purge one key's cached lookup", responses: { 200: { description: "purged", schema: Purged }, 404: { description: "no such key", schema: ErrorEnvelope } } }, async (c) => {
     const id = keyIdParam(c);
     const row = await db(c, (d) => getKeyRow(d, id));
     if (!row) throw notFound("no such key");
@@ -87,8 +93,8 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   });
 
   // Log level
-  admin.post("/logs/:level", async (c) => {
-    const level = c.req.param("level").toLowerCase();
+  api.route({ method: "post", path: "/logs/:level", tag: "operations", summary: "Set the log level (error, warn, info, debug) for LOG_LEVEL_OVERRIDE_DURATION seconds", responses: { 200: { description: "set", schema: LogLevelSet } } }, async (c) => {
+    const level = (c.req.param("level") ?? "").toLowerCase();
     if (!LOG_LEVELS.includes(level as LogLevel)) {
       throw badRequest(`unknown log level; use one of ${LOG_LEVELS.join(", ")}`);
     }
@@ -99,7 +105,7 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   });
 
   // Keys
-  admin.get("/keys", async (c) => {
+  api.route({ method: "get", path: "/keys", tag: "keys", summary: "List keys", query: KeyListQuery, responses: { 200: { description: "keys, newest first", schema: KeyList } } }, async (c) => {
     const q = parseOr400(KeyListQuery, c.req.query());
     const rows = await db(c, (d) =>
       listKeys(d, { ...q, includeRevoked: q.includeRevoked === "true" }),
@@ -107,7 +113,21 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     return c.json({ keys: rows.map(toKeyView), limit: q.limit, offset: q.offset });
   });
 
-  admin.post("/keys", async (c) => {
+  api.route(
+    {
+      method: "post",
+      path: "/keys",
+      tag: "keys",
+      summary: "Create a key; the answer carries the plaintext once",
+      body: CreateKeyBody,
+      examples: {
+        ciJob: { tenant: "acme", subject: "ci-bot", scopes: ["query/*", "mutation/create_flow_run"] },
+        worker: { tenant: "ops", subject: "worker-1", scopes: ["worker"], servesTenants: ["acme", "globex"] },
+        admin: { tenant: "ops", subject: "root", admin: true, expiresAt: "2030-01-01T00:00:00Z" },
+      },
+      responses: { 201: { description: "created", schema: CreatedKey } },
+    },
+    async (c) => {
     const body = parseOr400(CreateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const creator = requirePrincipal(c);
     const { key, row } = await db(c, (d) => createKey(d, { ...body, createdBy: creator.subject }));
@@ -116,14 +136,14 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     return c.json({ ...toKeyView(row), key }, 201);
   });
 
-  admin.get("/keys/:id", async (c) => {
+  api.route({ method: "get", path: "/keys/:id", tag: "keys", summary: "One key", responses: { 200: { description: "the key", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } } }, async (c) => {
     const id = keyIdParam(c);
     const row = await db(c, (d) => getKeyRow(d, id));
     if (!row) throw notFound("no such key");
     return c.json(toKeyView(row));
   });
 
-  admin.delete("/keys/:id", async (c) => {
+  api.route({ method: "delete", path: "/keys/:id", tag: "keys", summary: "Revoke a key (at once here, elsewhere within MEMORY_CACHE_TTL_S)", responses: { 200: { description: "revoked", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } } }, async (c) => {
     const id = keyIdParam(c);
     const row = await db(c, (d) => revokeKey(d, id));
     if (!row) throw notFound("no such key");
@@ -134,7 +154,17 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     return c.json(toKeyView(row));
   });
 
-  admin.post("/keys/:id/rotate", async (c) => {
+  api.route(
+    {
+      method: "post",
+      path: "/keys/:id/rotate",
+      tag: "keys",
+      summary: "Rotate a key: a new key with the same grants; the old one works until the grace period ends",
+      body: RotateKeyBody,
+      examples: { oneHour: { gracePeriodS: 3600 }, now: { gracePeriodS: 0 } },
+      responses: { 201: { description: "the new key, and the old one's end", schema: RotatedKey }, 404: { description: "no such key", schema: ErrorEnvelope }, 409: { description: "revoked or already rotated", schema: ErrorEnvelope } },
+    },
+    async (c) => {
     const id = keyIdParam(c);
     const body = parseOr400(RotateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const graceS = body.gracePeriodS ?? DEFAULT_ROTATION_GRACE_S;
@@ -155,9 +185,21 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   });
 
   // Tenants
-  admin.get("/tenants", async (c) => c.json({ tenants: await db(c, listTenants) }));
+  api.route({ method: "get", path: "/tenants", tag: "tenants", summary: "List tenants", responses: { 200: { description: "tenants", schema: TenantList } } }, async (c) =>
+    c.json({ tenants: await db(c, listTenants) }),
+  );
 
-  admin.post("/tenants", async (c) => {
+  api.route(
+    {
+      method: "post",
+      path: "/tenants",
+      tag: "tenants",
+      summary: "Create a tenant (an existing name is not an error)",
+      body: TenantBody,
+      examples: { acme: { name: "acme" } },
+      responses: { 200: { description: "exists already", schema: TenantCreated }, 201: { description: "created", schema: TenantCreated } },
+    },
+    async (c) => {
     const body = parseOr400(TenantBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const result = await db(c, (d) => ensureTenant(d, body.name));
     if (result.created) {
@@ -167,11 +209,36 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     return c.json(result, result.created ? 201 : 200);
   });
 
-  registerWorkspaceListing(admin);
-  registerExplain(admin, dispatch);
+  registerWorkspaceListing(api);
+  registerExplain(api, dispatch);
+
+  const documents = new Map<string, unknown>();
+  api.route(
+    { method: "get", path: "/openapi.json", tag: "meta", summary: "This document (OpenAPI 3.1)", responses: { 200: { description: "the OpenAPI document" } } },
+    (c) => {
+      const origin = new URL(c.req.url).origin;
+      let document = documents.get(origin);
+      if (!document) {
+        document = api.document(origin);
+        if (documents.size < 8) documents.set(origin, document);
+      }
+      return c.json(document);
+    },
+  );
+  adminApis.set(admin, api);
 
   // Token revocation
-  admin.post("/tokens/revoke", async (c) => {
+  api.route(
+    {
+      method: "post",
+      path: "/tokens/revoke",
+      tag: "tokens",
+      summary: "Revoke a JWT by jti, or every token of a subject issued up to now",
+      body: RevokeTokenBody,
+      examples: { oneToken: { jti: "6f1c0a9e-token-id" }, aPerson: { subject: "ann@acme.example", expiresAt: "2030-01-01T00:00:00Z" } },
+      responses: { 200: { description: "revoked", schema: Revoked } },
+    },
+    async (c) => {
     const body = parseOr400(RevokeTokenBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const kind = body.jti !== undefined ? ("jti" as const) : ("subject" as const);
     const value = (body.jti ?? body.subject)!;
@@ -183,7 +250,7 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   });
 
   // Audit trail
-  admin.get("/audit", async (c) => {
+  api.route({ method: "get", path: "/audit", tag: "audit", summary: "The audit trail, newest first", query: AuditQuery, responses: { 200: { description: "events", schema: AuditList } } }, async (c) => {
     const q = parseOr400(AuditQuery, c.req.query());
     await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed
     return c.json({ events: await db(c, (d) => listAuditEvents(d, q)), limit: q.limit, offset: q.offset });

@@ -3,7 +3,6 @@
  * or deleted by a flowgate admin or by an admin of that workspace (src/engines/argo/workspaces.ts); creating one
  * is for flowgate admins. Deleting a workspace deletes its policy only: flowgate never touches a namespace.
  */
-import type { Hono } from "hono";
 import { recordAudit } from "../audit";
 import type { AppContext, AppEnv } from "../context";
 import { withDatabase } from "../db/client";
@@ -13,7 +12,11 @@ import { authenticated, requirePrincipal } from "../pipeline";
 import { administers } from "../engines/argo/workspaces";
 import { forgetWorkspaces } from "../engines/argo/workspaceCache";
 import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../store/workspaces";
+import { AdminApi, ErrorEnvelope } from "./openapi";
+import { Workspace, WorkspaceList } from "./responses";
 import { WORKSPACE_NAME, WorkspaceBody, jsonBody, parseOr400 } from "./validation";
+
+const WORKSPACE_ACCESS = "flowgate admins, and admins of this workspace (holding <role>-admin for every role of one of its groups)";
 
 const MAX_BODY_BYTES = 65_536;
 
@@ -29,7 +32,7 @@ function audit(c: AppContext, action: string, target: string, details?: Record<s
 }
 
 /** Registers the per-workspace routes, which accept workspace admins too: call before the admin-only middleware. */
-export function registerWorkspaceRoutes(admin: Hono<AppEnv>): void {
+export function registerWorkspaceRoutes(api: AdminApi): void {
   const db = <T>(c: AppContext, work: Parameters<typeof withDatabase<T>>[1]) => withDatabase(c.get("config"), work);
 
   /** The workspace, if the caller is a flowgate admin or administers it; 403 otherwise (404 for admins when absent). */
@@ -41,13 +44,28 @@ export function registerWorkspaceRoutes(admin: Hono<AppEnv>): void {
     return current;
   }
 
-  admin.get("/workspaces/:name", authenticated(), async (c) => {
+  api.route({ method: "get", path: "/workspaces/:name", tag: "workspaces", summary: "One Argo workspace's role policy", access: WORKSPACE_ACCESS, responses: { 200: { description: "the workspace", schema: Workspace }, 404: { description: "no such workspace", schema: ErrorEnvelope } } }, authenticated(), async (c) => {
     const w = await manageable(c, nameParam(c));
     if (!w) throw notFound("no such workspace");
     return c.json(w);
   });
 
-  admin.put("/workspaces/:name", authenticated(), async (c) => {
+  api.route(
+    {
+      method: "put",
+      path: "/workspaces/:name",
+      tag: "workspaces",
+      summary: "Create or replace an Argo workspace's role policy (creating is for flowgate admins)",
+      access: WORKSPACE_ACCESS,
+      body: WorkspaceBody,
+      examples: {
+        allOf: { roles: ["data-eng", "on-call"], hideForUnauthorized: false, description: "Data engineering" },
+        anyGroup: { roles: [["finance"], ["auditor", "cfo"]], hideForUnauthorized: true },
+      },
+      responses: { 200: { description: "replaced", schema: Workspace }, 201: { description: "created", schema: Workspace } },
+    },
+    authenticated(),
+    async (c) => {
     const name = nameParam(c);
     await manageable(c, name);
     const body = parseOr400(WorkspaceBody, await jsonBody(c.req.raw, MAX_BODY_BYTES));
@@ -57,7 +75,7 @@ export function registerWorkspaceRoutes(admin: Hono<AppEnv>): void {
     return c.json(workspace, created ? 201 : 200);
   });
 
-  admin.delete("/workspaces/:name", authenticated(), async (c) => {
+  api.route({ method: "delete", path: "/workspaces/:name", tag: "workspaces", summary: "Delete a workspace's policy (never the namespace)", access: WORKSPACE_ACCESS, responses: { 200: { description: "deleted" }, 404: { description: "no such workspace", schema: ErrorEnvelope } } }, authenticated(), async (c) => {
     const name = nameParam(c);
     await manageable(c, name);
     if (!(await db(c, (d) => deleteWorkspace(d, name)))) throw notFound("no such workspace");
@@ -68,6 +86,8 @@ export function registerWorkspaceRoutes(admin: Hono<AppEnv>): void {
 }
 
 /** `GET /admin/workspaces`: flowgate admins only (registered after the admin-only middleware). */
-export function registerWorkspaceListing(admin: Hono<AppEnv>): void {
-  admin.get("/workspaces", async (c) => c.json({ workspaces: await withDatabase(c.get("config"), listWorkspaces) }));
+export function registerWorkspaceListing(api: AdminApi): void {
+  api.route({ method: "get", path: "/workspaces", tag: "workspaces", summary: "List Argo workspaces", responses: { 200: { description: "workspaces", schema: WorkspaceList } } }, async (c) =>
+    c.json({ workspaces: await withDatabase(c.get("config"), listWorkspaces) }),
+  );
 }

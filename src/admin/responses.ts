@@ -1,0 +1,72 @@
+/**
+ * The admin API's answers, as zod schemas: the OpenAPI document's response bodies (src/admin/openapi.ts). The
+ * handlers build these objects from rows (src/store/*); the schemas describe them for clients.
+ */
+import { z } from "zod";
+
+const instant = z.string().meta({ format: "date-time" });
+
+export const KeyView = z
+  .object({
+    id: z.string(),
+    prefix: z.string(),
+    tenant: z.string(),
+    subject: z.string(),
+    email: z.string().nullable(),
+    name: z.string().nullable(),
+    roles: z.array(z.string()),
+    groups: z.array(z.string()),
+    scopes: z.array(z.string()),
+    admin: z.boolean(),
+    servesTenants: z.array(z.string()).nullable(),
+    notBefore: instant.nullable(),
+    expiresAt: instant.nullable(),
+    revokedAt: instant.nullable(),
+    replacedBy: z.string().nullable(),
+    origin: z.string(),
+    createdAt: instant,
+    createdBy: z.string().nullable(),
+  })
+  .meta({ id: "Key" });
+
+export const KeyList = z.object({ keys: z.array(KeyView), limit: z.number(), offset: z.number() }).meta({ id: "KeyList" });
+export const CreatedKey = KeyView.extend({ key: z.string().meta({ description: "the plaintext key: shown this once, never stored" }) }).meta({ id: "CreatedKey" });
+export const RotatedKey = CreatedKey.extend({ previous: z.object({ id: z.string(), expiresAt: instant.optional() }) }).meta({ id: "RotatedKey" });
+export const Tenant = z.object({ name: z.string(), createdAt: instant }).meta({ id: "Tenant" });
+export const TenantList = z.object({ tenants: z.array(Tenant) });
+export const TenantCreated = z.object({ name: z.string(), created: z.boolean() }).catchall(z.unknown());
+export const Workspace = z
+  .object({ name: z.string(), roleGroups: z.array(z.array(z.string())), hideForUnauthorized: z.boolean(), description: z.string().nullable() })
+  .catchall(z.unknown())
+  .meta({ id: "Workspace" });
+export const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
+export const AuditEventView = z
+  .object({
+    action: z.string(),
+    decision: z.enum(["ALLOWED", "BLOCKED", "DONE"]),
+    actorSubject: z.string(),
+    actorKeyId: z.string().nullable(),
+    tenant: z.string().nullable(),
+    target: z.string().nullable(),
+    requestId: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .catchall(z.unknown())
+  .meta({ id: "AuditEvent" });
+export const AuditList = z.object({ events: z.array(AuditEventView), limit: z.number(), offset: z.number() });
+export const Purged = z.object({ purged: z.string() }).catchall(z.unknown());
+export const LogLevelSet = z.object({ level: z.string(), until: instant, durationS: z.number() });
+export const Revoked = z.object({ kind: z.enum(["jti", "subject"]), revokedAt: instant, expiresAt: instant }).catchall(z.unknown());
+export const Explanation = z
+  .object({
+    decision: z.enum(["allow", "refuse"]),
+    status: z.number().nullable().meta({ description: "what the client would be answered; null when it would go upstream" }),
+    principal: z.record(z.string(), z.unknown()).nullable(),
+    reason: z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()),
+    upstream: z
+      .object({ method: z.string(), url: z.string(), headerNames: z.array(z.string()), body: z.string().nullable(), bodyTruncated: z.boolean() })
+      .nullable(),
+    audits: z.array(z.object({ action: z.string(), decision: z.string(), target: z.string().nullable().optional() })),
+    limits: z.array(z.record(z.string(), z.unknown())),
+  })
+  .meta({ id: "Explanation" });
