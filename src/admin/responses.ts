@@ -70,3 +70,10 @@ export const Explanation = z
     limits: z.array(z.record(z.string(), z.unknown())),
   })
   .meta({ id: "Explanation" });
+export const GatewayStatus = z
+  .object({
+    cacheEpoch: z.number(),
+    logLevel: z.object({ configured: z.string(), override: z.object({ level: z.string(), until: instant }).nullable() }),
+    cron: z.object({ lastRun: z.object({ at: instant, summary: z.record(z.string(), z.unknown()) }).nullable() }),
+  })
+  .meta({ id: "GatewayStatus" });

@@ -9,6 +9,7 @@ import { LOG_LEVELS, type LogLevel } from "../config";
 import { DEFAULT_ROTATION_GRACE_S } from "../constants";
 import { bumpCacheEpoch, setLogLevelOverride } from "../control";
 import { recordAudit, settleAudit } from "../audit";
+import { lastScheduledRun } from "../cron/purge";
 import type { AppContext, AppEnv } from "../context";
 import { withDatabase, type Database } from "../db/client";
 import { GatewayError, badRequest, forbidden, notFound } from "../errors";
@@ -30,7 +31,7 @@ import {
 import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
 import { AdminApi, ErrorEnvelope } from "./openapi";
-import { AuditList, CreatedKey, KeyList, KeyView, LogLevelSet, Purged, Revoked, RotatedKey, TenantCreated, TenantList } from "./responses";
+import { GatewayStatus, AuditList, CreatedKey, KeyList, KeyView, LogLevelSet, Purged, Revoked, RotatedKey, TenantCreated, TenantList } from "./responses";
 import { registerWorkspaceListing, registerWorkspaceRoutes } from "./workspaces";
 import { publishRevocation } from "../identity/revocation";
 import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
@@ -90,6 +91,17 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     await c.env.KEY_CACHE.delete(KV.apiKey(c.get("control").cacheEpoch, row.secretHash));
     audit(c, { action: "cache.purge", target: id, tenant: row.tenant });
     return c.json({ purged: id });
+  });
+
+  // What operators watch: the cache epoch, the log level in force, the cron's last run.
+  api.route({ method: "get", path: "/status", tag: "operations", summary: "Cache epoch, log level in force (and its override's end), the cron's last run", responses: { 200: { description: "status", schema: GatewayStatus } } }, async (c) => {
+    const control = c.get("control");
+    const override = control.logLevelOverride && control.logLevelOverride.until > Date.now() ? control.logLevelOverride : null;
+    return c.json({
+      cacheEpoch: control.cacheEpoch,
+      logLevel: { configured: c.get("config").logLevel, override: override && { level: override.level, until: new Date(override.until).toISOString() } },
+      cron: { lastRun: await lastScheduledRun(c.env.KEY_CACHE) },
+    });
   });
 
   // Log level

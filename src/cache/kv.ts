@@ -33,6 +33,8 @@ export const KV = {
   tenantList: "tenants:all",
   /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */
   purgeCursor: "cron:purge-cursor",
+  /** The cron's last run `{at, summary}` (epoch ms, PurgeSummary), for operators (`GET /admin/status`); 30 days. */
+  cronLastRun: "cron:last-run",
 } as const;
 
 /** Metadata stored with each `apikey:` entry, so the cron can decide without reading values. */

@@ -92,5 +92,13 @@ export async function runScheduledPurge(kv: KVNamespace, config: Config, now = D
   } catch {
     revocationsPruned = null;
   }
-  return { ...cache, auditPruned, revocationsPruned };
+  const summary = { ...cache, auditPruned, revocationsPruned };
+  await kv.put(KV.cronLastRun, JSON.stringify({ at: now, summary }), { expirationTtl: 30 * 86_400 }).catch(() => {});
+  return summary;
+}
+
+/** The cron's last run as recorded by `runScheduledPurge` (null: none recorded, or unreadable). */
+export async function lastScheduledRun(kv: KVNamespace): Promise<{ at: string; summary: PurgeSummary } | null> {
+  const v = await kv.get<{ at: number; summary: PurgeSummary }>(KV.cronLastRun, "json").catch(() => null);
+  return v && typeof v.at === "number" && v.summary ? { at: new Date(v.at).toISOString(), summary: v.summary } : null;
 }
