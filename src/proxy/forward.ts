@@ -61,7 +61,7 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
     dryRun.upstreamCall = {
       method: opts.method,
       url,
-      headerNames: [...upstreamRequestHeaders(opts.headers, opts.identity, opts.keepHeaders).keys()].sort(),
+      headerNames: [...upstreamRequestHeaders(opts.headers, opts.identity, FORWARDED_HEADERS[opts.engine]).keys()].sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
       bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
     };

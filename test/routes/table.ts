@@ -204,6 +204,14 @@ export const ROUTES: RouteEntry[] = [
   admin("GET", "/admin/workspaces", get("/admin/workspaces")),
   admin("POST", "/admin/tokens/revoke", post("/admin/tokens/revoke", { jti: "route-table" }), { jti: DEEP }),
   admin("GET", "/admin/audit", get("/admin/audit?limit=1")),
+  admin("GET", "/admin/status", get("/admin/status")),
+  admin("GET", "/admin/openapi.json", get("/admin/openapi.json")),
+  admin(
+    "POST",
+    "/admin/explain",
+    post("/admin/explain", { token: "x.y.z", request: { method: "GET", path: "/whoami" } }),
+    { token: "x.y.z", request: { method: "POST", path: "/prefect/graphql", body: DEEP } },
+  ),
 
   // Prefect: every GraphQL field by its scope.
   {
