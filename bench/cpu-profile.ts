@@ -1,11 +1,14 @@
 /**
  * `npx tsx bench/cpu-profile.ts [scenario]`: a CPU profile of the gateway inside workerd (V8 inspector through
- * Miniflare), under load from autocannon; prints the functions that used most CPU. For finding hot paths, not
- * for figures: `npm run bench` gives those.
+ * Miniflare), served by the local runtime (scripts/worker-runtime.ts), under load from autocannon; prints the
+ * functions that used most CPU. For finding hot paths, not for figures: `npm run bench` gives those.
+ * Scenarios: `whoami` (an authenticated request alone), `mutation` (an audited GraphQL mutation), `list` (the 1 MB
+ * Conductor definition listing), or a number: a GraphQL query of that many bytes (default 20000).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { Miniflare } from "miniflare";
+import { startRuntime } from "../scripts/worker-runtime.ts";
+import { workflowDefListing } from "./fixtures.ts";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import WebSocket from "ws";
@@ -23,26 +26,30 @@ async function main() {
   const db = await startLocalDatabase();
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
-  const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*"], createdBy: "bench" });
+  const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*", "mutation/create_flow_run"], createdBy: "bench" });
+  const { key: conductorKey } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench-admin", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" });
   await client.end();
-  const upstream = createServer((_q, r) => r.writeHead(200, { "content-type": "application/json" }).end("{}"));
+  const listing = workflowDefListing(1_000);
+  const upstream = createServer((q, r) => {
+    q.resume();
+    r.writeHead(200, { "content-type": "application/json" }).end(q.url?.startsWith("/api/metadata/workflow") ? listing : "{}");
+  });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
-  const mf = new Miniflare({
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  const { mf, url } = await startRuntime({
     scriptPath: `${ROOT}bench/.build/index.js`,
-    modules: true,
-    modulesRoot: ROOT,
     compatibilityDate: "2026-04-20",
     port: 0,
-    inspectorPort: 0,
-    kvNamespaces: ["KEY_CACHE"],
+    inspector: true,
+    onStdout: () => {},
     bindings: {
       DATABASE_URL: db.workerDatabaseUrl,
       DB_WS_PROXY: db.wsProxy,
       LOG_LEVEL: "error",
-      PREFECT_GRAPHQL_URL: `http://127.0.0.1:${(upstream.address() as { port: number }).port}/graphql`,
+      PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql`,
+      CONDUCTOR_URL: upstreamUrl,
     },
   });
-  const url = (await mf.ready).href.replace(/\/$/, "");
   const inspector = await mf.getInspectorURL();
   const list = (await (await fetch(`http://${inspector.host}/json`)).json()) as { webSocketDebuggerUrl: string; title: string }[];
   const target = list.find((t) => !t.title.startsWith("core:")) ?? list[0]!;
@@ -66,10 +73,15 @@ async function main() {
   let q = "query Dashboard {\n";
   for (let i = 0; q.length < SIZE - 40; i++) q += field(i);
   const body = JSON.stringify({ query: q + "}\n" });
+  const post = (b: string) => [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-m", "POST", "-H", `authorization=Bearer ${key}`, "-H", "content-type=application/json", "-b", b, `${url}/prefect/graphql`];
   const args =
     MODE === "whoami"
       ? [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-H", `authorization=Bearer ${key}`, `${url}/whoami`]
-      : [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-m", "POST", "-H", `authorization=Bearer ${key}`, "-H", "content-type=application/json", "-b", body, `${url}/prefect/graphql`];
+      : MODE === "list"
+        ? [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-H", `authorization=Bearer ${conductorKey}`, `${url}/conductor/api/metadata/workflow`]
+        : MODE === "mutation"
+          ? post(JSON.stringify({ query: 'mutation Run { create_flow_run(input: {flow_id: "f1"}) { id } }' }))
+          : post(body);
   // Async: the database bridge runs in this process and must keep serving while the load runs.
   const load = (a: string[]) => new Promise<void>((r) => spawn(process.execPath, a, { stdio: "ignore" }).on("exit", () => r()));
   await load([...args.slice(0, 4), "2", ...args.slice(5)]); // warm up

@@ -1,25 +1,35 @@
 /**
- * `npm run bench`: the built Worker in workerd (through Miniflare's API, with real KV and the real database
- * path), driven by autocannon from a second process, against a baseline Worker measured in the same run.
- * Never through `wrangler dev`, whose proxy caps any Worker far below bare workerd.
+ * `npm run bench`: the built Worker in workerd (the local runtime of `npm start`: scripts/worker-runtime.ts, with
+ * real KV and the real database path), driven by wrk (else autocannon: bench/drive.ts) from another process,
+ * against baselines measured in the same run:
+ * - the physical baseline: a pass-through Worker (bench/passthrough.js) on bare `workerd serve`, same binary, from a
+ *   generated minimal configuration (bench/bare-workerd.ts);
+ * - the harness's own baseline: the same pass-through Worker served by the local runtime; its ratio to the bare
+ *   one is what the runtime costs, and flowgate's scenarios are compared with it.
+ * The stub upstream runs in a process of its own (bench/upstream.ts), so this process's CPU is the database's.
  *
- * Prints req/s, p50, p99, CPU microseconds per request and each ratio to its baseline, and writes them to
- * bench/results/latest.json. Later scenarios extend SCENARIOS.
+ * Prints, per scenario: req/s, p50, p99 (raw: each request's own latency) and wrk's corrected p99, CPU µs per
+ * request of workerd and of the database, the ratio to its baseline and the CPU added over it, and what else ran on
+ * the machine meanwhile; writes bench/results/latest.json.
  *
- * Env: BENCH_DURATION_S (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma list of scenario names).
+ * Env: BENCH_DURATION_S (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma list of scenario names; baselines always
+ * run), BENCH_TOOL (wrk | autocannon), BENCH_RUNTIME=entry (serve through Miniflare's entry and outbound Workers, as
+ * the runtime did before, to measure what they cost).
  */
-import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
-import type { Readable } from "node:stream";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
-import { Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { startLocalDatabase } from "../scripts/local-db.ts";
+import { startRuntime } from "../scripts/worker-runtime.ts";
 import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
 import { generateApiKey } from "../src/identity/apiKeyFormat.ts";
+import { startBareWorkerd, type BareWorkerd } from "./bare-workerd.ts";
+import { drive, loadTool } from "./drive.ts";
 import { graphqlBody, workflowDefListing } from "./fixtures.ts";
 import { measurePure, type PureFigures } from "./pure.ts";
 import { cpuUs, workerdPids } from "./proc.ts";
@@ -28,19 +38,30 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+const VIA_ENTRY = process.env.BENCH_RUNTIME === "entry";
 const COMPAT_DATE = "2026-04-20";
 
 interface Measured {
   name: string;
   baseline: string | null;
+  connections: number;
   requests: number;
   non2xx: number;
   errors: number;
   reqPerSec: number;
   p50Ms: number;
+  /** Raw: each request's own latency. */
   p99Ms: number;
+  /** wrk's coordinated-omission-corrected p99 (null under autocannon). */
+  p99CorrectedMs: number | null;
   cpuUsPerRequest: number | null;
-  /** Latency of one client alone (no queueing behind 49 others): what the gateway itself adds. */
+  /** CPU of the local database (PGlite and its bridge: this process) per request. */
+  dbCpuUsPerRequest: number;
+  /** CPU of the load generator per request. */
+  clientCpuUsPerRequest: number;
+  /** The machine meanwhile: 1-minute load average at the end, and CPU busy (% of all cores) by us and by others. */
+  machine: { loadAvg1: number; busyPct: number; othersPct: number };
+  /** Latency of one client alone (no queueing behind the others): what the gateway itself adds. */
   single: { p50Ms: number; p99Ms: number };
   ratioToBaseline?: number;
   addedP99Ms?: number;
@@ -51,97 +72,105 @@ interface Measured {
 interface Instance {
   url: string;
   pid: number | null;
-  mf: Miniflare;
+  stop(): Promise<void>;
 }
 
-async function startWorker(scriptPath: string, bindings: Record<string, string>, kv = true): Promise<Instance> {
+async function startWorker(scriptPath: string, bindings: Record<string, string>): Promise<Instance & { mf: Miniflare }> {
   const before = workerdPids();
-  const mf = new Miniflare({
+  const { mf, url } = await startRuntime({
     scriptPath,
-    modules: true,
-    modulesRoot: ROOT,
-    compatibilityDate: COMPAT_DATE,
     port: 0,
-    host: "127.0.0.1",
     bindings,
-    kvNamespaces: kv ? ["KEY_CACHE"] : [],
-    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
-      stdout.resume();
-      // Load generators close connections mid-answer at the end of a run; workerd reports each. Keep the rest.
-      let buffered = "";
-      stderr.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const lines = buffered.split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) {
-          if (/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line)) continue;
-          process.stderr.write(`[workerd] ${line}\n`);
-        }
-      });
+    compatibilityDate: COMPAT_DATE,
+    viaEntryWorker: VIA_ENTRY,
+    onStdout: () => {},
+    // Load generators close connections mid-answer at the end of a run; workerd reports each. Keep the rest.
+    onStderr: (line) => {
+      if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
     },
   });
-  const url = (await mf.ready).href.replace(/\/$/, "");
   const after = [...workerdPids()].filter((p) => !before.has(p));
-  return { url, pid: after.length === 1 ? after[0]! : null, mf };
+  return { url, pid: after.length === 1 ? after[0]! : null, mf, stop: () => mf.dispose() };
 }
 
-function autocannon(
-  url: string,
-  headers: Record<string, string>,
-  connections = CONNECTIONS,
-  durationS = DURATION_S,
-  method = "GET",
-  body?: string,
-): Promise<any> {
-  const args = [
-    `${ROOT}node_modules/autocannon/autocannon.js`,
-    "-c", String(connections), "-d", String(durationS), "-j", "-m", method,
-  ];
-  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
-  if (body !== undefined) args.push("-b", body);
-  args.push(url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (c) => (out += c));
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited ${code}`))));
-  });
+/** Total and idle CPU ticks of the machine, from /proc/stat. */
+function machineTicks(): { total: number; idle: number } {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), idle: f[3]! + f[4]! };
 }
+
+const selfCpuUs = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 
 async function measure(
   name: string,
   baseline: string | null,
   target: Instance,
+  upstreamPid: number,
   path: string,
   headers: Record<string, string> = {},
   body?: string,
+  connections = CONNECTIONS,
 ): Promise<Measured> {
   const method = body === undefined ? "GET" : "POST";
   const url = target.url + path;
   const first = await fetch(url, { method, headers, body });
   await first.arrayBuffer(); // warm up the path (and caches)
   if (first.status >= 300 && !name.includes("miss")) throw new Error(`${name}: warm-up answered ${first.status}`);
-  await autocannon(url, headers, CONNECTIONS, 2, method, body).catch(() => null); // warm-up, discarded
+  await drive({ url, connections, durationS: 2, method, headers, body }).catch(() => null); // warm-up, discarded
   const cpuBefore = target.pid ? cpuUs(target.pid) : null;
-  const r = await autocannon(url, headers, CONNECTIONS, DURATION_S, method, body);
+  const upBefore = cpuUs(upstreamPid);
+  const selfBefore = selfCpuUs();
+  const ticksBefore = machineTicks();
+  const r = await drive({ url, connections, durationS: DURATION_S, method, headers, body });
+  const ticksAfter = machineTicks();
+  const selfAfter = selfCpuUs();
+  const upAfter = cpuUs(upstreamPid);
   const cpuAfter = target.pid ? cpuUs(target.pid) : null;
-  const single = await autocannon(url, headers, 1, Math.max(3, Math.round(DURATION_S / 2)), method, body);
-  const requests = r.requests.total as number;
+  const single = await drive({ url, connections: 1, durationS: Math.max(3, Math.round(DURATION_S / 2)), method, headers, body });
+  const requests = r.requests;
+  // Busy CPU of the machine over the pass, in µs, and the part of it that was not this benchmark's processes.
+  const tickUs = 1_000_000 / 100;
+  const elapsedUs = ((ticksAfter.total - ticksBefore.total) * tickUs) / cpus().length;
+  const busyUs = (ticksAfter.total - ticksAfter.idle - (ticksBefore.total - ticksBefore.idle)) * tickUs;
+  const oursUs = (cpuAfter ?? 0) - (cpuBefore ?? 0) + (upAfter - upBefore) + (selfAfter - selfBefore) + r.clientCpuUsPerRequest * requests;
+  const pct = (us: number) => Math.max(0, Math.round((us / (elapsedUs * cpus().length)) * 100));
   return {
     name,
     baseline,
+    connections,
     requests,
-    non2xx: r.non2xx as number,
-    errors: r.errors as number,
-    reqPerSec: Math.round(r.requests.average as number),
-    p50Ms: r.latency.p50 as number,
-    p99Ms: r.latency.p99 as number,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    reqPerSec: r.reqPerSec,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    p99CorrectedMs: r.p99CorrectedMs,
     cpuUsPerRequest: cpuBefore !== null && cpuAfter !== null && requests > 0 ? Math.round((cpuAfter - cpuBefore) / requests) : null,
-    single: { p50Ms: single.latency.p50 as number, p99Ms: single.latency.p99 as number },
+    dbCpuUsPerRequest: requests > 0 ? Math.round((selfAfter - selfBefore) / requests) : 0,
+    clientCpuUsPerRequest: r.clientCpuUsPerRequest,
+    machine: { loadAvg1: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]), busyPct: pct(busyUs), othersPct: pct(busyUs - oursUs) },
+    single: { p50Ms: single.p50Ms, p99Ms: single.p99Ms },
   };
 }
 
+async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on("data", (c: Buffer) => {
+      const m = /port=(\d+)/.exec(String(c));
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`stub upstream exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
 async function main() {
+  const tool = loadTool();
+  process.stderr.write(`load generator: ${tool}; runtime: ${VIA_ENTRY ? "Miniflare entry + outbound Workers (before)" : "direct socket, direct outbound"}\n`);
   // 1. The deployable bundle, as `wrangler deploy` would upload it.
   const buildDir = `${ROOT}bench/.build`;
   const dry = execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, encoding: "utf8" });
@@ -152,56 +181,19 @@ async function main() {
   const db = await startLocalDatabase();
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
-  const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*"], createdBy: "bench" });
-  await client.end();
-  const client2 = new pg.Client({ connectionString: db.nodeDatabaseUrl });
-  await client2.connect();
+  const store = drizzle(client, { schema });
+  const { key } = await createKey(store, { tenant: "bench", subject: "bench", scopes: ["query/*", "mutation/create_flow_run"], createdBy: "bench" });
   const unknownKey = generateApiKey().key;
-
-  const { key: conductorKey } = await createKey(drizzle(client2, { schema }), {
-    tenant: "bench",
-    subject: "bench-admin",
-    scopes: ["conductor"],
-    roles: ["OWNER"],
-    createdBy: "bench",
-  });
-  await client2.end();
+  const { key: conductorKey } = await createKey(store, { tenant: "bench", subject: "bench-admin", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" });
   const workerKeys: Record<number, string> = {};
   for (const n of [1, 10, 50]) {
-    const c3 = new pg.Client({ connectionString: db.nodeDatabaseUrl });
-    await c3.connect();
     const servesTenants = Array.from({ length: n }, (_, i) => `bench${i}`);
-    workerKeys[n] = (await createKey(drizzle(c3, { schema }), { tenant: "bench", subject: `worker-${n}`, scopes: ["worker"], servesTenants, createdBy: "bench" })).key;
-    await c3.end();
+    workerKeys[n] = (await createKey(store, { tenant: "bench", subject: `worker-${n}`, scopes: ["worker"], servesTenants, createdBy: "bench" })).key;
   }
+  await client.end();
   const listing = workflowDefListing(1_000);
-  let polled = 0;
-  const upstream = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://upstream");
-    if (url.pathname.startsWith("/api/metadata/workflow")) {
-      res.writeHead(200, { "content-type": "application/json" }).end(listing);
-      return;
-    }
-    // A Conductor whose every queue is deep: queue sizes, and batch polls answering `count` small tasks.
-    if (url.pathname === "/api/tasks/queue/sizes") {
-      const sizes = Object.fromEntries(url.searchParams.getAll("taskType").map((t) => [t, 1_000]));
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(sizes));
-      return;
-    }
-    const pollPath = /^\/api\/tasks\/poll\/batch\/([A-Za-z0-9-]+)___(.+)$/.exec(url.pathname);
-    if (pollPath) {
-      const count = Number(url.searchParams.get("count") ?? 1);
-      const tasks = Array.from({ length: count }, () => {
-        const n = ++polled;
-        return { taskId: `task-${n}`, taskType: `${pollPath[1]}___${pollPath[2]}`, taskDefName: `${pollPath[1]}___${pollPath[2]}`, status: "IN_PROGRESS", domain: pollPath[1], workflowInstanceId: `wf-${n}`, workflowType: `${pollPath[1]}___wf`, inputData: { device: `d${n}` } };
-      });
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(tasks));
-      return;
-    }
-    res.writeHead(200, { "content-type": "application/json" }).end('{"data":{"ok":true}}');
-  });
-  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
-  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
+  const upstream = await startUpstream();
+  const upstreamUrl = upstream.url;
 
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const ec = await generateKeyPair("ES256", { extractable: true });
@@ -222,47 +214,78 @@ async function main() {
   };
   const flowgateScript = `${buildDir}/index.js`;
 
-  // 3. Startup time of the gateway's isolate: from Miniflare start to the first answered request.
+  // 3. Startup time of the gateway's isolate: from the runtime's start to the first answered request.
   const t0 = performance.now();
   const gateway = await startWorker(flowgateScript, common);
   await fetch(`${gateway.url}/healthz`).then((r) => r.text());
   const startupMs = Math.round(performance.now() - t0);
-  const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, false);
+  const bare: BareWorkerd = await startBareWorkerd(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, COMPAT_DATE);
+  const bareInstance: Instance = { url: bare.url, pid: bare.pid, stop: () => bare.stop() };
+  const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl });
   const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });
   const noNegative = await startWorker(flowgateScript, { ...common, NEGATIVE_CACHE_TTL_S: "0" });
   const parseEvery = await startWorker(flowgateScript, { ...common, GRAPHQL_ANALYSIS_CACHE_ENTRIES: "0" });
 
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
   const json = { "content-type": "application/json" };
+  const gqlSmall = JSON.stringify({ query: "query Flows { flow(limit: 10) { id name } }" });
+  const mutation = JSON.stringify({ query: 'mutation Run { create_flow_run(input: {flow_id: "f1"}) { id } }' });
   const gql1k = graphqlBody(1_000);
   const gql20k = graphqlBody(20_000);
-  type Scenario = [string, string | null, Instance, string, Record<string, string>, string?];
+  const listPath = "/api/metadata/workflow";
+  const pollPath = "/api/tasks/poll/batch/bench0___job?count=50&timeout=0&domain=bench0";
+  const gatewayPoll = "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0";
+  type Scenario = [name: string, baseline: string | null, target: Instance, path: string, headers: Record<string, string>, body?: string, connections?: number];
   const SCENARIOS: Scenario[] = [
-    ["baseline-echo", null, baseline, "/echo", {}],
-    ["baseline-passthrough", null, baseline, "/graphql", {}],
-    ["baseline-gql-1kb", null, baseline, "/graphql", json, gql1k],
+    // The physical baseline (bare workerd), then the harness's own (the local runtime), compared with it.
+    ["bare-echo", null, bareInstance, "/echo", {}],
+    ["bare-gql-small", null, bareInstance, "/graphql", json, gqlSmall],
+    ["bare-gql-1kb", null, bareInstance, "/graphql", json, gql1k],
+    ["bare-list-1mb", null, bareInstance, listPath, {}],
+    ["baseline-echo", "bare-echo", baseline, "/echo", {}],
+    ["baseline-gql-small", "bare-gql-small", baseline, "/graphql", json, gqlSmall],
+    ["baseline-gql-1kb", "bare-gql-1kb", baseline, "/graphql", json, gql1k],
     ["baseline-gql-20kb", null, baseline, "/graphql", json, gql20k],
-    ["baseline-list-1mb", null, baseline, "/api/metadata/workflow", {}],
-    ["baseline-poll", null, baseline, "/api/tasks/poll/batch/bench0___job?count=50&timeout=0&domain=bench0", {}],
+    ["baseline-gql-mutation", null, baseline, "/graphql", json, mutation],
+    ["baseline-list-1mb", "bare-list-1mb", baseline, listPath, {}],
+    ["baseline-list-1mb-10c", null, baseline, listPath, {}, undefined, 10],
+    ["baseline-poll", null, baseline, pollPath, {}],
     ["key-memory-hit", "baseline-echo", gateway, "/whoami", auth(key)],
     ["key-kv-hit", "baseline-echo", kvOnly, "/whoami", auth(key)],
     ["key-database-miss", "baseline-echo", noNegative, "/whoami", auth(unknownKey)],
     ["jwt-rs256", "baseline-echo", gateway, "/whoami", auth(rsToken)],
     ["jwt-es256", "baseline-echo", gateway, "/whoami", auth(esToken)],
+    ["graphql-small", "baseline-gql-small", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
+    ["graphql-mutation", "baseline-gql-mutation", gateway, "/prefect/graphql", { ...json, ...auth(key) }, mutation],
     ["graphql-1kb", "baseline-gql-1kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql1k],
     ["graphql-20kb", "baseline-gql-20kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
     ["graphql-20kb-uncached", "baseline-gql-20kb", parseEvery, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
-    ["conductor-list-1mb", "baseline-list-1mb", gateway, "/conductor/api/metadata/workflow", auth(conductorKey)],
-    ["poll-1-tenant", "baseline-poll", gateway, "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0", auth(workerKeys[1]!)],
-    ["poll-10-tenants", "baseline-poll", gateway, "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0", auth(workerKeys[10]!)],
-    ["poll-50-tenants", "baseline-poll", gateway, "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0", auth(workerKeys[50]!)],
+    ["conductor-list-1mb", "baseline-list-1mb", gateway, `/conductor${listPath}`, auth(conductorKey)],
+    ["conductor-list-1mb-10c", "baseline-list-1mb-10c", gateway, `/conductor${listPath}`, auth(conductorKey), undefined, 10],
+    ["poll-1-tenant", "baseline-poll", gateway, gatewayPoll, auth(workerKeys[1]!)],
+    ["poll-10-tenants", "baseline-poll", gateway, gatewayPoll, auth(workerKeys[10]!)],
+    ["poll-50-tenants", "baseline-poll", gateway, gatewayPoll, auth(workerKeys[50]!)],
   ];
 
+  // BENCH_ONLY: the named scenarios and the baselines they are compared with (and those baselines' own).
+  let needed: Set<string> | null = null;
+  if (ONLY) {
+    needed = new Set();
+    for (const wanted of ONLY) {
+      let name: string | null | undefined = wanted;
+      while (name && !needed.has(name)) {
+        needed.add(name);
+        const current: string = name;
+        name = SCENARIOS.find(([n]) => n === current)?.[1];
+      }
+    }
+  }
   const results: Measured[] = [];
-  for (const [name, base, inst, path, headers, body] of SCENARIOS) {
-    if (ONLY && !ONLY.includes(name) && base !== null) continue;
-    process.stderr.write(`running ${name} (${DURATION_S}s, ${CONNECTIONS} connections)...\n`);
-    const m = await measure(name, base, inst, path, headers, body);
+  for (const [name, base, inst, path, headers, body, connections] of SCENARIOS) {
+    if (needed && !needed.has(name)) continue;
+    const conns = connections ?? CONNECTIONS;
+    process.stderr.write(`running ${name} (${DURATION_S}s, ${conns} connections)...\n`);
+    const m = await measure(name, base, inst, upstream.child.pid!, path, headers, body, conns);
     const b = results.find((r) => r.name === base);
     if (b) {
       if (m.cpuUsPerRequest !== null && b.cpuUsPerRequest !== null) m.addedCpuUs = m.cpuUsPerRequest - b.cpuUsPerRequest;
@@ -272,15 +295,17 @@ async function main() {
     results.push(m);
   }
 
-  for (const i of [gateway, baseline, kvOnly, noNegative, parseEvery]) await i.mf.dispose();
+  for (const i of [gateway, bareInstance, baseline, kvOnly, noNegative, parseEvery]) await i.stop();
   process.stderr.write("timing the pure paths call by call...\n");
   const pure: PureFigures[] = await measurePure(gql20k, listing);
-  upstream.close();
+  upstream.child.kill("SIGTERM");
   await db.close();
 
   const report = {
     date: new Date().toISOString(),
-    machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+    machine: { cpus: cpus().length, node: process.version, loadAvg: readFileSync("/proc/loadavg", "utf8").trim() },
+    tool,
+    runtime: VIA_ENTRY ? "miniflare-entry" : "direct-socket",
     durationS: DURATION_S,
     connections: CONNECTIONS,
     bundle: { bytes: bundleBytes, upload: upload?.[1] ?? null, gzip: upload?.[2] ?? null },
@@ -291,17 +316,18 @@ async function main() {
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(`${ROOT}bench/results/latest.json`, JSON.stringify(report, null, 2) + "\n");
 
-  const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`\nbundle ${report.bundle.upload} (gzip ${report.bundle.gzip}), startup ${startupMs} ms\n`);
-  console.log(`${CONNECTIONS} clients: req/s, p50, p99; 1 client: p50, p99 and p99 added to the baseline's`);
+  const pad = (s: string | number | null | undefined, n: number) => String(s ?? "-").padStart(n);
+  console.log(`\nbundle ${report.bundle.upload} (gzip ${report.bundle.gzip}), startup ${startupMs} ms; load generator ${tool}; runtime ${report.runtime}\n`);
+  console.log("p99: raw (each request's own latency); p99c: wrk's coordinated-omission-corrected p99. cpu: workerd µs/request;");
+  console.log("db: the local database's µs/request; +cpu: over the baseline; busy/others: machine CPU % (all cores) in use, and not by this bench");
   console.log(
-    `${"scenario".padEnd(22)}${pad("req/s", 8)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("cpu µs", 8)}${pad("ratio", 7)}` +
-      `${pad("1c p50", 8)}${pad("1c p99", 8)}${pad("+p99", 7)}${pad("+cpu", 7)}${pad("non2xx", 8)}`,
+    `${"scenario".padEnd(24)}${pad("conns", 6)}${pad("req/s", 7)}${pad("p50", 7)}${pad("p99", 7)}${pad("p99c", 8)}${pad("cpu", 6)}${pad("db", 5)}` +
+      `${pad("ratio", 7)}${pad("+cpu", 6)}${pad("1c p99", 7)}${pad("+p99", 6)}${pad("non2xx", 7)}${pad("busy", 5)}${pad("others", 7)}${pad("load", 6)}`,
   );
   for (const r of results) {
     console.log(
-      `${r.name.padEnd(22)}${pad(r.reqPerSec, 8)}${pad(r.p50Ms, 8)}${pad(r.p99Ms, 8)}${pad(r.cpuUsPerRequest ?? "-", 8)}` +
-        `${pad(r.ratioToBaseline ?? "-", 7)}${pad(r.single.p50Ms, 8)}${pad(r.single.p99Ms, 8)}${pad(r.addedP99Ms ?? "-", 7)}${pad(r.addedCpuUs ?? "-", 7)}${pad(r.non2xx, 8)}`,
+      `${r.name.padEnd(24)}${pad(r.connections, 6)}${pad(r.reqPerSec, 7)}${pad(r.p50Ms, 7)}${pad(r.p99Ms, 7)}${pad(r.p99CorrectedMs, 8)}${pad(r.cpuUsPerRequest, 6)}${pad(r.dbCpuUsPerRequest, 5)}` +
+        `${pad(r.ratioToBaseline, 7)}${pad(r.addedCpuUs, 6)}${pad(r.single.p99Ms, 7)}${pad(r.addedP99Ms, 6)}${pad(r.non2xx, 7)}${pad(r.machine.busyPct, 5)}${pad(r.machine.othersPct, 7)}${pad(r.machine.loadAvg1, 6)}`,
     );
   }
   console.log("\nper call, in Node's V8 (p50 / p99 / max µs):");

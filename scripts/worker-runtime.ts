@@ -1,8 +1,19 @@
 /**
  * The Worker on workerd through Miniflare's API: the deployable bundle (built by `wrangler deploy --dry-run`, the
- * very bytes `wrangler deploy` uploads), its KV binding, its variables and its cron. Used by `npm start` and
- * `npm run load`. Unlike `wrangler dev`, there is no proxy in front of workerd (measured here, that proxy makes a
- * Worker 20x slower and runs out of file descriptors on 1 MB answers at 50 clients).
+ * very bytes `wrangler deploy` uploads), its KV binding, its variables and its cron. Used by `npm start`,
+ * `npm run bench` and `npm run load`. Unlike `wrangler dev`, there is no proxy in front of workerd (measured here,
+ * that proxy makes a Worker 20x slower and runs out of file descriptors on 1 MB answers at 50 clients).
+ *
+ * Nothing of Miniflare's own sits on the request path either:
+ * - requests reach the Worker on a socket of its own (`unsafeDirectSockets`), not through Miniflare's entry Worker,
+ *   which rebuilds every request with a `cf` object and calls the Worker over a service binding (measured: a
+ *   pass-through Worker at 0.26-0.32x of bare `workerd serve` through it). The entry Worker still listens, on a
+ *   port of its own, for what only it does: `/cdn-cgi/handler/scheduled` and Miniflare's API (getWorker, cron);
+ * - outbound `fetch` goes straight to workerd's network service (`stripCfConnectingIp: false`): by default
+ *   Miniflare routes every outbound request through a second Worker that strips `CF-Connecting-IP`, a header the
+ *   gateway never sends.
+ * KV, Durable Objects and the database path (WebSockets to the bridge, outbound like any fetch) are Miniflare's as
+ * before.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -57,7 +68,10 @@ export function buildWorker(outDir: string): string {
 
 export interface RuntimeOptions {
   scriptPath: string;
+  /** The gateway's own socket (0: any free port). */
   port: number;
+  /** Miniflare's entry Worker (scheduled trigger, Miniflare's API); 0 or omitted: any free port. */
+  entryPort?: number;
   bindings: Record<string, string>;
   /** Where KV persists (omit: in memory). */
   kvPersist?: string;
@@ -67,6 +81,11 @@ export interface RuntimeOptions {
   onStdout?: (line: string) => void;
   /** Open the V8 inspector (for heap and CPU measurements). */
   inspector?: boolean;
+  /**
+   * Serve through Miniflare's entry Worker and its outbound Worker, as this runtime did before (the benchmark's
+   * `BENCH_RUNTIME=entry`, to measure what they cost). Never for `npm start`.
+   */
+  viaEntryWorker?: boolean;
 }
 
 export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof Miniflare>[0] {
@@ -84,11 +103,13 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     modules: true,
     compatibilityDate: o.compatibilityDate,
     host: "127.0.0.1",
-    port: o.port,
+    ...(o.viaEntryWorker
+      ? { port: o.port }
+      : { port: o.entryPort ?? 0, unsafeDirectSockets: [{ host: "127.0.0.1", port: o.port }], stripCfConnectingIp: false }),
     bindings: o.bindings,
     kvNamespaces: ["KEY_CACHE"],
     kvPersist: o.kvPersist ?? false,
-    // `GET /cdn-cgi/handler/scheduled?cron=...` runs the cron handler on demand (as wrangler's /__scheduled did).
+    // `GET /cdn-cgi/handler/scheduled?cron=...` on the entry Worker's port runs the cron handler on demand.
     unsafeTriggerHandlers: true,
     ...(o.inspector ? { inspectorPort: 0 } : {}),
     handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
@@ -98,10 +119,19 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
   };
 }
 
-export async function startRuntime(o: RuntimeOptions): Promise<{ mf: Miniflare; url: string }> {
+export interface Runtime {
+  mf: Miniflare;
+  /** The gateway, served by the Worker's own socket. */
+  url: string;
+  /** Miniflare's entry Worker: `${entryUrl}/cdn-cgi/handler/scheduled` runs the cron on demand. */
+  entryUrl: string;
+}
+
+export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   const mf = new Miniflare(runtimeOptions(o));
-  const url = (await mf.ready).href.replace(/\/$/, "");
-  return { mf, url };
+  const entryUrl = (await mf.ready).href.replace(/\/$/, "");
+  const url = o.viaEntryWorker ? entryUrl : (await mf.unsafeGetDirectURL()).href.replace(/\/$/, "");
+  return { mf, url, entryUrl };
 }
 
 /** Runs the Worker's scheduled handler on `cron`'s schedule (minute-step and fixed-minute forms). */
@@ -111,7 +141,7 @@ export function scheduleCrons(mf: Miniflare, crons: readonly string[], log: (m: 
     const step = /^\*\/(\d+) \* \* \* \*$/.exec(cron);
     const everyMs = step ? Number(step[1]) * 60_000 : cron === "* * * * *" ? 60_000 : null;
     if (everyMs === null) {
-      log(`cron ${cron}: not scheduled locally (trigger it with /cdn-cgi/handler/scheduled)`);
+      log(`cron ${cron}: not scheduled locally (trigger it with /cdn-cgi/handler/scheduled on the entry port)`);
       continue;
     }
     timers.push(
