@@ -1,6 +1,7 @@
 /**
- * `npm run admin -- <command>`: the operator CLI. It talks to PostgreSQL directly (the database of a running
- * `npm start`, `DATABASE_URL`, or else the local PGlite under .data/), so it can make the very first admin key.
+ * `npm run admin -- <command>`: the operator CLI. It talks to PostgreSQL directly (`DATABASE_URL`, or the database
+ * of a running `npm start` through that stack's bridge, or else the local PGlite under .data/, claimed first), so it
+ * can make the very first admin key. It never opens a database another process holds.
  *
  *   keys create --tenant T --subject S [--email E] [--name N] [--scopes a,b] [--roles a,b] [--groups a,b]
  *               [--expires ISO] [--not-before ISO] [--admin] [--serves-tenants '*'|A,B] [--json]
@@ -45,24 +46,41 @@ import {
 } from "../src/store/keys.ts";
 import { importLegacyPrefectKeys, type LegacyPrefectKeyRow } from "../src/store/prefectImport.ts";
 import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
-import { PGLITE_DIR, readStack } from "./stack-file.ts";
+import { PGLITE_DIR, claimStack, describeHolder, readStack } from "./stack-file.ts";
 
 class UsageError extends Error {}
 
 const list = (s: string | undefined) => (s === undefined ? undefined : s.split(",").map((x) => x.trim()).filter(Boolean));
 
+/**
+ * The database, never opened beside another process: DATABASE_URL (a PostgreSQL server, which takes many
+ * sessions); else the running stack's, through its bridge (.data/stack.json); else the local PGlite, opened only
+ * after claiming it (scripts/stack-file.ts), so a `npm start` begun meanwhile refuses instead of opening it too.
+ */
 async function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const stack = readStack();
-  const url = process.env.DATABASE_URL ?? stack?.nodeDatabaseUrl;
   let close = async () => {};
-  let connectionString = url;
-  if (!connectionString) {
-    // No running stack: open the local PGlite directly (it is not in use).
-    const local = await startLocalDatabase({ dataDir: PGLITE_DIR });
-    connectionString = local.nodeDatabaseUrl;
-    close = () => local.close();
-  } else if (process.env.DATABASE_URL) {
+  let connectionString = process.env.DATABASE_URL;
+  if (connectionString) {
     await migrateDatabase(connectionString);
+  } else {
+    const holder = readStack();
+    if (holder?.role === "stack" && holder.nodeDatabaseUrl) {
+      connectionString = holder.nodeDatabaseUrl;
+    } else {
+      const claimed = holder ? { holder } : claimStack("cli");
+      if ("holder" in claimed) throw new UsageError(`${describeHolder(claimed.holder)}; try again in a moment`);
+      try {
+        const local = await startLocalDatabase({ dataDir: PGLITE_DIR });
+        connectionString = local.nodeDatabaseUrl;
+        close = async () => {
+          await local.close();
+          claimed.claim.release();
+        };
+      } catch (err) {
+        claimed.claim.release();
+        throw err;
+      }
+    }
   }
   const client = new pg.Client({ connectionString });
   await client.connect();

@@ -2,23 +2,71 @@
  * `npm start`: the whole gateway on one machine.
  * - PostgreSQL: embedded PGlite under .data/pglite (or DATABASE_URL), migrated, behind the WebSocket bridge the
  *   Neon driver uses, exactly as it reaches Neon in production;
- * - the Worker's deployable bundle on workerd through Miniflare's API (scripts/worker-runtime.ts) on
- *   127.0.0.1:$PORT (8787): KV persisted under .data/kv, the cron run on its schedule and on demand at
- *   /cdn-cgi/handler/scheduled, the bundle rebuilt and reloaded when src/ changes;
+ * - the Worker's deployable bundle on workerd through Miniflare's API (scripts/worker-runtime.ts), served on
+ *   127.0.0.1:$PORT (8787) by a socket of its own: KV persisted under .data/kv, the cron run on its schedule and
+ *   on demand at /cdn-cgi/handler/scheduled on Miniflare's entry port (printed, and in .data/stack.json), the
+ *   bundle rebuilt and reloaded when src/ changes;
  * - every contract variable in the environment overrides wrangler.toml's [vars] and .dev.vars.
+ * Before it touches anything it checks, and refuses with one line each: the configuration (the Worker's own
+ * schema, src/config.ts, naming every bad variable and why), a stack already running on .data/ (its pid, from
+ * .data/stack.json: a second PGlite on the same directory loses data), and the port.
  * Not `wrangler dev`: its proxy cannot hold 50 clients on 1 MB answers (see README). Ctrl-C stops everything.
  */
 import { watch } from "node:fs";
+import { createServer } from "node:net";
+import { configFor, type Env } from "../src/config.ts";
 import { startLocalDatabase } from "./local-db.ts";
-import { DATA_DIR, PGLITE_DIR, removeStack, writeStack } from "./stack-file.ts";
+import { DATA_DIR, PGLITE_DIR, claimStack, describeHolder, type Claim } from "./stack-file.ts";
 import { localTokenSecret } from "./token-secret.ts";
 import { buildWorker, localVariables, runtimeOptions, scheduleCrons, startRuntime, wranglerFacts } from "./worker-runtime.ts";
 
 const log = (m: string) => console.log(`[flowgate] ${m}`);
 
+/** Ends the process with one line, having created nothing. */
+class Refusal extends Error {}
+
+/**
+ * The configuration as the Worker will read it, through its own schema (src/config.ts): every bad variable named
+ * with what is wrong, never its value. The database variables are the stack's own and filled in later; stand-ins
+ * take their place here.
+ */
+function checkConfiguration(vars: Record<string, string>): void {
+  const env = { DATABASE_URL: "postgres://flowgate@127.0.0.1:5432/flowgate", ...vars, KEY_CACHE: { get: () => null } } as unknown as Env;
+  const result = configFor(env);
+  if (result.ok) return;
+  const problems = result.error.message.replace(/^invalid configuration: /, "").split("; ");
+  throw new Refusal(`refusing to start: bad configuration:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+}
+
+function parsePort(raw: string | undefined): number {
+  if (raw === undefined || raw === "") return 8787;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Refusal(`refusing to start: PORT: must be a port number (0-65535)`);
+  return port;
+}
+
+/** Whether the gateway's port is free, asked before the database is opened (a busy port used to fail later, in workerd). */
+function checkPortFree(port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (err: NodeJS.ErrnoException) =>
+      reject(new Refusal(`refusing to start: 127.0.0.1:${port} is in use (${err.code}); set PORT to a free port`)),
+    );
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve()));
+  });
+}
+
+let claim: Claim | null = null;
+
 async function main() {
-  const port = Number(process.env.PORT ?? 8787);
+  const port = parsePort(process.env.PORT);
   const facts = wranglerFacts();
+  checkConfiguration(localVariables(facts));
+  const claimed = claimStack("stack");
+  if ("holder" in claimed) throw new Refusal(`refusing to start: ${describeHolder(claimed.holder)}; stop it first (Ctrl-C in its terminal, or kill ${claimed.holder.pid})`);
+  claim = claimed.claim;
+  await checkPortFree(port);
   const db = await startLocalDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR });
   const vars = localVariables(facts);
   // Conductor SDK logins need a signing secret: one of the local stack's own unless one is set (scripts/token-secret.ts).
@@ -27,10 +75,17 @@ async function main() {
 
   const build = () => buildWorker(`${DATA_DIR}build`);
   const options = (scriptPath: string) => runtimeOptions({ scriptPath, port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
-  const { mf, url } = await startRuntime({ scriptPath: build(), port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
-  writeStack({ pid: process.pid, nodeDatabaseUrl: db.nodeDatabaseUrl, databaseKind: db.kind, gatewayUrl: url });
+  let runtime: Awaited<ReturnType<typeof startRuntime>>;
+  try {
+    runtime = await startRuntime({ scriptPath: build(), port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  const { mf, url, entryUrl } = runtime;
+  claim.update({ nodeDatabaseUrl: db.nodeDatabaseUrl, databaseKind: db.kind, gatewayUrl: url, schedulerUrl: entryUrl });
   const stopCrons = scheduleCrons(mf, facts.crons, log);
-  log(`gateway on ${url} (cron ${facts.crons.join(", ")}; on demand: ${url}/cdn-cgi/handler/scheduled)`);
+  log(`gateway on ${url} (cron ${facts.crons.join(", ")}; on demand: ${entryUrl}/cdn-cgi/handler/scheduled)`);
 
   // Rebuild and reload on changes to the Worker's sources.
   let pending: NodeJS.Timeout | null = null;
@@ -52,7 +107,7 @@ async function main() {
     stopping = true;
     watcher.close();
     stopCrons();
-    removeStack();
+    claim?.release();
     await mf.dispose().catch(() => {});
     await db.close().catch(() => {});
     process.exit(code);
@@ -66,7 +121,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(`[flowgate] could not start: ${err instanceof Error ? err.message : String(err)}`);
-  removeStack();
+  if (err instanceof Refusal) console.error(`[flowgate] ${err.message}`);
+  else console.error(`[flowgate] could not start: ${err instanceof Error ? err.message : String(err)}`);
+  claim?.release(); // only this process's own claim: a refusal has none
   process.exit(1);
 });
