@@ -31,7 +31,7 @@ class Refusal extends Error {}
  * take their place here.
  */
 function checkConfiguration(vars: Record<string, string>): void {
-  const env = { DATABASE_URL: "postgres://flowgate@127.0.0.1:5432/flowgate", ...vars, KEY_CACHE: { get: () => null } } as unknown as Env;
+  const env = { ...vars, DATABASE_URL: vars.DATABASE_URL || "postgres://flowgate@127.0.0.1:5432/flowgate", KEY_CACHE: { get: () => null } } as unknown as Env;
   const result = configFor(env);
   if (result.ok) return;
   const problems = result.error.message.replace(/^invalid configuration: /, "").split("; ");
