@@ -19,6 +19,21 @@ export interface AuthOutcome {
   lookup?: string;
 }
 
+/**
+ * Parsed scopes by the record they came from: a record served from the isolate's memory is the same object on
+ * every request, so its scope strings are parsed once, not per request. Frozen: principals share the array.
+ */
+const parsedScopes = new WeakMap<KeyRecord, readonly ScopePattern[]>();
+
+function scopesOf(record: KeyRecord): ScopePattern[] {
+  let scopes = parsedScopes.get(record);
+  if (!scopes) {
+    scopes = Object.freeze(record.scopes.map(parseScopePattern).filter((s): s is ScopePattern => s !== null));
+    parsedScopes.set(record, scopes);
+  }
+  return scopes as ScopePattern[];
+}
+
 export function principalFromKey(record: KeyRecord): Principal {
   return {
     kind: "api_key",
@@ -27,7 +42,7 @@ export function principalFromKey(record: KeyRecord): Principal {
     tenant: record.tenant,
     roles: record.roles,
     groups: record.groups,
-    scopes: record.scopes.map(parseScopePattern).filter((s): s is ScopePattern => s !== null),
+    scopes: scopesOf(record),
     keyId: record.id,
     servesTenants: record.servesTenants ?? undefined,
   };
@@ -86,7 +101,7 @@ export async function authenticateApiKey(key: string, deps: KeyLookupDeps, now =
   }
   // Keys imported from the replaced Prefect proxy have no format of their own: they are looked up by hash,
   // behind the same negative cache as any unknown key.
-  const secretHash = await hashApiKey(key);
+  const secretHash = hashApiKey(key);
   const { record, source } = await lookupKey(secretHash, deps);
   if (!record) throw unauthenticated("unknown API key");
   if (!constantTimeEqual(record.secretHash, secretHash) || (parsedId !== null && record.id !== parsedId)) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey } from "../../src/identity/apiKeyFormat";
+import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey, sha256Hex, sha256HexSync } from "../../src/identity/apiKeyFormat";
 
 describe("API key format", () => {
   it("generates keys that parse back to their id", () => {
@@ -34,5 +34,21 @@ describe("API key format", () => {
     expect(constantTimeEqual("abc", "abc")).toBe(true);
     expect(constantTimeEqual("abc", "abd")).toBe(false);
     expect(constantTimeEqual("abc", "abcd")).toBe(false);
+  });
+});
+
+describe("sha256HexSync (the JavaScript SHA-256 keys are hashed with)", () => {
+  const subtleHex = async (s: string) =>
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+  it("equals the runtime's SHA-256 at every length around the block boundaries, for ASCII and other UTF-8", async () => {
+    for (let n = 0; n <= 200; n++) {
+      const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + ((i * 7 + n) % 94))).join("");
+      const mixed = "é€😀".repeat(n % 5) + "k".repeat(n);
+      for (const s of [ascii, mixed]) expect(sha256HexSync(s)).toBe(await subtleHex(s));
+    }
+    const key = generateApiKey().key;
+    expect(hashApiKey(key)).toBe(await subtleHex(key));
+    expect(await sha256Hex("q".repeat(5_000))).toBe(await subtleHex("q".repeat(5_000)));
   });
 });
