@@ -12,11 +12,26 @@ const SAFE_FIELD = /^(keyId|tokenId|tokenIds|keyIds)$/;
 
 export type LogFields = Record<string, unknown>;
 
+/** Field names seen so far and whether each is a secret's: the same few names come back on every line. */
+const secretName = new Map<string, boolean>();
+const MAX_REMEMBERED_NAMES = 1_000;
+
+function isSecretName(k: string): boolean {
+  let secret = secretName.get(k);
+  if (secret === undefined) {
+    secret = SECRET_FIELD.test(k) && !SAFE_FIELD.test(k);
+    if (secretName.size < MAX_REMEMBERED_NAMES) secretName.set(k, secret);
+  }
+  return secret;
+}
+
 function redact(fields: LogFields): LogFields {
   const out: LogFields = {};
-  for (const [k, v] of Object.entries(fields)) {
+  for (const k in fields) {
+    if (!Object.prototype.hasOwnProperty.call(fields, k)) continue;
+    const v = fields[k];
     if (v === undefined) continue;
-    out[k] = SECRET_FIELD.test(k) && !SAFE_FIELD.test(k) ? "[redacted]" : v;
+    out[k] = isSecretName(k) ? "[redacted]" : v;
   }
   return out;
 }
