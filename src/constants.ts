@@ -56,6 +56,17 @@ export const ANALYSIS_CACHE_MAX_ENTRIES = 2_000;
 export const ANALYSIS_CACHE_MAX_CHARS = 8_000_000;
 export const ANALYSIS_CACHE_TTL_MS = 600_000;
 
+/**
+ * Rewritten Conductor listings (src/engines/conductor/upstream.ts `listRewritten`), by upstream, path, tenant and
+ * view: each entry holds the upstream's answer (to compare the next one with) and the rewritten JSON, about 2-3 MB
+ * for the 1,000-definition listing the Conductor UI asks for. 24 MB (weighed as bytes plus two per character) keeps
+ * about eight such views in an isolate of 128 MB; the expiry only gives the memory back, since every use compares
+ * the upstream's bytes first.
+ */
+export const LISTING_CACHE_MAX_ENTRIES = 64;
+export const LISTING_CACHE_MAX_WEIGHT = 24_000_000;
+export const LISTING_CACHE_TTL_MS = 300_000;
+
 /** Page size bounds of admin listings. */
 export const ADMIN_LIST_DEFAULT_LIMIT = 100;
 export const ADMIN_LIST_MAX_LIMIT = 1_000;

@@ -38,8 +38,28 @@ export function workflowLabels(description: unknown): string[] {
     .filter(Boolean);
 }
 
+/** The caller's groups and roles, lower-cased, by principal: a listing asks once per definition. */
+const labelSets = new WeakMap<Principal, Set<string>>();
+
+function labelsOf(p: Principal): Set<string> {
+  let mine = labelSets.get(p);
+  if (!mine) {
+    mine = lower([...p.roles, ...p.groups]);
+    labelSets.set(p, mine);
+  }
+  return mine;
+}
+
 /** Whether a non-admin may see (and start) a definition: one of its labels is one of the caller's groups or roles. */
 export function mayUseWorkflowDef(p: Principal, description: unknown): boolean {
-  const mine = lower([...p.roles, ...p.groups]);
+  const mine = labelsOf(p);
   return workflowLabels(description).some((l) => mine.has(l.toLowerCase()));
+}
+
+/**
+ * Everything `mayUseWorkflowDef` reads of a caller, as a string: two callers with the same key see the same
+ * definitions. Admins see all of their tenant's. Keys a reused listing rewrite (ConductorUpstream.listRewritten).
+ */
+export function workflowDefView(p: Principal, admin: boolean): string {
+  return admin ? "admin" : `labels:${JSON.stringify([...labelsOf(p)].sort())}`;
 }

@@ -32,7 +32,7 @@ import { tokenLogin } from "./token";
 import { rememberTaskOwner, rememberWorkflowOwner, requireVisibleTask, requireVisibleWorkflow, workflowOwner } from "./ownership";
 import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "./payloadPaths";
 import { filterQueueSizes, filterQueueVerbose } from "./queues";
-import { isConductorAdmin, mayUseWorkflowDef } from "./rbac";
+import { isConductorAdmin, mayUseWorkflowDef, workflowDefView } from "./rbac";
 import { prefixSchedule, parseScheduleName, scheduleUpstreamName, stripSchedule } from "./schedules";
 import { scopedSearchQuery } from "./search";
 import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "./startWorkflow";
@@ -174,11 +174,12 @@ export function conductorRoutes(): Hono<AppEnv> {
   // ---- Workflow definitions -----------------------------------------------------------------------------------
   r.get("/api/metadata/workflow", async (c) => {
     const caller = callerOf(c);
-    const body = await conductorOf(c, caller).list(["api", "metadata", "workflow"], (d) => {
+    const view = workflowDefView(caller.principal, caller.admin);
+    const body = await conductorOf(c, caller).listRewritten(["api", "metadata", "workflow"], view, (d) => {
       const def = stripWorkflowDef(d, caller.tenant, false);
       return def && (caller.admin || mayUseWorkflowDef(caller.principal, def.description)) ? def : undefined;
     });
-    return c.json(body);
+    return c.body(body, 200, { "content-type": "application/json" });
   });
 
   r.get("/api/metadata/workflow/:name", async (c) => {
