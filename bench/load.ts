@@ -138,7 +138,7 @@ async function main() {
   const jwts = await Promise.all(Array.from({ length: 20 }, (_, i) => sign(i % 2 ? es.privateKey : rs.privateKey, i % 2 ? "ES256" : "RS256", i)));
 
   const facts = wranglerFacts();
-  const before = workerdPids();
+  const before = workerdPids(process.pid);
   const { mf, url } = await startRuntime({
     scriptPath: buildWorker(`${ROOT}bench/.build-load`),
     port: 0,
@@ -157,7 +157,7 @@ async function main() {
       if (!/Connection reset by peer|^stack: |Broken pipe|different request context|Network connection lost/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
     },
   });
-  const pids = [...workerdPids()].filter((p) => !before.has(p));
+  const pids = [...workerdPids(process.pid)].filter((p) => !before.has(p));
   const liveHeapMb = await heapProbe((await mf.getInspectorURL()).host, url);
   console.log(`[load] gateway ${url} (workerd pid ${pids.join(",") || "?"}), database ${db.kind}`);
 

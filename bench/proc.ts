@@ -11,12 +11,19 @@ export function cpuUs(pid: number): number {
   return (ticks * 1_000_000) / 100; // USER_HZ is 100 on Linux
 }
 
-export function workerdPids(): Set<number> {
+/**
+ * workerd processes; with `parent`, only that process's children (others on a shared machine start workerd too,
+ * so "the one that appeared" is not a safe way to find ours).
+ */
+export function workerdPids(parent?: number): Set<number> {
   const out = new Set<number>();
   for (const d of readdirSync("/proc")) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      if (readFileSync(`/proc/${d}/comm`, "utf8").trim() === "workerd") out.add(Number(d));
+      const status = readFileSync(`/proc/${d}/status`, "utf8");
+      if (/^Name:\s+workerd$/m.exec(status) === null) continue;
+      if (parent !== undefined && Number(/^PPid:\s+(\d+)$/m.exec(status)?.[1]) !== parent) continue;
+      out.add(Number(d));
     } catch {
       // gone
     }

@@ -76,7 +76,7 @@ interface Instance {
 }
 
 async function startWorker(scriptPath: string, bindings: Record<string, string>): Promise<Instance & { mf: Miniflare }> {
-  const before = workerdPids();
+  const before = workerdPids(process.pid);
   const { mf, url } = await startRuntime({
     scriptPath,
     port: 0,
@@ -89,7 +89,7 @@ async function startWorker(scriptPath: string, bindings: Record<string, string>)
       if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
     },
   });
-  const after = [...workerdPids()].filter((p) => !before.has(p));
+  const after = [...workerdPids(process.pid)].filter((p) => !before.has(p));
   return { url, pid: after.length === 1 ? after[0]! : null, mf, stop: () => mf.dispose() };
 }
 

@@ -1,10 +1,12 @@
 /**
- * Writes an audit event without delaying the answer: one structured log line now (the record that is never
- * lost), one `audit_events` row soon. Rows are written in batches: the first event of a quiet moment starts a
- * flush 200 ms later (through waitUntil), and events arriving meanwhile ride along, up to 200 rows per INSERT. So a
- * burst of mutations costs a few database round trips, not one connection each. The backlog is bounded: past
- * 5,000 waiting rows, rows are dropped (and counted in an error line); their log lines remain. A failed write is
- * logged, never turned into a failed request.
+ * Writes an audit event without delaying the answer: one structured log line and one `audit_events` row, both
+ * carried by a batch. The request only queues the event (with the time it was decided, `at`); the first event of
+ * a quiet moment starts a flush 200 ms later (kept alive by that request's waitUntil), which writes every queued
+ * event's log line (the record that is never lost: written before the database is tried, with the request's own
+ * id, subject and key) and then its rows, up to 200 per INSERT. So a burst of mutations costs a few database round
+ * trips, not one connection each, and nothing on any request's path but a push. The backlog is bounded: past
+ * 5,000 waiting rows, rows are dropped (and counted in an error line); their log lines are written at once. A
+ * failed write is logged, never turned into a failed request.
  */
 import { waitUntil, type AppContext } from "./context";
 import { currentDryRun } from "./dryRun";
@@ -17,8 +19,17 @@ const FLUSH_DELAY_MS = 200;
 const MAX_BATCH = 200;
 const MAX_BACKLOG = 5_000;
 
+interface Queued {
+  event: AuditEvent;
+  /** The request's logger (its request id, subject and key id) and the line's event name. */
+  log: Logger;
+  logEvent: string;
+  /** When the event was decided (ISO 8601): the line is written later, at the flush. */
+  at: string;
+}
+
 interface Queue {
-  pending: AuditEvent[];
+  pending: Queued[];
   /**
    * The flush that will write the rows now pending. It takes them all when its delay is over, and later rows start
    * the next flush: so each flush ends, and a request waits only for the flush that writes its own row (a flush
@@ -32,7 +43,9 @@ const queues = new Map<string, Queue>();
 async function flush(queue: Queue, config: Config, log: Logger): Promise<void> {
   await new Promise((r) => setTimeout(r, FLUSH_DELAY_MS));
   queue.next = null;
-  const rows = queue.pending.splice(0, queue.pending.length);
+  const queued = queue.pending.splice(0, queue.pending.length);
+  for (const q of queued) auditLine(q.log, q.logEvent, q.event, q.at);
+  const rows = queued.map((q) => q.event);
   for (let at = 0; at < rows.length; at += MAX_BATCH) {
     const batch = rows.slice(at, at + MAX_BATCH);
     try {
@@ -51,6 +64,19 @@ export async function settleAudit(config: Config): Promise<void> {
 
 const queueId = (config: Config) => `${config.databaseUrl}\u0000${config.dbWsProxy ?? ""}`;
 
+function auditLine(log: Logger, logEvent: string, event: AuditEvent, at: string): void {
+  log.audit(logEvent, {
+    action: event.action,
+    decision: event.decision,
+    subject: event.actorSubject,
+    keyId: event.actorKeyId ?? undefined,
+    tenant: event.tenant ?? undefined,
+    target: event.target ?? undefined,
+    at,
+    ...(event.details ?? {}),
+  });
+}
+
 export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"): void {
   const dryRun = currentDryRun();
   if (dryRun) {
@@ -59,15 +85,7 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
     return;
   }
   const log = c.get("log");
-  log.audit(logEvent, {
-    action: event.action,
-    decision: event.decision,
-    subject: event.actorSubject,
-    keyId: event.actorKeyId ?? undefined,
-    tenant: event.tenant ?? undefined,
-    target: event.target ?? undefined,
-    ...(event.details ?? {}),
-  });
+  const at = new Date().toISOString();
   const config = c.get("config");
   const id = queueId(config);
   let queue = queues.get(id);
@@ -76,11 +94,15 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
     queues.set(id, queue);
   }
   if (queue.pending.length >= MAX_BACKLOG) {
+    auditLine(log, logEvent, event, at);
     log.error("audit.row_dropped", { action: event.action, backlog: queue.pending.length });
     return;
   }
-  queue.pending.push(event);
-  queue.next ??= flush(queue, config, log);
-  // The request lives until the flush that writes its row is done (through waitUntil), and no longer.
-  waitUntil(c, queue.next);
+  queue.pending.push({ event, log, logEvent, at });
+  if (queue.next === null) {
+    // This request carries the flush (its timer and database connection live in its context); the others only
+    // queue their rows and end as soon as they have answered.
+    queue.next = flush(queue, config, log);
+    waitUntil(c, queue.next);
+  }
 }

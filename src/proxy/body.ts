@@ -36,10 +36,13 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
   return out;
 }
 
+/** One decoder for every body: a one-shot decode (no `stream`) leaves it with no state between calls. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 /** UTF-8 text of a body; invalid UTF-8 is a 400, not a guess. */
 export function utf8(bytes: Uint8Array): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    return strictUtf8.decode(bytes);
   } catch {
     throw new GatewayError("BAD_REQUEST", "body is not valid UTF-8");
   }
