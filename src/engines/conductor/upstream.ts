@@ -34,13 +34,23 @@ export interface UpstreamAnswer {
  * the upstream, the path and query, the tenant, and the caller's view (see `listRewritten`); a cached answer is
  * used only when the upstream has just answered with exactly the same bytes.
  */
-const rewrittenListings = new LruCache<{ upstream: Uint8Array; json: string }>(
+const rewrittenListings = new LruCache<Rewritten>(
   LISTING_CACHE_MAX_ENTRIES,
   Date.now,
   LISTING_CACHE_MAX_WEIGHT,
-  (_key, v) => v.upstream.byteLength + 2 * v.json.length,
+  (_key, v) => v.upstream.byteLength + v.body.byteLength,
 );
+/** Rewrites under way, by the same key: concurrent misses with the same bytes wait for one instead of each parsing. */
+const rewritesInFlight = new Map<string, Promise<Rewritten>>();
+
+interface Rewritten {
+  /** The upstream's answer the rewrite was made from. */
+  upstream: Uint8Array;
+  /** The rewritten listing, UTF-8 JSON (each Response copies it). */
+  body: Uint8Array<ArrayBuffer>;
+}
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** Byte-for-byte equality; the runtime's own comparison (native, a few µs for 1 MB) where it has one. */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -138,7 +148,7 @@ export class ConductorUpstream {
    * in flight instead of ~10 MB of parsed objects). `view` must name everything `rewrite` depends on besides the
    * tenant (e.g. admin, or the labels a non-admin may see): two callers with equal views get equal answers.
    */
-  async listRewritten(segments: readonly string[], view: string, rewrite: (element: unknown) => unknown, query?: URLSearchParams): Promise<string> {
+  async listRewritten(segments: readonly string[], view: string, rewrite: (element: unknown) => unknown, query?: URLSearchParams): Promise<Uint8Array<ArrayBuffer>> {
     const res = await this.send("GET", segments, query);
     if (res.status >= 400) {
       const text = await res.text().catch(() => "");
@@ -151,22 +161,35 @@ export class ConductorUpstream {
     );
     const key = `${this.base}\u0000${segments.join("/")}?${query?.toString() ?? ""}\u0000${this.tenant ?? ""}\u0000${view}`;
     const cached = rewrittenListings.get(key);
-    if (cached && sameBytes(cached.upstream, bytes)) return cached.json;
-    let answer: unknown;
+    if (cached && sameBytes(cached.upstream, bytes)) return cached.body;
+    const pending = rewritesInFlight.get(key);
+    if (pending) {
+      const other = await pending.catch(() => null);
+      if (other && sameBytes(other.upstream, bytes)) return other.body;
+    }
+    const work = (async (): Promise<Rewritten> => {
+      let answer: unknown;
+      try {
+        answer = JSON.parse(decoder.decode(bytes));
+      } catch {
+        throw malformed();
+      }
+      if (!Array.isArray(answer)) throw malformed();
+      const out: unknown[] = [];
+      for (const element of answer) {
+        const r = rewrite(element);
+        if (r !== undefined) out.push(r);
+      }
+      return { upstream: bytes, body: encoder.encode(JSON.stringify(out)) as Uint8Array<ArrayBuffer> };
+    })();
+    rewritesInFlight.set(key, work);
     try {
-      answer = JSON.parse(decoder.decode(bytes));
-    } catch {
-      throw malformed();
+      const made = await work;
+      rewrittenListings.set(key, made, LISTING_CACHE_TTL_MS);
+      return made.body;
+    } finally {
+      if (rewritesInFlight.get(key) === work) rewritesInFlight.delete(key);
     }
-    if (!Array.isArray(answer)) throw malformed();
-    const out: unknown[] = [];
-    for (const element of answer) {
-      const r = rewrite(element);
-      if (r !== undefined) out.push(r);
-    }
-    const json = JSON.stringify(out);
-    rewrittenListings.set(key, { upstream: bytes, json }, LISTING_CACHE_TTL_MS);
-    return json;
   }
 
   /** Like `json`, with 404 (or an empty answer) as `null` instead of an error. */
