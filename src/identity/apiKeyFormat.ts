@@ -93,19 +93,16 @@ const H0 = Uint32Array.from(PRIMES.slice(0, 8), (p) => frac32(Math.sqrt(p)));
 const W = new Uint32Array(64);
 /** Above this many characters, the runtime's digest is cheaper than this one. */
 const SYNC_SHA256_MAX_CHARS = 1024;
+/** The padded message of a short ASCII input (up to 119 bytes: two blocks), reused: no allocation per key. */
+const SHORT = new Uint8Array(128);
 
-function sha256Words(msg: Uint8Array): Uint32Array {
-  const len = msg.length;
-  const total = ((len + 9 + 63) >>> 6) << 6;
-  const buf = new Uint8Array(total);
-  buf.set(msg);
-  buf[len] = 0x80;
-  const view = new DataView(buf.buffer);
-  view.setUint32(total - 8, Math.floor(len / 0x2000_0000));
-  view.setUint32(total - 4, (len << 3) >>> 0);
+function sha256Words(buf: Uint8Array, total: number): Uint32Array {
   const h = H0.slice();
   for (let at = 0; at < total; at += 64) {
-    for (let t = 0; t < 16; t++) W[t] = view.getUint32(at + t * 4);
+    for (let t = 0; t < 16; t++) {
+      const i = at + t * 4;
+      W[t] = (buf[i]! << 24) | (buf[i + 1]! << 16) | (buf[i + 2]! << 8) | buf[i + 3]!;
+    }
     for (let t = 16; t < 64; t++) {
       const w15 = W[t - 15]!;
       const w2 = W[t - 2]!;
@@ -140,9 +137,46 @@ function sha256Words(msg: Uint8Array): Uint32Array {
   return h;
 }
 
+/** Appends SHA-256's padding and the message length (bytes `len` of `buf`, which has room): the padded length. */
+function pad(buf: Uint8Array, len: number): number {
+  const total = ((len + 9 + 63) >>> 6) << 6;
+  buf.fill(0, len, total);
+  buf[len] = 0x80;
+  const hi = Math.floor(len / 0x2000_0000);
+  const lo = (len << 3) >>> 0;
+  buf[total - 8] = hi >>> 24;
+  buf[total - 7] = (hi >>> 16) & 0xff;
+  buf[total - 6] = (hi >>> 8) & 0xff;
+  buf[total - 5] = hi & 0xff;
+  buf[total - 4] = lo >>> 24;
+  buf[total - 3] = (lo >>> 16) & 0xff;
+  buf[total - 2] = (lo >>> 8) & 0xff;
+  buf[total - 1] = lo & 0xff;
+  return total;
+}
+
 /** Hex SHA-256 of the UTF-8 bytes of a string, computed here, synchronously (meant for short strings). */
 export function sha256HexSync(text: string): string {
-  const words = sha256Words(encoder.encode(text));
+  let words: Uint32Array;
+  let ascii = text.length <= 119;
+  if (ascii) {
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code > 0x7f) {
+        ascii = false;
+        break;
+      }
+      SHORT[i] = code;
+    }
+  }
+  if (ascii) {
+    words = sha256Words(SHORT, pad(SHORT, text.length));
+  } else {
+    const bytes = encoder.encode(text);
+    const buf = new Uint8Array(((bytes.length + 9 + 63) >>> 6) << 6);
+    buf.set(bytes);
+    words = sha256Words(buf, pad(buf, bytes.length));
+  }
   let hex = "";
   for (let i = 0; i < 8; i++) {
     const w = words[i]!;
