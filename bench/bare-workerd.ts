@@ -24,7 +24,12 @@ export interface BareWorkerd {
 }
 
 /** Serves the ES module at `scriptPath` with text bindings `vars` on 127.0.0.1 (a free port workerd picks). */
-export async function startBareWorkerd(scriptPath: string, vars: Record<string, string>, compatibilityDate: string): Promise<BareWorkerd> {
+export async function startBareWorkerd(
+  scriptPath: string,
+  vars: Record<string, string>,
+  compatibilityDate: string,
+  compatibilityFlags: readonly string[] = [],
+): Promise<BareWorkerd> {
   const dir = mkdtempSync(join(tmpdir(), "flowgate-bare-workerd-"));
   const module = basename(scriptPath);
   writeFileSync(join(dir, module), readFileSync(scriptPath));
@@ -43,6 +48,7 @@ const config :Workerd.Config = (
 const worker :Workerd.Worker = (
   modules = [(name = ${JSON.stringify(module)}, esModule = embed ${JSON.stringify(module)})],
   compatibilityDate = ${JSON.stringify(compatibilityDate)},
+  compatibilityFlags = [${compatibilityFlags.map((f) => JSON.stringify(f)).join(", ")}],
   bindings = [${bindings.join(", ")}],
 );
 `,

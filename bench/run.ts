@@ -24,7 +24,7 @@ import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { startLocalDatabase } from "../scripts/local-db.ts";
-import { startRuntime } from "../scripts/worker-runtime.ts";
+import { startRuntime, wranglerFacts } from "../scripts/worker-runtime.ts";
 import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
 import { generateApiKey } from "../src/identity/apiKeyFormat.ts";
@@ -219,7 +219,7 @@ async function main() {
   const gateway = await startWorker(flowgateScript, common);
   await fetch(`${gateway.url}/healthz`).then((r) => r.text());
   const startupMs = Math.round(performance.now() - t0);
-  const bare: BareWorkerd = await startBareWorkerd(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, COMPAT_DATE);
+  const bare: BareWorkerd = await startBareWorkerd(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, COMPAT_DATE, wranglerFacts().compatibilityFlags);
   const bareInstance: Instance = { url: bare.url, pid: bare.pid, stop: () => bare.stop() };
   const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl });
   const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });

@@ -25,6 +25,8 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 export interface WranglerFacts {
   compatibilityDate: string;
+  /** `compatibility_flags` (e.g. `nodejs_als`, which the bundle's AsyncLocalStorage needs). */
+  compatibilityFlags: string[];
   crons: string[];
   vars: Record<string, string>;
 }
@@ -34,11 +36,12 @@ export function wranglerFacts(): WranglerFacts {
   const text = readFileSync(`${ROOT}wrangler.toml`, "utf8");
   const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
   if (!compatibilityDate) throw new Error("wrangler.toml has no compatibility_date");
+  const compatibilityFlags = [.../^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1]?.matchAll(/"([^"]+)"/g) ?? []].map((m) => m[1]!);
   const crons = [.../crons\s*=\s*\[([^\]]*)\]/.exec(text)?.[1]?.matchAll(/"([^"]+)"/g) ?? []].map((m) => m[1]!);
   const vars: Record<string, string> = {};
   const section = /^\[vars\]\s*\n([\s\S]*?)(?=^\[|$(?![\s\S]))/m.exec(text)?.[1] ?? "";
   for (const m of section.matchAll(/^\s*([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]*)"/gm)) vars[m[1]!] = m[2]!;
-  return { compatibilityDate, crons, vars };
+  return { compatibilityDate, compatibilityFlags, crons, vars };
 }
 
 function parseDotenv(text: string): Record<string, string> {
@@ -76,6 +79,8 @@ export interface RuntimeOptions {
   /** Where KV persists (omit: in memory). */
   kvPersist?: string;
   compatibilityDate: string;
+  /** wrangler.toml's `compatibility_flags`: the deployed Worker runs with them, so the local one must too. */
+  compatibilityFlags?: string[];
   /** Lines workerd writes to stderr (console.log of the Worker goes to stdout). */
   onStderr?: (line: string) => void;
   onStdout?: (line: string) => void;
@@ -102,6 +107,7 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     scriptPath: o.scriptPath,
     modules: true,
     compatibilityDate: o.compatibilityDate,
+    compatibilityFlags: o.compatibilityFlags ?? wranglerFacts().compatibilityFlags,
     host: "127.0.0.1",
     ...(o.viaEntryWorker
       ? { port: o.port }
