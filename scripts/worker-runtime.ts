@@ -115,6 +115,9 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     bindings: o.bindings,
     kvNamespaces: ["KEY_CACHE"],
     kvPersist: o.kvPersist ?? false,
+    // The console's static files (wrangler.toml [assets]); the Worker hands /console/* to them through ASSETS,
+    // since the direct socket reaches the Worker without Miniflare's asset router in front.
+    ...(existsSync(`${ROOT}console/dist`) ? { assets: { directory: `${ROOT}console/dist`, binding: "ASSETS" } } : {}),
     // `GET /cdn-cgi/handler/scheduled?cron=...` on the entry Worker's port runs the cron handler on demand.
     unsafeTriggerHandlers: true,
     ...(o.inspector ? { inspectorPort: 0 } : {}),

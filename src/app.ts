@@ -36,6 +36,15 @@ export function buildApp(): Hono<AppEnv> {
     return c.json({ kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants });
   });
 
+  // The operator console's static files (console/, Workers static assets). Cloudflare serves them before the
+  // Worker; these routes serve them where the Worker is reached first (the local runtime's direct socket).
+  app.get("/console", (c) => c.redirect("/console/", 301));
+  app.get("/console/*", async (c) => {
+    if (!c.env.ASSETS) throw new GatewayError("NOT_FOUND", "no such route");
+    const file = await c.env.ASSETS.fetch(c.req.raw);
+    return new Response(file.body, file); // the asset's headers are immutable; the pipeline adds X-Request-Id
+  });
+
   app.route("/admin", adminRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
   app.route("/prefect", prefectRoutes());
   app.route("/conductor", conductorRoutes());

@@ -9,6 +9,8 @@ import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
 export interface Env {
   KEY_CACHE: KVNamespace;
+  /** The console's static files (wrangler.toml [assets]); absent where no assets are deployed. */
+  ASSETS?: Fetcher;
   [variable: string]: unknown;
 }
 

@@ -186,6 +186,9 @@ const schedule = { name: "wfA:1", workflowName: "wfA", workflowVersion: "1", cro
 export const ROUTES: RouteEntry[] = [
   { engine: "gateway", method: "GET", pattern: "/healthz", credential: "public", sample: get("/healthz"), grant: "any", lacking: null },
   { engine: "gateway", method: "GET", pattern: "/whoami", credential: "key", sample: get("/whoami"), grant: "any", lacking: null },
+  // The operator console's static files: public (they hold no data; the admin API behind them needs a session).
+  { engine: "gateway", method: "GET", pattern: "/console", credential: "public", sample: get("/console"), publicStatus: 301, grant: "any", lacking: null },
+  { engine: "gateway", method: "GET", pattern: "/console/*", credential: "public", sample: get("/console/"), grant: "any", lacking: null },
 
   // Admin API: flowgate admins; a workspace also by its own admins (`plain` administers none).
   admin("GET", "/admin/workspaces/:name", get("/admin/workspaces/{mine}")),
