@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { CONFIG_VARIABLE_NAMES } from "../src/config.ts";
 import type { Readable } from "node:stream";
-import { Miniflare } from "miniflare";
+import { Miniflare, Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -115,9 +115,10 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     bindings: o.bindings,
     kvNamespaces: ["KEY_CACHE"],
     kvPersist: o.kvPersist ?? false,
-    // The console's static files (wrangler.toml [assets]); the Worker hands /console/* to them through ASSETS,
-    // since the direct socket reaches the Worker without Miniflare's asset router in front.
-    ...(existsSync(`${ROOT}console/dist`) ? { assets: { directory: `${ROOT}console/dist`, binding: "ASSETS" } } : {}),
+    // The console's static files (wrangler.toml [assets]): the Worker hands /console/* to its ASSETS binding.
+    // Miniflare's own asset router would sit in front of every request on the socket (a second Worker per
+    // request, and a 404 for every path that is not a file), so the binding is served from here instead.
+    serviceBindings: { ASSETS: serveConsoleFile },
     // `GET /cdn-cgi/handler/scheduled?cron=...` on the entry Worker's port runs the cron handler on demand.
     unsafeTriggerHandlers: true,
     ...(o.inspector ? { inspectorPort: 0 } : {}),
@@ -162,4 +163,39 @@ export function scheduleCrons(mf: Miniflare, crons: readonly string[], log: (m: 
     );
   }
   return () => timers.forEach(clearInterval);
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  json: "application/json",
+  svg: "image/svg+xml",
+};
+
+/** The `_headers` rules of the console's build (one path pattern, its indented headers), as the asset server applies them. */
+function consoleHeaderRules(): { prefix: string; headers: [string, string][] }[] {
+  const file = `${ROOT}console/dist/_headers`;
+  if (!existsSync(file)) return [];
+  const rules: { prefix: string; headers: [string, string][] }[] = [];
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    if (line.trim() === "" || line.trimStart().startsWith("#")) continue;
+    if (!/^\s/.test(line)) rules.push({ prefix: line.trim().replace(/\*$/, ""), headers: [] });
+    else {
+      const m = /^\s+([^:]+):\s*(.*)$/.exec(line);
+      if (m && rules.length > 0) rules[rules.length - 1]!.headers.push([m[1]!, m[2]!]);
+    }
+  }
+  return rules;
+}
+
+/** The ASSETS binding locally: files of console/dist, `index.html` for a directory, 404 for anything else. */
+async function serveConsoleFile(request: MiniflareRequest): Promise<MiniflareResponse> {
+  const path = decodeURIComponent(new URL(request.url).pathname);
+  if (!path.startsWith("/console/") || path.includes("..")) return new MiniflareResponse("not found", { status: 404 });
+  const file = `${ROOT}console/dist${path.endsWith("/") ? `${path}index.html` : path}`;
+  if (!existsSync(file)) return new MiniflareResponse("not found", { status: 404 });
+  const headers = new Headers({ "content-type": CONTENT_TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream" });
+  for (const rule of consoleHeaderRules()) if (path.startsWith(rule.prefix)) for (const [k, v] of rule.headers) headers.set(k, v);
+  return new MiniflareResponse(readFileSync(file), { headers: [...headers] });
 }
