@@ -78,6 +78,8 @@ export interface RuntimeOptions {
   bindings: Record<string, string>;
   /** Where KV persists (omit: in memory). */
   kvPersist?: string;
+  /** Where the rate-limit counters (Durable Objects) persist (omit: in memory). */
+  durableObjectsPersist?: string;
   compatibilityDate: string;
   /** wrangler.toml's `compatibility_flags`: the deployed Worker runs with them, so the local one must too. */
   compatibilityFlags?: string[];
@@ -118,6 +120,9 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     // The console's static files (wrangler.toml [assets]); the Worker hands /console/* to them through ASSETS,
     // since the direct socket reaches the Worker without Miniflare's asset router in front.
     ...(existsSync(`${ROOT}console/dist`) ? { assets: { directory: `${ROOT}console/dist`, binding: "ASSETS" } } : {}),
+    // wrangler.toml's [[durable_objects.bindings]]: the counters, with SQLite storage as in production.
+    durableObjects: { RATE_LIMITER: { className: "RateLimitCounter", useSQLite: true } },
+    durableObjectsPersist: o.durableObjectsPersist ?? false,
     // `GET /cdn-cgi/handler/scheduled?cron=...` on the entry Worker's port runs the cron handler on demand.
     unsafeTriggerHandlers: true,
     ...(o.inspector ? { inspectorPort: 0 } : {}),
