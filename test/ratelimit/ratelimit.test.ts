@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag } from "../helpers";
 import type { RateLimitCounter } from "../../src/ratelimit/counter";
 import { forgetLeasesInIsolate } from "../../src/ratelimit/enforce";
+import { conductorStack } from "../engines/conductor/harness";
 
 interface LimitView {
   id: string;
@@ -211,5 +212,19 @@ describe("rate limits on Durable Objects", () => {
     const body = (await refused.json()) as { error?: { code: string } };
     expect(body.error?.code).toBe("RATE_LIMITED");
     expect((await as("/conductor/api/metadata/workflow")).status).toBe(200); // 1 still fits
+  });
+
+  it("charges a worker's batch poll its count", async () => {
+    const s = await conductorStack("rlpoll");
+    await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 100 }] });
+    const { id: keyId, key } = await createTestKey({ tenant: "ops", subject: uniqueTag("worker"), scopes: ["worker"], servesTenants: ["A"] }, s.env);
+    await setLimit({ kind: "key", target: keyId, routeGroup: "workers", rate: { limit: 15, windowS: 3600 } });
+    const poll = (count: number) => s.as(key, `/workers/conductor/api/tasks/poll/batch/job?workerid=w1&count=${count}&timeout=0`);
+    expect((await poll(10)).status).toBe(200);
+    const refused = await poll(10);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    expect((await poll(5)).status).toBe(200);
+    expect(await usageOf({ keyId })).toMatchObject({ cost: 15, requests: 3, refused: 1 });
   });
 });
