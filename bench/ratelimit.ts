@@ -1,0 +1,222 @@
+/**
+ * Rate limits under load, on the built Worker in workerd with its counters on real Durable Objects (SQLite).
+ *
+ *   npx tsx bench/ratelimit.ts            overhead: the same route, in one run, (1) with no limit configured at all,
+ *                                         (2) with limits configured but none matching the caller, (3) with a
+ *                                         limit on the caller that never refuses: req/s, p99 (50 clients and 1),
+ *                                         CPU µs per request of workerd (counters included), and what (2) and (3)
+ *                                         add to (1).
+ *   npx tsx bench/ratelimit.ts accuracy   50 clients against a limit of L per W seconds, spread over ISOLATES
+ *                                         gateway isolates sharing the counter: admitted vs the stated bound.
+ *
+ * Env: BENCH_DURATION_S (10), BENCH_CONNECTIONS (50), RL_LIMIT (300), RL_WINDOW_S (10), RL_ISOLATES (4).
+ * Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { Readable } from "node:stream";
+import { Miniflare, type WorkerOptions } from "miniflare";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { startLocalDatabase } from "../scripts/local-db.ts";
+import { schema } from "../src/db/schema.ts";
+import { createKey } from "../src/store/keys.ts";
+import { putRateLimit } from "../src/store/rateLimits.ts";
+import { RATE_LEASE_TTL_MS } from "../src/constants.ts";
+import { cpuUs, workerdPids } from "./proc.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const COMPAT_DATE = "2026-04-20";
+
+function quietStdio(stdout: Readable, stderr: Readable) {
+  stdout.resume();
+  let buffered = "";
+  stderr.on("data", (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split("\n");
+    buffered = lines.pop() ?? "";
+    for (const line of lines) if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
+  });
+}
+
+/** `isolates` copies of the gateway, each its own isolate, all bound to the counters of the first. */
+async function startGateways(scriptPath: string, bindings: Record<string, string>, isolates: number) {
+  const before = workerdPids();
+  const workers: WorkerOptions[] = Array.from({ length: isolates }, (_, i) => ({
+    name: `gw${i}`,
+    scriptPath,
+    modules: true,
+    modulesRoot: ROOT,
+    compatibilityDate: COMPAT_DATE,
+    bindings,
+    kvNamespaces: { KEY_CACHE: "key-cache" },
+    durableObjects: { RATE_LIMITER: { className: "RateLimitCounter", scriptName: "gw0", useSQLite: true } },
+    unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+  }));
+  const mf = new Miniflare({ workers, host: "127.0.0.1", port: 0, handleRuntimeStdio: quietStdio });
+  await mf.ready;
+  const urls = await Promise.all(workers.map((w) => mf.unsafeGetDirectURL(w.name).then((u) => u.href.replace(/\/$/, ""))));
+  const pids = [...workerdPids()].filter((p) => !before.has(p));
+  return { mf, urls, pid: pids.length === 1 ? pids[0]! : null };
+}
+
+function autocannon(url: string, headers: Record<string, string>, connections: number, durationS: number, body: string): Promise<any> {
+  const args = [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", String(connections), "-d", String(durationS), "-j", "-m", "POST", "-b", body];
+  for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
+  args.push(url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c) => (out += c));
+    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`autocannon exited ${code}`))));
+  });
+}
+
+async function setup() {
+  const buildDir = `${ROOT}bench/.build-ratelimit`;
+  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  const db = await startLocalDatabase();
+  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await client.connect();
+  const d = drizzle(client, { schema });
+  const upstream = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"data":{"flow":[]}}'));
+  await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", () => r()));
+  const bindings = {
+    DATABASE_URL: db.workerDatabaseUrl,
+    DB_WS_PROXY: db.wsProxy,
+    LOG_LEVEL: "error",
+    PREFECT_GRAPHQL_URL: `http://127.0.0.1:${(upstream.address() as { port: number }).port}/graphql`,
+  };
+  return { buildDir, db, client, d, upstream, bindings };
+}
+
+const GQL = JSON.stringify({ query: "query Flows { flow(limit: 1) { id name } }" });
+const HEADERS = (key: string) => ({ "content-type": "application/json", "x-api-key": key });
+
+type Gateway = Awaited<ReturnType<typeof startGateways>>;
+
+async function measureOn(gw: Gateway, name: string, key: string) {
+  const url = `${gw.urls[0]}/prefect/graphql`;
+  const first = await fetch(url, { method: "POST", headers: HEADERS(key), body: GQL });
+  await first.text();
+  if (first.status !== 200) throw new Error(`${name}: warm-up answered ${first.status}`);
+  await autocannon(url, HEADERS(key), CONNECTIONS, 2, GQL).catch(() => null); // warm-up, discarded
+  const cpu0 = gw.pid ? cpuUs(gw.pid) : null;
+  const r = await autocannon(url, HEADERS(key), CONNECTIONS, DURATION_S, GQL);
+  const cpu1 = gw.pid ? cpuUs(gw.pid) : null;
+  const one = await autocannon(url, HEADERS(key), 1, Math.max(3, Math.round(DURATION_S / 2)), GQL);
+  return {
+    name,
+    requests: r.requests.total as number,
+    non2xx: r.non2xx as number,
+    reqPerSec: Math.round(r.requests.average as number),
+    p99Ms: r.latency.p99 as number,
+    singleP99Ms: one.latency.p99 as number,
+    cpuUsPerRequest: cpu0 !== null && cpu1 !== null ? Math.round((cpu1 - cpu0) / (r.requests.total as number)) : null,
+  };
+}
+
+async function overhead() {
+  const s = await setup();
+  const limited = await createKey(s.d, { tenant: "bench", subject: "limited", scopes: ["query/*"], createdBy: "bench" });
+  const free = await createKey(s.d, { tenant: "bench", subject: "free", scopes: ["query/*"], createdBy: "bench" });
+  const results = [];
+  process.stderr.write("no limit configured...\n");
+  let gw = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
+  results.push(await measureOn(gw, "no-limits", free.key));
+  await gw.mf.dispose();
+  // Then limits: one on another tenant, one on the limited key that never refuses (a fresh gateway, so its KV holds
+  // no earlier "no limits" answer).
+  await putRateLimit(s.d, { targetKind: "tenant", target: "elsewhere", routeGroup: "*", rate: { limit: 10, windowS: 60 }, quota: null, mode: "enforce", description: null }, "bench");
+  await putRateLimit(s.d, { targetKind: "key", target: limited.row.id, routeGroup: "prefect", rate: { limit: 1_000_000_000, windowS: 60 }, quota: { limit: 1_000_000_000_000, period: "day" }, mode: "enforce", description: null }, "bench");
+  gw = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
+  process.stderr.write("limits configured, none on this caller...\n");
+  results.push(await measureOn(gw, "limits-not-matching", free.key));
+  process.stderr.write("limited caller (never refused)...\n");
+  results.push(await measureOn(gw, "limited", limited.key));
+  await gw.mf.dispose();
+  s.upstream.close();
+  await s.client.end();
+  await s.db.close();
+  const base = results[0]!;
+  console.log(`\n/prefect/graphql, ${CONNECTIONS} clients for ${DURATION_S}s (CPU: the whole workerd process, counters included)`);
+  console.log(`${"scenario".padEnd(22)}${"req/s".padStart(8)}${"p99 ms".padStart(8)}${"1c p99".padStart(8)}${"cpu µs".padStart(8)}${"+cpu".padStart(7)}${"+1c p99".padStart(9)}${"non2xx".padStart(8)}`);
+  for (const r of results) {
+    const addCpu = r.cpuUsPerRequest !== null && base.cpuUsPerRequest !== null ? r.cpuUsPerRequest - base.cpuUsPerRequest : "-";
+    console.log(`${r.name.padEnd(22)}${String(r.reqPerSec).padStart(8)}${String(r.p99Ms).padStart(8)}${String(r.singleP99Ms).padStart(8)}${String(r.cpuUsPerRequest ?? "-").padStart(8)}${String(addCpu).padStart(7)}${(r.singleP99Ms - base.singleP99Ms).toFixed(2).padStart(9)}${String(r.non2xx).padStart(8)}`);
+  }
+}
+
+async function accuracy() {
+  const L = Number(process.env.RL_LIMIT ?? 300);
+  const W = Number(process.env.RL_WINDOW_S ?? 10);
+  const ISOLATES = Number(process.env.RL_ISOLATES ?? 4);
+  const s = await setup();
+  const { key, row } = await createKey(s.d, { tenant: "bench", subject: "acc", scopes: ["query/*"], createdBy: "bench" });
+  await putRateLimit(s.d, { targetKind: "key", target: row.id, routeGroup: "prefect", rate: { limit: L, windowS: W }, quota: null, mode: "enforce", description: null }, "bench");
+  const gw = await startGateways(`${s.buildDir}/index.js`, s.bindings, ISOLATES);
+  // Warm each isolate's key and limit caches with a request of another key (nothing charged to this limit).
+  const other = await createKey(s.d, { tenant: "bench", subject: "warm", scopes: ["query/*"], createdBy: "bench" });
+  for (const u of gw.urls) await fetch(`${u}/prefect/graphql`, { method: "POST", headers: HEADERS(other.key), body: GQL }).then((r) => r.text());
+
+  const admittedAt: number[] = [];
+  let refused = 0;
+  let other5xx = 0;
+  const start = performance.now();
+  const endAt = start + DURATION_S * 1000;
+  const MAX_REQUESTS = 200_000;
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async (_, client) => {
+      const url = `${gw.urls[client % ISOLATES]}/prefect/graphql`;
+      while (performance.now() < endAt && sent < MAX_REQUESTS) {
+        sent++;
+        const res = await fetch(url, { method: "POST", headers: HEADERS(key), body: GQL });
+        await res.arrayBuffer();
+        if (res.status === 200) admittedAt.push(performance.now() - start);
+        else if (res.status === 429) refused++;
+        else other5xx++;
+      }
+    }),
+  );
+  const elapsedS = (performance.now() - start) / 1000;
+  admittedAt.sort((a, b) => a - b);
+  let maxInWindow = 0;
+  for (let i = 0, j = 0; i < admittedAt.length; i++) {
+    while (admittedAt[i]! - admittedAt[j]! >= W * 1000) j++;
+    maxInWindow = Math.max(maxInWindow, i - j + 1);
+  }
+  const runBound = Math.floor(L * (1 + elapsedS / W));
+  const windowBound = Math.floor(2 * L + (L * RATE_LEASE_TTL_MS) / (W * 1000));
+  await gw.mf.dispose();
+  s.upstream.close();
+  await s.client.end();
+  await s.db.close();
+  const report = {
+    limit: `${L} per ${W}s (token bucket, burst ${L})`,
+    isolates: ISOLATES,
+    clients: CONNECTIONS,
+    seconds: Number(elapsedS.toFixed(2)),
+    sent,
+    admitted: admittedAt.length,
+    refused,
+    other: other5xx,
+    runBound,
+    maxAdmittedInAnyWindow: maxInWindow,
+    windowBound,
+    withinBounds: admittedAt.length <= runBound && maxInWindow <= windowBound,
+    idealAdmitted: Math.floor(L * (1 + elapsedS / W)),
+  };
+  console.log(JSON.stringify(report, null, 2));
+  if (!report.withinBounds || other5xx > 0) process.exitCode = 1;
+}
+
+(process.argv[2] === "accuracy" ? accuracy() : overhead()).then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
