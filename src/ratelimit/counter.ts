@@ -17,6 +17,8 @@ export interface AcquireRequest {
 
 export interface LimitAnswer extends Take {
   id: string;
+  /** The mode that decided: the newest setting of the limit this counter has seen (an isolate may hold an older one). */
+  shadow: boolean;
   /** The refusal is the first of its window for this limit and owner: the isolate records it in the audit trail. */
   firstInWindow: boolean;
 }
@@ -35,6 +37,8 @@ interface Row extends Record<string, SqlStorageValue> {
   quota_period: string | null;
   quota_used: number;
   audited_window: string | null;
+  /** The newest setting seen (JSON LimitSpec): an isolate still holding an older version is held to this one. */
+  spec: string | null;
 }
 
 const toState = (r: Row): BucketState => ({
@@ -59,21 +63,30 @@ export class RateLimitCounter extends DurableObject {
       updated_ms INTEGER NOT NULL,
       quota_period TEXT,
       quota_used REAL NOT NULL DEFAULT 0,
-      audited_window TEXT
+      audited_window TEXT,
+      spec TEXT
     )`);
   }
 
-  private load(id: string): BucketState | null {
+  private load(id: string): { state: BucketState; spec: LimitSpec | null } | null {
     const rows = this.sql.exec<Row>("SELECT * FROM buckets WHERE limit_id = ?", id).toArray();
-    return rows[0] ? toState(rows[0]) : null;
+    const r = rows[0];
+    if (!r) return null;
+    let spec: LimitSpec | null = null;
+    try {
+      spec = r.spec ? (JSON.parse(r.spec) as LimitSpec) : null;
+    } catch {
+      spec = null;
+    }
+    return { state: toState(r), spec };
   }
 
-  private save(id: string, s: BucketState): void {
+  private save(spec: LimitSpec, s: BucketState): void {
     this.sql.exec(
-      `INSERT INTO buckets (limit_id, version, tokens, updated_ms, quota_period, quota_used, audited_window) VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO buckets (limit_id, version, tokens, updated_ms, quota_period, quota_used, audited_window, spec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (limit_id) DO UPDATE SET version = excluded.version, tokens = excluded.tokens, updated_ms = excluded.updated_ms,
-         quota_period = excluded.quota_period, quota_used = excluded.quota_used, audited_window = excluded.audited_window`,
-      id, s.version, s.tokens, s.updatedMs, s.quotaPeriod, s.quotaUsed, s.auditedWindow,
+         quota_period = excluded.quota_period, quota_used = excluded.quota_used, audited_window = excluded.audited_window, spec = excluded.spec`,
+      spec.id, s.version, s.tokens, s.updatedMs, s.quotaPeriod, s.quotaUsed, s.auditedWindow, JSON.stringify(spec),
     );
   }
 
@@ -85,9 +98,12 @@ export class RateLimitCounter extends DurableObject {
   acquire(req: AcquireRequest): AcquireAnswer {
     const now = Date.now();
     const cost = Math.max(0, Math.floor(req.cost));
-    const settled = req.limits.map((spec) => {
-      const prior = this.load(spec.id) ?? freshState(spec, now);
-      const state = settle(prior, spec, now, req.returns[spec.id] ?? 0);
+    const settled = req.limits.map((offered) => {
+      const stored = this.load(offered.id);
+      // Versions only grow: a setting older than the one stored comes from an isolate that has not reread the
+      // limits yet, and the newer one applies.
+      const spec = stored?.spec && stored.spec.version > offered.version ? stored.spec : offered;
+      const state = settle(stored?.state ?? freshState(spec, now), spec, now, req.returns[spec.id] ?? 0);
       return { spec, state, take: evaluate(state, spec, cost, now) };
     });
     const ok = settled.every((x) => x.take.refusal === null || x.spec.shadow);
@@ -102,11 +118,11 @@ export class RateLimitCounter extends DurableObject {
         } else if (ok) {
           state = consume(state, x.spec, x.take.granted);
         }
-        this.save(x.spec.id, state);
+        this.save(x.spec, state);
         const granted = ok && !x.take.refusal ? x.take.granted : 0;
         // Refused as a whole: a limit that could have granted still holds what it had.
         const available = ok || x.take.refusal ? x.take.available : x.take.available + x.take.granted;
-        answers.push({ id: x.spec.id, ...x.take, granted, available, firstInWindow });
+        answers.push({ id: x.spec.id, shadow: x.spec.shadow, ...x.take, granted, available, firstInWindow });
       }
     });
     return { ok, answers };

@@ -33,6 +33,8 @@ interface Lease {
   /** Refused until then (the counter's Retry-After) for a cost of at least `deniedCost`; a smaller one asks again. */
   deniedUntil: number;
   deniedCost: number;
+  /** The counter's verdict on the mode (its newest setting of the limit). */
+  deniedShadow: boolean;
   /** What the counter still held after the grant, and when its bucket is full again (for the RateLimit header). */
   available: number;
   fullAt: number;
@@ -112,8 +114,7 @@ function refuse(c: AppContext, outcome: RateLimitOutcome, err: GatewayError): Ga
   return err;
 }
 
-function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGroup, cost: number, reason: string) {
-  const shadow = m.spec.shadow;
+function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGroup, cost: number, reason: string, shadow: boolean) {
   recordAudit(
     c,
     {
@@ -160,8 +161,8 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
     const lease = leases.get(leaseName(m));
     if (lease && lease.version === m.spec.version && lease.deniedUntil > now && cost >= lease.deniedCost) {
       // Refused a moment ago and not yet due: decided here, without the counter (and audited once already).
-      recordFire(config, m.spec.id, m.spec.shadow);
-      if (!m.spec.shadow) {
+      recordFire(config, m.spec.id, lease.deniedShadow);
+      if (!lease.deniedShadow) {
         usage(true);
         throw refuse(c, describe(matched, now), refusalError(`rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, { limit: m.spec.id, cost }));
       }
@@ -227,15 +228,16 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
           expiresAt: after + RATE_LEASE_TTL_MS,
           deniedUntil: a.refusal ? after + a.refusal.retryAfterMs : 0,
           deniedCost: cost,
+          deniedShadow: a.shadow,
           available: a.available,
           fullAt: after + a.fullInMs,
         };
         putLease(leaseName(m), lease);
         if (a.granted > 0) reserved.push(lease);
         if (a.refusal) {
-          recordFire(config, m.spec.id, m.spec.shadow);
-          if (a.firstInWindow) auditFire(c, principal, m, group, cost, a.refusal.reason);
-          if (m.spec.shadow) {
+          recordFire(config, m.spec.id, a.shadow);
+          if (a.firstInWindow) auditFire(c, principal, m, group, cost, a.refusal.reason, a.shadow);
+          if (a.shadow) {
             if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: a.refusal.reason });
           } else {
             refusedOutcome ??= describe(matched, after, { id: m.spec.id, retryAfterMs: a.refusal.retryAfterMs });

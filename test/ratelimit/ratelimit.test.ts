@@ -228,3 +228,27 @@ describe("rate limits on Durable Objects", () => {
     expect(await usageOf({ keyId })).toMatchObject({ cost: 15, requests: 3, refused: 1 });
   });
 });
+
+describe("the counter object", () => {
+  const ns = () => (env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimitCounter> }).RATE_LIMITER;
+  const spec = (version: number, limit: number, shadow = false) => ({ id: "rl_direct00000", version, rate: { limit, windowS: 3600 }, quota: null, shadow });
+
+  it("never grants the same token twice, however many isolates ask at once", async () => {
+    const stub = ns().get(ns().idFromName(`key:${uniqueTag("direct")}`));
+    const answers = await Promise.all(Array.from({ length: 100 }, () => stub.acquire({ limits: [spec(1, 37)], cost: 1, returns: {} })));
+    const granted = answers.reduce((a, x) => a + x.answers[0]!.granted, 0);
+    expect(granted).toBe(37); // leases included: every token went out once, and no more
+    expect(answers.filter((x) => x.ok).length).toBeLessThanOrEqual(37);
+    expect(answers.filter((x) => !x.ok).length).toBeGreaterThan(0);
+  });
+
+  it("holds an isolate that still has an older setting to the newest one it has seen", async () => {
+    const stub = ns().get(ns().idFromName(`key:${uniqueTag("versions")}`));
+    expect((await stub.acquire({ limits: [spec(2, 3)], cost: 1, returns: {} })).ok).toBe(true);
+    // An isolate that has not reread the limits offers version 1 (a limit of 1000, shadow): version 2 decides.
+    const stale = await Promise.all(Array.from({ length: 5 }, () => stub.acquire({ limits: [spec(1, 1000, true)], cost: 1, returns: {} })));
+    expect(stale.filter((a) => a.ok)).toHaveLength(2);
+    expect(stale.find((a) => !a.ok)!.answers[0]!.shadow).toBe(false);
+  });
+});
+
