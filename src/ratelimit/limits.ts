@@ -83,13 +83,14 @@ const isRule = (v: unknown): v is RateLimitRule => {
 };
 
 interface Cached {
-  table: LimitTable;
+  /** Null: never read successfully (the limits are unknown). */
+  table: LimitTable | null;
   epoch: number;
   until: number;
 }
 /** By database (tests and local stacks run several configurations in one isolate). */
 const memory = new Map<string, Cached>();
-const refreshing = new Map<string, Promise<LimitTable>>();
+const refreshing = new Map<string, Promise<void>>();
 
 export class LimitsUnavailable extends Error {}
 
@@ -100,19 +101,16 @@ async function readRules(kv: KVNamespace, config: Config, epoch: number, waitUnt
   } catch {
     // read the database instead
   }
-  let rules: RateLimitRule[];
-  try {
-    rules = await withDatabase(config, listRateLimits);
-  } catch {
-    throw new LimitsUnavailable();
-  }
+  const rules = await withDatabase(config, listRateLimits);
   waitUntil(kv.put(KV.rateLimits(epoch), JSON.stringify(rules), { expirationTtl: config.keyCacheTtlS }).catch(() => {}));
   return rules;
 }
 
 /**
- * The limit table for this configuration. Throws LimitsUnavailable only when this isolate has never read the
- * limits and neither KV nor the database answers.
+ * The limit table for this configuration, from memory when fresh; a stale one (or one of an older cache epoch)
+ * answers at once while a fresh one is read behind the request. A failed read keeps the last table for another
+ * MEMORY_CACHE_TTL_S, so an outage of KV and the database costs one slow read per isolate per period, not one per
+ * request. Throws LimitsUnavailable only when this isolate has never read the limits.
  */
 export async function limitTable(
   kv: KVNamespace,
@@ -123,24 +121,29 @@ export async function limitTable(
 ): Promise<LimitTable> {
   const id = config.databaseUrl;
   const cached = memory.get(id);
-  if (cached && cached.epoch === epoch && cached.until > now) return cached.table;
+  if (cached && cached.epoch === epoch && cached.until > now) {
+    if (cached.table) return cached.table;
+    throw new LimitsUnavailable();
+  }
   let pending = refreshing.get(id);
   if (!pending) {
+    const ttlMs = Math.max(1, config.memoryCacheTtlS) * 1000;
     pending = readRules(kv, config, epoch, waitUntil)
-      .then((rules) => {
-        const table = compileTable(rules);
-        memory.set(id, { table, epoch, until: Date.now() + config.memoryCacheTtlS * 1000 });
-        return table;
-      })
+      .then(
+        (rules) => void memory.set(id, { table: compileTable(rules), epoch, until: Date.now() + config.memoryCacheTtlS * 1000 }),
+        () => void memory.set(id, { table: memory.get(id)?.table ?? null, epoch, until: Date.now() + ttlMs }),
+      )
       .finally(() => refreshing.delete(id));
     refreshing.set(id, pending);
   }
-  if (cached && cached.epoch === epoch) {
-    // Stale but of this epoch: answer with it, refresh behind the request.
-    waitUntil(pending.catch(() => {}));
+  if (cached?.table) {
+    waitUntil(pending);
     return cached.table;
   }
-  return pending;
+  await pending;
+  const table = memory.get(id)?.table;
+  if (!table) throw new LimitsUnavailable();
+  return table;
 }
 
 /** After a change made here: this isolate uses `rules` at once; KV gets them for the others. */
