@@ -35,6 +35,8 @@ interface Lease {
   deniedCost: number;
   /** The counter's verdict on the mode (its newest setting of the limit). */
   deniedShadow: boolean;
+  /** The counter reported a window's first refusal that this isolate then served from spare tokens: the next refusal here is audited. */
+  auditOwed?: boolean;
   /** What the counter still held after the grant, and when its bucket is full again (for the RateLimit header). */
   available: number;
   fullAt: number;
@@ -131,6 +133,111 @@ function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGro
   );
 }
 
+/** Takes `cost` from every lease of a pool if each covers it (synchronously: no other request interleaves). */
+function takeLocally(ms: readonly MatchedLimit[], cost: number, now: number): Lease[] | null {
+  const held = ms.map((m) => leases.get(leaseName(m)));
+  if (!held.every((l, i) => l && l.version === ms[i]!.spec.version && l.expiresAt > now && l.tokens >= cost)) return null;
+  for (const l of held) l!.tokens -= cost;
+  return held as Lease[];
+}
+
+function takeAuditOwed(m: MatchedLimit): boolean {
+  const lease = leases.get(leaseName(m));
+  if (!lease?.auditOwed) return false;
+  lease.auditOwed = false;
+  return true;
+}
+
+/** Acquisitions under way, by pool: concurrent requests of one isolate wait for one answer instead of each asking. */
+const inflight = new Map<string, Promise<unknown>>();
+
+type Obtained =
+  | { kind: "local"; leases: Lease[] }
+  | { kind: "answer"; answer: AcquireAnswer; reserved: Lease[]; at: number }
+  | { kind: "error" };
+
+/**
+ * Tokens for one pool: from a lease another request of this isolate is fetching (waited for, then taken here if it
+ * covers the cost), else from the counter. The answer is applied to the leases before anyone waiting resumes, and
+ * this request's own cost is reserved out of its grant, so concurrent requests never take the same tokens.
+ */
+async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: number): Promise<Obtained> {
+  for (let round = 0; round < 2; round++) {
+    const pending = inflight.get(pool);
+    if (!pending) break;
+    await pending.catch(() => {});
+    const local = takeLocally(ms, cost, Date.now());
+    if (local) return { kind: "local", leases: local };
+  }
+  // Whatever this isolate still holds of these limits goes back with the request for a new lease.
+  const returns: Record<string, number> = {};
+  for (const m of ms) {
+    const l = leases.get(leaseName(m));
+    if (l && l.tokens > 0 && l.version === m.spec.version) {
+      returns[m.spec.id] = l.tokens;
+      l.tokens = 0;
+    }
+  }
+  const work = ask(c, pool, ms, cost, returns).then((answer): Obtained => {
+    const at = Date.now();
+    const reserved: Lease[] = [];
+    for (const a of answer.answers) {
+      const m = ms.find((x) => x.spec.id === a.id);
+      if (!m) continue;
+      const name = leaseName(m);
+      const spare = a.granted > 0 ? a.granted - cost : 0;
+      const existing = leases.get(name);
+      let lease: Lease;
+      if (existing && existing.version === m.spec.version && existing.expiresAt > at && (!a.refusal || existing.tokens > 0)) {
+        // Tokens another answer brought meanwhile stay, with their (earlier) expiry; a refusal does not throw them
+        // away (the counter had none left, this isolate still has some).
+        existing.tokens += spare;
+        existing.available = a.available;
+        existing.fullAt = at + a.fullInMs;
+        existing.deniedUntil = 0;
+        lease = existing;
+      } else {
+        lease = {
+          version: m.spec.version,
+          tokens: spare,
+          expiresAt: at + RATE_LEASE_TTL_MS,
+          deniedUntil: a.refusal ? at + a.refusal.retryAfterMs : 0,
+          deniedCost: cost,
+          deniedShadow: a.shadow,
+          available: a.available,
+          fullAt: at + a.fullInMs,
+          auditOwed: existing?.auditOwed,
+        };
+        putLease(name, lease);
+      }
+      if (a.granted > 0) reserved.push(lease);
+    }
+    if (!answer.ok) {
+      // The counter had nothing left, but answers to this isolate's other requests may have left spare tokens in
+      // its leases meanwhile: spend those rather than refuse while they sit here.
+      const local = takeLocally(ms, cost, at);
+      if (local) {
+        for (const a of answer.answers) {
+          const m = ms.find((x) => x.spec.id === a.id);
+          const lease = m && leases.get(leaseName(m));
+          if (a.refusal && a.firstInWindow && lease) lease.auditOwed = true;
+        }
+        return { kind: "local", leases: local };
+      }
+    }
+    return { kind: "answer", answer, reserved, at };
+  });
+  inflight.set(pool, work);
+  void work.finally(() => {
+    if (inflight.get(pool) === work) inflight.delete(pool);
+  }).catch(() => {});
+  try {
+    return await work;
+  } catch {
+    return { kind: "error" };
+  }
+}
+
 /**
  * Charges `cost` to every limit that applies to the caller on `group`; throws 429 RATE_LIMITED when an enforced
  * limit refuses. Records the request's usage either way.
@@ -159,9 +266,10 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
   const charged: MatchedLimit[] = [];
   for (const m of matched) {
     const lease = leases.get(leaseName(m));
-    if (lease && lease.version === m.spec.version && lease.deniedUntil > now && cost >= lease.deniedCost) {
+    if (lease && lease.version === m.spec.version && lease.deniedUntil > now && cost >= lease.deniedCost && lease.tokens < cost) {
       // Refused a moment ago and not yet due: decided here, without the counter (and audited once already).
       recordFire(config, m.spec.id, lease.deniedShadow);
+      if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, "rate", lease.deniedShadow);
       if (!lease.deniedShadow) {
         usage(true);
         throw refuse(c, describe(matched, now), refusalError(`rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, { limit: m.spec.id, cost }));
@@ -178,38 +286,24 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
   const taken: Lease[] = [];
   const remote: [string, MatchedLimit[]][] = [];
   for (const [pool, ms] of byPool) {
-    const held = ms.map((m) => leases.get(leaseName(m)));
-    if (held.every((l, i) => l && l.version === ms[i]!.spec.version && l.expiresAt > now && l.tokens >= cost)) {
-      for (const l of held) {
-        l!.tokens -= cost;
-        taken.push(l!);
-      }
-    } else remote.push([pool, ms]);
+    const local = takeLocally(ms, cost, now);
+    if (local) taken.push(...local);
+    else remote.push([pool, ms]);
   }
 
   let refusal: GatewayError | null = null;
   let refusedOutcome: RateLimitOutcome | null = null;
   const reserved: Lease[] = [];
   if (remote.length > 0) {
-    const asked = await Promise.allSettled(
-      remote.map(([pool, ms]) => {
-        // Whatever this isolate still holds of these limits goes back with the request for a new lease.
-        const returns: Record<string, number> = {};
-        for (const m of ms) {
-          const l = leases.get(leaseName(m));
-          if (l && l.tokens > 0 && l.version === m.spec.version) {
-            returns[m.spec.id] = l.tokens;
-            l.tokens = 0;
-          }
-        }
-        return ask(c, pool, ms, cost, returns);
-      }),
-    );
-    const after = Date.now();
+    const obtained = await Promise.all(remote.map(([pool, ms]) => obtain(c, pool, ms, cost)));
     for (let i = 0; i < remote.length; i++) {
       const [pool, ms] = remote[i]!;
-      const result = asked[i]!;
-      if (result.status === "rejected") {
+      const result = obtained[i]!;
+      if (result.kind === "local") {
+        taken.push(...result.leases);
+        continue;
+      }
+      if (result.kind === "error") {
         if (config.rateLimits.onUnavailable === "refuse") {
           log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "refused" });
           refusal ??= refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" });
@@ -218,35 +312,22 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
         }
         continue;
       }
-      const answer = result.value;
-      for (const a of answer.answers) {
+      reserved.push(...result.reserved);
+      const after = result.at;
+      for (const a of result.answer.answers) {
         const m = ms.find((x) => x.spec.id === a.id);
-        if (!m) continue;
-        const lease: Lease = {
-          version: m.spec.version,
-          tokens: a.granted > 0 ? a.granted - cost : 0,
-          expiresAt: after + RATE_LEASE_TTL_MS,
-          deniedUntil: a.refusal ? after + a.refusal.retryAfterMs : 0,
-          deniedCost: cost,
-          deniedShadow: a.shadow,
-          available: a.available,
-          fullAt: after + a.fullInMs,
-        };
-        putLease(leaseName(m), lease);
-        if (a.granted > 0) reserved.push(lease);
-        if (a.refusal) {
-          recordFire(config, m.spec.id, a.shadow);
-          if (a.firstInWindow) auditFire(c, principal, m, group, cost, a.refusal.reason, a.shadow);
-          if (a.shadow) {
-            if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: a.refusal.reason });
-          } else {
-            refusedOutcome ??= describe(matched, after, { id: m.spec.id, retryAfterMs: a.refusal.retryAfterMs });
-            refusal ??= refusalError(
-              a.refusal.reason === "quota" ? `quota ${m.spec.id} exhausted` : `rate limit ${m.spec.id} exceeded`,
-              a.refusal.retryAfterMs,
-              { limit: m.spec.id, cost, reason: a.refusal.reason },
-            );
-          }
+        if (!m || !a.refusal) continue;
+        recordFire(config, m.spec.id, a.shadow);
+        if (a.firstInWindow || takeAuditOwed(m)) auditFire(c, principal, m, group, cost, a.refusal.reason, a.shadow);
+        if (a.shadow) {
+          if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: a.refusal.reason });
+        } else {
+          refusedOutcome ??= describe(matched, after, { id: m.spec.id, retryAfterMs: a.refusal.retryAfterMs });
+          refusal ??= refusalError(
+            a.refusal.reason === "quota" ? `quota ${m.spec.id} exhausted` : `rate limit ${m.spec.id} exceeded`,
+            a.refusal.retryAfterMs,
+            { limit: m.spec.id, cost, reason: a.refusal.reason },
+          );
         }
       }
     }

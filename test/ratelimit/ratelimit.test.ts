@@ -60,32 +60,32 @@ describe("rate limits on Durable Objects", () => {
     expect(res.headers.get("ratelimit")).toBeNull();
   });
 
-  it("holds across 30 concurrent requests: exactly the limit passes, the rest get a GraphQL 429 with Retry-After and RateLimit headers, audited once", async () => {
+  it("holds across 60 concurrent requests: exactly the limit passes (no more, and no token lost between leases), the rest get a GraphQL 429 with Retry-After and RateLimit headers, audited once", async () => {
     const { id: keyId, key } = await createTestKey({ subject: uniqueTag("burst"), scopes: ["query/*"] });
-    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 10, windowS: 600 } });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 40, windowS: 600 } });
     const { tag, env: e } = prefectEnv();
-    const answers = await Promise.all(Array.from({ length: 30 }, () => gql(key, e, FLOWS)));
+    const answers = await Promise.all(Array.from({ length: 60 }, () => gql(key, e, FLOWS)));
     const statuses = answers.map((r) => r.status);
-    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(40);
     expect(statuses.filter((s) => s === 429)).toHaveLength(20);
-    expect((await recorded(tag)).length).toBe(10);
+    expect((await recorded(tag)).length).toBe(40);
 
     const refused = answers.find((r) => r.status === 429)!;
     const retryAfter = Number(refused.headers.get("retry-after"));
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 600).toBe(true);
-    expect(refused.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=10;w=600`);
+    expect(refused.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=40;w=600`);
     expect(refused.headers.get("ratelimit")).toMatch(new RegExp(`^"${limit.id}";r=0;t=\\d+$`));
     const body = (await refused.json()) as { errors: { message: string; extensions: { code: string; retryAfterS: number; limit: string } }[] };
     expect(body.errors[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", limit: limit.id, retryAfterS: retryAfter });
 
     const ok = answers.find((r) => r.status === 200)!;
-    expect(ok.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=10;w=600`);
+    expect(ok.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=40;w=600`);
     expect(ok.headers.get("ratelimit")).toMatch(new RegExp(`^"${limit.id}";r=\\d+;t=\\d+$`));
 
     // 20 refusals, one audit row: once per window, not per request.
     expect(await auditRows("ratelimit.refused", limit.id)).toHaveLength(1);
     const usage = await usageOf({ keyId });
-    expect(usage).toEqual({ cost: 10, requests: 30, refused: 20 });
+    expect(usage).toEqual({ cost: 40, requests: 60, refused: 20 });
     const view = (await (await asAdmin(`/admin/limits/${limit.id}`)).json()) as LimitView;
     expect(view.refused).toBe(20);
   });
