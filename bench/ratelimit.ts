@@ -1,7 +1,8 @@
 /**
  * Rate limits under load, on the built Worker in workerd with its counters on real Durable Objects (SQLite).
  *
- *   npx tsx bench/ratelimit.ts            overhead: the same route, in one run, (1) with no limit configured at all,
+ *   npx tsx bench/ratelimit.ts            overhead: the same route, in one run (RL_ROUNDS alternating rounds, medians),
+ *                                         (1) with no limit configured at all,
  *                                         (2) with limits configured but none matching the caller, (3) with a
  *                                         limit on the caller that never refuses: req/s, p99 (50 clients and 1),
  *                                         CPU µs per request of workerd (counters included), and what (2) and (3)
@@ -13,6 +14,7 @@
  * Traffic goes to 127.0.0.1 only; every loop is bounded in time and count.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { Readable } from "node:stream";
 import { Miniflare, type WorkerOptions } from "miniflare";
@@ -30,6 +32,15 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const COMPAT_DATE = "2026-04-20";
+
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
 
 function quietStdio(stdout: Readable, stderr: Readable) {
   stdout.resume();
@@ -59,7 +70,8 @@ async function startGateways(scriptPath: string, bindings: Record<string, string
   const mf = new Miniflare({ workers, host: "127.0.0.1", port: 0, handleRuntimeStdio: quietStdio });
   await mf.ready;
   const urls = await Promise.all(workers.map((w) => mf.unsafeGetDirectURL(w.name).then((u) => u.href.replace(/\/$/, ""))));
-  const pids = [...workerdPids()].filter((p) => !before.has(p));
+  // Other workerd processes may start meanwhile (other runs on the machine): ours is the one this process spawned.
+  const pids = [...workerdPids()].filter((p) => !before.has(p) && parentOf(p) === process.pid);
   return { mf, urls, pid: pids.length === 1 ? pids[0]! : null };
 }
 
@@ -131,27 +143,40 @@ async function overhead() {
   const s = await setup();
   const limited = await s.withDb((d) => createKey(d, { tenant: "bench", subject: "limited", scopes: ["query/*"], createdBy: "bench" }));
   const free = await s.withDb((d) => createKey(d, { tenant: "bench", subject: "free", scopes: ["query/*"], createdBy: "bench" }));
-  const results = [];
-  process.stderr.write("no limit configured...\n");
-  let gw = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
-  results.push(await measureOn(gw, "no-limits", free.key));
-  await gw.mf.dispose();
-  // Then limits: one on another tenant, one on the limited key that never refuses (a fresh gateway, so its KV holds
-  // no earlier "no limits" answer).
+  // Gateway A reads the limits while there are none (and keeps that answer in its own KV for KEY_CACHE_TTL_S);
+  // then limits are set (one on another tenant, one on the limited key that never refuses) and gateway B starts.
+  // Both run side by side, measured in alternating rounds, so machine noise falls on all three alike.
+  const a = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
+  await fetch(`${a.urls[0]}/prefect/graphql`, { method: "POST", headers: HEADERS(free.key), body: GQL }).then((r) => r.text());
   await s.withDb(async (d) => {
     await putRateLimit(d, { targetKind: "tenant", target: "elsewhere", routeGroup: "*", rate: { limit: 10, windowS: 60 }, quota: null, mode: "enforce", description: null }, "bench");
     await putRateLimit(d, { targetKind: "key", target: limited.row.id, routeGroup: "prefect", rate: { limit: 1_000_000_000, windowS: 60 }, quota: { limit: 1_000_000_000_000, period: "day" }, mode: "enforce", description: null }, "bench");
   });
-  gw = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
-  process.stderr.write("limits configured, none on this caller...\n");
-  results.push(await measureOn(gw, "limits-not-matching", free.key));
-  process.stderr.write("limited caller (never refused)...\n");
-  results.push(await measureOn(gw, "limited", limited.key));
-  await gw.mf.dispose();
+  const b = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
+  const ROUNDS = Number(process.env.RL_ROUNDS ?? 3);
+  const runs: Record<string, Awaited<ReturnType<typeof measureOn>>[]> = { "no-limits": [], "limits-not-matching": [], limited: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    process.stderr.write(`round ${round + 1}/${ROUNDS}...\n`);
+    runs["no-limits"]!.push(await measureOn(a, "no-limits", free.key));
+    runs["limits-not-matching"]!.push(await measureOn(b, "limits-not-matching", free.key));
+    runs.limited!.push(await measureOn(b, "limited", limited.key));
+  }
+  await a.mf.dispose();
+  await b.mf.dispose();
   s.upstream.close();
   await s.db.close();
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const results = Object.entries(runs).map(([name, rs]) => ({
+    name,
+    requests: rs.reduce((t, r) => t + r.requests, 0),
+    non2xx: rs.reduce((t, r) => t + r.non2xx, 0),
+    reqPerSec: median(rs.map((r) => r.reqPerSec)),
+    p99Ms: median(rs.map((r) => r.p99Ms)),
+    singleP99Ms: median(rs.map((r) => r.singleP99Ms)),
+    cpuUsPerRequest: rs.every((r) => r.cpuUsPerRequest !== null) ? median(rs.map((r) => r.cpuUsPerRequest!)) : null,
+  }));
   const base = results[0]!;
-  console.log(`\n/prefect/graphql, ${CONNECTIONS} clients for ${DURATION_S}s (CPU: the whole workerd process, counters included)`);
+  console.log(`\n/prefect/graphql, ${CONNECTIONS} clients, median of ${process.env.RL_ROUNDS ?? 3} rounds of ${DURATION_S}s (CPU: the whole workerd process, counters included)`);
   console.log(`${"scenario".padEnd(22)}${"req/s".padStart(8)}${"p99 ms".padStart(8)}${"1c p99".padStart(8)}${"cpu µs".padStart(8)}${"+cpu".padStart(7)}${"+1c p99".padStart(9)}${"non2xx".padStart(8)}`);
   for (const r of results) {
     const addCpu = r.cpuUsPerRequest !== null && base.cpuUsPerRequest !== null ? r.cpuUsPerRequest - base.cpuUsPerRequest : "-";
