@@ -209,8 +209,10 @@ describe("rate limits on Durable Objects", () => {
     const refused = await as("/conductor/api/workflow", { method: "POST", body: JSON.stringify({ name: "nope", input: {} }) }); // 5 > 1 left
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
-    const body = (await refused.json()) as { error?: { code: string } };
-    expect(body.error?.code).toBe("RATE_LIMITED");
+    // Conductor's own error shape, retryable.
+    const body = (await refused.json()) as { status: number; code: string; retryable: boolean; retryAfterS: number };
+    expect(body).toMatchObject({ status: 429, code: "RATE_LIMITED", retryable: true });
+    expect(body.retryAfterS).toBe(Number(refused.headers.get("retry-after")));
     expect((await as("/conductor/api/metadata/workflow")).status).toBe(200); // 1 still fits
   });
 
@@ -223,7 +225,7 @@ describe("rate limits on Durable Objects", () => {
     expect((await poll(10)).status).toBe(200);
     const refused = await poll(10);
     expect(refused.status).toBe(429);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("RATE_LIMITED");
+    expect(((await refused.json()) as { code: string; status: number }).code).toBe("RATE_LIMITED");
     expect((await poll(5)).status).toBe(200);
     expect(await usageOf({ keyId })).toMatchObject({ cost: 15, requests: 3, refused: 1 });
   });
