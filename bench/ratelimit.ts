@@ -88,7 +88,7 @@ function autocannon(url: string, headers: Record<string, string>, connections: n
 }
 
 async function setup() {
-  const buildDir = `${ROOT}bench/.build-ratelimit`;
+  const buildDir = `${ROOT}bench/.build/ratelimit`; // ignored by git, like the main bench's
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const db = await startLocalDatabase();
   // One session at a time: PGlite's bridge serializes sessions, so a client left open would hold the Worker's
