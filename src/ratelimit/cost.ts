@@ -6,7 +6,7 @@ import { LruCache } from "../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS, CONDUCTOR_START_COST, CONDUCTOR_WRITE_COST, type GraphQLLimits } from "../constants";
 
 /**
- * How many times each root field executes, by real name: once per distinct response key (`a: f` and `b: f` run f
+ * How many times each root field executes, by real name (used when the guard's analysis does not say): once per distinct response key (`a: f` and `b: f` run f
  * twice; the same key selected twice, directly or through fragments, is merged by the server and runs once).
  * Fields under @skip / @include count: the variables that decide them are not looked at. Pure; null when the
  * document cannot be read (the route has refused it already).
@@ -53,6 +53,8 @@ export interface PrefectOperationCost {
   /** From the guard's analysis: the operation type and its executed root fields (real names, no repeats). */
   type: "query" | "mutation" | "subscription";
   rootFields: readonly string[];
+  /** From the guard's analysis when it gives them: each root field with its number of response keys (executions). */
+  rootFieldUses?: readonly { name: string; responseKeys: number }[];
 }
 
 /** The weight of a root field: `type/field`, else `type/*`, else 1. `__typename` costs nothing. */
@@ -72,11 +74,15 @@ export function prefectCost(ops: readonly (PrefectOperationCost | null)[], weigh
       total += 1;
       continue;
     }
-    const cacheKey = `${op.operationName ?? ""}\u0000${op.query}`;
-    let runs = executionCache.get(cacheKey);
-    if (runs === undefined) {
-      runs = rootFieldExecutions(op.query, op.operationName, limits.maxTokens);
-      executionCache.set(cacheKey, runs, ANALYSIS_CACHE_TTL_MS);
+    let runs: Map<string, number> | null | undefined;
+    if (op.rootFieldUses) runs = new Map(op.rootFieldUses.map((u) => [u.name, u.responseKeys]));
+    else {
+      const cacheKey = `${op.operationName ?? ""}\u0000${op.query}`;
+      runs = executionCache.get(cacheKey);
+      if (runs === undefined) {
+        runs = rootFieldExecutions(op.query, op.operationName, limits.maxTokens);
+        executionCache.set(cacheKey, runs, ANALYSIS_CACHE_TTL_MS);
+      }
     }
     let cost = 0;
     for (const f of op.rootFields) cost += fieldWeight(weights, op.type, f) * Math.max(1, runs?.get(f) ?? 1);
@@ -91,12 +97,12 @@ export function prefectCost(ops: readonly (PrefectOperationCost | null)[], weigh
  */
 export function prefectRequestCost(
   requests: readonly { query: string; operationName: string | null }[],
-  operations: readonly ({ type: "query" | "mutation" | "subscription"; rootFields: readonly string[] } | undefined)[],
+  operations: readonly ({ type: "query" | "mutation" | "subscription"; rootFields: readonly string[]; rootFieldUses?: readonly { name: string; responseKeys: number }[] } | undefined)[],
   config: { rateLimits: { prefectFieldCosts: ReadonlyMap<string, number> }; graphqlLimits: Pick<GraphQLLimits, "maxTokens"> },
 ): number {
   const ops = requests.map((r, i) => {
     const op = operations[i];
-    return op ? { query: r.query, operationName: r.operationName, type: op.type, rootFields: op.rootFields } : null;
+    return op ? { query: r.query, operationName: r.operationName, type: op.type, rootFields: op.rootFields, rootFieldUses: op.rootFieldUses } : null;
   });
   return prefectCost(ops, config.rateLimits.prefectFieldCosts, config.graphqlLimits);
 }

@@ -8,6 +8,8 @@ import { conductorCost, fieldWeight, prefectCost, rootFieldExecutions, workerCos
 import { compileTable, matchLimits, type RateLimitRule } from "../../src/ratelimit/limits";
 import { rollUp } from "../../src/ratelimit/usage";
 import { parseConfig } from "../../src/config";
+import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
+import { analyzeRequest } from "../../src/engines/prefect/policy";
 
 const spec = (over: Partial<LimitSpec> = {}): LimitSpec => ({ id: "rl_x", version: 1, rate: { limit: 100, windowS: 60 }, quota: null, shadow: false, ...over });
 const T0 = Date.UTC(2026, 10, 27, 23, 59, 0);
@@ -102,6 +104,24 @@ describe("cost", () => {
     const ten = `mutation { ${Array.from({ length: 10 }, (_, i) => `r${i}: create_flow_run(input: {}) { id }`).join(" ")} }`;
     expect(prefectCost([{ query: ten, operationName: null, type: "mutation", rootFields: ["create_flow_run"] }], w, { maxTokens: 15_000 })).toBe(100);
     expect(prefectCost([{ query: "{ __typename }", operationName: null, type: "query", rootFields: ["__typename"] }, null], w, { maxTokens: 15_000 })).toBe(2);
+  });
+
+  it("uses the guard's own count of executions when its analysis gives one, and agrees with it", () => {
+    const docs = [
+      "{ a: flow { id } b: flow { id } flow { id } flow { name } }",
+      "query Q { ...F ...F ... on query_root { c: flow { id } } } fragment F on query_root { a: flow { id } b: task { id } }",
+      `mutation { ${Array.from({ length: 7 }, (_, i) => `m${i}: create_flow_run(input: {}) { id }`).join(" ")} x: set_schedule_active(input: {}) { success } }`,
+    ];
+    for (const query of docs) {
+      const analysis = analyzeRequest({ query, operationName: query.startsWith("query Q") ? "Q" : null, persistedQueryHash: null }, DEFAULT_GRAPHQL_LIMITS);
+      if (!analysis.ok) throw new Error(analysis.refusal.message);
+      const ours = rootFieldExecutions(query, analysis.operation.name, 15_000)!;
+      expect(Object.fromEntries(analysis.operation.rootFieldUses.map((u) => [u.name, u.responseKeys]))).toEqual(Object.fromEntries(ours));
+      const op = { query, operationName: analysis.operation.name, type: analysis.operation.type, rootFields: analysis.operation.rootFields };
+      expect(prefectCost([{ ...op, rootFieldUses: analysis.operation.rootFieldUses }], w, { maxTokens: 15_000 })).toBe(prefectCost([op], w, { maxTokens: 15_000 }));
+    }
+    const three = { query: "irrelevant", operationName: null, type: "mutation" as const, rootFields: ["create_flow_run"], rootFieldUses: [{ name: "create_flow_run", responseKeys: 3 }] };
+    expect(prefectCost([three], w, { maxTokens: 15_000 })).toBe(30);
   });
 
   it("PREFECT_FIELD_COSTS overrides the defaults and is validated", () => {
