@@ -122,7 +122,9 @@ export class RateLimitCounter extends DurableObject {
         const granted = ok && !x.take.refusal ? x.take.granted : 0;
         // Refused as a whole: a limit that could have granted still holds what it had.
         const available = ok || x.take.refusal ? x.take.available : x.take.available + x.take.granted;
-        answers.push({ id: x.spec.id, shadow: x.spec.shadow, ...x.take, granted, available, firstInWindow });
+        // When the bucket is full again, counted from what it holds after this grant.
+        const fullInMs = Math.max(0, Math.ceil(((x.spec.rate.limit - state.tokens) * x.spec.rate.windowS * 1000) / x.spec.rate.limit));
+        answers.push({ id: x.spec.id, shadow: x.spec.shadow, ...x.take, granted, available, fullInMs, firstInWindow });
       }
     });
     return { ok, answers };

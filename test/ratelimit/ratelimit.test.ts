@@ -81,6 +81,8 @@ describe("rate limits on Durable Objects", () => {
     const ok = answers.find((r) => r.status === 200)!;
     expect(ok.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=40;w=600`);
     expect(ok.headers.get("ratelimit")).toMatch(new RegExp(`^"${limit.id}";r=\\d+;t=\\d+$`));
+    // t: seconds until the bucket is full again, after what was taken (never 0 once something was).
+    expect(Number(/;t=(\d+)/.exec(ok.headers.get("ratelimit")!)![1])).toBeGreaterThan(0);
 
     // 20 refusals, one audit row: once per window, not per request.
     expect(await auditRows("ratelimit.refused", limit.id)).toHaveLength(1);
