@@ -16,6 +16,16 @@
  *   workspaces show NAME [--json]
  *   workspaces put NAME --roles a,b | --roles-json '[["a","b"],["c"]]' [--hide] [--description D] [--json]
  *   workspaces delete NAME [--json]      (the policy only: no namespace is ever touched)
+ *   limits list [--json]
+ *   limits set --kind key|subject|tenant --target T|'*' [--group prefect|conductor|workers|argo|flowapi|admin]
+ *              --rate N --window SECONDS [--quota N --period day|month] [--shadow] [--description D] [--json]
+ *   limits mode ID shadow|enforce [--json]
+ *   limits delete ID [--json]
+ *   usage [--tenant T] [--subject S] [--key ID] [--group G] [--resolution minute|hour|day] [--since ISO] [--until ISO] [--json]
+ *
+ * Limit changes go through the admin API when FLOWGATE_URL and FLOWGATE_ADMIN_KEY are set (every gateway within
+ * MEMORY_CACHE_TTL_S plus KV propagation); straight to the database otherwise, and gateways then see them when their
+ * KV copy expires (KEY_CACHE_TTL_S) or after `POST /admin/cache/purge`.
  *
  * Workspace changes made here reach running gateways when their cached copy expires (MEMORY_CACHE_TTL_S, and
  * KEY_CACHE_TTL_S in KV); `PUT /admin/workspaces/NAME` applies them at once.
@@ -45,6 +55,8 @@ import {
   type KeyView,
 } from "../src/store/keys.ts";
 import { importLegacyPrefectKeys, type LegacyPrefectKeyRow } from "../src/store/prefectImport.ts";
+import { LimitBody, LimitPatch, UsageQuery } from "../src/admin/limits.ts";
+import { deleteRateLimit, listRateLimitViews, putRateLimit, queryUsage, updateRateLimit, type RateLimitView } from "../src/store/rateLimits.ts";
 import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
 import { PGLITE_DIR, claimStack, describeHolder, readStack } from "./stack-file.ts";
 
@@ -137,6 +149,18 @@ async function run(argv: string[]): Promise<void> {
       "roles-json": { type: "string" },
       hide: { type: "boolean" },
       description: { type: "string" },
+      kind: { type: "string" },
+      target: { type: "string" },
+      group: { type: "string" },
+      rate: { type: "string" },
+      window: { type: "string" },
+      quota: { type: "string" },
+      period: { type: "string" },
+      shadow: { type: "boolean" },
+      key: { type: "string" },
+      resolution: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
       json: { type: "boolean" },
     },
   });
@@ -258,7 +282,83 @@ async function run(argv: string[]): Promise<void> {
       return console.log(json ? JSON.stringify({ deleted: name, namespace: "untouched" }) : `${name} deleted (the namespace is untouched)`);
     }
   }
-  throw new UsageError("usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list, workspaces list|show|put|delete (see scripts/admin.ts)");
+  if (area === "limits") return limitsCommand(verb, positionals, values, json);
+  if (area === "usage") {
+    const q = UsageQuery.safeParse({
+      resolution: values.resolution ?? verb, // `usage hour` as well as `usage --resolution hour`
+      tenant: values.tenant,
+      subject: values.subject,
+      keyId: values.key,
+      routeGroup: values.group,
+      since: values.since,
+      until: values.until,
+    });
+    if (!q.success) throw new UsageError(q.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
+    const since = q.data.since ?? new Date(Date.now() - { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 }[q.data.resolution]);
+    const rows = await withDb((db) => queryUsage(db, { ...q.data, since }));
+    if (json) return console.log(JSON.stringify({ resolution: q.data.resolution, since: since.toISOString(), usage: rows }));
+    for (const r of rows) console.log(`${r.at}  ${r.routeGroup.padEnd(9)} tenant=${r.tenant ?? "-"} subject=${r.subject} key=${r.keyId ?? "-"}  requests=${r.requests} cost=${r.cost} refused=${r.refused}`);
+    return;
+  }
+  throw new UsageError("usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list, workspaces list|show|put|delete, limits list|set|mode|delete, usage (see scripts/admin.ts)");
+}
+
+function printLimit(l: RateLimitView, json: boolean) {
+  if (json) return console.log(JSON.stringify(l));
+  const quota = l.quota ? ` quota ${l.quota.limit}/${l.quota.period}` : "";
+  console.log(`${l.id}  ${l.targetKind}=${l.target} group=${l.routeGroup} rate ${l.rate.limit}/${l.rate.windowS}s${quota} ${l.mode}  refused=${l.refused} wouldHaveRefused=${l.wouldHaveRefused}`);
+}
+
+const operator = () => `cli:${process.env.USER ?? "operator"}`;
+
+async function limitsCommand(verb: string | undefined, positionals: string[], values: Record<string, string | boolean | undefined>, json: boolean): Promise<void> {
+  const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
+  const num = (name: string) => (str(name) === undefined ? undefined : Number(str(name)));
+  if (verb === "list") {
+    const all = await withDb(listRateLimitViews);
+    if (json) return console.log(JSON.stringify({ limits: all }));
+    for (const l of all) printLimit(l, false);
+    return;
+  }
+  if (verb === "set") {
+    const parsed = LimitBody.safeParse({
+      kind: str("kind"),
+      target: str("target"),
+      routeGroup: str("group"),
+      rate: { limit: num("rate"), windowS: num("window") },
+      quota: str("quota") === undefined ? undefined : { limit: num("quota"), period: str("period") ?? "day" },
+      mode: values.shadow ? "shadow" : "enforce",
+      description: str("description"),
+    });
+    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; "));
+    const b = parsed.data;
+    const api = (await viaApi("POST", "/admin/limits", b)) as RateLimitView | null;
+    if (api) return printLimit(api, json);
+    const { limit } = await withDb((db) =>
+      putRateLimit(db, { targetKind: b.kind, target: b.target, routeGroup: b.routeGroup, rate: b.rate, quota: b.quota ?? null, mode: b.mode, description: b.description ?? null }, operator()),
+    );
+    console.error("note: gateways read it within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for effect within seconds");
+    return printLimit(limit, json);
+  }
+  const id = positionals[0];
+  if (!id || !/^rl_[a-z0-9]{12}$/.test(id)) throw new UsageError(`limits ${verb ?? ""} needs a limit id (rl_ and 12 characters)`);
+  if (verb === "mode") {
+    const patch = LimitPatch.safeParse({ mode: positionals[1] });
+    if (!patch.success || !patch.data.mode) throw new UsageError("limits mode ID shadow|enforce");
+    const api = (await viaApi("PATCH", `/admin/limits/${id}`, patch.data)) as RateLimitView | null;
+    if (api) return printLimit(api, json);
+    const limit = await withDb((db) => updateRateLimit(db, id, patch.data, operator()));
+    if (!limit) throw new UsageError(`no limit ${id}`);
+    return printLimit(limit, json);
+  }
+  if (verb === "delete") {
+    const api = await viaApi("DELETE", `/admin/limits/${id}`);
+    if (api) return console.log(JSON.stringify(api));
+    const limit = await withDb((db) => deleteRateLimit(db, id));
+    if (!limit) throw new UsageError(`no limit ${id}`);
+    return console.log(json ? JSON.stringify({ deleted: id }) : `${id} deleted`);
+  }
+  throw new UsageError("usage: limits list|set|mode|delete (see scripts/admin.ts)");
 }
 
 run(process.argv.slice(2)).then(

@@ -74,10 +74,10 @@ async function main() {
   log(`database: ${db.kind}${db.kind === "pglite" ? ` (${PGLITE_DIR})` : ""}, bridge ${db.wsProxy}`);
 
   const build = () => buildWorker(`${DATA_DIR}build`);
-  const options = (scriptPath: string) => runtimeOptions({ scriptPath, port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
+  const options = (scriptPath: string) => runtimeOptions({ scriptPath, port, bindings, kvPersist: `${DATA_DIR}kv`, durableObjectsPersist: `${DATA_DIR}do`, compatibilityDate: facts.compatibilityDate });
   let runtime: Awaited<ReturnType<typeof startRuntime>>;
   try {
-    runtime = await startRuntime({ scriptPath: build(), port, bindings, kvPersist: `${DATA_DIR}kv`, compatibilityDate: facts.compatibilityDate });
+    runtime = await startRuntime({ scriptPath: build(), port, bindings, kvPersist: `${DATA_DIR}kv`, durableObjectsPersist: `${DATA_DIR}do`, compatibilityDate: facts.compatibilityDate });
   } catch (err) {
     await db.close().catch(() => {});
     throw err;

@@ -78,6 +78,8 @@ export interface RuntimeOptions {
   bindings: Record<string, string>;
   /** Where KV persists (omit: in memory). */
   kvPersist?: string;
+  /** Where the rate-limit counters (Durable Objects) persist (omit: in memory). */
+  durableObjectsPersist?: string;
   compatibilityDate: string;
   /** wrangler.toml's `compatibility_flags`: the deployed Worker runs with them, so the local one must too. */
   compatibilityFlags?: string[];
@@ -119,6 +121,9 @@ export function runtimeOptions(o: RuntimeOptions): ConstructorParameters<typeof 
     // Miniflare's own asset router would sit in front of every request on the socket (a second Worker per
     // request, and a 404 for every path that is not a file), so the binding is served from here instead.
     serviceBindings: { ASSETS: serveConsoleFile },
+    // wrangler.toml's [[durable_objects.bindings]]: the counters, with SQLite storage as in production.
+    durableObjects: { RATE_LIMITER: { className: "RateLimitCounter", useSQLite: true } },
+    durableObjectsPersist: o.durableObjectsPersist ?? false,
     // `GET /cdn-cgi/handler/scheduled?cron=...` on the entry Worker's port runs the cron handler on demand.
     unsafeTriggerHandlers: true,
     ...(o.inspector ? { inspectorPort: 0 } : {}),

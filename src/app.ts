@@ -21,12 +21,13 @@ import { prefectRoutes } from "./engines/prefect/route";
 import { workersRoutes } from "./engines/workers/route";
 import { GatewayError } from "./errors";
 import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
+import { rateLimitHeaders } from "./ratelimit/enforce";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after.
-  app.use("*", requestContext, configuration, canonicalPath, corsPolicy);
+  app.use("*", requestContext, configuration, canonicalPath, corsPolicy, rateLimitHeaders);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 

@@ -3,7 +3,7 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, JWKS_CACHE_MAX_AGE_MS, MIN_TOKEN_SECRET_LENGTH, UUID_PATTERN, type GraphQLLimits } from "./constants";
+import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, DEFAULT_PREFECT_FIELD_COSTS, DEFAULT_USAGE_RETENTION_DAYS, JWKS_CACHE_MAX_AGE_MS, MIN_TOKEN_SECRET_LENGTH, UUID_PATTERN, type GraphQLLimits } from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -11,6 +11,8 @@ export interface Env {
   KEY_CACHE: KVNamespace;
   /** The console's static files (wrangler.toml [assets]); absent where no assets are deployed. */
   ASSETS?: Fetcher;
+  /** Rate-limit counters: one Durable Object per limited key, subject or tenant (src/ratelimit/counter.ts). */
+  RATE_LIMITER?: DurableObjectNamespace;
   [variable: string]: unknown;
 }
 
@@ -125,6 +127,35 @@ const scopeList = (fallback: string) =>
       return out;
     });
 
+/** `type/field=weight` pairs (`type/*` for a type's default), over the defaults: see DEFAULT_PREFECT_FIELD_COSTS. */
+const fieldCosts = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const out = new Map<string, number>();
+    for (const raw of [...list(DEFAULT_PREFECT_FIELD_COSTS), ...list(s ?? "")]) {
+      const m = /^(query|mutation|subscription)\/([_A-Za-z][_0-9A-Za-z]*|\*)=(\d{1,6})$/.exec(raw);
+      if (!m) {
+        ctx.addIssue({ code: "custom", message: "must be a list of type/field=weight (e.g. mutation/create_flow_run=10)" });
+        return z.NEVER;
+      }
+      out.set(`${m[1]}/${m[2]}`, Number(m[3]));
+    }
+    return out;
+  });
+
+const unavailablePolicy = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const v = s === undefined || s.trim() === "" ? "allow" : s.trim().toLowerCase();
+    if (v !== "allow" && v !== "refuse") {
+      ctx.addIssue({ code: "custom", message: "must be allow or refuse" });
+      return z.NEVER;
+    }
+    return v as "allow" | "refuse";
+  });
+
 const claim = (fallback: string) => optionalString.transform((s) => s ?? fallback);
 
 const ConfigSchema = z.object({
@@ -175,6 +206,9 @@ const ConfigSchema = z.object({
   TOKEN_REVOCATION_TTL_S: integer(90 * 86_400, 60, 3650 * 86_400),
   MAX_POLL_TIMEOUT_MS: integer(30_000, 0, 600_000),
   AUDIT_RETENTION_DAYS: integer(DEFAULT_AUDIT_RETENTION_DAYS, 1, 3650),
+  RATE_LIMIT_ON_UNAVAILABLE: unavailablePolicy,
+  PREFECT_FIELD_COSTS: fieldCosts,
+  USAGE_RETENTION_DAYS: integer(DEFAULT_USAGE_RETENTION_DAYS, 1, 3650),
   GRAPHQL_MAX_DOCUMENT_BYTES: integer(DEFAULT_GRAPHQL_LIMITS.maxDocumentBytes, 256, 10 * 1_048_576),
   GRAPHQL_MAX_TOKENS: integer(DEFAULT_GRAPHQL_LIMITS.maxTokens, 10, 1_000_000),
   GRAPHQL_MAX_DEPTH: integer(DEFAULT_GRAPHQL_LIMITS.maxDepth, 1, 1000),
@@ -236,6 +270,14 @@ export interface Config {
   subrequestBudget: number;
   maxPollTimeoutMs: number;
   auditRetentionDays: number;
+  rateLimits: {
+    /** What a request gets when its counter object cannot be asked: allowed (and logged) or refused with 429. */
+    onUnavailable: "allow" | "refuse";
+    /** Weight of a Prefect root field by `type/field`, with `type/*` as each type's default. */
+    prefectFieldCosts: ReadonlyMap<string, number>;
+    /** Days the daily usage rows are kept (minute and hour rows: src/constants.ts). */
+    usageRetentionDays: number;
+  };
   graphqlLimits: GraphQLLimits;
   /** Documents whose analysis each isolate keeps (0: parse every request). */
   graphqlAnalysisCacheEntries: number;
@@ -289,6 +331,11 @@ function toConfig(p: Parsed): Config {
     tokenRevocationTtlS: p.TOKEN_REVOCATION_TTL_S,
     maxPollTimeoutMs: p.MAX_POLL_TIMEOUT_MS,
     auditRetentionDays: p.AUDIT_RETENTION_DAYS,
+    rateLimits: {
+      onUnavailable: p.RATE_LIMIT_ON_UNAVAILABLE,
+      prefectFieldCosts: p.PREFECT_FIELD_COSTS,
+      usageRetentionDays: p.USAGE_RETENTION_DAYS,
+    },
     graphqlLimits: {
       maxDocumentBytes: p.GRAPHQL_MAX_DOCUMENT_BYTES,
       maxTokens: p.GRAPHQL_MAX_TOKENS,

@@ -155,3 +155,43 @@ export const MAX_SYNC_EXECUTE_WAIT_S = 30;
  * would otherwise end in a stack overflow (500). Checked on the raw text before it is parsed.
  */
 export const MAX_JSON_DEPTH = 128;
+
+/**
+ * Rate limits (src/ratelimit, docs/ratelimits.md). An isolate spends a lease of tokens taken from the counter
+ * object and goes back to it when the lease is spent or older than RATE_LEASE_TTL_MS; unspent tokens are returned
+ * then. The TTL bounds how long tokens granted under an old limit are still spent after a change (2 s), and how
+ * long tokens sit unused in an isolate that went quiet. A lease is a tenth of what the bucket still holds (never
+ * less than the request's cost), so leases shrink as the bucket drains and the last tokens are granted one by one.
+ */
+export const RATE_LEASE_TTL_MS = 2_000;
+export const RATE_LEASE_DIVISOR = 10;
+/** Leases held by one isolate (one per limit and pool); past it the oldest go, their tokens unused (never over). */
+export const RATE_LEASE_MAX_ENTRIES = 10_000;
+/** A counter object that has not answered in this long counts as unreachable (RATE_LIMIT_ON_UNAVAILABLE decides). */
+export const RATE_COUNTER_TIMEOUT_MS = 1_000;
+/** Retry-After given when a counter is unreachable and RATE_LIMIT_ON_UNAVAILABLE=refuse. */
+export const RATE_UNAVAILABLE_RETRY_S = 5;
+/** Rate windows an operator may set: one second to one day. Quotas cover a UTC day or a UTC month. */
+export const RATE_WINDOW_MAX_S = 86_400;
+
+/**
+ * Usage: per-minute cells summed in each isolate and written in one batch at most every USAGE_FLUSH_INTERVAL_MS
+ * (with the next request after it), as minute, hour and day rows at once. An isolate evicted before its next flush
+ * loses at most that interval of its usage (the limits themselves are counted on the counter objects, not here).
+ * Minute rows are kept 2 days, hour rows 35 days, day rows USAGE_RETENTION_DAYS (400); the cron prunes them.
+ */
+export const USAGE_FLUSH_INTERVAL_MS = 10_000;
+export const USAGE_MAX_PENDING_CELLS = 20_000;
+export const USAGE_MINUTE_RETENTION_DAYS = 2;
+export const USAGE_HOUR_RETENTION_DAYS = 35;
+export const DEFAULT_USAGE_RETENTION_DAYS = 400;
+
+/**
+ * What a request costs, in units of a limit. A plain request: 1. Prefect GraphQL: each executed root field its
+ * weight (PREFECT_FIELD_COSTS overrides; `type/*` is the default of a type): mutations change state and start work,
+ * so they weigh more than reads. Conductor: starting a workflow sets a whole execution going; a batch poll costs
+ * its `count` (the tasks it may take).
+ */
+export const DEFAULT_PREFECT_FIELD_COSTS = "query/*=1,mutation/*=5,subscription/*=5,mutation/create_flow_run=10";
+export const CONDUCTOR_START_COST = 5;
+export const CONDUCTOR_WRITE_COST = 2;

@@ -7,6 +7,7 @@ import type { ControlState } from "./control";
 import type { KeyLookupDeps } from "./identity/keyLookup";
 import type { Principal } from "./identity/principal";
 import type { Logger } from "./log";
+import type { RateLimitOutcome } from "./ratelimit/enforce";
 
 export interface AppVariables {
   requestId: string;
@@ -19,6 +20,8 @@ export interface AppVariables {
   errorStyle: ErrorStyle;
   /** The gateway refused the request, whatever status it answered with (a GraphQL refusal may be a 200). */
   refused: boolean;
+  /** Limits that applied to this request, for the RateLimit headers (src/ratelimit/enforce.ts). */
+  rateLimit?: RateLimitOutcome;
 }
 
 export type ErrorStyle = "envelope" | "graphql" | "conductor";

@@ -20,6 +20,7 @@ export type ErrorCode =
   | "LIMIT_EXCEEDED"
   | "PERSISTED_QUERY_NOT_SUPPORTED"
   | "BATCH_REFUSED"
+  | "RATE_LIMITED"
   | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -40,6 +41,8 @@ const STATUS: Record<ErrorCode, number> = {
   LIMIT_EXCEEDED: 400,
   PERSISTED_QUERY_NOT_SUPPORTED: 400,
   BATCH_REFUSED: 400,
+  /** A rate limit or quota (src/ratelimit): 429 for every client, GraphQL or not, with Retry-After. */
+  RATE_LIMITED: 429,
   INTERNAL: 500,
 };
 

@@ -6,6 +6,9 @@ import { configFor, type Env } from "./config";
 import { runScheduledPurge } from "./cron/purge";
 import { createLogger } from "./log";
 
+/** The rate-limit counter object class, bound as RATE_LIMITER in wrangler.toml. */
+export { RateLimitCounter } from "./ratelimit/counter";
+
 const app = buildApp();
 
 export default {

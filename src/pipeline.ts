@@ -120,7 +120,8 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowHeaders: ["Authorization", "Content-Type", "X-API-Key", "X-Authorization", "X-Prefect-User-Id", "X-Request-Id"],
       allowMethods: ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["X-Request-Id", "Location"],
+      // Rate-limit answers are for browser clients too (src/ratelimit/enforce.ts).
+      exposeHeaders: ["X-Request-Id", "Location", "Retry-After", "RateLimit", "RateLimit-Policy"],
       credentials: true,
       maxAge: 600,
     });

@@ -12,7 +12,7 @@ import type { Handler, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../context";
 
-export type AdminMethod = "get" | "post" | "put" | "delete";
+export type AdminMethod = "get" | "post" | "put" | "patch" | "delete";
 
 export interface AdminOperation {
   method: AdminMethod;

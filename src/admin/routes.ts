@@ -16,6 +16,9 @@ import { GatewayError, badRequest, forbidden, notFound } from "../errors";
 import { forgetAllKeysInIsolate, forgetKeyInIsolate, writeKvEntry } from "../identity/keyLookup";
 import { isAdminPrincipal } from "../identity/principal";
 import { authenticated, requirePrincipal } from "../pipeline";
+import { rateLimited } from "../ratelimit/enforce";
+import { forgetLimitsInIsolate } from "../ratelimit/limits";
+import { registerLimitRoutes } from "./limits";
 import { listAuditEvents, type AuditEvent } from "../store/audit";
 import {
   createKey,
@@ -69,16 +72,23 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
   // Workspace changes also accept that workspace's own admins: registered before the admin-only check.
   registerWorkspaceRoutes(api);
 
-  admin.use("*", authenticated(), async (c, next) => {
-    const p = requirePrincipal(c);
-    if (!isAdminPrincipal(p)) throw forbidden("admin credential required");
-    await next();
-  });
+  admin.use(
+    "*",
+    authenticated(),
+    async (c, next) => {
+      const p = requirePrincipal(c);
+      if (!isAdminPrincipal(p)) throw forbidden("admin credential required");
+      await next();
+    },
+    // An operator can always reach the limits themselves, to lift one set too tight.
+    rateLimited("admin", undefined, (c) => c.req.path.startsWith("/admin/limits")),
+  );
 
   // Cache
   api.route({ method: "post", path: "/cache/purge", tag: "operations", summary: "Purge every cached key lookup (all isolates, through the cache epoch)", responses: { 200: { description: "purged", schema: Purged } } }, async (c) => {
     const epoch = await bumpCacheEpoch(c.env.KEY_CACHE);
     forgetAllKeysInIsolate();
+    forgetLimitsInIsolate();
     audit(c, { action: "cache.purge", target: "*", details: { epoch } });
     return c.json({ purged: "all", cacheEpoch: epoch });
   });
@@ -223,6 +233,7 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
 
   registerWorkspaceListing(api);
   registerExplain(api, dispatch);
+  registerLimitRoutes(api);
 
   const documents = new Map<string, unknown>();
   api.route(

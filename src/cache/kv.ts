@@ -31,6 +31,11 @@ export const KV = {
   workspaces: "workspaces:all",
   /** Every tenant name (JSON list), for workers serving all tenants; 5 min, dropped when a tenant is created. */
   tenantList: "tenants:all",
+  /**
+   * Every rate limit (JSON list of rules), `ratelimits:<epoch>`; KEY_CACHE_TTL_S, rewritten on every limit change,
+   * orphaned by a cache purge (src/ratelimit/limits.ts).
+   */
+  rateLimits: (epoch: number) => `ratelimits:${epoch}`,
   /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */
   purgeCursor: "cron:purge-cursor",
   /** The cron's last run `{at, summary}` (epoch ms, PurgeSummary), for operators (`GET /admin/status`); 30 days. */

@@ -5,13 +5,15 @@
  *   bounded batches, and saves its list cursor so the next run resumes where this one stopped. Deleting an entry
  *   twice is harmless, so a run that dies half-way is simply repeated.
  * - prunes audit events past AUDIT_RETENTION_DAYS.
+ * - prunes usage cells: minutes after 2 days, hours after 35, days after USAGE_RETENTION_DAYS.
  */
 import { KV, parseApiKeyEntryName, type ApiKeyEntryMetadata } from "../cache/kv";
 import type { Config } from "../config";
-import { CRON_DELETE_CONCURRENCY, CRON_KV_LIST_LIMIT, CRON_MAX_PAGES_PER_RUN } from "../constants";
+import { CRON_DELETE_CONCURRENCY, CRON_KV_LIST_LIMIT, CRON_MAX_PAGES_PER_RUN, USAGE_HOUR_RETENTION_DAYS, USAGE_MINUTE_RETENTION_DAYS } from "../constants";
 import { withDatabase } from "../db/client";
 import { pruneAuditEvents } from "../store/audit";
 import { pruneRevocations } from "../store/revocations";
+import { pruneUsage } from "../store/rateLimits";
 
 export interface PurgeSummary {
   scanned: number;
@@ -21,6 +23,8 @@ export interface PurgeSummary {
   auditPruned: number | null;
   /** Token revocations forgotten because every token they stop has expired (null: database unavailable). */
   revocationsPruned: number | null;
+  /** Usage cells past their resolution's retention (null: database unavailable). */
+  usagePruned: number | null;
 }
 
 /** Pure: should this cache entry go? */
@@ -48,7 +52,7 @@ export async function purgeDeadCacheEntries(
   kv: KVNamespace,
   now = Date.now(),
   limits: { pageSize: number; maxPages: number } = { pageSize: CRON_KV_LIST_LIMIT, maxPages: CRON_MAX_PAGES_PER_RUN },
-): Promise<Omit<PurgeSummary, "auditPruned" | "revocationsPruned">> {
+): Promise<Omit<PurgeSummary, "auditPruned" | "revocationsPruned" | "usagePruned">> {
   const epochRaw = await kv.get(KV.cacheEpoch);
   const currentEpoch = epochRaw && /^\d+$/.test(epochRaw) ? Number(epochRaw) : 0;
   let cursor = (await kv.get(KV.purgeCursor)) ?? undefined;
@@ -92,7 +96,18 @@ export async function runScheduledPurge(kv: KVNamespace, config: Config, now = D
   } catch {
     revocationsPruned = null;
   }
-  const summary = { ...cache, auditPruned, revocationsPruned };
+  let usagePruned: number | null = null;
+  try {
+    const day = 86_400_000;
+    usagePruned = await withDatabase(config, async (db) =>
+      (await pruneUsage(db, "minute", new Date(now - USAGE_MINUTE_RETENTION_DAYS * day))) +
+      (await pruneUsage(db, "hour", new Date(now - USAGE_HOUR_RETENTION_DAYS * day))) +
+      (await pruneUsage(db, "day", new Date(now - config.rateLimits.usageRetentionDays * day))),
+    );
+  } catch {
+    usagePruned = null;
+  }
+  const summary = { ...cache, auditPruned, revocationsPruned, usagePruned };
   await kv.put(KV.cronLastRun, JSON.stringify({ at: now, summary }), { expirationTtl: 30 * 86_400 }).catch(() => {});
   return summary;
 }

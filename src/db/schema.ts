@@ -3,7 +3,7 @@
  * Timestamps are `timestamptz`; arrays are `text[]` so PostgreSQL (and PGlite) index and compare them natively.
  */
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, index, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
 export const tenants = pgTable("tenants", {
   name: text("name").primaryKey(),
@@ -96,7 +96,70 @@ export const tokenRevocations = pgTable(
   (t) => [uniqueIndex("token_revocations_kind_value_idx").on(t.kind, t.value), index("token_revocations_expires_idx").on(t.expiresAt)],
 );
 
-export const schema = { tenants, apiKeys, workspaces, auditEvents, tokenRevocations };
+/**
+ * Rate limits and quotas (`/admin/limits`, src/ratelimit). Counted on Durable Objects, not here: this is the
+ * operator's setting, read through KV and memory, plus how often each limit fired.
+ */
+export const rateLimits = pgTable(
+  "rate_limits",
+  {
+    /** `rl_` + 12 characters. */
+    id: text("id").primaryKey(),
+    /** Whose requests are counted together: `key` (an API key's id), `subject` (all keys and tokens of one identity), `tenant`. */
+    targetKind: text("target_kind").notNull(),
+    /** The key id, subject or tenant; `*` gives each one its own pool under the same limit. */
+    target: text("target").notNull(),
+    /** `prefect`, `conductor`, `workers`, `argo`, `flowapi`, `admin`, or `*` for every route. */
+    routeGroup: text("route_group").notNull().default("*"),
+    /** Token bucket: `rate_limit` cost units per `rate_window_s`, and bursts of up to `rate_limit`. */
+    rateLimit: integer("rate_limit").notNull(),
+    rateWindowS: integer("rate_window_s").notNull(),
+    /** Optional quota: cost units per UTC `day` or `month`. */
+    quotaLimit: bigint("quota_limit", { mode: "number" }),
+    quotaPeriod: text("quota_period"),
+    /** `enforce` refuses with 429; `shadow` only counts, logs and audits what it would refuse. */
+    mode: text("mode").notNull().default("enforce"),
+    /** Bumped on every change, so the counters adopt the new setting. */
+    version: integer("version").notNull().default(1),
+    description: text("description"),
+    /** Requests refused (enforce) and requests that would have been (shadow), as isolates reported them. */
+    refusedCount: bigint("refused_count", { mode: "number" }).notNull().default(0),
+    shadowRefusedCount: bigint("shadow_refused_count", { mode: "number" }).notNull().default(0),
+    lastFiredAt: timestamp("last_fired_at", { withTimezone: true }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedBy: text("updated_by").notNull(),
+  },
+  (t) => [uniqueIndex("rate_limits_target_idx").on(t.targetKind, t.target, t.routeGroup)],
+);
+
+/**
+ * Usage: cost and requests per key, subject, tenant and route group, in minute, hour and day cells (written
+ * together, in batches, by each isolate). Pruned by the cron: minutes after 2 days, hours after 35, days after
+ * USAGE_RETENTION_DAYS. Empty tenant / key id: a caller without one (a JWT has no key id).
+ */
+export const usageCounters = pgTable(
+  "usage_counters",
+  {
+    /** `minute`, `hour` or `day`. */
+    resolution: text("resolution").notNull(),
+    bucketStart: timestamp("bucket_start", { withTimezone: true }).notNull(),
+    tenant: text("tenant").notNull().default(""),
+    subject: text("subject").notNull(),
+    keyId: text("key_id").notNull().default(""),
+    routeGroup: text("route_group").notNull(),
+    requests: bigint("requests", { mode: "number" }).notNull().default(0),
+    cost: bigint("cost", { mode: "number" }).notNull().default(0),
+    /** Requests refused by a limit (their cost is not in `cost`). */
+    refused: bigint("refused", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ name: "usage_counters_pk", columns: [t.resolution, t.bucketStart, t.tenant, t.subject, t.keyId, t.routeGroup] }),
+    index("usage_counters_bucket_idx").on(t.resolution, t.bucketStart),
+  ],
+);
+
+export const schema = { tenants, apiKeys, workspaces, auditEvents, tokenRevocations, rateLimits, usageCounters };
 export type Schema = typeof schema;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;

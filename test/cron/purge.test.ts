@@ -1,10 +1,13 @@
 import { createScheduledController } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { KV } from "../../src/cache/kv";
-import { isDeadEntry, purgeDeadCacheEntries } from "../../src/cron/purge";
+import { isDeadEntry, purgeDeadCacheEntries, runScheduledPurge } from "../../src/cron/purge";
 import worker from "../../src/index";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { asAdmin, baseEnv, call, createTestKey } from "../helpers";
+import { asAdmin, baseEnv, call, createTestKey, uniqueTag } from "../helpers";
+import { parseConfig } from "../../src/config";
+import { withDatabase } from "../../src/db/client";
+import { addUsage, queryUsage, type UsageResolution } from "../../src/store/rateLimits";
 
 const h = (n: number) => n.toString(16).padStart(64, "0");
 
@@ -68,4 +71,26 @@ describe("cron purge", () => {
     for (const n of names) expect(await kv.get(n)).toBeNull();
     expect(await kv.get(KV.purgeCursor)).toBeNull();
   });
+
+  it("prunes usage past each resolution's retention: minutes after 2 days, hours after 35, days after USAGE_RETENTION_DAYS", async () => {
+    const parsed = parseConfig({ ...baseEnv, USAGE_RETENTION_DAYS: "30" });
+    if (!parsed.ok) throw parsed.error;
+    const config = parsed.config;
+    const subject = uniqueTag("usage-prune");
+    const day = 86_400_000;
+    const now = Date.now();
+    const cell = (resolution: UsageResolution, ageMs: number) => ({
+      resolution, bucketStart: new Date(now - ageMs), tenant: "acme", subject, keyId: "", routeGroup: "prefect", requests: 1, cost: 1, refused: 0,
+    });
+    await withDatabase(config, (db) =>
+      addUsage(db, [cell("minute", 3 * day), cell("minute", day), cell("hour", 36 * day), cell("hour", 34 * day), cell("day", 31 * day), cell("day", 29 * day)]),
+    );
+    const summary = await runScheduledPurge(baseEnv.KEY_CACHE, config, now);
+    expect(summary.usagePruned).toBeGreaterThanOrEqual(3);
+    for (const resolution of ["minute", "hour", "day"] as const) {
+      const left = await withDatabase(config, (db) => queryUsage(db, { resolution, subject, since: new Date(0), limit: 10, offset: 0 }));
+      expect(left, resolution).toHaveLength(1);
+    }
+  });
 });
+

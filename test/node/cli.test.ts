@@ -97,4 +97,28 @@ describe("npm run admin", () => {
     expect(again.created).toEqual([]);
     expect(again.skipped.map((r: { subject: string }) => r.subject)).toEqual(["USERID"]);
   });
+
+  it("sets, lists, switches and deletes a rate limit, and reads usage", async () => {
+    const set = await admin(["limits", "set", "--kind", "tenant", "--target", "acme", "--group", "prefect", "--rate", "100", "--window", "60", "--quota", "5000", "--period", "day", "--shadow", "--json"]);
+    expect(set.code, set.out).toBe(0);
+    const limit = JSON.parse(set.out.split("\n").find((l) => l.startsWith("{"))!) as { id: string; mode: string; rate: { limit: number }; quota: { limit: number; period: string } };
+    expect(limit).toMatchObject({ mode: "shadow", rate: { limit: 100 }, quota: { limit: 5000, period: "day" } });
+    const listed = JSON.parse((await admin(["limits", "list", "--json"])).out) as { limits: { id: string }[] };
+    expect(listed.limits.map((l) => l.id)).toContain(limit.id);
+    const enforced = JSON.parse((await admin(["limits", "mode", limit.id, "enforce", "--json"])).out) as { mode: string };
+    expect(enforced.mode).toBe("enforce");
+    const bad = await admin(["limits", "set", "--kind", "tenant", "--target", "a_b", "--rate", "0", "--window", "60"]);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toContain("--target");
+    expect((await admin(["limits", "delete", limit.id])).code).toBe(0);
+    expect((await admin(["limits", "delete", limit.id])).code).toBe(2);
+
+    const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+    await client.connect();
+    const hour = new Date(Date.now() - (Date.now() % 3_600_000));
+    await client.query("INSERT INTO usage_counters (resolution, bucket_start, tenant, subject, key_id, route_group, requests, cost, refused) VALUES ('hour', $1, 'acme', 'ci', '', 'prefect', 7, 42, 1)", [hour]);
+    await client.end();
+    const usage = JSON.parse((await admin(["usage", "--tenant", "acme", "--resolution", "hour", "--json"])).out) as { usage: { cost: number; requests: number }[] };
+    expect(usage.usage).toEqual([expect.objectContaining({ subject: "ci", cost: 42, requests: 7, refused: 1 })]);
+  });
 });

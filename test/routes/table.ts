@@ -38,7 +38,7 @@ export interface SampleRequest {
 export interface RouteEntry {
   engine: "gateway" | "admin" | "prefect" | "conductor" | "workers" | "argo" | "flowapi";
   /** As Hono registered it (ALL for `all`/`on` with every method). */
-  method: "GET" | "POST" | "PUT" | "DELETE" | "ALL";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "ALL";
   pattern: string;
   credential: Credential;
   /** A request this route answers. */
@@ -215,6 +215,17 @@ export const ROUTES: RouteEntry[] = [
     post("/admin/explain", { token: "x.y.z", request: { method: "GET", path: "/whoami" } }),
     { token: "x.y.z", request: { method: "POST", path: "/prefect/graphql", body: DEEP } },
   ),
+  admin("GET", "/admin/limits", get("/admin/limits")),
+  admin(
+    "POST",
+    "/admin/limits",
+    post("/admin/limits", { kind: "tenant", target: "route-table", routeGroup: "argo", rate: { limit: 1_000_000, windowS: 60 }, mode: "shadow" }),
+    { kind: "tenant", target: "route-table", rate: { limit: 1, windowS: 60 }, description: DEEP },
+  ),
+  admin("GET", "/admin/limits/:id", get("/admin/limits/rl_zzzzzzzzzzzz")),
+  admin("PATCH", "/admin/limits/:id", { method: "PATCH", path: "/admin/limits/rl_zzzzzzzzzzzz", body: { mode: "shadow" } }, { mode: DEEP }),
+  admin("DELETE", "/admin/limits/:id", del("/admin/limits/rl_zzzzzzzzzzzz")),
+  admin("GET", "/admin/usage", get("/admin/usage?limit=1")),
 
   // Prefect: every GraphQL field by its scope.
   {

@@ -11,7 +11,9 @@ import { Hono } from "hono";
 import type { AppContext, AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import { isAdminPrincipal, type Principal } from "../../identity/principal";
+import { every } from "hono/combine";
 import { authenticated, requirePrincipal } from "../../pipeline";
+import { rateLimited } from "../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { requireAnswerDepth, requireJsonDepth } from "../../proxy/json";
 import { forward } from "../../proxy/forward";
@@ -130,7 +132,7 @@ async function archivedWorkflow(c: AppContext, p: Principal, uid: string): Promi
 
 export function argoRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
-  const auth = authenticated({ cookieName: "authorization" });
+  const auth = every(authenticated({ cookieName: "authorization" }), rateLimited("argo"));
 
   // flowgate's own: the workspaces the caller may see, with access and admin flags.
   r.get("/api/v1/workspaces", auth, async (c) => {

@@ -14,6 +14,8 @@ import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
+import { conductorCost } from "../../ratelimit/cost";
+import { rateLimited } from "../../ratelimit/enforce";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { parseClientJson, requireAnswerDepth } from "../../proxy/json";
@@ -169,7 +171,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
   r.post("/api/token", tokenLogin);
-  r.use("*", authenticated({ gatewayToken: true }));
+  r.use("*", authenticated({ gatewayToken: true }), rateLimited("conductor", (c) => conductorCost(c.req.method, c.req.path)));
 
   // ---- Workflow definitions -----------------------------------------------------------------------------------
   r.get("/api/metadata/workflow", async (c) => {

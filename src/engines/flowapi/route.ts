@@ -13,6 +13,7 @@ import { LruCache } from "../../cache/lru";
 import { KV } from "../../cache/kv";
 import { waitUntil, type AppContext, type AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../../errors";
+import { chargeRateLimit } from "../../ratelimit/enforce";
 import { extractCredential } from "../../identity/credentials";
 import { describeJwtError } from "../../identity/jwt";
 import { isTokenRevoked } from "../../identity/revocation";
@@ -81,6 +82,7 @@ async function verifyFlowAuth(c: AppContext): Promise<FlowAuthToken> {
     throw unauthenticated("token revoked");
   }
   c.set("principal", { kind: "jwt", subject: token.subject, roles: Object.keys(roles), groups: [], scopes: [], tokenId: token.jti });
+  await chargeRateLimit(c, "flowapi", 1);
   return token;
 }
 

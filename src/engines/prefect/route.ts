@@ -10,6 +10,8 @@ import { GatewayError, graphqlErrorBody, unauthenticated } from "../../errors";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
+import { prefectRequestCost } from "../../ratelimit/cost";
+import { chargeRateLimit } from "../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
@@ -118,6 +120,8 @@ export function prefectRoutes(): Hono<AppEnv> {
     const local = answeredLocally(analyses.flatMap((a) => (a.ok ? [a.operation] : [])));
     const decisions: Decision[] = analyses.map((a) => (a.ok ? decideOperation(a.operation, caller.scopes, httpMethod, local) : a));
     for (const d of decisions) audit(c, caller, d);
+    // Every root field the operations execute, aliases apart, at its weight (src/ratelimit/cost.ts).
+    await chargeRateLimit(c, "prefect", prefectRequestCost(requests, decisions.map((d) => d.operation), config), caller);
 
     const refused = decisions.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
     if (refused.length > 0) {

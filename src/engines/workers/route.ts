@@ -19,6 +19,8 @@ import type { Principal, TenantName } from "../../identity/principal";
 import { isTenantName } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
 import { authenticated, requirePrincipal } from "../../pipeline";
+import { workerCost } from "../../ratelimit/cost";
+import { rateLimited } from "../../ratelimit/enforce";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { parseClientJson } from "../../proxy/json";
@@ -246,7 +248,7 @@ export function workersRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
   r.post("/conductor/api/token", tokenLogin);
-  r.use("*", authenticated({ gatewayToken: true }));
+  r.use("*", authenticated({ gatewayToken: true }), rateLimited("workers", (c) => workerCost(c.req.path, c.req.query("count"), c.get("config").maxPollCount)));
 
   r.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
     const config = c.get("config");

@@ -1,0 +1,150 @@
+/**
+ * `/admin/limits` and `/admin/usage`: rate limits and quotas (stored in PostgreSQL, published to KV and this
+ * isolate at once) and the usage they are counted on. Registered behind the admin check of src/admin/routes.ts.
+ */
+import { z } from "zod";
+import { recordAudit } from "../audit";
+import type { AppContext } from "../context";
+import { withDatabase, type Database } from "../db/client";
+import { notFound } from "../errors";
+import { TENANT_NAME } from "../identity/principal";
+import { requirePrincipal } from "../pipeline";
+import { RATE_WINDOW_MAX_S } from "../constants";
+import type { RateLimitCounter } from "../ratelimit/counter";
+import { forgetLeasesInIsolate } from "../ratelimit/enforce";
+import { publishLimits, ROUTE_GROUPS, TARGET_KINDS } from "../ratelimit/limits";
+import { settleUsage } from "../ratelimit/usage";
+import { deleteRateLimit, getRateLimit, listRateLimits, listRateLimitViews, putRateLimit, queryUsage, updateRateLimit } from "../store/rateLimits";
+import { ErrorEnvelope, type AdminApi } from "./openapi";
+import { jsonBody, parseOr400 } from "./validation";
+
+const ADMIN_MAX_BODY_BYTES = 16_384;
+const LIMIT_ID = /^rl_[a-z0-9]{12}$/;
+const printable = z.string().trim().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+
+const rate = z.object({ limit: z.number().int().min(1).max(1_000_000_000), windowS: z.number().int().min(1).max(RATE_WINDOW_MAX_S) }).strict();
+const quota = z.object({ limit: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), period: z.enum(["day", "month"]) }).strict();
+const mode = z.enum(["enforce", "shadow"]);
+
+/** Who is counted: a key id, a subject or a tenant, or `*` for each of them separately. */
+export const LimitBody = z
+  .object({
+    kind: z.enum(TARGET_KINDS),
+    target: printable,
+    routeGroup: z.enum([...ROUTE_GROUPS, "*"]).default("*"),
+    rate,
+    quota: quota.nullable().optional(),
+    mode: mode.default("enforce"),
+    description: z.string().max(2_000).optional(),
+  })
+  .strict()
+  .refine((b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? /^[a-z0-9]{12}$/.test(b.target) : TENANT_NAME.test(b.target)), {
+    message: "must be '*', a key id (12 characters), a tenant name, or a subject",
+    path: ["target"],
+  });
+
+export const LimitPatch = z
+  .object({ rate: rate.optional(), quota: quota.nullable().optional(), mode: mode.optional(), description: z.string().max(2_000).nullable().optional() })
+  .strict();
+
+const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+
+export const UsageQuery = z.object({
+  resolution: z.enum(["minute", "hour", "day"]).default("hour"),
+  tenant: z.string().regex(TENANT_NAME).optional(),
+  subject: z.string().max(256).optional(),
+  keyId: z.string().regex(/^[a-z0-9]{12}$/).optional(),
+  routeGroup: z.enum(ROUTE_GROUPS).optional(),
+  since: instant.optional(),
+  until: instant.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+});
+
+/** Default look-back of a usage query: an hour of minutes, two days of hours, a month of days. */
+const DEFAULT_SINCE_MS = { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 };
+
+const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.get("config"), work);
+
+function limitId(c: AppContext): string {
+  const id = c.req.param("id") ?? "";
+  if (!LIMIT_ID.test(id)) throw notFound("no such limit");
+  return id;
+}
+
+function audit(c: AppContext, action: string, target: string, details: Record<string, unknown>) {
+  const p = requirePrincipal(c);
+  recordAudit(c, { action, target, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details }, "admin.action");
+}
+
+/** Every isolate's copy: this one at once, KV for the others (within MEMORY_CACHE_TTL_S plus KV propagation). */
+async function publish(c: AppContext): Promise<void> {
+  const rules = await db(c, listRateLimits);
+  await publishLimits(c.env.KEY_CACHE, c.get("config"), c.get("control").cacheEpoch, rules);
+  forgetLeasesInIsolate();
+}
+
+function counter(c: AppContext, pool: string): DurableObjectStub<RateLimitCounter> | null {
+  const ns = c.env.RATE_LIMITER as DurableObjectNamespace<RateLimitCounter> | undefined;
+  return ns ? ns.get(ns.idFromName(pool)) : null;
+}
+
+export function registerLimitRoutes(api: AdminApi): void {
+  const NOT_FOUND = { description: "no such limit", schema: ErrorEnvelope };
+  api.route({ method: "get", path: "/limits", tag: "limits", summary: "Every rate limit, with how often each refused (or would have, in shadow mode)", responses: { 200: { description: "limits" } } }, async (c) => {
+    await settleUsage(c.get("config"), c.get("log")); // this isolate's fire counts first
+    return c.json({ limits: await db(c, listRateLimitViews) });
+  });
+
+  api.route({ method: "get", path: "/limits/:id", tag: "limits", summary: "One limit, with its live bucket when it names one target", responses: { 200: { description: "the limit" }, 404: NOT_FOUND } }, async (c) => {
+    await settleUsage(c.get("config"), c.get("log"));
+    const limit = await db(c, (d) => getRateLimit(d, limitId(c)));
+    if (!limit) throw notFound("no such limit");
+    // The live bucket, for a limit on one target (a `*` limit has one per caller: see /admin/usage instead).
+    let bucket: unknown = null;
+    if (limit.target !== "*") {
+      const stub = counter(c, `${limit.targetKind}:${limit.target}`);
+      bucket = (await stub?.buckets().catch(() => null))?.find((b) => b.limitId === limit.id) ?? null;
+    }
+    return c.json({ ...limit, bucket });
+  });
+
+  api.route({ method: "post", path: "/limits", tag: "limits", summary: "Set the limit of a key, subject or tenant (or each, `*`) on a route group: created, or replaced", body: LimitBody, responses: { 200: { description: "replaced" }, 201: { description: "created" } } }, async (c) => {
+    const body = parseOr400(LimitBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+    const by = requirePrincipal(c).subject;
+    const { limit, created } = await db(c, (d) =>
+      putRateLimit(d, { targetKind: body.kind, target: body.target, routeGroup: body.routeGroup, rate: body.rate, quota: body.quota ?? null, mode: body.mode, description: body.description ?? null }, by),
+    );
+    await publish(c);
+    audit(c, created ? "limit.create" : "limit.update", limit.id, { kind: limit.targetKind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup, rate: limit.rate, quota: limit.quota, mode: limit.mode });
+    return c.json(limit, created ? 201 : 200);
+  });
+
+  api.route({ method: "patch", path: "/limits/:id", tag: "limits", summary: "Change a limit: mode (shadow, enforce), rate, quota, description", body: LimitPatch, responses: { 200: { description: "changed" }, 404: NOT_FOUND } }, async (c) => {
+    const id = limitId(c);
+    const body = parseOr400(LimitPatch, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+    const limit = await db(c, (d) => updateRateLimit(d, id, body, requirePrincipal(c).subject));
+    if (!limit) throw notFound("no such limit");
+    await publish(c);
+    audit(c, "limit.update", id, { rate: limit.rate, quota: limit.quota, mode: limit.mode });
+    return c.json(limit);
+  });
+
+  api.route({ method: "delete", path: "/limits/:id", tag: "limits", summary: "Delete a limit", responses: { 200: { description: "deleted" }, 404: NOT_FOUND } }, async (c) => {
+    const id = limitId(c);
+    const limit = await db(c, (d) => deleteRateLimit(d, id));
+    if (!limit) throw notFound("no such limit");
+    await publish(c);
+    if (limit.target !== "*") await counter(c, `${limit.targetKind}:${limit.target}`)?.forget(id).catch(() => {});
+    audit(c, "limit.delete", id, { kind: limit.targetKind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup });
+    return c.json({ deleted: id });
+  });
+
+  api.route({ method: "get", path: "/usage", tag: "limits", summary: "Usage (requests, cost, refused) per key, subject, tenant and route group, by minute, hour or day", query: UsageQuery, responses: { 200: { description: "usage cells, oldest first" } } }, async (c) => {
+    const q = parseOr400(UsageQuery, c.req.query());
+    await settleUsage(c.get("config"), c.get("log")); // this isolate's pending cells first, so they are listed
+    const since = q.since ?? new Date(Date.now() - DEFAULT_SINCE_MS[q.resolution]);
+    const rows = await db(c, (d) => queryUsage(d, { ...q, since }));
+    return c.json({ resolution: q.resolution, since: since.toISOString(), until: q.until?.toISOString() ?? null, usage: rows, limit: q.limit, offset: q.offset });
+  });
+}

@@ -1,0 +1,386 @@
+/**
+ * Rate limits on the hot path, in the isolate.
+ *
+ *   request -> limit table (memory; "no limits" ends here) -> the rules that match the caller and route group
+ *           -> per pool (counter object): spend from this isolate's lease, or ask the counter for a new one
+ *           -> allowed (RateLimit headers), or 429 RATE_LIMITED with Retry-After (enforced limits only)
+ *
+ * Leases: the counter hands an isolate a slice of the bucket (a tenth of what is left, at least the cost); the
+ * isolate spends it locally until it is gone or RATE_LEASE_TTL_MS old, then hands the rest back with its next
+ * request to that counter. Tokens leave the bucket when leased, so N isolates together never spend more than the
+ * bucket gave out: the bound (docs/ratelimits.md) does not grow with N. A refusal is remembered until its
+ * Retry-After, so a client hammering a closed limit is refused here without asking the counter again.
+ *
+ * Counter unreachable (no binding, an error, or no answer in RATE_COUNTER_TIMEOUT_MS): allowed and logged, or
+ * refused with 429 when RATE_LIMIT_ON_UNAVAILABLE=refuse. Never a 5xx.
+ */
+import type { MiddlewareHandler } from "hono";
+import { recordAudit } from "../audit";
+import { waitUntil, type AppContext, type AppEnv } from "../context";
+import { RATE_COUNTER_TIMEOUT_MS, RATE_LEASE_MAX_ENTRIES, RATE_LEASE_TTL_MS, RATE_UNAVAILABLE_RETRY_S } from "../constants";
+import { GatewayError } from "../errors";
+import type { Principal } from "../identity/principal";
+import { periodEnd, periodSeconds } from "./bucket";
+import type { AcquireAnswer, RateLimitCounter } from "./counter";
+import { LimitsUnavailable, limitTable, matchLimits, type MatchedLimit, type RouteGroup } from "./limits";
+import { recordFire, recordUsage } from "./usage";
+
+interface Lease {
+  version: number;
+  /** Tokens this isolate may still spend. */
+  tokens: number;
+  expiresAt: number;
+  /** Refused until then (the counter's Retry-After) for a cost of at least `deniedCost`; a smaller one asks again. */
+  deniedUntil: number;
+  deniedCost: number;
+  /** The counter's verdict on the mode (its newest setting of the limit). */
+  deniedShadow: boolean;
+  /** The counter reported a window's first refusal that this isolate then served from spare tokens: the next refusal here is audited. */
+  auditOwed?: boolean;
+  /** What the counter still held after the grant, and when its bucket is full again (for the RateLimit header). */
+  available: number;
+  fullAt: number;
+}
+
+const leases = new Map<string, Lease>();
+const leaseName = (m: MatchedLimit) => `${m.pool}\u0000${m.spec.id}`;
+
+function putLease(name: string, lease: Lease): void {
+  leases.delete(name);
+  leases.set(name, lease);
+  // Bounded: the oldest go first; their unspent tokens are never spent (under, never over, the limit).
+  while (leases.size > RATE_LEASE_MAX_ENTRIES) leases.delete(leases.keys().next().value!);
+}
+
+/** Drops this isolate's leases (after a limit changed here; tests). Unspent tokens are not returned: under, never over. */
+export function forgetLeasesInIsolate(): void {
+  leases.clear();
+}
+
+/** What the response says about the limits that applied (set on the context, written by `rateLimitHeaders`). */
+export interface RateLimitOutcome {
+  policy: string[];
+  state: string[];
+  retryAfterS?: number;
+}
+
+const sfString = (s: string) => `"${s.replace(/[\\"]/g, "")}"`;
+
+function describe(matched: readonly MatchedLimit[], now: number, refused?: { id: string; retryAfterMs: number }): RateLimitOutcome {
+  const policy: string[] = [];
+  const state: string[] = [];
+  for (const m of matched) {
+    const { rate, quota, id } = m.spec;
+    policy.push(`${sfString(id)};q=${rate.limit};w=${rate.windowS}`);
+    if (quota) policy.push(`${sfString(`${id}-quota`)};q=${quota.limit};w=${periodSeconds(quota.period, now)}`);
+    const lease = leases.get(leaseName(m));
+    if (refused?.id === id || (lease && lease.deniedUntil > now)) {
+      const t = refused?.id === id ? refused.retryAfterMs : lease!.deniedUntil - now;
+      state.push(`${sfString(id)};r=0;t=${Math.max(1, Math.ceil(t / 1000))}`);
+    } else if (lease) {
+      const r = Math.max(0, Math.floor(lease.available + lease.tokens));
+      state.push(`${sfString(id)};r=${Math.min(r, rate.limit)};t=${Math.max(0, Math.ceil((lease.fullAt - now) / 1000))}`);
+    }
+    if (quota && lease && !(refused?.id === id)) {
+      state.push(`${sfString(`${id}-quota`)};r=${Math.max(0, Math.floor(lease.available + lease.tokens))};t=${Math.ceil((periodEnd(quota.period, now) - now) / 1000)}`);
+    }
+  }
+  return { policy, state };
+}
+
+function counterOf(c: AppContext, pool: string): DurableObjectStub<RateLimitCounter> | null {
+  const ns = c.env.RATE_LIMITER as DurableObjectNamespace<RateLimitCounter> | undefined;
+  if (!ns || typeof ns.idFromName !== "function") return null;
+  return ns.get(ns.idFromName(pool));
+}
+
+async function ask(c: AppContext, pool: string, limits: MatchedLimit[], cost: number, returns: Record<string, number>): Promise<AcquireAnswer> {
+  const stub = counterOf(c, pool);
+  if (!stub) throw new Error("RATE_LIMITER binding missing");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("counter timeout")), RATE_COUNTER_TIMEOUT_MS)));
+  try {
+    return await Promise.race([stub.acquire({ limits: limits.map((m) => m.spec), cost, returns }) as Promise<AcquireAnswer>, timeout]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+function refusalError(message: string, retryAfterMs: number, details: Record<string, unknown>): GatewayError {
+  return new GatewayError("RATE_LIMITED", message, { ...details, retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+}
+
+/** Sets what the 429 says in its headers (Retry-After agrees with the body's retryAfterS); returns the error to throw. */
+function refuse(c: AppContext, outcome: RateLimitOutcome, err: GatewayError): GatewayError {
+  c.set("rateLimit", { ...outcome, retryAfterS: err.details?.retryAfterS as number });
+  return err;
+}
+
+function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGroup, cost: number, reason: string, shadow: boolean) {
+  recordAudit(
+    c,
+    {
+      action: shadow ? "ratelimit.shadow" : "ratelimit.refused",
+      decision: shadow ? "ALLOWED" : "BLOCKED",
+      actorSubject: p.subject,
+      actorKeyId: p.keyId ?? null,
+      tenant: p.tenant ?? null,
+      target: m.spec.id,
+      requestId: c.get("requestId"),
+      details: { pool: m.pool.slice(0, 300), routeGroup: group, cost, reason, mode: shadow ? "shadow" : "enforce" },
+    },
+    "RATE_LIMIT",
+  );
+}
+
+/** Takes `cost` from every lease of a pool if each covers it (synchronously: no other request interleaves). */
+function takeLocally(ms: readonly MatchedLimit[], cost: number, now: number): Lease[] | null {
+  const held = ms.map((m) => leases.get(leaseName(m)));
+  if (!held.every((l, i) => l && l.version === ms[i]!.spec.version && l.expiresAt > now && l.tokens >= cost)) return null;
+  for (const l of held) l!.tokens -= cost;
+  return held as Lease[];
+}
+
+function takeAuditOwed(m: MatchedLimit): boolean {
+  const lease = leases.get(leaseName(m));
+  if (!lease?.auditOwed) return false;
+  lease.auditOwed = false;
+  return true;
+}
+
+/** Acquisitions under way, by pool: concurrent requests of one isolate wait for one answer instead of each asking. */
+const inflight = new Map<string, Promise<unknown>>();
+
+type Obtained =
+  | { kind: "local"; leases: Lease[] }
+  | { kind: "answer"; answer: AcquireAnswer; reserved: Lease[]; at: number }
+  | { kind: "error" };
+
+/**
+ * Tokens for one pool: from a lease another request of this isolate is fetching (waited for, then taken here if it
+ * covers the cost), else from the counter. The answer is applied to the leases before anyone waiting resumes, and
+ * this request's own cost is reserved out of its grant, so concurrent requests never take the same tokens.
+ */
+async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: number): Promise<Obtained> {
+  for (let round = 0; round < 2; round++) {
+    const pending = inflight.get(pool);
+    if (!pending) break;
+    await pending.catch(() => {});
+    const local = takeLocally(ms, cost, Date.now());
+    if (local) return { kind: "local", leases: local };
+  }
+  // Whatever this isolate still holds of these limits goes back with the request for a new lease.
+  const returns: Record<string, number> = {};
+  for (const m of ms) {
+    const l = leases.get(leaseName(m));
+    if (l && l.tokens > 0 && l.version === m.spec.version) {
+      returns[m.spec.id] = l.tokens;
+      l.tokens = 0;
+    }
+  }
+  const work = ask(c, pool, ms, cost, returns).then((answer): Obtained => {
+    const at = Date.now();
+    const reserved: Lease[] = [];
+    for (const a of answer.answers) {
+      const m = ms.find((x) => x.spec.id === a.id);
+      if (!m) continue;
+      const name = leaseName(m);
+      const spare = a.granted > 0 ? a.granted - cost : 0;
+      const existing = leases.get(name);
+      let lease: Lease;
+      if (existing && existing.version === m.spec.version && existing.expiresAt > at && (!a.refusal || existing.tokens > 0)) {
+        // Tokens another answer brought meanwhile stay, with their (earlier) expiry; a refusal does not throw them
+        // away (the counter had none left, this isolate still has some).
+        existing.tokens += spare;
+        existing.available = a.available;
+        existing.fullAt = at + a.fullInMs;
+        existing.deniedUntil = 0;
+        lease = existing;
+      } else {
+        lease = {
+          version: m.spec.version,
+          tokens: spare,
+          expiresAt: at + RATE_LEASE_TTL_MS,
+          deniedUntil: a.refusal ? at + a.refusal.retryAfterMs : 0,
+          deniedCost: cost,
+          deniedShadow: a.shadow,
+          available: a.available,
+          fullAt: at + a.fullInMs,
+          auditOwed: existing?.auditOwed,
+        };
+        putLease(name, lease);
+      }
+      if (a.granted > 0) reserved.push(lease);
+    }
+    if (!answer.ok) {
+      // The counter had nothing left, but answers to this isolate's other requests may have left spare tokens in
+      // its leases meanwhile: spend those rather than refuse while they sit here.
+      const local = takeLocally(ms, cost, at);
+      if (local) {
+        for (const a of answer.answers) {
+          const m = ms.find((x) => x.spec.id === a.id);
+          const lease = m && leases.get(leaseName(m));
+          if (a.refusal && a.firstInWindow && lease) lease.auditOwed = true;
+        }
+        return { kind: "local", leases: local };
+      }
+    }
+    return { kind: "answer", answer, reserved, at };
+  });
+  inflight.set(pool, work);
+  void work.finally(() => {
+    if (inflight.get(pool) === work) inflight.delete(pool);
+  }).catch(() => {});
+  try {
+    return await work;
+  } catch {
+    return { kind: "error" };
+  }
+}
+
+/**
+ * Charges `cost` to every limit that applies to the caller on `group`; throws 429 RATE_LIMITED when an enforced
+ * limit refuses. Records the request's usage either way.
+ */
+export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: number, principal: Principal | null = c.get("principal")): Promise<void> {
+  if (!principal) return;
+  const config = c.get("config");
+  const log = c.get("log");
+  const usage = (refused: boolean) => {
+    const flush = recordUsage(config, log, { tenant: principal.tenant, subject: principal.subject, keyId: principal.keyId, routeGroup: group, cost, refused });
+    if (flush) waitUntil(c, flush);
+  };
+
+  let table;
+  try {
+    table = await limitTable(c.env.KEY_CACHE, config, c.get("control").cacheEpoch, (p) => waitUntil(c, p));
+  } catch (err) {
+    if (!(err instanceof LimitsUnavailable)) throw err;
+    return unavailable(c, "limits", usage);
+  }
+  if (table.size === 0) return usage(false);
+  const matched = matchLimits(table, group, principal);
+  if (matched.length === 0) return usage(false);
+
+  const now = Date.now();
+  const charged: MatchedLimit[] = [];
+  for (const m of matched) {
+    const lease = leases.get(leaseName(m));
+    if (lease && lease.version === m.spec.version && lease.deniedUntil > now && cost >= lease.deniedCost && lease.tokens < cost) {
+      // Refused a moment ago and not yet due: decided here, without the counter (and audited once already).
+      recordFire(config, m.spec.id, lease.deniedShadow);
+      if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, "rate", lease.deniedShadow);
+      if (!lease.deniedShadow) {
+        usage(true);
+        throw refuse(c, describe(matched, now), refusalError(`rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, { limit: m.spec.id, cost }));
+      }
+      if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group });
+      continue;
+    }
+    charged.push(m);
+  }
+
+  // Pools whose leases cover the cost are charged at once (synchronously: no other request can interleave).
+  const byPool = new Map<string, MatchedLimit[]>();
+  for (const m of charged) byPool.set(m.pool, [...(byPool.get(m.pool) ?? []), m]);
+  const taken: Lease[] = [];
+  const remote: [string, MatchedLimit[]][] = [];
+  for (const [pool, ms] of byPool) {
+    const local = takeLocally(ms, cost, now);
+    if (local) taken.push(...local);
+    else remote.push([pool, ms]);
+  }
+
+  let refusal: GatewayError | null = null;
+  let refusedOutcome: RateLimitOutcome | null = null;
+  const reserved: Lease[] = [];
+  if (remote.length > 0) {
+    const obtained = await Promise.all(remote.map(([pool, ms]) => obtain(c, pool, ms, cost)));
+    for (let i = 0; i < remote.length; i++) {
+      const [pool, ms] = remote[i]!;
+      const result = obtained[i]!;
+      if (result.kind === "local") {
+        taken.push(...result.leases);
+        continue;
+      }
+      if (result.kind === "error") {
+        if (config.rateLimits.onUnavailable === "refuse") {
+          log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "refused" });
+          refusal ??= refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" });
+        } else {
+          log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "allowed" });
+        }
+        continue;
+      }
+      reserved.push(...result.reserved);
+      const after = result.at;
+      for (const a of result.answer.answers) {
+        const m = ms.find((x) => x.spec.id === a.id);
+        if (!m || !a.refusal) continue;
+        recordFire(config, m.spec.id, a.shadow);
+        if (a.firstInWindow || takeAuditOwed(m)) auditFire(c, principal, m, group, cost, a.refusal.reason, a.shadow);
+        if (a.shadow) {
+          if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: a.refusal.reason });
+        } else {
+          refusedOutcome ??= describe(matched, after, { id: m.spec.id, retryAfterMs: a.refusal.retryAfterMs });
+          refusal ??= refusalError(
+            a.refusal.reason === "quota" ? `quota ${m.spec.id} exhausted` : `rate limit ${m.spec.id} exceeded`,
+            a.refusal.retryAfterMs,
+            { limit: m.spec.id, cost, reason: a.refusal.reason },
+          );
+        }
+      }
+    }
+  }
+
+  if (refusal) {
+    // Nothing is spent by a refused request: what was charged here goes back to the leases.
+    for (const l of taken) l.tokens += cost;
+    for (const l of reserved) l.tokens += cost;
+    usage(true);
+    throw refuse(c, refusedOutcome ?? describe(matched, Date.now()), refusal);
+  }
+  c.set("rateLimit", describe(matched, Date.now()));
+  usage(false);
+}
+
+function unavailable(c: AppContext, what: string, usage: (refused: boolean) => void): void {
+  const config = c.get("config");
+  if (config.rateLimits.onUnavailable === "refuse") {
+    c.get("log").error("ratelimit.unavailable", { what, decision: "refused" });
+    usage(true);
+    throw refuse(c, { policy: [], state: [] }, refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" }));
+  }
+  c.get("log").error("ratelimit.unavailable", { what, decision: "allowed" });
+  usage(false);
+}
+
+/** The route group's middleware: charges the engine's cost of the request before the route runs. */
+export function rateLimited(group: RouteGroup, costOf: (c: AppContext) => number = () => 1, exempt?: (c: AppContext) => boolean): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!exempt?.(c)) await chargeRateLimit(c, group, costOf(c));
+    await next();
+  };
+}
+
+/**
+ * Writes `RateLimit-Policy`, `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured fields) and, on a 429,
+ * `Retry-After` on whatever answer the route gave, the error renderer's included.
+ */
+export const rateLimitHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  const outcome = c.get("rateLimit");
+  if (!outcome) return;
+  const write = (h: Headers) => {
+    if (outcome.policy.length > 0) h.set("ratelimit-policy", outcome.policy.join(", "));
+    if (outcome.state.length > 0) h.set("ratelimit", outcome.state.join(", "));
+    if (c.res.status === 429 && outcome.retryAfterS !== undefined) h.set("retry-after", String(outcome.retryAfterS));
+  };
+  try {
+    write(c.res.headers);
+  } catch {
+    // An answer with immutable headers (straight from fetch): copy it once.
+    c.res = new Response(c.res.body, c.res);
+    write(c.res.headers);
+  }
+};

@@ -1,0 +1,258 @@
+/**
+ * Rate limits through the real Worker, counted on real Durable Objects (miniflare, SQLite storage): concurrency,
+ * GraphQL cost (aliases, batches), subject pools across keys, quota reset, shadow mode, an unreachable counter,
+ * the 429's headers and body, the audit trail and usage.
+ *
+ * Every limit here names a target of its own (a fresh key, subject or tenant): limits are stored in the run's
+ * shared database, and one on `*` would reach other test files.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag } from "../helpers";
+import type { RateLimitCounter } from "../../src/ratelimit/counter";
+import { forgetLeasesInIsolate } from "../../src/ratelimit/enforce";
+import { conductorStack } from "../engines/conductor/harness";
+
+interface LimitView {
+  id: string;
+  refused: number;
+  wouldHaveRefused: number;
+  mode: string;
+}
+
+async function setLimit(body: Record<string, unknown>): Promise<LimitView> {
+  const res = await asAdmin("/admin/limits", { method: "POST", json: body });
+  expect(res.status, await res.clone().text()).toBe(201);
+  return (await res.json()) as LimitView;
+}
+
+function prefectEnv(extra: Record<string, unknown> = {}) {
+  const tag = uniqueTag("rl");
+  return { tag, env: envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), ...extra }) };
+}
+
+const gql = (key: string, env: ReturnType<typeof envWith>, json: unknown) =>
+  call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json });
+
+const FLOWS = { query: "query Flows { flow(limit: 1) { id } }" };
+
+async function usageOf(filter: Record<string, string>) {
+  const res = await asAdmin(`/admin/usage?resolution=minute&${new URLSearchParams(filter)}`);
+  expect(res.status).toBe(200);
+  const rows = ((await res.json()) as { usage: { cost: number; requests: number; refused: number }[] }).usage;
+  return rows.reduce((a, r) => ({ cost: a.cost + r.cost, requests: a.requests + r.requests, refused: a.refused + r.refused }), { cost: 0, requests: 0, refused: 0 });
+}
+
+async function auditRows(action: string, target: string) {
+  const res = await asAdmin(`/admin/audit?action=${action}&limit=1000`);
+  const events = ((await res.json()) as { events: { target: string; decision: string }[] }).events;
+  return events.filter((e) => e.target === target);
+}
+
+describe("rate limits on Durable Objects", () => {
+  it("with no limit set, answers as before: no RateLimit headers", async () => {
+    const { key } = await createTestKey({ subject: uniqueTag("free"), scopes: ["query/*"] });
+    const { env: e } = prefectEnv();
+    const res = await gql(key, e, FLOWS);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("ratelimit-policy")).toBeNull();
+    expect(res.headers.get("ratelimit")).toBeNull();
+  });
+
+  it("holds across 60 concurrent requests: exactly the limit passes (no more, and no token lost between leases), the rest get a GraphQL 429 with Retry-After and RateLimit headers, audited once", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("burst"), scopes: ["query/*"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 40, windowS: 600 } });
+    const { tag, env: e } = prefectEnv();
+    const answers = await Promise.all(Array.from({ length: 60 }, () => gql(key, e, FLOWS)));
+    const statuses = answers.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(40);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+    expect((await recorded(tag)).length).toBe(40);
+
+    const refused = answers.find((r) => r.status === 429)!;
+    const retryAfter = Number(refused.headers.get("retry-after"));
+    expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 600).toBe(true);
+    expect(refused.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=40;w=600`);
+    expect(refused.headers.get("ratelimit")).toMatch(new RegExp(`^"${limit.id}";r=0;t=\\d+$`));
+    const body = (await refused.json()) as { errors: { message: string; extensions: { code: string; retryAfterS: number; limit: string } }[] };
+    expect(body.errors[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", limit: limit.id, retryAfterS: retryAfter });
+
+    const ok = answers.find((r) => r.status === 200)!;
+    expect(ok.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=40;w=600`);
+    expect(ok.headers.get("ratelimit")).toMatch(new RegExp(`^"${limit.id}";r=\\d+;t=\\d+$`));
+    // t: seconds until the bucket is full again, after what was taken (never 0 once something was).
+    expect(Number(/;t=(\d+)/.exec(ok.headers.get("ratelimit")!)![1])).toBeGreaterThan(0);
+
+    // 20 refusals, one audit row: once per window, not per request.
+    expect(await auditRows("ratelimit.refused", limit.id)).toHaveLength(1);
+    const usage = await usageOf({ keyId });
+    expect(usage).toEqual({ cost: 40, requests: 60, refused: 20 });
+    const view = (await (await asAdmin(`/admin/limits/${limit.id}`)).json()) as LimitView;
+    expect(view.refused).toBe(20);
+  });
+
+  it("costs each executed root field at its weight: ten aliased create_flow_run cost ten executions, batches their sum", async () => {
+    const subject = uniqueTag("alias");
+    const { id: keyId, key } = await createTestKey({ subject, scopes: ["query/*", "mutation/create_flow_run"] });
+    const { env: e } = prefectEnv({ PREFECT_FIELD_COSTS: "mutation/create_flow_run=1" });
+    const ten = Array.from({ length: 10 }, (_, i) => `r${i}: create_flow_run(input: {flow_id: "f"}) { id }`).join(" ");
+    expect((await gql(key, e, { query: `mutation Ten { ${ten} }` })).status).toBe(200);
+    expect(await usageOf({ keyId })).toMatchObject({ cost: 10, requests: 1 });
+
+    // A batch: [2 aliased flows + the same key twice (merged: runs once)] and [3 aliased mutations through a fragment].
+    const batch = [
+      { query: "{ a: flow { id } b: flow { id } flow { id } flow { id } }" },
+      { query: 'mutation M { ...F x: create_flow_run(input: {flow_id: "g"}) { id } } fragment F on mutation_root { y: create_flow_run(input: {flow_id: "h"}) { id } z: create_flow_run(input: {flow_id: "i"}) { id } }' },
+    ];
+    expect((await gql(key, e, batch)).status).toBe(200);
+    expect(await usageOf({ keyId })).toMatchObject({ cost: 10 + 3 + 3, requests: 2 });
+
+    // With the default weights a mutation weighs more than a query, and a limit refuses what the document executes.
+    const { id: otherId, key: other } = await createTestKey({ subject: uniqueTag("alias2"), scopes: ["query/*", "mutation/create_flow_run"] });
+    const limit = await setLimit({ kind: "key", target: otherId, routeGroup: "prefect", rate: { limit: 25, windowS: 3600 } });
+    const { env: defaults } = prefectEnv();
+    const three = (p: string) => `mutation { ${[0, 1, 2].map((i) => `${p}${i}: create_flow_run(input: {flow_id: "f"}) { id }`).join(" ")} }`;
+    expect((await gql(other, defaults, { query: "{ flow { id } }" })).status).toBe(200); // 1
+    expect((await gql(other, defaults, { query: three("a") })).status).toBe(429); // 30 > 24 left
+    const res = await gql(other, defaults, { query: 'mutation { one: create_flow_run(input: {flow_id: "f"}) { id } two: create_flow_run(input: {flow_id: "f"}) { id } }' });
+    expect(res.status).toBe(200); // 20 <= 24
+    expect(await usageOf({ keyId: otherId })).toMatchObject({ cost: 21, requests: 3, refused: 1 });
+    expect(limit.id).toMatch(/^rl_/);
+  });
+
+  it("pools every key of a subject: minting keys does not escape a subject's limit", async () => {
+    const subject = uniqueTag("pool");
+    const keys = await Promise.all([1, 2, 3].map(() => createTestKey({ subject, scopes: ["query/*"] })));
+    await setLimit({ kind: "subject", target: subject, routeGroup: "*", rate: { limit: 6, windowS: 3600 } });
+    const { env: e } = prefectEnv();
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await gql(keys[i % 3]!.key, e, FLOWS)).status);
+    expect(statuses.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(statuses.slice(6)).toEqual([429, 429, 429, 429, 429, 429]);
+    // Another subject is untouched.
+    const { key: stranger } = await createTestKey({ subject: uniqueTag("stranger"), scopes: ["query/*"] });
+    expect((await gql(stranger, e, FLOWS)).status).toBe(200);
+  });
+
+  it("refuses past a daily quota until the period changes, then starts afresh", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("quota"), scopes: ["query/*"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 1000, windowS: 60 }, quota: { limit: 3, period: "day" } });
+    const { env: e } = prefectEnv();
+    for (let i = 0; i < 3; i++) expect((await gql(key, e, FLOWS)).status).toBe(200);
+    const refused = await gql(key, e, FLOWS);
+    expect(refused.status).toBe(429);
+    const untilMidnight = Math.ceil((Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000);
+    expect(Math.abs(Number(refused.headers.get("retry-after")) - untilMidnight)).toBeLessThanOrEqual(2);
+    expect(refused.headers.get("ratelimit-policy")).toContain(`"${limit.id}-quota";q=3;w=86400`);
+    expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe("quota");
+
+    // The counter's count belongs to yesterday now (as it will at midnight): the next request opens a new day.
+    const ns = (env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimitCounter> }).RATE_LIMITER;
+    await runInDurableObject(ns.get(ns.idFromName(`key:${keyId}`)), async (_o, state) => {
+      state.storage.sql.exec("UPDATE buckets SET quota_period = '2000-01-01' WHERE limit_id = ?", limit.id);
+    });
+    forgetLeasesInIsolate(); // this isolate remembered the refusal until midnight
+    for (let i = 0; i < 3; i++) expect((await gql(key, e, FLOWS)).status).toBe(200);
+    expect((await gql(key, e, FLOWS)).status).toBe(429);
+  });
+
+  it("shadow mode refuses nothing and records everything: fire counts, one audit row per window, usage", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("shadow"), scopes: ["query/*"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 2, windowS: 3600 }, mode: "shadow" });
+    const { tag, env: e } = prefectEnv();
+    const statuses = await Promise.all(Array.from({ length: 8 }, () => gql(key, e, FLOWS).then((r) => r.status)));
+    expect(statuses).toEqual(Array(8).fill(200));
+    expect((await recorded(tag)).length).toBe(8);
+    expect(await usageOf({ keyId })).toEqual({ cost: 8, requests: 8, refused: 0 });
+    const view = (await (await asAdmin(`/admin/limits/${limit.id}`)).json()) as LimitView;
+    expect(view).toMatchObject({ mode: "shadow", refused: 0, wouldHaveRefused: 6 });
+    const audits = await auditRows("ratelimit.shadow", limit.id);
+    expect(audits).toHaveLength(1);
+    expect(audits[0]!.decision).toBe("ALLOWED");
+
+    // Then enforce: the same limit now refuses (the bucket already holds nothing).
+    const res = await asAdmin(`/admin/limits/${limit.id}`, { method: "PATCH", json: { mode: "enforce" } });
+    expect(res.status).toBe(200);
+    expect((await gql(key, e, FLOWS)).status).toBe(429);
+  });
+
+  it("an unreachable counter follows RATE_LIMIT_ON_UNAVAILABLE: allowed by default, 429 when set to refuse, never a 5xx", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("down"), scopes: ["query/*"] });
+    await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 1, windowS: 3600 } });
+    const broken = {
+      idFromName: (name: string) => ({ name }),
+      get: () => ({ acquire: () => Promise.reject(new Error("counter is down")) }),
+    };
+    const tag = uniqueTag("down");
+    const allowEnv = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), RATE_LIMITER: broken });
+    for (let i = 0; i < 3; i++) expect((await gql(key, allowEnv, FLOWS)).status).toBe(200);
+    const hanging = { idFromName: (name: string) => ({ name }), get: () => ({ acquire: () => new Promise(() => {}) }) };
+    const slowEnv = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), RATE_LIMITER: hanging, LOG_LEVEL: "error" });
+    expect((await gql(key, slowEnv, FLOWS)).status).toBe(200); // no answer within RATE_COUNTER_TIMEOUT_MS
+    const refuseEnv = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), RATE_LIMITER: broken, RATE_LIMIT_ON_UNAVAILABLE: "refuse" });
+    const res = await gql(key, refuseEnv, FLOWS);
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(((await res.json()) as { errors: { extensions: { code: string; reason: string } }[] }).errors[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", reason: "unavailable" });
+    expect((await recorded(tag)).length).toBe(4);
+  });
+
+  it("limits a tenant on the Conductor route in the route's own error shape, a workflow start costing more than a read", async () => {
+    const tenant = uniqueTag("T").slice(0, 20);
+    const tag = uniqueTag("cond");
+    const e = envWith({ CONDUCTOR_URL: stubUrl(`/conductor/${tag}`), SCHELLAR_URL: stubUrl(`/schellar/${tag}`) });
+    const { key } = await createTestKey({ tenant, subject: uniqueTag("c"), scopes: ["conductor"] }, e);
+    await setLimit({ kind: "tenant", target: tenant, routeGroup: "conductor", rate: { limit: 7, windowS: 3600 } });
+    const as = (path: string, init: RequestInit = {}) => call(path, { ...init, env: e, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
+    expect((await as("/conductor/api/metadata/workflow")).status).toBe(200); // 1
+    const start = await as("/conductor/api/workflow", { method: "POST", body: JSON.stringify({ name: "nope", input: {} }) }); // 5
+    expect(start.status).not.toBe(429);
+    const refused = await as("/conductor/api/workflow", { method: "POST", body: JSON.stringify({ name: "nope", input: {} }) }); // 5 > 1 left
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    // Conductor's own error shape, retryable.
+    const body = (await refused.json()) as { status: number; code: string; retryable: boolean; retryAfterS: number };
+    expect(body).toMatchObject({ status: 429, code: "RATE_LIMITED", retryable: true });
+    expect(body.retryAfterS).toBe(Number(refused.headers.get("retry-after")));
+    expect((await as("/conductor/api/metadata/workflow")).status).toBe(200); // 1 still fits
+  });
+
+  it("charges a worker's batch poll its count", async () => {
+    const s = await conductorStack("rlpoll");
+    await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 100 }] });
+    const { id: keyId, key } = await createTestKey({ tenant: "ops", subject: uniqueTag("worker"), scopes: ["worker"], servesTenants: ["A"] }, s.env);
+    await setLimit({ kind: "key", target: keyId, routeGroup: "workers", rate: { limit: 15, windowS: 3600 } });
+    const poll = (count: number) => s.as(key, `/workers/conductor/api/tasks/poll/batch/job?workerid=w1&count=${count}&timeout=0`);
+    expect((await poll(10)).status).toBe(200);
+    const refused = await poll(10);
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { code: string; status: number }).code).toBe("RATE_LIMITED");
+    expect((await poll(5)).status).toBe(200);
+    expect(await usageOf({ keyId })).toMatchObject({ cost: 15, requests: 3, refused: 1 });
+  });
+});
+
+describe("the counter object", () => {
+  const ns = () => (env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimitCounter> }).RATE_LIMITER;
+  const spec = (version: number, limit: number, shadow = false) => ({ id: "rl_direct00000", version, rate: { limit, windowS: 3600 }, quota: null, shadow });
+
+  it("never grants the same token twice, however many isolates ask at once", async () => {
+    const stub = ns().get(ns().idFromName(`key:${uniqueTag("direct")}`));
+    const answers = await Promise.all(Array.from({ length: 100 }, () => stub.acquire({ limits: [spec(1, 37)], cost: 1, returns: {} })));
+    const granted = answers.reduce((a, x) => a + x.answers[0]!.granted, 0);
+    expect(granted).toBe(37); // leases included: every token went out once, and no more
+    expect(answers.filter((x) => x.ok).length).toBeLessThanOrEqual(37);
+    expect(answers.filter((x) => !x.ok).length).toBeGreaterThan(0);
+  });
+
+  it("holds an isolate that still has an older setting to the newest one it has seen", async () => {
+    const stub = ns().get(ns().idFromName(`key:${uniqueTag("versions")}`));
+    expect((await stub.acquire({ limits: [spec(2, 3)], cost: 1, returns: {} })).ok).toBe(true);
+    // An isolate that has not reread the limits offers version 1 (a limit of 1000, shadow): version 2 decides.
+    const stale = await Promise.all(Array.from({ length: 5 }, () => stub.acquire({ limits: [spec(1, 1000, true)], cost: 1, returns: {} })));
+    expect(stale.filter((a) => a.ok)).toHaveLength(2);
+    expect(stale.find((a) => !a.ok)!.answers[0]!.shadow).toBe(false);
+  });
+});
+
