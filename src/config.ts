@@ -223,7 +223,7 @@ const ConfigSchema = z.object({
   SESSION_SECRETS: commaList([]).refine((l) => l.every((s) => s.length >= 32), "every secret must be at least 32 characters"),
   SESSION_IDLE_TTL_S: integer(SESSION_DEFAULT_IDLE_TTL_S, 60, 86_400),
   SESSION_MAX_TTL_S: integer(SESSION_DEFAULT_MAX_TTL_S, 300, 7 * 86_400),
-  SESSION_KEY_EXCHANGE: boolean(true),
+  SESSION_KEY_EXCHANGE: optionalString,
 });
 
 type Parsed = z.infer<typeof ConfigSchema>;
@@ -372,7 +372,13 @@ function toConfig(p: Parsed): Config {
         : null,
     session:
       p.SESSION_SECRETS.length > 0
-        ? { secrets: p.SESSION_SECRETS, idleTtlS: Math.min(p.SESSION_IDLE_TTL_S, p.SESSION_MAX_TTL_S), maxTtlS: p.SESSION_MAX_TTL_S, keyExchange: p.SESSION_KEY_EXCHANGE }
+        ? {
+            secrets: p.SESSION_SECRETS,
+            idleTtlS: Math.min(p.SESSION_IDLE_TTL_S, p.SESSION_MAX_TTL_S),
+            maxTtlS: p.SESSION_MAX_TTL_S,
+            // The key exchange is for installations without a provider, unless turned on as a break-glass.
+            keyExchange: p.SESSION_KEY_EXCHANGE === undefined ? !p.OIDC_ISSUER : p.SESSION_KEY_EXCHANGE === "true",
+          }
         : null,
   };
 }
@@ -392,6 +398,7 @@ function signInProblems(p: Parsed): string[] {
     if (u.search !== "" || u.pathname !== "/auth/callback") out.push("OIDC_REDIRECT_URI: must be the gateway's https://<host>/auth/callback, without a query");
     if (u.protocol === "http:" && !isLoopbackHost(u.hostname)) out.push("OIDC_REDIRECT_URI: must be https (http only on 127.0.0.1 or localhost)");
   }
+  if (p.SESSION_KEY_EXCHANGE !== undefined && p.SESSION_KEY_EXCHANGE !== "true" && p.SESSION_KEY_EXCHANGE !== "false") out.push("SESSION_KEY_EXCHANGE: must be true or false");
   if (p.OIDC_SCOPES !== undefined && !p.OIDC_SCOPES.split(/[\s,]+/).includes("openid")) out.push("OIDC_SCOPES: must include openid");
   return out;
 }

@@ -18,6 +18,8 @@ export interface AppVariables {
   principal: Principal | null;
   /** Set by `authenticate` when the credential is the browser session cookie. */
   session?: SessionClaims;
+  /** This route takes the session cookie (so a page load without one may be sent to sign in). */
+  sessionAccepted?: boolean;
   /** GraphQL routes answer errors in GraphQL's shape, Conductor routes in Conductor's (src/pipeline.ts). */
   errorStyle: ErrorStyle;
   /** The gateway refused the request, whatever status it answered with (a GraphQL refusal may be a 200). */

@@ -142,6 +142,7 @@ export function authenticated(sources: CredentialSources = {}): MiddlewareHandle
     const config = c.get("config");
     const url = new URL(c.req.url);
     const names = config.session ? cookieNamesFor(url) : null;
+    if (names) c.set("sessionAccepted", true);
     // `/admin/explain` about a key by id: the principal comes from the operator's question, not a credential.
     const dryRun = currentDryRun();
     const outcome: AuthOutcome = dryRun?.askedPrincipal
@@ -182,6 +183,9 @@ export const signInConfigured = (config: Config | undefined): boolean => !!confi
 function signInRedirect(c: AppContext, e: GatewayError): Response | null {
   if (e.status !== 401) return null;
   if (!signInConfigured(c.get("config"))) return null;
+  // Only where a session would be taken, and only when none was: a signed-in browser refused anyway (a route that
+  // does not take sessions, like FlowAPI's) sees the 401 instead of going round through sign-in forever.
+  if (!c.get("sessionAccepted") || c.get("session")) return null;
   if (!isBrowserNavigation(c.req.method, c.req.raw.headers)) return null;
   const url = new URL(c.req.url);
   if (url.pathname.startsWith("/auth/")) return null; // a failed sign-in shows its reason, never loops

@@ -43,6 +43,9 @@ let stop: () => Promise<void>;
 let browser: Browser;
 let attacker: Server;
 let adminKey: string;
+let adminKeyId: string;
+let plainKey: string;
+let consoleKey: string;
 
 const stubUrl = () => `http://127.0.0.1:${stubs.port}`;
 
@@ -54,7 +57,12 @@ beforeAll(async () => {
   evilIdp = await startIdp({ clients: [CLIENT, OTHER_CLIENT] });
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
-  adminKey = (await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "browser-admin", scopes: ["admin"], createdBy: "test" })).key;
+  const admin = await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "browser-admin", scopes: ["admin"], createdBy: "test" });
+  adminKey = admin.key;
+  const consoleAdmin = await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "console-admin", scopes: ["admin"], createdBy: "test" });
+  consoleKey = consoleAdmin.key;
+  adminKeyId = consoleAdmin.row.id;
+  plainKey = (await createKey(drizzle(client, { schema }), { tenant: "acme", subject: "svc", scopes: ["conductor"], createdBy: "test" })).key;
   await client.end();
   await fetch(`${stubUrl()}/conductor-admin/${CONDUCTOR_TAG}/seed`, {
     method: "POST",
@@ -81,6 +89,8 @@ beforeAll(async () => {
       OIDC_SCOPES: "openid email profile groups",
       JWT_CLAIM_SCOPES: "flowgate_scopes",
       SESSION_SECRETS: SECRET,
+      // Break-glass: the key exchange stays on beside the provider in this stack, so both are tested together.
+      SESSION_KEY_EXCHANGE: "true",
       PREFECT_GRAPHQL_URL: `${stubUrl()}/rec/${PREFECT_TAG}`,
       CONDUCTOR_URL: `${stubUrl()}/conductor/${CONDUCTOR_TAG}`,
       ARGO_URL: `${stubUrl()}/argo/browser`,
@@ -340,6 +350,51 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     const again = await signIn(context, "alice", "/argo/");
     expect((await call(again, "GET", "/auth/session")).status).toBe(200);
     await context.close();
+  });
+});
+
+describe("sessions without a provider: a flowgate key exchanged for the same cookie", () => {
+  it("opens a session for an admin's key, refuses a plain key and another origin, and ends when the key is revoked", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${GATEWAY}/healthz`); // any page of the gateway (the sign-in pages forbid scripts their fetch)
+    const exchange = (key: string) => call(page, "POST", "/auth/key", { key });
+    expect((await exchange(plainKey)).status).toBe(403);
+    expect((await exchange("fgk_not-a-key")).status).toBe(401);
+    const opened = await exchange(consoleKey);
+    expect(opened.status).toBe(200);
+    expect(opened.json).toMatchObject({ subject: "console-admin", source: "key" });
+    expect(JSON.stringify(opened.json)).not.toContain(consoleKey);
+    expect((await call(page, "GET", "/admin/keys?limit=1")).status).toBe(200);
+    expect((await call(page, "GET", "/auth/session")).json).toMatchObject({ source: "key", keyId: adminKeyId });
+    // A form from another origin cannot sign this browser in with a key of the attacker's choosing.
+    const res = await fetch(`${GATEWAY}/auth/key`, { method: "POST", headers: { origin: `http://127.0.0.1:${ATTACKER_PORT}`, "content-type": "application/x-www-form-urlencoded" }, body: `key=${consoleKey}` });
+    expect(res.status).toBe(403);
+    // Revoking the key ends the session built on it.
+    const revoke = await fetch(`${GATEWAY}/admin/keys/${adminKeyId}`, { method: "DELETE", headers: { authorization: `Bearer ${adminKey}` } });
+    expect(revoke.status).toBe(200);
+    expect((await call(page, "GET", "/admin/keys?limit=1")).status).toBe(401);
+    await context.close();
+  });
+
+  it("renews a session in use past half its idle time, and refuses one idle or past its end", async () => {
+    const config: SessionConfig = { secrets: [SECRET], idleTtlS: 900, maxTtlS: 28_800, keyExchange: true };
+    const now = Date.now() / 1000;
+    const s = newSession({ src: "oidc", sub: "dave", roles: [], groups: [], scopes: ["query/*"] }, config, now - 1_000);
+    const nearIdle = await sealSession({ ...s, exp: Math.floor(now) + 30 }, config);
+    const res = await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${nearIdle}` } });
+    expect(res.status).toBe(200);
+    const renewed = (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie().find((c) => c.startsWith(`${COOKIE}=`))!;
+    expect(renewed).toMatch(/HttpOnly; SameSite=Lax; Max-Age=900$/);
+    const opened = await openSession(renewed.slice(COOKIE.length + 1).split(";")[0]!, config, now);
+    expect(opened).toMatchObject({ sid: s.sid, auth: s.auth, max: s.max });
+    expect(opened.exp).toBeGreaterThanOrEqual(Math.floor(now) + 899);
+    const fresh = await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${await sealSession({ ...s, exp: Math.floor(now) + 800 }, config)}` } });
+    expect(fresh.headers.get("set-cookie")).toBeNull();
+    const idle = await sealSession({ ...s, exp: Math.floor(now) - 1 }, config);
+    expect((await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${idle}` } })).status).toBe(401);
+    const ended = await sealSession({ ...s, exp: Math.floor(now) + 100, max: Math.floor(now) - 1 }, config);
+    expect((await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${ended}` } })).status).toBe(401);
   });
 });
 
