@@ -215,6 +215,8 @@ const ConfigSchema = z.object({
   SCHELLAR_URL: url,
   ARGO_URL: url,
   FLOWAPI_URL: url,
+  PREFECT_UI_URL: url,
+  CONDUCTOR_UI_URL: url,
   OIDC_ISSUER: exactUrl,
   OIDC_CLIENT_ID: optionalString,
   OIDC_CLIENT_SECRET: optionalString,
@@ -276,6 +278,8 @@ export interface Config {
   /** Documents whose analysis each isolate keeps (0: parse every request). */
   graphqlAnalysisCacheEntries: number;
   upstreams: { prefect?: string; conductor?: string; schellar?: string; argo?: string; flowapi?: string };
+  /** Where the Prefect and Conductor UIs' files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
+  uiUpstreams: { prefect?: string; conductor?: string };
   /** Browser sign-in (docs/browser-sign-in.md); null when no provider is configured. */
   oidc: OidcConfig | null;
   /** Browser sessions; null without SESSION_SECRETS (then no session is issued or accepted). */
@@ -366,6 +370,7 @@ function toConfig(p: Parsed): Config {
       argo: p.ARGO_URL,
       flowapi: p.FLOWAPI_URL,
     },
+    uiUpstreams: { prefect: p.PREFECT_UI_URL, conductor: p.CONDUCTOR_UI_URL },
     oidc:
       p.OIDC_ISSUER && p.OIDC_CLIENT_ID && p.OIDC_REDIRECT_URI
         ? { issuer: p.OIDC_ISSUER, clientId: p.OIDC_CLIENT_ID, clientSecret: p.OIDC_CLIENT_SECRET, redirectUri: p.OIDC_REDIRECT_URI, scopes: list(p.OIDC_SCOPES.replace(/\s+/g, ",")) }

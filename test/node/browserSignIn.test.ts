@@ -94,6 +94,7 @@ beforeAll(async () => {
       PREFECT_GRAPHQL_URL: `${stubUrl()}/rec/${PREFECT_TAG}`,
       CONDUCTOR_URL: `${stubUrl()}/conductor/${CONDUCTOR_TAG}`,
       ARGO_URL: `${stubUrl()}/argo/browser`,
+      PREFECT_UI_URL: `${stubUrl()}/rec/prefect-ui`,
     },
     onStdout: () => {},
     onStderr: () => {},
@@ -282,6 +283,27 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     expect((await call(bob, "POST", "/prefect/graphql", { query: 'mutation { delete_flow(input: {flow_id: "x"}) { success } }' })).json).toMatchObject({ data: { upstream: "prefect-stub" } });
     await context.close();
     await bobContext.close();
+  });
+
+  it("serves the Prefect UI on the gateway's origin: pages behind sign-in, static files public, the session never sent on", async () => {
+    const context = await browser.newContext();
+    const page = await signIn(context, "alice", "/prefect/flows?project=x");
+    expect(page.url()).toBe(`${GATEWAY}/prefect/flows?project=x`);
+    expect(await page.content()).toContain("prefect-stub");
+    // The UI's first load runs on the cookie alone: its GraphQL call from that page passes.
+    expect((await call(page, "POST", "/prefect/graphql", { query: "query { flow { id } }" })).status).toBe(200);
+    const asset = await fetch(`${GATEWAY}/prefect/js/app.1234.js`);
+    expect(asset.status).toBe(200);
+    // Without the cookie: a page load goes to sign in; a script's fetch of a page path is nothing here.
+    expect((await navigate(`${GATEWAY}/prefect/flows`)).status).toBe(302);
+    expect((await fetch(`${GATEWAY}/prefect/flows`)).status).toBe(404);
+    const seen = (await (await fetch(`${stubUrl()}/records/prefect-ui`)).json()) as { path: string; headers: Record<string, string> }[];
+    expect(seen.map((r) => r.path)).toEqual(["/rec/prefect-ui/flows?project=x", "/rec/prefect-ui/js/app.1234.js"]);
+    for (const r of seen) {
+      expect(r.headers.cookie).toBeUndefined();
+      expect(r.headers["x-flowgate-subject"]).toBeUndefined();
+    }
+    await context.close();
   });
 
   it("answers an API call without credential 401, never a redirect; only a page load is redirected", async () => {

@@ -13,6 +13,7 @@ import { waitUntil, type AppContext, type AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
+import { serveUi } from "../../proxy/ui";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../proxy/body";
@@ -639,6 +640,13 @@ export function conductorRoutes(): Hono<AppEnv> {
     const res = await relay(c, conductorOf(c, caller, "schellar"), "DELETE", ["schedule", scheduleUpstreamName(caller.tenant, name)]);
     audit(c, caller, "schedule.delete", name);
     return res;
+  });
+
+  // The Conductor UI's pages and files (CONDUCTOR_UI_URL), on the gateway's origin; never an API path.
+  r.on(["GET", "HEAD"], "*", (c) => {
+    const path = new URL(c.req.url).pathname;
+    if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) throw notFound("no such Conductor route on this gateway");
+    return serveUi(c, { upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
   });
 
   // Anything else is not served: 404 before any upstream is asked.

@@ -10,6 +10,7 @@ import { GatewayError, graphqlErrorBody, unauthenticated } from "../../errors";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
+import { serveUi } from "../../proxy/ui";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
@@ -162,6 +163,8 @@ export function prefectRoutes(): Hono<AppEnv> {
       timeoutMs: config.upstreamTimeoutMs,
     });
   });
+  // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
+  prefect.on(["GET", "HEAD"], "*", authenticated(), (c) => serveUi(c, { upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" }));
   return prefect;
 }
 

@@ -1,0 +1,53 @@
+/**
+ * An engine's web UI served from the gateway's own origin (docs/browser-sign-in.md "Serving the UIs"), so the UI
+ * and its API calls share the session cookie: `/prefect/*` from PREFECT_UI_URL, `/conductor/*` from
+ * CONDUCTOR_UI_URL (the Argo UI has its own handler, src/engines/argo/route.ts).
+ *
+ * Static files (scripts, styles, images, fonts, the UI's settings JSON) are public: they carry no engine data.
+ * A page load (a browser navigation, or the UI's root) needs the session when browser sign-in is configured, and
+ * is sent to sign in without one; the UI server answers it (its own single-page fallback included). Anything
+ * else, and every method but GET and HEAD, is 404: a UI route never reaches an engine's API.
+ */
+import type { AppContext } from "../context";
+import { GatewayError, notFound, unauthenticated } from "../errors";
+import { isBrowserNavigation } from "../identity/browser";
+import { signInConfigured } from "../pipeline";
+import { forward } from "./forward";
+
+/** Paths of a UI's static files. */
+export const UI_STATIC_FILE = /\.(js|mjs|css|map|png|svg|ico|jpg|jpeg|gif|webp|woff2?|ttf|eot|txt|webmanifest|json)$/;
+
+export interface UiRoute {
+  /** The UI server's base URL, or undefined when this UI is not served here. */
+  upstream: string | undefined;
+  /** The gateway prefix it is served under: `/prefect`. */
+  routePrefix: string;
+  /** Human name for messages. */
+  name: string;
+}
+
+/** Serves one request of a UI. `c.get("principal")` must already be set (the route's `authenticated()`). */
+export async function serveUi(c: AppContext, ui: UiRoute): Promise<Response> {
+  c.set("errorStyle", "envelope");
+  const method = c.req.method;
+  if (!ui.upstream || (method !== "GET" && method !== "HEAD")) throw notFound(`no such ${ui.name} route on this gateway`);
+  const url = new URL(c.req.url);
+  const path = url.pathname.slice(ui.routePrefix.length) || "/";
+  if (path.split("/").some((s) => s === ".." || s === ".")) throw notFound(`no such ${ui.name} route on this gateway`);
+  const navigation = isBrowserNavigation(method, c.req.raw.headers);
+  const isStatic = UI_STATIC_FILE.test(path);
+  if (!isStatic && !navigation && path !== "/" && path !== "/index.html") throw notFound(`no such ${ui.name} route on this gateway`);
+  if (!isStatic && signInConfigured(c.get("config")) && !c.get("principal")) throw unauthenticated(`sign in to use the ${ui.name}`);
+  const res = await forward({
+    upstream: ui.upstream,
+    path: `${path}${url.search}`,
+    routePrefix: ui.routePrefix,
+    method,
+    headers: c.req.raw.headers,
+    // A UI server learns nothing about the caller: it serves the same files to everyone.
+    identity: { "x-request-id": c.get("requestId") },
+    timeoutMs: c.get("config").upstreamTimeoutMs,
+  });
+  if (res.status >= 500) throw new GatewayError("BAD_GATEWAY", `the ${ui.name} server answered ${res.status}`);
+  return res;
+}
