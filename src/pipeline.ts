@@ -137,11 +137,12 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
  * by a cookie must prove it comes from the gateway's own pages (src/identity/browser.ts); a session in use past
  * half its idle time leaves with a renewed cookie.
  */
-export function authenticated(sources: CredentialSources = {}): MiddlewareHandler<AppEnv> {
+export function authenticated(sources: CredentialSources = {}, options: { browserSession?: boolean } = {}): MiddlewareHandler<AppEnv> {
+  const takesSession = options.browserSession ?? true;
   return async (c, next) => {
     const config = c.get("config");
     const url = new URL(c.req.url);
-    const names = config.session ? cookieNamesFor(url) : null;
+    const names = config.session && takesSession ? cookieNamesFor(url) : null;
     if (names) c.set("sessionAccepted", true);
     // `/admin/explain` about a key by id: the principal comes from the operator's question, not a credential.
     const dryRun = currentDryRun();

@@ -420,6 +420,17 @@ describe("sessions without a provider: a flowgate key exchanged for the same coo
   });
 });
 
+describe("routes that are not for browsers", () => {
+  it("task-worker routes ignore the session cookie: a poll (a GET that dequeues work) needs a worker's own credential", async () => {
+    const config: SessionConfig = { secrets: [SECRET], idleTtlS: 900, maxTtlS: 28_800, keyExchange: true };
+    const s = newSession({ src: "oidc", sub: "eve", tenant: "acme", roles: [], groups: [], scopes: ["worker"] }, config, Date.now() / 1000);
+    const cookie = `${COOKIE}=${await sealSession(s, config)}`;
+    expect((await fetch(`${GATEWAY}/whoami`, { headers: { cookie } })).status).toBe(200);
+    const poll = await fetch(`${GATEWAY}/workers/conductor/api/tasks/poll/report?workerid=w`, { headers: { cookie } });
+    expect(poll.status).toBe(401);
+  });
+});
+
 describe("attacks on browser sign-in, each refused", () => {
   it("session fixation: a cookie planted before sign-in is replaced, not promoted", async () => {
     const attackerContext = await browser.newContext();
