@@ -10,7 +10,7 @@ import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { createRemoteJWKSet } from "jose";
-import { startLocalDatabase, type LocalDatabase } from "../../scripts/local-db.ts";
+import { createScratchDatabase, startLocalDatabase, type LocalDatabase } from "../../scripts/local-db.ts";
 import { buildWorker, startRuntime, wranglerFacts } from "../../scripts/worker-runtime.ts";
 import { startIdp, type Idp } from "../../scripts/idp-stub.ts";
 import { startStubs, type Stubs } from "../setup/stubs.ts";
@@ -36,6 +36,7 @@ const CONDUCTOR_TAG = "browser";
 const MEMORY_TTL_S = 2;
 
 let db: LocalDatabase;
+let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | null = null;
 let stubs: Stubs;
 let idp: Idp;
 let evilIdp: Idp;
@@ -50,7 +51,10 @@ let consoleKey: string;
 const stubUrl = () => `http://127.0.0.1:${stubs.port}`;
 
 beforeAll(async () => {
-  db = await startLocalDatabase();
+  // PGlite by default; with TEST_DATABASE_URL, a scratch database of this run's own on that server.
+  const server = process.env.TEST_DATABASE_URL;
+  scratch = server ? await createScratchDatabase(server, "browser") : null;
+  db = await startLocalDatabase({ databaseUrl: scratch?.url });
   stubs = await startStubs();
   idp = await startIdp({ clients: [CLIENT, OTHER_CLIENT] });
   // Another provider that knows a client of the same name and redirect URI: its codes and tokens must not pass.
@@ -120,6 +124,7 @@ afterAll(async () => {
   await evilIdp?.close();
   await stubs?.close();
   await db?.close();
+  await scratch?.drop();
 });
 
 const landed = (u: URL) => u.origin === GATEWAY && !u.pathname.startsWith("/auth/");
