@@ -171,3 +171,8 @@ export const MAX_RETURN_PATH_LENGTH = 2_048;
 export const OIDC_DISCOVERY_TTL_MS = 3_600_000;
 /** Token endpoint and discovery calls give up after 10 s: a sign-in then fails with 502, it never hangs. */
 export const OIDC_FETCH_TIMEOUT_MS = 10_000;
+/**
+ * Largest session cookie value issued: browsers keep at least 4,096 bytes per cookie (name, value and attributes
+ * together) and silently drop a larger one, which would send the browser round through sign-in again and again.
+ */
+export const MAX_SESSION_COOKIE_BYTES = 3_900;

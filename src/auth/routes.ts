@@ -38,7 +38,7 @@ import {
   type CookieNames,
   type SessionClaims,
 } from "../identity/session";
-import { LOGIN_TRANSACTION_TTL_S } from "../constants";
+import { LOGIN_TRANSACTION_TTL_S, MAX_SESSION_COOKIE_BYTES } from "../constants";
 import { authenticated, requirePrincipal } from "../pipeline";
 import { readBodyLimited, utf8 } from "../proxy/body";
 
@@ -67,6 +67,10 @@ function noStore(res: Response): Response {
 
 /** The new session's cookie, with the sign-in audited. */
 async function startSession(c: AppContext, s: SessionClaims, config: SessionConfig, names: CookieNames): Promise<string> {
+  const sealed = await sealSession(s, config);
+  if (sealed.length > MAX_SESSION_COOKIE_BYTES) {
+    throw badRequest(`the identity provider sent more roles, groups or scopes than a browser cookie can hold (${sealed.length} > ${MAX_SESSION_COOKIE_BYTES} bytes); narrow the claims it releases to the gateway`);
+  }
   recordAudit(c, {
     action: "session.start",
     decision: "DONE",
@@ -77,7 +81,7 @@ async function startSession(c: AppContext, s: SessionClaims, config: SessionConf
     requestId: c.get("requestId"),
     details: { source: s.src, expiresAt: new Date(s.max * 1000).toISOString() },
   });
-  return setCookie(names.session, await sealSession(s, config), Math.min(config.idleTtlS, s.max - nowS()), names.secure);
+  return setCookie(names.session, sealed, Math.min(config.idleTtlS, s.max - nowS()), names.secure);
 }
 
 function redirectWith(location: string, cookies: string[]): Response {

@@ -12,7 +12,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { createRemoteJWKSet } from "jose";
 import { createScratchDatabase, startLocalDatabase, type LocalDatabase } from "../../scripts/local-db.ts";
 import { buildWorker, startRuntime, wranglerFacts } from "../../scripts/worker-runtime.ts";
-import { startIdp, type Idp } from "../../scripts/idp-stub.ts";
+import { TEST_USERS, startIdp, type Idp } from "../../scripts/idp-stub.ts";
 import { startStubs, type Stubs } from "../setup/stubs.ts";
 import { schema } from "../../src/db/schema.ts";
 import { createKey } from "../../src/store/keys.ts";
@@ -56,7 +56,9 @@ beforeAll(async () => {
   scratch = server ? await createScratchDatabase(server, "browser") : null;
   db = await startLocalDatabase({ databaseUrl: scratch?.url });
   stubs = await startStubs();
-  idp = await startIdp({ clients: [CLIENT, OTHER_CLIENT] });
+  // "crowd" belongs to more groups than a cookie can carry.
+  const crowd = { password: "password-crowd", email: "crowd@example.test", groups: Array.from({ length: 300 }, (_, i) => `group-number-${i}`), roles: [], scopes: "query/*" };
+  idp = await startIdp({ clients: [CLIENT, OTHER_CLIENT], users: { ...TEST_USERS, crowd } });
   // Another provider that knows a client of the same name and redirect URI: its codes and tokens must not pass.
   evilIdp = await startIdp({ clients: [CLIENT, OTHER_CLIENT] });
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
@@ -490,6 +492,14 @@ describe("attacks on browser sign-in, each refused", () => {
     // A cookie another origin of the same site sets for itself never reaches the gateway's origin: Chromium keeps
     // a cookie set by 127.0.0.1:9243 out of requests to the gateway only if host-scoped... cookies ignore ports,
     // which is why the gateway's own cookie is host-only and the CSRF proof checks the Origin, not the cookie.
+  });
+
+  it("refuses a sign-in whose claims would not fit in a cookie, instead of sending the browser round for ever", async () => {
+    const { signin, authUrl } = await startLogin("/argo/");
+    const res = await callback(await providerRedirect(authUrl, "crowd"), signin);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/cookie can hold/);
+    expect(res.headers.get("set-cookie") ?? "").not.toContain(`${COOKIE}=`);
   });
 
   it("state replay: a callback is redeemed once", async () => {
