@@ -28,7 +28,6 @@ export interface UiRoute {
 
 /** Serves one request of a UI. `c.get("principal")` must already be set (the route's `authenticated()`). */
 export async function serveUi(c: AppContext, ui: UiRoute): Promise<Response> {
-  c.set("errorStyle", "envelope");
   const method = c.req.method;
   if (!ui.upstream || (method !== "GET" && method !== "HEAD")) throw notFound(`no such ${ui.name} route on this gateway`);
   const url = new URL(c.req.url);

@@ -101,6 +101,7 @@ beforeAll(async () => {
       CONDUCTOR_URL: `${stubUrl()}/conductor/${CONDUCTOR_TAG}`,
       ARGO_URL: `${stubUrl()}/argo/browser`,
       PREFECT_UI_URL: `${stubUrl()}/rec/prefect-ui`,
+      CONDUCTOR_UI_URL: `${stubUrl()}/rec/conductor-ui`,
     },
     onStdout: () => {},
     onStderr: () => {},
@@ -310,6 +311,14 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
       expect(r.headers.cookie).toBeUndefined();
       expect(r.headers["x-flowgate-subject"]).toBeUndefined();
     }
+    // The Conductor UI likewise, beside its API: an API path is never a UI page.
+    expect((await navigate(`${GATEWAY}/conductor/workflows`)).status).toBe(302);
+    expect((await fetch(`${GATEWAY}/conductor/static/js/main.abc.js`)).status).toBe(200);
+    expect((await navigate(`${GATEWAY}/conductor/api/nothing-here`)).status).toBe(404);
+    const conductorPage = await context.newPage();
+    await conductorPage.goto(`${GATEWAY}/conductor/workflows`);
+    expect(conductorPage.url()).toBe(`${GATEWAY}/conductor/workflows`);
+    expect(await conductorPage.content()).toContain("prefect-stub"); // the recording stand-in answers every path alike
     await context.close();
   });
 

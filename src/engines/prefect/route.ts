@@ -164,7 +164,17 @@ export function prefectRoutes(): Hono<AppEnv> {
     });
   });
   // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
-  prefect.on(["GET", "HEAD"], "*", authenticated(), (c) => serveUi(c, { upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" }));
+  // Its refusals are not GraphQL answers: the envelope, like any other page.
+  prefect.on(
+    ["GET", "HEAD"],
+    "*",
+    async (c, next) => {
+      c.set("errorStyle", "envelope");
+      await next();
+    },
+    authenticated(),
+    (c) => serveUi(c, { upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" }),
+  );
   return prefect;
 }
 
