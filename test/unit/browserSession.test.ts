@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { parseConfig, type SessionConfig } from "../../src/config";
 import { crossSiteRefusal, isBrowserNavigation, safeReturnPath } from "../../src/identity/browser";
 import { newSession, openSession, renewal, sealSession, newSignIn, sealSignIn } from "../../src/identity/session";
+import { verifyIdToken } from "../../src/identity/oidc";
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from "jose";
 
 const kv = { get: () => null } as unknown as KVNamespace;
 const base = { KEY_CACHE: kv, DATABASE_URL: "postgres://u:p@db.example/flowgate" };
@@ -131,5 +133,26 @@ describe("sign-in configuration", () => {
     expect(keysOnly).toMatchObject({ ok: true, config: { oidc: null, session: { keyExchange: true } } });
     expect(parseConfig({ ...base, ...oidc, SESSION_KEY_EXCHANGE: "true" })).toMatchObject({ ok: true, config: { session: { keyExchange: true } } });
     expect(parseConfig({ ...base })).toMatchObject({ ok: true, config: { session: null } });
+  });
+});
+
+describe("ID token audience and authorized party", () => {
+  // Real providers' tokens are checked end to end in test/node/browserSignIn.test.ts; the azp rule needs tokens
+  // with several audiences, which the test provider does not issue, so they are signed here with a local key.
+  it("refuses a token whose azp names another client, or that has several audiences and no azp", async () => {
+    const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+    const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: "k", alg: "ES256" }] });
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ nonce: "n", ...claims }).setProtectedHeader({ alg: "ES256", kid: "k" }).setIssuer("https://id.example").setSubject("alice").setIssuedAt().setExpirationTime("5m").sign(privateKey);
+    const expect_ = { issuer: "https://id.example", clientId: "flowgate", nonce: "n", clockToleranceS: 0, keys };
+    await expect(verifyIdToken(await sign({ aud: "flowgate" }), expect_)).resolves.toMatchObject({ sub: "alice" });
+    await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"], azp: "flowgate" }), expect_)).resolves.toMatchObject({ sub: "alice" });
+    await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"] }), expect_)).rejects.toThrow(/azp/);
+    await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"], azp: "other" }), expect_)).rejects.toThrow(/azp/);
+    await expect(verifyIdToken(await sign({ aud: "flowgate", azp: "other" }), expect_)).rejects.toThrow(/azp/);
+    await expect(verifyIdToken(await sign({ aud: "other" }), expect_)).rejects.toThrow(/aud/);
+    await expect(verifyIdToken(await sign({ aud: "flowgate", nonce: "m" }), expect_)).rejects.toThrow(/nonce/);
+    const hs = await new SignJWT({ nonce: "n", aud: "flowgate" }).setProtectedHeader({ alg: "HS256" }).setIssuer("https://id.example").setSubject("alice").setIssuedAt().setExpirationTime("5m").sign(new TextEncoder().encode("x".repeat(32)));
+    await expect(verifyIdToken(hs, expect_)).rejects.toThrow(/could not be verified/);
   });
 });
