@@ -408,6 +408,16 @@ describe("sessions without a provider: a flowgate key exchanged for the same coo
     // A form from another origin cannot sign this browser in with a key of the attacker's choosing.
     const res = await fetch(`${GATEWAY}/auth/key`, { method: "POST", headers: { origin: `http://127.0.0.1:${ATTACKER_PORT}`, "content-type": "application/x-www-form-urlencoded" }, body: `key=${consoleKey}` });
     expect(res.status).toBe(403);
+    // The plain form (what /auth/login shows without a provider), posted from the gateway's own page.
+    const form = await fetch(`${GATEWAY}/auth/key`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: GATEWAY, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ key: consoleKey, return_to: "//evil.example/console" }).toString(),
+    });
+    expect(form.status).toBe(303);
+    expect(form.headers.get("location")).toBe("/");
+    expect(form.headers.get("set-cookie")).toMatch(new RegExp(`^${COOKIE}=[^;]+; Path=/; HttpOnly; SameSite=Lax`));
     // Revoking the key ends the session built on it.
     const revoke = await fetch(`${GATEWAY}/admin/keys/${adminKeyId}`, { method: "DELETE", headers: { authorization: `Bearer ${adminKey}` } });
     expect(revoke.status).toBe(200);
