@@ -646,7 +646,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.on(["GET", "HEAD"], "*", (c) => {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) throw notFound("no such Conductor route on this gateway");
-    return serveUi(c, { upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
+    return serveUi(c, { engine: "conductor", upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
   });
 
   // Anything else is not served: 404 before any upstream is asked.

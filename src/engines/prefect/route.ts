@@ -173,7 +173,7 @@ export function prefectRoutes(): Hono<AppEnv> {
       await next();
     },
     authenticated(),
-    (c) => serveUi(c, { upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" }),
+    (c) => serveUi(c, { engine: "prefect", upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" }),
   );
   return prefect;
 }
