@@ -6,10 +6,11 @@
  * Static files (scripts, styles, images, fonts, the UI's settings JSON) are public: they carry no engine data.
  * A page load (a browser navigation, or the UI's root) needs the session when browser sign-in is configured, and
  * is sent to sign in without one; the UI server answers it (its own single-page fallback included). Anything
- * else, and every method but GET and HEAD, is 404: a UI route never reaches an engine's API.
+ * else, and every method but GET and HEAD, is left to the route (404, or 401 first where the route says so): a UI
+ * route never reaches an engine's API.
  */
 import type { AppContext } from "../context";
-import { GatewayError, notFound, unauthenticated } from "../errors";
+import { GatewayError, unauthenticated } from "../errors";
 import { isBrowserNavigation } from "../identity/browser";
 import { signInConfigured } from "../pipeline";
 import { forward } from "./forward";
@@ -29,16 +30,20 @@ export interface UiRoute {
   name: string;
 }
 
-/** Serves one request of a UI. `c.get("principal")` must already be set (the route's `authenticated()`). */
-export async function serveUi(c: AppContext, ui: UiRoute): Promise<Response> {
+/**
+ * Serves one request of a UI, or answers null when it is not one (no UI configured, not GET or HEAD, neither a
+ * static file nor a page): the route then answers as it would without a UI. `c.get("principal")` must already
+ * be set (the route's `authenticated()`).
+ */
+export async function serveUi(c: AppContext, ui: UiRoute): Promise<Response | null> {
   const method = c.req.method;
-  if (!ui.upstream || (method !== "GET" && method !== "HEAD")) throw notFound(`no such ${ui.name} route on this gateway`);
+  if (!ui.upstream || (method !== "GET" && method !== "HEAD")) return null;
   const url = new URL(c.req.url);
   const path = url.pathname.slice(ui.routePrefix.length) || "/";
-  if (path.split("/").some((s) => s === ".." || s === ".")) throw notFound(`no such ${ui.name} route on this gateway`);
+  if (path.split("/").some((s) => s === ".." || s === ".")) return null;
   const navigation = isBrowserNavigation(method, c.req.raw.headers);
   const isStatic = UI_STATIC_FILE.test(path);
-  if (!isStatic && !navigation && path !== "/" && path !== "/index.html") throw notFound(`no such ${ui.name} route on this gateway`);
+  if (!isStatic && !navigation && path !== "/" && path !== "/index.html") return null;
   if (!isStatic && signInConfigured(c.get("config")) && !c.get("principal")) throw unauthenticated(`sign in to use the ${ui.name}`);
   const res = await forward({
     engine: ui.engine,

@@ -314,11 +314,14 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     // The Conductor UI likewise, beside its API: an API path is never a UI page.
     expect((await navigate(`${GATEWAY}/conductor/workflows`)).status).toBe(302);
     expect((await fetch(`${GATEWAY}/conductor/static/js/main.abc.js`)).status).toBe(200);
-    expect((await navigate(`${GATEWAY}/conductor/api/nothing-here`)).status).toBe(404);
     const conductorPage = await context.newPage();
     await conductorPage.goto(`${GATEWAY}/conductor/workflows`);
     expect(conductorPage.url()).toBe(`${GATEWAY}/conductor/workflows`);
     expect(await conductorPage.content()).toContain("prefect-stub"); // the recording stand-in answers every path alike
+    const apiPage = await conductorPage.goto(`${GATEWAY}/conductor/api/nothing-here`);
+    expect(apiPage!.status()).toBe(404);
+    const uiSeen = (await (await fetch(`${stubUrl()}/records/conductor-ui`)).json()) as { path: string }[];
+    expect(uiSeen.map((r) => r.path)).toEqual(["/rec/conductor-ui/static/js/main.abc.js", "/rec/conductor-ui/workflows"]);
     await context.close();
   });
 

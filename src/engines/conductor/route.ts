@@ -643,10 +643,11 @@ export function conductorRoutes(): Hono<AppEnv> {
   });
 
   // The Conductor UI's pages and files (CONDUCTOR_UI_URL), on the gateway's origin; never an API path.
-  r.on(["GET", "HEAD"], "*", (c) => {
+  r.on(["GET", "HEAD"], "*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
-    if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) throw notFound("no such Conductor route on this gateway");
-    return serveUi(c, { engine: "conductor", upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
+    if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) return next();
+    const ui = await serveUi(c, { engine: "conductor", upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
+    return ui ?? next();
   });
 
   // Anything else is not served: 404 before any upstream is asked.

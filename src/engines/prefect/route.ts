@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import type { AppContext, AppEnv } from "../../context";
-import { GatewayError, graphqlErrorBody, unauthenticated } from "../../errors";
+import { GatewayError, graphqlErrorBody, notFound, unauthenticated } from "../../errors";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
@@ -173,7 +173,11 @@ export function prefectRoutes(): Hono<AppEnv> {
       await next();
     },
     authenticated(),
-    (c) => serveUi(c, { engine: "prefect", upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" }),
+    async (c) => {
+      const ui = await serveUi(c, { engine: "prefect", upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" });
+      if (!ui) throw notFound("no such Prefect route on this gateway");
+      return ui;
+    },
   );
   return prefect;
 }
