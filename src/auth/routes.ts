@@ -41,6 +41,7 @@ import {
 import { LOGIN_TRANSACTION_TTL_S, MAX_SESSION_COOKIE_BYTES } from "../constants";
 import { authenticated, requirePrincipal } from "../pipeline";
 import { readBodyLimited, utf8 } from "../proxy/body";
+import { requireJsonDepth } from "../proxy/json";
 
 /** The callback's path: OIDC_REDIRECT_URI must point here on the gateway's own origin. */
 export const CALLBACK_PATH = "/auth/callback";
@@ -184,6 +185,7 @@ export function authRoutes(): Hono<AppEnv> {
     let key: unknown;
     let ret: unknown;
     if (type === "application/json") {
+      requireJsonDepth(text);
       try {
         ({ key, return_to: ret } = JSON.parse(text) as { key?: unknown; return_to?: unknown });
       } catch {

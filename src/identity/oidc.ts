@@ -12,6 +12,7 @@ import { base64url, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JW
 import { isLoopbackHost, type OidcConfig } from "../config";
 import { JWKS_CACHE_MAX_AGE_MS, JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS, OIDC_DISCOVERY_TTL_MS, OIDC_FETCH_TIMEOUT_MS } from "../constants";
 import { GatewayError, unauthenticated } from "../errors";
+import { requireAnswerDepth } from "../proxy/json";
 import { constantTimeEqual } from "./apiKeyFormat";
 import type { SignInTransaction } from "./session";
 
@@ -52,7 +53,9 @@ export async function discover(issuer: string, now = Date.now()): Promise<Discov
       signal: AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS),
     });
     if (!res.ok) throw providerDown(`discovery answered ${res.status}`);
-    body = await res.json();
+    const text = await res.text();
+    requireAnswerDepth(text);
+    body = JSON.parse(text);
   } catch (err) {
     throw err instanceof GatewayError ? err : providerDown("discovery");
   }
@@ -120,7 +123,14 @@ export async function exchangeCode(d: Discovery, oidc: OidcConfig, code: string,
   } catch {
     throw providerDown("token endpoint");
   }
-  const body = (await res.json().catch(() => null)) as { id_token?: unknown } | null;
+  const text = await res.text().catch(() => "");
+  requireAnswerDepth(text);
+  let body: { id_token?: unknown } | null = null;
+  try {
+    body = JSON.parse(text) as { id_token?: unknown } | null;
+  } catch {
+    // not JSON: handled below
+  }
   if (res.status === 400 || res.status === 401) {
     // invalid_grant: a code used twice, issued to another client, or a PKCE verifier that does not match.
     throw unauthenticated("the identity provider refused the sign-in; start again");
