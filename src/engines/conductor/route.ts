@@ -643,7 +643,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   });
 
   // The Conductor UI's pages and files (CONDUCTOR_UI_URL), on the gateway's origin; never an API path.
-  r.on(["GET", "HEAD"], "*", async (c, next) => {
+  r.get("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) return next();
     const ui = await serveUi(c, { engine: "conductor", upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });

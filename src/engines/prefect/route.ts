@@ -165,8 +165,7 @@ export function prefectRoutes(): Hono<AppEnv> {
   });
   // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
   // Its refusals are not GraphQL answers: the envelope, like any other page.
-  prefect.on(
-    ["GET", "HEAD"],
+  prefect.get(
     "*",
     async (c, next) => {
       c.set("errorStyle", "envelope");
