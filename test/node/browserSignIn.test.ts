@@ -434,7 +434,7 @@ describe("sessions without a provider: a flowgate key exchanged for the same coo
     const s = newSession({ src: "oidc", sub: "dave", roles: [], groups: [], scopes: ["query/*"] }, config, now - 1_000);
     const nearIdle = await sealSession({ ...s, exp: Math.floor(now) + 30 }, config);
     const res = await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${nearIdle}` } });
-    expect(res.status).toBe(200);
+    expect(res.status, await res.clone().text()).toBe(200);
     const renewed = (res.headers as unknown as { getSetCookie(): string[] }).getSetCookie().find((c) => c.startsWith(`${COOKIE}=`))!;
     expect(renewed).toMatch(/HttpOnly; SameSite=Lax; Max-Age=900$/);
     const opened = await openSession(renewed.slice(COOKIE.length + 1).split(";")[0]!, config, now);
