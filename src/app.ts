@@ -13,6 +13,7 @@
  */
 import { Hono } from "hono";
 import { adminRoutes } from "./admin/routes";
+import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./context";
 import { argoRoutes } from "./engines/argo/route";
 import { conductorRoutes } from "./engines/conductor/route";
@@ -46,6 +47,7 @@ export function buildApp(): Hono<AppEnv> {
     return new Response(file.body, file); // the asset's headers are immutable; the pipeline adds X-Request-Id
   });
 
+  app.route("/auth", authRoutes());
   app.route("/admin", adminRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
   app.route("/prefect", prefectRoutes());
   app.route("/conductor", conductorRoutes());

@@ -3,7 +3,19 @@
  * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
  */
 import { z } from "zod";
-import { ANALYSIS_CACHE_MAX_ENTRIES, DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_GRAPHQL_LIMITS, DEFAULT_PREFECT_FIELD_COSTS, DEFAULT_USAGE_RETENTION_DAYS, JWKS_CACHE_MAX_AGE_MS, MIN_TOKEN_SECRET_LENGTH, UUID_PATTERN, type GraphQLLimits } from "./constants";
+import {
+  ANALYSIS_CACHE_MAX_ENTRIES,
+  DEFAULT_AUDIT_RETENTION_DAYS,
+  DEFAULT_GRAPHQL_LIMITS,
+  DEFAULT_PREFECT_FIELD_COSTS,
+  DEFAULT_USAGE_RETENTION_DAYS,
+  JWKS_CACHE_MAX_AGE_MS,
+  MIN_TOKEN_SECRET_LENGTH,
+  UUID_PATTERN,
+  SESSION_DEFAULT_IDLE_TTL_S,
+  SESSION_DEFAULT_MAX_TTL_S,
+  type GraphQLLimits,
+} from "./constants";
 import { GatewayError } from "./errors";
 import { parseScopePattern, type ScopePattern } from "./identity/scopes";
 
@@ -72,6 +84,23 @@ const url = z
       return u.toString().replace(/\/+$/, "");
     } catch {
       ctx.addIssue({ code: "custom", message: "must be an http(s) URL" });
+      return z.NEVER;
+    }
+  });
+
+/** A URL kept exactly as written: an issuer and a redirect URI are compared byte for byte, trailing slash included. */
+const exactUrl = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    if (!s || s.trim() === "") return undefined;
+    const v = s.trim();
+    try {
+      const u = new URL(v);
+      if ((u.protocol !== "http:" && u.protocol !== "https:") || u.hash !== "" || u.username !== "" || u.password !== "") throw new Error();
+      return v;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be an http(s) URL without fragment or credentials" });
       return z.NEVER;
     }
   });
@@ -222,6 +251,17 @@ const ConfigSchema = z.object({
   SCHELLAR_URL: url,
   ARGO_URL: url,
   FLOWAPI_URL: url,
+  PREFECT_UI_URL: url,
+  CONDUCTOR_UI_URL: url,
+  OIDC_ISSUER: exactUrl,
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_REDIRECT_URI: exactUrl,
+  OIDC_SCOPES: optionalString.transform((s) => s ?? "openid email profile"),
+  SESSION_SECRETS: commaList([]).refine((l) => l.every((s) => s.length >= 32), "every secret must be at least 32 characters"),
+  SESSION_IDLE_TTL_S: integer(SESSION_DEFAULT_IDLE_TTL_S, 60, 86_400),
+  SESSION_MAX_TTL_S: integer(SESSION_DEFAULT_MAX_TTL_S, 300, 7 * 86_400),
+  SESSION_KEY_EXCHANGE: optionalString,
 });
 
 type Parsed = z.infer<typeof ConfigSchema>;
@@ -282,6 +322,32 @@ export interface Config {
   /** Documents whose analysis each isolate keeps (0: parse every request). */
   graphqlAnalysisCacheEntries: number;
   upstreams: { prefect?: string; conductor?: string; schellar?: string; argo?: string; flowapi?: string };
+  /** Where the Prefect and Conductor UIs' files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
+  uiUpstreams: { prefect?: string; conductor?: string };
+  /** Browser sign-in (docs/browser-sign-in.md); null when no provider is configured. */
+  oidc: OidcConfig | null;
+  /** Browser sessions; null without SESSION_SECRETS (then no session is issued or accepted). */
+  session: SessionConfig | null;
+}
+
+export interface OidcConfig {
+  /** The provider's issuer, exactly as its discovery document and ID tokens name it. */
+  issuer: string;
+  clientId: string;
+  /** Absent: a public client (PKCE alone), token endpoint auth `none`. */
+  clientSecret?: string;
+  /** The one redirect URI registered at the provider; the callback is served on its path. */
+  redirectUri: string;
+  scopes: string[];
+}
+
+export interface SessionConfig {
+  /** The first secret seals new cookies; every one opens them (rotation: prepend a new one, drop the oldest later). */
+  secrets: string[];
+  idleTtlS: number;
+  maxTtlS: number;
+  /** Whether a flowgate key may be exchanged for a session (`POST /auth/key`). */
+  keyExchange: boolean;
 }
 
 function toConfig(p: Parsed): Config {
@@ -353,7 +419,47 @@ function toConfig(p: Parsed): Config {
       argo: p.ARGO_URL,
       flowapi: p.FLOWAPI_URL,
     },
+    uiUpstreams: { prefect: p.PREFECT_UI_URL, conductor: p.CONDUCTOR_UI_URL },
+    oidc:
+      p.OIDC_ISSUER && p.OIDC_CLIENT_ID && p.OIDC_REDIRECT_URI
+        ? { issuer: p.OIDC_ISSUER, clientId: p.OIDC_CLIENT_ID, clientSecret: p.OIDC_CLIENT_SECRET, redirectUri: p.OIDC_REDIRECT_URI, scopes: list(p.OIDC_SCOPES.replace(/\s+/g, ",")) }
+        : null,
+    session:
+      p.SESSION_SECRETS.length > 0
+        ? {
+            secrets: p.SESSION_SECRETS,
+            idleTtlS: Math.min(p.SESSION_IDLE_TTL_S, p.SESSION_MAX_TTL_S),
+            maxTtlS: p.SESSION_MAX_TTL_S,
+            // The key exchange is for installations without a provider, unless turned on as a break-glass.
+            keyExchange: p.SESSION_KEY_EXCHANGE === undefined ? !p.OIDC_ISSUER : p.SESSION_KEY_EXCHANGE === "true",
+          }
+        : null,
   };
+}
+
+/** Browser sign-in is all or nothing: a half-configured provider would fail at the first sign-in, not at deploy. */
+function signInProblems(p: Parsed): string[] {
+  const out: string[] = [];
+  const oidc = { OIDC_ISSUER: p.OIDC_ISSUER, OIDC_CLIENT_ID: p.OIDC_CLIENT_ID, OIDC_REDIRECT_URI: p.OIDC_REDIRECT_URI };
+  const given = Object.entries(oidc).filter(([, v]) => v !== undefined);
+  if (given.length > 0 && given.length < 3) {
+    for (const [name, v] of Object.entries(oidc)) if (v === undefined) out.push(`${name}: is required with the other OIDC_* variables`);
+  }
+  if (p.OIDC_CLIENT_SECRET !== undefined && given.length === 0) out.push("OIDC_CLIENT_SECRET: is set without OIDC_ISSUER");
+  if (given.length === 3 && p.SESSION_SECRETS.length === 0) out.push("SESSION_SECRETS: is required for browser sign-in");
+  if (p.OIDC_REDIRECT_URI) {
+    const u = new URL(p.OIDC_REDIRECT_URI);
+    if (u.search !== "" || u.pathname !== "/auth/callback") out.push("OIDC_REDIRECT_URI: must be the gateway's https://<host>/auth/callback, without a query");
+    if (u.protocol === "http:" && !isLoopbackHost(u.hostname)) out.push("OIDC_REDIRECT_URI: must be https (http only on 127.0.0.1 or localhost)");
+  }
+  if (p.SESSION_KEY_EXCHANGE !== undefined && p.SESSION_KEY_EXCHANGE !== "true" && p.SESSION_KEY_EXCHANGE !== "false") out.push("SESSION_KEY_EXCHANGE: must be true or false");
+  if (p.OIDC_SCOPES !== undefined && !p.OIDC_SCOPES.split(/[\s,]+/).includes("openid")) out.push("OIDC_SCOPES: must include openid");
+  return out;
+}
+
+/** The local development hosts on which a session cookie may go without `Secure` (docs/browser-sign-in.md). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: GatewayError };
@@ -386,6 +492,7 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
   if (parsed.success && parsed.data.JWT_HS256_SECRET && parsed.data.GATEWAY_TOKEN_SECRET.includes(parsed.data.JWT_HS256_SECRET)) {
     problems.push("GATEWAY_TOKEN_SECRET: must differ from JWT_HS256_SECRET");
   }
+  if (parsed.success) problems.push(...signInProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) {
     const variables = [...new Set(problems.map((p) => p.split(":")[0]!))];
     return {

@@ -195,3 +195,24 @@ export const DEFAULT_USAGE_RETENTION_DAYS = 400;
 export const DEFAULT_PREFECT_FIELD_COSTS = "query/*=1,mutation/*=5,subscription/*=5,mutation/create_flow_run=10";
 export const CONDUCTOR_START_COST = 5;
 export const CONDUCTOR_WRITE_COST = 2;
+
+/**
+ * Browser sessions (src/identity/session.ts). A session idles out after 15 minutes without a request and ends 8
+ * hours after sign-in whatever happens (SESSION_IDLE_TTL_S, SESSION_MAX_TTL_S): a working day, after which the
+ * provider is asked again (silently when its own session still holds).
+ */
+export const SESSION_DEFAULT_IDLE_TTL_S = 900;
+export const SESSION_DEFAULT_MAX_TTL_S = 28_800;
+/** A sign-in must come back from the provider within 10 minutes; its `state` is single-use for that long. */
+export const LOGIN_TRANSACTION_TTL_S = 600;
+/** Longest return path kept across a sign-in: longer ones are dropped for `/`. */
+export const MAX_RETURN_PATH_LENGTH = 2_048;
+/** The provider's discovery document is re-read after an hour (its keys follow JWKS_CACHE_MAX_AGE_MS). */
+export const OIDC_DISCOVERY_TTL_MS = 3_600_000;
+/** Token endpoint and discovery calls give up after 10 s: a sign-in then fails with 502, it never hangs. */
+export const OIDC_FETCH_TIMEOUT_MS = 10_000;
+/**
+ * Largest session cookie value issued: browsers keep at least 4,096 bytes per cookie (name, value and attributes
+ * together) and silently drop a larger one, which would send the browser round through sign-in again and again.
+ */
+export const MAX_SESSION_COOKIE_BYTES = 3_900;

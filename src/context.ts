@@ -6,6 +6,7 @@ import type { Config, Env } from "./config";
 import type { ControlState } from "./control";
 import type { KeyLookupDeps } from "./identity/keyLookup";
 import type { Principal } from "./identity/principal";
+import type { SessionClaims } from "./identity/session";
 import type { Logger } from "./log";
 import type { RateLimitOutcome } from "./ratelimit/enforce";
 
@@ -16,6 +17,10 @@ export interface AppVariables {
   log: Logger;
   /** Set by `authenticate`: null for a request without credential. */
   principal: Principal | null;
+  /** Set by `authenticate` when the credential is the browser session cookie. */
+  session?: SessionClaims;
+  /** This route takes the session cookie (so a page load without one may be sent to sign in). */
+  sessionAccepted?: boolean;
   /** GraphQL routes answer errors in GraphQL's shape, Conductor routes in Conductor's (src/pipeline.ts). */
   errorStyle: ErrorStyle;
   /** The gateway refused the request, whatever status it answered with (a GraphQL refusal may be a 200). */

@@ -4,14 +4,16 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { configFor } from "./config";
+import { configFor, type Config } from "./config";
 import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
 import type { AppContext, AppEnv, AppVariables, ErrorStyle } from "./context";
 import { keyLookupDeps, waitUntil } from "./context";
-import { GatewayError, badRequest, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
+import { GatewayError, badRequest, conductorErrorBody, errorEnvelope, forbidden, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
-import { authenticate } from "./identity/authenticate";
+import { authenticate, type AuthOutcome } from "./identity/authenticate";
+import { crossSiteRefusal, isBrowserNavigation, safeReturnPath } from "./identity/browser";
+import { cookieNamesFor, sealSession, setCookie } from "./identity/session";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
 import { DryRunHalt, currentDryRun } from "./dryRun";
@@ -130,23 +132,67 @@ export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
   return middleware(c, next);
 };
 
-/** Establishes `c.get("principal")` (null when the request carries no credential). */
-export function authenticated(sources: CredentialSources = {}): MiddlewareHandler<AppEnv> {
+/**
+ * Establishes `c.get("principal")` (null when the request carries no credential). Every route that asks for a
+ * credential also takes the browser session cookie (when SESSION_SECRETS is set): one front door. A change carried
+ * by a cookie must prove it comes from the gateway's own pages (src/identity/browser.ts); a session in use past
+ * half its idle time leaves with a renewed cookie.
+ */
+export function authenticated(sources: CredentialSources = {}, options: { browserSession?: boolean } = {}): MiddlewareHandler<AppEnv> {
+  const takesSession = options.browserSession ?? true;
   return async (c, next) => {
+    const config = c.get("config");
+    const url = new URL(c.req.url);
+    const names = config.session && takesSession ? cookieNamesFor(url) : null;
+    if (names) c.set("sessionAccepted", true);
     // `/admin/explain` about a key by id: the principal comes from the operator's question, not a credential.
     const dryRun = currentDryRun();
-    const outcome = dryRun?.askedPrincipal
+    const outcome: AuthOutcome = dryRun?.askedPrincipal
       ? { principal: dryRun.askedPrincipal, lookup: "explain" }
-      : await authenticate(c.req.raw.headers, keyLookupDeps(c), sources);
+      : await authenticate(c.req.raw.headers, keyLookupDeps(c), names ? { ...sources, sessionCookie: names.session } : sources);
     if (dryRun) dryRun.principal = outcome.principal;
+    if (outcome.viaCookie) {
+      const refusal = crossSiteRefusal(c.req.method, c.req.raw.headers, url.origin, outcome.session?.claims.csrf ?? null);
+      if (refusal) throw forbidden(refusal);
+    }
     c.set("principal", outcome.principal);
+    if (outcome.session) c.set("session", outcome.session.claims);
     if (outcome.principal) {
       const log = c.get("log").with({ subject: outcome.principal.subject, keyId: outcome.principal.keyId });
       c.set("log", log);
       if (log.enabled("debug")) log.debug("auth.ok", { kind: outcome.principal.kind, lookup: outcome.lookup });
     }
     await next();
+    const renewed = outcome.session?.renewed;
+    if (renewed && names && config.session) {
+      const maxAgeS = Math.min(config.session.idleTtlS, renewed.max - Date.now() / 1000);
+      const cookie = setCookie(names.session, await sealSession(renewed, config.session), maxAgeS, names.secure);
+      try {
+        c.res.headers.append("set-cookie", cookie);
+      } catch {
+        // An upstream's answer has immutable headers: copied once to add the cookie.
+        c.res = new Response(c.res.body, c.res);
+        c.res.headers.append("set-cookie", cookie);
+      }
+    }
   };
+}
+
+/** Whether a browser can sign in here: sessions on, and a provider or the key exchange to start one. */
+export const signInConfigured = (config: Config | undefined): boolean => !!config?.session && (!!config.oidc || config.session.keyExchange);
+
+/** Whether an unauthenticated page load should be sent to sign in rather than shown a 401. */
+function signInRedirect(c: AppContext, e: GatewayError): Response | null {
+  if (e.status !== 401) return null;
+  if (!signInConfigured(c.get("config"))) return null;
+  // Only where a session would be taken, and only when none was: a signed-in browser refused anyway (a route that
+  // does not take sessions, like FlowAPI's) sees the 401 instead of going round through sign-in forever.
+  if (!c.get("sessionAccepted") || c.get("session")) return null;
+  if (!isBrowserNavigation(c.req.method, c.req.raw.headers)) return null;
+  const url = new URL(c.req.url);
+  if (url.pathname.startsWith("/auth/")) return null; // a failed sign-in shows its reason, never loops
+  const location = `/auth/login?return_to=${encodeURIComponent(safeReturnPath(`${url.pathname}${url.search}`))}`;
+  return new Response(null, { status: 302, headers: { location, "cache-control": "no-store" } });
 }
 
 /** The principal, or 401 when the request carried no credential. */
@@ -189,6 +235,11 @@ export function renderError(err: unknown, c: AppContext): Response {
     log.info("request.refused", { code: e.code, status: e.status });
   }
   c.set("refused", true);
+  const redirect = signInRedirect(c, e);
+  if (redirect) {
+    redirect.headers.set("x-request-id", requestId);
+    return redirect;
+  }
   // A refusal from a step before requestContext (none today) still answers in its route's shape.
   const res = ERROR_RENDERERS[c.get("errorStyle") ?? errorStyleOf(new URL(c.req.url).pathname)](e, requestId, c);
   res.headers.set("x-request-id", requestId);

@@ -53,7 +53,7 @@ export class AdminApi {
     this.registry.registerComponent("securitySchemes", "session", {
       type: "apiKey",
       in: "cookie",
-      name: "__Host-flowgate_session",
+      name: "__Host-flowgate-session",
       description: "the gateway's browser session (console); changes also need the CSRF header",
     });
   }

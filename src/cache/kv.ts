@@ -36,6 +36,11 @@ export const KV = {
    * orphaned by a cache purge (src/ratelimit/limits.ts).
    */
   rateLimits: (epoch: number) => `ratelimits:${epoch}`,
+  /**
+   * A browser sign-in's `state` already redeemed: `signin:state:<sha256 of state>` -> "1", expiring after
+   * LOGIN_TRANSACTION_TTL_S (a replayed callback is refused; src/auth/routes.ts).
+   */
+  signInState: (stateHash: string) => `signin:state:${stateHash}`,
   /** Where the cron's purge of dead cache entries resumes (a KV list cursor). */
   purgeCursor: "cron:purge-cursor",
   /** The cron's last run `{at, summary}` (epoch ms, PurgeSummary), for operators (`GET /admin/status`); 30 days. */

@@ -4,19 +4,24 @@
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
 import { tokenRefused, unauthenticated } from "../errors";
 import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "./apiKeyFormat";
-import { extractCredential, type CredentialSources } from "./credentials";
+import { extractCredential, type Credential, type CredentialSources } from "./credentials";
 import { principalFromClaims, verifyJwtPayload } from "./jwt";
 import { verifyGatewayToken } from "./gatewayToken";
 import { lookupKey, lookupKeyById, type KeyLookupDeps } from "./keyLookup";
 import { isTokenRevoked } from "./revocation";
 import { isTenantName, type Principal } from "./principal";
 import { parseScopePattern, type ScopePattern } from "./scopes";
+import { openSession, renewal, sessionRevocationFacts, type SessionClaims } from "./session";
 import { keyValidity, type KeyRecord } from "../store/keys";
 
 export interface AuthOutcome {
   principal: Principal | null;
   /** How the key was found (memory, kv, database, negative): for logs and tests. */
   lookup?: string;
+  /** A session credential: its claims, and the renewed claims to set when its idle deadline is near. */
+  session?: { claims: SessionClaims; renewed: SessionClaims | null };
+  /** The credential came in a cookie (the browser sends it by itself): changes need a same-origin proof. */
+  viaCookie?: boolean;
 }
 
 /**
@@ -67,6 +72,11 @@ export async function authenticate(
   const credential = extractCredential(headers, sources);
   if (!credential) return { principal: null };
 
+  const outcome = await authenticateCredential(credential, deps, now);
+  return credential.viaCookie ? { ...outcome, viaCookie: true } : outcome;
+}
+
+async function authenticateCredential(credential: Credential, deps: KeyLookupDeps, now: number): Promise<AuthOutcome> {
   if (credential.kind === "jwt") {
     const payload = await verifyJwtPayload(credential.value, deps.config);
     const principal = principalFromClaims(payload, deps.config);
@@ -74,6 +84,8 @@ export async function authenticate(
     if (await isTokenRevoked(deps.kv, facts, deps.config.memoryCacheTtlS)) throw unauthenticated("token revoked");
     return { principal };
   }
+
+  if (credential.kind === "session") return authenticateSession(credential.value, deps, now);
 
   if (credential.kind === "gateway_token") {
     // The token only names a key: the principal is built from the key's record as it is now.
@@ -114,4 +126,41 @@ export async function authenticateApiKey(key: string, deps: KeyLookupDeps, now =
     throw unauthenticated("API key names a tenant that is reserved or not a tenant name");
   }
   return { principal: principalFromKey(record), lookup: source };
+}
+
+const scopePatterns = (raw: string[]) => raw.map(parseScopePattern).filter((s): s is ScopePattern => s !== null);
+
+/**
+ * A session cookie: opened, its deadlines and revocations checked on every request (the same revocation entries
+ * as JWTs: the subject's, and the session's own id); a key session also re-resolves its key, so revoking or
+ * expiring the key ends the session within the key cache's bound.
+ */
+async function authenticateSession(value: string, deps: KeyLookupDeps, now: number): Promise<AuthOutcome> {
+  const config = deps.config.session;
+  if (!config) throw unauthenticated("sessions are not enabled on this gateway");
+  const nowS = now / 1000;
+  const claims = await openSession(value, config, nowS);
+  if (await isTokenRevoked(deps.kv, sessionRevocationFacts(claims), deps.config.memoryCacheTtlS)) throw unauthenticated("session revoked; sign in again");
+  let principal: Principal;
+  let lookup: string | undefined;
+  if (claims.src === "key") {
+    const { record, source } = await lookupKey(claims.keyHash!, deps);
+    if (!record || !constantTimeEqual(record.secretHash, claims.keyHash!)) throw unauthenticated("the key behind this session is gone; sign in again");
+    const validity = keyValidity(record, now);
+    if (validity !== "valid") throw unauthenticated(`${VALIDITY_MESSAGE[validity]}; sign in again`);
+    principal = { ...principalFromKey(record), kind: "session", sessionId: claims.sid };
+    lookup = source;
+  } else {
+    principal = {
+      kind: "session",
+      subject: claims.sub,
+      email: claims.email,
+      tenant: claims.tenant,
+      roles: claims.roles,
+      groups: claims.groups,
+      scopes: scopePatterns(claims.scopes),
+      sessionId: claims.sid,
+    };
+  }
+  return { principal, lookup, session: { claims, renewed: renewal(claims, config, nowS) } };
 }

@@ -3,8 +3,17 @@
  */
 import { MAX_CREDENTIAL_LENGTH } from "../constants";
 import { unauthenticated } from "../errors";
+import { cookieValues } from "./session";
 
-export type Credential = { kind: "api_key"; value: string } | { kind: "jwt"; value: string } | { kind: "gateway_token"; value: string };
+export type Credential = (
+  | { kind: "api_key"; value: string }
+  | { kind: "jwt"; value: string }
+  | { kind: "gateway_token"; value: string }
+  | { kind: "session"; value: string }
+) & {
+  /** Carried by a cookie (the session, or the Argo UI's `authorization` cookie): changes need a same-origin proof. */
+  viaCookie?: boolean;
+};
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const PRINTABLE = /^[\x21-\x7e]+$/;
@@ -14,6 +23,11 @@ export interface CredentialSources {
   cookieName?: string;
   /** Also read `X-Authorization: <token>`, the Conductor SDKs' header (Conductor and worker routes only). */
   gatewayToken?: boolean;
+  /**
+   * The gateway's session cookie name for this request's origin (src/identity/session.ts `cookieNamesFor`). It is
+   * the credential only when the request carries no other: a script's key or token beside a browser's cookie wins.
+   */
+  sessionCookie?: string;
 }
 
 function fromCookie(header: string | null, name: string): string | undefined {
@@ -33,6 +47,14 @@ function fromCookie(header: string | null, name: string): string | undefined {
   return undefined;
 }
 
+function sessionFromCookie(header: string | null, name: string): Credential | null {
+  const values = cookieValues(header, name).filter((v) => v !== "");
+  if (values.length === 0) return null;
+  // Two session cookies means one was set for another path or domain: refused, never guessed between.
+  if (values.length > 1) throw unauthenticated("more than one session cookie; sign in again");
+  return { kind: "session", value: values[0]!, viaCookie: true };
+}
+
 /**
  * The one credential of a request, or null when it carries none.
  * Several different credentials in one request are refused rather than guessed between.
@@ -49,6 +71,7 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
     const v = headers.get(name);
     if (v !== null && v.trim() !== "") found.push(v.trim());
   }
+  const fromHeaders = found.length;
   if (sources.cookieName) {
     const v = fromCookie(headers.get("cookie"), sources.cookieName);
     if (v) found.push(v);
@@ -60,9 +83,10 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
     if (token.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(token)) throw unauthenticated("malformed credential");
     return { kind: "gateway_token", value: token };
   }
-  if (found.length === 0) return null;
+  if (found.length === 0) return sources.sessionCookie ? sessionFromCookie(headers.get("cookie"), sources.sessionCookie) : null;
   const value = found[0]!;
   if (found.some((v) => v !== value)) throw unauthenticated("conflicting credentials in one request");
   if (value.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(value)) throw unauthenticated("malformed credential");
-  return JWT_SHAPE.test(value) ? { kind: "jwt", value } : { kind: "api_key", value };
+  const viaCookie = fromHeaders === 0 ? { viaCookie: true } : {};
+  return JWT_SHAPE.test(value) ? { kind: "jwt", value, ...viaCookie } : { kind: "api_key", value, ...viaCookie };
 }

@@ -7,7 +7,8 @@ import { hasScope } from "./scopes";
 export type TenantName = string;
 
 export interface Principal {
-  kind: "api_key" | "jwt" | "anonymous";
+  /** `session`: a browser's gateway session (src/identity/session.ts), from a sign-in or an exchanged key. */
+  kind: "api_key" | "jwt" | "session" | "anonymous";
   subject: string;
   email?: string;
   tenant?: TenantName;
@@ -18,6 +19,8 @@ export interface Principal {
   keyId?: string;
   /** JWTs: the token's `jti`, when it has one. */
   tokenId?: string;
+  /** Sessions: the session's id (never the cookie). */
+  sessionId?: string;
   /** Worker credentials: tenants this worker polls for (`["*"]` = all). */
   servesTenants?: string[];
 }

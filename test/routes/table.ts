@@ -185,6 +185,15 @@ const schedule = { name: "wfA:1", workflowName: "wfA", workflowVersion: "1", cro
 
 export const ROUTES: RouteEntry[] = [
   { engine: "gateway", method: "GET", pattern: "/healthz", credential: "public", sample: get("/healthz"), grant: "any", lacking: null },
+  // Browser sign-in (docs/browser-sign-in.md). This world configures no provider and no SESSION_SECRETS, so the
+  // sign-in steps answer 404 (test/node/browserSignIn.test.ts runs them against a real provider and Chromium).
+  { engine: "gateway", method: "GET", pattern: "/auth/login", credential: "public", sample: get("/auth/login?return_to=/argo/"), publicStatus: 404, grant: "any", lacking: null },
+  { engine: "gateway", method: "GET", pattern: "/auth/callback", credential: "public", sample: get("/auth/callback?code=c&state=s"), publicStatus: 404, grant: "any", lacking: null },
+  { engine: "gateway", method: "POST", pattern: "/auth/key", credential: "public", sample: post("/auth/key", { key: "fgk_x" }), publicStatus: 404, grant: "any", lacking: null },
+  { engine: "gateway", method: "POST", pattern: "/auth/logout", credential: "public", sample: post("/auth/logout"), publicStatus: 404, grant: "any", lacking: null },
+  { engine: "gateway", method: "GET", pattern: "/auth/signed-out", credential: "public", sample: get("/auth/signed-out"), grant: "any", lacking: null },
+  // Only a browser session answers; any other credential is a 401 too.
+  { engine: "gateway", method: "GET", pattern: "/auth/session", credential: "key", sample: get("/auth/session"), grant: "any", lacking: null },
   { engine: "gateway", method: "GET", pattern: "/whoami", credential: "key", sample: get("/whoami"), grant: "any", lacking: null },
   // The operator console's static files: public (they hold no data; the admin API behind them needs a session).
   { engine: "gateway", method: "GET", pattern: "/console", credential: "public", sample: get("/console"), publicStatus: 301, grant: "any", lacking: null },
@@ -240,6 +249,8 @@ export const ROUTES: RouteEntry[] = [
     lacking: { status: 403 },
     json: { ...post("/prefect/graphql", { query: "query ($x: JSON) { flow { id } }", variables: { x: DEEP } }), headers: GRAPHQL_ACCEPT },
   },
+  // The Prefect UI's pages and files when PREFECT_UI_URL is set (not in this world: nothing there, 404).
+  { engine: "prefect", method: "GET", pattern: "/prefect/*", credential: "public", sample: get("/prefect/flows"), publicStatus: 404, grant: "any", lacking: null },
 
   // Conductor: the caller's tenant only; ids of another tenant's objects are 404, names are always the caller's own.
   conductor("GET", "/conductor/api/metadata/workflow", get("/conductor/api/metadata/workflow")),
@@ -313,6 +324,8 @@ export const ROUTES: RouteEntry[] = [
   conductor("POST", "/conductor/api/tasks/:taskId/ack", post("/conductor/api/tasks/task-fb1/ack"), { lacking: { status: 404 } }),
   conductor("POST", "/conductor/api/tasks/:taskId/log", post("/conductor/api/tasks/task-fb1/log"), { lacking: { status: 404 } }),
   tokenLogin("/conductor/api/token"),
+  // The Conductor UI's pages and files when CONDUCTOR_UI_URL is set (not in this world): otherwise as any unknown path.
+  conductor("GET", "/conductor/*", get("/conductor/nothing-here"), { lacking: { status: 404 } }),
   conductor("ALL", "/conductor/*", post("/conductor/api/nothing-here"), { lacking: { status: 404 } }),
 
   // Workers: tasks of the tenants the key serves.

@@ -9,10 +9,11 @@
  */
 import { Hono } from "hono";
 import type { AppContext, AppEnv } from "../../context";
-import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
+import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../../errors";
+import { isBrowserNavigation } from "../../identity/browser";
 import { isAdminPrincipal, type Principal } from "../../identity/principal";
 import { every } from "hono/combine";
-import { authenticated, requirePrincipal } from "../../pipeline";
+import { authenticated, requirePrincipal, signInConfigured } from "../../pipeline";
 import { rateLimited } from "../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { requireAnswerDepth, requireJsonDepth } from "../../proxy/json";
@@ -211,14 +212,24 @@ export function argoRoutes(): Hono<AppEnv> {
     });
   }
 
-  // The UI's page and static files: no credential, nothing of any workspace; sent as the very path checked.
+  // The UI's page and static files: no credential, nothing of any workspace; sent as the very path checked. With
+  // browser sign-in configured, a page load needs the session (and is sent to sign in without one), so the UI's
+  // first load runs on the cookie alone; a page load of one of the UI's own routes (`/argo/workflows/...`) then
+  // gets the UI's page, as Argo Server answers it.
   r.get("*", async (c, next) => {
     const path = new URL(c.req.url).pathname.slice(ROUTE.length) || "/";
-    if (!isArgoUiPath(path)) return next();
+    const navigation = isBrowserNavigation(c.req.method, c.req.raw.headers);
+    const signIn = signInConfigured(c.get("config"));
+    const uiRoute = signIn && navigation && !path.startsWith("/api/") && /^(\/[A-Za-z0-9_.~-]+)*\/?$/.test(path) && !path.split("/").includes("..");
+    if (!isArgoUiPath(path) && !uiRoute) return next();
+    if (signIn && navigation && !UI_ROOT_FILE.test(path) && !UI_ASSET.test(path)) {
+      await auth(c, async () => {});
+      if (!c.get("principal")) throw unauthenticated("sign in to use the Argo UI");
+    }
     return forward({
       engine: "argo",
       upstream: argoUrl(c),
-      path,
+      path: isArgoUiPath(path) ? path : "/",
       routePrefix: ROUTE,
       method: "GET",
       headers: c.req.raw.headers,

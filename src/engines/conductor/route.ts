@@ -13,6 +13,7 @@ import { waitUntil, type AppContext, type AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
+import { serveUi } from "../../proxy/ui";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { conductorCost } from "../../ratelimit/cost";
 import { rateLimited } from "../../ratelimit/enforce";
@@ -641,6 +642,14 @@ export function conductorRoutes(): Hono<AppEnv> {
     const res = await relay(c, conductorOf(c, caller, "schellar"), "DELETE", ["schedule", scheduleUpstreamName(caller.tenant, name)]);
     audit(c, caller, "schedule.delete", name);
     return res;
+  });
+
+  // The Conductor UI's pages and files (CONDUCTOR_UI_URL), on the gateway's origin; never an API path.
+  r.get("*", async (c, next) => {
+    const path = new URL(c.req.url).pathname;
+    if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) return next();
+    const ui = await serveUi(c, { engine: "conductor", upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
+    return ui ?? next();
   });
 
   // Anything else is not served: 404 before any upstream is asked.

@@ -6,12 +6,13 @@
 import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import type { AppContext, AppEnv } from "../../context";
-import { GatewayError, graphqlErrorBody, unauthenticated } from "../../errors";
+import { GatewayError, graphqlErrorBody, notFound, unauthenticated } from "../../errors";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
 import { prefectRequestCost } from "../../ratelimit/cost";
 import { chargeRateLimit } from "../../ratelimit/enforce";
+import { serveUi } from "../../proxy/ui";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
@@ -166,6 +167,21 @@ export function prefectRoutes(): Hono<AppEnv> {
       timeoutMs: config.upstreamTimeoutMs,
     });
   });
+  // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
+  // Its refusals are not GraphQL answers: the envelope, like any other page.
+  prefect.get(
+    "*",
+    async (c, next) => {
+      c.set("errorStyle", "envelope");
+      await next();
+    },
+    authenticated(),
+    async (c) => {
+      const ui = await serveUi(c, { engine: "prefect", upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" });
+      if (!ui) throw notFound("no such Prefect route on this gateway");
+      return ui;
+    },
+  );
   return prefect;
 }
 

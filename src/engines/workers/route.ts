@@ -248,7 +248,13 @@ export function workersRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
   r.post("/conductor/api/token", tokenLogin);
-  r.use("*", authenticated({ gatewayToken: true }), rateLimited("workers", (c) => workerCost(c.req.path, c.req.query("count"), c.get("config").maxPollCount)));
+  // Task workers are programs, not browsers: a poll is a GET that takes work off a queue, so the ambient session
+  // cookie is not a credential here (a sibling page's <img> must not dequeue tasks as the signed-in person).
+  r.use(
+    "*",
+    authenticated({ gatewayToken: true }, { browserSession: false }),
+    rateLimited("workers", (c) => workerCost(c.req.path, c.req.query("count"), c.get("config").maxPollCount)),
+  );
 
   r.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
     const config = c.get("config");

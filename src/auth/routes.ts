@@ -1,0 +1,266 @@
+/**
+ * Browser sign-in (docs/browser-sign-in.md):
+ *   GET  /auth/login?return_to=/path   start: sign-in transaction cookie, redirect to the provider (PKCE, state, nonce)
+ *   GET  /auth/callback                the provider's redirect back: code -> ID token -> principal -> session cookie
+ *   POST /auth/key                     no provider needed: a flowgate key (admin, or a workspace admin's) for a session
+ *   GET  /auth/session                 who this browser is signed in as, and its CSRF token (for the console)
+ *   POST /auth/logout                  sign-out: the cookie cleared and the session's id revoked
+ *   GET  /auth/signed-out              a plain page saying so
+ */
+import { Hono } from "hono";
+import { recordAudit } from "../audit";
+import type { SessionConfig } from "../config";
+import type { AppContext, AppEnv } from "../context";
+import { keyLookupDeps } from "../context";
+import { allWorkspaces } from "../engines/argo/workspaceCache";
+import { administers } from "../engines/argo/workspaces";
+import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../errors";
+import { KV } from "../cache/kv";
+import { constantTimeEqual, sha256Hex } from "../identity/apiKeyFormat";
+import { authenticate } from "../identity/authenticate";
+import { crossSiteRefusal, safeReturnPath, sameOriginRefusal } from "../identity/browser";
+import { principalFromClaims } from "../identity/jwt";
+import { authorizationUrl, discover, exchangeCode, providerKeys, verifyIdToken } from "../identity/oidc";
+import { isAdminPrincipal, type Principal } from "../identity/principal";
+import { publishRevocation } from "../identity/revocation";
+import {
+  clearCookie,
+  cookieNamesFor,
+  cookieValues,
+  newSession,
+  newSignIn,
+  openSession,
+  openSignIn,
+  sealSession,
+  sealSignIn,
+  sessionRevocationFacts,
+  setCookie,
+  type CookieNames,
+  type SessionClaims,
+} from "../identity/session";
+import { LOGIN_TRANSACTION_TTL_S, MAX_SESSION_COOKIE_BYTES } from "../constants";
+import { authenticated, requirePrincipal } from "../pipeline";
+import { readBodyLimited, utf8 } from "../proxy/body";
+import { requireJsonDepth } from "../proxy/json";
+
+/** The callback's path: OIDC_REDIRECT_URI must point here on the gateway's own origin. */
+export const CALLBACK_PATH = "/auth/callback";
+
+const nowS = () => Date.now() / 1000;
+
+function sessionConfig(c: AppContext): SessionConfig {
+  const s = c.get("config").session;
+  if (!s) throw notFound("browser sessions are not configured (SESSION_SECRETS)");
+  return s;
+}
+
+function namesFor(c: AppContext): CookieNames {
+  const names = cookieNamesFor(new URL(c.req.url));
+  if (!names) throw badRequest("browser sign-in needs https (plain http only on 127.0.0.1 or localhost)");
+  return names;
+}
+
+/** Answers that carry a cookie or a sign-in step are never stored by a cache. */
+function noStore(res: Response): Response {
+  res.headers.set("cache-control", "no-store");
+  return res;
+}
+
+/** The new session's cookie, with the sign-in audited. */
+async function startSession(c: AppContext, s: SessionClaims, config: SessionConfig, names: CookieNames): Promise<string> {
+  const sealed = await sealSession(s, config);
+  if (sealed.length > MAX_SESSION_COOKIE_BYTES) {
+    throw badRequest(`the identity provider sent more roles, groups or scopes than a browser cookie can hold (${sealed.length} > ${MAX_SESSION_COOKIE_BYTES} bytes); narrow the claims it releases to the gateway`);
+  }
+  recordAudit(c, {
+    action: "session.start",
+    decision: "DONE",
+    actorSubject: s.sub,
+    actorKeyId: null,
+    tenant: s.tenant ?? null,
+    target: s.src,
+    requestId: c.get("requestId"),
+    details: { source: s.src, expiresAt: new Date(s.max * 1000).toISOString() },
+  });
+  return setCookie(names.session, sealed, Math.min(config.idleTtlS, s.max - nowS()), names.secure);
+}
+
+function redirectWith(location: string, cookies: string[]): Response {
+  const headers = new Headers({ location, "cache-control": "no-store" });
+  for (const cookie of cookies) headers.append("set-cookie", cookie);
+  return new Response(null, { status: 303, headers });
+}
+
+/** A plain page without scripts, styles or anything a hostile return path could inject into. */
+function page(c: AppContext, title: string, body: string, status = 200): Response {
+  const res = c.html(`<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`, status as 200);
+  res.headers.set("content-security-policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'");
+  return noStore(res);
+}
+
+/** Whether a key may become a browser session: an admin's, or one that administers a workspace. */
+async function mayExchangeKey(c: AppContext, p: Principal): Promise<boolean> {
+  if (isAdminPrincipal(p)) return true;
+  if (p.roles.length === 0) return false;
+  return (await allWorkspaces(c)).some((w) => administers(p, w));
+}
+
+export function authRoutes(): Hono<AppEnv> {
+  const r = new Hono<AppEnv>();
+
+  r.get("/login", async (c) => {
+    const config = c.get("config");
+    const session = sessionConfig(c);
+    const names = namesFor(c);
+    const ret = safeReturnPath(c.req.query("return_to"));
+    if (!config.oidc) {
+      if (!session.keyExchange) throw notFound("no identity provider is configured (OIDC_*)");
+      return page(
+        c,
+        "Sign in to flowgate",
+        `<form method="post" action="/auth/key"><label>flowgate key <input name="key" type="password" autocomplete="off" required></label><input type="hidden" name="return_to" value="${ret.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)}"><button>Sign in</button></form>`,
+      );
+    }
+    const t = newSignIn(ret, nowS());
+    const d = await discover(config.oidc.issuer);
+    const headers = new Headers({ location: await authorizationUrl(d, config.oidc, t), "cache-control": "no-store" });
+    headers.append("set-cookie", setCookie(names.signin, await sealSignIn(t, session), LOGIN_TRANSACTION_TTL_S, names.secure));
+    return new Response(null, { status: 302, headers });
+  });
+
+  r.get("/callback", async (c) => {
+    const config = c.get("config");
+    const oidc = config.oidc;
+    if (!oidc) throw notFound("no identity provider is configured (OIDC_*)");
+    const session = sessionConfig(c);
+    const names = namesFor(c);
+    const url = new URL(c.req.url);
+    // Exact redirect URI: a callback reached on another origin or path is not this client's.
+    if (`${url.origin}${url.pathname}` !== oidc.redirectUri) throw badRequest("this is not the registered redirect URI");
+    // The sign-in cookie is left to expire (LOGIN_TRANSACTION_TTL_S) or be replaced by the next /auth/login.
+    const failed = unauthenticated;
+    const providerError = url.searchParams.get("error");
+    if (providerError !== null) throw failed(`the identity provider did not sign you in (${providerError.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 64)})`);
+    const code = url.searchParams.get("code");
+    const state = url.searchParams.get("state");
+    if (!code || !state || code.length > 2_048 || state.length > 512) throw failed("the provider's answer lacks code or state");
+    const carried = cookieValues(c.req.header("cookie") ?? null, names.signin);
+    if (carried.length !== 1) throw failed("no sign-in in progress in this browser; start again");
+    const t = await openSignIn(carried[0]!, session, nowS());
+    if (!t) throw failed("the sign-in expired or is not this gateway's; start again");
+    // `state` ties the provider's answer to this browser's own sign-in (login CSRF, injected codes).
+    if (!constantTimeEqual(state, t.state)) throw failed("state does not match this browser's sign-in");
+    // And each state is used once: a replayed callback (same cookie, same URL) is refused before the code is redeemed.
+    const kv = c.env.KEY_CACHE;
+    const used = KV.signInState(await sha256Hex(t.state));
+    if ((await kv.get(used)) !== null) throw failed("this sign-in was already completed; start again");
+    await kv.put(used, "1", { expirationTtl: Math.max(60, LOGIN_TRANSACTION_TTL_S) });
+
+    const d = await discover(oidc.issuer);
+    const idToken = await exchangeCode(d, oidc, code, t.verifier).catch((e: unknown) => {
+      if (e instanceof GatewayError && e.status === 401) throw failed(e.message);
+      throw e;
+    });
+    const claims = await verifyIdToken(idToken, { issuer: oidc.issuer, clientId: oidc.clientId, nonce: t.nonce, clockToleranceS: config.jwt.clockToleranceS, keys: providerKeys(d.jwks_uri) }).catch(
+      (e: unknown) => {
+        throw e instanceof GatewayError ? failed(e.message) : e;
+      },
+    );
+    // The same claim mapping as bearer JWTs (JWT_CLAIM_*): RBAC, workspaces and GraphQL scopes see one principal.
+    const p = principalFromClaims(claims, config);
+    const s = newSession({ src: "oidc", sub: p.subject, email: p.email, tenant: p.tenant, roles: p.roles, groups: p.groups, scopes: [...p.scopes] }, session, nowS());
+    return redirectWith(t.ret, [await startSession(c, s, session, names), clearCookie(names.signin, names.secure)]);
+  });
+
+  r.post("/key", async (c) => {
+    const session = sessionConfig(c);
+    if (!session.keyExchange) throw notFound("key sign-in is turned off (SESSION_KEY_EXCHANGE)");
+    const names = namesFor(c);
+    // No session yet, so no CSRF token: the browser's own Origin / Sec-Fetch-Site must name this gateway (a
+    // cross-site page must not sign a victim in with the attacker's key).
+    const refusal = sameOriginRefusal(c.req.raw.headers, new URL(c.req.url).origin);
+    if (refusal) throw forbidden(refusal);
+    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+    const text = utf8(await readBodyLimited(c.req.raw, 16_384));
+    let key: unknown;
+    let ret: unknown;
+    if (type === "application/json") {
+      requireJsonDepth(text);
+      try {
+        ({ key, return_to: ret } = JSON.parse(text) as { key?: unknown; return_to?: unknown });
+      } catch {
+        throw badRequest("body is not JSON");
+      }
+    } else if (type === "application/x-www-form-urlencoded") {
+      const form = new URLSearchParams(text);
+      key = form.get("key");
+      ret = form.get("return_to");
+    } else {
+      throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "send the key as JSON or as a form");
+    }
+    if (typeof key !== "string" || key === "") throw badRequest("key is required");
+    const outcome = await authenticate(new Headers({ authorization: `Bearer ${key}` }), keyLookupDeps(c));
+    const p = outcome.principal;
+    if (!p || p.kind !== "api_key") throw unauthenticated("only a flowgate key can be exchanged for a session");
+    if (!(await mayExchangeKey(c, p))) throw forbidden("only an admin's or a workspace admin's key opens a browser session");
+    const s = newSession({ src: "key", sub: p.subject, email: p.email, tenant: p.tenant, roles: [], groups: [], scopes: [], keyHash: await sha256Hex(key) }, session, nowS());
+    const cookie = await startSession(c, s, session, names);
+    if (type !== "application/json") return redirectWith(safeReturnPath(ret), [cookie]);
+    // A script asked: answer JSON (the cookie is set all the same), not a redirect it would follow blindly.
+    const json = c.json({ subject: s.sub, source: s.src, expiresAt: new Date(s.max * 1000).toISOString(), csrfToken: s.csrf });
+    json.headers.append("set-cookie", cookie);
+    return noStore(json);
+  });
+
+  r.get("/session", authenticated(), async (c) => {
+    const p = requirePrincipal(c);
+    const s = c.get("session");
+    if (p.kind !== "session" || !s) throw unauthenticated("no browser session");
+    return noStore(
+      c.json({
+        subject: p.subject,
+        email: p.email,
+        tenant: p.tenant,
+        roles: p.roles,
+        groups: p.groups,
+        scopes: p.scopes,
+        keyId: p.keyId,
+        source: s.src,
+        signedInAt: new Date(s.auth * 1000).toISOString(),
+        idleExpiresAt: new Date(s.exp * 1000).toISOString(),
+        expiresAt: new Date(s.max * 1000).toISOString(),
+        csrfToken: s.csrf,
+      }),
+    );
+  });
+
+  r.post("/logout", async (c) => {
+    const session = sessionConfig(c);
+    const names = namesFor(c);
+    const values = cookieValues(c.req.header("cookie") ?? null, names.session);
+    let s: SessionClaims | null = null;
+    if (values.length === 1) s = await openSession(values[0]!, session, nowS()).catch(() => null);
+    if (s) {
+      // The same proof as any change made with the cookie; a plain form sends its token as `csrf_token`.
+      const origin = new URL(c.req.url).origin;
+      let refusal = crossSiteRefusal("POST", c.req.raw.headers, origin, s.csrf);
+      if (refusal && !sameOriginRefusal(c.req.raw.headers, origin) && (c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+        const token = new URLSearchParams(utf8(await readBodyLimited(c.req.raw, 4_096))).get("csrf_token");
+        if (token !== null && constantTimeEqual(token, s.csrf)) refusal = null;
+      }
+      if (refusal) throw forbidden(refusal);
+      // A copy of the cookie (another tab, a stolen one) must die too: its id is revoked until it would have ended.
+      const facts = sessionRevocationFacts(s);
+      await publishRevocation(c.env.KEY_CACHE, "jti", facts.jti, new Date(), new Date(s.max * 1000));
+      recordAudit(c, { action: "session.end", decision: "DONE", actorSubject: s.sub, actorKeyId: null, tenant: s.tenant ?? null, target: s.src, requestId: c.get("requestId"), details: { source: s.src } });
+    }
+    const wantsPage = (c.req.header("accept") ?? "").includes("text/html");
+    const res = wantsPage ? new Response(null, { status: 303, headers: { location: "/auth/signed-out" } }) : c.json({ signedOut: true });
+    res.headers.append("set-cookie", clearCookie(names.session, names.secure));
+    return noStore(res);
+  });
+
+  r.get("/signed-out", (c) => page(c, "Signed out", '<p><a href="/auth/login">Sign in again</a></p>'));
+
+  return r;
+}

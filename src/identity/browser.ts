@@ -1,0 +1,81 @@
+/**
+ * Browser-facing policy of the session, pure: where a sign-in may send the browser back to, which requests are
+ * navigations (redirected to sign-in) rather than API calls (401), and which cookie-carried changes prove they
+ * come from the gateway's own pages.
+ */
+import { MAX_RETURN_PATH_LENGTH } from "../constants";
+import { constantTimeEqual } from "./apiKeyFormat";
+
+const PLAIN = /^[\x21-\x7e]+$/;
+const PROBE_ORIGIN = "https://flowgate.invalid";
+
+/**
+ * A same-origin relative path, or "/" for anything else. Refused: absolute and scheme-relative URLs (`https:`,
+ * `javascript:`, `//evil`, `/\evil`), anything a URL parser would strip or fold (tabs, newlines, spaces,
+ * backslashes), and encoded slashes that decode to one of those.
+ */
+export function safeReturnPath(raw: unknown): string {
+  if (typeof raw !== "string" || raw.length === 0 || raw.length > MAX_RETURN_PATH_LENGTH) return "/";
+  if (!PLAIN.test(raw) || raw.includes("\\") || !raw.startsWith("/") || raw.startsWith("//")) return "/";
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    return "/";
+  }
+  if (decoded.startsWith("//") || decoded.startsWith("/\\") || decoded.includes("\\")) return "/";
+  let u: URL;
+  try {
+    u = new URL(raw, PROBE_ORIGIN);
+  } catch {
+    return "/";
+  }
+  if (u.origin !== PROBE_ORIGIN) return "/";
+  const path = `${u.pathname}${u.search}${u.hash}`;
+  return path.startsWith("/") && !path.startsWith("//") ? path : "/";
+}
+
+/** A top-level page load by a person (not a script's API call): the only request sign-in redirects. */
+export function isBrowserNavigation(method: string, headers: Headers): boolean {
+  if (method !== "GET" && method !== "HEAD") return false;
+  if (headers.get("sec-fetch-mode") !== "navigate") return false;
+  const dest = headers.get("sec-fetch-dest");
+  if (dest !== null && dest !== "document") return false;
+  return (headers.get("accept") ?? "").toLowerCase().includes("text/html");
+}
+
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/** The content types an HTML form (or a no-preflight fetch) can send cross-origin. */
+const FORM_TYPES = new Set(["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]);
+
+/** Proof 1 below alone: the browser says the request comes from the gateway's own origin. */
+export function sameOriginRefusal(headers: Headers, gatewayOrigin: string): string | null {
+  const site = headers.get("sec-fetch-site");
+  const origin = headers.get("origin");
+  if (site !== null && site !== "same-origin") return "cross-site request refused";
+  if (origin !== null && origin !== gatewayOrigin) return "cross-origin request refused";
+  if (site === null && origin === null) return "a change made with the session cookie needs an Origin header";
+  return null;
+}
+
+/**
+ * Why a cookie-carried request must be refused as cross-site, or null when it proves it comes from the gateway's
+ * own origin. Two proofs, both required for a change:
+ * 1. the browser says where it comes from: `Sec-Fetch-Site: same-origin` when sent, and `Origin` equal to the
+ *    gateway's origin when sent (one of the two must be there; every current browser sends both on a POST);
+ * 2. the request is one no other origin can make without a CORS preflight (which the gateway grants only to
+ *    CORS_ORIGINS): a method other than POST, or a POST whose body is not a form type (the Prefect UI's Apollo
+ *    client, the Conductor UI and the Argo UI all send `application/json`), or an `X-CSRF-Token` header equal to
+ *    the session's token (forms use the `csrf_token` field, read by the route that takes forms).
+ */
+export function crossSiteRefusal(method: string, headers: Headers, gatewayOrigin: string, csrfToken: string | null): string | null {
+  if (SAFE_METHODS.has(method)) return null;
+  const notSameOrigin = sameOriginRefusal(headers, gatewayOrigin);
+  if (notSameOrigin) return notSameOrigin;
+  const token = headers.get("x-csrf-token");
+  if (token !== null && csrfToken !== null) return constantTimeEqual(token, csrfToken) ? null : "CSRF token does not match the session";
+  if (method !== "POST") return null;
+  const type = (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (type === "" || FORM_TYPES.has(type)) return "a form post with the session cookie needs its CSRF token";
+  return null;
+}
