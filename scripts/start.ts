@@ -17,7 +17,7 @@ import { createServer } from "node:net";
 import { configFor, type Env } from "../src/config.ts";
 import { startLocalDatabase } from "./local-db.ts";
 import { DATA_DIR, PGLITE_DIR, claimStack, describeHolder, type Claim } from "./stack-file.ts";
-import { localTokenSecret } from "./token-secret.ts";
+import { SESSION_SECRET_FILE, localTokenSecret } from "./token-secret.ts";
 import { buildWorker, localVariables, runtimeOptions, scheduleCrons, startRuntime, wranglerFacts } from "./worker-runtime.ts";
 
 const log = (m: string) => console.log(`[flowgate] ${m}`);
@@ -69,8 +69,14 @@ async function main() {
   await checkPortFree(port);
   const db = await startLocalDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR });
   const vars = localVariables(facts);
-  // Conductor SDK logins need a signing secret: one of the local stack's own unless one is set (scripts/token-secret.ts).
-  const bindings = { ...vars, GATEWAY_TOKEN_SECRET: vars.GATEWAY_TOKEN_SECRET || localTokenSecret(), DATABASE_URL: db.workerDatabaseUrl, DB_WS_PROXY: db.wsProxy };
+  // Conductor SDK logins and the console's session need secrets: the local stack's own unless set (scripts/token-secret.ts).
+  const bindings = {
+    ...vars,
+    GATEWAY_TOKEN_SECRET: vars.GATEWAY_TOKEN_SECRET || localTokenSecret(),
+    SESSION_SECRETS: vars.SESSION_SECRETS || localTokenSecret(SESSION_SECRET_FILE),
+    DATABASE_URL: db.workerDatabaseUrl,
+    DB_WS_PROXY: db.wsProxy,
+  };
   log(`database: ${db.kind}${db.kind === "pglite" ? ` (${PGLITE_DIR})` : ""}, bridge ${db.wsProxy}`);
 
   const build = () => buildWorker(`${DATA_DIR}build`);
