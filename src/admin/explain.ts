@@ -12,9 +12,9 @@ import { recordAudit } from "../audit";
 import { waitUntil, type AppContext, type AppEnv } from "../context";
 import { withDatabase } from "../db/client";
 import { runDryRun, type DryRun } from "../dryRun";
-import { notFound } from "../errors";
+import { badRequest, notFound } from "../errors";
 import { principalFromKey } from "../identity/authenticate";
-import type { Principal } from "../identity/principal";
+import { isTenantName, type Principal } from "../identity/principal";
 import { requirePrincipal } from "../pipeline";
 import { getKeyRow, keyValidity, toKeyRecord } from "../store/keys";
 import { AdminApi } from "./openapi";
@@ -28,6 +28,12 @@ const EXPLAIN_MAX_BODY_BYTES = 1_048_576;
 /** Headers that carry a credential: the question names the credential by `keyId` or `token`, never in headers. */
 const CREDENTIAL_HEADERS = ["authorization", "x-api-key", "x-prefect-user-id", "x-authorization", "cookie"];
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/**
+ * What can be explained: the engines' routes and /whoami. Never the admin API or sign-in: their handlers act on
+ * flowgate itself (the database, KV, cookies) rather than through an upstream, so a dry run would not stop them.
+ * Checked on the path as the URL parser resolves it (`/prefect/../admin` is /admin).
+ */
+const EXPLAINABLE = /^\/(?:prefect|conductor|workers|argo|flowapi)(?:\/|$)|^\/whoami$/;
 
 export const ExplainBody = z
   .object({
@@ -148,6 +154,9 @@ async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch): Pr
     const record = toKeyRecord(row);
     const validity = keyValidity(record, Date.now());
     run.askedPrincipal = principalFromKey(record);
+    if (validity === "valid" && !isTenantName(record.tenant)) {
+      return { ...explainRun(run, 401), decision: "refuse", status: 401, principal: run.askedPrincipal, reason: { code: "UNAUTHENTICATED", message: "API key names a tenant that is reserved or not a tenant name" } };
+    }
     if (validity !== "valid") {
       return { ...explainRun(run, 401), decision: "refuse", status: 401, principal: run.askedPrincipal, reason: { code: "UNAUTHENTICATED", message: `API key ${validity.replace(/_/g, " ")}` } };
     }
@@ -156,6 +165,9 @@ async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch): Pr
   }
   // The path is appended as given, encodings and all: it must meet the same path checks a client's would.
   const origin = new URL(c.req.url).origin;
+  if (!EXPLAINABLE.test(new URL(`${origin}${body.request.path}`).pathname)) {
+    throw badRequest("only the engines' routes and /whoami can be explained (the admin API and sign-in act on flowgate itself)");
+  }
   const hasBody = body.request.body !== undefined && body.request.method !== "GET" && body.request.method !== "HEAD";
   const request = new Request(`${origin}${body.request.path}`, {
     method: body.request.method,

@@ -14,6 +14,7 @@
  * Counter unreachable (no binding, an error, or no answer in RATE_COUNTER_TIMEOUT_MS): allowed and logged, or
  * refused with 429 when RATE_LIMIT_ON_UNAVAILABLE=refuse. Never a 5xx.
  */
+import { currentDryRun } from "../dryRun";
 import type { MiddlewareHandler } from "hono";
 import { recordAudit } from "../audit";
 import { waitUntil, type AppContext, type AppEnv } from "../context";
@@ -246,6 +247,18 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
   if (!principal) return;
   const config = c.get("config");
   const log = c.get("log");
+  const dryRun = currentDryRun();
+  if (dryRun) {
+    // `/admin/explain`: report what the request would be counted against; no counter, lease or usage is touched.
+    const table = await limitTable(c.env.KEY_CACHE, config, c.get("control").cacheEpoch, (p) => waitUntil(c, p)).catch(() => null);
+    const matched = table && table.size > 0 ? matchLimits(table, group, principal) : [];
+    dryRun.limits.push({
+      routeGroup: group,
+      cost,
+      limits: matched.map((m) => ({ id: m.rule.id, pool: m.pool, mode: m.rule.mode, rate: m.rule.rate, quota: m.rule.quota })),
+    });
+    return;
+  }
   const usage = (refused: boolean) => {
     const flush = recordUsage(config, log, { tenant: principal.tenant, subject: principal.subject, keyId: principal.keyId, routeGroup: group, cost, refused });
     if (flush) waitUntil(c, flush);

@@ -67,7 +67,9 @@ export function matchLimits(table: LimitTable, group: RouteGroup, p: Pick<Princi
     const value = rule.targetKind === "key" ? p.keyId : rule.targetKind === "subject" ? p.subject : p.tenant;
     if (value === undefined || value === "") continue;
     if (rule.target !== "*" && rule.target !== value) continue;
-    out.push({ rule, spec: specOf(rule), pool: `${rule.targetKind}:${value}` });
+    // A subject is free text chosen per tenant: its pool is the tenant's subject, so two tenants' "ci" never share one.
+    const pool = rule.targetKind === "subject" ? `subject:${p.tenant ?? ""}:${value}` : `${rule.targetKind}:${value}`;
+    out.push({ rule, spec: specOf(rule), pool });
   }
   return out;
 }

@@ -105,6 +105,16 @@ describe("POST /admin/explain", () => {
     expect((await call("/admin/explain", { method: "POST", headers: { "x-api-key": key }, body: "{}" })).status).toBe(403);
   });
 
+  it("explains only the engines' routes: an admin action described to it is refused, not carried out", async () => {
+    const { id, key } = await createTestKey({ subject: "victim", scopes: ["query/*"] });
+    const admin = (await (await asAdmin("/whoami")).json()) as { keyId: string };
+    for (const path of [`/admin/keys/${id}`, `/prefect/../admin/keys/${id}`, "/auth/logout", "/console/", "/healthz"]) {
+      const res = await asAdmin("/admin/explain", { method: "POST", json: { keyId: admin.keyId, request: { method: "DELETE", path } } });
+      expect(res.status, path).toBe(400);
+    }
+    expect((await call("/whoami", { headers: { "x-api-key": key } })).status).toBe(200);
+  });
+
   it("explains a revoked key as refused without running anything", async () => {
     const { id } = await createTestKey({ subject: "gone", scopes: ["query/*"] });
     expect((await asAdmin(`/admin/keys/${id}`, { method: "DELETE" })).status).toBe(200);

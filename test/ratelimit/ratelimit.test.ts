@@ -135,6 +135,34 @@ describe("rate limits on Durable Objects", () => {
     expect((await gql(stranger, e, FLOWS)).status).toBe(200);
   });
 
+  it("keeps one tenant's subject apart from the same subject text in another tenant", async () => {
+    const subject = uniqueTag("ci");
+    const acme = await createTestKey({ tenant: "acme", subject, scopes: ["query/*"] });
+    const globex = await createTestKey({ tenant: "globex", subject, scopes: ["query/*"] });
+    await setLimit({ kind: "subject", target: subject, routeGroup: "*", rate: { limit: 2, windowS: 3600 } });
+    const { env: e } = prefectEnv();
+    expect([(await gql(acme.key, e, FLOWS)).status, (await gql(acme.key, e, FLOWS)).status, (await gql(acme.key, e, FLOWS)).status]).toEqual([200, 200, 429]);
+    expect((await gql(globex.key, e, FLOWS)).status).toBe(200);
+  });
+
+  it("is reported, not counted, by /admin/explain: the key's own requests keep their allowance", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("explained"), scopes: ["query/*"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 2, windowS: 3600 } });
+    const { tag, env: e } = prefectEnv();
+    const question = { keyId, request: { method: "POST", path: "/prefect/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify(FLOWS) } };
+    for (let i = 0; i < 4; i++) {
+      const res = await asAdmin("/admin/explain", { method: "POST", json: question, env: e });
+      const answer = (await res.json()) as { decision: string; limits: { routeGroup: string; cost: number; limits: { id: string }[] }[] };
+      expect(answer.decision).toBe("allow");
+      expect(answer.limits).toEqual([{ routeGroup: "prefect", cost: 1, limits: [expect.objectContaining({ id: limit.id, pool: `key:${keyId}` })] }]);
+    }
+    expect(await recorded(tag)).toEqual([]);
+    expect((await gql(key, e, FLOWS)).status).toBe(200);
+    expect((await gql(key, e, FLOWS)).status).toBe(200);
+    expect((await gql(key, e, FLOWS)).status).toBe(429);
+    expect(await usageOf({ keyId })).toMatchObject({ requests: 3 });
+  });
+
   it("refuses past a daily quota until the period changes, then starts afresh", async () => {
     const { id: keyId, key } = await createTestKey({ subject: uniqueTag("quota"), scopes: ["query/*"] });
     const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 1000, windowS: 60 }, quota: { limit: 3, period: "day" } });

@@ -160,7 +160,7 @@ describe("matching", () => {
     ]);
     const pools = (group: Parameters<typeof matchLimits>[1], p: Parameters<typeof matchLimits>[2]) => matchLimits(table, group, p).map((m) => `${m.rule.id}@${m.pool}`);
     expect(pools("prefect", { keyId: "k1", subject: "alice", tenant: "acme" })).toEqual(["rl_each_key@key:k1", "rl_acme@tenant:acme"]);
-    expect(pools("conductor", { keyId: "k1", subject: "alice", tenant: "acme" })).toEqual(["rl_acme@tenant:acme", "rl_alice@subject:alice"]);
+    expect(pools("conductor", { keyId: "k1", subject: "alice", tenant: "acme" })).toEqual(["rl_acme@tenant:acme", "rl_alice@subject:acme:alice"]); // a subject pool is per tenant
     expect(pools("prefect", { subject: "bob" })).toEqual([]); // a JWT without key id or tenant
     expect(compileTable([]).size).toBe(0);
   });
