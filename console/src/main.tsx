@@ -9,6 +9,7 @@ import { ApiError, api, setCsrfToken, type Session } from "./api";
 import { AuditPage } from "./pages/audit";
 import { ExplainPage } from "./pages/explain";
 import { KeysPage } from "./pages/keys";
+import { LimitsPage } from "./pages/limits";
 import { OperationsPage } from "./pages/operations";
 import { ReferencePage } from "./pages/reference";
 import { TenantsPage } from "./pages/tenants";
@@ -21,6 +22,7 @@ const PAGES = [
   { id: "workspaces", title: "Workspaces", admin: false },
   { id: "audit", title: "Audit trail", admin: true },
   { id: "explain", title: "Explain", admin: true },
+  { id: "limits", title: "Limits", admin: true },
   { id: "operations", title: "Operations", admin: true },
   { id: "api", title: "API", admin: true },
 ] as const;
@@ -92,6 +94,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
         {current === "workspaces" && <WorkspacesPage isAdmin={isAdmin} />}
         {current === "audit" && <AuditPage />}
         {current === "explain" && <ExplainPage />}
+        {current === "limits" && <LimitsPage />}
         {current === "operations" && <OperationsPage />}
         {current === "api" && <ReferencePage />}
       </main>

@@ -162,6 +162,16 @@ describe("the operator console in Chromium", () => {
     await expect.poll(() => page.locator("table.audit tbody tr").count()).toBeGreaterThan(2);
     await shot(page, "audit");
 
+    // A rate limit set in shadow mode, then enforced.
+    await page.click('nav a[data-page="limits"]');
+    await page.fill('form[name="limit"] input[name="target"]', "acme");
+    await page.selectOption('form[name="limit"] select[name="kind"]', "tenant");
+    await page.click('form[name="limit"] button[type="submit"]');
+    await expect.poll(() => page.locator("tr[data-limit] [data-mode]").first().textContent()).toBe("shadow");
+    await page.click("tr[data-limit] button >> text=Enforce");
+    await expect.poll(() => page.locator("tr[data-limit] [data-mode]").first().textContent()).toBe("enforce");
+    await shot(page, "limits");
+
     // The other pages render from the admin API.
     await page.click('nav a[data-page="operations"]');
     await expect.poll(() => page.locator("[data-epoch]").count()).toBe(1);
