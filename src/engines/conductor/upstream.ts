@@ -125,20 +125,7 @@ export class ConductorUpstream {
     const text = await res.text().catch(() => {
       throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
     });
-    requireAnswerDepth(text);
-    let answer: unknown;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      throw malformed();
-    }
-    if (!Array.isArray(answer)) throw malformed();
-    const out: unknown[] = [];
-    for (const element of answer) {
-      const r = rewrite(element);
-      if (r !== undefined) out.push(r);
-    }
-    return out;
+    return rewriteListing(text, rewrite);
   }
 
   /**
@@ -168,18 +155,7 @@ export class ConductorUpstream {
       if (other && sameBytes(other.upstream, bytes)) return other.body;
     }
     const work = (async (): Promise<Rewritten> => {
-      let answer: unknown;
-      try {
-        answer = JSON.parse(decoder.decode(bytes));
-      } catch {
-        throw malformed();
-      }
-      if (!Array.isArray(answer)) throw malformed();
-      const out: unknown[] = [];
-      for (const element of answer) {
-        const r = rewrite(element);
-        if (r !== undefined) out.push(r);
-      }
+      const out = rewriteListing(decoder.decode(bytes), rewrite);
       return { upstream: bytes, body: encoder.encode(JSON.stringify(out)) as Uint8Array<ArrayBuffer> };
     })();
     rewritesInFlight.set(key, work);
@@ -236,4 +212,25 @@ export function upstreamError(answer: UpstreamAnswer, tenant: TenantName | null)
   if (tenant !== null) message = message.split(`${tenant}${TENANT_SEPARATOR}`).join("");
   const foreign = message.split(GLOBAL_PREFIX).join("").includes(TENANT_SEPARATOR) || /[\x00-\x1f]/.test(message);
   return new GatewayError(code, message && !foreign ? `upstream refused: ${message}` : `upstream refused the request (${answer.status})`);
+}
+
+/**
+ * A listing's text, checked (nesting, JSON, an array) and rewritten element by element; elements the rewrite
+ * answers `undefined` for (another tenant's) are left out. One place for `list` and `listRewritten`.
+ */
+function rewriteListing(text: string, rewrite: (element: unknown) => unknown): unknown[] {
+  requireAnswerDepth(text);
+  let answer: unknown;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    throw malformed();
+  }
+  if (!Array.isArray(answer)) throw malformed();
+  const out: unknown[] = [];
+  for (const element of answer) {
+    const r = rewrite(element);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
 }

@@ -118,6 +118,7 @@ describe("the upstream misbehaving", () => {
     ["error500", "/api/event", "/conductor/api/event", 502],
     ["malformed", "/api/tasks/queue/all", "/conductor/api/tasks/queue/all", 502],
     ["deep", "/api/workflow/fb-1", "/conductor/api/workflow/fb-1", 502],
+    ["deep", "/api/metadata/workflow", "/conductor/api/metadata/workflow", 502],
   ] as const)("%s answer at %s: %s with the envelope, nothing of the upstream's text", async (kind, pathPrefix, path, status) => {
     const s = await conductorStack("faulty");
     await seedTwoTenants(s);
