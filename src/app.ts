@@ -19,7 +19,7 @@ import { argoRoutes } from "./engines/argo/route";
 import { conductorRoutes } from "./engines/conductor/route";
 import { flowapiRoutes } from "./engines/flowapi/route";
 import { prefectRoutes } from "./engines/prefect/route";
-import { workersRoutes } from "./engines/workers/route";
+import { workersRoutes } from "./engines/conductor/workers/route";
 import { GatewayError } from "./errors";
 import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
 import { rateLimitHeaders } from "./ratelimit/enforce";

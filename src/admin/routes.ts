@@ -3,7 +3,7 @@
  * (401 without credential, 403 for anyone else), and every change is written to the audit trail.
  */
 import { Hono } from "hono";
-import { forgetTenantList } from "../engines/workers/tenants";
+import { forgetTenantList } from "../engines/conductor/workers/tenants";
 import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
 import { DEFAULT_ROTATION_GRACE_S } from "../constants";

@@ -7,7 +7,7 @@
  * first next time. A tenant's queue depth therefore decides nothing beyond its own share: a flood in one queue
  * cannot starve the others.
  */
-import type { TenantName } from "../../identity/principal";
+import type { TenantName } from "../../../identity/principal";
 
 /** `tenants` (sorted) starting at `start` (mod length). */
 export function rotated<T>(items: readonly T[], start: number): T[] {

@@ -3,12 +3,12 @@
  * through two caches so a poll does not reach the database: the isolate's memory (30 s) and KV (`tenants:all`,
  * 5 min, dropped whenever the admin API creates a tenant). A credential naming none serves its own tenant.
  */
-import { KV } from "../../cache/kv";
-import { waitUntil, type AppContext } from "../../context";
-import { withDatabase } from "../../db/client";
-import { GatewayError } from "../../errors";
-import { isTenantName, type Principal, type TenantName } from "../../identity/principal";
-import { listTenants } from "../../store/keys";
+import { KV } from "../../../cache/kv";
+import { waitUntil, type AppContext } from "../../../context";
+import { withDatabase } from "../../../db/client";
+import { GatewayError } from "../../../errors";
+import { isTenantName, type Principal, type TenantName } from "../../../identity/principal";
+import { listTenants } from "../../../store/keys";
 
 const MEMORY_TTL_MS = 30_000;
 export const TENANT_LIST_KV_TTL_S = 300;

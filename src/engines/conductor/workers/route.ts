@@ -12,23 +12,23 @@
  * upstream poll is awaited to its end, never cut: a task Conductor hands out reaches the worker.
  */
 import { Hono } from "hono";
-import { LruCache } from "../../cache/lru";
-import type { AppContext, AppEnv } from "../../context";
-import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
-import type { Principal, TenantName } from "../../identity/principal";
-import { isTenantName } from "../../identity/principal";
-import { hasScope } from "../../identity/scopes";
-import { authenticated, requirePrincipal } from "../../pipeline";
-import { workerCost } from "../../ratelimit/cost";
-import { rateLimited } from "../../ratelimit/enforce";
-import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../proxy/budget";
-import { readBodyLimited, utf8 } from "../../proxy/body";
-import { parseClientJson } from "../../proxy/json";
-import { isConductorId } from "../conductor/executions";
-import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../conductor/tenantNames";
-import { tokenLogin } from "../conductor/token";
-import { ConductorUpstream, malformed, type UpstreamAnswer } from "../conductor/upstream";
-import { requireUnshadowedReferences, sanitizeTaskResult } from "../conductor/runtimeData";
+import { LruCache } from "../../../cache/lru";
+import type { AppContext, AppEnv } from "../../../context";
+import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
+import type { Principal, TenantName } from "../../../identity/principal";
+import { isTenantName } from "../../../identity/principal";
+import { hasScope } from "../../../identity/scopes";
+import { authenticated, requirePrincipal } from "../../../pipeline";
+import { workerCost } from "../../../ratelimit/cost";
+import { rateLimited } from "../../../ratelimit/enforce";
+import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../../proxy/budget";
+import { readBodyLimited, utf8 } from "../../../proxy/body";
+import { parseClientJson } from "../../../proxy/json";
+import { isConductorId } from "../executions";
+import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../tenantNames";
+import { tokenLogin } from "../token";
+import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
+import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
 

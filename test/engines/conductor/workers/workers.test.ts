@@ -6,10 +6,10 @@
 import { SignJWT, importJWK } from "jose";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { inject } from "vitest";
-import output from "../../fixtures/conductor/tasks/task_output_with_dynamictasks.json";
-import outputP from "../../fixtures/conductor/tasks/task_output_with_dynamictasks_prefixed.json";
-import { asAdmin, errorOf, stubUrl, uniqueTag } from "../../helpers";
-import { conductorStack, type ConductorStack } from "../conductor/harness";
+import output from "../../../fixtures/conductor/tasks/task_output_with_dynamictasks.json";
+import outputP from "../../../fixtures/conductor/tasks/task_output_with_dynamictasks_prefixed.json";
+import { asAdmin, errorOf, stubUrl, uniqueTag } from "../../../helpers";
+import { conductorStack, type ConductorStack } from "../harness";
 
 interface Task {
   taskId: string;
