@@ -43,21 +43,21 @@ export async function measurePure(graphqlBody: string, listing: string): Promise
   const scopes = ["query/*"] as ScopePattern[];
   const guard = () => {
     const t = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
-    if ("refusal" in t || t.transport.kind !== "single") throw new Error("bench document refused");
-    const d = decideRequest(t.transport.request, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
+    if (!t.ok || t.value.kind !== "single") throw new Error("bench document refused");
+    const d = decideRequest(t.value.request, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
     if (!d.ok) throw new Error("bench document refused");
   };
   // The usual case: UIs resend the same documents, so the route finds the analysis cached by document text and
   // only reads the body and decides (src/engines/prefect/route.ts).
   const first = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
-  if ("refusal" in first || first.transport.kind !== "single") throw new Error("bench document refused");
-  const analysis = analyzeRequest(first.transport.request, DEFAULT_GRAPHQL_LIMITS);
+  if (!first.ok || first.value.kind !== "single") throw new Error("bench document refused");
+  const analysis = analyzeRequest(first.value.request, DEFAULT_GRAPHQL_LIMITS);
   if (!analysis.ok) throw new Error("bench document refused");
-  const cached = new Map([[first.transport.request.query, analysis.operation]]);
+  const cached = new Map([[first.value.request.query, analysis.value]]);
   const guardCached = () => {
     const t = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
-    if ("refusal" in t || t.transport.kind !== "single") throw new Error("bench document refused");
-    const op = cached.get(t.transport.request.query);
+    if (!t.ok || t.value.kind !== "single") throw new Error("bench document refused");
+    const op = cached.get(t.value.request.query);
     if (!op || !authorizeOperation(op, scopes, "POST").ok) throw new Error("bench document refused");
   };
   const bytes = new TextEncoder().encode(listing);

@@ -46,6 +46,9 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
 };
 
+/** The HTTP status of an error code (what a `GatewayError` of that code answers with). */
+export const statusOf = (code: ErrorCode): number => STATUS[code];
+
 export class GatewayError extends Error {
   readonly status: number;
   constructor(

@@ -9,15 +9,16 @@ import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
 import type { AppContext, AppEnv, AppVariables, ErrorStyle } from "./context";
 import { keyLookupDeps, waitUntil } from "./context";
-import { GatewayError, badRequest, conductorErrorBody, errorEnvelope, forbidden, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
+import { GatewayError, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
 import { authenticate, type AuthOutcome } from "./identity/authenticate";
-import { crossSiteRefusal, isBrowserNavigation, safeReturnPath } from "./identity/browser";
+import { crossSiteCheck, isBrowserNavigation, safeReturnPath } from "./identity/browser";
 import { cookieNamesFor, sealSession, setCookie } from "./identity/session";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
 import { DryRunHalt, currentDryRun } from "./dryRun";
 import { createLogger } from "./log";
+import { allow, orThrow, refuse, type Verdict } from "./verdict";
 
 /**
  * Conductor's clients read Conductor's error shape: every answer under its routes has it, whichever layer refuses
@@ -61,18 +62,18 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
  * segments (`//`: Go's ServeMux redirects to the cleaned path) and escapes that are not UTF-8 (overlong forms
  * such as `%C0%AF`). Legitimate clients never send any of these: names on every engine are plain.
  */
-export function pathProblem(rawPath: string): string | null {
-  if (/[\\;\x00-\x1f\x7f]/.test(rawPath)) return "the path holds a backslash, a ';' or a control character";
-  if (rawPath.includes("//")) return "the path holds an empty segment";
-  if (!rawPath.includes("%")) return null;
-  if (/%(?![0-9A-Fa-f]{2})/.test(rawPath)) return "the path holds a malformed escape";
-  if (/%(2f|5c|2e|3b|25|0[0-9a-f]|1[0-9a-f]|7f)/i.test(rawPath)) return "the path holds an encoded '/', '\\', '.', ';', '%' or control character";
+export function checkPath(rawPath: string): Verdict {
+  if (/[\\;\x00-\x1f\x7f]/.test(rawPath)) return refuse("the path holds a backslash, a ';' or a control character");
+  if (rawPath.includes("//")) return refuse("the path holds an empty segment");
+  if (!rawPath.includes("%")) return allow();
+  if (/%(?![0-9A-Fa-f]{2})/.test(rawPath)) return refuse("the path holds a malformed escape");
+  if (/%(2f|5c|2e|3b|25|0[0-9a-f]|1[0-9a-f]|7f)/i.test(rawPath)) return refuse("the path holds an encoded '/', '\\', '.', ';', '%' or control character");
   try {
     decodeURIComponent(rawPath);
   } catch {
-    return "the path holds an escape that is not UTF-8";
+    return refuse("the path holds an escape that is not UTF-8");
   }
-  return null;
+  return allow();
 }
 
 /** The path exactly as the client sent it (no decoding, no normalisation beyond the URL parser's). */
@@ -86,8 +87,7 @@ function rawPathOf(url: string): string {
 
 /** The first decision on every request: the path must mean the same thing to the gateway and to every upstream. */
 export const canonicalPath: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const problem = pathProblem(rawPathOf(c.req.url));
-  if (problem) throw badRequest(problem);
+  orThrow(checkPath(rawPathOf(c.req.url)));
   await next();
 };
 
@@ -152,8 +152,7 @@ export function authenticated(sources: CredentialSources = {}, options: { browse
       : await authenticate(c.req.raw.headers, keyLookupDeps(c), names ? { ...sources, sessionCookie: names.session } : sources);
     if (dryRun) dryRun.principal = outcome.principal;
     if (outcome.viaCookie) {
-      const refusal = crossSiteRefusal(c.req.method, c.req.raw.headers, url.origin, outcome.session?.claims.csrf ?? null);
-      if (refusal) throw forbidden(refusal);
+      orThrow(crossSiteCheck(c.req.method, c.req.raw.headers, url.origin, outcome.session?.claims.csrf ?? null));
     }
     c.set("principal", outcome.principal);
     if (outcome.session) c.set("session", outcome.session.claims);

@@ -4,8 +4,7 @@
 import { z } from "zod";
 import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S } from "../constants";
 import { badRequest } from "../errors";
-import { readBodyLimited, utf8 } from "../proxy/body";
-import { parseClientJson } from "../proxy/json";
+import { readJsonBody } from "../proxy/json";
 import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
 import { parseScopePattern } from "../identity/scopes";
 
@@ -107,9 +106,8 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.in
   throw badRequest(`invalid request: ${fields.map((f) => `${f.field} ${f.problem}`).join("; ")}`, { fields });
 }
 
-/** The JSON body, `{}` when empty, 400 when not JSON, 413 past `maxBytes` (read no further than that). */
+/** The JSON body (src/proxy/json.ts `readJsonBody`), `{}` when empty: every admin body's fields may be left out. */
 export async function jsonBody(req: Request, maxBytes: number): Promise<unknown> {
-  const text = utf8(await readBodyLimited(req, maxBytes));
-  if (text.trim() === "") return {};
-  return parseClientJson(text);
+  const body = await readJsonBody(req, maxBytes);
+  return body === undefined ? {} : body;
 }

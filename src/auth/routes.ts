@@ -18,7 +18,8 @@ import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "
 import { KV } from "../cache/kv";
 import { constantTimeEqual, sha256Hex } from "../identity/apiKeyFormat";
 import { authenticate } from "../identity/authenticate";
-import { crossSiteRefusal, safeReturnPath, sameOriginRefusal } from "../identity/browser";
+import { crossSiteCheck, safeReturnPath, sameOriginCheck } from "../identity/browser";
+import { allow, orThrow } from "../verdict";
 import { principalFromClaims } from "../identity/jwt";
 import { authorizationUrl, discover, exchangeCode, providerKeys, verifyIdToken } from "../identity/oidc";
 import { isAdminPrincipal, type Principal } from "../identity/principal";
@@ -178,8 +179,7 @@ export function authRoutes(): Hono<AppEnv> {
     const names = namesFor(c);
     // No session yet, so no CSRF token: the browser's own Origin / Sec-Fetch-Site must name this gateway (a
     // cross-site page must not sign a victim in with the attacker's key).
-    const refusal = sameOriginRefusal(c.req.raw.headers, new URL(c.req.url).origin);
-    if (refusal) throw forbidden(refusal);
+    orThrow(sameOriginCheck(c.req.raw.headers, new URL(c.req.url).origin));
     const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
     const text = utf8(await readBodyLimited(c.req.raw, 16_384));
     let key: unknown;
@@ -243,12 +243,12 @@ export function authRoutes(): Hono<AppEnv> {
     if (s) {
       // The same proof as any change made with the cookie; a plain form sends its token as `csrf_token`.
       const origin = new URL(c.req.url).origin;
-      let refusal = crossSiteRefusal("POST", c.req.raw.headers, origin, s.csrf);
-      if (refusal && !sameOriginRefusal(c.req.raw.headers, origin) && (c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+      let verdict = crossSiteCheck("POST", c.req.raw.headers, origin, s.csrf);
+      if (!verdict.ok && sameOriginCheck(c.req.raw.headers, origin).ok && (c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
         const token = new URLSearchParams(utf8(await readBodyLimited(c.req.raw, 4_096))).get("csrf_token");
-        if (token !== null && constantTimeEqual(token, s.csrf)) refusal = null;
+        if (token !== null && constantTimeEqual(token, s.csrf)) verdict = allow();
       }
-      if (refusal) throw forbidden(refusal);
+      orThrow(verdict);
       // A copy of the cookie (another tab, a stolen one) must die too: its id is revoked until it would have ended.
       const facts = sessionRevocationFacts(s);
       await publishRevocation(c.env.KEY_CACHE, "jti", facts.jti, new Date(), new Date(s.max * 1000));

@@ -4,6 +4,7 @@
  * come from the gateway's own pages.
  */
 import { MAX_RETURN_PATH_LENGTH } from "../constants";
+import { allow, refuse, type Verdict } from "../verdict";
 import { constantTimeEqual } from "./apiKeyFormat";
 
 const PLAIN = /^[\x21-\x7e]+$/;
@@ -48,19 +49,22 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** The content types an HTML form (or a no-preflight fetch) can send cross-origin. */
 const FORM_TYPES = new Set(["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]);
 
+/** A change made with the cookie that is not proven to come from the gateway's own pages: 403. */
+const crossSite = (reason: string): Verdict => refuse(reason, "FORBIDDEN");
+
 /** Proof 1 below alone: the browser says the request comes from the gateway's own origin. */
-export function sameOriginRefusal(headers: Headers, gatewayOrigin: string): string | null {
+export function sameOriginCheck(headers: Headers, gatewayOrigin: string): Verdict {
   const site = headers.get("sec-fetch-site");
   const origin = headers.get("origin");
-  if (site !== null && site !== "same-origin") return "cross-site request refused";
-  if (origin !== null && origin !== gatewayOrigin) return "cross-origin request refused";
-  if (site === null && origin === null) return "a change made with the session cookie needs an Origin header";
-  return null;
+  if (site !== null && site !== "same-origin") return crossSite("cross-site request refused");
+  if (origin !== null && origin !== gatewayOrigin) return crossSite("cross-origin request refused");
+  if (site === null && origin === null) return crossSite("a change made with the session cookie needs an Origin header");
+  return allow();
 }
 
 /**
- * Why a cookie-carried request must be refused as cross-site, or null when it proves it comes from the gateway's
- * own origin. Two proofs, both required for a change:
+ * Whether a cookie-carried request must be refused as cross-site (403, and why), or may pass because it proves it
+ * comes from the gateway's own origin. Two proofs, both required for a change:
  * 1. the browser says where it comes from: `Sec-Fetch-Site: same-origin` when sent, and `Origin` equal to the
  *    gateway's origin when sent (one of the two must be there; every current browser sends both on a POST);
  * 2. the request is one no other origin can make without a CORS preflight (which the gateway grants only to
@@ -68,14 +72,14 @@ export function sameOriginRefusal(headers: Headers, gatewayOrigin: string): stri
  *    client, the Conductor UI and the Argo UI all send `application/json`), or an `X-CSRF-Token` header equal to
  *    the session's token (forms use the `csrf_token` field, read by the route that takes forms).
  */
-export function crossSiteRefusal(method: string, headers: Headers, gatewayOrigin: string, csrfToken: string | null): string | null {
-  if (SAFE_METHODS.has(method)) return null;
-  const notSameOrigin = sameOriginRefusal(headers, gatewayOrigin);
-  if (notSameOrigin) return notSameOrigin;
+export function crossSiteCheck(method: string, headers: Headers, gatewayOrigin: string, csrfToken: string | null): Verdict {
+  if (SAFE_METHODS.has(method)) return allow();
+  const sameOrigin = sameOriginCheck(headers, gatewayOrigin);
+  if (!sameOrigin.ok) return sameOrigin;
   const token = headers.get("x-csrf-token");
-  if (token !== null && csrfToken !== null) return constantTimeEqual(token, csrfToken) ? null : "CSRF token does not match the session";
-  if (method !== "POST") return null;
+  if (token !== null && csrfToken !== null) return constantTimeEqual(token, csrfToken) ? allow() : crossSite("CSRF token does not match the session");
+  if (method !== "POST") return allow();
   const type = (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-  if (type === "" || FORM_TYPES.has(type)) return "a form post with the session cookie needs its CSRF token";
-  return null;
+  if (type === "" || FORM_TYPES.has(type)) return crossSite("a form post with the session cookie needs its CSRF token");
+  return allow();
 }

@@ -8,6 +8,7 @@
  */
 import { MAX_JSON_DEPTH } from "../constants";
 import { GatewayError } from "../errors";
+import { readBodyLimited, utf8 } from "./body";
 
 /** Whether `text` opens more than `max` arrays/objects inside one another (anywhere, outside strings). */
 export function jsonNestingExceeds(text: string, max: number): boolean {
@@ -51,4 +52,15 @@ export function parseClientJson(text: string, what = "body"): unknown {
   } catch {
     throw new GatewayError("BAD_REQUEST", `${what} is not valid JSON`);
   }
+}
+
+/**
+ * The one reader of a client's JSON body: read no further than `maxBytes` (413), UTF-8 (400), depth checked and
+ * parsed (400). An empty body is `undefined` (JSON itself never parses to it): the admin API reads it as `{}`,
+ * Conductor as "no body".
+ */
+export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const text = utf8(await readBodyLimited(req, maxBytes));
+  if (text.trim() === "") return undefined;
+  return parseClientJson(text);
 }

@@ -91,7 +91,7 @@ describe("GraphQL guard properties", () => {
         const d = decideRequest({ query: g.document, operationName: g.operationName, persistedQueryHash: null }, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
         const expected = [...g.rootFields].every((f) => granted(scopes, `${g.type}/${f}`));
         expect(d.ok).toBe(expected);
-        if (d.ok) expect(new Set(d.operation.rootFields)).toEqual(g.rootFields);
+        if (d.ok) expect(new Set(d.value.rootFields)).toEqual(g.rootFields);
       }),
       { seed: SEED, numRuns: 500 },
     );
@@ -161,11 +161,11 @@ describe("GraphQL guard properties", () => {
           );
         const limits = { ...DEFAULT_GRAPHQL_LIMITS, maxDepth: 100, maxCost: 10_000_000, maxAliases: 1000 };
         const parsed = parseDocument(query, limits);
-        if ("refusal" in parsed) throw new Error(parsed.refusal.message);
-        const selected = selectOperation(parsed.document, null);
-        if ("refusal" in selected) throw new Error(selected.refusal.message);
-        const fragments = new Map(parsed.document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-        const m = measureOperation(selected.operation, fragments);
+        if (!parsed.ok) throw new Error(parsed.reason);
+        const selected = selectOperation(parsed.value, null);
+        if (!selected.ok) throw new Error(selected.reason);
+        const fragments = new Map(parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+        const m = measureOperation(selected.value, fragments);
         const written = 1 + frags.reduce((n, items) => n + items.reduce((k, it) => k + (it.kind === "field" ? 1 + it.inner.length : it.kind === "inline" ? 2 : 1), 0), 0);
         expect(m).toEqual({ ok: true, ...naive(0), visits: expect.any(Number) });
         expect(m.visits).toBeLessThanOrEqual(written);
@@ -232,8 +232,8 @@ describe("GraphQL guard properties", () => {
             })
             .join(" ");
           const a = analyzeRequest({ query: `${type} { ${sel} } ${frags.join(" ")}`, operationName: null, persistedQueryHash: null }, DEFAULT_GRAPHQL_LIMITS);
-          if (!a.ok) throw new Error(a.refusal.message);
-          return a.operation;
+          if (!a.ok) throw new Error(a.reason);
+          return a.value;
         });
         const local = answeredLocally(ops);
         const allowed = ops.map((op) => decideOperation(op, scopes, method, local)).every((d) => d.ok);

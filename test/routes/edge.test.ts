@@ -7,9 +7,15 @@
  *   (`remote-user`, `impersonate-user`, `x-hasura-role`, `forwarded`, `grpc-metadata-*`, ...) never do.
  */
 import { describe, expect, it } from "vitest";
-import { pathProblem } from "../../src/pipeline";
+import { checkPath } from "../../src/pipeline";
 import { FORWARDED_HEADERS, upstreamRequestHeaders, type Engine } from "../../src/proxy/headers";
 import { call, createTestKey, envWith, errorOf, recorded, stubUrl, uniqueTag } from "../helpers";
+
+/** The path check's reason for refusing `p`, or null when it lets `p` through. */
+const pathProblem = (p: string): string | null => {
+  const v = checkPath(p);
+  return v.ok ? null : v.reason;
+};
 
 const tag = uniqueTag("edge");
 const env = envWith({ ARGO_URL: stubUrl(`/argo/${tag}`), PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });

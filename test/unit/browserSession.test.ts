@@ -5,7 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { parseConfig, type SessionConfig } from "../../src/config";
-import { crossSiteRefusal, isBrowserNavigation, safeReturnPath } from "../../src/identity/browser";
+import { crossSiteCheck, isBrowserNavigation, safeReturnPath } from "../../src/identity/browser";
+
+/** The cross-site check's reason for refusing, or null when the request may pass. */
+const crossSiteRefusal = (...args: Parameters<typeof crossSiteCheck>): string | null => {
+  const v = crossSiteCheck(...args);
+  return v.ok ? null : v.reason;
+};
 import { newSession, openSession, renewal, sealSession, newSignIn, sealSignIn } from "../../src/identity/session";
 import { verifyIdToken } from "../../src/identity/oidc";
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair } from "jose";

@@ -3,7 +3,19 @@
  * the sub-query the kind is built on, else none (`nonspatial`).
  */
 import { describe, expect, it } from "vitest";
-import { aggregationUnit, queryScopes } from "../../src/engines/flowapi/policy";
+import { aggregationUnit as unitVerdict, queryScopes as scopesVerdict } from "../../src/engines/flowapi/policy";
+import type { Obj } from "../../src/jsonValue";
+
+// The policy answers in `Verdict`s (src/verdict.ts); the expectations below read them as the unit, the scopes, or
+// the refusal's reason.
+const aggregationUnit = (query: Obj) => {
+  const v = unitVerdict(query);
+  return v.ok ? { unit: v.value } : { refused: v.reason };
+};
+const queryScopes = (spec: unknown) => {
+  const v = scopesVerdict(spec);
+  return v.ok ? { scopes: v.value } : { refused: v.reason };
+};
 
 const daily = (unit: string) => ({ query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: unit });
 

@@ -114,11 +114,11 @@ describe("cost", () => {
     ];
     for (const query of docs) {
       const analysis = analyzeRequest({ query, operationName: query.startsWith("query Q") ? "Q" : null, persistedQueryHash: null }, DEFAULT_GRAPHQL_LIMITS);
-      if (!analysis.ok) throw new Error(analysis.refusal.message);
-      const ours = rootFieldExecutions(query, analysis.operation.name, 15_000)!;
-      expect(Object.fromEntries(analysis.operation.rootFieldUses.map((u) => [u.name, u.responseKeys]))).toEqual(Object.fromEntries(ours));
-      const op = { query, operationName: analysis.operation.name, type: analysis.operation.type, rootFields: analysis.operation.rootFields };
-      expect(prefectCost([{ ...op, rootFieldUses: analysis.operation.rootFieldUses }], w, { maxTokens: 15_000 })).toBe(prefectCost([op], w, { maxTokens: 15_000 }));
+      if (!analysis.ok) throw new Error(analysis.reason);
+      const ours = rootFieldExecutions(query, analysis.value.name, 15_000)!;
+      expect(Object.fromEntries(analysis.value.rootFieldUses.map((u) => [u.name, u.responseKeys]))).toEqual(Object.fromEntries(ours));
+      const op = { query, operationName: analysis.value.name, type: analysis.value.type, rootFields: analysis.value.rootFields };
+      expect(prefectCost([{ ...op, rootFieldUses: analysis.value.rootFieldUses }], w, { maxTokens: 15_000 })).toBe(prefectCost([op], w, { maxTokens: 15_000 }));
     }
     const three = { query: "irrelevant", operationName: null, type: "mutation" as const, rootFields: ["create_flow_run"], rootFieldUses: [{ name: "create_flow_run", responseKeys: 3 }] };
     expect(prefectCost([three], w, { maxTokens: 15_000 })).toBe(30);

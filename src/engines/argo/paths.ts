@@ -5,6 +5,8 @@
  * path, in `listOptions.fieldSelector` (`metadata.namespace=X`), in a `namespace` query parameter, or in the body;
  * all of those must agree and be a workspace the caller may enter.
  */
+import { isObj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
 
 export type ArgoTarget =
   /** One namespace (from the path or the query). */
@@ -17,8 +19,13 @@ export type ArgoTarget =
   | { kind: "open" }
   /** Cluster-scoped changes: flowgate admins only. */
   | { kind: "cluster-admin" }
-  | { kind: "refused"; status: 400 | 403; reason: string }
   | { kind: "unknown" };
+
+/** A target, or why no caller may make the request: 400 when it is malformed, 403 when it asks too widely. */
+export type ArgoDecision = Verdict<ArgoTarget>;
+
+const malformed = (reason: string): ArgoDecision => refuse(reason, "BAD_REQUEST");
+const tooWide = (reason: string): ArgoDecision => refuse(reason, "FORBIDDEN");
 
 /** Resources whose second path segment is the namespace: `/api/v1/<resource>/<namespace>/...`. */
 const NAMESPACED = new Set(["workflows", "workflow-templates", "cron-workflows", "events", "workflow-events", "workflow-event-bindings", "sensors", "event-sources", "pipelines", "steps"]);
@@ -31,78 +38,77 @@ const WATCHES = new Set(["workflow-events"]);
 export const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** `metadata.namespace=X` (or `==X`) in a field selector, or null; a malformed one is refused. */
-export function selectorNamespaces(selector: string | null): string[] | { refused: string } {
-  if (selector === null) return [];
+export function selectorNamespaces(selector: string | null): Verdict<string[]> {
+  if (selector === null) return allow([]);
   const out: string[] = [];
   for (const term of selector.split(",")) {
     const m = /^\s*metadata\.namespace\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
     if (!m) continue;
     if (m[1] === "!=") continue; // widens, never narrows: a cross-namespace answer is filtered anyway
-    if (!NAMESPACE.test(m[2]!)) return { refused: "listOptions.fieldSelector: not a namespace" };
+    if (!NAMESPACE.test(m[2]!)) return refuse("listOptions.fieldSelector: not a namespace");
     out.push(m[2]!);
   }
-  return out;
+  return allow(out);
 }
 
 /** Namespaces named in the query (`namespace`, `listOptions.fieldSelector`). */
-export function queryNamespaces(query: URLSearchParams): string[] | { refused: string } {
+export function queryNamespaces(query: URLSearchParams): Verdict<string[]> {
   const fromSelector = selectorNamespaces(query.get("listOptions.fieldSelector"));
-  if (!Array.isArray(fromSelector)) return fromSelector;
-  const out = [...fromSelector];
+  if (!fromSelector.ok) return fromSelector;
+  const out = [...fromSelector.value];
   for (const ns of query.getAll("namespace")) {
     if (ns === "") continue;
-    if (!NAMESPACE.test(ns)) return { refused: "namespace: not a namespace" };
+    if (!NAMESPACE.test(ns)) return refuse("namespace: not a namespace");
     out.push(ns);
   }
-  return [...new Set(out)];
+  return allow([...new Set(out)]);
 }
 
-function withQuery(namespace: string | null, query: URLSearchParams, stream: boolean, listing: boolean): ArgoTarget {
-  const inQuery = queryNamespaces(query);
-  if (!Array.isArray(inQuery)) return { kind: "refused", status: 400, reason: inQuery.refused };
+function withQuery(namespace: string | null, query: URLSearchParams, stream: boolean, listing: boolean): ArgoDecision {
+  const named = queryNamespaces(query);
+  if (!named.ok) return named;
+  const inQuery = named.value;
   if (namespace !== null) {
-    if (inQuery.some((ns) => ns !== namespace)) return { kind: "refused", status: 400, reason: "the namespace in the query differs from the path" };
-    return { kind: "namespaced", namespace, stream };
+    if (inQuery.some((ns) => ns !== namespace)) return malformed("the namespace in the query differs from the path");
+    return allow({ kind: "namespaced", namespace, stream });
   }
-  if (inQuery.length > 1) return { kind: "refused", status: 400, reason: "more than one namespace in the query" };
-  if (inQuery.length === 1) return { kind: "namespaced", namespace: inQuery[0]!, stream };
-  if (stream) return { kind: "refused", status: 403, reason: "watching every namespace is not allowed: name a workspace" };
-  return listing ? { kind: "cluster-list" } : { kind: "refused", status: 403, reason: "name a workspace" };
+  if (inQuery.length > 1) return malformed("more than one namespace in the query");
+  if (inQuery.length === 1) return allow({ kind: "namespaced", namespace: inQuery[0]!, stream });
+  if (stream) return tooWide("watching every namespace is not allowed: name a workspace");
+  return listing ? allow({ kind: "cluster-list" }) : tooWide("name a workspace");
 }
 
 /** The target of `<method> /api/v1/<segments...>?<query>`. */
-export function argoTarget(method: string, segments: readonly string[], query: URLSearchParams): ArgoTarget {
+export function argoTarget(method: string, segments: readonly string[], query: URLSearchParams): ArgoDecision {
   const [resource, second, third] = segments;
-  if (resource === undefined) return { kind: "unknown" };
-  if (["version", "info", "userinfo"].includes(resource) && segments.length === 1) return method === "GET" ? { kind: "open" } : { kind: "unknown" };
+  const unknown = allow<ArgoTarget>({ kind: "unknown" });
+  if (resource === undefined) return unknown;
+  if (["version", "info", "userinfo"].includes(resource) && segments.length === 1) return method === "GET" ? allow({ kind: "open" }) : unknown;
   if (resource === "cluster-workflow-templates") {
-    if (method === "GET" || (method === "POST" && second === "lint")) return { kind: "open" };
-    return { kind: "cluster-admin" };
+    if (method === "GET" || (method === "POST" && second === "lint")) return allow({ kind: "open" });
+    return allow({ kind: "cluster-admin" });
   }
   if (resource === "archived-workflows") {
-    if (second === undefined || second === "") return method === "GET" ? withQuery(null, query, false, true) : { kind: "unknown" };
-    if (!/^[A-Za-z0-9-]{1,64}$/.test(second)) return { kind: "refused", status: 400, reason: "not a workflow uid" };
-    return { kind: "archived", uid: second };
+    if (second === undefined || second === "") return method === "GET" ? withQuery(null, query, false, true) : unknown;
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(second)) return malformed("not a workflow uid");
+    return allow({ kind: "archived", uid: second });
   }
   if (resource === "archived-workflows-label-keys" || resource === "archived-workflows-label-values") {
     const t = withQuery(null, query, false, false);
-    return t.kind === "namespaced" || t.kind === "refused" ? t : { kind: "refused", status: 403, reason: "name a workspace" };
+    return !t.ok || t.value.kind === "namespaced" ? t : tooWide("name a workspace");
   }
   if (resource === "stream") {
-    if (second === undefined || !STREAMED.has(second)) return { kind: "unknown" };
+    if (second === undefined || !STREAMED.has(second)) return unknown;
     if (third === undefined || third === "") return withQuery(null, query, true, false);
-    if (!NAMESPACE.test(third)) return { kind: "refused", status: 400, reason: "not a namespace" };
+    if (!NAMESPACE.test(third)) return malformed("not a namespace");
     return withQuery(third, query, true, false);
   }
-  if (!NAMESPACED.has(resource)) return { kind: "unknown" };
+  if (!NAMESPACED.has(resource)) return unknown;
   const stream = WATCHES.has(resource) || segments.at(-1) === "log" || query.get("listOptions.watch") === "true";
-  if (second === undefined || second === "") return method === "GET" ? withQuery(null, query, stream, true) : { kind: "refused", status: 400, reason: "a namespace is required" };
-  if (!NAMESPACE.test(second)) return { kind: "refused", status: 400, reason: "not a namespace" };
+  if (second === undefined || second === "") return method === "GET" ? withQuery(null, query, stream, true) : malformed("a namespace is required");
+  if (!NAMESPACE.test(second)) return malformed("not a namespace");
   return withQuery(second, query, stream, false);
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Namespaces a request body names: its own `namespace`, and `metadata.namespace` of the body and of each object it

@@ -19,6 +19,8 @@ import { readBodyLimited, utf8 } from "../../proxy/body";
 import { requireAnswerDepth, requireJsonDepth } from "../../proxy/json";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
+import { isObj } from "../../jsonValue";
+import { orThrow } from "../../verdict";
 import { NAMESPACE, argoTarget, bodyNamespaces, namespaceOf } from "./paths";
 import { allWorkspaces } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
@@ -146,13 +148,11 @@ export function argoRoutes(): Hono<AppEnv> {
     const method = c.req.method;
     const segments = segmentsOf(c, `${ROUTE}/api/v1/`);
     const query = new URL(c.req.url).searchParams;
-    const target = argoTarget(method, segments, query);
+    const target = orThrow(argoTarget(method, segments, query));
     const path = `/api/v1/${encodePath(segments)}${[...query.keys()].length > 0 ? `?${query.toString()}` : ""}`;
     switch (target.kind) {
       case "unknown":
         throw notFound("no such Argo route on this gateway");
-      case "refused":
-        throw target.status === 400 ? badRequest(target.reason) : forbidden(target.reason);
       case "open":
         return send(c, path);
       case "cluster-admin":
@@ -168,8 +168,8 @@ export function argoRoutes(): Hono<AppEnv> {
         if (res.status >= 300) return res; // an error answer carries no items
         // A listing is `{items: [...]}` (Argo writes `items: null` when empty); any other shape could carry
         // another workspace's objects where this filter does not look, so it is refused.
-        const answer = (await jsonAnswer(res)) as { items?: unknown };
-        if (typeof answer !== "object" || answer === null || Array.isArray(answer)) throw new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not a listing");
+        const answer = await jsonAnswer(res);
+        if (!isObj(answer)) throw new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not a listing");
         if (Array.isArray(answer.items)) {
           answer.items = answer.items.filter((item) => {
             const ns = namespaceOf(item);

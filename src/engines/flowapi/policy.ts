@@ -12,6 +12,9 @@
  * aggregate built over a sub-query takes its sub-query's (FlowMachine's exposed query classes, `UNIT_FROM` below)
  * and refuses one given beside it (a dump-only field); any other kind has none.
  */
+import { isObj, type Obj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
+
 export type RoleClaims = Record<string, string[]>;
 
 const WORD = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -37,37 +40,34 @@ const UNIT_FROM: Record<string, { field: string; first?: true }> = {
   aggregate_network_objects: { field: "total_network_objects" },
 };
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** The aggregation unit of one (sub-)query, null when it has none, or why FlowMachine would not load it. */
-export function aggregationUnit(query: Obj, depth = 0): { unit: string | null } | { refused: string } {
-  if (depth > MAX_DEPTH) return { refused: "the query is nested too deeply" };
+export function aggregationUnit(query: Obj, depth = 0): Verdict<string | null> {
+  if (depth > MAX_DEPTH) return refuse("the query is nested too deeply");
   const kind = query.query_kind;
   const from = typeof kind === "string" && Object.hasOwn(UNIT_FROM, kind) ? UNIT_FROM[kind] : undefined;
   if (from) {
-    if (query.aggregation_unit !== undefined) return { refused: `${String(kind)} takes its aggregation unit from ${from.field}, not beside it` };
+    if (query.aggregation_unit !== undefined) return refuse(`${String(kind)} takes its aggregation unit from ${from.field}, not beside it`);
     const holder = from.first && Array.isArray(query[from.field]) ? (query[from.field] as unknown[])[0] : query[from.field];
-    if (!isObj(holder)) return { refused: `${String(kind)} needs a query in ${from.field}` };
+    if (!isObj(holder)) return refuse(`${String(kind)} needs a query in ${from.field}`);
     const inner = aggregationUnit(holder, depth + 1);
-    if ("refused" in inner) return inner;
-    if (inner.unit === null) return { refused: `${String(kind)}: the query in ${from.field} has no aggregation unit` };
+    if (!inner.ok) return inner;
+    if (inner.value === null) return refuse(`${String(kind)}: the query in ${from.field} has no aggregation unit`);
     return inner;
   }
   const own = query.aggregation_unit;
-  if (own === undefined || own === null) return { unit: null };
-  if (typeof own !== "string" || !WORD.test(own)) return { refused: "aggregation_unit is invalid" };
-  return { unit: own };
+  if (own === undefined || own === null) return allow(null);
+  if (typeof own !== "string" || !WORD.test(own)) return refuse("aggregation_unit is invalid");
+  return allow(own);
 }
 
-/** The scopes a query spec needs (without the action), or why it cannot be run. */
-export function queryScopes(spec: unknown): { scopes: string[] } | { refused: string } {
-  if (!isObj(spec)) return { refused: "the query must be a JSON object" };
+/** The scopes a query spec needs (without the action), or why it cannot be run (a 400). */
+export function queryScopes(spec: unknown): Verdict<string[]> {
+  if (!isObj(spec)) return refuse("the query must be a JSON object");
   const top = spec.query_kind;
-  if (typeof top !== "string" || !WORD.test(top)) return { refused: "query_kind is missing or invalid" };
+  if (typeof top !== "string" || !WORD.test(top)) return refuse("query_kind is missing or invalid");
   const derived = aggregationUnit(spec);
-  if ("refused" in derived) return derived;
-  const unit = derived.unit ?? "nonspatial";
+  if (!derived.ok) return derived;
+  const unit = derived.value ?? "nonspatial";
   const kinds = new Set<string>();
   let problem: string | null = null;
   const walk = (v: unknown, depth: number) => {
@@ -82,8 +82,8 @@ export function queryScopes(spec: unknown): { scopes: string[] } | { refused: st
     for (const x of Object.values(v)) walk(x, depth + 1);
   };
   walk(spec, 0);
-  if (problem) return { refused: problem };
-  return { scopes: [...kinds].map((q) => `${unit}:${top}:${q}`) };
+  if (problem) return refuse(problem);
+  return allow([...kinds].map((q) => `${unit}:${top}:${q}`));
 }
 
 /** Whether one role of the token holds the action and every scope. */

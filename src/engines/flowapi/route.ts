@@ -21,6 +21,7 @@ import { readBodyLimited, utf8 } from "../../proxy/body";
 import { parseClientJson } from "../../proxy/json";
 import { forward } from "../../proxy/forward";
 import { principalHeaders } from "../../proxy/headers";
+import { orThrow } from "../../verdict";
 import { AVAILABLE_DATES_SCOPE, geographyScope, isWord, mayAct, queryScopes, roleClaims, type RoleClaims } from "./policy";
 
 const QUERY_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -126,15 +127,14 @@ export function flowapiRoutes(): Hono<AppEnv> {
     const token = await verifyFlowAuth(c);
     const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
     const spec = parseClientJson(utf8(bytes));
-    const needed = queryScopes(spec);
-    if ("refused" in needed) throw badRequest(needed.refused);
-    requireGrant(token, "run", needed.scopes);
+    const needed = orThrow(queryScopes(spec));
+    requireGrant(token, "run", needed);
     const res = await send(c, "/api/0/run", bytes);
     // Remember what the query needs, so its polls and results are checked against the same scopes.
     const id = /\/api\/0\/poll\/([A-Za-z0-9_-]{1,128})$/.exec(res.headers.get("location") ?? "")?.[1];
     if (id) {
-      queryScopeMemory.set(id, needed.scopes, 3_600_000);
-      waitUntil(c, c.env.KEY_CACHE.put(KV.flowapiQuery(id), JSON.stringify(needed.scopes), { expirationTtl: QUERY_SCOPES_TTL_S }));
+      queryScopeMemory.set(id, needed, 3_600_000);
+      waitUntil(c, c.env.KEY_CACHE.put(KV.flowapiQuery(id), JSON.stringify(needed), { expirationTtl: QUERY_SCOPES_TTL_S }));
     }
     return res;
   });

@@ -4,6 +4,8 @@
  * Decided on the parsed operation, never by substring. Pure.
  */
 import { Kind, type FieldNode, type FragmentDefinitionNode, type ObjectValueNode, type SelectionSetNode } from "graphql";
+import { isObj, type Json } from "../../jsonValue";
+import { refuse } from "../../verdict";
 import { authorizeOperation, scopeForRootField, type Decision, type Operation, type OperationAst } from "./policy";
 
 export interface PrefectTenant {
@@ -12,7 +14,7 @@ export interface PrefectTenant {
   slug: string;
 }
 
-type Value = null | string | number | boolean | Value[] | { [k: string]: Value };
+type Value = Json;
 
 /**
  * Root fields the gateway answers itself, to queries. Never forwarded in any operation: the upstream would answer
@@ -54,19 +56,11 @@ export function decideOperation(op: Operation, scopes: readonly string[], method
   }
   if (localFields.length > 0) {
     const them = localFields.length > 1 ? "them" : "it";
-    return {
-      ok: false,
-      operation: op,
-      refusal: {
-        status: 400,
-        code: "BAD_REQUEST",
-        message:
-          op.type === "query"
-            ? `${localFields.join(", ")}: answered by the gateway itself, never sent with fields for Prefect; send ${them} alone`
-            : `${localFields.join(", ")}: answered by the gateway itself, to queries only`,
-        refusedFields: localFields.map((f) => `${op.type}/${f}`),
-      },
-    };
+    const message =
+      op.type === "query"
+        ? `${localFields.join(", ")}: answered by the gateway itself, never sent with fields for Prefect; send ${them} alone`
+        : `${localFields.join(", ")}: answered by the gateway itself, to queries only`;
+    return { ...refuse(message, "BAD_REQUEST", { refusedFields: localFields.map((f) => `${op.type}/${f}`) }), operation: op };
   }
   return authorizeOperation(op, scopes, method);
 }
@@ -177,7 +171,7 @@ export function requestVariables(method: string, body: string, params: URLSearch
         return {};
       }
     }
-    return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+    return isObj(v) ? v : {};
   };
   if (method === "GET") return [asObject(params.get("variables"))];
   let parsed: unknown;
@@ -186,7 +180,7 @@ export function requestVariables(method: string, body: string, params: URLSearch
   } catch {
     return []; // application/graphql: the body is the document, there are no variables
   }
-  const variablesOf = (r: unknown) => asObject(r && typeof r === "object" ? (r as Record<string, unknown>).variables : undefined);
+  const variablesOf = (r: unknown) => asObject(isObj(r) ? r.variables : undefined);
   return Array.isArray(parsed) ? parsed.map(variablesOf) : [variablesOf(parsed)];
 }
 

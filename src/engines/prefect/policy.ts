@@ -16,6 +16,7 @@ import {
 } from "graphql";
 import { GRAPHQL_VALUE_NESTING, type GraphQLLimits } from "../../constants";
 import { hasScope } from "../../identity/scopes";
+import { allow, refuse, type Refused, type Verdict } from "../../verdict";
 
 export type { GraphQLLimits };
 
@@ -28,20 +29,6 @@ export interface GraphQLRequest {
   /** The client asked for a persisted query by this hash (Apollo APQ). */
   persistedQueryHash: string | null;
 }
-
-export type Refusal = {
-  status: 400 | 403 | 405 | 413 | 415;
-  code:
-    | "BAD_REQUEST"
-    | "FORBIDDEN"
-    | "METHOD_NOT_ALLOWED"
-    | "PERSISTED_QUERY_NOT_SUPPORTED"
-    | "LIMIT_EXCEEDED"
-    | "UNSUPPORTED_MEDIA_TYPE"
-    | "PAYLOAD_TOO_LARGE";
-  message: string;
-  refusedFields?: string[];
-};
 
 /** What the guard needs to know of an operation: small, and the same for every caller (so it can be cached). */
 export interface Operation {
@@ -58,20 +45,25 @@ export interface Operation {
 }
 
 /** A document's analysis: independent of who asks, so it may be cached by the document's text. */
-export type Analysis = { ok: true; operation: Operation } | { ok: false; refusal: Refusal };
+export type Analysis = Verdict<Operation>;
 
-export type Decision = { ok: true; operation: Operation } | { ok: false; refusal: Refusal; operation?: Operation };
+/**
+ * A decision for one caller. A refusal made on an analysed operation names it: the audit trail records a refused
+ * mutation, and the rate limit weighs it. A refusal carries the refused fields in `details.refusedFields`.
+ */
+export type Decision = Verdict<Operation> | (Refused & { readonly operation: Operation });
+
+/** The operation a decision was made on, allowed or refused; undefined when the document never got that far. */
+export const decidedOperation = (d: Decision): Operation | undefined => (d.ok ? d.value : "operation" in d ? d.operation : undefined);
+
+/** The fields a refusal names (the UI shows them), if any. */
+export const refusedFieldsOf = (r: Refused): string[] | undefined => r.details?.refusedFields as string[] | undefined;
 
 /** The executed operation's AST and the document's fragments (for answering an operation locally). */
 export interface OperationAst {
   node: OperationDefinitionNode;
   fragments: Map<string, FragmentDefinitionNode>;
 }
-
-const refuse = (status: Refusal["status"], code: Refusal["code"], message: string, extra: Partial<Refusal> = {}): Decision => ({
-  ok: false,
-  refusal: { status, code, message, ...extra },
-});
 
 /**
  * How deeply brackets may nest in a document: selections up to the depth limit, each possibly inside an inline
@@ -131,21 +123,17 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
 }
 
 /** Parses a document within the limits; a refusal when it is too large, too deep or not GraphQL. */
-export function parseDocument(query: string, limits: GraphQLLimits): { document: DocumentNode } | { refusal: Refusal } {
-  if (query.length > limits.maxDocumentBytes) {
-    return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `query document larger than ${limits.maxDocumentBytes} bytes` } };
-  }
+export function parseDocument(query: string, limits: GraphQLLimits): Verdict<DocumentNode> {
+  if (query.length > limits.maxDocumentBytes) return refuse(`query document larger than ${limits.maxDocumentBytes} bytes`, "LIMIT_EXCEEDED");
   const deepest = maxNesting(limits);
-  if (nestsDeeperThan(query, deepest)) return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `brackets nested deeper than ${deepest}` } };
+  if (nestsDeeperThan(query, deepest)) return refuse(`brackets nested deeper than ${deepest}`, "LIMIT_EXCEEDED");
   try {
-    return { document: parse(query, { noLocation: true, maxTokens: limits.maxTokens }) };
+    return allow(parse(query, { noLocation: true, maxTokens: limits.maxTokens }));
   } catch (err) {
     const message = err instanceof GraphQLError ? err.message : "query is not valid GraphQL";
     // graphql-js stops at maxTokens with "Document contains more that N tokens" (sic).
-    if (/contains more th(?:an|at) \d+ tokens/.test(message)) {
-      return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `query document has more than ${limits.maxTokens} tokens` } };
-    }
-    return { refusal: { status: 400, code: "BAD_REQUEST", message: `invalid GraphQL: ${message.slice(0, 200)}` } };
+    if (/contains more th(?:an|at) \d+ tokens/.test(message)) return refuse(`query document has more than ${limits.maxTokens} tokens`, "LIMIT_EXCEEDED");
+    return refuse(`invalid GraphQL: ${message.slice(0, 200)}`);
   }
 }
 
@@ -153,7 +141,7 @@ export function parseDocument(query: string, limits: GraphQLLimits): { document:
  * Counts aliases and directives over the document's text: each operation, variable, fragment and selection once,
  * spreads NOT followed, so the count is linear in the document (what a spread multiplies is the cost's business).
  */
-function countAliasesAndDirectives(doc: DocumentNode, limits: GraphQLLimits): Refusal | null {
+function countAliasesAndDirectives(doc: DocumentNode, limits: GraphQLLimits): Verdict {
   // Aliases and directives only sit on operations, variables, fragments and selections: walk just those.
   let aliases = 0;
   let directives = 0;
@@ -173,9 +161,9 @@ function countAliasesAndDirectives(doc: DocumentNode, limits: GraphQLLimits): Re
     if (def.kind === Kind.OPERATION_DEFINITION) for (const v of def.variableDefinitions ?? []) directives += v.directives?.length ?? 0;
     walk(def.selectionSet);
   }
-  if (aliases > limits.maxAliases) return { status: 400, code: "LIMIT_EXCEEDED", message: `more than ${limits.maxAliases} aliases` };
-  if (directives > limits.maxDirectives) return { status: 400, code: "LIMIT_EXCEEDED", message: `more than ${limits.maxDirectives} directives` };
-  return null;
+  if (aliases > limits.maxAliases) return refuse(`more than ${limits.maxAliases} aliases`, "LIMIT_EXCEEDED");
+  if (directives > limits.maxDirectives) return refuse(`more than ${limits.maxDirectives} directives`, "LIMIT_EXCEEDED");
+  return allow();
 }
 
 /** Costs at least this large are all "too large": sums stop here instead of losing precision or reaching Infinity. */
@@ -303,23 +291,18 @@ export function scopeForRootField(type: OperationType, field: string): string | 
 }
 
 /** Picks the operation the server would execute. */
-export function selectOperation(
-  document: DocumentNode,
-  operationName: string | null,
-): { operation: OperationDefinitionNode } | { refusal: Refusal } {
+export function selectOperation(document: DocumentNode, operationName: string | null): Verdict<OperationDefinitionNode> {
   const ops = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   const others = document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION && d.kind !== Kind.FRAGMENT_DEFINITION);
-  if (others.length > 0) return { refusal: { status: 400, code: "BAD_REQUEST", message: "only operations and fragments may be sent" } };
-  if (ops.length === 0) return { refusal: { status: 400, code: "BAD_REQUEST", message: "the document has no operation" } };
+  if (others.length > 0) return refuse("only operations and fragments may be sent");
+  if (ops.length === 0) return refuse("the document has no operation");
   if (operationName !== null) {
     const named = ops.filter((o) => o.name?.value === operationName);
-    if (named.length !== 1) {
-      return { refusal: { status: 400, code: "BAD_REQUEST", message: named.length ? "operation names must be unique" : "operationName matches no operation" } };
-    }
-    return { operation: named[0]! };
+    if (named.length !== 1) return refuse(named.length ? "operation names must be unique" : "operationName matches no operation");
+    return allow(named[0]!);
   }
-  if (ops.length > 1) return { refusal: { status: 400, code: "BAD_REQUEST", message: "several operations and no operationName" } };
-  return { operation: ops[0]! };
+  if (ops.length > 1) return refuse("several operations and no operationName");
+  return allow(ops[0]!);
 }
 
 function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode> | null {
@@ -339,41 +322,38 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
  */
 export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Analysis {
   if (req.query.trim() === "") {
-    if (req.persistedQueryHash) return refuse(400, "PERSISTED_QUERY_NOT_SUPPORTED", "persisted queries are not supported: send the query text");
-    return refuse(400, "BAD_REQUEST", "missing query");
+    if (req.persistedQueryHash) return refuse("persisted queries are not supported: send the query text", "PERSISTED_QUERY_NOT_SUPPORTED");
+    return refuse("missing query");
   }
   const parsed = parseDocument(req.query, limits);
-  if ("refusal" in parsed) return { ok: false, refusal: parsed.refusal };
-  const document = parsed.document;
+  if (!parsed.ok) return parsed;
+  const document = parsed.value;
   const fragments = fragmentsOf(document);
-  if (!fragments) return refuse(400, "BAD_REQUEST", "fragment names must be unique");
+  if (!fragments) return refuse("fragment names must be unique");
   const selected = selectOperation(document, req.operationName);
-  if ("refusal" in selected) return { ok: false, refusal: selected.refusal };
-  const node = selected.operation;
+  if (!selected.ok) return selected;
+  const node = selected.value;
   const counted = countAliasesAndDirectives(document, limits);
-  if (counted) return { ok: false, refusal: counted };
+  if (!counted.ok) return counted;
   let measure: Measure;
   try {
     measure = measureOperation(node, fragments);
   } catch (err) {
     // Fragments chained deeper than the stack (only reachable with GRAPHQL_MAX_TOKENS raised far above its default).
-    if (err instanceof RangeError) return refuse(400, "LIMIT_EXCEEDED", "fragments nested too deeply");
+    if (err instanceof RangeError) return refuse("fragments nested too deeply", "LIMIT_EXCEEDED");
     throw err;
   }
   if (!measure.ok) {
-    if (measure.cycle !== undefined) return refuse(400, "BAD_REQUEST", "fragments form a cycle");
-    return refuse(400, "BAD_REQUEST", `unknown fragment ${(measure.unknownFragment ?? "").slice(0, 100)}`);
+    if (measure.cycle !== undefined) return refuse("fragments form a cycle");
+    return refuse(`unknown fragment ${(measure.unknownFragment ?? "").slice(0, 100)}`);
   }
-  if (measure.depth > limits.maxDepth) return refuse(400, "LIMIT_EXCEEDED", `selection deeper than ${limits.maxDepth}`);
-  if (measure.cost > limits.maxCost) return refuse(400, "LIMIT_EXCEEDED", `selection costs more than ${limits.maxCost} fields once fragments are expanded`);
+  if (measure.depth > limits.maxDepth) return refuse(`selection deeper than ${limits.maxDepth}`, "LIMIT_EXCEEDED");
+  if (measure.cost > limits.maxCost) return refuse(`selection costs more than ${limits.maxCost} fields once fragments are expanded`, "LIMIT_EXCEEDED");
   const collected = collectRootFields(node.selectionSet, fragments);
-  if ("unknownFragment" in collected) return refuse(400, "BAD_REQUEST", `unknown fragment ${collected.unknownFragment.slice(0, 100)}`);
+  if ("unknownFragment" in collected) return refuse(`unknown fragment ${collected.unknownFragment.slice(0, 100)}`);
   const type = node.operation as OperationType;
   const requiredScopes = [...new Set(collected.fields.map((f) => scopeForRootField(type, f)).filter((s): s is string => s !== null))];
-  return {
-    ok: true,
-    operation: { type, name: node.name?.value ?? null, rootFields: collected.fields, rootFieldUses: collected.uses, cost: measure.cost, requiredScopes },
-  };
+  return allow({ type, name: node.name?.value ?? null, rootFields: collected.fields, rootFieldUses: collected.uses, cost: measure.cost, requiredScopes });
 }
 
 /**
@@ -382,31 +362,25 @@ export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Anal
  */
 export function authorizeOperation(operation: Operation, scopes: readonly string[], method: "GET" | "POST"): Decision {
   if (method === "GET" && operation.type !== "query") {
-    return { ok: false, operation, refusal: { status: 405, code: "METHOD_NOT_ALLOWED", message: `a ${operation.type} must be sent with POST` } };
+    return { ...refuse(`a ${operation.type} must be sent with POST`, "METHOD_NOT_ALLOWED"), operation };
   }
   const refusedFields = operation.requiredScopes.filter((s) => !hasScope(scopes, s));
-  if (refusedFields.length > 0) {
-    return {
-      ok: false,
-      operation,
-      refusal: { status: 403, code: "FORBIDDEN", message: `not allowed: ${refusedFields.join(", ")}`, refusedFields },
-    };
-  }
-  return { ok: true, operation };
+  if (refusedFields.length > 0) return { ...refuse(`not allowed: ${refusedFields.join(", ")}`, "FORBIDDEN", { refusedFields }), operation };
+  return allow(operation);
 }
 
 /** `analyzeRequest` then `authorizeOperation`: the whole decision for one request. */
 export function decideRequest(req: GraphQLRequest, scopes: readonly string[], limits: GraphQLLimits, method: "GET" | "POST"): Decision {
   const analysis = analyzeRequest(req, limits);
-  return analysis.ok ? authorizeOperation(analysis.operation, scopes, method) : analysis;
+  return analysis.ok ? authorizeOperation(analysis.value, scopes, method) : analysis;
 }
 
 /** The executed operation's AST, for a request already analysed as valid. */
 export function operationAst(req: GraphQLRequest, limits: GraphQLLimits): OperationAst | null {
   const parsed = parseDocument(req.query, limits);
-  if ("refusal" in parsed) return null;
-  const fragments = fragmentsOf(parsed.document);
-  const selected = selectOperation(parsed.document, req.operationName);
-  if (!fragments || "refusal" in selected) return null;
-  return { node: selected.operation, fragments };
+  if (!parsed.ok) return null;
+  const fragments = fragmentsOf(parsed.value);
+  const selected = selectOperation(parsed.value, req.operationName);
+  if (!fragments || !selected.ok) return null;
+  return { node: selected.value, fragments };
 }

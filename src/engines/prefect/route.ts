@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import type { AppContext, AppEnv } from "../../context";
-import { GatewayError, graphqlErrorBody, notFound, unauthenticated } from "../../errors";
+import { GatewayError, graphqlErrorBody, notFound, statusOf, unauthenticated } from "../../errors";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
@@ -20,7 +20,8 @@ import { LruCache } from "../../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../graphqlHttp";
 import { answeredLocally, decideOperation, localAnswer, requestVariables } from "./cli";
-import { analyzeRequest, operationAst, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest, type Refusal } from "./policy";
+import { refuse, type Refused } from "../../verdict";
+import { analyzeRequest, decidedOperation, operationAst, refusedFieldsOf, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest } from "./policy";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
 import { readTransport } from "./transport";
 
@@ -55,19 +56,18 @@ function callerOf(c: AppContext): Principal {
   return { kind: "anonymous", subject: "anonymous", roles: [], groups: [], scopes: config.publicScopes };
 }
 
-const toError = (r: Refusal) => new GatewayError(r.code, r.message, r.refusedFields ? { refusedFields: r.refusedFields } : undefined);
+/** A refusal as the gateway's error; the refused fields, when named, go in the body for the UI. */
+const toError = (r: Refused) => new GatewayError(r.code, r.reason, r.details);
 
 /** A persisted-query hash sent with its text must be the text's hash, or the server might run something else. */
-async function checkPersistedHash(req: GraphQLRequest): Promise<Refusal | null> {
+async function checkPersistedHash(req: GraphQLRequest): Promise<Refused | null> {
   if (!req.persistedQueryHash || req.query === "") return null;
   const actual = await sha256Hex(req.query);
-  return actual === req.persistedQueryHash
-    ? null
-    : { status: 400, code: "BAD_REQUEST", message: "persistedQuery hash does not match the query" };
+  return actual === req.persistedQueryHash ? null : refuse("persistedQuery hash does not match the query");
 }
 
 function audit(c: AppContext, caller: Principal, d: Decision): void {
-  const op = d.operation;
+  const op = decidedOperation(d);
   if (!op || op.type !== "mutation") return;
   recordAudit(
     c,
@@ -79,7 +79,7 @@ function audit(c: AppContext, caller: Principal, d: Decision): void {
       tenant: caller.tenant ?? null,
       target: op.name,
       requestId: c.get("requestId"),
-      details: { operationName: op.name, rootFields: op.rootFields, ...(d.ok ? {} : { refusedFields: d.refusal.refusedFields }) },
+      details: { operationName: op.name, rootFields: op.rootFields, ...(d.ok ? {} : { refusedFields: refusedFieldsOf(d) }) },
     },
     "PREFECT_AUDIT_TRAIL",
   );
@@ -106,37 +106,37 @@ export function prefectRoutes(): Hono<AppEnv> {
     const url = new URL(c.req.url);
     const bytes = method === "POST" ? await readBodyLimited(c.req.raw, config.maxBodyBytes) : new Uint8Array();
     const read = readTransport(method, c.req.header("content-type") ?? null, method === "POST" ? utf8(bytes) : "", url.searchParams, config.graphqlLimits);
-    if ("refusal" in read) throw toError(read.refusal);
-    const transport = read.transport;
+    if (!read.ok) throw toError(read);
+    const transport = read.value;
     const requests = transport.kind === "single" ? [transport.request] : transport.requests;
     const httpMethod = method === "GET" ? "GET" : "POST";
 
     const analyses: Analysis[] = [];
     for (const r of requests) {
       const hashRefusal = await checkPersistedHash(r);
-      analyses.push(hashRefusal ? { ok: false, refusal: hashRefusal } : analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries));
+      analyses.push(hashRefusal ?? analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries));
     }
     // Answered here only if the WHOLE request is the CLI's identity questions; mixed with forwarded fields, they
     // are refused (cli.ts decideOperation), so they never reach the upstream nor vouch for what does.
-    const local = answeredLocally(analyses.flatMap((a) => (a.ok ? [a.operation] : [])));
-    const decisions: Decision[] = analyses.map((a) => (a.ok ? decideOperation(a.operation, caller.scopes, httpMethod, local) : a));
+    const local = answeredLocally(analyses.flatMap((a) => (a.ok ? [a.value] : [])));
+    const decisions: Decision[] = analyses.map((a) => (a.ok ? decideOperation(a.value, caller.scopes, httpMethod, local) : a));
     for (const d of decisions) audit(c, caller, d);
     // Every root field the operations execute, aliases apart, at its weight (src/ratelimit/cost.ts).
-    await chargeRateLimit(c, "prefect", prefectRequestCost(requests, decisions.map((d) => d.operation), config), caller);
+    await chargeRateLimit(c, "prefect", prefectRequestCost(requests, decisions.map(decidedOperation), config), caller);
 
     const refused = decisions.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
     if (refused.length > 0) {
-      c.get("log").info("prefect.refused", { refusals: refused.map((d) => d.refusal.code) });
+      c.get("log").info("prefect.refused", { refusals: refused.map((d) => d.code) });
       c.set("refused", true);
-      if (transport.kind === "single") throw toError(refused[0]!.refusal);
+      if (transport.kind === "single") throw toError(refused[0]!);
       // A batch is refused whole, with one error per element: never silently shortened.
       const requestId = c.get("requestId");
       const body = decisions.map((d) =>
         d.ok
           ? graphqlErrorBody(new GatewayError("BATCH_REFUSED", "not executed: another operation in this batch was refused"), requestId)
-          : graphqlErrorBody(toError(d.refusal), requestId),
+          : graphqlErrorBody(toError(d), requestId),
       );
-      return graphqlResponse(body, graphqlStatus(refused[0]!.refusal.status, media), media);
+      return graphqlResponse(body, graphqlStatus(statusOf(refused[0]!.code), media), media);
     }
 
     // The CLI's identity questions are answered here and never reach the upstream.

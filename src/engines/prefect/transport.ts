@@ -4,30 +4,32 @@
  * - POST application/graphql: the body is the document, `operationName` in the URL;
  * - GET ?query=&operationName=: queries only (the decision refuses anything else with 405).
  */
-import type { GraphQLLimits, GraphQLRequest, Refusal } from "./policy";
+import type { GraphQLLimits, GraphQLRequest } from "./policy";
 import { MAX_JSON_DEPTH } from "../../constants";
+import { isObj } from "../../jsonValue";
 import { jsonNestingExceeds } from "../../proxy/json";
+import { allow, refuse, type Verdict } from "../../verdict";
 
 export type Transport =
   | { kind: "single"; request: GraphQLRequest }
   | { kind: "batch"; requests: GraphQLRequest[] };
 
-type Result = { transport: Transport } | { refusal: Refusal };
+type Result = Verdict<Transport>;
 
-const bad = (message: string): Result => ({ refusal: { status: 400, code: "BAD_REQUEST", message } });
+const bad = (message: string): Result => refuse(message);
 
 function persistedHash(extensions: unknown): string | null | "invalid" {
   if (extensions === undefined || extensions === null) return null;
-  if (typeof extensions !== "object" || Array.isArray(extensions)) return "invalid";
-  const pq = (extensions as Record<string, unknown>).persistedQuery;
+  if (!isObj(extensions)) return "invalid";
+  const pq = extensions.persistedQuery;
   if (pq === undefined) return null;
   const hash = pq && typeof pq === "object" ? (pq as Record<string, unknown>).sha256Hash : undefined;
   return typeof hash === "string" && /^[0-9a-f]{64}$/i.test(hash) ? hash.toLowerCase() : "invalid";
 }
 
 function fromObject(value: unknown): GraphQLRequest | string {
-  if (!value || typeof value !== "object" || Array.isArray(value)) return "each request must be a JSON object";
-  const o = value as Record<string, unknown>;
+  if (!isObj(value)) return "each request must be a JSON object";
+  const o = value;
   if (o.query !== undefined && o.query !== null && typeof o.query !== "string") return "query must be a string";
   if (o.operationName !== undefined && o.operationName !== null && typeof o.operationName !== "string") {
     return "operationName must be a string";
@@ -61,16 +63,14 @@ export function readTransport(method: string, contentType: string | null, body: 
       if (h === "invalid") return bad("extensions must be an object with a valid persistedQuery hash");
       hash = h;
     }
-    return { transport: { kind: "single", request: { query: params.get("query") ?? "", operationName: params.get("operationName") || null, persistedQueryHash: hash } } };
+    return allow({ kind: "single", request: { query: params.get("query") ?? "", operationName: params.get("operationName") || null, persistedQueryHash: hash } });
   }
-  if (method !== "POST") return { refusal: { status: 405, code: "METHOD_NOT_ALLOWED", message: "use POST (or GET for queries)" } };
+  if (method !== "POST") return refuse("use POST (or GET for queries)", "METHOD_NOT_ALLOWED");
   const type = mediaType(contentType);
   if (type === "application/graphql") {
-    return { transport: { kind: "single", request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null } } };
+    return allow({ kind: "single", request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null } });
   }
-  if (type !== "application/json") {
-    return { refusal: { status: 415, code: "UNSUPPORTED_MEDIA_TYPE", message: "send application/json or application/graphql" } };
-  }
+  if (type !== "application/json") return refuse("send application/json or application/graphql", "UNSUPPORTED_MEDIA_TYPE");
   if (jsonNestingExceeds(body, MAX_JSON_DEPTH)) return bad(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
   let parsed: unknown;
   try {
@@ -80,15 +80,15 @@ export function readTransport(method: string, contentType: string | null, body: 
   }
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) return bad("empty batch");
-    if (parsed.length > limits.maxBatch) return { refusal: { status: 400, code: "LIMIT_EXCEEDED", message: `batch larger than ${limits.maxBatch}` } };
+    if (parsed.length > limits.maxBatch) return refuse(`batch larger than ${limits.maxBatch}`, "LIMIT_EXCEEDED");
     const requests: GraphQLRequest[] = [];
     for (const item of parsed) {
       const r = fromObject(item);
       if (typeof r === "string") return bad(r);
       requests.push(r);
     }
-    return { transport: { kind: "batch", requests } };
+    return allow({ kind: "batch", requests });
   }
   const r = fromObject(parsed);
-  return typeof r === "string" ? bad(r) : { transport: { kind: "single", request: r } };
+  return typeof r === "string" ? bad(r) : allow({ kind: "single", request: r });
 }

@@ -16,11 +16,12 @@ import {
 import { readTransport } from "../../../src/engines/prefect/transport";
 import opsText from "../../fixtures/prefect/postman_ops_extracted.jsonl?raw";
 import { BYPASSES } from "./bypass";
+import { seen } from "./seen";
 
 const UI_SCOPES = ["query/*", "mutation/create_flow_run", "mutation/cancel_flow_run", "mutation/set_flow_run_states"];
 const req = (query: string, operationName: string | null = null): GraphQLRequest => ({ query, operationName, persistedQueryHash: null });
 const decide = (query: string, scopes = UI_SCOPES, operationName: string | null = null, method: "GET" | "POST" = "POST") =>
-  decideRequest(req(query, operationName), scopes, DEFAULT_GRAPHQL_LIMITS, method);
+  seen(decideRequest(req(query, operationName), scopes, DEFAULT_GRAPHQL_LIMITS, method));
 
 describe("authorizeGraphQL decisions (pure)", () => {
   it("collects root fields through aliases, inline fragments and spreads, by real name", () => {
@@ -65,11 +66,11 @@ describe("authorizeGraphQL decisions (pure)", () => {
     for (const b of BYPASSES) {
       if (b.json === undefined || b.method || b.status === 413) continue; // 413 is the route's body limit
       const t = readTransport("POST", "application/json", JSON.stringify(b.json), new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
-      if ("refusal" in t) {
+      if (!t.ok) {
         checked++;
         continue;
       }
-      const requests = t.transport.kind === "single" ? [t.transport.request] : t.transport.requests;
+      const requests = t.value.kind === "single" ? [t.value.request] : t.value.requests;
       const decisions = requests.map((r) => decideRequest(r, UI_SCOPES, DEFAULT_GRAPHQL_LIMITS, "POST"));
       const persisted = requests.some((r) => r.persistedQueryHash && r.query);
       expect(decisions.some((d) => !d.ok) || persisted, b.name).toBe(true);
@@ -103,7 +104,7 @@ function selectionsIn(doc: DocumentNode): number {
   return n;
 }
 
-const analyze = (query: string, operationName: string | null = null, limits = DEFAULT_GRAPHQL_LIMITS) => analyzeRequest(req(query, operationName), limits);
+const analyze = (query: string, operationName: string | null = null, limits = DEFAULT_GRAPHQL_LIMITS) => seen(analyzeRequest(req(query, operationName), limits));
 
 describe("GraphQL analysis is linear in the document (issue 17, class 1)", () => {
   it("lets every real Prefect UI operation through, the costliest far under GRAPHQL_MAX_COST", () => {
@@ -132,13 +133,13 @@ describe("GraphQL analysis is linear in the document (issue 17, class 1)", () =>
   it("measures each fragment once: visits bounded by the selections written, cost as expanded and saturating", () => {
     for (const n of [10, 27, 60, 1_000]) {
       const parsed = parseDocument(`query { ...F0 } ${fanOut(n)}`, { ...DEFAULT_GRAPHQL_LIMITS, maxTokens: 1_000_000, maxDocumentBytes: 1_000_000 });
-      if ("refusal" in parsed) throw new Error(parsed.refusal.message);
-      const selected = selectOperation(parsed.document, null);
-      if ("refusal" in selected) throw new Error(selected.refusal.message);
-      const fragments = new Map(parsed.document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-      const m = measureOperation(selected.operation, fragments);
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const selected = selectOperation(parsed.value, null);
+      if (!selected.ok) throw new Error(selected.reason);
+      const fragments = new Map(parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+      const m = measureOperation(selected.value, fragments);
       expect(m.ok).toBe(true);
-      expect(m.visits).toBeLessThanOrEqual(selectionsIn(parsed.document));
+      expect(m.visits).toBeLessThanOrEqual(selectionsIn(parsed.value));
       if (m.ok) expect(m.cost).toBe(Math.min(2 ** (n - 1), Number.MAX_SAFE_INTEGER));
     }
   });
@@ -151,11 +152,11 @@ describe("GraphQL analysis is linear in the document (issue 17, class 1)", () =>
       const a = analyze(s.query, s.operationName);
       verdicts[s.name] = a.ok ? "ok" : a.refusal.code;
       const parsed = parseDocument(s.query, DEFAULT_GRAPHQL_LIMITS);
-      if ("refusal" in parsed) continue; // refused by a linear scan before any walk
-      const selected = selectOperation(parsed.document, s.operationName);
-      if ("refusal" in selected) continue;
-      const fragments = new Map(parsed.document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-      expect(measureOperation(selected.operation, fragments).visits, s.name).toBeLessThanOrEqual(selectionsIn(parsed.document));
+      if (!parsed.ok) continue; // refused by a linear scan before any walk
+      const selected = selectOperation(parsed.value, s.operationName);
+      if (!selected.ok) continue;
+      const fragments = new Map(parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+      expect(measureOperation(selected.value, fragments).visits, s.name).toBeLessThanOrEqual(selectionsIn(parsed.value));
     }
     expect(verdicts).toMatchObject({
       "fan-out x2, 27 fragments": "LIMIT_EXCEEDED",
@@ -216,7 +217,7 @@ describe("locally answered fields never reach the upstream (issue 17, class 2)",
   const decideAll = (queries: string[], scopes: string[], method: "GET" | "POST" = "POST") => {
     const ops = queries.map(op);
     const local = answeredLocally(ops);
-    return { local, decisions: ops.map((o) => decideOperation(o, scopes, method, local)) };
+    return { local, decisions: ops.map((o) => seen(decideOperation(o, scopes, method, local))) };
   };
 
   it("answers a request made only of local roots (and __typename) here, with no scope needed", () => {
