@@ -1,10 +1,12 @@
 /**
- * Credential -> Principal. The only place a request's identity is established.
+ * Credential -> Principal. The only place a request's identity is established: API keys, gateway tokens, JWTs,
+ * browser sessions, and on the routes that ask for them (FlowAPI's) FlowAuth tokens.
  */
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
 import { tokenRefused, unauthenticated } from "../errors";
 import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "./apiKeyFormat";
 import { extractCredential, type Credential, type CredentialSources } from "./credentials";
+import { authenticateFlowAuth, requireFlowAuthConfig } from "./flowauth";
 import { principalFromClaims, verifyJwtPayload } from "./jwt";
 import { verifyGatewayToken } from "./gatewayToken";
 import { lookupKey, lookupKeyById, type KeyLookupDeps } from "./keyLookup";
@@ -69,6 +71,8 @@ export async function authenticate(
   sources: CredentialSources = {},
   now = Date.now(),
 ): Promise<AuthOutcome> {
+  // A route taking FlowAuth tokens cannot check one without its key: said first, whatever the request carries.
+  if (sources.flowAuth) requireFlowAuthConfig(deps.config);
   const credential = extractCredential(headers, sources);
   if (!credential) return { principal: null };
 
@@ -77,6 +81,8 @@ export async function authenticate(
 }
 
 async function authenticateCredential(credential: Credential, deps: KeyLookupDeps, now: number): Promise<AuthOutcome> {
+  if (credential.kind === "flowauth") return { principal: await authenticateFlowAuth(credential.value, deps.config, deps.kv) };
+
   if (credential.kind === "jwt") {
     const payload = await verifyJwtPayload(credential.value, deps.config);
     const principal = principalFromClaims(payload, deps.config);

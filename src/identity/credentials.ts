@@ -10,6 +10,8 @@ export type Credential = (
   | { kind: "jwt"; value: string }
   | { kind: "gateway_token"; value: string }
   | { kind: "session"; value: string }
+  /** A FlowAuth token (FlowAPI's routes only, src/identity/flowauth.ts). */
+  | { kind: "flowauth"; value: string }
 ) & {
   /** Carried by a cookie (the session, or the Argo UI's `authorization` cookie): changes need a same-origin proof. */
   viaCookie?: boolean;
@@ -28,6 +30,11 @@ export interface CredentialSources {
    * the credential only when the request carries no other: a script's key or token beside a browser's cookie wins.
    */
   sessionCookie?: string;
+  /**
+   * The route takes FlowAuth tokens and nothing else (FlowAPI's): a bearer JWT is a FlowAuth token, an API key is
+   * refused. No other route sets it, so FlowAuth tokens are accepted on /flowapi only.
+   */
+  flowAuth?: boolean;
 }
 
 function fromCookie(header: string | null, name: string): string | undefined {
@@ -88,5 +95,9 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
   if (found.some((v) => v !== value)) throw unauthenticated("conflicting credentials in one request");
   if (value.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(value)) throw unauthenticated("malformed credential");
   const viaCookie = fromHeaders === 0 ? { viaCookie: true } : {};
+  if (sources.flowAuth) {
+    if (!JWT_SHAPE.test(value)) throw unauthenticated("FlowAPI takes FlowAuth tokens, not API keys");
+    return { kind: "flowauth", value, ...viaCookie };
+  }
   return JWT_SHAPE.test(value) ? { kind: "jwt", value, ...viaCookie } : { kind: "api_key", value, ...viaCookie };
 }

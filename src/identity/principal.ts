@@ -6,6 +6,9 @@ import { hasScope } from "./scopes";
 
 export type TenantName = string;
 
+/** A FlowAuth token's `user_claims`: role -> the actions and scopes it grants (FlowAPI decides on these). */
+export type FlowAuthRoles = Record<string, string[]>;
+
 export interface Principal {
   /** `session`: a browser's gateway session (src/identity/session.ts), from a sign-in or an exchanged key. */
   kind: "api_key" | "jwt" | "session" | "anonymous";
@@ -23,6 +26,8 @@ export interface Principal {
   sessionId?: string;
   /** Worker credentials: tenants this worker polls for (`["*"]` = all). */
   servesTenants?: string[];
+  /** FlowAuth tokens (src/identity/flowauth.ts): the token's roles with what each grants. */
+  flowAuthRoles?: FlowAuthRoles;
 }
 
 export const isAdminPrincipal = (p: Principal): boolean => p.kind !== "anonymous" && hasScope(p.scopes, "admin");

@@ -12,10 +12,11 @@
  * aggregate built over a sub-query takes its sub-query's (FlowMachine's exposed query classes, `UNIT_FROM` below)
  * and refuses one given beside it (a dump-only field); any other kind has none.
  */
+import type { FlowAuthRoles } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 
-export type RoleClaims = Record<string, string[]>;
+export type RoleClaims = FlowAuthRoles;
 
 const WORD = /^[A-Za-z0-9_.-]{1,100}$/;
 const MAX_DEPTH = 64;
@@ -89,17 +90,6 @@ export function queryScopes(spec: unknown): Verdict<string[]> {
 /** Whether one role of the token holds the action and every scope. */
 export function mayAct(roles: RoleClaims, action: string, scopes: readonly string[]): boolean {
   return Object.values(roles).some((granted) => granted.includes(action) && scopes.every((s) => granted.includes(s)));
-}
-
-/** `user_claims` read from a verified token, or null when it is not a map of role -> scope list. */
-export function roleClaims(userClaims: unknown): RoleClaims | null {
-  if (!isObj(userClaims)) return null;
-  const out: RoleClaims = {};
-  for (const [role, scopes] of Object.entries(userClaims)) {
-    if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string")) return null;
-    out[role] = scopes as string[];
-  }
-  return out;
 }
 
 export const geographyScope = (unit: string) => `${unit}:geography:geography`;
