@@ -1,17 +1,14 @@
 /**
- * Every workspace, read the way keys are: the isolate's memory (MEMORY_CACHE_TTL_S) -> KV (`workspaces:all`,
- * KEY_CACHE_TTL_S, deleted on every change) -> PostgreSQL. A change made through the admin API applies at once in
- * its isolate and within MEMORY_CACHE_TTL_S (plus KV propagation) elsewhere. The list is small (one entry per
+ * Every workspace, read the way keys are (src/cache/readThrough.ts): the isolate's memory (MEMORY_CACHE_TTL_S) ->
+ * KV (`workspaces:all`, KEY_CACHE_TTL_S, deleted on every change) -> PostgreSQL. The list is small (one entry per
  * namespace), so it is cached whole.
  */
 import { KV } from "../../cache/kv";
+import { ReadThroughList } from "../../cache/readThrough";
 import { waitUntil, type AppContext } from "../../context";
 import { withDatabase } from "../../db/client";
-import { GatewayError } from "../../errors";
 import { listWorkspaces } from "../../store/workspaces";
 import type { Workspace } from "./workspaces";
-
-let memory: { list: Workspace[]; until: number; databaseUrl: string } | null = null;
 
 const isWorkspace = (w: unknown): w is Workspace => {
   const o = w as Workspace;
@@ -21,31 +18,22 @@ const isWorkspace = (w: unknown): w is Workspace => {
   );
 };
 
-export async function allWorkspaces(c: AppContext): Promise<Workspace[]> {
-  const config = c.get("config");
-  if (memory && memory.until > Date.now() && memory.databaseUrl === config.databaseUrl) return memory.list;
-  let list: Workspace[] | null = null;
-  try {
-    const cached = await c.env.KEY_CACHE.get<unknown>(KV.workspaces, "json");
-    if (Array.isArray(cached) && cached.every(isWorkspace)) list = cached;
-  } catch {
-    // read from the database instead
-  }
-  if (!list) {
-    try {
-      list = (await withDatabase(config, listWorkspaces)).map(({ name, roleGroups, hideForUnauthorized, description }) => ({ name, roleGroups, hideForUnauthorized, description }));
-    } catch {
-      throw new GatewayError("AUTH_BACKEND_UNAVAILABLE", "workspace policies are unavailable; try again shortly");
-    }
-    const fresh = list;
-    waitUntil(c, c.env.KEY_CACHE.put(KV.workspaces, JSON.stringify(fresh), { expirationTtl: config.keyCacheTtlS }));
-  }
-  memory = { list, until: Date.now() + config.memoryCacheTtlS * 1000, databaseUrl: config.databaseUrl };
-  return list;
+export const workspaceList = new ReadThroughList<Workspace>({
+  kvKey: KV.workspaces,
+  // Workspace policies decide who enters a namespace, as keys decide who calls at all: the same bounds as keys,
+  // so an operator tunes one pair of numbers for how long a policy change may take to reach every isolate.
+  lifetimes: (config) => ({ memoryMs: config.memoryCacheTtlS * 1000, kvS: config.keyCacheTtlS }),
+  isItem: isWorkspace,
+  load: async (config) =>
+    (await withDatabase(config, listWorkspaces)).map(({ name, roleGroups, hideForUnauthorized, description }) => ({ name, roleGroups, hideForUnauthorized, description })),
+  unavailable: "workspace policies are unavailable; try again shortly",
+});
+
+export function allWorkspaces(c: AppContext): Promise<Workspace[]> {
+  return workspaceList.read({ config: c.get("config"), kv: c.env.KEY_CACHE, waitUntil: (p) => waitUntil(c, p) });
 }
 
 /** After a change: here at once, elsewhere within MEMORY_CACHE_TTL_S plus KV propagation. */
-export async function forgetWorkspaces(kv: KVNamespace): Promise<void> {
-  memory = null;
-  await kv.delete(KV.workspaces);
+export function forgetWorkspaces(kv: KVNamespace): Promise<void> {
+  return workspaceList.forget(kv);
 }
