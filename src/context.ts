@@ -9,6 +9,7 @@ import type { Principal } from "./identity/principal";
 import type { SessionClaims } from "./identity/session";
 import type { Logger } from "./log";
 import type { RateLimitOutcome } from "./ratelimit/enforce";
+import type { Services } from "./services";
 
 export interface AppVariables {
   requestId: string;
@@ -27,6 +28,8 @@ export interface AppVariables {
   refused: boolean;
   /** Limits that applied to this request, for the RateLimit headers (src/ratelimit/enforce.ts). */
   rateLimit?: RateLimitOutcome;
+  /** What handlers use, built once after authentication by `requestServices` (src/services.ts). */
+  services: Services;
 }
 
 export type ErrorStyle = "envelope" | "graphql" | "conductor";

@@ -17,12 +17,11 @@ import { authenticated, requirePrincipal, signInConfigured } from "../../pipelin
 import { rateLimited } from "../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { requireAnswerDepth, requireJsonDepth } from "../../proxy/json";
-import { forward } from "../../proxy/forward";
-import { principalHeaders } from "../../proxy/headers";
+import { buildServices, requestServices, type Services } from "../../services";
 import { isObj } from "../../jsonValue";
 import { orThrow } from "../../verdict";
 import { NAMESPACE, argoTarget, bodyNamespaces, namespaceOf } from "./paths";
-import { allWorkspaces } from "./workspaceCache";
+import { workspaceList } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
 
 const ROUTE = "/argo";
@@ -35,12 +34,6 @@ const ROUTE = "/argo";
 const UI_ROOT_FILE = /^\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|map|ico)$/;
 const UI_ASSET = /^\/assets(\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)+\.(js|css|map|png|svg|ico|jpg|gif|woff2?|ttf|eot|json|webmanifest)$/;
 export const isArgoUiPath = (path: string): boolean => path === "/" || path === "/index.html" || UI_ROOT_FILE.test(path) || UI_ASSET.test(path);
-
-function argoUrl(c: AppContext): string {
-  const url = c.get("config").upstreams.argo;
-  if (!url) throw new GatewayError("BAD_CONFIGURATION", "ARGO_URL is not set", { variables: ["ARGO_URL"] });
-  return url;
-}
 
 /** The path below `/argo`, split into decoded segments (a malformed escape is a 400). */
 function segmentsOf(c: AppContext, prefix: string): string[] {
@@ -56,23 +49,15 @@ function segmentsOf(c: AppContext, prefix: string): string[] {
 
 const encodePath = (segments: readonly string[]) => segments.map(encodeURIComponent).join("/");
 
+/** The client's request, sent on as it came (its body streamed unless the route read it to check it). */
 function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
   const method = c.req.method;
-  return forward({
-    engine: "argo",
-    upstream: argoUrl(c),
-    path,
-    routePrefix: ROUTE,
-    method,
-    headers: c.req.raw.headers,
-    identity: principalHeaders(c.get("principal"), c.get("requestId")),
-    body: body ?? (method === "GET" || method === "HEAD" ? undefined : c.req.raw.body),
-    timeoutMs: c.get("config").upstreamTimeoutMs,
-  });
+  const stream = method === "GET" || method === "HEAD" ? undefined : c.req.raw.body;
+  return c.get("services").upstream("argo").send({ path, method, headers: c.req.raw.headers, body: body ?? stream });
 }
 
-async function enterable(c: AppContext, p: Principal): Promise<Set<string>> {
-  return new Set((await allWorkspaces(c)).filter((w) => mayEnter(p, w)).map((w) => w.name));
+async function enterable(services: Services, p: Principal): Promise<Set<string>> {
+  return new Set((await services.cached(workspaceList)).filter((w) => mayEnter(p, w)).map((w) => w.name));
 }
 
 function requireWorkspace(allowed: Set<string>, namespace: string): void {
@@ -115,32 +100,27 @@ async function jsonAnswer(res: Response): Promise<unknown> {
  * An archived workflow, when the caller may enter its namespace; null when it does not exist or is not theirs
  * (the same answer, so a uid reveals nothing). Asked of the archive before anything is done to it.
  */
-async function archivedWorkflow(c: AppContext, p: Principal, uid: string): Promise<object | null> {
-  const lookup = await forward({
-    engine: "argo",
-    upstream: argoUrl(c),
+async function archivedWorkflow(services: Services, p: Principal, uid: string): Promise<object | null> {
+  const lookup = await services.upstream("argo").send({
     path: `/api/v1/archived-workflows/${encodeURIComponent(uid)}`,
-    routePrefix: ROUTE,
     method: "GET",
     headers: new Headers({ accept: "application/json" }),
-    identity: principalHeaders(p, c.get("requestId")),
-    timeoutMs: c.get("config").upstreamTimeoutMs,
   });
   if (lookup.status === 404) return null;
   if (lookup.status !== 200) throw new GatewayError("BAD_GATEWAY", `upstream error (${lookup.status})`);
   const archived = await jsonAnswer(lookup);
   const ns = namespaceOf(archived);
-  return ns !== null && (await enterable(c, p)).has(ns) ? (archived as object) : null;
+  return ns !== null && (await enterable(services, p)).has(ns) ? (archived as object) : null;
 }
 
 export function argoRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
-  const auth = every(authenticated({ cookieName: "authorization" }), rateLimited("argo"));
+  const auth = every(authenticated({ cookieName: "authorization" }), rateLimited("argo"), requestServices);
 
   // flowgate's own: the workspaces the caller may see, with access and admin flags.
   r.get("/api/v1/workspaces", auth, async (c) => {
     const p = requirePrincipal(c);
-    return c.json({ items: workspaceListing(p, await allWorkspaces(c)) });
+    return c.json({ items: workspaceListing(p, await c.get("services").cached(workspaceList)) });
   });
 
   r.all("/api/v1/*", auth, async (c) => {
@@ -159,11 +139,11 @@ export function argoRoutes(): Hono<AppEnv> {
         if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes are for flowgate admins");
         return send(c, path);
       case "namespaced": {
-        requireWorkspace(await enterable(c, p), target.namespace);
+        requireWorkspace(await enterable(c.get("services"), p), target.namespace);
         return send(c, path, await bodyIn(c, target.namespace));
       }
       case "cluster-list": {
-        const allowed = await enterable(c, p);
+        const allowed = await enterable(c.get("services"), p);
         const res = await send(c, path);
         if (res.status >= 300) return res; // an error answer carries no items
         // A listing is `{items: [...]}` (Argo writes `items: null` when empty); any other shape could carry
@@ -181,7 +161,7 @@ export function argoRoutes(): Hono<AppEnv> {
         return c.json(answer, res.status as 200);
       }
       case "archived": {
-        const archived = await archivedWorkflow(c, p, target.uid);
+        const archived = await archivedWorkflow(c.get("services"), p, target.uid);
         if (!archived) throw notFound("no such archived workflow");
         if (method === "GET" && segments.length === 2) return c.json(archived);
         // Resubmitting names a namespace in the body: it must be the archived workflow's own.
@@ -197,7 +177,7 @@ export function argoRoutes(): Hono<AppEnv> {
       const segments = segmentsOf(c, `${ROUTE}/${kind}/`);
       const ns = segments[0] ?? "";
       if (!NAMESPACE.test(ns) || segments.length < 2) throw badRequest("artifact paths start with a namespace");
-      requireWorkspace(await enterable(c, p), ns);
+      requireWorkspace(await enterable(c.get("services"), p), ns);
       return send(c, `/${kind}/${encodePath(segments)}`);
     });
   }
@@ -207,7 +187,7 @@ export function argoRoutes(): Hono<AppEnv> {
       const segments = segmentsOf(c, `${ROUTE}/${kind}/`);
       const uid = segments[0] ?? "";
       if (!/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw badRequest("not a workflow uid");
-      if (!(await archivedWorkflow(c, p, uid))) throw notFound("no such artifact");
+      if (!(await archivedWorkflow(c.get("services"), p, uid))) throw notFound("no such artifact");
       return send(c, `/${kind}/${encodePath(segments)}`);
     });
   }
@@ -226,16 +206,9 @@ export function argoRoutes(): Hono<AppEnv> {
       await auth(c, async () => {});
       if (!c.get("principal")) throw unauthenticated("sign in to use the Argo UI");
     }
-    return forward({
-      engine: "argo",
-      upstream: argoUrl(c),
-      path: isArgoUiPath(path) ? path : "/",
-      routePrefix: ROUTE,
-      method: "GET",
-      headers: c.req.raw.headers,
-      identity: principalHeaders(null, c.get("requestId")),
-      timeoutMs: c.get("config").upstreamTimeoutMs,
-    });
+    // The UI's files belong to no one: sent without the principal's headers. Built here, not by `auth`, which
+    // this route runs for page loads only.
+    return buildServices(c).upstream("argo", { anonymous: true }).send({ path: isArgoUiPath(path) ? path : "/", method: "GET", headers: c.req.raw.headers });
   });
   // Everything else under /argo is answered only to a caller with a credential (and then as no such route).
   r.all("*", auth, (c) => {

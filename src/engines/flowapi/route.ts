@@ -12,13 +12,12 @@ import { every } from "hono/combine";
 import { LruCache } from "../../cache/lru";
 import { KV } from "../../cache/kv";
 import { waitUntil, type AppContext, type AppEnv } from "../../context";
-import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../../errors";
+import { badRequest, forbidden, notFound, unauthenticated } from "../../errors";
 import { authenticated } from "../../pipeline";
 import { rateLimited } from "../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { parseClientJson } from "../../proxy/json";
-import { forward } from "../../proxy/forward";
-import { principalHeaders } from "../../proxy/headers";
+import { requestServices } from "../../services";
 import { orThrow } from "../../verdict";
 import { AVAILABLE_DATES_SCOPE, geographyScope, isWord, mayAct, queryScopes, type RoleClaims } from "./policy";
 
@@ -47,6 +46,7 @@ const flowAuth: MiddlewareHandler<AppEnv> = every(
     await next();
   },
   rateLimited("flowapi"),
+  requestServices,
 );
 
 function requireGrant(roles: RoleClaims, action: string, scopes: readonly string[]): void {
@@ -56,21 +56,9 @@ function requireGrant(roles: RoleClaims, action: string, scopes: readonly string
 }
 
 function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
-  const config = c.get("config");
-  if (!config.upstreams.flowapi) throw new GatewayError("BAD_CONFIGURATION", "FLOWAPI_URL is not set", { variables: ["FLOWAPI_URL"] });
   const search = new URL(c.req.url).search;
-  return forward({
-    engine: "flowapi",
-    upstream: config.upstreams.flowapi,
-    path: path + search,
-    routePrefix: "/flowapi",
-    method: c.req.method,
-    headers: c.req.raw.headers,
-    identity: principalHeaders(c.get("principal"), c.get("requestId")),
-    body,
-    // FlowAPI verifies the token itself as well: its allow-list passes `authorization`.
-    timeoutMs: config.upstreamTimeoutMs,
-  });
+  // FlowAPI verifies the token itself as well: its allow-list passes `authorization`.
+  return c.get("services").upstream("flowapi").send({ path: path + search, method: c.req.method, headers: c.req.raw.headers, body });
 }
 
 async function rememberedScopes(kv: KVNamespace, queryId: string): Promise<string[] | null> {

@@ -14,12 +14,11 @@ import { prefectRequestCost } from "../../ratelimit/cost";
 import { chargeRateLimit } from "../../ratelimit/enforce";
 import { serveUi } from "../../proxy/ui";
 import { readBodyLimited, utf8 } from "../../proxy/body";
-import { forward } from "../../proxy/forward";
-import { principalHeaders } from "../../proxy/headers";
 import { LruCache } from "../../cache/lru";
 import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../graphqlHttp";
 import { answeredLocally, decideOperation, localAnswer, requestVariables } from "./cli";
+import { requestServices } from "../../services";
 import { refuse, type Refused } from "../../verdict";
 import { analyzeRequest, decidedOperation, operationAst, refusedFieldsOf, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest } from "./policy";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
@@ -92,7 +91,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     await next();
   });
 
-  prefect.all("/graphql", authenticated(), async (c) => {
+  prefect.all("/graphql", authenticated(), requestServices, async (c) => {
     const config = c.get("config");
     const caller = callerOf(c);
     const tenant = await prefectTenantOf(caller, config.prefectTenant);
@@ -150,22 +149,12 @@ export function prefectRoutes(): Hono<AppEnv> {
       return graphqlResponse(transport.kind === "single" ? answers[0] : answers, 200, media);
     }
 
-    const upstream = config.upstreams.prefect;
-    if (!upstream) throw new GatewayError("BAD_CONFIGURATION", "PREFECT_GRAPHQL_URL is not set", { variables: ["PREFECT_GRAPHQL_URL"] });
+    // The client carries the principal's headers (none for anonymous public access: there is no principal).
+    const upstream = c.get("services").upstream("prefect");
     const path = method === "GET" ? `?${rebuildGetQuery(url.searchParams)}` : "";
     const headers = new Headers(c.req.raw.headers);
     if (method === "POST") headers.set("content-type", c.req.header("content-type") ?? "application/json");
-    return forward({
-      engine: "prefect",
-      upstream,
-      path,
-      routePrefix: "/prefect",
-      method,
-      headers,
-      identity: principalHeaders(caller.kind === "anonymous" ? null : caller, c.get("requestId")),
-      body: method === "POST" ? bytes : undefined,
-      timeoutMs: config.upstreamTimeoutMs,
-    });
+    return upstream.send({ path, method, headers, body: method === "POST" ? bytes : undefined });
   });
   // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
   // Its refusals are not GraphQL answers: the envelope, like any other page.
