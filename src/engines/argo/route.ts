@@ -208,7 +208,8 @@ export function argoRoutes(): Hono<AppEnv> {
     }
     // The UI's files belong to no one: sent without the principal's headers. Built here, not by `auth`, which
     // this route runs for page loads only.
-    return buildServices(c).upstream("argo", { anonymous: true }).send({ path: isArgoUiPath(path) ? path : "/", method: "GET", headers: c.req.raw.headers });
+    const ui = buildServices(c).upstream("argo", { anonymous: true });
+    return ui.send({ path: isArgoUiPath(path) ? path : "/", method: "GET", headers: c.req.raw.headers });
   });
   // Everything else under /argo is answered only to a caller with a credential (and then as no such route).
   r.all("*", auth, (c) => {

@@ -25,7 +25,12 @@ export const workspaceList = new ReadThroughList<Workspace>({
   lifetimes: (config) => ({ memoryMs: config.memoryCacheTtlS * 1000, kvS: config.keyCacheTtlS }),
   isItem: isWorkspace,
   load: async (config) =>
-    (await withDatabase(config, listWorkspaces)).map(({ name, roleGroups, hideForUnauthorized, description }) => ({ name, roleGroups, hideForUnauthorized, description })),
+    (await withDatabase(config, listWorkspaces)).map(({ name, roleGroups, hideForUnauthorized, description }) => ({
+      name,
+      roleGroups,
+      hideForUnauthorized,
+      description,
+    })),
   unavailable: "workspace policies are unavailable; try again shortly",
 });
 

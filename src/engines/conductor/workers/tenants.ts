@@ -34,6 +34,8 @@ export function forgetTenantList(kv: KVNamespace): Promise<void> {
 /** The tenants `worker` polls for, sorted, without duplicates. */
 export async function servedTenants(c: AppContext, worker: Principal): Promise<TenantName[]> {
   const named = worker.servesTenants ?? (worker.tenant ? [worker.tenant] : []);
-  const list = named.includes("*") ? await tenantList.read({ config: c.get("config"), kv: c.env.KEY_CACHE, waitUntil: (p) => waitUntil(c, p) }) : named.filter(isTenantName);
+  const list = named.includes("*")
+    ? await tenantList.read({ config: c.get("config"), kv: c.env.KEY_CACHE, waitUntil: (p) => waitUntil(c, p) })
+    : named.filter(isTenantName);
   return [...new Set(list)].sort();
 }
