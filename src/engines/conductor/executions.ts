@@ -6,7 +6,7 @@
  * to every sub-workflow). Anything else is answered as if it did not exist.
  */
 import type { TenantName } from "../../identity/principal";
-import { TENANT_SEPARATOR, stripTenantDeep } from "./tenantNames";
+import { stripTenantDeep, tenantPrefix } from "./tenantNames";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -41,7 +41,7 @@ export function executionOwner(exec: unknown): ExecutionOwner | null {
 /** Whether `viewer` may see (and act on) an execution with this owner. */
 export function maySeeExecution(viewer: ExecutionViewer, owner: ExecutionOwner | null): boolean {
   if (!owner) return false;
-  if (!owner.workflowType.startsWith(`${viewer.tenant}${TENANT_SEPARATOR}`)) return false;
+  if (!owner.workflowType.startsWith(tenantPrefix(viewer.tenant))) return false;
   return viewer.admin || owner.correlationId === viewer.subject;
 }
 

@@ -40,7 +40,7 @@ import { prefixSchedule, parseScheduleName, scheduleUpstreamName, stripSchedule 
 import { scopedSearchQuery } from "./search";
 import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "./startWorkflow";
 import { prefixTaskDef, stripTaskDef } from "./taskDefs";
-import { nameProblem, prefixTenant, stripTenantDeep } from "./tenantNames";
+import { GLOBAL_PREFIX, isGlobalName, nameProblem, prefixTenant, stripTenantDeep, tenantPrefix } from "./tenantNames";
 import { ConductorUpstream, malformed } from "./upstream";
 import { prefixWorkflowDef, stripWorkflowDef } from "./workflowDefs";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "./runtimeData";
@@ -156,7 +156,7 @@ async function relay(c: AppContext, upstream: ConductorUpstream, method: string,
     }
     return c.json(upstream.tenant === null ? parsed : stripTenantDeep(parsed, upstream.tenant), answer.status as 200);
   }
-  return c.text(answer.text.split(`${upstream.tenant ?? ""}___`).join(""), answer.status as 200);
+  return c.text((upstream.tenant === null ? answer.text : answer.text.split(tenantPrefix(upstream.tenant)).join("")), answer.status as 200);
 }
 
 
@@ -241,7 +241,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     const caller = callerOf(c);
     requireAdmin(caller, "task definitions");
     const raw = c.req.param("taskType");
-    const type = raw.startsWith("GLOBAL___") ? (checkedName(raw.slice(9), "taskType"), raw) : checkedName(raw, "taskType");
+    const type = isGlobalName(raw) ? (checkedName(raw.slice(GLOBAL_PREFIX.length), "taskType"), raw) : checkedName(raw, "taskType");
     const def = await conductorOf(c, caller).jsonOrNull("GET", ["api", "metadata", "taskdefs", prefixTenant(caller.tenant, type)]);
     const mine = stripTaskDef(def, caller.tenant);
     if (!mine) throw notFound("no such task definition");
@@ -386,7 +386,7 @@ export function conductorRoutes(): Hono<AppEnv> {
       const upstream = conductorOf(c, caller);
       const q = params(c, spec);
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
-      const mine = ids.filter((_, i) => owners[i] && owners[i]!.workflowType.startsWith(`${caller.tenant}___`));
+      const mine = ids.filter((_, i) => owners[i] && owners[i]!.workflowType.startsWith(tenantPrefix(caller.tenant)));
       const errors: Record<string, string> = {};
       for (const id of ids) if (!mine.includes(id)) errors[id] = `No such workflow found by id: ${id}`;
       let answer: Obj = { bulkErrorResults: {}, bulkSuccessfulResults: [] };

@@ -6,7 +6,7 @@
  * task domain and the scheduling caller as correlation id. Those two are the gateway's: a client may not set them.
  */
 import type { TenantName } from "../../identity/principal";
-import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
+import { isGlobalName, nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -59,7 +59,7 @@ export function stripSchedule(input: unknown, tenant: TenantName): Obj | null {
   if (!isObj(input) || typeof input.name !== "string" || typeof input.workflowName !== "string") return null;
   const name = stripTenant(tenant, input.name);
   const workflowName = stripTenant(tenant, input.workflowName);
-  if (name === null || workflowName === null || name.startsWith("GLOBAL___")) return null;
+  if (name === null || workflowName === null || isGlobalName(name)) return null;
   const { taskToDomain: _t, correlationId: _c, ...rest } = input;
   return { ...rest, name, workflowName };
 }

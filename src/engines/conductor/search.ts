@@ -6,7 +6,7 @@
  * gateway's parenthesis early) is refused instead.
  */
 import type { TenantName } from "../../identity/principal";
-import { TENANT_SEPARATOR } from "./tenantNames";
+import { tenantPrefix } from "./tenantNames";
 
 const MAX_QUERY_LENGTH = 4_000;
 
@@ -49,7 +49,7 @@ export function scopedSearchQuery(clientQuery: string, tenant: TenantName, ownEx
     if (problem) return { refused: problem };
   }
   const parts = trimmed === "" ? [] : [`(${trimmed})`];
-  parts.push(`workflowType STARTS_WITH ${quoteLiteral(`${tenant}${TENANT_SEPARATOR}`)}`);
+  parts.push(`workflowType STARTS_WITH ${quoteLiteral(tenantPrefix(tenant))}`);
   if (ownExecutionsOf !== null) parts.push(`correlationId = ${quoteLiteral(ownExecutionsOf)}`);
   return parts.join(" AND ");
 }

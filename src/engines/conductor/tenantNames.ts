@@ -14,9 +14,12 @@ const MAX_NAME_LENGTH = 200;
 
 export const isGlobalName = (name: string) => name.startsWith(GLOBAL_PREFIX);
 
+/** `T___`: what every name of `tenant` starts with upstream. */
+export const tenantPrefix = (tenant: TenantName) => `${tenant}${TENANT_SEPARATOR}`;
+
 /** `name` as the upstream stores it for `tenant`: prefixed, unless it is a shared `GLOBAL___` name. */
 export function prefixTenant(tenant: TenantName, name: string): string {
-  return isGlobalName(name) ? name : `${tenant}${TENANT_SEPARATOR}${name}`;
+  return isGlobalName(name) ? name : `${tenantPrefix(tenant)}${name}`;
 }
 
 /**
@@ -25,7 +28,7 @@ export function prefixTenant(tenant: TenantName, name: string): string {
  */
 export function stripTenant(tenant: TenantName, name: string): string | null {
   if (isGlobalName(name)) return name;
-  const prefix = `${tenant}${TENANT_SEPARATOR}`;
+  const prefix = tenantPrefix(tenant);
   if (!name.startsWith(prefix)) return null;
   let out = name.slice(prefix.length);
   while (out.startsWith(prefix)) out = out.slice(prefix.length);
@@ -55,7 +58,7 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
  * the answer belongs to the tenant at all is decided before, on its owning field.
  */
 export function stripTenantDeep<T>(value: T, tenant: TenantName): T {
-  const prefix = `${tenant}${TENANT_SEPARATOR}`;
+  const prefix = tenantPrefix(tenant);
   const walk = (v: Json, depth: number): Json => {
     if (typeof v === "string") {
       let out = v;

@@ -13,7 +13,7 @@ import type { SubrequestBudget } from "../../proxy/budget";
 import { forward } from "../../proxy/forward";
 import { requireAnswerDepth } from "../../proxy/json";
 import { principalHeaders } from "../../proxy/headers";
-import { TENANT_SEPARATOR, GLOBAL_PREFIX } from "./tenantNames";
+import { GLOBAL_PREFIX, TENANT_SEPARATOR, tenantPrefix } from "./tenantNames";
 
 export interface SendOptions {
   /** Bound on the wait for the answer's head (default UPSTREAM_TIMEOUT_MS); long polls wait longer. */
@@ -209,7 +209,7 @@ export function upstreamError(answer: UpstreamAnswer, tenant: TenantName | null)
     message = answer.contentType.startsWith("text/plain") ? answer.text : "";
   }
   message = message.slice(0, 500);
-  if (tenant !== null) message = message.split(`${tenant}${TENANT_SEPARATOR}`).join("");
+  if (tenant !== null) message = message.split(tenantPrefix(tenant)).join("");
   const foreign = message.split(GLOBAL_PREFIX).join("").includes(TENANT_SEPARATOR) || /[\x00-\x1f]/.test(message);
   return new GatewayError(code, message && !foreign ? `upstream refused: ${message}` : `upstream refused the request (${answer.status})`);
 }

@@ -10,7 +10,7 @@
  * - `stripWorkflowDef`: the inverse for answers; null when the definition is not the tenant's.
  */
 import type { TenantName } from "../../identity/principal";
-import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenant, stripTenant } from "./tenantNames";
+import { GLOBAL_PREFIX, isGlobalName, nameProblem, prefixTenant, stripTenant, tenantPrefix } from "./tenantNames";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Obj = { [k: string]: Json };
@@ -283,7 +283,7 @@ export function stripWorkflowDef(input: unknown, tenant: TenantName, copy = true
  */
 export function stripTasks(tasks: Json[], tenant: TenantName, depth = 0): void {
   if (depth > 64) return;
-  const prefix = `${tenant}${TENANT_SEPARATOR}`;
+  const prefix = tenantPrefix(tenant);
   for (const task of tasks) {
     if (!isObj(task)) continue;
     if (typeof task.name === "string" && task.name.startsWith(prefix)) task.name = stripPrefixes(task.name, prefix);

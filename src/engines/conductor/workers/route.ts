@@ -3,7 +3,7 @@
  *
  * A worker (scope `worker`, or `worker/<taskType>`) polls a task type; the gateway polls that type in the queue of
  * each tenant the worker serves (`T___type` in task domain `T`), shares the batch fairly among them
- * (src/engines/workers/fairness.ts) and answers one combined list. Task names keep their `T___` prefix: workers
+ * (./fairness.ts) and answers one combined list. Task names keep their `T___` prefix: workers
  * read their tenant from it. Updates, acks and logs are accepted only for tasks of a tenant the worker serves.
  *
  * A poll first asks Conductor how deep each tenant's queue is (one call for up to 100 tenants), then polls only the
@@ -25,7 +25,7 @@ import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../..
 import { readBodyLimited, utf8 } from "../../../proxy/body";
 import { parseClientJson } from "../../../proxy/json";
 import { isConductorId } from "../executions";
-import { GLOBAL_PREFIX, TENANT_SEPARATOR, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../tenantNames";
+import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../tenantNames";
 import { tokenLogin } from "../token";
 import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
 import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
@@ -87,9 +87,9 @@ function upstreamOf(c: AppContext): ConductorUpstream {
 function tenantOfName(name: unknown): TenantName | null {
   if (typeof name !== "string") return null;
   const at = name.indexOf(TENANT_SEPARATOR);
-  if (at <= 0) return null;
+  if (at <= 0 || isGlobalName(name)) return null;
   const t = name.slice(0, at);
-  return isTenantName(t) && t !== "GLOBAL" ? t : null;
+  return isTenantName(t) ? t : null;
 }
 
 /** A query parameter; empty means absent, as in Conductor. */
