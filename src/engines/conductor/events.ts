@@ -6,10 +6,9 @@
  * name workflow ids the gateway cannot check when the event fires. Both are refused rather than guessed about.
  */
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface EventCaller {
   tenant: TenantName;

@@ -6,10 +6,10 @@
  * to every sub-workflow). Anything else is answered as if it did not exist.
  */
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
 import { stripTenantDeep, tenantPrefix } from "./tenantNames";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** What decides who may see an execution: its (prefixed) workflow type and the correlation id it was started with. */
 export interface ExecutionOwner {
@@ -92,36 +92,36 @@ export function subWorkflowIds(exec: Obj): string[] {
 /**
  * A bulk request body (a JSON list of workflow ids), or a refusal. Conductor itself accepts at most 1,000.
  */
-export function parseBulkIds(body: unknown, max: number): { ids: string[] } | { refused: string } {
-  if (!Array.isArray(body)) return { refused: "body must be a JSON list of workflow ids" };
-  if (body.length > max) return { refused: `at most ${max} workflow ids per bulk request` };
+export function parseBulkIds(body: unknown, max: number): Verdict<string[]> {
+  if (!Array.isArray(body)) return refuse("body must be a JSON list of workflow ids");
+  if (body.length > max) return refuse(`at most ${max} workflow ids per bulk request`);
   const ids: string[] = [];
   for (const [i, id] of body.entries()) {
-    if (!isConductorId(id)) return { refused: `[${i}]: not a workflow id` };
+    if (!isConductorId(id)) return refuse(`[${i}]: not a workflow id`);
     if (!ids.includes(id)) ids.push(id);
   }
-  return { ids };
+  return allow(ids);
 }
 
 /**
  * A rerun request for `workflowId`: it may only rerun that workflow, and may not change whose it is (Conductor
  * replaces the correlation id when one is given).
  */
-export function sanitizeRerun(body: unknown, workflowId: string): { body: Obj } | { refused: string } {
-  if (body !== undefined && body !== null && !isObj(body)) return { refused: "body must be a JSON object" };
+export function sanitizeRerun(body: unknown, workflowId: string): Verdict<Obj> {
+  if (body !== undefined && body !== null && !isObj(body)) return refuse("body must be a JSON object");
   const out: Obj = isObj(body) ? { ...body } : {};
   if (out.reRunFromWorkflowId !== undefined && out.reRunFromWorkflowId !== workflowId) {
-    return { refused: "reRunFromWorkflowId must be the workflow in the path" };
+    return refuse("reRunFromWorkflowId must be the workflow in the path");
   }
-  if (out.correlationId !== undefined) return { refused: "correlationId is set by the gateway" };
+  if (out.correlationId !== undefined) return refuse("correlationId is set by the gateway");
   // taskInput replaces the input Conductor already mapped for a task: for a sub-workflow that input names the
   // workflow, its inline definition and its task domains; for INLINE it is the code. Not checkable: refused.
   // An empty object (what a form with no fields sends) replaces nothing that matters and is let through.
   const emptyObject = isObj(out.taskInput) && Object.keys(out.taskInput).length === 0;
-  if (out.taskInput !== undefined && out.taskInput !== null && !emptyObject) return { refused: "taskInput is not accepted: rerun with the task's recorded input" };
+  if (out.taskInput !== undefined && out.taskInput !== null && !emptyObject) return refuse("taskInput is not accepted: rerun with the task's recorded input");
   // workflowInput is data only: no definition the gateway accepts takes a task list, type, name or code from it.
-  if (out.workflowInput !== undefined && out.workflowInput !== null && !isObj(out.workflowInput)) return { refused: "workflowInput must be a JSON object" };
-  if (out.reRunFromTaskId !== undefined && !isConductorId(out.reRunFromTaskId)) return { refused: "reRunFromTaskId: not a task id" };
+  if (out.workflowInput !== undefined && out.workflowInput !== null && !isObj(out.workflowInput)) return refuse("workflowInput must be a JSON object");
+  if (out.reRunFromTaskId !== undefined && !isConductorId(out.reRunFromTaskId)) return refuse("reRunFromTaskId: not a task id");
   out.reRunFromWorkflowId = workflowId;
-  return { body: out };
+  return allow(out);
 }

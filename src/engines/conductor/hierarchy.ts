@@ -6,14 +6,13 @@
  */
 import { GatewayError, notFound } from "../../errors";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../proxy/budget";
+import { isObj, type Obj } from "../../jsonValue";
 import { executionOwner, maySeeExecution, stripExecution, subWorkflowIds, type ExecutionViewer } from "./executions";
 import { rememberWorkflowOwner } from "./ownership";
 import { stripTenantDeep, stripTenant } from "./tenantNames";
 import type { ConductorUpstream } from "./upstream";
 import { stripWorkflowDef } from "./workflowDefs";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface HierarchyNode {
   workflowId: string;

@@ -9,13 +9,12 @@ import { LruCache } from "../../cache/lru";
 import { KV } from "../../cache/kv";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
 
 const PATH_FIELDS = ["externalInputPayloadStoragePath", "externalOutputPayloadStoragePath"] as const;
 export const PAYLOAD_PATH_TTL_S = 30 * 86_400;
 const seen = new LruCache<true>(10_000);
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The external payload paths an execution or task names (its own and its tasks'). */
 export function payloadPaths(value: unknown): string[] {

@@ -6,10 +6,9 @@
  * domain). Shared `GLOBAL___` queues carry every tenant's work and are left out.
  */
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
 import { tenantPrefix } from "./tenantNames";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The tenant's name for a queue, or null when it is not the tenant's. */
 export function tenantQueueName(queue: string, tenant: TenantName): string | null {

@@ -13,6 +13,7 @@ import { waitUntil, type AppContext, type AppEnv } from "../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../errors";
 import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
+import { isObj, type Obj } from "../../jsonValue";
 import { serveUi } from "../../proxy/ui";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { conductorCost } from "../../ratelimit/cost";
@@ -40,17 +41,15 @@ import { prefixSchedule, parseScheduleName, scheduleUpstreamName, stripSchedule 
 import { scopedSearchQuery } from "./search";
 import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "./startWorkflow";
 import { prefixTaskDef, stripTaskDef } from "./taskDefs";
-import { GLOBAL_PREFIX, isGlobalName, nameProblem, prefixTenant, stripTenantDeep, tenantPrefix } from "./tenantNames";
+import { GLOBAL_PREFIX, checkName, isGlobalName, nameProblem, prefixTenant, stripTenantDeep, tenantPrefix } from "./tenantNames";
 import { ConductorUpstream, malformed } from "./upstream";
 import { prefixWorkflowDef, stripWorkflowDef } from "./workflowDefs";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "./runtimeData";
+import { orThrow } from "../../verdict";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
 
-type Obj = Record<string, unknown>;
-/** A start ready for the upstream, as both start endpoints and the synchronous execution build it. */
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The caller as this route sees them. */
 interface Caller extends ExecutionViewer {
@@ -98,9 +97,7 @@ function refusedOr<T extends object>(r: T | { refused: string }): T {
 }
 
 function checkedName(raw: string, what = "name"): string {
-  const p = nameProblem(raw);
-  if (p) throw badRequest(`${what}: invalid (${p})`);
-  return raw;
+  return orThrow(checkName(raw, what));
 }
 
 function checkedId(raw: string, what = "workflow"): string {
@@ -382,7 +379,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     r.on(method, `/api/workflow/bulk/${op}`, async (c) => {
       const caller = callerOf(c);
       requireAdmin(caller, "bulk operations");
-      const { ids } = refusedOr(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
+      const ids = orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
       const upstream = conductorOf(c, caller);
       const q = params(c, spec);
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
@@ -475,10 +472,10 @@ export function conductorRoutes(): Hono<AppEnv> {
   action("PUT", ["resume"], "resume", {});
   action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
   action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
-  action("POST", ["rerun"], "rerun", {}, async (c, id) => refusedOr(sanitizeRerun(await jsonBody(c), id)).body);
+  action("POST", ["rerun"], "rerun", {}, async (c, id) => orThrow(sanitizeRerun(await jsonBody(c), id)));
   action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, async (c, id) => {
     const caller = callerOf(c);
-    const { body, runtimeRefs } = refusedOr(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks));
+    const { body, runtimeRefs } = orThrow(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks));
     if (runtimeRefs.length > 0) {
       const upstream = conductorOf(c, caller);
       await requireVisibleWorkflow(upstream, caller, id);
@@ -602,7 +599,7 @@ export function conductorRoutes(): Hono<AppEnv> {
 
   const scheduleName = (c: AppContext): string => {
     const raw: string = c.req.param("name") ?? "";
-    refusedOr(parseScheduleName(raw));
+    orThrow(parseScheduleName(raw));
     return raw;
   };
 
@@ -619,7 +616,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.post("/schedule", async (c) => {
     const caller = callerOf(c);
     requireAdmin(caller, "schedules");
-    const { schedule } = refusedOr(prefixSchedule(await jsonBody(c), caller));
+    const schedule = orThrow(prefixSchedule(await jsonBody(c), caller));
     const res = await relay(c, conductorOf(c, caller, "schellar"), "POST", ["schedule"], undefined, schedule);
     audit(c, caller, "schedule.create", String(schedule.name));
     return res;
@@ -629,7 +626,7 @@ export function conductorRoutes(): Hono<AppEnv> {
     const caller = callerOf(c);
     requireAdmin(caller, "schedules");
     const name = scheduleName(c);
-    const { schedule } = refusedOr(prefixSchedule(await jsonBody(c), caller, name));
+    const schedule = orThrow(prefixSchedule(await jsonBody(c), caller, name));
     const res = await relay(c, conductorOf(c, caller, "schellar"), "PUT", ["schedule", String(schedule.name)], undefined, schedule);
     audit(c, caller, "schedule.update", name);
     return res;

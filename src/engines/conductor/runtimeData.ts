@@ -11,15 +11,13 @@
  */
 import { badRequest } from "../../errors";
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
+import { allow, orThrow, refuse, type Verdict } from "../../verdict";
 import { stripTenantDeep } from "./tenantNames";
 import type { ConductorUpstream } from "./upstream";
 import { DYNAMIC_TASKS_KEYS, definitionReferenceNames, prefixTaskList } from "./workflowDefs";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const hasValue = (v: unknown) => v !== undefined && v !== null && v !== "";
-
-type Refused = { refused: string };
 
 /** A checked output, and the task reference names its task lists bring into the workflow. */
 export interface CheckedOutput {
@@ -27,43 +25,49 @@ export interface CheckedOutput {
   runtimeRefs: string[];
 }
 
+/** A checked request body (a task result, a skip request), and the task reference names its outputs bring in. */
+export interface CheckedBody {
+  body: Obj;
+  runtimeRefs: string[];
+}
+
 /** A task's output with its task lists (`dynamic_tasks`, `dynamicTasks`) named in the tenant's space and allow-listed. */
-export function sanitizeTaskOutput(output: unknown, tenant: TenantName, allowedTaskTypes: readonly string[], where: string): CheckedOutput | Refused {
-  if (!isObj(output)) return { output, runtimeRefs: [] };
+export function sanitizeTaskOutput(output: unknown, tenant: TenantName, allowedTaskTypes: readonly string[], where: string): Verdict<CheckedOutput> {
+  if (!isObj(output)) return allow({ output, runtimeRefs: [] });
   let out: Obj = output;
   const runtimeRefs: string[] = [];
   for (const key of DYNAMIC_TASKS_KEYS) {
     const list = output[key];
     if (list === undefined) continue;
-    if (!Array.isArray(list)) return { refused: `${where}.${key} must be a list of tasks` };
+    if (!Array.isArray(list)) return refuse(`${where}.${key} must be a list of tasks`);
     // A worker may echo names it was given (with this tenant's prefix): those are taken back first.
-    const tasks = stripTenantDeep(list, tenant) as Parameters<typeof prefixTaskList>[0];
-    const refused = prefixTaskList(tasks, { tenant, allowedTaskTypes, runtime: true }, `${where}.${key}`);
-    if (refused) return { refused };
+    const tasks = stripTenantDeep(list, tenant);
+    const prefixed = prefixTaskList(tasks, { tenant, allowedTaskTypes, runtime: true }, `${where}.${key}`);
+    if (!prefixed.ok) return prefixed;
     for (const t of tasks) {
       const ref = isObj(t) ? t.taskReferenceName : undefined;
-      if (typeof ref !== "string" || ref === "") return { refused: `${where}.${key}: every task needs a taskReferenceName` };
+      if (typeof ref !== "string" || ref === "") return refuse(`${where}.${key}: every task needs a taskReferenceName`);
       runtimeRefs.push(ref);
     }
     out = { ...out, [key]: tasks };
   }
-  return { output: out, runtimeRefs };
+  return allow({ output: out, runtimeRefs });
 }
 
 /**
- * Why a run-time task list may not join this workflow, or null. Conductor looks tasks up by reference name: a forked
+ * Whether a run-time task list may join this workflow (refused with the reason). Conductor looks tasks up by reference name: a forked
  * task named like a task of the definition (or like one of its loop iterations, `ref__2`) takes that task's place,
  * and its output (a sub-workflow's, which the gateway never sees) would be read where the definition reads the
  * worker's `dynamic_tasks`. So run-time reference names must be new to the definition. Pure.
  */
-export function shadowedReference(runtimeRefs: readonly string[], definitionRefs: ReadonlySet<string>): string | null {
+export function shadowedReference(runtimeRefs: readonly string[], definitionRefs: ReadonlySet<string>): Verdict {
   for (const ref of runtimeRefs) {
     const iteration = /^(.+)__[0-9]+$/.exec(ref);
     if (definitionRefs.has(ref) || (iteration && definitionRefs.has(iteration[1]!))) {
-      return `taskReferenceName ${JSON.stringify(ref.slice(0, 64))} is a task of the workflow's definition: a forked task needs a name of its own`;
+      return refuse(`taskReferenceName ${JSON.stringify(ref.slice(0, 64))} is a task of the workflow's definition: a forked task needs a name of its own`);
     }
   }
-  return null;
+  return allow();
 }
 
 /**
@@ -76,32 +80,31 @@ export async function requireUnshadowedReferences(upstream: ConductorUpstream, w
   const exec = await upstream.jsonOrNull("GET", ["api", "workflow", workflowId], new URLSearchParams({ includeTasks: "false" }));
   const refs = definitionReferenceNames(isObj(exec) ? exec.workflowDefinition : undefined);
   if (!refs) throw badRequest("the workflow's definition cannot be read, so no task list can be added to it");
-  const problem = shadowedReference(runtimeRefs, refs);
-  if (problem) throw badRequest(problem);
+  orThrow(shadowedReference(runtimeRefs, refs));
 }
 
 /**
  * A worker's TaskResult (`POST /api/tasks`; any other task-update route must use this too): its output checked,
  * and no output the gateway cannot read.
  */
-export function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: readonly string[]): { body: Obj; runtimeRefs: string[] } | Refused {
+export function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskTypes: readonly string[]): Verdict<CheckedBody> {
   if (hasValue(result.externalOutputPayloadStoragePath)) {
-    return { refused: "externalOutputPayloadStoragePath is not accepted: send the output inline (the gateway must read it)" };
+    return refuse("externalOutputPayloadStoragePath is not accepted: send the output inline (the gateway must read it)");
   }
-  if (hasValue(result.outputMessage)) return { refused: "outputMessage is not accepted: send outputData" };
+  if (hasValue(result.outputMessage)) return refuse("outputMessage is not accepted: send outputData");
   const out = sanitizeTaskOutput(result.outputData, tenant, allowedTaskTypes, "outputData");
-  if ("refused" in out) return out;
-  return { body: result.outputData === undefined ? result : { ...result, outputData: out.output }, runtimeRefs: out.runtimeRefs };
+  if (!out.ok) return out;
+  return allow({ body: result.outputData === undefined ? result : { ...result, outputData: out.value.output }, runtimeRefs: out.value.runtimeRefs });
 }
 
 /** A SkipTaskRequest (`PUT /api/workflow/{id}/skiptask/{ref}`): the skipped task's output is read like a worker's. */
-export function sanitizeSkipTask(body: unknown, tenant: TenantName, allowedTaskTypes: readonly string[]): { body: Obj; runtimeRefs: string[] } | Refused {
-  if (body === undefined || body === null) return { body: {}, runtimeRefs: [] };
-  if (!isObj(body)) return { refused: "body must be a JSON object (a SkipTaskRequest)" };
-  if (hasValue(body.taskInputMessage) || hasValue(body.taskOutputMessage)) return { refused: "taskInputMessage and taskOutputMessage are not accepted: send taskInput / taskOutput" };
-  if (hasValue(body.taskInput) && !isObj(body.taskInput)) return { refused: "taskInput must be a JSON object" };
-  if (hasValue(body.taskOutput) && !isObj(body.taskOutput)) return { refused: "taskOutput must be a JSON object" };
+export function sanitizeSkipTask(body: unknown, tenant: TenantName, allowedTaskTypes: readonly string[]): Verdict<CheckedBody> {
+  if (body === undefined || body === null) return allow({ body: {}, runtimeRefs: [] });
+  if (!isObj(body)) return refuse("body must be a JSON object (a SkipTaskRequest)");
+  if (hasValue(body.taskInputMessage) || hasValue(body.taskOutputMessage)) return refuse("taskInputMessage and taskOutputMessage are not accepted: send taskInput / taskOutput");
+  if (hasValue(body.taskInput) && !isObj(body.taskInput)) return refuse("taskInput must be a JSON object");
+  if (hasValue(body.taskOutput) && !isObj(body.taskOutput)) return refuse("taskOutput must be a JSON object");
   const out = sanitizeTaskOutput(body.taskOutput, tenant, allowedTaskTypes, "taskOutput");
-  if ("refused" in out) return out;
-  return { body: body.taskOutput === undefined ? body : { ...body, taskOutput: out.output }, runtimeRefs: out.runtimeRefs };
+  if (!out.ok) return out;
+  return allow({ body: body.taskOutput === undefined ? body : { ...body, taskOutput: out.value.output }, runtimeRefs: out.value.runtimeRefs });
 }

@@ -6,23 +6,23 @@
  * task domain and the scheduling caller as correlation id. Those two are the gateway's: a client may not set them.
  */
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
 import { isGlobalName, nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const VERSION = /^[1-9][0-9]{0,8}$/;
 
-/** `workflowName:version` split and checked, or a refusal. */
-export function parseScheduleName(name: string): { workflowName: string; version: string } | { refused: string } {
+/** `workflowName:version` split and checked, or refused. */
+export function parseScheduleName(name: string): Verdict<{ workflowName: string; version: string }> {
   const colon = name.lastIndexOf(":");
-  if (colon <= 0) return { refused: "schedule name must be <workflowName>:<version>" };
+  if (colon <= 0) return refuse("schedule name must be <workflowName>:<version>");
   const workflowName = name.slice(0, colon);
   const version = name.slice(colon + 1);
   const p = nameProblem(workflowName);
-  if (p) return { refused: `schedule name: invalid workflow name (${p})` };
-  if (!VERSION.test(version)) return { refused: "schedule name: version must be a positive whole number" };
-  return { workflowName, version };
+  if (p) return refuse(`schedule name: invalid workflow name (${p})`);
+  if (!VERSION.test(version)) return refuse("schedule name: version must be a positive whole number");
+  return allow({ workflowName, version });
 }
 
 /** The upstream name of a client's schedule name (already checked). */
@@ -32,26 +32,25 @@ export function prefixSchedule(
   input: unknown,
   caller: { tenant: TenantName; subject: string },
   nameFromPath?: string,
-): { schedule: Obj } | { refused: string } {
-  if (!isObj(input)) return { refused: "a schedule must be a JSON object" };
-  if (typeof input.name !== "string") return { refused: "name is required" };
-  if (nameFromPath !== undefined && input.name !== nameFromPath) return { refused: "name in the body differs from the path" };
+): Verdict<Obj> {
+  if (!isObj(input)) return refuse("a schedule must be a JSON object");
+  if (typeof input.name !== "string") return refuse("name is required");
+  if (nameFromPath !== undefined && input.name !== nameFromPath) return refuse("name in the body differs from the path");
   const parsed = parseScheduleName(input.name);
-  if ("refused" in parsed) return parsed;
-  if (input.workflowName !== parsed.workflowName || String(input.workflowVersion) !== parsed.version) {
-    return { refused: "name must be <workflowName>:<workflowVersion> of the scheduled workflow" };
+  if (!parsed.ok) return parsed;
+  const { workflowName, version } = parsed.value;
+  if (input.workflowName !== workflowName || String(input.workflowVersion) !== version) {
+    return refuse("name must be <workflowName>:<workflowVersion> of the scheduled workflow");
   }
-  if (input.taskToDomain !== undefined) return { refused: "taskToDomain is set by the gateway" };
-  if (input.correlationId !== undefined) return { refused: "correlationId is set by the gateway" };
-  return {
-    schedule: {
-      ...input,
-      name: prefixTenant(caller.tenant, input.name),
-      workflowName: prefixTenant(caller.tenant, parsed.workflowName),
-      taskToDomain: { "*": caller.tenant },
-      correlationId: caller.subject,
-    },
-  };
+  if (input.taskToDomain !== undefined) return refuse("taskToDomain is set by the gateway");
+  if (input.correlationId !== undefined) return refuse("correlationId is set by the gateway");
+  return allow({
+    ...input,
+    name: prefixTenant(caller.tenant, input.name),
+    workflowName: prefixTenant(caller.tenant, workflowName),
+    taskToDomain: { "*": caller.tenant },
+    correlationId: caller.subject,
+  });
 }
 
 /** The tenant's view of a stored schedule, or null when it is not the tenant's. */

@@ -7,10 +7,9 @@
  * `POST /api/workflow/{name}?version&priority` carries only the input, and cannot carry a task domain.
  */
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
 import { nameProblem, prefixTenant } from "./tenantNames";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface Starter {
   tenant: TenantName;

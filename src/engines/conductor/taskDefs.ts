@@ -2,10 +2,9 @@
  * Task definitions across the tenant boundary. Pure.
  */
 import type { TenantName } from "../../identity/principal";
+import { isObj, type Obj } from "../../jsonValue";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A task definition a client sends, as the upstream stores it for the tenant; refused when its name is unusable. */
 export function prefixTaskDef(input: unknown, tenant: TenantName, ownerEmail: string | null): { def: Obj } | { refused: string } {

@@ -3,8 +3,10 @@
  * Pure. A tenant name has no `_`, so `T___` is unambiguous; names starting with `GLOBAL___` are shared and kept.
  */
 import { GatewayError } from "../../errors";
+import type { Json } from "../../jsonValue";
 import type { TenantName } from "../../identity/principal";
 import { MAX_ANSWER_DEPTH } from "../../proxy/json";
+import { allow, refuse, type Verdict } from "../../verdict";
 
 export const TENANT_SEPARATOR = "___";
 export const GLOBAL_PREFIX = `GLOBAL${TENANT_SEPARATOR}`;
@@ -50,7 +52,11 @@ export function nameProblem(name: unknown): NameProblem | null {
   return null;
 }
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/** A client's name, usable as it is, or refused as `<what>: invalid (<problem>)`. */
+export function checkName(name: unknown, what = "name"): Verdict<string> {
+  const problem = nameProblem(name);
+  return problem ? refuse(`${what}: invalid (${problem})`) : allow(name as string);
+}
 
 /**
  * A copy of an upstream answer with `tenant`'s prefix removed from every string that carries it, at any depth

@@ -10,20 +10,18 @@
  * - `stripWorkflowDef`: the inverse for answers; null when the definition is not the tenant's.
  */
 import type { TenantName } from "../../identity/principal";
-import { GLOBAL_PREFIX, isGlobalName, nameProblem, prefixTenant, stripTenant, tenantPrefix } from "./tenantNames";
+import { isObj, type Obj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
+import { GLOBAL_PREFIX, checkName, isGlobalName, nameProblem, prefixTenant, stripTenant, tenantPrefix } from "./tenantNames";
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Obj = { [k: string]: Json };
-
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-
+/** `prefixWorkflowDef`'s "no" (its shape is pinned by the definition tests; the task-list check is a Verdict). */
 export interface Refused {
   refused: string;
 }
 
 /** The nested task lists of a task, wherever Conductor keeps them. */
-function childTaskLists(task: Obj): Json[][] {
-  const lists: Json[][] = [];
+function childTaskLists(task: Obj): unknown[][] {
+  const lists: unknown[][] = [];
   if (isObj(task.decisionCases)) for (const v of Object.values(task.decisionCases)) if (Array.isArray(v)) lists.push(v);
   if (Array.isArray(task.defaultCase)) lists.push(task.defaultCase);
   if (Array.isArray(task.loopOver)) lists.push(task.loopOver);
@@ -31,7 +29,7 @@ function childTaskLists(task: Obj): Json[][] {
   return lists;
 }
 
-function checkTaskName(name: Json | undefined, where: string): string | null {
+function checkTaskName(name: unknown, where: string): string | null {
   if (typeof name !== "string") return `${where}: name must be a string`;
   const own = isGlobalName(name) ? name.slice(GLOBAL_PREFIX.length) : name;
   const problem = nameProblem(own);
@@ -40,7 +38,7 @@ function checkTaskName(name: Json | undefined, where: string): string | null {
 
 /** Renames the names of one task (and its children) with `rename`; stops at the first refusal. */
 function walkTasks(
-  tasks: Json[],
+  tasks: unknown[],
   visit: (task: Obj, where: string) => string | null,
   where: string,
   depth = 0,
@@ -108,7 +106,7 @@ export function definitionReferenceNames(def: unknown): Set<string> | null {
 }
 
 /** The task reference names of a task tree with their types (a name used twice keeps every type it has). */
-function referenceTypes(tasks: Json[]): Map<string, Set<string>> {
+function referenceTypes(tasks: unknown[]): Map<string, Set<string>> {
   const refs = new Map<string, Set<string>>();
   walkTasks(
     tasks,
@@ -186,18 +184,18 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
 export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): { def: Obj } | Refused {
   if (!isObj(input)) return { refused: "a workflow definition must be a JSON object" };
   const def: Obj = structuredClone(input);
-  const problem = nameProblem(def.name);
-  if (problem) return { refused: `name: invalid (${problem})` };
-  def.name = prefixTenant(opts.tenant, def.name as string);
+  const name = checkName(def.name);
+  if (!name.ok) return { refused: name.reason };
+  def.name = prefixTenant(opts.tenant, name.value);
   if (def.failureWorkflow !== undefined && def.failureWorkflow !== null && def.failureWorkflow !== "") {
-    const p = nameProblem(def.failureWorkflow);
-    if (p) return { refused: `failureWorkflow: invalid (${p})` };
-    def.failureWorkflow = prefixTenant(opts.tenant, def.failureWorkflow as string);
+    const failure = checkName(def.failureWorkflow, "failureWorkflow");
+    if (!failure.ok) return { refused: failure.reason };
+    def.failureWorkflow = prefixTenant(opts.tenant, failure.value);
   }
   if (opts.ownerEmail) def.ownerEmail = opts.ownerEmail;
   if (!Array.isArray(def.tasks)) return { refused: "tasks must be a list" };
-  const refused = prefixTaskList(def.tasks, opts, "tasks");
-  return refused ? { refused } : { def };
+  const tasks = prefixTaskList(def.tasks, opts, "tasks");
+  return tasks.ok ? { def } : { refused: tasks.reason };
 }
 
 export interface TaskListOptions {
@@ -209,52 +207,52 @@ export interface TaskListOptions {
 
 /**
  * Prefixes a list of tasks in place (names at any depth, sub-workflow names, dynamic-fork names) and checks each
- * against the allow-list; the first refusal, or null. Used for definitions and for the `dynamic_tasks` a worker
+ * against the allow-list; refused at the first problem. Used for definitions and for the `dynamic_tasks` a worker
  * returns (which Conductor then runs as if they were part of the definition).
  */
-export function prefixTaskList(tasks: Json[], opts: TaskListOptions, where: string): string | null {
+export function prefixTaskList(tasks: unknown[], opts: TaskListOptions, where: string): Verdict {
   const refs = referenceTypes(tasks);
-  return walkTasks(
-    tasks,
-    (task, where) => {
-      const type = task.type ?? "SIMPLE";
-      if (typeof type !== "string" || !opts.allowedTaskTypes.includes(type)) return `${where}: task type ${JSON.stringify(String(type).slice(0, 40))} is not allowed`;
-      if (opts.runtime && !RUNTIME_TASK_TYPES.includes(type)) {
-        return `${where}: task type ${JSON.stringify(type)} is not allowed in a task list supplied at run time (only ${RUNTIME_TASK_TYPES.join(", ")})`;
-      }
-      const nameIssue = checkTaskName(task.name, where);
-      if (nameIssue) return nameIssue;
-      const runtime = runtimeProblem(task, where, type, refs);
-      if (runtime) return runtime;
-      task.name = prefixTenant(opts.tenant, task.name as string);
-      if (type === "DYNAMIC") {
-        const input = task.inputParameters as Obj;
-        const param = task.dynamicTaskNameParam as string;
-        // "T___${workflow.input.x}" resolves to a name in the tenant's space whatever x is: never a system task.
-        input[param] = prefixTenant(opts.tenant, input[param] as string);
-      }
-      if (isObj(task.taskDefinition) && typeof task.taskDefinition.name === "string") {
-        const p = checkTaskName(task.taskDefinition.name, `${where}.taskDefinition`);
-        if (p) return p;
-        task.taskDefinition.name = prefixTenant(opts.tenant, task.taskDefinition.name);
-      }
-      if (task.subWorkflowParam !== undefined) {
-        if (!isObj(task.subWorkflowParam)) return `${where}: subWorkflowParam must be an object`;
-        if (task.subWorkflowParam.taskToDomain !== undefined) return `${where}: subWorkflowParam.taskToDomain is not allowed`;
-        if (task.subWorkflowParam.workflowDefinition !== undefined) return `${where}: subWorkflowParam.workflowDefinition is not allowed`;
-        const p = nameProblem(task.subWorkflowParam.name);
-        if (p) return `${where}: subWorkflowParam.name invalid (${p})`;
-        task.subWorkflowParam.name = prefixTenant(opts.tenant, task.subWorkflowParam.name as string);
-      }
-      if (isObj(task.inputParameters) && typeof task.inputParameters.expectedName === "string") {
-        const p = checkTaskName(task.inputParameters.expectedName, `${where}.inputParameters.expectedName`);
-        if (p) return p;
-        task.inputParameters.expectedName = prefixTenant(opts.tenant, task.inputParameters.expectedName);
-      }
-      return null;
-    },
-    where,
-  );
+  const problem = walkTasks(tasks, (task, here) => prefixTask(task, here, opts, refs), where);
+  return problem === null ? allow() : refuse(problem);
+}
+
+/** One task of `prefixTaskList` (its children are walked after it): checked, then its names prefixed in place. */
+function prefixTask(task: Obj, where: string, opts: TaskListOptions, refs: Map<string, Set<string>>): string | null {
+  const type = task.type ?? "SIMPLE";
+  if (typeof type !== "string" || !opts.allowedTaskTypes.includes(type)) return `${where}: task type ${JSON.stringify(String(type).slice(0, 40))} is not allowed`;
+  if (opts.runtime && !RUNTIME_TASK_TYPES.includes(type)) {
+    return `${where}: task type ${JSON.stringify(type)} is not allowed in a task list supplied at run time (only ${RUNTIME_TASK_TYPES.join(", ")})`;
+  }
+  const nameIssue = checkTaskName(task.name, where);
+  if (nameIssue) return nameIssue;
+  const runtime = runtimeProblem(task, where, type, refs);
+  if (runtime) return runtime;
+  task.name = prefixTenant(opts.tenant, task.name as string);
+  if (type === "DYNAMIC") {
+    const input = task.inputParameters as Obj;
+    const param = task.dynamicTaskNameParam as string;
+    // "T___${workflow.input.x}" resolves to a name in the tenant's space whatever x is: never a system task.
+    input[param] = prefixTenant(opts.tenant, input[param] as string);
+  }
+  if (isObj(task.taskDefinition) && typeof task.taskDefinition.name === "string") {
+    const p = checkTaskName(task.taskDefinition.name, `${where}.taskDefinition`);
+    if (p) return p;
+    task.taskDefinition.name = prefixTenant(opts.tenant, task.taskDefinition.name);
+  }
+  if (task.subWorkflowParam !== undefined) {
+    if (!isObj(task.subWorkflowParam)) return `${where}: subWorkflowParam must be an object`;
+    if (task.subWorkflowParam.taskToDomain !== undefined) return `${where}: subWorkflowParam.taskToDomain is not allowed`;
+    if (task.subWorkflowParam.workflowDefinition !== undefined) return `${where}: subWorkflowParam.workflowDefinition is not allowed`;
+    const p = nameProblem(task.subWorkflowParam.name);
+    if (p) return `${where}: subWorkflowParam.name invalid (${p})`;
+    task.subWorkflowParam.name = prefixTenant(opts.tenant, task.subWorkflowParam.name as string);
+  }
+  if (isObj(task.inputParameters) && typeof task.inputParameters.expectedName === "string") {
+    const p = checkTaskName(task.inputParameters.expectedName, `${where}.inputParameters.expectedName`);
+    if (p) return p;
+    task.inputParameters.expectedName = prefixTenant(opts.tenant, task.inputParameters.expectedName);
+  }
+  return null;
 }
 
 /**
@@ -281,7 +279,7 @@ export function stripWorkflowDef(input: unknown, tenant: TenantName, copy = true
  * Strips task names in place (names not the tenant's are left as they are: they reveal nothing new). Written as one
  * plain loop (no closures, no lists built per task): listings run it on every task of every definition.
  */
-export function stripTasks(tasks: Json[], tenant: TenantName, depth = 0): void {
+export function stripTasks(tasks: unknown[], tenant: TenantName, depth = 0): void {
   if (depth > 64) return;
   const prefix = tenantPrefix(tenant);
   for (const task of tasks) {

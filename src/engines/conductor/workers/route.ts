@@ -18,6 +18,7 @@ import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import type { Principal, TenantName } from "../../../identity/principal";
 import { isTenantName } from "../../../identity/principal";
 import { hasScope } from "../../../identity/scopes";
+import { isObj, type Obj } from "../../../jsonValue";
 import { authenticated, requirePrincipal } from "../../../pipeline";
 import { workerCost } from "../../../ratelimit/cost";
 import { rateLimited } from "../../../ratelimit/enforce";
@@ -29,11 +30,9 @@ import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenan
 import { tokenLogin } from "../token";
 import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
 import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
+import { orThrow } from "../../../verdict";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Queue sizes asked per call (keeps the URL short). */
 const SIZES_PER_CALL = 100;
@@ -233,8 +232,7 @@ async function updateTask(c: AppContext): Promise<{ answer: UpstreamAnswer; owne
   const upstream = upstreamOf(c);
   const owner = await requireServedTask(c, upstream, worker, result.taskId, result.workflowInstanceId);
   // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.
-  const checked = sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks);
-  if ("refused" in checked) throw badRequest(checked.refused);
+  const checked = orThrow(sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks));
   await requireUnshadowedReferences(upstream, owner.workflowId, checked.runtimeRefs);
   return { answer: await upstream.call("POST", ["api", "tasks"], undefined, checked.body), owner, workerId };
 }
