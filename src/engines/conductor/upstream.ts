@@ -6,13 +6,11 @@
  */
 import { LruCache } from "../../cache/lru";
 import { LISTING_CACHE_MAX_ENTRIES, LISTING_CACHE_MAX_WEIGHT, LISTING_CACHE_TTL_MS } from "../../constants";
-import type { AppContext } from "../../context";
 import { GatewayError, type ErrorCode } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 import type { SubrequestBudget } from "../../proxy/budget";
 import { forward } from "../../proxy/forward";
 import { requireAnswerDepth } from "../../proxy/json";
-import { principalHeaders } from "../../proxy/headers";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, tenantPrefix } from "./tenantNames";
 
 export interface SendOptions {
@@ -61,38 +59,55 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/** Everything a client is made with, once per request; nothing is read from the request afterwards. */
+export interface UpstreamSetup {
+  /** The upstream's base URL; null when the deployment sets none (every call is then a configuration error). */
+  base: string | null;
+  /** The variable that names the base URL (CONDUCTOR_URL, SCHELLAR_URL), for that error. */
+  variable: string;
+  /** The tenant whose prefix is taken out of error messages (null: a worker serving several). */
+  tenant: TenantName | null;
+  /** The request's subrequest budget, shared by every client of the request. */
+  budget: SubrequestBudget;
+  /** The principal's identity headers (`principalHeaders`). */
+  identity: Record<string, string>;
+  /** Bound on the wait for an answer's head (UPSTREAM_TIMEOUT_MS), unless a call gives its own. */
+  timeoutMs: number;
+}
+
 export class ConductorUpstream {
-  constructor(
-    private readonly c: AppContext,
-    private readonly base: string,
-    /** The tenant whose prefix is taken out of error messages (null: a worker serving several). */
-    readonly tenant: TenantName | null,
-    readonly budget: SubrequestBudget,
-  ) {}
+  readonly tenant: TenantName | null;
+  readonly budget: SubrequestBudget;
+
+  constructor(private readonly setup: UpstreamSetup) {
+    this.tenant = setup.tenant;
+    this.budget = setup.budget;
+  }
 
   /** The upstream's base URL: part of every cache key, so two Conductors never share an answer. */
   get id(): string {
-    return this.base;
+    return this.setup.base ?? "";
   }
 
   /** Sends a request; `segments` are encoded one by one, so no value can add a path segment or a query. */
   async send(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<Response> {
+    const { base, variable } = this.setup;
+    if (!base) throw new GatewayError("BAD_CONFIGURATION", `${variable} is not set`, { variables: [variable] });
     if (!this.budget.take()) throw new GatewayError("LIMIT_EXCEEDED", "this request needs more upstream calls than one request may make");
     const path = `/${segments.map(encodeURIComponent).join("/")}`;
     const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : "";
     const headers = new Headers({ accept: "application/json, text/plain" });
     if (body !== undefined) headers.set("content-type", opts.contentType ?? "application/json");
-    const config = this.c.get("config");
     return forward({
       engine: "conductor",
-      upstream: this.base,
+      upstream: base,
       path: path + qs,
       routePrefix: "/conductor",
       method,
       headers,
-      identity: principalHeaders(this.c.get("principal"), this.c.get("requestId")),
+      identity: this.setup.identity,
       body: body === undefined ? undefined : opts.rawBody ? (body as BodyInit) : JSON.stringify(body),
-      timeoutMs: opts.timeoutMs ?? config.upstreamTimeoutMs,
+      timeoutMs: opts.timeoutMs ?? this.setup.timeoutMs,
     });
   }
 
@@ -146,7 +161,7 @@ export class ConductorUpstream {
         throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
       }),
     );
-    const key = `${this.base}\u0000${segments.join("/")}?${query?.toString() ?? ""}\u0000${this.tenant ?? ""}\u0000${view}`;
+    const key = `${this.id}\u0000${segments.join("/")}?${query?.toString() ?? ""}\u0000${this.tenant ?? ""}\u0000${view}`;
     const cached = rewrittenListings.get(key);
     if (cached && sameBytes(cached.upstream, bytes)) return cached.body;
     const pending = rewritesInFlight.get(key);

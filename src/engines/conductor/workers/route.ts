@@ -11,9 +11,10 @@
  * most 6 tenants (the connections one Worker request may hold), in an order that rotates from poll to poll. Every
  * upstream poll is awaited to its end, never cut: a task Conductor hands out reaches the worker.
  */
-import { Hono } from "hono";
+import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { LruCache } from "../../../cache/lru";
-import type { AppContext, AppEnv } from "../../../context";
+import type { Env } from "../../../config";
+import type { AppEnv, AppVariables } from "../../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import type { Principal, TenantName } from "../../../identity/principal";
 import { isTenantName } from "../../../identity/principal";
@@ -25,12 +26,14 @@ import { rateLimited } from "../../../ratelimit/enforce";
 import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../../proxy/body";
 import { parseClientJson } from "../../../proxy/json";
+import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
+import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
+import { Routes } from "../routes/router";
+import { asAppContext, upstreamFor } from "../services";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../tenantNames";
 import { tokenLogin } from "../token";
-import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
-import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
-import { orThrow } from "../../../verdict";
+import { malformed, type ConductorUpstream, type UpstreamAnswer } from "../upstream";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
 
@@ -68,19 +71,22 @@ function mayWork(p: Principal, taskType: string): boolean {
   return hasScope(p.scopes, "worker") || hasScope(p.scopes, `worker/${taskType}`);
 }
 
-function workerOf(c: AppContext, taskType?: string): Principal {
-  const p = requirePrincipal(c);
+function workerOf(c: WorkerContext, taskType?: string): Principal {
+  const p = requirePrincipal(asAppContext(c));
   const any = hasScope(p.scopes, "worker") || p.scopes.some((s) => s.startsWith("worker/"));
   if (!any) throw forbidden("scope worker or worker/<taskType> required");
   if (taskType !== undefined && !mayWork(p, taskType)) throw forbidden(`scope worker/${taskType} required`);
   return p;
 }
 
-function upstreamOf(c: AppContext): ConductorUpstream {
-  const config = c.get("config");
-  if (!config.upstreams.conductor) throw new GatewayError("BAD_CONFIGURATION", "CONDUCTOR_URL is not set", { variables: ["CONDUCTOR_URL"] });
-  return new ConductorUpstream(c, config.upstreams.conductor, null, new SubrequestBudget(config.subrequestBudget));
-}
+type WorkerEnv = { Bindings: Env; Variables: AppVariables & { conductor: ConductorUpstream } };
+type WorkerContext = Context<WorkerEnv>;
+
+/** The request's client of CONDUCTOR_URL: the worker's identity headers and the request's budget fixed now. */
+const workerServices: MiddlewareHandler<WorkerEnv> = async (c, next) => {
+  c.set("conductor", upstreamFor(c.var, "conductor", null, new SubrequestBudget(c.var.config.subrequestBudget)));
+  await next();
+};
 
 /** The tenant a stored (prefixed) name belongs to, or null. */
 function tenantOfName(name: unknown): TenantName | null {
@@ -92,19 +98,19 @@ function tenantOfName(name: unknown): TenantName | null {
 }
 
 /** A query parameter; empty means absent, as in Conductor. */
-function queryParam(c: AppContext, name: string): string | undefined {
+function queryParam(c: WorkerContext, name: string): string | undefined {
   const v = c.req.query(name);
   return v === "" ? undefined : v;
 }
 
-function intParam(c: AppContext, name: string, fallback: number, min: number, max: number): number {
+function intParam(c: WorkerContext, name: string, fallback: number, min: number, max: number): number {
   const v = queryParam(c, name);
   if (v === undefined) return fallback;
   if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min || Number(v) > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}`);
   return Number(v);
 }
 
-function workerIdParam(c: AppContext): string | null {
+function workerIdParam(c: WorkerContext): string | null {
   const v = queryParam(c, "workerid");
   if (v === undefined) return null;
   if (v.length > 256 || /[\x00-\x1f\x7f]/.test(v)) throw badRequest("workerid: invalid");
@@ -119,7 +125,8 @@ interface PollRequest {
 }
 
 /** Queue depth of the task type in each tenant's domain; null when the upstream cannot say. */
-async function queueDepths(c: AppContext, upstream: ConductorUpstream, taskType: string, tenants: readonly TenantName[]): Promise<Map<TenantName, number> | null> {
+async function queueDepths(c: WorkerContext, taskType: string, tenants: readonly TenantName[]): Promise<Map<TenantName, number> | null> {
+  const upstream = c.var.conductor;
   const depths = new Map<TenantName, number>();
   for (let i = 0; i < tenants.length; i += SIZES_PER_CALL) {
     const chunk = tenants.slice(i, i + SIZES_PER_CALL);
@@ -141,7 +148,8 @@ async function queueDepths(c: AppContext, upstream: ConductorUpstream, taskType:
 }
 
 /** One tenant's poll; a failure is logged and answers no tasks, so the other tenants' tasks still come back. */
-async function pollTenant(c: AppContext, upstream: ConductorUpstream, req: PollRequest, tenant: TenantName, count: number, timeoutMs: number): Promise<Obj[]> {
+async function pollTenant(c: WorkerContext, req: PollRequest, tenant: TenantName, count: number, timeoutMs: number): Promise<Obj[]> {
+  const upstream = c.var.conductor;
   const q = new URLSearchParams({ count: String(count), timeout: String(timeoutMs), domain: tenant });
   if (req.workerId !== null) q.set("workerid", req.workerId);
   const upstreamType = prefixTenant(tenant, req.taskType);
@@ -174,17 +182,17 @@ async function pollTenant(c: AppContext, upstream: ConductorUpstream, req: PollR
 }
 
 /** The combined poll, in this poll's tenant order. */
-async function poll(c: AppContext, req: PollRequest): Promise<Obj[]> {
+async function poll(c: WorkerContext, req: PollRequest): Promise<Obj[]> {
   const worker = workerOf(c, req.taskType);
-  const tenants = await servedTenants(c, worker);
+  const tenants = await servedTenants(asAppContext(c), worker);
   if (tenants.length === 0) return [];
-  const upstream = upstreamOf(c);
+  const upstream = c.var.conductor;
   const order = rotated(tenants, nextTurn(req.taskType));
-  const depths = await queueDepths(c, upstream, req.taskType, order);
+  const depths = await queueDepths(c, req.taskType, order);
 
   const run = async (shares: Map<TenantName, number>, timeoutMs: number) => {
     const entries = order.filter((t) => shares.has(t)).map((t) => [t, shares.get(t)!] as const);
-    const results = await mapLimited(entries, MAX_PARALLEL_SUBREQUESTS, ([t, n]) => pollTenant(c, upstream, req, t, n, timeoutMs));
+    const results = await mapLimited(entries, MAX_PARALLEL_SUBREQUESTS, ([t, n]) => pollTenant(c, req, t, n, timeoutMs));
     return results.flat();
   };
 
@@ -202,8 +210,9 @@ async function poll(c: AppContext, req: PollRequest): Promise<Obj[]> {
 }
 
 /** Throws 404 unless the task belongs to a tenant the worker serves (and is of a type it may work on). */
-async function requireServedTask(c: AppContext, upstream: ConductorUpstream, worker: Principal, taskId: string, workflowId?: unknown): Promise<TaskOwner> {
+async function requireServedTask(c: WorkerContext, worker: Principal, taskId: string, workflowId?: unknown): Promise<TaskOwner> {
   if (!isConductorId(taskId)) throw notFound("no such task");
+  const upstream = c.var.conductor;
   const key = `${upstream.id}\u0000${taskId}`;
   let owner = taskOwners.get(key);
   if (!owner) {
@@ -215,29 +224,29 @@ async function requireServedTask(c: AppContext, upstream: ConductorUpstream, wor
     owner = { tenant, taskType, workflowId: (task as Obj).workflowInstanceId as string };
     taskOwners.set(key, owner, TASK_OWNER_TTL_MS);
   }
-  const tenants = await servedTenants(c, worker);
+  const tenants = await servedTenants(asAppContext(c), worker);
   if (!tenants.includes(owner.tenant) || !mayWork(worker, owner.taskType)) throw notFound("no such task");
   if (workflowId !== undefined && workflowId !== owner.workflowId) throw notFound("no such task");
   return owner;
 }
 
 /** A task result, checked against the tenants the worker serves and sent upstream (`POST /api/tasks`). */
-async function updateTask(c: AppContext): Promise<{ answer: UpstreamAnswer; owner: TaskOwner; workerId: string | null }> {
+async function updateTask(c: WorkerContext): Promise<{ answer: UpstreamAnswer; owner: TaskOwner; workerId: string | null }> {
   const worker = workerOf(c);
   const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
   const result = parseClientJson(text);
   if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
   if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId))) throw badRequest("workerId: invalid");
-  const upstream = upstreamOf(c);
-  const owner = await requireServedTask(c, upstream, worker, result.taskId, result.workflowInstanceId);
+  const upstream = c.var.conductor;
+  const owner = await requireServedTask(c, worker, result.taskId, result.workflowInstanceId);
   // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.
   const checked = orThrow(sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks));
   await requireUnshadowedReferences(upstream, owner.workflowId, checked.runtimeRefs);
   return { answer: await upstream.call("POST", ["api", "tasks"], undefined, checked.body), owner, workerId };
 }
 
-async function relayText(c: AppContext, answer: { status: number; text: string; contentType: string }): Promise<Response> {
+async function relayText(c: WorkerContext, answer: { status: number; text: string; contentType: string }): Promise<Response> {
   if (answer.text === "") return c.body(null, answer.status as 200); // the upstream's own status, empty
   return new Response(answer.text, { status: answer.status, headers: { "content-type": answer.contentType || "text/plain" } });
 }
@@ -254,61 +263,57 @@ export function workersRoutes(): Hono<AppEnv> {
     rateLimited("workers", (c) => workerCost(c.req.path, c.req.query("count"), c.get("config").maxPollCount)),
   );
 
-  r.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
-    const config = c.get("config");
+  const routes = Routes.on<WorkerEnv, AppEnv>(r, workerServices);
+  routes.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
+    const config = c.var.config;
     const req: PollRequest = {
-      taskType: checkedTaskType(c.req.param("taskType")),
+      taskType: checkedTaskType(c.req.param("taskType") ?? ""),
       count: intParam(c, "count", 1, 1, config.maxPollCount),
       timeoutMs: intParam(c, "timeout", 100, 0, config.maxPollTimeoutMs),
       workerId: workerIdParam(c),
     };
-    if (queryParam(c, "domain") !== undefined) throw badRequest("domain is set by the gateway");
+    refuseDomain(c);
     return c.json(await poll(c, req));
   });
 
-  r.get("/conductor/api/tasks/poll/:taskType", async (c) => {
+  routes.get("/conductor/api/tasks/poll/:taskType", async (c) => {
     const req: PollRequest = {
-      taskType: checkedTaskType(c.req.param("taskType")),
+      taskType: checkedTaskType(c.req.param("taskType") ?? ""),
       count: 1,
-      timeoutMs: intParam(c, "timeout", 0, 0, c.get("config").maxPollTimeoutMs),
+      timeoutMs: intParam(c, "timeout", 0, 0, c.var.config.maxPollTimeoutMs),
       workerId: workerIdParam(c),
     };
-    if (queryParam(c, "domain") !== undefined) throw badRequest("domain is set by the gateway");
+    refuseDomain(c);
     const [task] = await poll(c, req);
     return task ? c.json(task) : c.body(null, 204);
   });
 
-  r.post("/conductor/api/tasks", async (c) => {
-    const { answer } = await updateTask(c);
-    return relayText(c, answer);
-  });
+  routes.post("/conductor/api/tasks", async (c) => relayText(c, (await updateTask(c)).answer));
 
   // Update, then the next task of the same type for this worker (Conductor's update-v2, which saves a poll): the
   // update is the one above, and the next task comes from the gateway's own poll over the tenants the worker
   // serves, never from the upstream's poll of the updated task's queue alone. None waiting: 204, as Conductor.
-  r.post("/conductor/api/tasks/update-v2", async (c) => {
+  routes.post("/conductor/api/tasks/update-v2", async (c) => {
     const { owner, workerId } = await updateTask(c);
     const [next] = await poll(c, { taskType: owner.taskType, count: 1, timeoutMs: 0, workerId });
     return next ? c.json(next) : c.body(null, 204);
   });
 
-  r.post("/conductor/api/tasks/:taskId/ack", async (c) => {
-    const worker = workerOf(c);
-    const upstream = upstreamOf(c);
-    await requireServedTask(c, upstream, worker, c.req.param("taskId"));
+  routes.post("/conductor/api/tasks/:taskId/ack", async (c) => {
+    const taskId = c.req.param("taskId") ?? "";
+    await requireServedTask(c, workerOf(c), taskId);
     const q = new URLSearchParams();
     const workerId = workerIdParam(c);
     if (workerId !== null) q.set("workerid", workerId);
-    return relayText(c, await upstream.call("POST", ["api", "tasks", c.req.param("taskId"), "ack"], q));
+    return relayText(c, await c.var.conductor.call("POST", ["api", "tasks", taskId, "ack"], q));
   });
 
-  r.post("/conductor/api/tasks/:taskId/log", async (c) => {
-    const worker = workerOf(c);
-    const upstream = upstreamOf(c);
-    await requireServedTask(c, upstream, worker, c.req.param("taskId"));
-    const log = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
-    const answer = await upstream.call("POST", ["api", "tasks", c.req.param("taskId"), "log"], undefined, log, { rawBody: true, contentType: c.req.header("content-type") ?? "application/json" });
-    return relayText(c, answer);
+  routes.post("/conductor/api/tasks/:taskId/log", async (c) => {
+    const taskId = c.req.param("taskId") ?? "";
+    await requireServedTask(c, workerOf(c), taskId);
+    const log = utf8(await readBodyLimited(c.req.raw, c.var.config.maxBodyBytes));
+    const opts = { rawBody: true, contentType: c.req.header("content-type") ?? "application/json" };
+    return relayText(c, await c.var.conductor.call("POST", ["api", "tasks", taskId, "log"], undefined, log, opts));
   });
 
   // Unknown paths answer only a caller with a credential: nothing under /workers answers anonymously.
@@ -317,4 +322,9 @@ export function workersRoutes(): Hono<AppEnv> {
     throw notFound("no such worker route on this gateway");
   });
   return r;
+}
+
+/** A poll's task domain is the gateway's to set (each tenant's own), never the worker's. */
+function refuseDomain(c: WorkerContext): void {
+  if (queryParam(c, "domain") !== undefined) throw badRequest("domain is set by the gateway");
 }

@@ -1,0 +1,238 @@
+/**
+ * Workflows: starting them (by body, by name, synchronously), searching executions, bulk operations (admins), the
+ * running list (admins), and one execution (read, hierarchy, actions). Every execution is checked against the
+ * caller before anything is done with it: another tenant's, or for a non-admin another user's, does not exist.
+ */
+import { MAX_SYNC_EXECUTE_WAIT_S } from "../../../constants";
+import { waitUntil } from "../../../context";
+import { badRequest, forbidden, notFound } from "../../../errors";
+import { isObj, type Obj } from "../../../jsonValue";
+import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
+import { orThrow } from "../../../verdict";
+import { filterSearchResult, isConductorId, maySeeExecution, parseBulkIds, sanitizeRerun, stripExecution } from "../executions";
+import { executionHierarchy } from "../hierarchy";
+import { rememberWorkflowOwner, requireVisibleWorkflow, workflowOwner } from "../ownership";
+import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "../payloadPaths";
+import { mayUseWorkflowDef } from "../rbac";
+import type { Routes, Step } from "./router";
+import { requireUnshadowedReferences, sanitizeSkipTask } from "../runtimeData";
+import { scopedSearchQuery } from "../search";
+import { asAppContext, adminOnly, type ConductorContext, type ConductorEnv } from "../services";
+import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "../startWorkflow";
+import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
+import { malformed } from "../upstream";
+import { stripWorkflowDef } from "../workflowDefs";
+import { TASK_REFERENCE, VERSION, audit, checkedId, checkedName, jsonBody, params, refusedOr, relay, type ParamKind, pathParam } from "./edge";
+
+/** Conductor's own cap on one bulk request. */
+const MAX_BULK_IDS = 1_000;
+/** Conductor's sort grammar: `field` or `field:ASC|DESC`, several separated by `|` (its Utils.convertStringToList). */
+const SORT = (v: string) => /^[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?(\|[A-Za-z0-9_.]{1,64}(:(ASC|DESC))?){0,4}$/.test(v);
+/** `requestId` of a synchronous execution: echoed back by Conductor, so kept plain. */
+const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
+
+/** In this order: the fixed paths (`search`, `bulk/...`) come before `/api/workflow/{workflowId}` would take them. */
+export function workflowRoutes(r: Routes<ConductorEnv>): void {
+  r.post("/api/workflow", async (c) => start(c, refusedOr(admitStartRequest(await jsonBody(c), c.var.caller))));
+  r.post("/api/workflow/execute/:name/:version", executeSynchronously);
+  searchRoutes(r);
+  bulkRoutes(r.with(adminOnly("bulk operations")));
+  r.get("/api/workflow/running/:name", adminOnly("listing running workflows"), async (c) => {
+    const name = checkedName(pathParam(c, "name"));
+    const q = params(c, { version: VERSION, startTime: "int", endTime: "int" });
+    const segments = ["api", "workflow", "running", prefixTenant(c.var.caller.tenant, name)];
+    return c.json(await c.var.conductor.list(segments, (id) => (isConductorId(id) ? id : undefined), q));
+  });
+  executionRoutes(r);
+  // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).
+  r.post("/api/workflow/:name", async (c) => {
+    const input = await jsonBody(c);
+    const query = new URL(c.req.url).searchParams;
+    return start(c, refusedOr(startRequestFromPath(pathParam(c, "name"), input, query, c.var.caller)));
+  });
+}
+
+/**
+ * What every start must pass after `admitStartRequest`, before anything is sent (any start route calls it): an
+ * external input path only when the tenant may read it (minted by a WRITE location it asked for, or shown in its
+ * own executions), and RBAC on the definition.
+ */
+async function authorizeStart(c: ConductorContext, start: AdmittedStart): Promise<void> {
+  const { caller } = c.var;
+  if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
+    throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
+  }
+  await requireStartable(c, start.name, start.version);
+}
+
+/** A non-admin may start only a definition labelled for them: 404 when there is none, 403 when it is not theirs. */
+async function requireStartable(c: ConductorContext, name: string, version?: number): Promise<void> {
+  const { caller } = c.var;
+  if (caller.admin) return;
+  const q = new URLSearchParams();
+  if (version !== undefined) q.set("version", String(version));
+  const answer = await c.var.conductor.jsonOrNull("GET", ["api", "metadata", "workflow", prefixTenant(caller.tenant, name)], q);
+  const def = stripWorkflowDef(answer, caller.tenant, false);
+  if (!def) throw notFound("no such workflow definition");
+  if (!mayUseWorkflowDef(caller.principal, def.description)) throw forbidden("this workflow is not labelled for any of your groups or roles");
+}
+
+async function start(c: ConductorContext, admitted: AdmittedStart): Promise<Response> {
+  const upstream = c.var.conductor;
+  await authorizeStart(c, admitted);
+  const answer = await upstream.call("POST", ["api", "workflow"], undefined, admitted.body);
+  const id = answer.text.trim();
+  if (!isConductorId(id)) throw malformed();
+  rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.var.caller.subject });
+  audit(c, "workflow.start", admitted.name, { workflowId: id });
+  return c.text(id, 200);
+}
+
+/**
+ * Synchronous execution: a start (the same check and rewrite as `POST /api/workflow`, the same RBAC), answered with
+ * the run as Conductor waited for it (a WorkflowRun), stripped like an execution read. Conductor starts the
+ * workflow the path names, whatever the body's name and version say: so does this, by putting them in the body.
+ */
+const executeSynchronously: Step<ConductorEnv> = async (c) => {
+  const { caller, conductor: upstream } = c.var;
+  const version = pathParam(c, "version");
+  if (!VERSION(version)) throw badRequest("version must be a positive whole number");
+  const q = params(c, {
+    requestId: EXECUTE_REQUEST_ID,
+    waitUntilTaskRef: TASK_REFERENCE,
+    waitForSeconds: (v) => /^[0-9]{1,3}$/.test(v) && Number(v) <= MAX_SYNC_EXECUTE_WAIT_S,
+    consistency: (v) => ["SYNCHRONOUS", "DURABLE", "REGION_DURABLE"].includes(v),
+    // Other strategies answer a task or a signal, not the run: not served.
+    returnStrategy: (v) => v === "TARGET_WORKFLOW",
+  });
+  if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
+  const input = (await jsonBody(c)) ?? {};
+  const named = isObj(input) ? { ...input, name: pathParam(c, "name"), version: Number(version) } : input;
+  const request = refusedOr(admitStartRequest(named, caller));
+  await authorizeStart(c, request);
+  const waitS = Number(q.get("waitForSeconds") ?? 10);
+  const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
+    timeoutMs: waitS * 1000 + c.var.config.upstreamTimeoutMs,
+  });
+  if (!isObj(run) || !isConductorId(run.workflowId)) throw malformed();
+  // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
+  const workflowType = String(run.workflowType ?? run.workflowName ?? request.body.name);
+  const owner = { workflowType, correlationId: typeof run.correlationId === "string" ? run.correlationId : null };
+  if (!maySeeExecution(caller, owner)) throw malformed();
+  rememberWorkflowOwner(upstream, run.workflowId, owner);
+  grantShownPaths(c, run);
+  audit(c, "workflow.execute", request.name, { workflowId: run.workflowId });
+  return c.json(stripTenantDeep(run, caller.tenant));
+};
+
+/** The external payload paths an answer shows the caller become readable by their tenant (in the background). */
+function grantShownPaths(c: ConductorContext, answer: unknown): void {
+  const paths = payloadPaths(answer);
+  if (paths.length > 0) waitUntil(asAppContext(c), grantPayloadPaths(c.env.KEY_CACHE, c.var.caller.tenant, paths));
+}
+
+function searchRoutes(r: Routes<ConductorEnv>): void {
+  for (const which of ["search", "search-v2"] as const) {
+    r.get(`/api/workflow/${which}`, async (c) => {
+      const { caller } = c.var;
+      const q = params(c, { start: "int", size: "int", sort: SORT, freeText: "text", query: "text" });
+      const scoped = scopedSearchQuery(q.get("query") ?? "", caller.tenant, caller.admin ? null : caller.subject);
+      if (typeof scoped !== "string") throw badRequest(`query: cannot be used (${scoped.refused})`);
+      q.set("query", scoped);
+      if (!q.has("freeText")) q.set("freeText", "*");
+      const filtered = filterSearchResult(await c.var.conductor.json("GET", ["api", "workflow", which], q), caller);
+      if (!filtered) throw malformed();
+      return c.json(filtered);
+    });
+  }
+}
+
+/** Bulk operations (the view given is for admins); ids of other tenants are dropped as unknown. */
+function bulkRoutes(r: Routes<ConductorEnv>): void {
+  const bulk = (method: "PUT" | "POST" | "DELETE", op: string, spec: Record<string, ParamKind>) =>
+    r.on(method, `/api/workflow/bulk/${op}`, async (c) => {
+      const { caller, conductor: upstream } = c.var;
+      const ids = orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
+      const q = params(c, spec);
+      const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
+      const mine = ids.filter((_, i) => owners[i]?.workflowType.startsWith(tenantPrefix(caller.tenant)));
+      const errors: Record<string, string> = {};
+      for (const id of ids) if (!mine.includes(id)) errors[id] = `No such workflow found by id: ${id}`;
+      let answer: Obj = { bulkErrorResults: {}, bulkSuccessfulResults: [] };
+      if (mine.length > 0) {
+        const got = await upstream.json(method, ["api", "workflow", "bulk", op], q, mine);
+        if (!isObj(got)) throw malformed();
+        answer = stripTenantDeep(got, caller.tenant);
+      }
+      audit(c, `workflow.bulk.${op}`, null, { workflowIds: mine.length, dropped: ids.length - mine.length });
+      const upstreamErrors = isObj(answer.bulkErrorResults) ? answer.bulkErrorResults : {};
+      const successes = Array.isArray(answer.bulkSuccessfulResults) ? answer.bulkSuccessfulResults.filter((id) => mine.includes(id as string)) : [];
+      return c.json({ ...answer, bulkErrorResults: { ...upstreamErrors, ...errors }, bulkSuccessfulResults: successes });
+    });
+  bulk("PUT", "pause", {});
+  bulk("PUT", "resume", {});
+  bulk("POST", "retry", {});
+  bulk("POST", "restart", { useLatestDefinitions: "bool" });
+  bulk("POST", "terminate", { reason: "text" });
+  bulk("DELETE", "terminate", { reason: "text" });
+}
+
+/** One execution: read, hierarchy, and the actions on it. */
+function executionRoutes(r: Routes<ConductorEnv>): void {
+  r.get("/api/workflow/:workflowId/hierarchy", async (c) => {
+    const id = checkedId(pathParam(c, "workflowId"));
+    return c.json(await executionHierarchy(c.var.conductor, c.var.caller, id));
+  });
+
+  r.get("/api/workflow/:workflowId", async (c) => {
+    const id = checkedId(pathParam(c, "workflowId"));
+    const upstream = c.var.conductor;
+    const exec = await upstream.jsonOrNull("GET", ["api", "workflow", id], params(c, { includeTasks: "bool", summarize: "bool" }));
+    const mine = stripExecution(exec, c.var.caller);
+    if (!mine) throw notFound("no such workflow");
+    const { workflowType, workflowName, correlationId } = exec as Obj;
+    rememberWorkflowOwner(upstream, id, { workflowType: String(workflowType ?? workflowName), correlationId: (correlationId as string) ?? null });
+    grantShownPaths(c, exec);
+    return c.json(mine);
+  });
+
+  const action = executionAction(r);
+  action("DELETE", ["remove"], "remove", { archiveWorkflow: "bool" });
+  action("DELETE", [], "terminate", { reason: "text" });
+  action("PUT", ["pause"], "pause", {});
+  action("PUT", ["resume"], "resume", {});
+  action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
+  action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
+  action("POST", ["rerun"], "rerun", {}, async (c, id) => orThrow(sanitizeRerun(await jsonBody(c), id)));
+  action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, skipTaskBody);
+  action("POST", ["resetcallbacks"], "resetcallbacks", {});
+}
+
+type ActionBody = (c: ConductorContext, workflowId: string) => Promise<unknown>;
+
+/** An action on one execution: the id is checked against the caller first, then the action is relayed. */
+function executionAction(r: Routes<ConductorEnv>) {
+  return (method: "PUT" | "POST" | "DELETE", suffix: string[], name: string, spec: Record<string, ParamKind>, body?: ActionBody) =>
+    r.on(method, ["/api/workflow/:workflowId", ...suffix].join("/"), async (c) => {
+      const id = checkedId(pathParam(c, "workflowId"));
+      const q = params(c, spec);
+      const payload = body ? await body(c, id) : undefined;
+      const upstream = c.var.conductor;
+      await requireVisibleWorkflow(upstream, c.var.caller, id);
+      const segments = suffix.map((s) => (s.startsWith(":") ? checkedName(pathParam(c, s.slice(1)), s.slice(1)) : s));
+      const res = await relay(c, upstream, method, ["api", "workflow", id, ...segments], q, payload);
+      audit(c, `workflow.${name}`, id);
+      return res;
+    });
+}
+
+/** A skipped task's output is read like a worker's: its task lists named in the tenant's space, and new to the workflow. */
+const skipTaskBody: ActionBody = async (c, id) => {
+  const { caller, conductor: upstream } = c.var;
+  const { body, runtimeRefs } = orThrow(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.var.config.allowedSystemTasks));
+  if (runtimeRefs.length > 0) {
+    await requireVisibleWorkflow(upstream, caller, id);
+    await requireUnshadowedReferences(upstream, id, runtimeRefs);
+  }
+  return body;
+};
