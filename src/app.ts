@@ -23,9 +23,11 @@ import { workersRoutes } from "./engines/conductor/workers/route";
 import { GatewayError } from "./errors";
 import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
 import { rateLimitHeaders } from "./ratelimit/enforce";
+import { gatewayRouter } from "./router";
 
 export function buildApp(): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  // Hono's RegExpRouter, taught the fixed-word-beside-a-parameter paths of Conductor's API (src/router.ts).
+  const app = new Hono<AppEnv>({ router: gatewayRouter() });
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after.
   app.use("*", requestContext, configuration, canonicalPath, corsPolicy, rateLimitHeaders);
