@@ -33,60 +33,93 @@ export interface Hierarchy extends HierarchyNode {
 /** Levels followed at most (Conductor itself nests sub-workflows far less deeply). */
 const MAX_DEPTH = 16;
 
+/** What a hierarchy read has gathered so far, shared by its steps. */
+interface Gathered {
+  upstream: ConductorUpstream;
+  viewer: ExecutionViewer;
+  /** Upstream (prefixed) executions by id, the root first. */
+  raw: Map<string, Obj>;
+  /** Kept sub-workflow ids by parent id. */
+  children: Map<string, string[]>;
+  omitted: number;
+  truncated: boolean;
+}
+
+const fetchable = (g: Gathered) => g.upstream.budget.remaining > 0;
+const withTasks = () => new URLSearchParams({ includeTasks: "true" });
+
 export async function executionHierarchy(upstream: ConductorUpstream, viewer: ExecutionViewer, rootId: string): Promise<Hierarchy> {
-  const raw = new Map<string, Obj>(); // upstream (prefixed) executions by id
-  const root = await upstream.jsonOrNull("GET", ["api", "workflow", rootId], new URLSearchParams({ includeTasks: "true" }));
+  const root = await upstream.jsonOrNull("GET", ["api", "workflow", rootId], withTasks());
   if (!isObj(root) || !maySeeExecution(viewer, executionOwner(root))) throw notFound("no such workflow");
   rememberWorkflowOwner(upstream, rootId, executionOwner(root));
-  raw.set(rootId, root);
-  const children = new Map<string, string[]>();
-  let omitted = 0;
-  let truncated = false;
-  const fetchable = () => upstream.budget.remaining > 0;
-
+  const g: Gathered = { upstream, viewer, raw: new Map([[rootId, root]]), children: new Map(), omitted: 0, truncated: false };
   let level = [rootId];
-  for (let depth = 0; depth < MAX_DEPTH && level.length > 0; depth++) {
-    const next: string[] = [];
-    const wanted: { parent: string; id: string }[] = [];
-    for (const parent of level) {
-      const ids = subWorkflowIds(raw.get(parent)!).filter((id) => !raw.has(id));
-      children.set(parent, []);
-      for (const id of ids) if (!wanted.some((w) => w.id === id)) wanted.push({ parent, id });
-    }
-    const fetched = await mapLimited(wanted, MAX_PARALLEL_SUBREQUESTS, async ({ id }) => {
-      if (!fetchable()) return "skipped" as const;
-      try {
-        return await upstream.jsonOrNull("GET", ["api", "workflow", id], new URLSearchParams({ includeTasks: "true" }));
-      } catch (e) {
-        if (e instanceof GatewayError && e.status < 500) return null;
-        throw e;
-      }
-    });
-    wanted.forEach(({ parent, id }, i) => {
-      const exec = fetched[i];
-      if (exec === "skipped") {
-        truncated = true;
-        return;
-      }
-      if (!isObj(exec) || raw.has(id) || !maySeeExecution(viewer, executionOwner(exec))) {
-        omitted++;
-        return;
-      }
-      rememberWorkflowOwner(upstream, id, executionOwner(exec));
-      raw.set(id, exec);
-      children.get(parent)!.push(id);
-      next.push(id);
-    });
-    level = next;
-  }
-  if (level.length > 0 && level.some((id) => subWorkflowIds(raw.get(id)!).length > 0)) truncated = true;
+  for (let depth = 0; depth < MAX_DEPTH && level.length > 0; depth++) level = await nextLevel(g, level);
+  if (level.length > 0 && level.some((id) => subWorkflowIds(g.raw.get(id)!).length > 0)) g.truncated = true;
+  const definitions = await gatherDefinitions(g);
+  const logs = await gatherTaskLogs(g);
 
-  // Definitions: from the execution when it carries one, else fetched once per name and version.
+  const build = (id: string): HierarchyNode => {
+    const e = g.raw.get(id)!;
+    const taskLogs: Record<string, unknown> = {};
+    if (Array.isArray(e.tasks)) for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string" && logs.has(t.taskId)) taskLogs[t.taskId] = logs.get(t.taskId);
+    return {
+      workflowId: id,
+      execution: stripExecution(e, viewer)!,
+      definition: definitions.get(definitionKey(e)) ?? null,
+      taskLogs,
+      subWorkflows: (g.children.get(id) ?? []).map(build),
+    };
+  };
+  return { ...build(rootId), omitted: g.omitted, truncated: g.truncated };
+}
+
+/** The sub-workflows of one level's executions, fetched in parallel; the ones kept, the next level. */
+async function nextLevel(g: Gathered, level: readonly string[]): Promise<string[]> {
+  const { upstream, viewer, raw } = g;
+  const next: string[] = [];
+  const wanted: { parent: string; id: string }[] = [];
+  for (const parent of level) {
+    const ids = subWorkflowIds(raw.get(parent)!).filter((id) => !raw.has(id));
+    g.children.set(parent, []);
+    for (const id of ids) if (!wanted.some((w) => w.id === id)) wanted.push({ parent, id });
+  }
+  const fetched = await mapLimited(wanted, MAX_PARALLEL_SUBREQUESTS, async ({ id }) => {
+    if (!fetchable(g)) return "skipped" as const;
+    try {
+      return await upstream.jsonOrNull("GET", ["api", "workflow", id], withTasks());
+    } catch (e) {
+      if (e instanceof GatewayError && e.status < 500) return null;
+      throw e;
+    }
+  });
+  wanted.forEach(({ parent, id }, i) => {
+    const exec = fetched[i];
+    if (exec === "skipped") {
+      g.truncated = true;
+      return;
+    }
+    if (!isObj(exec) || raw.has(id) || !maySeeExecution(viewer, executionOwner(exec))) {
+      g.omitted++;
+      return;
+    }
+    rememberWorkflowOwner(upstream, id, executionOwner(exec));
+    raw.set(id, exec);
+    g.children.get(parent)!.push(id);
+    next.push(id);
+  });
+  return next;
+}
+
+const definitionKey = (e: Obj) => `${String(e.workflowName ?? e.workflowType)}:${String(e.workflowVersion ?? e.version ?? "")}`;
+
+/** Definitions: from the execution when it carries one, else fetched once per name and version. */
+async function gatherDefinitions(g: Gathered): Promise<Map<string, Obj | null>> {
+  const { upstream, viewer } = g;
   const definitions = new Map<string, Obj | null>();
-  const defKey = (e: Obj) => `${String(e.workflowName ?? e.workflowType)}:${String(e.workflowVersion ?? e.version ?? "")}`;
   const missing: Obj[] = [];
-  for (const e of raw.values()) {
-    const k = defKey(e);
+  for (const e of g.raw.values()) {
+    const k = definitionKey(e);
     if (definitions.has(k)) continue;
     if (isObj(e.workflowDefinition)) definitions.set(k, stripWorkflowDef(e.workflowDefinition, viewer.tenant));
     else {
@@ -97,38 +130,28 @@ export async function executionHierarchy(upstream: ConductorUpstream, viewer: Ex
   await mapLimited(missing, MAX_PARALLEL_SUBREQUESTS, async (e) => {
     const name = String(e.workflowName ?? e.workflowType);
     if (stripTenant(viewer.tenant, name) === null) return;
-    if (!fetchable()) return void (truncated = true);
+    if (!fetchable(g)) return void (g.truncated = true);
     const q = new URLSearchParams();
     const version = e.workflowVersion ?? e.version;
     if (typeof version === "number") q.set("version", String(version));
     const def = await upstream.jsonOrNull("GET", ["api", "metadata", "workflow", name], q).catch(() => null);
-    definitions.set(defKey(e), stripWorkflowDef(def, viewer.tenant, false));
+    definitions.set(definitionKey(e), stripWorkflowDef(def, viewer.tenant, false));
   });
+  return definitions;
+}
 
-  // Task logs, for every task of every execution kept.
+/** Task logs, for every task of every execution kept, by task id. */
+async function gatherTaskLogs(g: Gathered): Promise<Map<string, unknown>> {
   const taskIds: string[] = [];
-  for (const e of raw.values()) {
+  for (const e of g.raw.values()) {
     if (!Array.isArray(e.tasks)) continue;
     for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string") taskIds.push(t.taskId);
   }
   const logs = new Map<string, unknown>();
   await mapLimited(taskIds, MAX_PARALLEL_SUBREQUESTS, async (taskId) => {
-    if (!fetchable()) return void (truncated = true);
-    const l = await upstream.jsonOrNull("GET", ["api", "tasks", taskId, "log"]).catch(() => null);
-    if (Array.isArray(l)) logs.set(taskId, stripTenantDeep(l, viewer.tenant));
+    if (!fetchable(g)) return void (g.truncated = true);
+    const l = await g.upstream.jsonOrNull("GET", ["api", "tasks", taskId, "log"]).catch(() => null);
+    if (Array.isArray(l)) logs.set(taskId, stripTenantDeep(l, g.viewer.tenant));
   });
-
-  const build = (id: string): HierarchyNode => {
-    const e = raw.get(id)!;
-    const taskLogs: Record<string, unknown> = {};
-    if (Array.isArray(e.tasks)) for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string" && logs.has(t.taskId)) taskLogs[t.taskId] = logs.get(t.taskId);
-    return {
-      workflowId: id,
-      execution: stripExecution(e, viewer)!,
-      definition: definitions.get(defKey(e)) ?? null,
-      taskLogs,
-      subWorkflows: (children.get(id) ?? []).map(build),
-    };
-  };
-  return { ...build(rootId), omitted, truncated };
+  return logs;
 }
