@@ -27,7 +27,8 @@ export interface AdmittedStart {
   /**
    * `externalInputPayloadStoragePath` as the client sent it: the input then comes from external storage, so the
    * route must verify the path was minted for (or shown to) the caller's tenant before sending (`authorizeStart` in
-   * route.ts); another tenant's path would otherwise become this tenant's execution input, and then a READ grant.
+   * routes/workflows.ts); another tenant's path would otherwise become this tenant's execution input, then a READ
+   * grant.
    */
   payloadPath?: string;
 }
