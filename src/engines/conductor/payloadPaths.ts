@@ -9,7 +9,7 @@ import { LruCache } from "../../cache/lru";
 import { KV } from "../../cache/kv";
 import { sha256Hex } from "../../identity/apiKeyFormat";
 import type { TenantName } from "../../identity/principal";
-import { isObj, type Obj } from "../../jsonValue";
+import { isObj } from "../../jsonValue";
 
 const PATH_FIELDS = ["externalInputPayloadStoragePath", "externalOutputPayloadStoragePath"] as const;
 export const PAYLOAD_PATH_TTL_S = 30 * 86_400;

@@ -31,7 +31,7 @@ import { isConductorId } from "../executions";
 import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
 import { Routes } from "../routes/router";
 import { asAppContext, upstreamFor } from "../services";
-import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenant, stripTenant, stripTenantDeep } from "../tenantNames";
+import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenant, stripTenant } from "../tenantNames";
 import { tokenLogin } from "../token";
 import { malformed, type ConductorUpstream, type UpstreamAnswer } from "../upstream";
 import { fairShares, longPollShares, rotated } from "./fairness";
@@ -59,9 +59,18 @@ function nextTurn(taskType: string): number {
   return n;
 }
 
+type WorkerEnv = { Bindings: Env; Variables: AppVariables & { conductor: ConductorUpstream } };
+type WorkerContext = Context<WorkerEnv>;
+
+/** The request's client of CONDUCTOR_URL: the worker's identity headers and the request's budget fixed now. */
+const workerServices: MiddlewareHandler<WorkerEnv> = async (c, next) => {
+  c.set("conductor", upstreamFor(c.var, "conductor", null, new SubrequestBudget(c.var.config.subrequestBudget)));
+  await next();
+};
+
 /** A task type as a worker names it: the tenant's own (no `___`), or a shared `GLOBAL___` one. */
 function checkedTaskType(raw: string): string {
-  const own = raw.startsWith(GLOBAL_PREFIX) ? raw.slice(GLOBAL_PREFIX.length) : raw;
+  const own = isGlobalName(raw) ? raw.slice(GLOBAL_PREFIX.length) : raw;
   const p = nameProblem(own);
   if (p) throw badRequest(`taskType: invalid (${p})`);
   return raw;
@@ -78,15 +87,6 @@ function workerOf(c: WorkerContext, taskType?: string): Principal {
   if (taskType !== undefined && !mayWork(p, taskType)) throw forbidden(`scope worker/${taskType} required`);
   return p;
 }
-
-type WorkerEnv = { Bindings: Env; Variables: AppVariables & { conductor: ConductorUpstream } };
-type WorkerContext = Context<WorkerEnv>;
-
-/** The request's client of CONDUCTOR_URL: the worker's identity headers and the request's budget fixed now. */
-const workerServices: MiddlewareHandler<WorkerEnv> = async (c, next) => {
-  c.set("conductor", upstreamFor(c.var, "conductor", null, new SubrequestBudget(c.var.config.subrequestBudget)));
-  await next();
-};
 
 /** The tenant a stored (prefixed) name belongs to, or null. */
 function tenantOfName(name: unknown): TenantName | null {
