@@ -14,6 +14,7 @@ import { authenticated, requirePrincipal } from "../../pipeline";
 import { serveUi } from "../../proxy/ui";
 import { conductorCost } from "../../ratelimit/cost";
 import { rateLimited } from "../../ratelimit/enforce";
+import { requestServices } from "../../services";
 import { eventRoutes } from "./routes/events";
 import { Routes } from "./routes/router";
 import { metadataRoutes } from "./routes/metadata";
@@ -28,7 +29,12 @@ export function conductorRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
   r.post("/api/token", tokenLogin);
-  r.use("*", authenticated({ gatewayToken: true }), rateLimited("conductor", (c) => conductorCost(c.req.method, c.req.path)));
+  r.use(
+    "*",
+    authenticated({ gatewayToken: true }),
+    rateLimited("conductor", (c) => conductorCost(c.req.method, c.req.path)),
+    requestServices,
+  );
 
   // Areas in this order: a fixed path (`/api/workflow/externalstoragelocation`) before a parameter would take it.
   const plain = Routes.on<ConductorEnv, AppEnv>(r);

@@ -1,18 +1,16 @@
 /**
- * What a Conductor handler finds on the context, built once per request before it runs: the caller (principal,
- * tenant, admin or not) and the upstream clients, with the caller's identity headers and the request's subrequest
- * budget fixed when they are made. Handlers read `c.var.caller`, `c.var.conductor`, `c.var.schellar`; nothing below
+ * What a Conductor handler finds on the context, built once per request before it runs (after the shared services
+ * step, src/services.ts): the caller (principal, tenant, admin or not) and Conductor's and Schellar's API over the
+ * request's upstream clients, whose identity headers and subrequest budget are fixed when they are made. Handlers read `c.var.caller`, `c.var.conductor`, `c.var.schellar`; nothing below
  * them reads the context again. Admin-only routes add `adminOnly(...)` after `conductorServices`.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppContext, AppVariables } from "../../context";
 import type { Env } from "../../config";
 import { forbidden } from "../../errors";
-import type { Principal, TenantName } from "../../identity/principal";
+import type { Principal } from "../../identity/principal";
 import { hasScope } from "../../identity/scopes";
 import { requirePrincipal } from "../../pipeline";
-import { SubrequestBudget } from "../../proxy/budget";
-import { principalHeaders } from "../../proxy/headers";
 import type { ExecutionViewer } from "./executions";
 import { isConductorAdmin } from "./rbac";
 import { ConductorUpstream } from "./upstream";
@@ -55,9 +53,9 @@ export const conductorServices: MiddlewareHandler<ConductorEnv> = async (c, next
     admin: isConductorAdmin(p, config.adminRoles, config.adminGroups),
   };
   c.set("caller", caller);
-  const budget = new SubrequestBudget(config.subrequestBudget);
-  c.set("conductor", upstreamFor(c.var, "conductor", caller.tenant, budget));
-  c.set("schellar", upstreamFor(c.var, "schellar", caller.tenant, budget));
+  const { services } = c.var;
+  c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), caller.tenant, services.budget));
+  c.set("schellar", new ConductorUpstream(() => services.upstream("schellar"), caller.tenant, services.budget));
   await next();
 };
 
@@ -67,25 +65,4 @@ export function adminOnly(what: string): MiddlewareHandler<ConductorEnv> {
     if (!c.var.caller.admin) throw forbidden(`${what} is for Conductor admins (ADMIN_ROLES / ADMIN_GROUPS)`);
     await next();
   };
-}
-
-/**
- * A client of CONDUCTOR_URL or SCHELLAR_URL for this request (from the request's variables): the principal's identity
- * headers, the request's budget and timeout fixed now. `tenant` is whose prefix leaves error messages (null: a worker serving several).
- */
-export function upstreamFor(
-  request: Pick<AppVariables, "config" | "principal" | "requestId">,
-  which: "conductor" | "schellar",
-  tenant: TenantName | null,
-  budget: SubrequestBudget,
-): ConductorUpstream {
-  const { config } = request;
-  return new ConductorUpstream({
-    base: config.upstreams[which] || null,
-    variable: which === "conductor" ? "CONDUCTOR_URL" : "SCHELLAR_URL",
-    tenant,
-    budget,
-    identity: principalHeaders(request.principal, request.requestId),
-    timeoutMs: config.upstreamTimeoutMs,
-  });
 }

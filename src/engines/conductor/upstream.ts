@@ -9,8 +9,8 @@ import { LISTING_CACHE_MAX_ENTRIES, LISTING_CACHE_MAX_WEIGHT, LISTING_CACHE_TTL_
 import { GatewayError, type ErrorCode } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 import type { SubrequestBudget } from "../../proxy/budget";
-import { forward } from "../../proxy/forward";
 import { requireAnswerDepth } from "../../proxy/json";
+import type { UpstreamClient } from "../../services";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, tenantPrefix } from "./tenantNames";
 
 export interface SendOptions {
@@ -59,55 +59,37 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Everything a client is made with, once per request; nothing is read from the request afterwards. */
-export interface UpstreamSetup {
-  /** The upstream's base URL; null when the deployment sets none (every call is then a configuration error). */
-  base: string | null;
-  /** The variable that names the base URL (CONDUCTOR_URL, SCHELLAR_URL), for that error. */
-  variable: string;
-  /** The tenant whose prefix is taken out of error messages (null: a worker serving several). */
-  tenant: TenantName | null;
-  /** The request's subrequest budget, shared by every client of the request. */
-  budget: SubrequestBudget;
-  /** The principal's identity headers (`principalHeaders`). */
-  identity: Record<string, string>;
-  /** Bound on the wait for an answer's head (UPSTREAM_TIMEOUT_MS), unless a call gives its own. */
-  timeoutMs: number;
-}
-
+/**
+ * Conductor's (or Schellar's) API for one request, over the request's client of that upstream (src/services.ts:
+ * identity headers, timeout and the request's one budget fixed when it is made). The client is asked for on the first
+ * call, so an unset CONDUCTOR_URL / SCHELLAR_URL is refused where the request first needs the upstream.
+ */
 export class ConductorUpstream {
-  readonly tenant: TenantName | null;
-  readonly budget: SubrequestBudget;
-
-  constructor(private readonly setup: UpstreamSetup) {
-    this.tenant = setup.tenant;
-    this.budget = setup.budget;
-  }
+  constructor(
+    private readonly client: () => UpstreamClient,
+    /** The tenant whose prefix is taken out of error messages (null: a worker serving several). */
+    readonly tenant: TenantName | null,
+    /** The request's subrequest budget (the client's): fan-outs look at what is left. */
+    readonly budget: SubrequestBudget,
+  ) {}
 
   /** The upstream's base URL: part of every cache key, so two Conductors never share an answer. */
   get id(): string {
-    return this.setup.base ?? "";
+    return this.client().base;
   }
 
   /** Sends a request; `segments` are encoded one by one, so no value can add a path segment or a query. */
   async send(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<Response> {
-    const { base, variable } = this.setup;
-    if (!base) throw new GatewayError("BAD_CONFIGURATION", `${variable} is not set`, { variables: [variable] });
-    if (!this.budget.take()) throw new GatewayError("LIMIT_EXCEEDED", "this request needs more upstream calls than one request may make");
     const path = `/${segments.map(encodeURIComponent).join("/")}`;
     const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : "";
     const headers = new Headers({ accept: "application/json, text/plain" });
     if (body !== undefined) headers.set("content-type", opts.contentType ?? "application/json");
-    return forward({
-      engine: "conductor",
-      upstream: base,
+    return this.client().send({
       path: path + qs,
-      routePrefix: "/conductor",
       method,
       headers,
-      identity: this.setup.identity,
       body: body === undefined ? undefined : opts.rawBody ? (body as BodyInit) : JSON.stringify(body),
-      timeoutMs: opts.timeoutMs ?? this.setup.timeoutMs,
+      timeoutMs: opts.timeoutMs,
     });
   }
 

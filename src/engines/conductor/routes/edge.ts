@@ -5,8 +5,7 @@
 import { recordAudit } from "../../../audit";
 import { badRequest } from "../../../errors";
 import type { Obj } from "../../../jsonValue";
-import { readBodyLimited, utf8 } from "../../../proxy/body";
-import { parseClientJson, requireAnswerDepth } from "../../../proxy/json";
+import { readJsonBody, requireAnswerDepth } from "../../../proxy/json";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
 import { asAppContext, type ConductorContext } from "../services";
@@ -14,11 +13,8 @@ import { checkName, nameProblem, stripTenantDeep, tenantPrefix } from "../tenant
 import { malformed, type ConductorUpstream } from "../upstream";
 
 /** The request's JSON body, or undefined when it is empty. */
-export async function jsonBody(c: ConductorContext): Promise<unknown> {
-  const bytes = await readBodyLimited(c.req.raw, c.var.config.maxBodyBytes);
-  const text = utf8(bytes);
-  if (text.trim() === "") return undefined;
-  return parseClientJson(text);
+export function jsonBody(c: ConductorContext): Promise<unknown> {
+  return readJsonBody(c.req.raw, c.var.config.maxBodyBytes);
 }
 
 /** The pinned `{refused}` answers of the definition, start, task definition and event policies, at the edge. */

@@ -23,17 +23,18 @@ import { isObj, type Obj } from "../../../jsonValue";
 import { authenticated, requirePrincipal } from "../../../pipeline";
 import { workerCost } from "../../../ratelimit/cost";
 import { rateLimited } from "../../../ratelimit/enforce";
-import { MAX_PARALLEL_SUBREQUESTS, SubrequestBudget, mapLimited } from "../../../proxy/budget";
+import { requestServices } from "../../../services";
+import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../../proxy/body";
 import { parseClientJson } from "../../../proxy/json";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
 import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
 import { Routes } from "../routes/router";
-import { asAppContext, upstreamFor } from "../services";
+import { asAppContext } from "../services";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, isGlobalName, nameProblem, prefixTenant, stripTenant } from "../tenantNames";
 import { tokenLogin } from "../token";
-import { malformed, type ConductorUpstream, type UpstreamAnswer } from "../upstream";
+import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
 
@@ -62,9 +63,10 @@ function nextTurn(taskType: string): number {
 type WorkerEnv = { Bindings: Env; Variables: AppVariables & { conductor: ConductorUpstream } };
 type WorkerContext = Context<WorkerEnv>;
 
-/** The request's client of CONDUCTOR_URL: the worker's identity headers and the request's budget fixed now. */
+/** Conductor's API over the request's client (the worker's identity headers, the request's budget), for every tenant. */
 const workerServices: MiddlewareHandler<WorkerEnv> = async (c, next) => {
-  c.set("conductor", upstreamFor(c.var, "conductor", null, new SubrequestBudget(c.var.config.subrequestBudget)));
+  const { services } = c.var;
+  c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), null, services.budget));
   await next();
 };
 
@@ -261,6 +263,7 @@ export function workersRoutes(): Hono<AppEnv> {
     "*",
     authenticated({ gatewayToken: true }, { browserSession: false }),
     rateLimited("workers", (c) => workerCost(c.req.path, c.req.query("count"), c.get("config").maxPollCount)),
+    requestServices,
   );
 
   const routes = Routes.on<WorkerEnv, AppEnv>(r, workerServices);
