@@ -11,10 +11,15 @@ import { describe, expect, it } from "vitest";
 import { prefixEventHandler } from "../../src/engines/conductor/events";
 import { filterSearchResult, parseBulkIds, sanitizeRerun, stripExecution } from "../../src/engines/conductor/executions";
 import { prefixSchedule, stripSchedule } from "../../src/engines/conductor/schedules";
-import { quoteLiteral, scopedSearchQuery, searchQueryProblem } from "../../src/engines/conductor/search";
+import { quoteLiteral, scopedSearchQuery as scopedSearchQueryVerdict, searchQueryProblem } from "../../src/engines/conductor/search";
 import { admitStartRequest } from "../../src/engines/conductor/startWorkflow";
 import { nameProblem, prefixTenant, stripTenant } from "../../src/engines/conductor/tenantNames";
-import { prefixWorkflowDef, stripWorkflowDef } from "../../src/engines/conductor/workflowDefs";
+import { prefixWorkflowDef as prefixWorkflowDefVerdict, stripWorkflowDef } from "../../src/engines/conductor/workflowDefs";
+import { seen } from "../engines/conductor/seen";
+
+// The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
+const scopedSearchQuery = (...a: Parameters<typeof scopedSearchQueryVerdict>) => seen(scopedSearchQueryVerdict(...a));
+const prefixWorkflowDef = (...a: Parameters<typeof prefixWorkflowDefVerdict>) => seen(prefixWorkflowDefVerdict(...a), (def) => ({ def }));
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
 const run = <Ts extends [unknown, ...unknown[]]>(prop: fc.IProperty<Ts>, numRuns = 300) => fc.assert(prop, { seed: SEED, numRuns });

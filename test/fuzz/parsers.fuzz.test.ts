@@ -8,7 +8,11 @@ import { parseApiKey } from "../../src/identity/apiKeyFormat";
 import { extractCredential } from "../../src/identity/credentials";
 import { parseScopePattern, scopeMatches } from "../../src/identity/scopes";
 import { prefixTenant, stripTenant, stripTenantDeep } from "../../src/engines/conductor/tenantNames";
-import { scopedSearchQuery, searchQueryProblem } from "../../src/engines/conductor/search";
+import { scopedSearchQuery as scopedSearchQueryVerdict, searchQueryProblem } from "../../src/engines/conductor/search";
+import { seen } from "../engines/conductor/seen";
+
+// The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
+const scopedSearchQuery = (...a: Parameters<typeof scopedSearchQueryVerdict>) => seen(scopedSearchQueryVerdict(...a));
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
 const opts = { seed: SEED, numRuns: 1000 };

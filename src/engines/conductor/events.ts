@@ -7,6 +7,7 @@
  */
 import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
 
@@ -16,38 +17,36 @@ export interface EventCaller {
   subject: string;
 }
 
-export function prefixEventHandler(input: unknown, caller: EventCaller): { handler: Obj } | { refused: string } {
-  if (!isObj(input)) return { refused: "an event handler must be a JSON object" };
+export function prefixEventHandler(input: unknown, caller: EventCaller): Verdict<Obj> {
+  if (!isObj(input)) return refuse("an event handler must be a JSON object");
   const p = nameProblem(input.name);
-  if (p) return { refused: `name: invalid (${p})` };
+  if (p) return refuse(`name: invalid (${p})`);
   const event = typeof input.event === "string" ? /^conductor:([^:]+):([^:]+)$/.exec(input.event) : null;
-  if (!event) return { refused: "event: only conductor:<workflow>:<task> events are allowed" };
+  if (!event) return refuse("event: only conductor:<workflow>:<task> events are allowed");
   const wfProblem = nameProblem(event[1]) ?? nameProblem(event[2]);
-  if (wfProblem) return { refused: `event: invalid name (${wfProblem})` };
-  if (!Array.isArray(input.actions)) return { refused: "actions must be a list" };
+  if (wfProblem) return refuse(`event: invalid name (${wfProblem})`);
+  if (!Array.isArray(input.actions)) return refuse("actions must be a list");
   const actions: Obj[] = [];
   for (const [i, a] of input.actions.entries()) {
     if (!isObj(a) || a.action !== "start_workflow" || !isObj(a.start_workflow)) {
-      return { refused: `actions[${i}]: only start_workflow actions are allowed` };
+      return refuse(`actions[${i}]: only start_workflow actions are allowed`);
     }
     const sw = a.start_workflow;
-    if (sw.taskToDomain !== undefined) return { refused: `actions[${i}]: taskToDomain is set by the gateway` };
+    if (sw.taskToDomain !== undefined) return refuse(`actions[${i}]: taskToDomain is set by the gateway`);
     const np = nameProblem(sw.name);
-    if (np) return { refused: `actions[${i}].start_workflow.name: invalid (${np})` };
+    if (np) return refuse(`actions[${i}].start_workflow.name: invalid (${np})`);
     actions.push({
       ...a,
       start_workflow: { ...sw, name: prefixTenant(caller.tenant, sw.name as string), taskToDomain: { "*": caller.tenant }, correlationId: caller.subject },
     });
   }
-  return {
-    handler: {
-      ...input,
-      name: prefixTenant(caller.tenant, input.name as string),
-      event: `conductor:${prefixTenant(caller.tenant, event[1]!)}:${event[2]}`,
-      actions,
-      correlationId: caller.subject,
-    },
-  };
+  return allow({
+    ...input,
+    name: prefixTenant(caller.tenant, input.name as string),
+    event: `conductor:${prefixTenant(caller.tenant, event[1]!)}:${event[2]}`,
+    actions,
+    correlationId: caller.subject,
+  });
 }
 
 /** The tenant's view of a stored handler, or null when it is not the tenant's. */

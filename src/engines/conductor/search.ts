@@ -6,6 +6,7 @@
  * gateway's parenthesis early) is refused instead.
  */
 import type { TenantName } from "../../identity/principal";
+import { allow, refuse, type Verdict } from "../../verdict";
 import { tenantPrefix } from "./tenantNames";
 
 const MAX_QUERY_LENGTH = 4_000;
@@ -42,14 +43,14 @@ export function quoteLiteral(value: string): string {
  * The query sent upstream: `(<client query>) AND workflowType STARTS_WITH 'T___'`, plus
  * `AND correlationId = '<subject>'` for callers who may only see their own executions.
  */
-export function scopedSearchQuery(clientQuery: string, tenant: TenantName, ownExecutionsOf: string | null): string | { refused: QueryProblem } {
+export function scopedSearchQuery(clientQuery: string, tenant: TenantName, ownExecutionsOf: string | null): Verdict<string> {
   const trimmed = clientQuery.trim();
   if (trimmed !== "") {
     const problem = searchQueryProblem(trimmed);
-    if (problem) return { refused: problem };
+    if (problem) return refuse(`query: cannot be used (${problem})`);
   }
   const parts = trimmed === "" ? [] : [`(${trimmed})`];
   parts.push(`workflowType STARTS_WITH ${quoteLiteral(tenantPrefix(tenant))}`);
   if (ownExecutionsOf !== null) parts.push(`correlationId = ${quoteLiteral(ownExecutionsOf)}`);
-  return parts.join(" AND ");
+  return allow(parts.join(" AND "));
 }

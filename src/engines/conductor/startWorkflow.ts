@@ -8,6 +8,7 @@
  */
 import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
+import { allow, refuse, type Verdict } from "../../verdict";
 import { nameProblem, prefixTenant } from "./tenantNames";
 
 
@@ -43,43 +44,43 @@ const MAX_PAYLOAD_PATH = 1_024;
  * send an inline `workflowDef` (it would run a definition no admin registered, outside the definition checks and
  * the RBAC labels) nor a `taskToDomain`.
  */
-export function admitStartRequest(input: unknown, caller: Starter): AdmittedStart | { refused: string } {
-  if (!isObj(input)) return { refused: "body must be a JSON object (a StartWorkflowRequest)" };
-  if (input.workflowDef !== undefined) return { refused: "workflowDef is not allowed: start a registered definition" };
-  if (input.taskToDomain !== undefined) return { refused: "taskToDomain is set by the gateway" };
+export function admitStartRequest(input: unknown, caller: Starter): Verdict<AdmittedStart> {
+  if (!isObj(input)) return refuse("body must be a JSON object (a StartWorkflowRequest)");
+  if (input.workflowDef !== undefined) return refuse("workflowDef is not allowed: start a registered definition");
+  if (input.taskToDomain !== undefined) return refuse("taskToDomain is set by the gateway");
   const problem = nameProblem(input.name);
-  if (problem) return { refused: `name: invalid (${problem})` };
+  if (problem) return refuse(`name: invalid (${problem})`);
   if (input.version !== undefined && input.version !== null && !(Number.isInteger(input.version) && (input.version as number) > 0)) {
-    return { refused: "version must be a positive whole number" };
+    return refuse("version must be a positive whole number");
   }
-  if (input.input !== undefined && input.input !== null && !isObj(input.input)) return { refused: "input must be a JSON object" };
+  if (input.input !== undefined && input.input !== null && !isObj(input.input)) return refuse("input must be a JSON object");
   let payloadPath: string | undefined;
   const path = input.externalInputPayloadStoragePath;
   if (path !== undefined && path !== null && path !== "") {
-    if (typeof path !== "string" || path.length > MAX_PAYLOAD_PATH) return { refused: "externalInputPayloadStoragePath: not a payload path" };
+    if (typeof path !== "string" || path.length > MAX_PAYLOAD_PATH) return refuse("externalInputPayloadStoragePath: not a payload path");
     payloadPath = path;
   }
   const name = input.name as string;
-  return {
+  return allow({
     name,
     version: typeof input.version === "number" ? input.version : undefined,
     body: { ...input, name: prefixTenant(caller.tenant, name), taskToDomain: { "*": caller.tenant }, correlationId: caller.subject },
     payloadPath,
-  };
+  });
 }
 
 /**
  * `POST /api/workflow/{name}?version&priority` with the workflow input as body, as a StartWorkflowRequest
  * (a `correlationId` parameter is replaced, as in the body form), then admitted like any start.
  */
-export function startRequestFromPath(name: string, input: unknown, params: URLSearchParams, caller: Starter): AdmittedStart | { refused: string } {
+export function startRequestFromPath(name: string, input: unknown, params: URLSearchParams, caller: Starter): Verdict<AdmittedStart> {
   const problem = nameProblem(name);
-  if (problem) return { refused: `name: invalid (${problem})` };
-  if (input !== undefined && input !== null && !isObj(input)) return { refused: "body must be the workflow input, a JSON object" };
+  if (problem) return refuse(`name: invalid (${problem})`);
+  if (input !== undefined && input !== null && !isObj(input)) return refuse("body must be the workflow input, a JSON object");
   const version = params.get("version");
-  if (version !== null && !VERSION.test(version)) return { refused: "version must be a positive whole number" };
+  if (version !== null && !VERSION.test(version)) return refuse("version must be a positive whole number");
   const priority = params.get("priority");
-  if (priority !== null && !PRIORITY.test(priority)) return { refused: "priority must be a whole number from 0 to 99" };
+  if (priority !== null && !PRIORITY.test(priority)) return refuse("priority must be a whole number from 0 to 99");
   const request: Obj = { name, input: isObj(input) ? input : {} };
   if (version !== null) request.version = Number(version);
   if (priority !== null) request.priority = Number(priority);

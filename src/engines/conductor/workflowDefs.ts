@@ -14,10 +14,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { GLOBAL_PREFIX, checkName, isGlobalName, nameProblem, prefixTenant, stripTenant, tenantPrefix } from "./tenantNames";
 
-/** `prefixWorkflowDef`'s "no" (its shape is pinned by the definition tests; the task-list check is a Verdict). */
-export interface Refused {
-  refused: string;
-}
 
 /** The nested task lists of a task, wherever Conductor keeps them. */
 function childTaskLists(task: Obj): unknown[][] {
@@ -181,21 +177,21 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
   return null;
 }
 
-export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): { def: Obj } | Refused {
-  if (!isObj(input)) return { refused: "a workflow definition must be a JSON object" };
+export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): Verdict<Obj> {
+  if (!isObj(input)) return refuse("a workflow definition must be a JSON object");
   const def: Obj = structuredClone(input);
   const name = checkName(def.name);
-  if (!name.ok) return { refused: name.reason };
+  if (!name.ok) return name;
   def.name = prefixTenant(opts.tenant, name.value);
   if (def.failureWorkflow !== undefined && def.failureWorkflow !== null && def.failureWorkflow !== "") {
     const failure = checkName(def.failureWorkflow, "failureWorkflow");
-    if (!failure.ok) return { refused: failure.reason };
+    if (!failure.ok) return failure;
     def.failureWorkflow = prefixTenant(opts.tenant, failure.value);
   }
   if (opts.ownerEmail) def.ownerEmail = opts.ownerEmail;
-  if (!Array.isArray(def.tasks)) return { refused: "tasks must be a list" };
+  if (!Array.isArray(def.tasks)) return refuse("tasks must be a list");
   const tasks = prefixTaskList(def.tasks, opts, "tasks");
-  return tasks.ok ? { def } : { refused: tasks.reason };
+  return tasks.ok ? allow(def) : tasks;
 }
 
 export interface TaskListOptions {

@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { isConductorAdmin, mayUseWorkflowDef, workflowLabels } from "../../../src/engines/conductor/rbac";
-import { quoteLiteral, scopedSearchQuery, searchQueryProblem } from "../../../src/engines/conductor/search";
-import { admitStartRequest, startRequestFromPath } from "../../../src/engines/conductor/startWorkflow";
+import { quoteLiteral, scopedSearchQuery as scopedSearchQueryVerdict, searchQueryProblem } from "../../../src/engines/conductor/search";
+import { admitStartRequest as admitStartVerdict, startRequestFromPath as startFromPathVerdict } from "../../../src/engines/conductor/startWorkflow";
 import type { Principal } from "../../../src/identity/principal";
+import { seen } from "./seen";
+
+// The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
+const scopedSearchQuery = (...a: Parameters<typeof scopedSearchQueryVerdict>) => seen(scopedSearchQueryVerdict(...a));
+const admitStartRequest = (...a: Parameters<typeof admitStartVerdict>) => seen(admitStartVerdict(...a));
+const startRequestFromPath = (...a: Parameters<typeof startFromPathVerdict>) => seen(startFromPathVerdict(...a));
 
 const user = (roles: string[], groups: string[] = []): Principal => ({ kind: "jwt", subject: "u@x", roles, groups, scopes: [], tenant: "A" });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { stripTenantDeep } from "../../../src/engines/conductor/tenantNames";
-import { prefixTaskDef, stripTaskDef } from "../../../src/engines/conductor/taskDefs";
-import { prefixEventHandler, stripEventHandler } from "../../../src/engines/conductor/events";
+import { prefixTaskDef as prefixTaskDefVerdict, stripTaskDef } from "../../../src/engines/conductor/taskDefs";
+import { prefixEventHandler as prefixEventHandlerVerdict, stripEventHandler } from "../../../src/engines/conductor/events";
 import handler from "../../fixtures/conductor/events/event_handler.json";
 import handlerp from "../../fixtures/conductor/events/event_handler_prefixed.json";
 import exec1 from "../../fixtures/conductor/execs/workflow_execution.json";
@@ -18,6 +18,11 @@ import output from "../../fixtures/conductor/tasks/task_output_with_dynamictasks
 import outputp from "../../fixtures/conductor/tasks/task_output_with_dynamictasks_prefixed.json";
 import taskdefs from "../../fixtures/conductor/tasks/taskdefs.json";
 import taskdefsp from "../../fixtures/conductor/tasks/taskdefs_prefixed.json";
+import { seen } from "./seen";
+
+// The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
+const prefixTaskDef = (...a: Parameters<typeof prefixTaskDefVerdict>) => seen(prefixTaskDefVerdict(...a), (def) => ({ def }));
+const prefixEventHandler = (...a: Parameters<typeof prefixEventHandlerVerdict>) => seen(prefixEventHandlerVerdict(...a), (h) => ({ handler: h }));
 
 describe("answers from Conductor (fixture twins, tenant FACEBOOK)", () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { prefixWorkflowDef, stripWorkflowDef } from "../../../src/engines/conductor/workflowDefs";
+import { prefixWorkflowDef as prefixWorkflowDefVerdict, stripWorkflowDef } from "../../../src/engines/conductor/workflowDefs";
+import { seen } from "./seen";
 import { prefixTenant, stripTenant, nameProblem } from "../../../src/engines/conductor/tenantNames";
 import nested from "../../fixtures/conductor/workflow_defs/nested_tasks_decision.json";
 import nestedPrefixed from "../../fixtures/conductor/workflow_defs/nested_tasks_decision_prefixed.json";
@@ -9,6 +10,9 @@ import dynamicFork from "../../fixtures/conductor/workflow_defs/workflow_with_dy
 import dynamicForkPrefixed from "../../fixtures/conductor/workflow_defs/workflow_with_dynamic_fork_prefixed.json";
 import labeled from "../../fixtures/conductor/workflow_defs/multpile_workflows_labeled.json";
 import labeledPrefixed from "../../fixtures/conductor/workflow_defs/multpile_workflows_labeled_prefixed.json";
+
+// The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
+const prefixWorkflowDef = (...a: Parameters<typeof prefixWorkflowDefVerdict>) => seen(prefixWorkflowDefVerdict(...a), (def) => ({ def }));
 
 const ALL_TYPES = ["SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "EVENT", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "EXCLUSIVE_JOIN", "WAIT", "TERMINATE", "KAFKA_PUBLISH", "SET_VARIABLE", "JSON_JQ_TRANSFORM", "HTTP", "LAMBDA", "INLINE"];
 const opts = { tenant: "FACEBOOK", ownerEmail: "testmail", allowedTaskTypes: ALL_TYPES };

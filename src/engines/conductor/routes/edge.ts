@@ -17,12 +17,6 @@ export function jsonBody(c: ConductorContext): Promise<unknown> {
   return readJsonBody(c.req.raw, c.var.config.maxBodyBytes);
 }
 
-/** The pinned `{refused}` answers of the definition, start, task definition and event policies, at the edge. */
-export function refusedOr<T extends object>(r: T | { refused: string }): T {
-  if ("refused" in r) throw badRequest(r.refused);
-  return r;
-}
-
 /** A parameter of the route's path (declared by the route, so always there). */
 export const pathParam = (c: ConductorContext, name: string): string => c.req.param(name) ?? "";
 

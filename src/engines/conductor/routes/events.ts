@@ -7,7 +7,8 @@ import { prefixEventHandler, stripEventHandler } from "../events";
 import type { Routes } from "./router";
 import type { ConductorEnv } from "../services";
 import { prefixTenant } from "../tenantNames";
-import { audit, checkedName, jsonBody, params, refusedOr, relay, pathParam } from "./edge";
+import { orThrow } from "../../../verdict";
+import { audit, checkedName, jsonBody, params, pathParam, relay } from "./edge";
 
 /** Every route here is for admins (the view given is guarded). */
 export function eventRoutes(r: Routes<ConductorEnv>): void {
@@ -27,7 +28,7 @@ export function eventRoutes(r: Routes<ConductorEnv>): void {
 
   for (const method of ["POST", "PUT"] as const) {
     r.on(method, "/api/event", async (c) => {
-      const { handler } = refusedOr(prefixEventHandler(await jsonBody(c), c.var.caller));
+      const handler = orThrow(prefixEventHandler(await jsonBody(c), c.var.caller));
       const res = await relay(c, c.var.conductor, method, ["api", "event"], undefined, handler);
       audit(c, method === "POST" ? "event.create" : "event.update", String(handler.name));
       return res;

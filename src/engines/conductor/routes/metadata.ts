@@ -10,7 +10,8 @@ import { adminOnly, type Caller, type ConductorContext, type ConductorEnv } from
 import { prefixTaskDef, stripTaskDef } from "../taskDefs";
 import { GLOBAL_PREFIX, isGlobalName, prefixTenant } from "../tenantNames";
 import { prefixWorkflowDef, stripWorkflowDef } from "../workflowDefs";
-import { VERSION, audit, checkedName, jsonBody, params, refusedOr, relay, pathParam } from "./edge";
+import { orThrow } from "../../../verdict";
+import { VERSION, audit, checkedName, jsonBody, params, pathParam, relay } from "./edge";
 
 export function metadataRoutes(r: Routes<ConductorEnv>): void {
   workflowDefRoutes(r);
@@ -41,7 +42,7 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
   });
 
   r.post("/api/metadata/workflow", writer, async (c) => {
-    const { def } = refusedOr(prefixWorkflowDef(await jsonBody(c), definitionOptions(c)));
+    const def = orThrow(prefixWorkflowDef(await jsonBody(c), definitionOptions(c)));
     const res = await relay(c, c.var.conductor, "POST", ["api", "metadata", "workflow"], undefined, def);
     audit(c, "workflowdef.create", String(def.name));
     return res;
@@ -53,8 +54,8 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
     const opts = definitionOptions(c);
     const defs = body.map((d, i) => {
       const out = prefixWorkflowDef(d, opts);
-      if ("refused" in out) throw badRequest(`[${i}]: ${out.refused}`);
-      return out.def;
+      if (!out.ok) throw badRequest(`[${i}]: ${out.reason}`);
+      return out.value;
     });
     const res = await relay(c, c.var.conductor, "PUT", ["api", "metadata", "workflow"], undefined, defs);
     audit(c, "workflowdef.update", defs.map((d) => String(d.name)).join(",").slice(0, 500));
@@ -125,7 +126,7 @@ function taskDefsIn(caller: Caller, defs: unknown[]): Obj[] {
   return defs.map((d, i) => {
     const owner = isObj(d) && typeof d.ownerEmail === "string" && d.ownerEmail !== "" ? null : caller.email;
     const out = prefixTaskDef(d, caller.tenant, owner);
-    if ("refused" in out) throw badRequest(`[${i}]: ${out.refused}`);
-    return out.def;
+    if (!out.ok) throw badRequest(`[${i}]: ${out.reason}`);
+    return out.value;
   });
 }

@@ -22,7 +22,7 @@ import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "../
 import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed } from "../upstream";
 import { stripWorkflowDef } from "../workflowDefs";
-import { TASK_REFERENCE, VERSION, audit, checkedId, checkedName, jsonBody, params, refusedOr, relay, type ParamKind, pathParam } from "./edge";
+import { TASK_REFERENCE, VERSION, audit, checkedId, checkedName, jsonBody, params, pathParam, relay, type ParamKind } from "./edge";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
@@ -33,7 +33,7 @@ const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
 
 /** In this order: the fixed paths (`search`, `bulk/...`) come before `/api/workflow/{workflowId}` would take them. */
 export function workflowRoutes(r: Routes<ConductorEnv>): void {
-  r.post("/api/workflow", async (c) => start(c, refusedOr(admitStartRequest(await jsonBody(c), c.var.caller))));
+  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), c.var.caller))));
   r.post("/api/workflow/execute/:name/:version", executeSynchronously);
   searchRoutes(r);
   bulkRoutes(r.with(adminOnly("bulk operations")));
@@ -48,7 +48,7 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
   r.post("/api/workflow/:name", async (c) => {
     const input = await jsonBody(c);
     const query = new URL(c.req.url).searchParams;
-    return start(c, refusedOr(startRequestFromPath(pathParam(c, "name"), input, query, c.var.caller)));
+    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, c.var.caller)));
   });
 }
 
@@ -108,7 +108,7 @@ const executeSynchronously: Step<ConductorEnv> = async (c) => {
   if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
   const input = (await jsonBody(c)) ?? {};
   const named = isObj(input) ? { ...input, name: pathParam(c, "name"), version: Number(version) } : input;
-  const request = refusedOr(admitStartRequest(named, caller));
+  const request = orThrow(admitStartRequest(named, caller));
   await authorizeStart(c, request);
   const waitS = Number(q.get("waitForSeconds") ?? 10);
   const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
@@ -136,9 +136,7 @@ function searchRoutes(r: Routes<ConductorEnv>): void {
     r.get(`/api/workflow/${which}`, async (c) => {
       const { caller } = c.var;
       const q = params(c, { start: "int", size: "int", sort: SORT, freeText: "text", query: "text" });
-      const scoped = scopedSearchQuery(q.get("query") ?? "", caller.tenant, caller.admin ? null : caller.subject);
-      if (typeof scoped !== "string") throw badRequest(`query: cannot be used (${scoped.refused})`);
-      q.set("query", scoped);
+      q.set("query", orThrow(scopedSearchQuery(q.get("query") ?? "", caller.tenant, caller.admin ? null : caller.subject)));
       if (!q.has("freeText")) q.set("freeText", "*");
       const filtered = filterSearchResult(await c.var.conductor.json("GET", ["api", "workflow", which], q), caller);
       if (!filtered) throw malformed();
