@@ -104,7 +104,9 @@ function wordsBesideParameters<T>(routes: readonly Added<T>[], shapes: readonly 
     const parameters = new Set<string>();
     shapes.forEach((segments, i) => {
       if (!takesPart(i)) return;
-      segments!.forEach((s, k) => (isParameter(s) || words[i]!.has(k)) && parameters.add(shapeOf(routes[i]!.method, segments!, words[i]!, k)));
+      segments!.forEach((s, k) => {
+        if (isParameter(s) || words[i]!.has(k)) parameters.add(shapeOf(routes[i]!.method, segments!, words[i]!, k));
+      });
     });
     shapes.forEach((segments, i) => {
       if (!takesPart(i)) return;
@@ -123,7 +125,11 @@ function wordsBesideParameters<T>(routes: readonly Added<T>[], shapes: readonly 
  * their paths are the same string, so a word made a parameter takes the name that routes of its shape give that
  * place. (Two routes of one shape naming a place differently are refused by RegExpRouter, as they would be anyway.)
  */
-function parameterNames<T>(routes: readonly Added<T>[], shapes: readonly (string[] | null)[], words: readonly Set<number>[]): Map<string, string> {
+function parameterNames<T>(
+  routes: readonly Added<T>[],
+  shapes: readonly (string[] | null)[],
+  words: readonly Set<number>[],
+): Map<string, string> {
   const names = new Map<string, string>();
   shapes.forEach((segments, i) => {
     if (!segments) return;

@@ -43,7 +43,11 @@ describe("the gateway's router", () => {
       { method: "ALL", path: "/a/*" },
     ];
     const both = matches(routes);
-    for (const [m, p] of [["GET", "/a/search"], ["GET", "/a/x1"], ["GET", "/a/run/r1"], ["GET", "/a/run/history"], ["GET", "/a/search/history"], ["POST", "/a/search"], ["POST", "/a/x1"], ["GET", "/b"]]) {
+    const requests = [
+      ["GET", "/a/search"], ["GET", "/a/x1"], ["GET", "/a/run/r1"], ["GET", "/a/run/history"],
+      ["GET", "/a/search/history"], ["POST", "/a/search"], ["POST", "/a/x1"], ["GET", "/b"],
+    ];
+    for (const [m, p] of requests) {
       const { trie, mine } = both(m!, p!);
       expect(mine, `${m} ${p}`).toEqual(trie);
     }

@@ -118,9 +118,13 @@ export function sanitizeRerun(body: unknown, workflowId: string): Verdict<Obj> {
   // workflow, its inline definition and its task domains; for INLINE it is the code. Not checkable: refused.
   // An empty object (what a form with no fields sends) replaces nothing that matters and is let through.
   const emptyObject = isObj(out.taskInput) && Object.keys(out.taskInput).length === 0;
-  if (out.taskInput !== undefined && out.taskInput !== null && !emptyObject) return refuse("taskInput is not accepted: rerun with the task's recorded input");
+  if (out.taskInput !== undefined && out.taskInput !== null && !emptyObject) {
+    return refuse("taskInput is not accepted: rerun with the task's recorded input");
+  }
   // workflowInput is data only: no definition the gateway accepts takes a task list, type, name or code from it.
-  if (out.workflowInput !== undefined && out.workflowInput !== null && !isObj(out.workflowInput)) return refuse("workflowInput must be a JSON object");
+  if (out.workflowInput !== undefined && out.workflowInput !== null && !isObj(out.workflowInput)) {
+    return refuse("workflowInput must be a JSON object");
+  }
   if (out.reRunFromTaskId !== undefined && !isConductorId(out.reRunFromTaskId)) return refuse("reRunFromTaskId: not a task id");
   out.reRunFromWorkflowId = workflowId;
   return allow(out);

@@ -62,7 +62,9 @@ export async function executionHierarchy(upstream: ConductorUpstream, viewer: Ex
   const build = (id: string): HierarchyNode => {
     const e = g.raw.get(id)!;
     const taskLogs: Record<string, unknown> = {};
-    if (Array.isArray(e.tasks)) for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string" && logs.has(t.taskId)) taskLogs[t.taskId] = logs.get(t.taskId);
+    if (Array.isArray(e.tasks)) {
+      for (const t of e.tasks) if (isObj(t) && typeof t.taskId === "string" && logs.has(t.taskId)) taskLogs[t.taskId] = logs.get(t.taskId);
+    }
     return {
       workflowId: id,
       execution: stripExecution(e, viewer)!,

@@ -32,7 +32,12 @@ export interface CheckedBody {
 }
 
 /** A task's output with its task lists (`dynamic_tasks`, `dynamicTasks`) named in the tenant's space and allow-listed. */
-export function sanitizeTaskOutput(output: unknown, tenant: TenantName, allowedTaskTypes: readonly string[], where: string): Verdict<CheckedOutput> {
+export function sanitizeTaskOutput(
+  output: unknown,
+  tenant: TenantName,
+  allowedTaskTypes: readonly string[],
+  where: string,
+): Verdict<CheckedOutput> {
   if (!isObj(output)) return allow({ output, runtimeRefs: [] });
   let out: Obj = output;
   const runtimeRefs: string[] = [];
@@ -64,7 +69,8 @@ export function shadowedReference(runtimeRefs: readonly string[], definitionRefs
   for (const ref of runtimeRefs) {
     const iteration = /^(.+)__[0-9]+$/.exec(ref);
     if (definitionRefs.has(ref) || (iteration && definitionRefs.has(iteration[1]!))) {
-      return refuse(`taskReferenceName ${JSON.stringify(ref.slice(0, 64))} is a task of the workflow's definition: a forked task needs a name of its own`);
+      const name = JSON.stringify(ref.slice(0, 64));
+      return refuse(`taskReferenceName ${name} is a task of the workflow's definition: a forked task needs a name of its own`);
     }
   }
   return allow();
@@ -94,17 +100,21 @@ export function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskT
   if (hasValue(result.outputMessage)) return refuse("outputMessage is not accepted: send outputData");
   const out = sanitizeTaskOutput(result.outputData, tenant, allowedTaskTypes, "outputData");
   if (!out.ok) return out;
-  return allow({ body: result.outputData === undefined ? result : { ...result, outputData: out.value.output }, runtimeRefs: out.value.runtimeRefs });
+  const body = result.outputData === undefined ? result : { ...result, outputData: out.value.output };
+  return allow({ body, runtimeRefs: out.value.runtimeRefs });
 }
 
 /** A SkipTaskRequest (`PUT /api/workflow/{id}/skiptask/{ref}`): the skipped task's output is read like a worker's. */
 export function sanitizeSkipTask(body: unknown, tenant: TenantName, allowedTaskTypes: readonly string[]): Verdict<CheckedBody> {
   if (body === undefined || body === null) return allow({ body: {}, runtimeRefs: [] });
   if (!isObj(body)) return refuse("body must be a JSON object (a SkipTaskRequest)");
-  if (hasValue(body.taskInputMessage) || hasValue(body.taskOutputMessage)) return refuse("taskInputMessage and taskOutputMessage are not accepted: send taskInput / taskOutput");
+  if (hasValue(body.taskInputMessage) || hasValue(body.taskOutputMessage)) {
+    return refuse("taskInputMessage and taskOutputMessage are not accepted: send taskInput / taskOutput");
+  }
   if (hasValue(body.taskInput) && !isObj(body.taskInput)) return refuse("taskInput must be a JSON object");
   if (hasValue(body.taskOutput) && !isObj(body.taskOutput)) return refuse("taskOutput must be a JSON object");
   const out = sanitizeTaskOutput(body.taskOutput, tenant, allowedTaskTypes, "taskOutput");
   if (!out.ok) return out;
-  return allow({ body: body.taskOutput === undefined ? body : { ...body, taskOutput: out.value.output }, runtimeRefs: out.value.runtimeRefs });
+  const checked = body.taskOutput === undefined ? body : { ...body, taskOutput: out.value.output };
+  return allow({ body: checked, runtimeRefs: out.value.runtimeRefs });
 }

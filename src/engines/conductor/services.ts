@@ -1,8 +1,9 @@
 /**
  * What a Conductor handler finds on the context, built once per request before it runs (after the shared services
  * step, src/services.ts): the caller (principal, tenant, admin or not) and Conductor's and Schellar's API over the
- * request's upstream clients, whose identity headers and subrequest budget are fixed when they are made. Handlers read `c.var.caller`, `c.var.conductor`, `c.var.schellar`; nothing below
- * them reads the context again. Admin-only routes add `adminOnly(...)` after `conductorServices`.
+ * request's upstream clients, whose identity headers and subrequest budget are fixed when they are made. Handlers
+ * read `c.var.caller`, `c.var.conductor`, `c.var.schellar`; nothing below them reads the context again. Admin-only
+ * routes add `adminOnly(...)` after `conductorServices`.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppContext, AppVariables } from "../../context";

@@ -215,9 +215,12 @@ export function prefixTaskList(tasks: unknown[], opts: TaskListOptions, where: s
 /** One task of `prefixTaskList` (its children are walked after it): checked, then its names prefixed in place. */
 function prefixTask(task: Obj, where: string, opts: TaskListOptions, refs: Map<string, Set<string>>): string | null {
   const type = task.type ?? "SIMPLE";
-  if (typeof type !== "string" || !opts.allowedTaskTypes.includes(type)) return `${where}: task type ${JSON.stringify(String(type).slice(0, 40))} is not allowed`;
+  if (typeof type !== "string" || !opts.allowedTaskTypes.includes(type)) {
+    return `${where}: task type ${JSON.stringify(String(type).slice(0, 40))} is not allowed`;
+  }
   if (opts.runtime && !RUNTIME_TASK_TYPES.includes(type)) {
-    return `${where}: task type ${JSON.stringify(type)} is not allowed in a task list supplied at run time (only ${RUNTIME_TASK_TYPES.join(", ")})`;
+    const only = RUNTIME_TASK_TYPES.join(", ");
+    return `${where}: task type ${JSON.stringify(type)} is not allowed in a task list supplied at run time (only ${only})`;
   }
   const nameIssue = checkTaskName(task.name, where);
   if (nameIssue) return nameIssue;

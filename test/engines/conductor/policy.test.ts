@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { isConductorAdmin, mayUseWorkflowDef, workflowLabels } from "../../../src/engines/conductor/rbac";
 import { quoteLiteral, scopedSearchQuery as scopedSearchQueryVerdict, searchQueryProblem } from "../../../src/engines/conductor/search";
-import { admitStartRequest as admitStartVerdict, startRequestFromPath as startFromPathVerdict } from "../../../src/engines/conductor/startWorkflow";
+import {
+  admitStartRequest as admitStartVerdict,
+  startRequestFromPath as startFromPathVerdict,
+} from "../../../src/engines/conductor/startWorkflow";
 import type { Principal } from "../../../src/identity/principal";
 import { seen } from "./seen";
 

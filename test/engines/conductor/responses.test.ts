@@ -22,7 +22,8 @@ import { seen } from "./seen";
 
 // The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
 const prefixTaskDef = (...a: Parameters<typeof prefixTaskDefVerdict>) => seen(prefixTaskDefVerdict(...a), (def) => ({ def }));
-const prefixEventHandler = (...a: Parameters<typeof prefixEventHandlerVerdict>) => seen(prefixEventHandlerVerdict(...a), (h) => ({ handler: h }));
+const prefixEventHandler = (...a: Parameters<typeof prefixEventHandlerVerdict>) =>
+  seen(prefixEventHandlerVerdict(...a), (h) => ({ handler: h }));
 
 describe("answers from Conductor (fixture twins, tenant FACEBOOK)", () => {
   it.each([

@@ -60,7 +60,9 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
 async function authorizeStart(c: ConductorContext, start: AdmittedStart): Promise<void> {
   const { caller } = c.var;
   if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
-    throw badRequest("externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)");
+    throw badRequest(
+      "externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)",
+    );
   }
   await requireStartable(c, start.name, start.version);
 }
@@ -74,7 +76,9 @@ async function requireStartable(c: ConductorContext, name: string, version?: num
   const answer = await c.var.conductor.jsonOrNull("GET", ["api", "metadata", "workflow", prefixTenant(caller.tenant, name)], q);
   const def = stripWorkflowDef(answer, caller.tenant, false);
   if (!def) throw notFound("no such workflow definition");
-  if (!mayUseWorkflowDef(caller.principal, def.description)) throw forbidden("this workflow is not labelled for any of your groups or roles");
+  if (!mayUseWorkflowDef(caller.principal, def.description)) {
+    throw forbidden("this workflow is not labelled for any of your groups or roles");
+  }
 }
 
 async function start(c: ConductorContext, admitted: AdmittedStart): Promise<Response> {
@@ -164,7 +168,8 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
       }
       audit(c, `workflow.bulk.${op}`, null, { workflowIds: mine.length, dropped: ids.length - mine.length });
       const upstreamErrors = isObj(answer.bulkErrorResults) ? answer.bulkErrorResults : {};
-      const successes = Array.isArray(answer.bulkSuccessfulResults) ? answer.bulkSuccessfulResults.filter((id) => mine.includes(id as string)) : [];
+      const reported = Array.isArray(answer.bulkSuccessfulResults) ? answer.bulkSuccessfulResults : [];
+      const successes = reported.filter((id) => mine.includes(id as string));
       return c.json({ ...answer, bulkErrorResults: { ...upstreamErrors, ...errors }, bulkSuccessfulResults: successes });
     });
   bulk("PUT", "pause", {});
@@ -189,7 +194,8 @@ function executionRoutes(r: Routes<ConductorEnv>): void {
     const mine = stripExecution(exec, c.var.caller);
     if (!mine) throw notFound("no such workflow");
     const { workflowType, workflowName, correlationId } = exec as Obj;
-    rememberWorkflowOwner(upstream, id, { workflowType: String(workflowType ?? workflowName), correlationId: (correlationId as string) ?? null });
+    const owner = { workflowType: String(workflowType ?? workflowName), correlationId: (correlationId as string) ?? null };
+    rememberWorkflowOwner(upstream, id, owner);
     grantShownPaths(c, exec);
     return c.json(mine);
   });
