@@ -5,7 +5,7 @@
  *           -> configuration (validated env, KV control state, logger)
  *           -> canonicalPath (400 for a path an upstream could route differently: encoded / \ . ; %, controls)
  *           -> corsPolicy (preflights answered without credentials)
- *           -> route group: authenticated (credential -> Principal)
+ *           -> route group: authenticated (credential -> Principal)   [one per engine: src/engines/index.ts]
  *                        -> engine policy (authorize, rewrite request)   [src/engines/<engine>]
  *                        -> forward (upstream, timeout, headers by allow-list) [src/proxy]
  *                        -> engine policy (rewrite response)
@@ -15,11 +15,7 @@ import { Hono } from "hono";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./context";
-import { argoRoutes } from "./engines/argo/route";
-import { conductorRoutes } from "./engines/conductor/route";
-import { flowapiRoutes } from "./engines/flowapi/route";
-import { prefectRoutes } from "./engines/prefect/route";
-import { workersRoutes } from "./engines/conductor/workers/route";
+import { engines } from "./engines";
 import { GatewayError } from "./errors";
 import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
 import { rateLimitHeaders } from "./ratelimit/enforce";
@@ -49,13 +45,9 @@ export function buildApp(): Hono<AppEnv> {
     return new Response(file.body, file); // the asset's headers are immutable; the pipeline adds X-Request-Id
   });
 
-  app.route("/auth", authRoutes());
-  app.route("/admin", adminRoutes((request, env, ctx) => app.fetch(request, env, ctx)));
-  app.route("/prefect", prefectRoutes());
-  app.route("/conductor", conductorRoutes());
-  app.route("/workers", workersRoutes());
-  app.route("/argo", argoRoutes());
-  app.route("/flowapi", flowapiRoutes());
+  app.route("/auth", authRoutes(engines));
+  app.route("/admin", adminRoutes((request, env, ctx) => app.fetch(request, env, ctx), engines));
+  for (const engine of engines) app.route(engine.mount, engine.routes());
 
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "no such route"), c));
   app.onError((err, c) => renderError(err, c));

@@ -35,11 +35,6 @@ export const RotatedKey = CreatedKey.extend({ previous: z.object({ id: z.string(
 export const Tenant = z.object({ name: z.string(), createdAt: instant }).meta({ id: "Tenant" });
 export const TenantList = z.object({ tenants: z.array(Tenant) });
 export const TenantCreated = z.object({ name: z.string(), created: z.boolean() }).catchall(z.unknown());
-export const Workspace = z
-  .object({ name: z.string(), roleGroups: z.array(z.array(z.string())), hideForUnauthorized: z.boolean(), description: z.string().nullable() })
-  .catchall(z.unknown())
-  .meta({ id: "Workspace" });
-export const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
 export const AuditEventView = z
   .object({
     action: z.string(),

@@ -3,7 +3,6 @@
  * (401 without credential, 403 for anyone else), and every change is written to the audit trail.
  */
 import { Hono } from "hono";
-import { forgetTenantList } from "../engines/conductor/workers/tenants";
 import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
 import { DEFAULT_ROTATION_GRACE_S } from "../constants";
@@ -11,6 +10,7 @@ import { bumpCacheEpoch, setLogLevelOverride } from "../control";
 import { recordAudit, settleAudit } from "../audit";
 import { lastScheduledRun } from "../cron/purge";
 import type { AppContext, AppEnv } from "../context";
+import type { Engine } from "../engine";
 import { withDatabase, type Database } from "../db/client";
 import { GatewayError, badRequest, forbidden, notFound } from "../errors";
 import { forgetAllKeysInIsolate, forgetKeyInIsolate, writeKvEntry } from "../identity/keyLookup";
@@ -35,7 +35,6 @@ import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
 import { AdminApi, ErrorEnvelope } from "./openapi";
 import { GatewayStatus, AuditList, CreatedKey, KeyList, KeyView, LogLevelSet, Purged, Revoked, RotatedKey, TenantCreated, TenantList } from "./responses";
-import { registerWorkspaceListing, registerWorkspaceRoutes } from "./workspaces";
 import { publishRevocation } from "../identity/revocation";
 import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
 
@@ -64,13 +63,21 @@ function keyIdParam(c: AppContext): string {
 /** Each admin app's operations, for the test that holds the OpenAPI document against the routes served. */
 export const adminApis = new WeakMap<Hono<AppEnv>, AdminApi>();
 
-/** `dispatch` is the app itself, for `/admin/explain`'s dry runs. */
-export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
+/** The engines' hooks the admin API calls after a tenant was created (it may be one a cached list lacks). */
+async function tenantsChanged(c: AppContext, engines: readonly Engine[]): Promise<void> {
+  for (const e of engines) if (e.onTenantsChanged) await e.onTenantsChanged(c);
+}
+
+/**
+ * `dispatch` is the app itself, for `/admin/explain`'s dry runs; `engines` (the registry, from src/app.ts) add their
+ * own admin routes (Argo's workspaces) and hear of new tenants.
+ */
+export function adminRoutes(dispatch: Dispatch, engines: readonly Engine[]): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
   const api = new AdminApi(admin);
 
-  // Workspace changes also accept that workspace's own admins: registered before the admin-only check.
-  registerWorkspaceRoutes(api);
+  // Engine routes that also accept the engine's own admins (a workspace's): registered before the admin-only check.
+  for (const e of engines) e.adminRoutes?.ownAccess?.(api);
 
   admin.use(
     "*",
@@ -153,7 +160,7 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     const body = parseOr400(CreateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const creator = requirePrincipal(c);
     const { key, row } = await db(c, (d) => createKey(d, { ...body, createdBy: creator.subject }));
-    await forgetTenantList(c.env.KEY_CACHE); // the key may have created its tenant
+    await tenantsChanged(c, engines); // the key may have created its tenant
     audit(c, { action: "key.create", target: row.id, tenant: row.tenant, details: { scopes: row.scopes } });
     return c.json({ ...toKeyView(row), key }, 201);
   });
@@ -225,13 +232,13 @@ export function adminRoutes(dispatch: Dispatch): Hono<AppEnv> {
     const body = parseOr400(TenantBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
     const result = await db(c, (d) => ensureTenant(d, body.name));
     if (result.created) {
-      await forgetTenantList(c.env.KEY_CACHE);
+      await tenantsChanged(c, engines);
       audit(c, { action: "tenant.create", target: body.name, tenant: body.name });
     }
     return c.json(result, result.created ? 201 : 200);
   });
 
-  registerWorkspaceListing(api);
+  for (const e of engines) e.adminRoutes?.adminOnly?.(api);
   registerExplain(api, dispatch);
   registerLimitRoutes(api);
 

@@ -55,24 +55,6 @@ export const RevokeTokenBody = z
   .refine((b) => (b.jti === undefined) !== (b.subject === undefined), { message: "give exactly one of jti and subject", path: ["jti"] })
   .refine((b) => !b.expiresAt || b.expiresAt.getTime() > Date.now(), { message: "must be in the future", path: ["expiresAt"] });
 
-/** A workspace's role policy: a list (all of them), or a list of lists (all roles of any one group). */
-const role = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
-export const WorkspaceBody = z
-  .object({
-    roles: z.union([z.array(role).min(1).max(100), z.array(z.array(role).min(1).max(100)).min(1).max(50)]),
-    hideForUnauthorized: z.boolean(),
-    description: z.string().max(2_000).optional(),
-  })
-  .strict()
-  .transform((b) => ({
-    roleGroups: (b.roles.length > 0 && Array.isArray(b.roles[0]) ? b.roles : [b.roles]) as string[][],
-    hideForUnauthorized: b.hideForUnauthorized,
-    description: b.description ?? null,
-  }));
-
-/** A workspace is a Kubernetes namespace: a DNS label. */
-export const WORKSPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
 const limit = z.coerce.number().int().min(1).max(ADMIN_LIST_MAX_LIMIT).default(ADMIN_LIST_DEFAULT_LIMIT);
 const offset = z.coerce.number().int().min(0).max(1_000_000).default(0);
 

@@ -12,8 +12,7 @@ import { recordAudit } from "../audit";
 import type { SessionConfig } from "../config";
 import type { AppContext, AppEnv } from "../context";
 import { keyLookupDeps } from "../context";
-import { allWorkspaces } from "../engines/argo/workspaceCache";
-import { administers } from "../engines/argo/workspaces";
+import type { Engine } from "../engine";
 import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../errors";
 import { KV } from "../cache/kv";
 import { constantTimeEqual, sha256Hex } from "../identity/apiKeyFormat";
@@ -99,14 +98,15 @@ function page(c: AppContext, title: string, body: string, status = 200): Respons
   return noStore(res);
 }
 
-/** Whether a key may become a browser session: an admin's, or one that administers a workspace. */
-async function mayExchangeKey(c: AppContext, p: Principal): Promise<boolean> {
+/** Whether a key may become a browser session: an admin's, or one an engine says administers something of it. */
+async function mayExchangeKey(c: AppContext, p: Principal, engines: readonly Engine[]): Promise<boolean> {
   if (isAdminPrincipal(p)) return true;
-  if (p.roles.length === 0) return false;
-  return (await allWorkspaces(c)).some((w) => administers(p, w));
+  for (const e of engines) if (e.opensSession && (await e.opensSession(c, p))) return true;
+  return false;
 }
 
-export function authRoutes(): Hono<AppEnv> {
+/** `engines` (the registry, from src/app.ts) say which keys besides an admin's may open a session. */
+export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
 
   r.get("/login", async (c) => {
@@ -202,7 +202,7 @@ export function authRoutes(): Hono<AppEnv> {
     const outcome = await authenticate(new Headers({ authorization: `Bearer ${key}` }), keyLookupDeps(c));
     const p = outcome.principal;
     if (!p || p.kind !== "api_key") throw unauthenticated("only a flowgate key can be exchanged for a session");
-    if (!(await mayExchangeKey(c, p))) throw forbidden("only an admin's or a workspace admin's key opens a browser session");
+    if (!(await mayExchangeKey(c, p, engines))) throw forbidden("only an admin's or a workspace admin's key opens a browser session");
     const s = newSession({ src: "key", sub: p.subject, email: p.email, tenant: p.tenant, roles: [], groups: [], scopes: [], keyHash: await sha256Hex(key) }, session, nowS());
     const cookie = await startSession(c, s, session, names);
     if (type !== "application/json") return redirectWith(safeReturnPath(ret), [cookie]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
 import { adminApis, adminRoutes } from "../../src/admin/routes";
+import { engines } from "../../src/engines";
 import { openApiPath } from "../../src/admin/openapi";
 import { asAdmin, call, createTestKey } from "../helpers";
 
@@ -35,7 +36,7 @@ describe("GET /admin/openapi.json", () => {
   });
 
   it("has examples that validate against the schemas that validate the requests", async () => {
-    const api = adminApis.get(adminRoutes(() => new Response(null)))!;
+    const api = adminApis.get(adminRoutes(() => new Response(null), engines))!;
     const withExamples = api.operations.filter((op) => op.examples);
     expect(withExamples.length).toBeGreaterThanOrEqual(6);
     for (const op of withExamples) {
@@ -51,7 +52,7 @@ describe("GET /admin/openapi.json", () => {
   });
 
   it("catches a route registered outside the document", () => {
-    const admin = adminRoutes(() => new Response(null));
+    const admin = adminRoutes(() => new Response(null), engines);
     admin.get("/undocumented", (c) => c.text("x"));
     const api = adminApis.get(admin)!;
     const documented = new Set(api.operations.map((op) => `${op.method.toUpperCase()} ${op.path}`));

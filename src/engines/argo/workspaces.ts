@@ -1,11 +1,12 @@
 /**
- * Workspace policy, as Flowify defined it. Pure.
+ * Workspace policy, as Flowify defined it, and the body an operator writes it in (/admin/workspaces). Pure.
  *
  * A workspace's `roleGroups` is a list of groups; a caller may enter when they hold every role of at least one
  * group (role names match exactly). A role `<email>--$owner` is held by the principal with that email (or subject),
  * and makes them an admin too. Otherwise, a caller administers a workspace when they hold `<role>-admin` for every
  * role of one group; that lets them change the workspace's policy, not enter it.
  */
+import { z } from "zod";
 import type { Principal } from "../../identity/principal";
 
 export interface Workspace {
@@ -14,6 +15,24 @@ export interface Workspace {
   hideForUnauthorized: boolean;
   description: string | null;
 }
+
+/** A workspace's role policy: a list (all of them), or a list of lists (all roles of any one group). */
+const role = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+export const WorkspaceBody = z
+  .object({
+    roles: z.union([z.array(role).min(1).max(100), z.array(z.array(role).min(1).max(100)).min(1).max(50)]),
+    hideForUnauthorized: z.boolean(),
+    description: z.string().max(2_000).optional(),
+  })
+  .strict()
+  .transform((b) => ({
+    roleGroups: (b.roles.length > 0 && Array.isArray(b.roles[0]) ? b.roles : [b.roles]) as string[][],
+    hideForUnauthorized: b.hideForUnauthorized,
+    description: b.description ?? null,
+  }));
+
+/** A workspace is a Kubernetes namespace: a DNS label. */
+export const WORKSPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export const OWNER_SUFFIX = "--$owner";
 

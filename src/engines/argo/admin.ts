@@ -1,20 +1,28 @@
 /**
- * `/admin/workspaces`: Argo workspace policies. Listing is for flowgate admins; one workspace may be read, changed
- * or deleted by a flowgate admin or by an admin of that workspace (src/engines/argo/workspaces.ts); creating one
- * is for flowgate admins. Deleting a workspace deletes its policy only: flowgate never touches a namespace.
+ * `/admin/workspaces`: Argo workspace policies, registered into the admin API through the engine's admin-routes hook
+ * (src/engines/argo/index.ts). Listing is for flowgate admins; one workspace may be read, changed or deleted by a
+ * flowgate admin or by an admin of that workspace (./workspaces.ts); creating one is for flowgate admins. Deleting
+ * a workspace deletes its policy only: flowgate never touches a namespace.
  */
-import { recordAudit } from "../audit";
-import type { AppContext, AppEnv } from "../context";
-import { withDatabase } from "../db/client";
-import { forbidden, notFound } from "../errors";
-import { isAdminPrincipal } from "../identity/principal";
-import { authenticated, requirePrincipal } from "../pipeline";
-import { administers } from "../engines/argo/workspaces";
-import { forgetWorkspaces } from "../engines/argo/workspaceCache";
-import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../store/workspaces";
-import { AdminApi, ErrorEnvelope } from "./openapi";
-import { Workspace, WorkspaceList } from "./responses";
-import { WORKSPACE_NAME, WorkspaceBody, jsonBody, parseOr400 } from "./validation";
+import { z } from "zod";
+import type { AdminApi } from "../../admin/openapi";
+import { ErrorEnvelope } from "../../admin/openapi";
+import { jsonBody, parseOr400 } from "../../admin/validation";
+import { recordAudit } from "../../audit";
+import type { AppContext } from "../../context";
+import { withDatabase } from "../../db/client";
+import { forbidden, notFound } from "../../errors";
+import { isAdminPrincipal, type Principal } from "../../identity/principal";
+import { authenticated, requirePrincipal } from "../../pipeline";
+import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../../store/workspaces";
+import { allWorkspaces, forgetWorkspaces } from "./workspaceCache";
+import { WORKSPACE_NAME, WorkspaceBody, administers } from "./workspaces";
+
+const Workspace = z
+  .object({ name: z.string(), roleGroups: z.array(z.array(z.string())), hideForUnauthorized: z.boolean(), description: z.string().nullable() })
+  .catchall(z.unknown())
+  .meta({ id: "Workspace" });
+const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
 
 const WORKSPACE_ACCESS = "flowgate admins, and admins of this workspace (holding <role>-admin for every role of one of its groups)";
 
@@ -90,4 +98,10 @@ export function registerWorkspaceListing(api: AdminApi): void {
   api.route({ method: "get", path: "/workspaces", tag: "workspaces", summary: "List Argo workspaces", responses: { 200: { description: "workspaces", schema: WorkspaceList } } }, async (c) =>
     c.json({ workspaces: await withDatabase(c.get("config"), listWorkspaces) }),
   );
+}
+
+/** Whether `p` administers any workspace: such a key may be exchanged for a browser session, to manage it there. */
+export async function administersAnyWorkspace(c: AppContext, p: Principal): Promise<boolean> {
+  if (p.roles.length === 0) return false;
+  return (await allWorkspaces(c)).some((w) => administers(p, w));
 }

@@ -1,0 +1,35 @@
+/**
+ * What an engine hands the gateway: the contract between an engine's folder (src/engines/<name>/) and the shared
+ * code. The registry (src/engines/index.ts) lists one Engine per mount; src/app.ts, the composition root, mounts
+ * each and passes the list to the shared routes that take engine hooks (admin, auth). Shared code depends on this
+ * contract only, never on an engine's files, so an engine can be added or removed without touching it.
+ */
+import type { Hono } from "hono";
+import type { AdminApi } from "./admin/openapi";
+import type { AppContext, AppEnv } from "./context";
+import type { Principal } from "./identity/principal";
+
+export interface Engine {
+  /** The engine's name, as the README and the docs call it (docs/engines/<name>.md). */
+  name: string;
+  /** Where its routes are mounted, e.g. `/prefect`; one Engine per mount. */
+  mount: `/${string}`;
+  /** Its routes, relative to `mount`; built once per isolate. */
+  routes: () => Hono<AppEnv>;
+  /** Operator routes under `/admin`, documented in the admin OpenAPI document with the shared ones. */
+  adminRoutes?: EngineAdminRoutes;
+  /** Called after the admin API created a tenant (directly or through a key), to drop what the engine caches. */
+  onTenantsChanged?: (c: AppContext) => Promise<void>;
+  /**
+   * Whether this key's holder administers something of this engine, which lets the key be exchanged for a browser
+   * session (`POST /auth/key`) like a flowgate admin's. Only asked for a principal that is not a flowgate admin.
+   */
+  opensSession?: (c: AppContext, p: Principal) => Promise<boolean>;
+}
+
+export interface EngineAdminRoutes {
+  /** Routes that decide access themselves (the engine's own admins as well): registered before the admin-only guard. */
+  ownAccess?: (api: AdminApi) => void;
+  /** Routes for flowgate admins only: registered behind the guard. */
+  adminOnly?: (api: AdminApi) => void;
+}

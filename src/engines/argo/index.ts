@@ -1,0 +1,13 @@
+/** Argo, as the registry (src/engines/index.ts) lists it: its routes, its admin routes and its session hook. */
+import type { Engine } from "../../engine";
+import { administersAnyWorkspace, registerWorkspaceListing, registerWorkspaceRoutes } from "./admin";
+import { argoRoutes } from "./route";
+
+export const argo: Engine = {
+  name: "argo",
+  mount: "/argo",
+  routes: argoRoutes,
+  adminRoutes: { ownAccess: registerWorkspaceRoutes, adminOnly: registerWorkspaceListing },
+  // A workspace's admin manages it in the console, so their key may open a browser session.
+  opensSession: administersAnyWorkspace,
+};

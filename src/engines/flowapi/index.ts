@@ -1,0 +1,9 @@
+/** FlowAPI, as the registry (src/engines/index.ts) lists it. */
+import type { Engine } from "../../engine";
+import { flowapiRoutes } from "./route";
+
+export const flowapi: Engine = {
+  name: "flowapi",
+  mount: "/flowapi",
+  routes: flowapiRoutes,
+};
