@@ -6,6 +6,7 @@
  */
 import type { Hono } from "hono";
 import type { AdminApi } from "./admin/openapi";
+import type { ConfigPiece } from "./configFields";
 import type { AppContext, AppEnv } from "./context";
 import type { Principal } from "./identity/principal";
 
@@ -16,6 +17,12 @@ export interface Engine {
   mount: `/${string}`;
   /** Its routes, relative to `mount`; built once per isolate. */
   routes: () => Hono<AppEnv>;
+  /**
+   * Its piece of the configuration (src/engines/<name>/config.ts): its variables and its section of `Config`. Also
+   * listed in src/engines/configs.ts, which the configuration is composed from; absent for a mount that only reads
+   * another entry's section (Conductor's task workers).
+   */
+  config?: ConfigPiece;
   /** Operator routes under `/admin`, documented in the admin OpenAPI document with the shared ones. */
   adminRoutes?: EngineAdminRoutes;
   /** Called after the admin API created a tenant (directly or through a key), to drop what the engine caches. */

@@ -1,5 +1,6 @@
 /** Argo, as the registry (src/engines/index.ts) lists it: its routes, its admin routes and its session hook. */
 import type { Engine } from "../../engine";
+import { argoConfig } from "./config";
 import { administersAnyWorkspace, registerWorkspaceListing, registerWorkspaceRoutes } from "./admin";
 import { argoRoutes } from "./route";
 
@@ -7,6 +8,7 @@ export const argo: Engine = {
   name: "argo",
   mount: "/argo",
   routes: argoRoutes,
+  config: argoConfig,
   adminRoutes: { ownAccess: registerWorkspaceRoutes, adminOnly: registerWorkspaceListing },
   // A workspace's admin manages it in the console, so their key may open a browser session.
   opensSession: administersAnyWorkspace,

@@ -5,6 +5,7 @@
  * entry with two mounts, so that every entry is one mount with one route group and app.ts stays a plain loop.
  */
 import type { Engine } from "../../engine";
+import { conductorConfig } from "./config";
 import { conductorRoutes } from "./route";
 import { workersRoutes } from "./workers/route";
 import { forgetTenantList } from "./workers/tenants";
@@ -13,12 +14,14 @@ export const conductor: Engine = {
   name: "conductor",
   mount: "/conductor",
   routes: conductorRoutes,
+  config: conductorConfig,
 };
 
 export const conductorWorkers: Engine = {
   name: "workers",
   mount: "/workers",
   routes: workersRoutes,
+  // Its variables (MAX_POLL_COUNT, MAX_POLL_TIMEOUT_MS, CONDUCTOR_URL) are in Conductor's piece, above.
   // A worker serving `*` polls for every tenant: a new tenant must reach that list.
   onTenantsChanged: (c) => forgetTenantList(c.env.KEY_CACHE),
 };

@@ -41,7 +41,7 @@ export function tenantSlug(name: string): string {
  * The caller's Prefect tenant. Tenantless callers get the id of the empty name, which no flowgate tenant can have
  * (names are 1-64 characters), so they never share an id with a tenant.
  */
-export async function prefectTenantOf(caller: Principal, explicit: Config["prefectTenant"]): Promise<PrefectTenant> {
+export async function prefectTenantOf(caller: Principal, explicit: Partial<Config["prefectTenant"]>): Promise<PrefectTenant> {
   const name = caller.tenant ?? null;
   return {
     id: explicit.id ?? (await uuidV5(PREFECT_TENANT_NAMESPACE, name ?? "")),

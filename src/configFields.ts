@@ -1,0 +1,172 @@
+/**
+ * The kinds of configuration variable (a whole number in a range, a URL, a comma list...), each a zod schema from
+ * the variable's text to its value, and the shape of a configuration piece. src/config.ts composes the pieces (its
+ * own and each engine's, src/engines/<name>/config.ts) into the Worker's configuration. Pure.
+ */
+import { z } from "zod";
+import { DEFAULT_PREFECT_FIELD_COSTS } from "./constants";
+import { parseScopePattern, type ScopePattern } from "./identity/scopes";
+
+/**
+ * A piece of the configuration: its variables' schema (`z.object({ NAME: kind })`, each variable written once),
+ * transformed into its typed section of `Config` (`.transform((v) => ({ field: v.NAME }))`). The variables'
+ * names are the object's keys; a piece's `superRefine` (before the transform) checks variables against each other.
+ */
+export type ConfigPiece = z.ZodPipe<z.ZodObject, z.ZodTransform<object, Record<string, unknown>>>;
+
+/** A piece's variables, in the order it declares them. */
+export const variablesOf = (piece: ConfigPiece): string[] => Object.keys(piece.in.shape);
+
+export type LogLevel = "error" | "warn" | "info" | "debug";
+export const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
+
+export const list = (s: string) =>
+  s
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+export const optionalString = z
+  .string()
+  .optional()
+  .transform((s) => (s && s.trim() !== "" ? s.trim() : undefined));
+
+export const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s.trim() === "") return fallback;
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be a whole number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+export const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s === "") return fallback;
+      if (s === "true") return true;
+      if (s === "false") return false;
+      ctx.addIssue({ code: "custom", message: "must be true or false" });
+      return z.NEVER;
+    });
+
+export const url = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    if (!s || s.trim() === "") return undefined;
+    try {
+      const u = new URL(s.trim());
+      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+      return u.toString().replace(/\/+$/, "");
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be an http(s) URL" });
+      return z.NEVER;
+    }
+  });
+
+/** A URL kept exactly as written: an issuer and a redirect URI are compared byte for byte, trailing slash included. */
+export const exactUrl = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    if (!s || s.trim() === "") return undefined;
+    const v = s.trim();
+    try {
+      const u = new URL(v);
+      if ((u.protocol !== "http:" && u.protocol !== "https:") || u.hash !== "" || u.username !== "" || u.password !== "") throw new Error();
+      return v;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be an http(s) URL without fragment or credentials" });
+      return z.NEVER;
+    }
+  });
+
+export const commaList = (fallback: string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === "" ? fallback : list(s)));
+
+export const logLevel = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const v = s === undefined || s === "" ? "warn" : s.toLowerCase();
+    if (!LOG_LEVELS.includes(v as LogLevel)) {
+      ctx.addIssue({ code: "custom", message: `must be one of ${LOG_LEVELS.join(", ")}` });
+      return z.NEVER;
+    }
+    return v as LogLevel;
+  });
+
+const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+export const jwtAlgorithms = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const algs = s === undefined || s.trim() === "" ? ["RS256", "ES256", "EdDSA", "PS256"] : list(s);
+    for (const a of algs) {
+      if (!ASYMMETRIC_ALGORITHMS.includes(a) && a !== "HS256") {
+        ctx.addIssue({ code: "custom", message: `unsupported algorithm ${JSON.stringify(a.slice(0, 16))}` });
+        return z.NEVER;
+      }
+    }
+    return algs;
+  });
+
+export const scopeList = (fallback: string) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const out: ScopePattern[] = [];
+      for (const raw of list(s === undefined ? fallback : s)) {
+        const p = parseScopePattern(raw);
+        if (!p) {
+          ctx.addIssue({ code: "custom", message: "contains an invalid scope pattern" });
+          return z.NEVER;
+        }
+        out.push(p);
+      }
+      return out;
+    });
+
+/** `type/field=weight` pairs (`type/*` for a type's default), over the defaults: see DEFAULT_PREFECT_FIELD_COSTS. */
+export const fieldCosts = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const out = new Map<string, number>();
+    for (const raw of [...list(DEFAULT_PREFECT_FIELD_COSTS), ...list(s ?? "")]) {
+      const m = /^(query|mutation|subscription)\/([_A-Za-z][_0-9A-Za-z]*|\*)=(\d{1,6})$/.exec(raw);
+      if (!m) {
+        ctx.addIssue({ code: "custom", message: "must be a list of type/field=weight (e.g. mutation/create_flow_run=10)" });
+        return z.NEVER;
+      }
+      out.set(`${m[1]}/${m[2]}`, Number(m[3]));
+    }
+    return out;
+  });
+
+export const unavailablePolicy = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const v = s === undefined || s.trim() === "" ? "allow" : s.trim().toLowerCase();
+    if (v !== "allow" && v !== "refuse") {
+      ctx.addIssue({ code: "custom", message: "must be allow or refuse" });
+      return z.NEVER;
+    }
+    return v as "allow" | "refuse";
+  });
+
+export const claim = (fallback: string) => optionalString.transform((s) => s ?? fallback);

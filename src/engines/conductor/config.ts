@@ -1,0 +1,27 @@
+/** Conductor's variables, its task workers' included (docs/configuration.md), and its section of the configuration. */
+import { z } from "zod";
+import { commaList, integer, url } from "../../configFields";
+
+/** The system task types a workflow definition may use when ALLOWED_SYSTEM_TASKS is unset. */
+const DEFAULT_SYSTEM_TASKS = [
+  "SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "EVENT", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC",
+  "JOIN", "EXCLUSIVE_JOIN", "WAIT", "TERMINATE", "KAFKA_PUBLISH", "SET_VARIABLE", "JSON_JQ_TRANSFORM",
+];
+
+export const conductorConfig = z
+  .object({
+    ALLOWED_SYSTEM_TASKS: commaList(DEFAULT_SYSTEM_TASKS),
+    MAX_POLL_COUNT: integer(100, 1, 1000),
+    MAX_POLL_TIMEOUT_MS: integer(30_000, 0, 600_000),
+    CONDUCTOR_URL: url,
+    SCHELLAR_URL: url,
+    CONDUCTOR_UI_URL: url,
+  })
+  .transform((v) => ({
+    allowedSystemTasks: v.ALLOWED_SYSTEM_TASKS,
+    maxPollCount: v.MAX_POLL_COUNT,
+    maxPollTimeoutMs: v.MAX_POLL_TIMEOUT_MS,
+    upstreams: { conductor: v.CONDUCTOR_URL, schellar: v.SCHELLAR_URL },
+    /** Where the Conductor UI's files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
+    uiUpstreams: { conductor: v.CONDUCTOR_UI_URL },
+  }));

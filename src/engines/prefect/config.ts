@@ -1,0 +1,29 @@
+/** Prefect's variables (docs/configuration.md) and its section of the configuration. */
+import { z } from "zod";
+import { ANALYSIS_CACHE_MAX_ENTRIES, UUID_PATTERN } from "../../constants";
+import { boolean, integer, optionalString, scopeList, url } from "../../configFields";
+
+export const prefectConfig = z
+  .object({
+    ALLOW_PUBLIC_ACCESS: boolean(false),
+    PUBLIC_SCOPES: scopeList("query/*"),
+    // Unset, each comes from the caller's flowgate tenant (./tenant.ts); set, it is every caller's.
+    TENANT_ID: optionalString.refine((s) => s === undefined || UUID_PATTERN.test(s), "must be a UUID (8-4-4-4-12 hex digits)"),
+    TENANT_NAME: optionalString,
+    TENANT_SLUG: optionalString,
+    GRAPHQL_ANALYSIS_CACHE_ENTRIES: integer(ANALYSIS_CACHE_MAX_ENTRIES, 0, 100_000),
+    PREFECT_GRAPHQL_URL: url,
+    PREFECT_UI_URL: url,
+  })
+  .transform((v) => ({
+    /** Whether a request without credential is served (as the anonymous principal, with PUBLIC_SCOPES). */
+    allowPublicAccess: v.ALLOW_PUBLIC_ACCESS,
+    publicScopes: v.PUBLIC_SCOPES,
+    /** Explicit Prefect tenant answers for every caller; what is unset comes from the caller's flowgate tenant. */
+    prefectTenant: { id: v.TENANT_ID?.toLowerCase(), name: v.TENANT_NAME, slug: v.TENANT_SLUG },
+    /** Documents whose analysis each isolate keeps (0: parse every request). */
+    graphqlAnalysisCacheEntries: v.GRAPHQL_ANALYSIS_CACHE_ENTRIES,
+    upstreams: { prefect: v.PREFECT_GRAPHQL_URL },
+    /** Where the Prefect UI's files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
+    uiUpstreams: { prefect: v.PREFECT_UI_URL },
+  }));
