@@ -14,7 +14,8 @@
  */
 import { watch } from "node:fs";
 import { createServer } from "node:net";
-import { configFor, type Env } from "../src/config.ts";
+import type { Env } from "../src/config.ts";
+import { configFor } from "../src/readConfig.ts";
 import { startLocalDatabase } from "./local-db.ts";
 import { DATA_DIR, PGLITE_DIR, claimStack, describeHolder, type Claim } from "./stack-file.ts";
 import { SESSION_SECRET_FILE, localTokenSecret } from "./token-secret.ts";

@@ -17,7 +17,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { CONFIG_VARIABLE_NAMES } from "../src/config.ts";
+import { CONFIG_VARIABLE_NAMES } from "../src/readConfig.ts";
 import type { Readable } from "node:stream";
 import { Miniflare, Response as MiniflareResponse, type Request as MiniflareRequest } from "miniflare";
 

@@ -19,6 +19,7 @@ import { engines } from "./engines";
 import { GatewayError } from "./errors";
 import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
 import { rateLimitHeaders } from "./ratelimit/enforce";
+import { configFor } from "./readConfig";
 import { gatewayRouter } from "./router";
 
 export function buildApp(): Hono<AppEnv> {
@@ -26,7 +27,7 @@ export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ router: gatewayRouter() });
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after.
-  app.use("*", requestContext, configuration, canonicalPath, corsPolicy, rateLimitHeaders);
+  app.use("*", requestContext, configuration(configFor), canonicalPath, corsPolicy, rateLimitHeaders);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 

@@ -1,10 +1,12 @@
 /**
- * The Worker's environment: bindings and variables, validated once per isolate. A bad deployment answers
- * 500 BAD_CONFIGURATION naming every offending variable, never its value (values may be secrets).
+ * The Worker's environment (bindings and variables) and what every handler reads from it: `Config`, the shared
+ * section (its piece below) and each engine's section. A piece (src/configFields.ts) writes each variable once,
+ * with its kind, and transforms the parsed variables into its section; `Config` is their output types together.
  *
- * The configuration is composed of pieces (src/configFields.ts): the shared one below and each engine's
- * (src/engines/<name>/config.ts, listed in src/engines/configs.ts). A piece writes each variable once, with its
- * kind, and transforms the parsed variables into its section; `Config` is the sections' types put together.
+ * An engine's piece is src/engines/<name>/config.ts: it adds its section's type to `EngineSections` (and its
+ * upstream URLs to `EngineUpstreams`, `EngineUiUpstreams`) by augmenting this module, so this module, which every
+ * layer reads, imports no engine. The variables are read and checked in src/readConfig.ts, which composes the
+ * pieces (src/engines/configs.ts).
  */
 import { z } from "zod";
 import {
@@ -29,11 +31,8 @@ import {
   optionalString,
   unavailablePolicy,
   url,
-  variablesOf,
-  type ConfigPiece,
 } from "./configFields";
-import { ENGINE_CONFIGS } from "./engines/configs";
-import { GatewayError } from "./errors";
+import type { GatewayError } from "./errors";
 
 export { LOG_LEVELS, type LogLevel } from "./configFields";
 
@@ -47,7 +46,7 @@ export interface Env {
 }
 
 /** What every route reads: the database, caches, credentials, limits, logging, browser sign-in. */
-const sharedConfig = z
+export const sharedConfig = z
   .object({
     DATABASE_URL: z
       .string({ error: "is required" })
@@ -235,81 +234,17 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
 }
 
-/** Every piece, the shared one first: problems are reported in this order. */
-const PIECES: readonly ConfigPiece[] = [sharedConfig, ...ENGINE_CONFIGS];
 
-type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+/** Each engine's section of `Config`, added by the engine's config.ts (`declare module "../../config"`). */
+export interface EngineSections {}
+/** The upstream URL of each engine (`config.upstreams.<engine>`), added by the engine's config.ts. */
+export interface EngineUpstreams {}
+/** Where the UIs an engine serves on the gateway's origin are fetched from (src/proxy/ui.ts), likewise. */
+export interface EngineUiUpstreams {}
 
 /** The configuration every handler reads (`c.get("config")`): the shared section and each engine's, together. */
-export type Config = z.output<typeof sharedConfig> & UnionToIntersection<z.output<(typeof ENGINE_CONFIGS)[number]>>;
+export type Config = z.output<typeof sharedConfig> & EngineSections & { upstreams: EngineUpstreams; uiUpstreams: EngineUiUpstreams };
 export type OidcConfig = NonNullable<Config["oidc"]>;
 export type SessionConfig = NonNullable<Config["session"]>;
 
-/** Every variable the Worker reads (the local stack passes each through from its environment). */
-export const CONFIG_VARIABLE_NAMES: readonly string[] = PIECES.flatMap(variablesOf);
-
-/**
- * Sections are put together member by member; a member two pieces both give as an object (`upstreams`,
- * `uiUpstreams`: one entry per engine) is merged one level deep.
- */
-function addSection(into: Record<string, unknown>, section: object): void {
-  for (const [k, v] of Object.entries(section)) {
-    const had = into[k];
-    into[k] = isSectionObject(had) && isSectionObject(v) ? { ...had, ...v } : v;
-  }
-}
-
-const isSectionObject = (v: unknown): v is object => typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: GatewayError };
-
-/**
- * Validates the environment. Pure: the same env always gives the same answer. Messages name variables and what is
- * wrong with them, never a value.
- */
-export function parseConfig(env: Record<string, unknown>): ConfigResult {
-  const input: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const key of CONFIG_VARIABLE_NAMES) {
-    const v = env[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v === "string") input[key] = v;
-    else if (typeof v === "number" || typeof v === "boolean") input[key] = String(v);
-    else problems.push(`${key}: must be a string`);
-  }
-  if (!env.KEY_CACHE || typeof (env.KEY_CACHE as KVNamespace).get !== "function") {
-    problems.push("KEY_CACHE: KV namespace binding is missing");
-  }
-  const config: Record<string, unknown> = {};
-  for (const piece of PIECES) {
-    const parsed = piece.safeParse(input);
-    if (parsed.success) {
-      addSection(config, parsed.data);
-      continue;
-    }
-    for (const issue of parsed.error.issues) {
-      const name = String(issue.path[0] ?? "environment");
-      problems.push(`${name}: ${issue.code === "invalid_type" ? "is required" : issue.message}`);
-    }
-  }
-  if (problems.length > 0) {
-    const variables = [...new Set(problems.map((p) => p.split(":")[0]!))];
-    return {
-      ok: false,
-      error: new GatewayError("BAD_CONFIGURATION", `invalid configuration: ${problems.join("; ")}`, { variables }),
-    };
-  }
-  return { ok: true, config: config as Config };
-}
-
-const memo = new WeakMap<object, ConfigResult>();
-
-/** `parseConfig`, once per env object (workerd hands the same object to every request of an isolate). */
-export function configFor(env: Env): ConfigResult {
-  let result = memo.get(env);
-  if (!result) {
-    result = parseConfig(env);
-    memo.set(env, result);
-  }
-  return result;
-}

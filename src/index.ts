@@ -2,7 +2,8 @@
  * The Worker: `fetch` serves the gateway, `scheduled` runs the cache and audit clean-up.
  */
 import { buildApp } from "./app";
-import { configFor, type Env } from "./config";
+import type { Env } from "./config";
+import { configFor } from "./readConfig";
 import { runScheduledPurge } from "./cron/purge";
 import { createLogger } from "./log";
 

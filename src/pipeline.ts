@@ -4,7 +4,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { configFor, type Config } from "./config";
+import type { Config, ConfigResult, Env } from "./config";
 import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
 import type { AppContext, AppEnv, AppVariables, ErrorStyle } from "./context";
@@ -91,8 +91,11 @@ export const canonicalPath: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** Validated configuration (once per isolate), control state from KV, and a logger at the effective level. */
-export const configuration: MiddlewareHandler<AppEnv> = async (c, next) => {
+/**
+ * Validated configuration (once per isolate), control state from KV, and a logger at the effective level.
+ * `configFor` (src/readConfig.ts) comes from src/app.ts: it reads the engines' pieces, which sit above the pipeline.
+ */
+export const configuration = (configFor: (env: Env) => ConfigResult): MiddlewareHandler<AppEnv> => async (c, next) => {
   const result = configFor(c.env);
   if (!result.ok) throw result.error; // renderError logs it, naming the variables only
   const config = result.config;

@@ -5,7 +5,7 @@ import { isDeadEntry, purgeDeadCacheEntries, runScheduledPurge } from "../../src
 import worker from "../../src/index";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { asAdmin, baseEnv, call, createTestKey, uniqueTag } from "../helpers";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { withDatabase } from "../../src/db/client";
 import { addUsage, queryUsage, type UsageResolution } from "../../src/store/rateLimits";
 

@@ -6,7 +6,7 @@ import { SignJWT, importJWK } from "jose";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { runScheduledPurge } from "../../src/cron/purge";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { asAdmin, call, envWith, stubUrl, uniqueTag } from "../helpers";
 
 describe("JWT revocation", () => {

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { parseConfig, type Env } from "../../src/config";
+import type { Env } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { KV } from "../../src/cache/kv";
 import type { Database } from "../../src/db/client";
-import { hashApiKey } from "../../src/identity/apiKeyFormat";
+import { hashApiKey } from "../../src/formats/apiKey";
 import { forgetKeyInIsolate, lookupKey } from "../../src/identity/keyLookup";
 import { createLogger } from "../../src/log";
 import type { KeyRecord } from "../../src/store/keys";

@@ -4,7 +4,8 @@
  * test/node/browserSignIn.test.ts.)
  */
 import { describe, expect, it } from "vitest";
-import { parseConfig, type SessionConfig } from "../../src/config";
+import type { SessionConfig } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { crossSiteCheck, isBrowserNavigation, safeReturnPath } from "../../src/identity/browser";
 
 /** The cross-site check's reason for refusing, or null when the request may pass. */

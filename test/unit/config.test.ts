@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { call, envWith } from "../helpers";
 
 const kv = { get: () => null } as unknown as KVNamespace;

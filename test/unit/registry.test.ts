@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { CONFIG_VARIABLE_NAMES } from "../../src/config";
+import { CONFIG_VARIABLE_NAMES } from "../../src/readConfig";
 import { variablesOf } from "../../src/configFields";
 import { engines } from "../../src/engines";
 import { ENGINE_CONFIGS } from "../../src/engines/configs";

@@ -13,3 +13,14 @@ export const flowapiConfig = z
     flowapi: { identifier: v.FLOWAPI_IDENTIFIER, publicKey: v.FLOWAPI_PUBLIC_KEY },
     upstreams: { flowapi: v.FLOWAPI_URL },
   }));
+
+/**
+ * The section joins `Config` (src/config.ts) through its interfaces, so the shared code has the type without
+ * importing this engine.
+ */
+type Section = z.output<typeof flowapiConfig>;
+type Upstreams = Section["upstreams"];
+declare module "../../config" {
+  interface EngineSections extends Omit<Section, "upstreams"> {}
+  interface EngineUpstreams extends Upstreams {}
+}

@@ -27,3 +27,16 @@ export const prefectConfig = z
     /** Where the Prefect UI's files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
     uiUpstreams: { prefect: v.PREFECT_UI_URL },
   }));
+
+/**
+ * The section joins `Config` (src/config.ts) through its interfaces, so the shared code has the type without
+ * importing this engine.
+ */
+type Section = z.output<typeof prefectConfig>;
+type Upstreams = Section["upstreams"];
+type UiUpstreams = Section["uiUpstreams"];
+declare module "../../config" {
+  interface EngineSections extends Omit<Section, "upstreams" | "uiUpstreams"> {}
+  interface EngineUpstreams extends Upstreams {}
+  interface EngineUiUpstreams extends UiUpstreams {}
+}

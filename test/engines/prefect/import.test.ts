@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { parseConfig, type Env } from "../../../src/config";
+import type { Env } from "../../../src/config";
+import { parseConfig } from "../../../src/readConfig";
 import { withDatabase } from "../../../src/db/client";
 import { checkLegacyRow, importLegacyPrefectKeys } from "../../../src/store/prefectImport";
 import { call, envWith, recorded, stubUrl, uniqueTag } from "../../helpers";
