@@ -13,7 +13,7 @@ import { readTransport } from "../src/engines/prefect/transport.ts";
 import { graphqlShapes } from "./graphqlShapes.ts";
 import { stripWorkflowDef } from "../src/engines/conductor/workflowDefs.ts";
 import { mayUseWorkflowDef } from "../src/engines/conductor/rbac.ts";
-import type { ScopePattern } from "../src/identity/scopes.ts";
+import type { ScopePattern } from "../src/formats/scopes.ts";
 
 export interface PureFigures {
   name: string;

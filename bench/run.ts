@@ -27,7 +27,7 @@ import { startLocalDatabase } from "../scripts/local-db.ts";
 import { startRuntime, wranglerFacts } from "../scripts/worker-runtime.ts";
 import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
-import { generateApiKey } from "../src/identity/apiKeyFormat.ts";
+import { generateApiKey } from "../src/formats/apiKey.ts";
 import { startBareWorkerd, type BareWorkerd } from "./bare-workerd.ts";
 import { drive, loadTool } from "./drive.ts";
 import { graphqlBody, workflowDefListing } from "./fixtures.ts";

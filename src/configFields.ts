@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { DEFAULT_PREFECT_FIELD_COSTS } from "./constants";
-import { parseScopePattern, type ScopePattern } from "./identity/scopes";
+import { parseScopePattern, type ScopePattern } from "./formats/scopes";
 
 /**
  * A piece of the configuration: its variables' schema (`z.object({ NAME: kind })`, each variable written once),

@@ -8,7 +8,6 @@ import type { KeyLookupDeps } from "./identity/keyLookup";
 import type { Principal } from "./identity/principal";
 import type { SessionClaims } from "./identity/session";
 import type { Logger } from "./log";
-import type { RateLimitOutcome } from "./ratelimit/enforce";
 import type { Services } from "./services";
 
 export interface AppVariables {
@@ -30,6 +29,16 @@ export interface AppVariables {
   rateLimit?: RateLimitOutcome;
   /** What handlers use, built once after authentication by `requestServices` (src/services.ts). */
   services: Services;
+}
+
+/**
+ * What the response says about the limits that applied (set by src/ratelimit/enforce.ts, written by its
+ * `rateLimitHeaders`). Defined here, with the context that carries it, so the context imports no limiter.
+ */
+export interface RateLimitOutcome {
+  policy: string[];
+  state: string[];
+  retryAfterS?: number;
 }
 
 export type ErrorStyle = "envelope" | "graphql" | "conductor";

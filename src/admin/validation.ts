@@ -6,7 +6,7 @@ import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S } 
 import { badRequest } from "../errors";
 import { readJsonBody } from "../proxy/json";
 import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
-import { parseScopePattern } from "../identity/scopes";
+import { parseScopePattern } from "../formats/scopes";
 
 const name = z.string().trim().min(1).max(128).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
 const names = z.array(name).max(100);

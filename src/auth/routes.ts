@@ -15,7 +15,7 @@ import { keyLookupDeps } from "../context";
 import type { Engine } from "../engine";
 import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../errors";
 import { KV } from "../cache/kv";
-import { constantTimeEqual, sha256Hex } from "../identity/apiKeyFormat";
+import { constantTimeEqual, sha256Hex } from "../formats/apiKey";
 import { authenticate } from "../identity/authenticate";
 import { crossSiteCheck, safeReturnPath, sameOriginCheck } from "../identity/browser";
 import { allow, orThrow } from "../verdict";

@@ -4,7 +4,7 @@
  */
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
 import { tokenRefused, unauthenticated } from "../errors";
-import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "./apiKeyFormat";
+import { KEY_PREFIX, constantTimeEqual, hashApiKey, parseApiKey } from "../formats/apiKey";
 import { extractCredential, type Credential, type CredentialSources } from "./credentials";
 import { authenticateFlowAuth, requireFlowAuthConfig } from "./flowauth";
 import { principalFromClaims, verifyJwtPayload } from "./jwt";
@@ -12,7 +12,7 @@ import { verifyGatewayToken } from "./gatewayToken";
 import { lookupKey, lookupKeyById, type KeyLookupDeps } from "./keyLookup";
 import { isTokenRevoked } from "./revocation";
 import { isTenantName, type Principal } from "./principal";
-import { parseScopePattern, type ScopePattern } from "./scopes";
+import { parseScopePattern, type ScopePattern } from "../formats/scopes";
 import { openSession, renewal, sessionRevocationFacts, type SessionClaims } from "./session";
 import { keyValidity, type KeyRecord } from "../store/keys";
 

@@ -5,7 +5,7 @@
  */
 import { MAX_RETURN_PATH_LENGTH } from "../constants";
 import { allow, refuse, type Verdict } from "../verdict";
-import { constantTimeEqual } from "./apiKeyFormat";
+import { constantTimeEqual } from "../formats/apiKey";
 
 const PLAIN = /^[\x21-\x7e]+$/;
 const PROBE_ORIGIN = "https://flowgate.invalid";

@@ -22,7 +22,7 @@ import type { Config } from "../config";
 import { JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS } from "../constants";
 import { unauthenticated } from "../errors";
 import { isTenantName, type Principal } from "./principal";
-import { parseScopePattern, type ScopePattern } from "./scopes";
+import { parseScopePattern, type ScopePattern } from "../formats/scopes";
 
 type VerifyKey = CryptoKey | Uint8Array;
 interface StaticKey {

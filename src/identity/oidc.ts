@@ -13,7 +13,7 @@ import { isLoopbackHost, type OidcConfig } from "../config";
 import { JWKS_CACHE_MAX_AGE_MS, JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS, OIDC_DISCOVERY_TTL_MS, OIDC_FETCH_TIMEOUT_MS } from "../constants";
 import { GatewayError, unauthenticated } from "../errors";
 import { requireAnswerDepth } from "../proxy/json";
-import { constantTimeEqual } from "./apiKeyFormat";
+import { constantTimeEqual } from "../formats/apiKey";
 import type { SignInTransaction } from "./session";
 
 export interface Discovery {

@@ -1,10 +1,12 @@
 /**
  * The one shape every credential ends in. Routes decide on a Principal only, never on headers.
  */
-import type { ScopePattern } from "./scopes";
-import { hasScope } from "./scopes";
+import type { ScopePattern } from "../formats/scopes";
+import { hasScope } from "../formats/scopes";
+import type { TenantName } from "../formats/tenantName";
 
-export type TenantName = string;
+// The tenant-name rule is defined below identity (store checks it too); a principal's users find it here as well.
+export { RESERVED_TENANT_NAMES, TENANT_NAME, TENANT_NAME_RULE, isTenantName, tenantNameProblem, type TenantName, type TenantNameProblem } from "../formats/tenantName";
 
 /** A FlowAuth token's `user_claims`: role -> the actions and scopes it grants (FlowAPI decides on these). */
 export type FlowAuthRoles = Record<string, string[]>;
@@ -31,31 +33,3 @@ export interface Principal {
 }
 
 export const isAdminPrincipal = (p: Principal): boolean => p.kind !== "anonymous" && hasScope(p.scopes, "admin");
-
-/** A tenant name's characters: letters, digits and `-` (no `_`, so `T___name` is unambiguous), at most 64. */
-export const TENANT_NAME = /^[A-Za-z0-9-]{1,64}$/;
-
-/**
- * Names no tenant may have, compared without regard to case: `GLOBAL` owns the shared `GLOBAL___` Conductor names
- * (task definitions every tenant may use), so a tenant of that name would write and delete what all tenants share.
- * Case is ignored because Conductor's SQL stores may compare names case-insensitively (MySQL's default collation).
- */
-export const RESERVED_TENANT_NAMES: readonly string[] = ["GLOBAL"];
-
-export type TenantNameProblem = "not_a_name" | "reserved";
-
-/**
- * Why `s` cannot be a tenant's name, or null when it can: the one rule for the admin API, the CLI, the Prefect
- * import, key creation, JWT claims and keys already stored (checked again each time one is used). The character
- * class is ASCII only, so no Unicode case folding, zero-width or look-alike character can spell a reserved name.
- */
-export function tenantNameProblem(s: unknown): TenantNameProblem | null {
-  if (typeof s !== "string" || !TENANT_NAME.test(s)) return "not_a_name";
-  const upper = s.toUpperCase();
-  return RESERVED_TENANT_NAMES.includes(upper) ? "reserved" : null;
-}
-
-export const isTenantName = (s: unknown): s is TenantName => tenantNameProblem(s) === null;
-
-/** The message for a refused tenant name (never echoes the value). */
-export const TENANT_NAME_RULE = `must be letters, digits and '-' (at most 64), and not ${RESERVED_TENANT_NAMES.join(", ")} in any case`;

@@ -10,7 +10,7 @@
 import { LruCache } from "../cache/lru";
 import { KV } from "../cache/kv";
 import { GatewayError } from "../errors";
-import { sha256Hex } from "./apiKeyFormat";
+import { sha256Hex } from "../formats/apiKey";
 import type { RevocationKind } from "../store/revocations";
 
 const MEMORY_ENTRIES = 10_000;

@@ -10,14 +10,13 @@
  * admits up to 2 L, where a sliding window would admit L. docs/ratelimits.md states the bound.
  */
 import { RATE_LEASE_DIVISOR } from "../constants";
+import type { QuotaPeriod } from "../formats/rateLimitRule";
 
 export interface RateSpec {
   /** Cost units per window, and the bucket's capacity. */
   limit: number;
   windowS: number;
 }
-
-export type QuotaPeriod = "day" | "month";
 
 export interface QuotaSpec {
   limit: number;

@@ -17,13 +17,14 @@
 import { currentDryRun } from "../dryRun";
 import type { MiddlewareHandler } from "hono";
 import { recordAudit } from "../audit";
-import { waitUntil, type AppContext, type AppEnv } from "../context";
+import { waitUntil, type AppContext, type AppEnv, type RateLimitOutcome } from "../context";
 import { RATE_COUNTER_TIMEOUT_MS, RATE_LEASE_MAX_ENTRIES, RATE_LEASE_TTL_MS, RATE_UNAVAILABLE_RETRY_S } from "../constants";
 import { GatewayError } from "../errors";
 import type { Principal } from "../identity/principal";
 import { periodEnd, periodSeconds } from "./bucket";
 import type { AcquireAnswer, RateLimitCounter } from "./counter";
-import { LimitsUnavailable, limitTable, matchLimits, type MatchedLimit, type RouteGroup } from "./limits";
+import type { RouteGroup } from "../formats/rateLimitRule";
+import { LimitsUnavailable, limitTable, matchLimits, type MatchedLimit } from "./limits";
 import { recordFire, recordUsage } from "./usage";
 
 interface Lease {
@@ -56,13 +57,6 @@ function putLease(name: string, lease: Lease): void {
 /** Drops this isolate's leases (after a limit changed here; tests). Unspent tokens are not returned: under, never over. */
 export function forgetLeasesInIsolate(): void {
   leases.clear();
-}
-
-/** What the response says about the limits that applied (set on the context, written by `rateLimitHeaders`). */
-export interface RateLimitOutcome {
-  policy: string[];
-  state: string[];
-  retryAfterS?: number;
 }
 
 const sfString = (s: string) => `"${s.replace(/[\\"]/g, "")}"`;

@@ -13,25 +13,8 @@ import type { Config } from "../config";
 import { withDatabase } from "../db/client";
 import type { Principal } from "../identity/principal";
 import { listRateLimits } from "../store/rateLimits";
-import type { LimitSpec, QuotaPeriod } from "./bucket";
-
-export const ROUTE_GROUPS = ["prefect", "conductor", "workers", "argo", "flowapi", "admin"] as const;
-export type RouteGroup = (typeof ROUTE_GROUPS)[number];
-export const TARGET_KINDS = ["key", "subject", "tenant"] as const;
-export type TargetKind = (typeof TARGET_KINDS)[number];
-
-/** A limit as stored and cached (no counts: those change too often to cache). */
-export interface RateLimitRule {
-  id: string;
-  targetKind: TargetKind;
-  /** The key id, subject or tenant, or `*`: each one its own pool. */
-  target: string;
-  routeGroup: RouteGroup | "*";
-  rate: { limit: number; windowS: number };
-  quota: { limit: number; period: QuotaPeriod } | null;
-  mode: "enforce" | "shadow";
-  version: number;
-}
+import { ROUTE_GROUPS, TARGET_KINDS, type RateLimitRule, type RouteGroup } from "../formats/rateLimitRule";
+import type { LimitSpec } from "./bucket";
 
 /** A rule that applies to a request, with the pool (counter object) it is counted in. */
 export interface MatchedLimit {

@@ -4,9 +4,9 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys, tenants, type ApiKeyRow } from "../db/schema";
-import { generateApiKey, hashApiKey } from "../identity/apiKeyFormat";
+import { generateApiKey, hashApiKey } from "../formats/apiKey";
 import { badRequest } from "../errors";
-import { TENANT_NAME_RULE, isTenantName, type TenantName } from "../identity/principal";
+import { TENANT_NAME_RULE, isTenantName, type TenantName } from "../formats/tenantName";
 
 /** The part of a key the gateway caches and decides on: no secret, only its hash. Times are epoch ms. */
 export interface KeyRecord {
@@ -109,7 +109,7 @@ export async function getKeyRow(db: Database, id: string): Promise<ApiKeyRow | n
   return rows[0] ?? null;
 }
 
-/** Throws unless `name` may be a tenant's (src/identity/principal.ts): every writer of a tenant goes through here. */
+/** Throws unless `name` may be a tenant's (src/formats/tenantName.ts): every writer of a tenant goes through here. */
 export function requireTenantName(name: string): void {
   if (!isTenantName(name)) throw badRequest(`tenant: ${TENANT_NAME_RULE}`);
 }

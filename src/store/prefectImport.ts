@@ -6,9 +6,9 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys, tenants } from "../db/schema";
-import { KEY_PREFIX, generateKeyId, hashApiKey } from "../identity/apiKeyFormat";
+import { KEY_PREFIX, generateKeyId, hashApiKey } from "../formats/apiKey";
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
-import { parseScopePattern } from "../identity/scopes";
+import { parseScopePattern } from "../formats/scopes";
 import { requireTenantName } from "./keys";
 
 export interface LegacyPrefectKeyRow {

@@ -5,8 +5,7 @@
 import { and, asc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { rateLimits, usageCounters } from "../db/schema";
-import type { QuotaPeriod } from "../ratelimit/bucket";
-import type { RateLimitRule, RouteGroup, TargetKind } from "../ratelimit/limits";
+import type { QuotaPeriod, RateLimitRule, RouteGroup, TargetKind } from "../formats/rateLimitRule";
 
 type Row = typeof rateLimits.$inferSelect;
 

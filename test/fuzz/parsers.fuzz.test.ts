@@ -4,9 +4,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors";
-import { parseApiKey } from "../../src/identity/apiKeyFormat";
+import { parseApiKey } from "../../src/formats/apiKey";
 import { extractCredential } from "../../src/identity/credentials";
-import { parseScopePattern, scopeMatches } from "../../src/identity/scopes";
+import { parseScopePattern, scopeMatches } from "../../src/formats/scopes";
 import { prefixTenant, stripTenant, stripTenantDeep } from "../../src/engines/conductor/tenantNames";
 import { scopedSearchQuery as scopedSearchQueryVerdict, searchQueryProblem } from "../../src/engines/conductor/search";
 import { seen } from "../engines/conductor/seen";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateApiKey, hashApiKey } from "../../src/identity/apiKeyFormat";
+import { generateApiKey, hashApiKey } from "../../src/formats/apiKey";
 import { asAdmin, call, createTestKey, dbSessions, envWith, errorOf, uniqueTag, wsProxy } from "../helpers";
 
 /** An env whose database sessions are counted under their own tag at the bridge. */

@@ -7,10 +7,11 @@
 import { env } from "cloudflare:workers";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, type Env } from "../../src/config";
+import type { Env } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { apiKeys, tenants } from "../../src/db/schema";
 import { withDatabase } from "../../src/db/client";
-import { generateApiKey, hashApiKey } from "../../src/identity/apiKeyFormat";
+import { generateApiKey, hashApiKey } from "../../src/formats/apiKey";
 import { tenantNameProblem } from "../../src/identity/principal";
 import { createKey, ensureTenant } from "../../src/store/keys";
 import { importLegacyPrefectKeys } from "../../src/store/prefectImport";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/identity/apiKeyFormat";
+import { generateApiKey } from "../../src/formats/apiKey";
 import { call, createTestKey, envWith, errorOf, uniqueTag, wsProxy } from "../helpers";
 
 /** The bridge accepts and then never answers on a `stall` tag: a database that hangs. */

@@ -4,7 +4,7 @@
  */
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
-import { generateApiKey } from "../../src/identity/apiKeyFormat";
+import { generateApiKey } from "../../src/formats/apiKey";
 import { asAdmin, call, createTestKey, envWith, errorOf, stubUrl, uniqueTag, wsProxy } from "../helpers";
 import type { Env } from "../../src/config";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey, sha256Hex, sha256HexSync } from "../../src/identity/apiKeyFormat";
+import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey, sha256Hex, sha256HexSync } from "../../src/formats/apiKey";
 
 describe("API key format", () => {
   it("generates keys that parse back to their id", () => {

@@ -5,9 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { consume, evaluate, freshState, periodEnd, periodKey, settle, type LimitSpec } from "../../src/ratelimit/bucket";
 import { conductorCost, fieldWeight, prefectCost, rootFieldExecutions, workerCost } from "../../src/ratelimit/cost";
-import { compileTable, matchLimits, type RateLimitRule } from "../../src/ratelimit/limits";
+import type { RateLimitRule } from "../../src/formats/rateLimitRule";
+import { compileTable, matchLimits } from "../../src/ratelimit/limits";
 import { rollUp } from "../../src/ratelimit/usage";
-import { parseConfig } from "../../src/config";
+import { parseConfig } from "../../src/readConfig";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
 import { analyzeRequest } from "../../src/engines/prefect/policy";
 

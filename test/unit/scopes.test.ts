@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasScope, parseScopePattern, scopeMatches } from "../../src/identity/scopes";
+import { hasScope, parseScopePattern, scopeMatches } from "../../src/formats/scopes";
 
 describe("scope patterns", () => {
   it.each([

@@ -7,7 +7,7 @@
  */
 import { LruCache } from "../../cache/lru";
 import { KV } from "../../cache/kv";
-import { sha256Hex } from "../../identity/apiKeyFormat";
+import { sha256Hex } from "../../formats/apiKey";
 import type { TenantName } from "../../identity/principal";
 import { isObj } from "../../jsonValue";
 

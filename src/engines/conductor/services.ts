@@ -10,7 +10,7 @@ import type { AppContext, AppVariables } from "../../context";
 import type { Env } from "../../config";
 import { forbidden } from "../../errors";
 import type { Principal } from "../../identity/principal";
-import { hasScope } from "../../identity/scopes";
+import { hasScope } from "../../formats/scopes";
 import { requirePrincipal } from "../../pipeline";
 import type { ExecutionViewer } from "./executions";
 import { isConductorAdmin } from "./rbac";

@@ -15,7 +15,7 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import { GRAPHQL_VALUE_NESTING, type GraphQLLimits } from "../../constants";
-import { hasScope } from "../../identity/scopes";
+import { hasScope } from "../../formats/scopes";
 import { allow, refuse, type Refused, type Verdict } from "../../verdict";
 
 export type { GraphQLLimits };

@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import type { AppContext, AppEnv } from "../../context";
 import { GatewayError, graphqlErrorBody, notFound, statusOf, unauthenticated } from "../../errors";
-import { sha256Hex } from "../../identity/apiKeyFormat";
+import { sha256Hex } from "../../formats/apiKey";
 import type { Principal } from "../../identity/principal";
 import { authenticated } from "../../pipeline";
 import { prefectRequestCost } from "../../ratelimit/cost";

@@ -18,7 +18,7 @@ import type { AppEnv, AppVariables } from "../../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import type { Principal, TenantName } from "../../../identity/principal";
 import { isTenantName } from "../../../identity/principal";
-import { hasScope } from "../../../identity/scopes";
+import { hasScope } from "../../../formats/scopes";
 import { isObj, type Obj } from "../../../jsonValue";
 import { authenticated, requirePrincipal } from "../../../pipeline";
 import { workerCost } from "../../../ratelimit/cost";
