@@ -8,6 +8,7 @@ import { variablesOf, type ConfigPiece } from "./configFields";
 import { sharedConfig, type Config, type ConfigResult, type Env } from "./config";
 import { ENGINE_CONFIGS } from "./engines/configs";
 import { GatewayError } from "./errors";
+import { isObj } from "./jsonValue";
 
 /** Every piece, the shared one first: problems are reported in this order. */
 const PIECES: readonly ConfigPiece[] = [sharedConfig, ...ENGINE_CONFIGS];
@@ -22,11 +23,9 @@ export const CONFIG_VARIABLE_NAMES: readonly string[] = PIECES.flatMap(variables
 function addSection(into: Record<string, unknown>, section: object): void {
   for (const [k, v] of Object.entries(section)) {
     const had = into[k];
-    into[k] = isSectionObject(had) && isSectionObject(v) ? { ...had, ...v } : v;
+    into[k] = isObj(had) && isObj(v) ? { ...had, ...v } : v;
   }
 }
-
-const isSectionObject = (v: unknown): v is object => typeof v === "object" && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 /**
  * Validates the environment. Pure: the same env always gives the same answer. Messages name variables and what is
