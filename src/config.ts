@@ -5,8 +5,8 @@
  *
  * An engine's piece is src/engines/<name>/config.ts: it adds its section's type to `EngineSections` (and its
  * upstream URLs to `EngineUpstreams`, `EngineUiUpstreams`) by augmenting this module, so this module, which every
- * layer reads, imports no engine. The variables are read and checked in src/readConfig.ts, which composes the
- * pieces (src/engines/configs.ts).
+ * layer reads, imports no engine. The variables are read and checked in src/readConfig.ts, with the pieces the
+ * registry (src/engines/index.ts) lists.
  */
 import { z } from "zod";
 import {

@@ -18,9 +18,9 @@ export interface Engine {
   /** Its routes, relative to `mount`; built once per isolate. */
   routes: () => Hono<AppEnv>;
   /**
-   * Its piece of the configuration (src/engines/<name>/config.ts): its variables and its section of `Config`. Also
-   * listed in src/engines/configs.ts, which the configuration is composed from; absent for a mount that only reads
-   * another entry's section (Conductor's task workers).
+   * Its piece of the configuration (src/engines/<name>/config.ts): its variables and its section of `Config`, which
+   * src/readConfig.ts reads with the shared piece. Absent for a mount that reads another entry's section (Conductor's
+   * task workers).
    */
   config?: ConfigPiece;
   /** Operator routes under `/admin`, documented in the admin OpenAPI document with the shared ones. */

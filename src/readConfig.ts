@@ -1,17 +1,17 @@
 /**
  * Reads the Worker's environment into its `Config` (src/config.ts), once per isolate: the shared piece and every
- * engine's (src/engines/configs.ts). A bad deployment answers 500 BAD_CONFIGURATION naming every offending
- * variable, never its value (values may be secrets). Only the top imports this module (src/app.ts, src/index.ts,
- * the scripts): it imports the engines' pieces, and the code below the engines must not.
+ * registered engine's (src/engines/index.ts). A bad deployment answers 500 BAD_CONFIGURATION naming every
+ * offending variable, never its value (values may be secrets). Only the top imports this module (src/app.ts,
+ * src/index.ts, the scripts): it imports the registry, and the code below the engines must not.
  */
 import { variablesOf, type ConfigPiece } from "./configFields";
 import { sharedConfig, type Config, type ConfigResult, type Env } from "./config";
-import { ENGINE_CONFIGS } from "./engines/configs";
+import { engines } from "./engines";
 import { GatewayError } from "./errors";
 import { isObj } from "./jsonValue";
 
 /** Every piece, the shared one first: problems are reported in this order. */
-const PIECES: readonly ConfigPiece[] = [sharedConfig, ...ENGINE_CONFIGS];
+const PIECES: readonly ConfigPiece[] = [sharedConfig, ...new Set(engines.flatMap((e) => (e.config ? [e.config] : [])))];
 
 /** Every variable the Worker reads (the local stack passes each through from its environment). */
 export const CONFIG_VARIABLE_NAMES: readonly string[] = PIECES.flatMap(variablesOf);
@@ -63,8 +63,8 @@ export function parseConfig(env: Record<string, unknown>): ConfigResult {
       error: new GatewayError("BAD_CONFIGURATION", `invalid configuration: ${problems.join("; ")}`, { variables }),
     };
   }
-  // Each section is its piece's output, and the pieces are the ones Config's type is made of (src/config.ts and the
-  // engines' augmentations of it; test/unit/registry.test.ts holds the engines' list and the registry together).
+  // Each section is its piece's output, and Config's type is made of the same pieces' outputs (src/config.ts and the
+  // engines' augmentations of it, each in the piece's own file).
   return { ok: true, config: config as unknown as Config };
 }
 
