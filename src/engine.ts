@@ -11,7 +11,7 @@ import type { AppContext, AppEnv } from "./context";
 import type { Principal } from "./identity/principal";
 
 export interface Engine {
-  /** The engine's name, as the README and the docs call it (docs/engines/<name>.md). */
+  /** Its name, the one its rate-limit route group has (`workers` for Conductor's task-worker mount). */
   name: string;
   /** Where its routes are mounted, e.g. `/prefect`; one Engine per mount. */
   mount: `/${string}`;
