@@ -5,12 +5,13 @@
  * contract only, never on an engine's files, so an engine can be added or removed without touching it.
  */
 import type { Hono } from "hono";
-import type { AdminApi } from "./admin/openapi";
+import type { AdminExtension } from "./admin/openapi";
 import type { ConfigPiece } from "./configFields";
 import type { AppContext, AppEnv } from "./context";
 import type { Principal } from "./identity/principal";
 
-export interface Engine {
+/** Besides what is below, an engine may add admin routes and hear of new tenants (AdminExtension). */
+export interface Engine extends AdminExtension {
   /** Its name, the one its rate-limit route group has (`workers` for Conductor's task-worker mount). */
   name: string;
   /** Where its routes are mounted, e.g. `/prefect`; one Engine per mount. */
@@ -23,20 +24,9 @@ export interface Engine {
    * task workers).
    */
   config?: ConfigPiece;
-  /** Operator routes under `/admin`, documented in the admin OpenAPI document with the shared ones. */
-  adminRoutes?: EngineAdminRoutes;
-  /** Called after the admin API created a tenant (directly or through a key), to drop what the engine caches. */
-  onTenantsChanged?: (c: AppContext) => Promise<void>;
   /**
    * Whether this key's holder administers something of this engine, which lets the key be exchanged for a browser
    * session (`POST /auth/key`) like a flowgate admin's. Only asked for a principal that is not a flowgate admin.
    */
   opensSession?: (c: AppContext, p: Principal) => Promise<boolean>;
-}
-
-export interface EngineAdminRoutes {
-  /** Routes that decide access themselves (the engine's own admins as well): registered before the admin-only guard. */
-  ownAccess?: (api: AdminApi) => void;
-  /** Routes for flowgate admins only: registered behind the guard. */
-  adminOnly?: (api: AdminApi) => void;
 }

@@ -10,7 +10,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import type { Handler, Hono, MiddlewareHandler } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../context";
+import type { AppContext, AppEnv } from "../context";
 
 export type AdminMethod = "get" | "post" | "put" | "patch" | "delete";
 
@@ -110,3 +110,19 @@ export class AdminApi {
 
 /** `/keys/:id` -> `/keys/{id}`. */
 export const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z]+)/g, "{$1}");
+
+/**
+ * What an engine adds to the admin API (src/engine.ts's Engine carries it; src/app.ts passes the registry in), so
+ * the admin API takes the engines' hooks without importing anything of theirs.
+ */
+export interface AdminExtension {
+  /** Operator routes under `/admin`, documented in this document with the shared ones. */
+  adminRoutes?: {
+    /** Routes that decide access themselves (the engine's own admins as well): registered before the admin-only guard. */
+    ownAccess?: (api: AdminApi) => void;
+    /** Routes for flowgate admins only: registered behind the guard. */
+    adminOnly?: (api: AdminApi) => void;
+  };
+  /** Called after the admin API created a tenant (directly or through a key), to drop what the engine caches. */
+  onTenantsChanged?: (c: AppContext) => Promise<void>;
+}

@@ -10,7 +10,6 @@ import { bumpCacheEpoch, setLogLevelOverride } from "../control";
 import { recordAudit, settleAudit } from "../audit";
 import { lastScheduledRun } from "../cron/purge";
 import type { AppContext, AppEnv } from "../context";
-import type { Engine } from "../engine";
 import { withDatabase, type Database } from "../db/client";
 import { GatewayError, badRequest, forbidden, notFound } from "../errors";
 import { forgetAllKeysInIsolate, forgetKeyInIsolate, writeKvEntry } from "../identity/keyLookup";
@@ -33,7 +32,7 @@ import {
 } from "../store/keys";
 import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
-import { AdminApi, ErrorEnvelope } from "./openapi";
+import { AdminApi, ErrorEnvelope, type AdminExtension } from "./openapi";
 import { GatewayStatus, AuditList, CreatedKey, KeyList, KeyView, LogLevelSet, Purged, Revoked, RotatedKey, TenantCreated, TenantList } from "./responses";
 import { publishRevocation } from "../identity/revocation";
 import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
@@ -64,7 +63,7 @@ function keyIdParam(c: AppContext): string {
 export const adminApis = new WeakMap<Hono<AppEnv>, AdminApi>();
 
 /** The engines' hooks the admin API calls after a tenant was created (it may be one a cached list lacks). */
-async function tenantsChanged(c: AppContext, engines: readonly Engine[]): Promise<void> {
+async function tenantsChanged(c: AppContext, engines: readonly AdminExtension[]): Promise<void> {
   for (const e of engines) if (e.onTenantsChanged) await e.onTenantsChanged(c);
 }
 
@@ -72,7 +71,7 @@ async function tenantsChanged(c: AppContext, engines: readonly Engine[]): Promis
  * `dispatch` is the app itself, for `/admin/explain`'s dry runs; `engines` (the registry, from src/app.ts) add their
  * own admin routes (Argo's workspaces) and hear of new tenants.
  */
-export function adminRoutes(dispatch: Dispatch, engines: readonly Engine[]): Hono<AppEnv> {
+export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension[]): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
   const api = new AdminApi(admin);
 
