@@ -8,7 +8,6 @@ import type { KeyLookupDeps } from "./identity/keyLookup";
 import type { Principal } from "./identity/principal";
 import type { SessionClaims } from "./identity/session";
 import type { Logger } from "./log";
-import type { Services } from "./services";
 
 export interface AppVariables {
   requestId: string;
@@ -27,8 +26,7 @@ export interface AppVariables {
   refused: boolean;
   /** Limits that applied to this request, for the RateLimit headers (src/ratelimit/enforce.ts). */
   rateLimit?: RateLimitOutcome;
-  /** What handlers use, built once after authentication by `requestServices` (src/services.ts). */
-  services: Services;
+  // `services` (what handlers use, built after authentication) is declared by src/services.ts, which sets it.
 }
 
 /**

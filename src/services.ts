@@ -80,6 +80,15 @@ export class UpstreamClient {
   }
 }
 
+// The step that sets `services` declares it on the context: the context is read by this module, so it does not
+// import this module back (a cycle).
+declare module "./context" {
+  interface AppVariables {
+    /** What handlers use, built once after authentication by `requestServices`. */
+    services: Services;
+  }
+}
+
 export interface Services {
   /** An upstream's base URL, or BAD_CONFIGURATION naming its variable. */
   requireUpstream(name: UpstreamName): string;
