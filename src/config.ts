@@ -74,6 +74,8 @@ export const sharedConfig = z
     JWT_CLAIM_TENANT: claim("tenant"),
     JWT_CLAIM_SCOPES: claim("scope"),
     JWT_CLAIM_SERVES_TENANTS: claim("serves_tenants"),
+    FLOWAPI_IDENTIFIER: optionalString,
+    FLOWAPI_PUBLIC_KEY: optionalString,
     ADMIN_ROLES: commaList(["OWNER"]),
     ADMIN_GROUPS: commaList(["NETWORK-ADMIN"]),
     LOG_LEVEL: logLevel,
@@ -145,6 +147,8 @@ export const sharedConfig = z
       },
       /** Conductor SDK token secrets: the first signs, all verify; empty when GATEWAY_TOKEN_SECRET is unset. */
       gatewayTokenSecrets: v.GATEWAY_TOKEN_SECRET,
+      /** FlowAuth token verification (src/identity/flowauth.ts): the identifier tokens are issued for, and the key that signs them. */
+      flowapi: { identifier: v.FLOWAPI_IDENTIFIER, publicKey: v.FLOWAPI_PUBLIC_KEY },
       adminRoles: v.ADMIN_ROLES,
       adminGroups: v.ADMIN_GROUPS,
       logLevel: v.LOG_LEVEL,

@@ -1,18 +1,10 @@
-/** FlowAPI's variables (docs/configuration.md) and its section of the configuration. */
+/** FlowAPI's variable (docs/configuration.md) and its section of the configuration. */
 import { z } from "zod";
-import { optionalString, url } from "../../configFields";
+import { url } from "../../configFields";
 
-export const flowapiConfig = z
-  .object({
-    FLOWAPI_IDENTIFIER: optionalString,
-    FLOWAPI_PUBLIC_KEY: optionalString,
-    FLOWAPI_URL: url,
-  })
-  .transform((v) => ({
-    /** FlowAuth token verification: the identifier tokens are issued for, and the key that signs them. */
-    flowapi: { identifier: v.FLOWAPI_IDENTIFIER, publicKey: v.FLOWAPI_PUBLIC_KEY },
-    upstreams: { flowapi: v.FLOWAPI_URL },
-  }));
+// Its tokens' variables (FLOWAPI_IDENTIFIER, FLOWAPI_PUBLIC_KEY) are the shared piece's (src/config.ts): FlowAuth
+// tokens are a credential, verified by identity (src/identity/flowauth.ts) like every other.
+export const flowapiConfig = z.object({ FLOWAPI_URL: url }).transform((v) => ({ upstreams: { flowapi: v.FLOWAPI_URL } }));
 
 /**
  * The section joins `Config` (src/config.ts) through its interfaces, so the shared code has the type without
