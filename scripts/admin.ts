@@ -56,12 +56,17 @@ import {
   type KeyView,
 } from "../src/store/keys.ts";
 import { importLegacyPrefectKeys, type LegacyPrefectKeyRow } from "../src/store/prefectImport.ts";
-import { LimitBody, LimitPatch, UsageQuery } from "../src/admin/limits.ts";
+import { LimitPatch, limitSchemas } from "../src/admin/limits.ts";
+import { engines } from "../src/engines/index.ts";
+import { routeGroupsOf } from "../src/formats/rateLimitRule.ts";
 import { deleteRateLimit, listRateLimitViews, putRateLimit, queryUsage, updateRateLimit, type RateLimitView } from "../src/store/rateLimits.ts";
 import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
 import { PGLITE_DIR, claimStack, describeHolder, readStack } from "./stack-file.ts";
 
 class UsageError extends Error {}
+
+/** The route groups a limit may name: the registry's, as the admin API checks them. */
+const { LimitBody, UsageQuery } = limitSchemas(routeGroupsOf(engines));
 
 const list = (s: string | undefined) => (s === undefined ? undefined : s.split(",").map((x) => x.trim()).filter(Boolean));
 

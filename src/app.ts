@@ -21,13 +21,15 @@ import { authenticated, canonicalPath, configuration, corsPolicy, renderError, r
 import { rateLimitHeaders } from "./ratelimit/enforce";
 import { configFor } from "./readConfig";
 import { gatewayRouter } from "./router";
+import { engineUpstreams, upstreamTable } from "./services";
 
 export function buildApp(): Hono<AppEnv> {
   // Hono's RegExpRouter, taught the fixed-word-beside-a-parameter paths of Conductor's API (src/router.ts).
   const app = new Hono<AppEnv>({ router: gatewayRouter() });
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after.
-  app.use("*", requestContext, configuration(configFor), canonicalPath, corsPolicy, rateLimitHeaders);
+  // The registry's upstreams (their variables and header allow-lists), put together once and handed to each request.
+  app.use("*", requestContext, engineUpstreams(upstreamTable(engines)), configuration(configFor), canonicalPath, corsPolicy, rateLimitHeaders);
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 

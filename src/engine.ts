@@ -9,6 +9,7 @@ import type { AdminExtension } from "./admin/openapi";
 import type { ConfigPiece } from "./configFields";
 import type { AppContext, AppEnv } from "./context";
 import type { Principal } from "./identity/principal";
+import type { UpstreamTable } from "./services";
 
 /** Besides what is below, an engine may add admin routes and hear of new tenants (AdminExtension). */
 export interface Engine extends AdminExtension {
@@ -24,6 +25,12 @@ export interface Engine extends AdminExtension {
    * task workers).
    */
   config?: ConfigPiece;
+  /**
+   * The upstreams it calls, by the name its config piece gives them in `config.upstreams`: each one's variable,
+   * route prefix and the client headers it receives (its allow-list, with why each passes). Absent for a mount that
+   * calls another entry's (Conductor's task workers).
+   */
+  upstreams?: UpstreamTable;
   /**
    * Whether this key's holder administers something of this engine, which lets the key be exchanged for a browser
    * session (`POST /auth/key`) like a flowgate admin's. Only asked for a principal that is not a flowgate admin.

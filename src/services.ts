@@ -11,28 +11,57 @@ import { waitUntil, type AppContext, type AppEnv } from "./context";
 import { GatewayError } from "./errors";
 import { SubrequestBudget } from "./proxy/budget";
 import { forward } from "./proxy/forward";
-import { principalHeaders, type Engine } from "./proxy/headers";
+import { principalHeaders } from "./proxy/headers";
 
+/** The upstreams the engines' configuration pieces add to `Config` (`config.upstreams.<name>`). */
 export type UpstreamName = keyof Config["upstreams"];
 
 /**
- * Each upstream: the variable that sets it (named in the refusal when unset), the engine whose header allow-list
- * applies, and the gateway prefix its `Location` answers are kept under. Schellar is Conductor's scheduler, served
- * under Conductor's routes.
+ * One upstream as the engine that calls it declares it (its Engine entry's `upstreams`, src/engine.ts): what the
+ * shared code needs to call it without knowing the engine.
  */
-const UPSTREAMS: Record<UpstreamName, { variable: string; engine: Engine; routePrefix: string }> = {
-  prefect: { variable: "PREFECT_GRAPHQL_URL", engine: "prefect", routePrefix: "/prefect" },
-  conductor: { variable: "CONDUCTOR_URL", engine: "conductor", routePrefix: "/conductor" },
-  schellar: { variable: "SCHELLAR_URL", engine: "conductor", routePrefix: "/conductor" },
-  argo: { variable: "ARGO_URL", engine: "argo", routePrefix: "/argo" },
-  flowapi: { variable: "FLOWAPI_URL", engine: "flowapi", routePrefix: "/flowapi" },
-};
+export interface UpstreamDeclaration {
+  /** The variable that sets its URL, named in the refusal when it is unset. */
+  variable: string;
+  /** The gateway prefix its `Location` answers are kept under: `/conductor`. */
+  routePrefix: `/${string}`;
+  /**
+   * The client headers it receives (its engine's allow-list; src/proxy/headers.ts says what never passes). Written
+   * in the engine's folder with why each one passes, so adding a header is reviewed where the engine is.
+   */
+  forwardedHeaders: readonly string[];
+}
+
+/** Every engine's upstreams, by name: put together by the composition root (src/app.ts) from the registry. */
+export type UpstreamTable = Readonly<Partial<Record<UpstreamName, UpstreamDeclaration>>>;
+
+/**
+ * The registry's upstreams in one table. Two entries declaring one name would make which allow-list applies depend
+ * on their order, so that is refused when the app is built.
+ */
+export function upstreamTable(engines: readonly { name: string; upstreams?: UpstreamTable }[]): UpstreamTable {
+  const table: Partial<Record<UpstreamName, UpstreamDeclaration>> = {};
+  for (const e of engines) {
+    for (const [name, declared] of Object.entries(e.upstreams ?? {}) as [UpstreamName, UpstreamDeclaration][]) {
+      if (table[name]) throw new Error(`upstream ${name} is declared twice (again by ${e.name})`);
+      table[name] = declared;
+    }
+  }
+  return table;
+}
+
+/** An upstream's declaration; one no registered engine declares is a programming error, not a request's. */
+function declarationOf(upstreams: UpstreamTable, name: UpstreamName): UpstreamDeclaration {
+  const declared = upstreams[name];
+  if (!declared) throw new Error(`no registered engine declares the upstream ${name}`);
+  return declared;
+}
 
 /** An upstream's base URL, or BAD_CONFIGURATION naming the variable to set. */
-export function requireUpstream(config: Config, name: UpstreamName): string {
+export function requireUpstream(config: Config, upstreams: UpstreamTable, name: UpstreamName): string {
   const url = config.upstreams[name];
   if (!url) {
-    const { variable } = UPSTREAMS[name];
+    const { variable } = declarationOf(upstreams, name);
     throw new GatewayError("BAD_CONFIGURATION", `${variable} is not set`, { variables: [variable] });
   }
   return url;
@@ -55,7 +84,8 @@ export interface UpstreamRequest {
  */
 export class UpstreamClient {
   constructor(
-    readonly engine: Engine,
+    /** The client headers this upstream receives (its engine's allow-list). */
+    readonly forwardedHeaders: readonly string[],
     /** The upstream's base URL: part of any cache key, so two upstreams never share an answer. */
     readonly base: string,
     readonly routePrefix: string,
@@ -67,7 +97,7 @@ export class UpstreamClient {
   send(req: UpstreamRequest): Promise<Response> {
     if (!this.budget.take()) throw new GatewayError("LIMIT_EXCEEDED", "this request needs more upstream calls than one request may make");
     return forward({
-      engine: this.engine,
+      forwardedHeaders: this.forwardedHeaders,
       upstream: this.base,
       path: req.path,
       routePrefix: this.routePrefix,
@@ -84,6 +114,8 @@ export class UpstreamClient {
 // import this module back (a cycle).
 declare module "./context" {
   interface AppVariables {
+    /** The registry's upstreams, set first thing by `engineUpstreams` (the composition root's table). */
+    upstreams: UpstreamTable;
     /** What handlers use, built once after authentication by `requestServices`. */
     services: Services;
   }
@@ -106,6 +138,7 @@ export interface Services {
 /** The request's services, from what the pipeline has established so far (call after authentication). */
 export function buildServices(c: AppContext): Services {
   const config = c.get("config");
+  const upstreams = c.get("upstreams");
   const requestId = c.get("requestId");
   const identity = principalHeaders(c.get("principal"), requestId);
   const anonymous = principalHeaders(null, requestId);
@@ -115,18 +148,29 @@ export function buildServices(c: AppContext): Services {
   const deps = { config, kv, waitUntil: (p: Promise<unknown>) => waitUntil(c, p) };
   return {
     budget,
-    requireUpstream: (name) => requireUpstream(config, name),
+    requireUpstream: (name) => requireUpstream(config, upstreams, name),
     upstream(name, options = {}) {
       const key = options.anonymous ? `${name}:anonymous` : name;
       let client = clients.get(key);
       if (!client) {
-        const { engine, routePrefix } = UPSTREAMS[name];
-        client = new UpstreamClient(engine, requireUpstream(config, name), routePrefix, options.anonymous ? anonymous : identity, config.upstreamTimeoutMs, budget);
+        const { forwardedHeaders, routePrefix } = declarationOf(upstreams, name);
+        client = new UpstreamClient(forwardedHeaders, requireUpstream(config, upstreams, name), routePrefix, options.anonymous ? anonymous : identity, config.upstreamTimeoutMs, budget);
         clients.set(key, client);
       }
       return client;
     },
     cached: (list) => list.read(deps),
+  };
+}
+
+/**
+ * The step, first in the app, that hands every request the registry's upstreams (`c.get("upstreams")`): shared code
+ * learns them from the composition root, never from an engine's files.
+ */
+export function engineUpstreams(upstreams: UpstreamTable): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("upstreams", upstreams);
+    await next();
   };
 }
 

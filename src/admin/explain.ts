@@ -29,11 +29,14 @@ const EXPLAIN_MAX_BODY_BYTES = 1_048_576;
 const CREDENTIAL_HEADERS = ["authorization", "x-api-key", "x-prefect-user-id", "x-authorization", "cookie"];
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 /**
- * What can be explained: the engines' routes and /whoami. Never the admin API or sign-in: their handlers act on
- * flowgate itself (the database, KV, cookies) rather than through an upstream, so a dry run would not stop them.
- * Checked on the path as the URL parser resolves it (`/prefect/../admin` is /admin).
+ * What can be explained: the engines' routes (below the `mounts` src/app.ts passes from the registry) and /whoami.
+ * Never the admin API or sign-in: their handlers act on flowgate itself (the database, KV, cookies) rather than
+ * through an upstream, so a dry run would not stop them. Checked on the path as the URL parser resolves it
+ * (`/prefect/../admin` is /admin).
  */
-const EXPLAINABLE = /^\/(?:prefect|conductor|workers|argo|flowapi)(?:\/|$)|^\/whoami$/;
+function explainable(mounts: readonly string[]): (pathname: string) => boolean {
+  return (pathname) => pathname === "/whoami" || mounts.some((m) => pathname === m || pathname.startsWith(`${m}/`));
+}
 
 export const ExplainBody = z
   .object({
@@ -105,7 +108,8 @@ export function explainRun(run: DryRun, status: number): Explanation {
   };
 }
 
-export function registerExplain(api: AdminApi, dispatch: Dispatch): void {
+export function registerExplain(api: AdminApi, dispatch: Dispatch, mounts: readonly string[]): void {
+  const isExplainable = explainable(mounts);
   api.route(
     {
       method: "post",
@@ -126,7 +130,7 @@ export function registerExplain(api: AdminApi, dispatch: Dispatch): void {
     },
     async (c) => {
     const body = parseOr400(ExplainBody, await jsonBody(c.req.raw, EXPLAIN_MAX_BODY_BYTES));
-    const explanation = await explain(c, body, dispatch);
+    const explanation = await explain(c, body, dispatch, isExplainable);
     recordAudit(
       c,
       {
@@ -145,7 +149,7 @@ export function registerExplain(api: AdminApi, dispatch: Dispatch): void {
   );
 }
 
-async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch): Promise<Explanation> {
+async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch, isExplainable: (pathname: string) => boolean): Promise<Explanation> {
   const run: DryRun = { askedPrincipal: null, principal: null, upstreamCall: null, error: null, audits: [], limits: [] };
   const headers = new Headers(body.request.headers ?? {});
   if (body.keyId) {
@@ -165,7 +169,7 @@ async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch): Pr
   }
   // The path is appended as given, encodings and all: it must meet the same path checks a client's would.
   const origin = new URL(c.req.url).origin;
-  if (!EXPLAINABLE.test(new URL(`${origin}${body.request.path}`).pathname)) {
+  if (!isExplainable(new URL(`${origin}${body.request.path}`).pathname)) {
     throw badRequest("only the engines' routes and /whoami can be explained (the admin API and sign-in act on flowgate itself)");
   }
   const hasBody = body.request.body !== undefined && body.request.method !== "GET" && body.request.method !== "HEAD";

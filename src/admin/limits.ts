@@ -12,7 +12,7 @@ import { requirePrincipal } from "../pipeline";
 import { RATE_WINDOW_MAX_S } from "../constants";
 import type { RateLimitCounter } from "../ratelimit/counter";
 import { forgetLeasesInIsolate } from "../ratelimit/enforce";
-import { ROUTE_GROUPS, TARGET_KINDS } from "../formats/rateLimitRule";
+import { TARGET_KINDS } from "../formats/rateLimitRule";
 import { publishLimits } from "../ratelimit/limits";
 import { settleUsage } from "../ratelimit/usage";
 import { deleteRateLimit, getRateLimit, listRateLimits, listRateLimitViews, putRateLimit, queryUsage, updateRateLimit } from "../store/rateLimits";
@@ -27,40 +27,47 @@ const rate = z.object({ limit: z.number().int().min(1).max(1_000_000_000), windo
 const quota = z.object({ limit: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), period: z.enum(["day", "month"]) }).strict();
 const mode = z.enum(["enforce", "shadow"]);
 
-/** Who is counted: a key id, a subject or a tenant, or `*` for each of them separately. */
-export const LimitBody = z
-  .object({
-    kind: z.enum(TARGET_KINDS),
-    target: printable,
-    routeGroup: z.enum([...ROUTE_GROUPS, "*"]).default("*"),
-    rate,
-    quota: quota.nullable().optional(),
-    mode: mode.default("enforce"),
-    description: z.string().max(2_000).optional(),
-  })
-  .strict()
-  .refine((b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? /^[a-z0-9]{12}$/.test(b.target) : TENANT_NAME.test(b.target)), {
-    message: "must be '*', a key id (12 characters), a tenant name, or a subject",
-    path: ["target"],
-  });
-
 export const LimitPatch = z
   .object({ rate: rate.optional(), quota: quota.nullable().optional(), mode: mode.optional(), description: z.string().max(2_000).nullable().optional() })
   .strict();
 
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
-export const UsageQuery = z.object({
-  resolution: z.enum(["minute", "hour", "day"]).default("hour"),
-  tenant: z.string().regex(TENANT_NAME).optional(),
-  subject: z.string().max(256).optional(),
-  keyId: z.string().regex(/^[a-z0-9]{12}$/).optional(),
-  routeGroup: z.enum(ROUTE_GROUPS).optional(),
-  since: instant.optional(),
-  until: instant.optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
+/**
+ * A new limit's body and a usage query, whose route group must be one of `routeGroups` (the registry's, from
+ * `routeGroupsOf`): the admin API and the operator CLI build them from the registry they are given.
+ */
+export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
+  /** Who is counted: a key id, a subject or a tenant, or `*` for each of them separately. */
+  const LimitBody = z
+    .object({
+      kind: z.enum(TARGET_KINDS),
+      target: printable,
+      routeGroup: z.enum([...routeGroups, "*"]).default("*"),
+      rate,
+      quota: quota.nullable().optional(),
+      mode: mode.default("enforce"),
+      description: z.string().max(2_000).optional(),
+    })
+    .strict()
+    .refine((b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? /^[a-z0-9]{12}$/.test(b.target) : TENANT_NAME.test(b.target)), {
+      message: "must be '*', a key id (12 characters), a tenant name, or a subject",
+      path: ["target"],
+    });
+
+  const UsageQuery = z.object({
+    resolution: z.enum(["minute", "hour", "day"]).default("hour"),
+    tenant: z.string().regex(TENANT_NAME).optional(),
+    subject: z.string().max(256).optional(),
+    keyId: z.string().regex(/^[a-z0-9]{12}$/).optional(),
+    routeGroup: z.enum(routeGroups).optional(),
+    since: instant.optional(),
+    until: instant.optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  });
+  return { LimitBody, UsageQuery };
+}
 
 /** Default look-back of a usage query: an hour of minutes, two days of hours, a month of days. */
 const DEFAULT_SINCE_MS = { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 };
@@ -90,7 +97,8 @@ function counter(c: AppContext, pool: string): DurableObjectStub<RateLimitCounte
   return ns ? ns.get(ns.idFromName(pool)) : null;
 }
 
-export function registerLimitRoutes(api: AdminApi): void {
+export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string, ...string[]]): void {
+  const { LimitBody, UsageQuery } = limitSchemas(routeGroups);
   const NOT_FOUND = { description: "no such limit", schema: ErrorEnvelope };
   api.route({ method: "get", path: "/limits", tag: "limits", summary: "Every rate limit, with how often each refused (or would have, in shadow mode)", responses: { 200: { description: "limits" } } }, async (c) => {
     await settleUsage(c.get("config"), c.get("log")); // this isolate's fire counts first

@@ -116,6 +116,10 @@ export const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z]+)/
  * the admin API takes the engines' hooks without importing anything of theirs.
  */
 export interface AdminExtension {
+  /** Its name, its rate-limit route group's: a limit may name it (`/admin/limits`, `/admin/usage`). */
+  name: string;
+  /** Where its routes are mounted: a request below it may be explained (`/admin/explain`). */
+  mount: `/${string}`;
   /** Operator routes under `/admin`, documented in this document with the shared ones. */
   adminRoutes?: {
     /** Routes that decide access themselves (the engine's own admins as well): registered before the admin-only guard. */

@@ -18,6 +18,7 @@ import { authenticated, requirePrincipal } from "../pipeline";
 import { rateLimited } from "../ratelimit/enforce";
 import { forgetLimitsInIsolate } from "../ratelimit/limits";
 import { registerLimitRoutes } from "./limits";
+import { ADMIN_ROUTE_GROUP, routeGroupsOf } from "../formats/rateLimitRule";
 import { listAuditEvents, type AuditEvent } from "../store/audit";
 import {
   createKey,
@@ -69,7 +70,8 @@ async function tenantsChanged(c: AppContext, engines: readonly AdminExtension[])
 
 /**
  * `dispatch` is the app itself, for `/admin/explain`'s dry runs; `engines` (the registry, from src/app.ts) add their
- * own admin routes (Argo's workspaces) and hear of new tenants.
+ * own admin routes (Argo's workspaces), hear of new tenants, and name the route groups a limit may name and the
+ * mounts a dry run may explain.
  */
 export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension[]): Hono<AppEnv> {
   const admin = new Hono<AppEnv>();
@@ -87,7 +89,7 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       await next();
     },
     // An operator can always reach the limits themselves, to lift one set too tight.
-    rateLimited("admin", undefined, (c) => c.req.path.startsWith("/admin/limits")),
+    rateLimited(ADMIN_ROUTE_GROUP, undefined, (c) => c.req.path.startsWith("/admin/limits")),
   );
 
   // Cache
@@ -238,8 +240,8 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
   });
 
   for (const e of engines) e.adminRoutes?.adminOnly?.(api);
-  registerExplain(api, dispatch);
-  registerLimitRoutes(api);
+  registerExplain(api, dispatch, engines.map((e) => e.mount));
+  registerLimitRoutes(api, routeGroupsOf(engines));
 
   const documents = new Map<string, unknown>();
   api.route(

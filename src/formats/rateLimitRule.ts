@@ -3,9 +3,22 @@
  * (src/ratelimit/) matches requests with. Below both, so neither imports the other's files for it. Pure.
  */
 
-/** The route groups a limit can name: each engine's mount, and the admin API. */
-export const ROUTE_GROUPS = ["prefect", "conductor", "workers", "argo", "flowapi", "admin"] as const;
-export type RouteGroup = (typeof ROUTE_GROUPS)[number];
+/**
+ * A route group a limit can name: an engine's `name` (one per mount, src/engines/index.ts), or `admin`. A string,
+ * not a union: the groups are the registry's, which this module sits below; the admin API checks a new limit's
+ * group against the registry (`routeGroupsOf`), and a stored limit naming an engine since removed simply matches no
+ * request.
+ */
+export type RouteGroup = string;
+/** The admin API's own route group. */
+export const ADMIN_ROUTE_GROUP = "admin";
+
+/** The route groups a limit can name, from the registry's entries: each one's name, then `admin`. */
+export function routeGroupsOf(engines: readonly { name: string }[]): readonly [RouteGroup, ...RouteGroup[]] {
+  // Never empty (`admin` is always one), as a zod enum needs.
+  const [first, ...rest] = engines.map((e) => e.name);
+  return first === undefined ? [ADMIN_ROUTE_GROUP] : [first, ...rest, ADMIN_ROUTE_GROUP];
+}
 /** Whom a limit counts: one key, one subject (person or program), or one tenant. */
 export const TARGET_KINDS = ["key", "subject", "tenant"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];

@@ -6,11 +6,11 @@
  */
 import { DRY_RUN_BODY_CHARS, DryRunHalt, currentDryRun, type DryRun } from "../dryRun";
 import { GatewayError } from "../errors";
-import { FORWARDED_HEADERS, downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders, type Engine } from "./headers";
+import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from "./headers";
 
 export interface ForwardOptions {
-  /** The engine behind `upstream`: decides which client headers may pass (FORWARDED_HEADERS). */
-  engine: Engine;
+  /** The client headers that may pass: the allow-list of the engine behind `upstream` (its entry's `upstreams`). */
+  forwardedHeaders: readonly string[];
   /** Base URL of the engine, e.g. `http://conductor:8080`. */
   upstream: string;
   /** Path (and query) below the base, already rebuilt by the route: `/api/workflow/abc?includeTasks=true`. */
@@ -36,7 +36,7 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   try {
     res = await fetch(url, {
       method: opts.method,
-      headers: upstreamRequestHeaders(opts.headers, opts.identity, FORWARDED_HEADERS[opts.engine]),
+      headers: upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders),
       body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
       redirect: "manual",
       signal: controller.signal,
@@ -61,7 +61,7 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
     dryRun.upstreamCall = {
       method: opts.method,
       url,
-      headerNames: [...upstreamRequestHeaders(opts.headers, opts.identity, FORWARDED_HEADERS[opts.engine]).keys()].sort(),
+      headerNames: [...upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders).keys()].sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
       bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
     };

@@ -2,43 +2,24 @@
  * What headers cross the gateway. Pure functions: testable without a network.
  *
  * Identity never travels as the client sent it: a client header reaches an upstream only when it is on that
- * engine's allow-list below (what the engine's API reads to answer), so a header nobody thought of (`remote-user`,
- * `impersonate-user`, `x-hasura-role`, `forwarded`, `grpc-metadata-*`, ...) cannot pass; the gateway then sets its
- * own identity headers from the Principal.
+ * engine's allow-list (what the engine's API reads to answer: CONTENT_NEGOTIATION below and what its entry adds), so
+ * a header nobody thought of (`remote-user`, `impersonate-user`, `x-hasura-role`, `forwarded`, `grpc-metadata-*`,
+ * ...) cannot pass; the gateway then sets its own identity headers from the Principal.
  */
 import type { Principal } from "../identity/principal";
 
-/** The engines flowgate forwards to; each route names its engine when it calls `forward`. */
-export type Engine = "prefect" | "conductor" | "argo" | "flowapi";
-
-/** What any HTTP API reads to choose the form of its answer: no identity, no routing, no framing. */
-const CONTENT_NEGOTIATION = ["accept", "accept-language", "content-type", "user-agent"] as const;
-
 /**
- * Client headers each engine receives, in one table so what crosses the gateway is reviewed in one place (the
- * routes of an engine cannot widen it one by one). Everything else is dropped.
- * - prefect: Prefect Server's GraphQL (Apollo in front of Hasura) reads the body and its content type; its
- *   identity headers (`x-hasura-*`, `x-prefect-*`) are exactly what must never pass.
- * - conductor: the routes build Conductor's requests themselves (accept, content-type); Spring reads nothing
- *   else, and `x-authorization` (Orkes) must never pass.
- * - argo: Argo Server runs with --auth-mode=server behind the gateway. Its grpc-gateway copies `grpc-metadata-*`
- *   and `authorization` into gRPC metadata, which the server reads as identity: neither passes. Conditional GETs
- *   keep the UI's static files cacheable; `last-event-id` lets an event stream resume.
- * - flowapi: FlowAPI verifies the FlowAuth token again itself, so `authorization` passes (the gateway has
- *   verified it first); nothing else it reads is identity.
- * Never forwarded anywhere: `accept-encoding` and `content-encoding` (the gateway reads the bodies it checks, and
- * the runtime negotiates compression itself), `cookie`, `forwarded`, `x-forwarded-*`, hop-by-hop headers.
+ * What any HTTP API reads to choose the form of its answer: no identity, no routing, no framing. Each engine's
+ * allow-list (its Engine entry's `upstreams`, in src/engines/<name>/index.ts) starts from it and names, with why,
+ * each header it adds. Never forwarded anywhere, whatever a list says: `accept-encoding` and `content-encoding` (the
+ * gateway reads the bodies it checks, and the runtime negotiates compression itself), `cookie`, `forwarded`,
+ * `x-forwarded-*`, hop-by-hop headers; test/routes/edge.test.ts holds every list to that.
  */
-export const FORWARDED_HEADERS: Record<Engine, readonly string[]> = {
-  prefect: [...CONTENT_NEGOTIATION],
-  conductor: [...CONTENT_NEGOTIATION],
-  argo: [...CONTENT_NEGOTIATION, "if-none-match", "if-modified-since", "cache-control", "last-event-id"],
-  flowapi: [...CONTENT_NEGOTIATION, "authorization"],
-};
+export const CONTENT_NEGOTIATION = ["accept", "accept-language", "content-type", "user-agent"] as const;
 
 /**
  * Headers the replaced proxies, the engines and common front proxies read as identity. None is on an allow-list
- * except `authorization` for FlowAPI (see above); they are named here so tests can check that none passes.
+ * except `authorization` for FlowAPI (its entry says why); they are named here so tests can check that none passes.
  */
 export const CLIENT_IDENTITY_HEADERS = [
   "x-tenant-id",
@@ -110,8 +91,8 @@ export function principalHeaders(p: Principal | null, requestId: string): Record
 }
 
 /**
- * Headers for the upstream request: the client's headers named in `allowed` (an engine's allow-list from
- * FORWARDED_HEADERS; content negotiation alone when none is given), plus the gateway's own identity headers.
+ * Headers for the upstream request: the client's headers named in `allowed` (the upstream's allow-list, from its
+ * engine's entry; content negotiation alone when none is given), plus the gateway's own identity headers.
  */
 export function upstreamRequestHeaders(
   incoming: Headers,

@@ -14,14 +14,13 @@ import { GatewayError, unauthenticated } from "../errors";
 import { isBrowserNavigation } from "../identity/browser";
 import { signInConfigured } from "../pipeline";
 import { forward } from "./forward";
-import type { Engine } from "./headers";
 
 /** Paths of a UI's static files. */
 export const UI_STATIC_FILE = /\.(js|mjs|css|map|png|svg|ico|jpg|jpeg|gif|webp|woff2?|ttf|eot|txt|webmanifest|json)$/;
 
 export interface UiRoute {
-  /** Whose UI: its headers allow-list (src/proxy/headers.ts). */
-  engine: Engine;
+  /** The client headers the UI server receives: its engine's allow-list. */
+  forwardedHeaders: readonly string[];
   /** The UI server's base URL, or undefined when this UI is not served here. */
   upstream: string | undefined;
   /** The gateway prefix it is served under: `/prefect`. */
@@ -46,7 +45,7 @@ export async function serveUi(c: AppContext, ui: UiRoute): Promise<Response | nu
   if (!isStatic && !navigation && path !== "/" && path !== "/index.html") return null;
   if (!isStatic && signInConfigured(c.get("config")) && !c.get("principal")) throw unauthenticated(`sign in to use the ${ui.name}`);
   const res = await forward({
-    engine: ui.engine,
+    forwardedHeaders: ui.forwardedHeaders,
     upstream: ui.upstream,
     path: `${path}${url.search}`,
     routePrefix: ui.routePrefix,

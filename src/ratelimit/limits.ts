@@ -13,7 +13,7 @@ import type { Config } from "../config";
 import { withDatabase } from "../db/client";
 import type { Principal } from "../identity/principal";
 import { listRateLimits } from "../store/rateLimits";
-import { ROUTE_GROUPS, TARGET_KINDS, type RateLimitRule, type RouteGroup } from "../formats/rateLimitRule";
+import { TARGET_KINDS, type RateLimitRule, type RouteGroup } from "../formats/rateLimitRule";
 import type { LimitSpec } from "./bucket";
 
 /** A rule that applies to a request, with the pool (counter object) it is counted in. */
@@ -25,25 +25,33 @@ export interface MatchedLimit {
 }
 
 export interface LimitTable {
-  /** Rules by route group, each with the `*` rules included; empty when no limit is set. */
-  byGroup: ReadonlyMap<string, readonly RateLimitRule[]>;
+  /** Rules by each route group some rule names, with the `*` rules included; empty when no limit is set. */
+  byGroup: ReadonlyMap<RouteGroup, readonly RateLimitRule[]>;
+  /** The `*` rules alone: what applies on a route group no rule names. */
+  anyGroup: readonly RateLimitRule[];
   size: number;
 }
 
-const EMPTY: LimitTable = { byGroup: new Map(), size: 0 };
+const EMPTY: LimitTable = { byGroup: new Map(), anyGroup: [], size: 0 };
 
+/**
+ * The groups come from the rules, not from a list of engines (this module sits below the registry): a group no rule
+ * names gets the `*` rules, as it would from a list.
+ */
 export function compileTable(rules: readonly RateLimitRule[]): LimitTable {
   if (rules.length === 0) return EMPTY;
-  const byGroup = new Map<string, RateLimitRule[]>();
-  for (const g of ROUTE_GROUPS) byGroup.set(g, rules.filter((r) => r.routeGroup === "*" || r.routeGroup === g));
-  return { byGroup, size: rules.length };
+  const byGroup = new Map<RouteGroup, RateLimitRule[]>();
+  for (const g of new Set(rules.map((r) => r.routeGroup))) {
+    if (g !== "*") byGroup.set(g, rules.filter((r) => r.routeGroup === "*" || r.routeGroup === g));
+  }
+  return { byGroup, anyGroup: rules.filter((r) => r.routeGroup === "*"), size: rules.length };
 }
 
 export const specOf = (r: RateLimitRule): LimitSpec => ({ id: r.id, version: r.version, rate: r.rate, quota: r.quota, shadow: r.mode === "shadow" });
 
 /** Pure: the rules that apply to a caller on a route group, each with its pool. */
 export function matchLimits(table: LimitTable, group: RouteGroup, p: Pick<Principal, "keyId" | "subject" | "tenant">): MatchedLimit[] {
-  const rules = table.byGroup.get(group);
+  const rules = table.byGroup.get(group) ?? table.anyGroup;
   if (!rules || rules.length === 0) return [];
   const out: MatchedLimit[] = [];
   for (const rule of rules) {

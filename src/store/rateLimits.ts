@@ -24,7 +24,7 @@ export const toRule = (r: Row): RateLimitRule => ({
   id: r.id,
   targetKind: r.targetKind as TargetKind,
   target: r.target,
-  routeGroup: r.routeGroup as RouteGroup | "*",
+  routeGroup: r.routeGroup,
   rate: { limit: r.rateLimit, windowS: r.rateWindowS },
   quota: r.quotaLimit !== null && r.quotaPeriod ? { limit: r.quotaLimit, period: r.quotaPeriod as QuotaPeriod } : null,
   mode: r.mode === "shadow" ? "shadow" : "enforce",

@@ -4,6 +4,7 @@ import { forward } from "../../src/proxy/forward";
 import { principalHeaders, rewriteLocation, upstreamRequestHeaders } from "../../src/proxy/headers";
 import type { Principal } from "../../src/identity/principal";
 import { stubUrl } from "../helpers";
+import { prefect } from "../../src/engines/prefect";
 
 const principal: Principal = {
   kind: "api_key",
@@ -58,7 +59,7 @@ describe("upstream headers", () => {
 });
 
 describe("forward", () => {
-  const base = { engine: "prefect" as const, routePrefix: "/flowapi", timeoutMs: 1000, identity: principalHeaders(principal, "req-abcdefgh") };
+  const base = { forwardedHeaders: prefect.upstreams!.prefect!.forwardedHeaders, routePrefix: "/flowapi", timeoutMs: 1000, identity: principalHeaders(principal, "req-abcdefgh") };
 
   it("reaches the upstream with forged identity stripped (as the upstream records it)", async () => {
     const res = await forward({

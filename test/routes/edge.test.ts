@@ -8,7 +8,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkPath } from "../../src/pipeline";
-import { FORWARDED_HEADERS, upstreamRequestHeaders, type Engine } from "../../src/proxy/headers";
+import { engines } from "../../src/engines";
+import { upstreamRequestHeaders } from "../../src/proxy/headers";
+import { upstreamTable, type UpstreamName } from "../../src/services";
 import { call, createTestKey, envWith, errorOf, recorded, stubUrl, uniqueTag } from "../helpers";
 
 /** The path check's reason for refusing `p`, or null when it lets `p` through. */
@@ -20,6 +22,12 @@ const pathProblem = (p: string): string | null => {
 const tag = uniqueTag("edge");
 const env = envWith({ ARGO_URL: stubUrl(`/argo/${tag}`), PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
 const argoRecords = async () => (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { path: string; headers: Record<string, string> }[];
+
+/** Each upstream's allow-list, as the registry's entries declare them (src/app.ts hands the same table to requests). */
+const FORWARDED_HEADERS = Object.fromEntries(
+  Object.entries(upstreamTable(engines)).map(([name, declared]) => [name, declared.forwardedHeaders]),
+) as Record<UpstreamName, readonly string[]>;
+type Engine = UpstreamName;
 
 describe("class 3: one path for the gateway and the upstream", () => {
   it("the attack of the issue: an encoded '/' under /argo is a 400 and Argo receives nothing", async () => {

@@ -1,6 +1,6 @@
 /** Argo, as the registry (src/engines/index.ts) lists it: its routes, its admin routes and its session hook. */
 import type { Engine } from "../../engine";
-import { argoConfig } from "./config";
+import { argoConfig, argoUpstreams } from "./config";
 import { administersAnyWorkspace, registerWorkspaceListing, registerWorkspaceRoutes } from "./admin";
 import { argoRoutes } from "./route";
 
@@ -9,6 +9,7 @@ export const argo: Engine = {
   mount: "/argo",
   routes: argoRoutes,
   config: argoConfig,
+  upstreams: argoUpstreams,
   adminRoutes: { ownAccess: registerWorkspaceRoutes, adminOnly: registerWorkspaceListing },
   // A workspace's admin manages it in the console, so their key may open a browser session.
   opensSession: administersAnyWorkspace,

@@ -1,6 +1,8 @@
 /** Conductor's variables, its task workers' included (docs/configuration.md), and its section of the configuration. */
 import { z } from "zod";
 import { commaList, integer, url } from "../../configFields";
+import { CONTENT_NEGOTIATION } from "../../proxy/headers";
+import type { UpstreamTable } from "../../services";
 
 /** The system task types a workflow definition may use when ALLOWED_SYSTEM_TASKS is unset. */
 const DEFAULT_SYSTEM_TASKS = [
@@ -25,6 +27,21 @@ export const conductorConfig = z
     /** Where the Conductor UI's files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
     uiUpstreams: { conductor: v.CONDUCTOR_UI_URL },
   }));
+
+/**
+ * The client headers Conductor receives: the routes build its requests themselves (accept, content-type); Spring
+ * reads nothing else, and `x-authorization` (Orkes) must never pass. The Conductor UI's server gets the same.
+ */
+export const CONDUCTOR_FORWARDED_HEADERS = [...CONTENT_NEGOTIATION];
+
+/**
+ * What Conductor's entries call (its Engine entry's `upstreams`; the task workers' mount uses them too). Schellar
+ * is Conductor's scheduler, served under Conductor's routes.
+ */
+export const conductorUpstreams: UpstreamTable = {
+  conductor: { variable: "CONDUCTOR_URL", routePrefix: "/conductor", forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS },
+  schellar: { variable: "SCHELLAR_URL", routePrefix: "/conductor", forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS },
+};
 
 /**
  * The section joins `Config` (src/config.ts) through its interfaces, so the shared code has the type without

@@ -5,7 +5,7 @@
  * entry with two mounts, so that every entry is one mount with one route group and app.ts stays a plain loop.
  */
 import type { Engine } from "../../engine";
-import { conductorConfig } from "./config";
+import { conductorConfig, conductorUpstreams } from "./config";
 import { conductorRoutes } from "./route";
 import { workersRoutes } from "./workers/route";
 import { forgetTenantList } from "./workers/tenants";
@@ -15,6 +15,7 @@ export const conductor: Engine = {
   mount: "/conductor",
   routes: conductorRoutes,
   config: conductorConfig,
+  upstreams: conductorUpstreams,
 };
 
 export const conductorWorkers: Engine = {

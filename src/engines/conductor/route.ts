@@ -7,6 +7,7 @@
  * pure policy of this folder (prefix, refuse, RBAC) -> the upstream -> the answer filtered to the caller's tenant
  * (and, for non-admins, to their own executions) and stripped of the tenant's prefix.
  */
+import { CONDUCTOR_FORWARDED_HEADERS } from "./config";
 import { Hono } from "hono";
 import type { AppEnv } from "../../context";
 import { notFound } from "../../errors";
@@ -50,7 +51,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.get("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) return next();
-    const ui = await serveUi(c, { engine: "conductor", upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
+    const ui = await serveUi(c, { forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS, upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
     return ui ?? next();
   });
 

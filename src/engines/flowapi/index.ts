@@ -1,6 +1,6 @@
 /** FlowAPI, as the registry (src/engines/index.ts) lists it. */
 import type { Engine } from "../../engine";
-import { flowapiConfig } from "./config";
+import { flowapiConfig, flowapiUpstreams } from "./config";
 import { flowapiRoutes } from "./route";
 
 export const flowapi: Engine = {
@@ -8,4 +8,5 @@ export const flowapi: Engine = {
   mount: "/flowapi",
   routes: flowapiRoutes,
   config: flowapiConfig,
+  upstreams: flowapiUpstreams,
 };

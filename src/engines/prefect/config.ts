@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { ANALYSIS_CACHE_MAX_ENTRIES, UUID_PATTERN } from "../../constants";
 import { boolean, integer, optionalString, scopeList, url } from "../../configFields";
+import { CONTENT_NEGOTIATION } from "../../proxy/headers";
+import type { UpstreamTable } from "../../services";
 
 export const prefectConfig = z
   .object({
@@ -27,6 +29,18 @@ export const prefectConfig = z
     /** Where the Prefect UI's files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
     uiUpstreams: { prefect: v.PREFECT_UI_URL },
   }));
+
+/**
+ * The client headers Prefect receives: Prefect Server's GraphQL (Apollo in front of Hasura) reads the body and its
+ * content type; its identity headers (`x-hasura-*`, `x-prefect-*`) are exactly what must never pass. The Prefect
+ * UI's server gets the same.
+ */
+export const PREFECT_FORWARDED_HEADERS = [...CONTENT_NEGOTIATION];
+
+/** What reaches Prefect (its Engine entry's `upstreams`). */
+export const prefectUpstreams: UpstreamTable = {
+  prefect: { variable: "PREFECT_GRAPHQL_URL", routePrefix: "/prefect", forwardedHeaders: PREFECT_FORWARDED_HEADERS },
+};
 
 /**
  * The section joins `Config` (src/config.ts) through its interfaces, so the shared code has the type without

@@ -1,6 +1,6 @@
 /** Prefect, as the registry (src/engines/index.ts) lists it. */
 import type { Engine } from "../../engine";
-import { prefectConfig } from "./config";
+import { prefectConfig, prefectUpstreams } from "./config";
 import { prefectRoutes } from "./route";
 
 export const prefect: Engine = {
@@ -8,4 +8,5 @@ export const prefect: Engine = {
   mount: "/prefect",
   routes: prefectRoutes,
   config: prefectConfig,
+  upstreams: prefectUpstreams,
 };

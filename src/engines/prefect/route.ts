@@ -3,6 +3,7 @@
  * upstream sees anything; allowed requests forwarded byte for byte; mutations audited; the CLI's `auth_info` /
  * `tenant` answered here.
  */
+import { PREFECT_FORWARDED_HEADERS } from "./config";
 import { Hono } from "hono";
 import { recordAudit } from "../../audit";
 import type { AppContext, AppEnv } from "../../context";
@@ -166,7 +167,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     },
     authenticated(),
     async (c) => {
-      const ui = await serveUi(c, { engine: "prefect", upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" });
+      const ui = await serveUi(c, { forwardedHeaders: PREFECT_FORWARDED_HEADERS, upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" });
       if (!ui) throw notFound("no such Prefect route on this gateway");
       return ui;
     },
