@@ -18,6 +18,7 @@ import {
   type JWTVerifyGetKey,
   type RemoteJWKSet,
 } from "jose";
+import { LruCache } from "../cache/lru";
 import type { Config } from "../config";
 import { JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS } from "../constants";
 import { unauthenticated } from "../errors";
@@ -182,12 +183,45 @@ export function describeJwtError(err: unknown): string {
   return "token could not be verified";
 }
 
+/**
+ * Tokens already verified, by the token's text: a client sends the same token on every request until it expires,
+ * and the signature check (RSA in the runtime, jose's parsing and claim checks in JavaScript) was most of what a
+ * JWT request cost. An entry lives until the token's `exp`, at most MEMORY_CACHE_TTL_S and, with a JWKS URL, at
+ * most the JWKS cache's age (so a key removed from the JWKS or JWT_PUBLIC_KEYS stops verifying its tokens within
+ * those bounds, as a cached API key record does);
+ * revocation is not cached here: the caller checks it on every request. One cache per JWT configuration (the
+ * config object is built once per environment), bounded in entries and in characters of the tokens it holds.
+ */
+const VERIFIED_ENTRIES = 2_000;
+const VERIFIED_CHARS = 4_000_000;
+const verified = new WeakMap<Config["jwt"], LruCache<JWTPayload>>();
+
+function verifiedTokens(jwt: Config["jwt"]): LruCache<JWTPayload> {
+  let cache = verified.get(jwt);
+  if (!cache) {
+    // The clock is read at each call (not captured), so tests that move time see entries expire.
+    cache = new LruCache<JWTPayload>(VERIFIED_ENTRIES, () => Date.now(), VERIFIED_CHARS, (token) => token.length);
+    verified.set(jwt, cache);
+  }
+  return cache;
+}
+
 /** Verifies `token` and returns its payload; any failure is a 401 that says why without echoing the token. */
 export async function verifyJwtPayload(token: string, config: Config): Promise<JWTPayload> {
+  const cache = config.memoryCacheTtlS > 0 ? verifiedTokens(config.jwt) : null;
+  const known = cache?.get(token);
+  // `exp` is checked again on a hit: the entry's own expiry is only as fine as the clock it was set with.
+  if (known !== undefined && typeof known.exp === "number" && known.exp * 1000 > Date.now()) return known;
   const payload = await verifySignatureAndClaims(token, config);
   // jose checks that `iat` is a number; a token issued in the future (beyond the leeway) is refused here.
   if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + config.jwt.clockToleranceS) {
     throw unauthenticated("token claim check failed (iat)");
+  }
+  // `exp` is required by the verification above; only tokens that already started to be valid (`nbf`) get here.
+  if (cache && typeof payload.exp === "number") {
+    // With a JWKS URL, a token is trusted no longer than the keys it was checked with are (JWT_JWKS_CACHE_TTL_S).
+    const keysMs = config.jwt.jwksUrl ? config.jwt.jwksCacheMaxAgeMs : Infinity;
+    cache.set(token, payload, Math.min(payload.exp * 1000 - Date.now(), config.memoryCacheTtlS * 1000, keysMs));
   }
   return payload;
 }
