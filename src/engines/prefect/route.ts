@@ -153,8 +153,13 @@ export function prefectRoutes(): Hono<AppEnv> {
     // The client carries the principal's headers (none for anonymous public access: there is no principal).
     const upstream = c.get("services").upstream("prefect");
     const path = method === "GET" ? `?${rebuildGetQuery(url.searchParams)}` : "";
-    const headers = new Headers(c.req.raw.headers);
-    if (method === "POST") headers.set("content-type", c.req.header("content-type") ?? "application/json");
+    // The client's headers as they are (forward() copies only the engine's allow-list); a copy only in the case
+    // a POST names no content type, which readTransport refuses today (415) before this point.
+    let headers = c.req.raw.headers;
+    if (method === "POST" && headers.get("content-type") === null) {
+      headers = new Headers(headers);
+      headers.set("content-type", "application/json");
+    }
     return upstream.send({ path, method, headers, body: method === "POST" ? bytes : undefined });
   });
   // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
