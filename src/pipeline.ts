@@ -28,13 +28,19 @@ function errorStyleOf(pathname: string): ErrorStyle {
   return /^\/(workers\/)?conductor(\/|$)/.test(pathname) ? "conductor" : "envelope";
 }
 
+/**
+ * errorStyleOf for a request URL, parsing it only when it could be a Conductor path: the parser never makes the
+ * letters of "conductor" out of anything else, so a URL without them is "envelope" either way.
+ */
+const errorStyleOfUrl = (url: string): ErrorStyle => (url.includes("conductor") ? errorStyleOf(new URL(url).pathname) : "envelope");
+
 /** Request id (client's if plain, else new), access log line, `X-Request-Id` on every response. */
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const offered = c.req.header("x-request-id");
   const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
   c.set("requestId", requestId);
   c.set("principal", null);
-  c.set("errorStyle", errorStyleOf(new URL(c.req.url).pathname));
+  c.set("errorStyle", errorStyleOfUrl(c.req.url));
   c.set("refused", false);
   const started = Date.now();
   await next();
@@ -145,8 +151,9 @@ export function authenticated(sources: CredentialSources = {}, options: { browse
   const takesSession = options.browserSession ?? true;
   return async (c, next) => {
     const config = c.get("config");
-    const url = new URL(c.req.url);
-    const names = config.session && takesSession ? cookieNamesFor(url) : null;
+    // Parsed only where sessions are on: most requests carry a key or token and never need the URL here.
+    const url = config.session && takesSession ? new URL(c.req.url) : null;
+    const names = url ? cookieNamesFor(url) : null;
     if (names) c.set("sessionAccepted", true);
     // `/admin/explain` about a key by id: the principal comes from the operator's question, not a credential.
     const dryRun = currentDryRun();
@@ -155,7 +162,7 @@ export function authenticated(sources: CredentialSources = {}, options: { browse
       : await authenticate(c.req.raw.headers, keyLookupDeps(c), names ? { ...sources, sessionCookie: names.session } : sources);
     if (dryRun) dryRun.principal = outcome.principal;
     if (outcome.viaCookie) {
-      orThrow(crossSiteCheck(c.req.method, c.req.raw.headers, url.origin, outcome.session?.claims.csrf ?? null));
+      orThrow(crossSiteCheck(c.req.method, c.req.raw.headers, (url ?? new URL(c.req.url)).origin, outcome.session?.claims.csrf ?? null));
     }
     c.set("principal", outcome.principal);
     if (outcome.session) c.set("session", outcome.session.claims);
@@ -243,7 +250,7 @@ export function renderError(err: unknown, c: AppContext): Response {
     return redirect;
   }
   // A refusal from a step before requestContext (none today) still answers in its route's shape.
-  const res = ERROR_RENDERERS[c.get("errorStyle") ?? errorStyleOf(new URL(c.req.url).pathname)](e, requestId, c);
+  const res = ERROR_RENDERERS[c.get("errorStyle") ?? errorStyleOfUrl(c.req.url)](e, requestId, c);
   res.headers.set("x-request-id", requestId);
   if (res.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');
   return res;
