@@ -25,15 +25,14 @@ function isSecretName(k: string): boolean {
   return secret;
 }
 
-function redact(fields: LogFields): LogFields {
-  const out: LogFields = {};
+/** Copies `fields` into `out`, secrets redacted and undefined values left out (a later field replaces an earlier). */
+function copyRedacted(out: LogFields, fields: LogFields): void {
   for (const k in fields) {
     if (!Object.prototype.hasOwnProperty.call(fields, k)) continue;
     const v = fields[k];
     if (v === undefined) continue;
     out[k] = isSecretName(k) ? "[redacted]" : v;
   }
-  return out;
 }
 
 export class Logger {
@@ -44,7 +43,11 @@ export class Logger {
   ) {}
 
   private emit(level: LogLevel | "audit", event: string, fields: LogFields): void {
-    this.sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...redact(this.context), ...redact(fields) }));
+    // One object per line, filled in place (was two redacted copies spread into a third): same keys, same order.
+    const line: LogFields = { level, event, time: new Date().toISOString() };
+    copyRedacted(line, this.context);
+    copyRedacted(line, fields);
+    this.sink(JSON.stringify(line));
   }
 
   /** Whether lines of `level` are written: lets callers skip building fields nobody will read. */
