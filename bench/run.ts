@@ -12,7 +12,7 @@
  * request of workerd and of the database, the ratio to its baseline and the CPU added over it, and what else ran on
  * the machine meanwhile; writes bench/results/latest.json.
  *
- * Env: BENCH_DURATION_S (10), BENCH_CONNECTIONS (50), BENCH_ONLY (comma list of scenario names; baselines always
+ * Env: BENCH_DURATION_S (5: `npm run bench` as a whole then ends within about 10 minutes), BENCH_CONNECTIONS (50), BENCH_ONLY (comma list of scenario names; baselines always
  * run), BENCH_TOOL (wrk | autocannon), BENCH_RUNTIME=entry (serve through Miniflare's entry and outbound Workers, as
  * the runtime did before, to measure what they cost).
  */
@@ -35,7 +35,7 @@ import { measurePure, type PureFigures } from "./pure.ts";
 import { cpuUs, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const VIA_ENTRY = process.env.BENCH_RUNTIME === "entry";

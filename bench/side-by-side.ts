@@ -21,7 +21,7 @@
  * Per system and scenario: req/s, p50, raw p99 (each request's own latency), wrk's coordinated-omission-corrected
  * p99, and CPU µs per request of the serving process from /proc (workerd for flowgate, node for the others; the
  * local database, in this process, is reported apart for flowgate). Medians over SIDE_ROUNDS rounds, the order of
- * the two systems alternating each round. Env: SIDE_ROUNDS (3), SIDE_DURATION_S (5), SIDE_CONNECTIONS ("50,10"),
+ * the two systems alternating each round. Env: SIDE_ROUNDS (3), SIDE_DURATION_S (3), SIDE_CONNECTIONS ("50,10"),
  * SIDE_PORT_BASE (9460: the proxies need fixed ports). Writes bench/results/side-by-side.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -40,7 +40,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const PAP_DIR = process.env.SIDE_PREFECT_AUTH_PROXY;
 const WP_DIR = process.env.SIDE_WORKFLOW_PROXY;
 const ROUNDS = Number(process.env.SIDE_ROUNDS ?? 3);
-const DURATION_S = Number(process.env.SIDE_DURATION_S ?? 5);
+const DURATION_S = Number(process.env.SIDE_DURATION_S ?? 3);
 const CONNECTIONS = (process.env.SIDE_CONNECTIONS ?? "50,10").split(",").map(Number);
 const PORT_BASE = Number(process.env.SIDE_PORT_BASE ?? 9460);
 
@@ -115,7 +115,7 @@ async function measure(target: Served, path: string, headers: Record<string, str
   const first = await fetch(url, { method, headers, body });
   const text = await first.text();
   if (first.status !== 200) throw new Error(`${url}: warm-up answered ${first.status}: ${text.slice(0, 200)}`);
-  await drive({ url, connections, durationS: 2, method, headers, body }).catch(() => null);
+  await drive({ url, connections, durationS: 1, method, headers, body }).catch(() => null); // warm-up, discarded
   const cpuBefore = cpuUs(target.pid);
   const selfBefore = selfCpuUs();
   const r = await drive({ url, connections, durationS: DURATION_S, method, headers, body });
