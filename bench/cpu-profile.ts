@@ -26,8 +26,19 @@ async function main() {
   const db = await startLocalDatabase();
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
-  const { key } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench", scopes: ["query/*", "mutation/create_flow_run"], createdBy: "bench" });
-  const { key: conductorKey } = await createKey(drizzle(client, { schema }), { tenant: "bench", subject: "bench-admin", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" });
+  const { key } = await createKey(drizzle(client, { schema }), {
+    tenant: "bench",
+    subject: "bench",
+    scopes: ["query/*", "mutation/create_flow_run"],
+    createdBy: "bench",
+  });
+  const { key: conductorKey } = await createKey(drizzle(client, { schema }), {
+    tenant: "bench",
+    subject: "bench-admin",
+    scopes: ["conductor"],
+    roles: ["OWNER"],
+    createdBy: "bench",
+  });
   await client.end();
   const listing = workflowDefListing(1_000);
   const upstream = createServer((q, r) => {
@@ -69,16 +80,41 @@ async function main() {
       ws.on("message", onMsg);
       ws.send(JSON.stringify({ id: my, method, params }));
     });
-  const field = (i: number) => `  r${i}: flow_run(where: {name: {_ilike: "%run-${i}%"}}, limit: 10) { id name state start_time end_time flow { id name project { id name } } }\n`;
+  const field = (i: number) =>
+    `  r${i}: flow_run(where: {name: {_ilike: "%run-${i}%"}}, limit: 10) { id name state start_time end_time flow { id name project { id name } } }\n`;
   let q = "query Dashboard {\n";
   for (let i = 0; q.length < SIZE - 40; i++) q += field(i);
   const body = JSON.stringify({ query: q + "}\n" });
-  const post = (b: string) => [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-m", "POST", "-H", `authorization=Bearer ${key}`, "-H", "content-type=application/json", "-b", b, `${url}/prefect/graphql`];
+  const post = (b: string) => [
+    `${ROOT}node_modules/autocannon/autocannon.js`,
+    "-c",
+    "20",
+    "-d",
+    "4",
+    "-m",
+    "POST",
+    "-H",
+    `authorization=Bearer ${key}`,
+    "-H",
+    "content-type=application/json",
+    "-b",
+    b,
+    `${url}/prefect/graphql`,
+  ];
   const args =
     MODE === "whoami"
       ? [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-H", `authorization=Bearer ${key}`, `${url}/whoami`]
       : MODE === "list"
-        ? [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", "20", "-d", "4", "-H", `authorization=Bearer ${conductorKey}`, `${url}/conductor/api/metadata/workflow`]
+        ? [
+            `${ROOT}node_modules/autocannon/autocannon.js`,
+            "-c",
+            "20",
+            "-d",
+            "4",
+            "-H",
+            `authorization=Bearer ${conductorKey}`,
+            `${url}/conductor/api/metadata/workflow`,
+          ]
         : MODE === "mutation"
           ? post(JSON.stringify({ query: 'mutation Run { create_flow_run(input: {flow_id: "f1"}) { id } }' }))
           : post(body);
@@ -101,10 +137,14 @@ async function main() {
     self.set(k, (self.get(k) ?? 0) + n);
     total += n;
   }
-  for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
+  for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30))
+    console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
   ws.close();
   await mf.dispose();
   upstream.close();
   await db.close();
 }
-main().then(() => process.exit(0), (e) => (console.error(e), process.exit(1)));
+main().then(
+  () => process.exit(0),
+  (e) => (console.error(e), process.exit(1)),
+);

@@ -144,10 +144,31 @@ export async function drive(d: Drive): Promise<Driven> {
     try {
       writeFileSync(join(dir, "s.lua"), wrkScript(d));
       // One thread per connection, so each thread's request() sees one connection's requests in order.
-      const out = await run("wrk", ["-t", String(d.connections), "-c", String(d.connections), "-d", `${d.durationS}s`, "--timeout", "30s", "-s", join(dir, "s.lua"), d.url]);
+      const out = await run("wrk", [
+        "-t",
+        String(d.connections),
+        "-c",
+        String(d.connections),
+        "-d",
+        `${d.durationS}s`,
+        "--timeout",
+        "30s",
+        "-s",
+        join(dir, "s.lua"),
+        d.url,
+      ]);
       const m = /FLOWGATE_JSON (\{.*\})/.exec(out);
       if (!m) throw new Error(`wrk printed no result: ${out.slice(0, 500)}`);
-      const r = JSON.parse(m[1]!) as { requests: number; durationUs: number; status: number; errors: number; rawP50Us: number; rawP99Us: number; corrP50Us: number; corrP99Us: number };
+      const r = JSON.parse(m[1]!) as {
+        requests: number;
+        durationUs: number;
+        status: number;
+        errors: number;
+        rawP50Us: number;
+        rawP99Us: number;
+        corrP50Us: number;
+        corrP99Us: number;
+      };
       const clientCpu = reapedChildrenCpuUs() - cpuBefore;
       return {
         tool,
@@ -164,7 +185,16 @@ export async function drive(d: Drive): Promise<Driven> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  const args = [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", String(d.connections), "-d", String(d.durationS), "-j", "-m", d.method ?? "GET"];
+  const args = [
+    `${ROOT}node_modules/autocannon/autocannon.js`,
+    "-c",
+    String(d.connections),
+    "-d",
+    String(d.durationS),
+    "-j",
+    "-m",
+    d.method ?? "GET",
+  ];
   for (const [k, v] of Object.entries(d.headers ?? {})) args.push("-H", `${k}=${v}`);
   if (d.body !== undefined) args.push("-b", d.body);
   args.push(d.url);

@@ -36,14 +36,28 @@ export function workflowDefListing(count: number): string {
       inputParameters: ["device_id", "template"],
       outputParameters: { result: "${apply.output.result}" },
       tasks: [
-        { name: `${tenant}___mount_${i}`, taskReferenceName: "mount", type: "SIMPLE", inputParameters: { device_id: "${workflow.input.device_id}" } },
+        {
+          name: `${tenant}___mount_${i}`,
+          taskReferenceName: "mount",
+          type: "SIMPLE",
+          inputParameters: { device_id: "${workflow.input.device_id}" },
+        },
         {
           name: "decide",
           taskReferenceName: "decide",
           type: "DECISION",
           caseValueParam: "mounted",
           inputParameters: { mounted: "${mount.output.ok}" },
-          decisionCases: { true: [{ name: `${tenant}___apply_${i}`, taskReferenceName: "apply", type: "SIMPLE", inputParameters: { template: "${workflow.input.template}" } }] },
+          decisionCases: {
+            true: [
+              {
+                name: `${tenant}___apply_${i}`,
+                taskReferenceName: "apply",
+                type: "SIMPLE",
+                inputParameters: { template: "${workflow.input.template}" },
+              },
+            ],
+          },
           defaultCase: [{ name: "GLOBAL___notify", taskReferenceName: "notify", type: "SIMPLE" }],
         },
         { name: `${tenant}___unmount_${i}`, taskReferenceName: "unmount", type: "SIMPLE" },
@@ -52,4 +66,3 @@ export function workflowDefListing(count: number): string {
   }
   return JSON.stringify(defs);
 }
-

@@ -39,7 +39,8 @@ function fill(prefix: string, item: (i: number) => string, suffix: string, token
 }
 
 /** How many fragments of about `bytesEach` characters and `tokensEach` tokens fit. */
-const fitting = (bytesEach: number, tokensEach: number) => Math.min(Math.floor((DOCUMENT_BYTES - 200) / bytesEach), Math.floor((TOKENS - 20) / tokensEach));
+const fitting = (bytesEach: number, tokensEach: number) =>
+  Math.min(Math.floor((DOCUMENT_BYTES - 200) / bytesEach), Math.floor((TOKENS - 20) / tokensEach));
 
 export function graphqlShapes(): GraphQLShape[] {
   const shapes: GraphQLShape[] = [];
@@ -51,7 +52,10 @@ export function graphqlShapes(): GraphQLShape[] {
   // The same as long as the document allows (about 1,800 fragments).
   add("fan-out x2, document-sized", `query { ...F0 }\n${fragmentChain(fitting(40, 11), (i) => `...F${i + 1} ...F${i + 1}`)}`);
   // Aliased fields around each spread: the expansion is real output, not merged spreads.
-  add("fan-out x2 with aliases", `query { ...F0 }\n${fragmentChain(40, (i) => `a${i}: flow { id } ...F${i + 1} b${i}: flow { id } ...F${i + 1}`)}`);
+  add(
+    "fan-out x2 with aliases",
+    `query { ...F0 }\n${fragmentChain(40, (i) => `a${i}: flow { id } ...F${i + 1} b${i}: flow { id } ...F${i + 1}`)}`,
+  );
   // Fan-out inside nested fields and inline fragments (depth grows by one per fragment).
   add("fan-out x2 nested", `query { ...F0 }\n${fragmentChain(14, (i) => `x { ...F${i + 1} } y { ... on T { ...F${i + 1} } }`)}`);
   // Dense fragment graph: fragment i spreads every fragment after it (about n^2/2 spreads, each checked once).
@@ -63,8 +67,14 @@ export function graphqlShapes(): GraphQLShape[] {
   // A long chain of single spreads: deep recursion through fragments, no depth.
   add("fragment chain", `query { ...F0 }\n${fragmentChain(fitting(32, 9), (i) => `...F${i + 1}`)}`);
   // Cycles: a long chain closing on itself, and a fragment reaching itself through an inline fragment.
-  add("fragment cycle (long)", `query { ...F0 }\n${fragmentChain(fitting(32, 9), (i) => `...F${i + 1}`)}`.replace(/\{ id \}$/, "{ ...F0 }"));
-  add("fragment cycle through inline fragment", "query { ...A } fragment A on Query { ... on Query { flow { ...B } } } fragment B on flow { ... { ...A } }");
+  add(
+    "fragment cycle (long)",
+    `query { ...F0 }\n${fragmentChain(fitting(32, 9), (i) => `...F${i + 1}`)}`.replace(/\{ id \}$/, "{ ...F0 }"),
+  );
+  add(
+    "fragment cycle through inline fragment",
+    "query { ...A } fragment A on Query { ... on Query { flow { ...B } } } fragment B on flow { ... { ...A } }",
+  );
   // Deep nesting as far as the tokens allow: fields, inline fragments (no depth, but nested walks), list values.
   {
     const levels = 7_000;
@@ -72,23 +82,45 @@ export function graphqlShapes(): GraphQLShape[] {
     add("deep inline fragments", `query { ${"... { ".repeat(levels / 2)}b${" }".repeat(levels / 2)} }`);
     add("deep list value", `query { flow(where: ${"[".repeat(levels)}1${"]".repeat(levels)}) { id } }`);
     // Just under the nesting limit: 15 fields deep (14 and a leaf), each in an inline fragment, inside a 60-deep value.
-    add("deep but within the nesting limit", `query { ${"... { a { ".repeat(14)}b(v: ${"[".repeat(60)}1${"]".repeat(60)})${" } }".repeat(14)} }`);
+    add(
+      "deep but within the nesting limit",
+      `query { ${"... { a { ".repeat(14)}b(v: ${"[".repeat(60)}1${"]".repeat(60)})${" } }".repeat(14)} }`,
+    );
   }
-  add("many aliases", fill("query { ", (i) => `a${i}: flow { id }`, " }", 6));
-  add("many repeated fields (one key)", fill("query { ", () => "flow { id }", " }", 4));
-  add("many directives", fill("query { flow ", () => "@include(if: true)", " { id } }", 7));
-  add("many tokens", fill("query { flow(where: {id: {_in: [", () => "1", "]}}) { id } }", 1, ","));
+  add(
+    "many aliases",
+    fill("query { ", (i) => `a${i}: flow { id }`, " }", 6),
+  );
+  add(
+    "many repeated fields (one key)",
+    fill("query { ", () => "flow { id }", " }", 4),
+  );
+  add(
+    "many directives",
+    fill("query { flow ", () => "@include(if: true)", " { id } }", 7),
+  );
+  add(
+    "many tokens",
+    fill("query { flow(where: {id: {_in: [", () => "1", "]}}) { id } }", 1, ","),
+  );
   add("too many tokens", `query { flow(where: {id: {_in: [${"1,".repeat(30_000)}]}}) { id } }`);
   add("long string", `query { flow(where: {name: {_eq: "${"x".repeat(DOCUMENT_BYTES - 100)}"}}) { id } }`);
   add("long block string", `query { flow(where: {name: {_eq: """${"x\\n".repeat((DOCUMENT_BYTES - 100) / 3)}"""}}) { id } }`);
   add("long comment", `# ${"x".repeat(DOCUMENT_BYTES - 100)}\nquery { flow { id } }`);
-  add("many variables", fill("query Q(", (i) => `$v${i}: Int`, ") { flow { id } }", 4, ", "), "Q");
+  add(
+    "many variables",
+    fill("query Q(", (i) => `$v${i}: Int`, ") { flow { id } }", 4, ", "),
+    "Q",
+  );
   {
     const doc = fill("", (i) => `query Q${i} { flow { id } }`, "", 8, "\n");
     const last = doc.slice(doc.lastIndexOf("query Q") + 6).split(" ")[0]!;
     add("many operations, operationName picks the last", doc, last);
     add("many operations, operationName picks none", doc, "Nope");
   }
-  add("many fragments never spread", fill("query { flow { id } } ", (i) => `fragment U${i} on Query { id }`, "", 7));
+  add(
+    "many fragments never spread",
+    fill("query { flow { id } } ", (i) => `fragment U${i} on Query { id }`, "", 7),
+  );
   return shapes;
 }

@@ -108,14 +108,29 @@ async function main() {
     timeoutSeconds: 0,
     inputParameters: ["device_id", "template"],
     tasks: [
-      { name: `FACEBOOK___mount_${i}`, taskReferenceName: "mount", type: "SIMPLE", inputParameters: { device_id: "${workflow.input.device_id}" } },
-      { name: "decide", taskReferenceName: "decide", type: "DECISION", caseValueParam: "ok", decisionCases: { true: [{ name: `FACEBOOK___apply_${i}`, taskReferenceName: "apply", type: "SIMPLE" }] }, defaultCase: [{ name: "GLOBAL___notify", taskReferenceName: "notify", type: "SIMPLE" }] },
+      {
+        name: `FACEBOOK___mount_${i}`,
+        taskReferenceName: "mount",
+        type: "SIMPLE",
+        inputParameters: { device_id: "${workflow.input.device_id}" },
+      },
+      {
+        name: "decide",
+        taskReferenceName: "decide",
+        type: "DECISION",
+        caseValueParam: "ok",
+        decisionCases: { true: [{ name: `FACEBOOK___apply_${i}`, taskReferenceName: "apply", type: "SIMPLE" }] },
+        defaultCase: [{ name: "GLOBAL___notify", taskReferenceName: "notify", type: "SIMPLE" }],
+      },
       { name: `FACEBOOK___unmount_${i}`, taskReferenceName: "unmount", type: "SIMPLE" },
     ],
   }));
   await fetch(`${enginesUrl}/conductor-admin/load/seed`, {
     method: "POST",
-    body: JSON.stringify({ workflowDefs: defs, fill: tenants.map((tenant) => ({ tenant, taskType: "job", count: 200_000 / tenants.length })) }),
+    body: JSON.stringify({
+      workflowDefs: defs,
+      fill: tenants.map((tenant) => ({ tenant, taskType: "job", count: 200_000 / tenants.length })),
+    }),
   });
   listingText = JSON.stringify(defs);
   console.log(`[load] Conductor listing: ${Math.round(listingText.length / 1024)} KiB of ${defs.length} definitions`);
@@ -127,15 +142,32 @@ async function main() {
   const d = drizzle(client, { schema });
   const apiKeys: string[] = [];
   for (let i = 0; i < 50; i++) {
-    apiKeys.push((await createKey(d, { tenant: "acme", subject: `user-${i}`, scopes: ["query/*", "mutation/create_flow_run"], createdBy: "load" })).key);
+    apiKeys.push(
+      (await createKey(d, { tenant: "acme", subject: `user-${i}`, scopes: ["query/*", "mutation/create_flow_run"], createdBy: "load" }))
+        .key,
+    );
   }
-  const conductorKey = (await createKey(d, { tenant: "FACEBOOK", subject: "ops", email: "ops@example.com", roles: ["OWNER"], scopes: ["conductor"], createdBy: "load" })).key;
-  const workerKey = (await createKey(d, { tenant: "ops", subject: "worker-pool", scopes: ["worker"], servesTenants: tenants, createdBy: "load" })).key;
+  const conductorKey = (
+    await createKey(d, {
+      tenant: "FACEBOOK",
+      subject: "ops",
+      email: "ops@example.com",
+      roles: ["OWNER"],
+      scopes: ["conductor"],
+      createdBy: "load",
+    })
+  ).key;
+  const workerKey = (
+    await createKey(d, { tenant: "ops", subject: "worker-pool", scopes: ["worker"], servesTenants: tenants, createdBy: "load" })
+  ).key;
   await client.end();
   const rs = await generateKeyPair("RS256", { extractable: true });
   const es = await generateKeyPair("ES256", { extractable: true });
-  const sign = (k: CryptoKey, alg: string, i: number) => new SignJWT({ sub: `jwt-${i}`, scope: "query/*" }).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime("2h").sign(k);
-  const jwts = await Promise.all(Array.from({ length: 20 }, (_, i) => sign(i % 2 ? es.privateKey : rs.privateKey, i % 2 ? "ES256" : "RS256", i)));
+  const sign = (k: CryptoKey, alg: string, i: number) =>
+    new SignJWT({ sub: `jwt-${i}`, scope: "query/*" }).setProtectedHeader({ alg }).setIssuedAt().setExpirationTime("2h").sign(k);
+  const jwts = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => sign(i % 2 ? es.privateKey : rs.privateKey, i % 2 ? "ES256" : "RS256", i)),
+  );
 
   const facts = wranglerFacts();
   const before = workerdPids(process.pid);
@@ -154,7 +186,8 @@ async function main() {
     inspector: true,
     onStdout: () => {},
     onStderr: (line) => {
-      if (!/Connection reset by peer|^stack: |Broken pipe|different request context|Network connection lost/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
+      if (!/Connection reset by peer|^stack: |Broken pipe|different request context|Network connection lost/.test(line))
+        process.stderr.write(`[workerd] ${line}\n`);
     },
   });
   const pids = [...workerdPids(process.pid)].filter((p) => !before.has(p));
@@ -169,10 +202,30 @@ async function main() {
   const groups: Group[] = [
     { name: "api-key whoami", share: 0.24, requests: apiKeys.map((k) => ({ method: "GET", path: "/whoami", headers: auth(k) })) },
     { name: "jwt whoami", share: 0.12, requests: jwts.map((t) => ({ method: "GET", path: "/whoami", headers: auth(t) })) },
-    { name: "graphql query", share: 0.2, requests: apiKeys.map((k) => ({ method: "POST", path: "/prefect/graphql", headers: { ...json, ...auth(k) }, body: query })) },
-    { name: "graphql mutation", share: 0.08, requests: apiKeys.slice(0, 10).map((k) => ({ method: "POST", path: "/prefect/graphql", headers: { ...json, ...auth(k) }, body: mutation })) },
-    { name: "conductor 1MB list", share: 0.12, requests: [{ method: "GET", path: "/conductor/api/metadata/workflow", headers: auth(conductorKey) }] },
-    { name: "worker poll x10", share: 0.24, requests: [{ method: "GET", path: "/workers/conductor/api/tasks/poll/batch/job?workerid=w&count=5&timeout=0", headers: auth(workerKey) }] },
+    {
+      name: "graphql query",
+      share: 0.2,
+      requests: apiKeys.map((k) => ({ method: "POST", path: "/prefect/graphql", headers: { ...json, ...auth(k) }, body: query })),
+    },
+    {
+      name: "graphql mutation",
+      share: 0.08,
+      requests: apiKeys
+        .slice(0, 10)
+        .map((k) => ({ method: "POST", path: "/prefect/graphql", headers: { ...json, ...auth(k) }, body: mutation })),
+    },
+    {
+      name: "conductor 1MB list",
+      share: 0.12,
+      requests: [{ method: "GET", path: "/conductor/api/metadata/workflow", headers: auth(conductorKey) }],
+    },
+    {
+      name: "worker poll x10",
+      share: 0.24,
+      requests: [
+        { method: "GET", path: "/workers/conductor/api/tasks/poll/batch/job?workerid=w&count=5&timeout=0", headers: auth(workerKey) },
+      ],
+    },
   ];
   // LOAD_ONLY (comma list of group names) narrows the workload, to look at one path at a time.
   const only = process.env.LOAD_ONLY?.split(",").map((x) => x.trim());
@@ -197,8 +250,22 @@ async function main() {
     Promise.all(
       groups.map(async (g, i) => {
         const cfg = { url, connections: conns[i], durationS, requests: g.requests };
-        const { stdout } = await run(process.execPath, [`${ROOT}bench/load-client.mjs`, JSON.stringify(cfg)], { maxBuffer: 16 * 1024 * 1024 });
-        return { name: g.name, connections: conns[i], ...(JSON.parse(stdout) as { requests: number; reqPerSec: number; p50: number; p99: number; errors: number; timeouts: number; statusCodes: Record<string, number> }) };
+        const { stdout } = await run(process.execPath, [`${ROOT}bench/load-client.mjs`, JSON.stringify(cfg)], {
+          maxBuffer: 16 * 1024 * 1024,
+        });
+        return {
+          name: g.name,
+          connections: conns[i],
+          ...(JSON.parse(stdout) as {
+            requests: number;
+            reqPerSec: number;
+            p50: number;
+            p99: number;
+            errors: number;
+            timeouts: number;
+            statusCodes: Record<string, number>;
+          }),
+        };
       }),
     );
   // Warm-up: the whole mix for WARM_UP_S, then the isolate's live heap at rest (after a collection).
@@ -225,12 +292,17 @@ async function main() {
 
   // 4. Figures and verdict.
   const pad = (s: string | number, n: number) => String(s).padStart(n);
-  console.log(`\n${"group".padEnd(20)}${pad("conns", 6)}${pad("requests", 10)}${pad("req/s", 8)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("errors", 8)}  statuses`);
+  console.log(
+    `\n${"group".padEnd(20)}${pad("conns", 6)}${pad("requests", 10)}${pad("req/s", 8)}${pad("p50 ms", 8)}${pad("p99 ms", 8)}${pad("errors", 8)}  statuses`,
+  );
   const failures: string[] = [];
   for (const r of results) {
     const unexpected = Object.entries(r.statusCodes).filter(([s]) => s !== "200");
-    console.log(`${r.name.padEnd(20)}${pad(r.connections ?? 0, 6)}${pad(r.requests, 10)}${pad(Math.round(r.reqPerSec), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.errors + r.timeouts, 8)}  ${JSON.stringify(r.statusCodes)}`);
-    for (const [status, count] of unexpected) failures.push(`${r.name}: ${count} answers ${status}${status.startsWith("5") ? " (5xx)" : " (unexpected)"}`);
+    console.log(
+      `${r.name.padEnd(20)}${pad(r.connections ?? 0, 6)}${pad(r.requests, 10)}${pad(Math.round(r.reqPerSec), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.errors + r.timeouts, 8)}  ${JSON.stringify(r.statusCodes)}`,
+    );
+    for (const [status, count] of unexpected)
+      failures.push(`${r.name}: ${count} answers ${status}${status.startsWith("5") ? " (5xx)" : " (unexpected)"}`);
     if (r.errors + r.timeouts > 0) failures.push(`${r.name}: ${r.errors} errors, ${r.timeouts} timeouts`);
   }
   const total = results.reduce((a, r) => a + r.requests, 0);
@@ -242,17 +314,34 @@ async function main() {
   console.log(`\nisolate live JS heap under load (MB, after a collection): ${memory.map((m) => `${m.atS}s:${m.heapMb}`).join(" ")}`);
   console.log(`workerd process RSS (MB): ${memory.map((m) => `${m.atS}s:${m.rssMb}`).join(" ")}`);
   const growth = (heapAtRestAfter - heapAtRestBefore) / heapAtRestBefore;
-  console.log(`live heap at rest: ${heapAtRestBefore} MB after the warm-up, ${heapAtRestAfter} MB after the run (${(growth * 100).toFixed(1)} %)`);
+  console.log(
+    `live heap at rest: ${heapAtRestBefore} MB after the warm-up, ${heapAtRestAfter} MB after the run (${(growth * 100).toFixed(1)} %)`,
+  );
   if (!Number.isFinite(growth)) failures.push("the isolate's heap could not be read");
   else if (heapAtRestAfter - heapAtRestBefore > Math.max(CACHE_FILL_MB, heapAtRestBefore * MAX_MEMORY_GROWTH)) {
     failures.push(`live heap at rest grew from ${heapAtRestBefore} to ${heapAtRestAfter} MB`);
   }
-  for (const r of warmUp) for (const [status, count] of Object.entries(r.statusCodes)) if (status !== "200") failures.push(`warm-up ${r.name}: ${count} answers ${status}`);
+  for (const r of warmUp)
+    for (const [status, count] of Object.entries(r.statusCodes))
+      if (status !== "200") failures.push(`warm-up ${r.name}: ${count} answers ${status}`);
 
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   writeFileSync(
     `${ROOT}bench/results/load-latest.json`,
-    JSON.stringify({ date: new Date().toISOString(), durationS: DURATION_S, connections: CONNECTIONS, results, heapAtRestBefore, heapAtRestAfter, memory, failures }, null, 2) + "\n",
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        durationS: DURATION_S,
+        connections: CONNECTIONS,
+        results,
+        heapAtRestBefore,
+        heapAtRestAfter,
+        memory,
+        failures,
+      },
+      null,
+      2,
+    ) + "\n",
   );
   if (failures.length > 0) {
     console.log(`\nFAILED:\n${failures.map((f) => `  ${f}`).join("\n")}`);

@@ -36,7 +36,13 @@ async function time(name: string, calls: number, once: () => unknown | Promise<u
     samples.push((performance.now() - t0) * 1000);
   }
   samples.sort((a, b) => a - b);
-  return { name, calls, p50Us: Math.round(percentile(samples, 50)), p99Us: Math.round(percentile(samples, 99)), maxUs: Math.round(samples.at(-1)!) };
+  return {
+    name,
+    calls,
+    p50Us: Math.round(percentile(samples, 50)),
+    p99Us: Math.round(percentile(samples, 99)),
+    maxUs: Math.round(samples.at(-1)!),
+  };
 }
 
 export async function measurePure(graphqlBody: string, listing: string): Promise<PureFigures[]> {

@@ -50,7 +50,9 @@ function quietStdio(stdout: Readable, stderr: Readable) {
     buffered += chunk.toString();
     const lines = buffered.split("\n");
     buffered = lines.pop() ?? "";
-    for (const line of lines) if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
+    for (const line of lines)
+      if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line))
+        process.stderr.write(`[workerd] ${line}\n`);
   });
 }
 
@@ -80,7 +82,18 @@ async function startGateways(scriptPath: string, bindings: Record<string, string
 }
 
 function autocannon(url: string, headers: Record<string, string>, connections: number, durationS: number, body: string): Promise<any> {
-  const args = [`${ROOT}node_modules/autocannon/autocannon.js`, "-c", String(connections), "-d", String(durationS), "-j", "-m", "POST", "-b", body];
+  const args = [
+    `${ROOT}node_modules/autocannon/autocannon.js`,
+    "-c",
+    String(connections),
+    "-d",
+    String(durationS),
+    "-j",
+    "-m",
+    "POST",
+    "-b",
+    body,
+  ];
   for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}=${v}`);
   args.push(url);
   return new Promise((resolve, reject) => {
@@ -153,8 +166,32 @@ async function overhead() {
   const a = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
   await fetch(`${a.urls[0]}/prefect/graphql`, { method: "POST", headers: HEADERS(free.key), body: GQL }).then((r) => r.text());
   await s.withDb(async (d) => {
-    await putRateLimit(d, { targetKind: "tenant", target: "elsewhere", routeGroup: "*", rate: { limit: 10, windowS: 60 }, quota: null, mode: "enforce", description: null }, "bench");
-    await putRateLimit(d, { targetKind: "key", target: limited.row.id, routeGroup: "prefect", rate: { limit: 1_000_000_000, windowS: 60 }, quota: { limit: 1_000_000_000_000, period: "day" }, mode: "enforce", description: null }, "bench");
+    await putRateLimit(
+      d,
+      {
+        targetKind: "tenant",
+        target: "elsewhere",
+        routeGroup: "*",
+        rate: { limit: 10, windowS: 60 },
+        quota: null,
+        mode: "enforce",
+        description: null,
+      },
+      "bench",
+    );
+    await putRateLimit(
+      d,
+      {
+        targetKind: "key",
+        target: limited.row.id,
+        routeGroup: "prefect",
+        rate: { limit: 1_000_000_000, windowS: 60 },
+        quota: { limit: 1_000_000_000_000, period: "day" },
+        mode: "enforce",
+        description: null,
+      },
+      "bench",
+    );
   });
   const b = await startGateways(`${s.buildDir}/index.js`, s.bindings, 1);
   const ROUNDS = Number(process.env.RL_ROUNDS ?? 3);
@@ -180,11 +217,17 @@ async function overhead() {
     cpuUsPerRequest: rs.every((r) => r.cpuUsPerRequest !== null) ? median(rs.map((r) => r.cpuUsPerRequest!)) : null,
   }));
   const base = results[0]!;
-  console.log(`\n/prefect/graphql, ${CONNECTIONS} clients, median of ${process.env.RL_ROUNDS ?? 3} rounds of ${DURATION_S}s (CPU: the whole workerd process, counters included)`);
-  console.log(`${"scenario".padEnd(22)}${"req/s".padStart(8)}${"p99 ms".padStart(8)}${"1c p99".padStart(8)}${"cpu µs".padStart(8)}${"+cpu".padStart(7)}${"+1c p99".padStart(9)}${"non2xx".padStart(8)}`);
+  console.log(
+    `\n/prefect/graphql, ${CONNECTIONS} clients, median of ${process.env.RL_ROUNDS ?? 3} rounds of ${DURATION_S}s (CPU: the whole workerd process, counters included)`,
+  );
+  console.log(
+    `${"scenario".padEnd(22)}${"req/s".padStart(8)}${"p99 ms".padStart(8)}${"1c p99".padStart(8)}${"cpu µs".padStart(8)}${"+cpu".padStart(7)}${"+1c p99".padStart(9)}${"non2xx".padStart(8)}`,
+  );
   for (const r of results) {
     const addCpu = r.cpuUsPerRequest !== null && base.cpuUsPerRequest !== null ? r.cpuUsPerRequest - base.cpuUsPerRequest : "-";
-    console.log(`${r.name.padEnd(22)}${String(r.reqPerSec).padStart(8)}${String(r.p99Ms).padStart(8)}${String(r.singleP99Ms).padStart(8)}${String(r.cpuUsPerRequest ?? "-").padStart(8)}${String(addCpu).padStart(7)}${(r.singleP99Ms - base.singleP99Ms).toFixed(2).padStart(9)}${String(r.non2xx).padStart(8)}`);
+    console.log(
+      `${r.name.padEnd(22)}${String(r.reqPerSec).padStart(8)}${String(r.p99Ms).padStart(8)}${String(r.singleP99Ms).padStart(8)}${String(r.cpuUsPerRequest ?? "-").padStart(8)}${String(addCpu).padStart(7)}${(r.singleP99Ms - base.singleP99Ms).toFixed(2).padStart(9)}${String(r.non2xx).padStart(8)}`,
+    );
   }
 }
 
@@ -195,7 +238,19 @@ async function accuracy() {
   const s = await setup();
   const { key } = await s.withDb(async (d) => {
     const created = await createKey(d, { tenant: "bench", subject: "acc", scopes: ["query/*"], createdBy: "bench" });
-    await putRateLimit(d, { targetKind: "key", target: created.row.id, routeGroup: "prefect", rate: { limit: L, windowS: W }, quota: null, mode: "enforce", description: null }, "bench");
+    await putRateLimit(
+      d,
+      {
+        targetKind: "key",
+        target: created.row.id,
+        routeGroup: "prefect",
+        rate: { limit: L, windowS: W },
+        quota: null,
+        mode: "enforce",
+        description: null,
+      },
+      "bench",
+    );
     return created;
   });
   const gw = await startGateways(`${s.buildDir}/index.js`, s.bindings, ISOLATES);
@@ -231,8 +286,7 @@ async function accuracy() {
         else if (res.status === 429) {
           refused++;
           refusedAt.push(performance.now() - start);
-        }
-        else {
+        } else {
           other5xx++;
           otherSeen[res.status] = (otherSeen[res.status] ?? 0) + 1;
           if (!otherSample) otherSample = text.slice(0, 300);
@@ -269,7 +323,11 @@ async function accuracy() {
     withinBounds: admittedAt.length <= runBound && maxInWindow <= windowBound,
     idealAdmitted: Math.floor(L * (1 + elapsedS / W)),
     /** Admitted / refused per second of the run. */
-    perSecond: Array.from({ length: Math.ceil(elapsedS) }, (_, i) => `${admittedAt.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length}/${refusedAt.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length}`).join(" "),
+    perSecond: Array.from(
+      { length: Math.ceil(elapsedS) },
+      (_, i) =>
+        `${admittedAt.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length}/${refusedAt.filter((t) => t >= i * 1000 && t < (i + 1) * 1000).length}`,
+    ).join(" "),
   };
   console.log(JSON.stringify(report, null, 2));
   if (!report.withinBounds || other5xx > 0) process.exitCode = 1;

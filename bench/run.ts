@@ -86,7 +86,8 @@ async function startWorker(scriptPath: string, bindings: Record<string, string>)
     onStdout: () => {},
     // Load generators close connections mid-answer at the end of a run; workerd reports each. Keep the rest.
     onStderr: (line) => {
-      if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line)) process.stderr.write(`[workerd] ${line}\n`);
+      if (!/Connection reset by peer|^stack: |Broken pipe|different request context/.test(line))
+        process.stderr.write(`[workerd] ${line}\n`);
     },
   });
   const after = [...workerdPids(process.pid)].filter((p) => !before.has(p));
@@ -151,13 +152,20 @@ async function measure(
     cpuUsPerRequest: cpuBefore !== null && cpuAfter !== null && requests > 0 ? Math.round((cpuAfter - cpuBefore) / requests) : null,
     dbCpuUsPerRequest: requests > 0 ? Math.round((selfAfter - selfBefore) / requests) : 0,
     clientCpuUsPerRequest: r.clientCpuUsPerRequest,
-    machine: { loadAvg1: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]), busyPct: pct(busyUs), othersPct: pct(busyUs - oursUs) },
+    machine: {
+      loadAvg1: Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]),
+      busyPct: pct(busyUs),
+      othersPct: pct(busyUs - oursUs),
+    },
     single: { p50Ms: single.p50Ms, p99Ms: single.p99Ms },
   };
 }
 
 async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (c: Buffer) => {
       const m = /port=(\d+)/.exec(String(c));
@@ -170,7 +178,9 @@ async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
 
 async function main() {
   const tool = loadTool();
-  process.stderr.write(`load generator: ${tool}; runtime: ${VIA_ENTRY ? "Miniflare entry + outbound Workers (before)" : "direct socket, direct outbound"}\n`);
+  process.stderr.write(
+    `load generator: ${tool}; runtime: ${VIA_ENTRY ? "Miniflare entry + outbound Workers (before)" : "direct socket, direct outbound"}\n`,
+  );
   // 1. The deployable bundle, as `wrangler deploy` would upload it.
   const buildDir = `${ROOT}bench/.build`;
   const dry = execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, encoding: "utf8" });
@@ -182,13 +192,26 @@ async function main() {
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
   const store = drizzle(client, { schema });
-  const { key } = await createKey(store, { tenant: "bench", subject: "bench", scopes: ["query/*", "mutation/create_flow_run"], createdBy: "bench" });
+  const { key } = await createKey(store, {
+    tenant: "bench",
+    subject: "bench",
+    scopes: ["query/*", "mutation/create_flow_run"],
+    createdBy: "bench",
+  });
   const unknownKey = generateApiKey().key;
-  const { key: conductorKey } = await createKey(store, { tenant: "bench", subject: "bench-admin", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" });
+  const { key: conductorKey } = await createKey(store, {
+    tenant: "bench",
+    subject: "bench-admin",
+    scopes: ["conductor"],
+    roles: ["OWNER"],
+    createdBy: "bench",
+  });
   const workerKeys: Record<number, string> = {};
   for (const n of [1, 10, 50]) {
     const servesTenants = Array.from({ length: n }, (_, i) => `bench${i}`);
-    workerKeys[n] = (await createKey(store, { tenant: "bench", subject: `worker-${n}`, scopes: ["worker"], servesTenants, createdBy: "bench" })).key;
+    workerKeys[n] = (
+      await createKey(store, { tenant: "bench", subject: `worker-${n}`, scopes: ["worker"], servesTenants, createdBy: "bench" })
+    ).key;
   }
   await client.end();
   const listing = workflowDefListing(1_000);
@@ -219,7 +242,12 @@ async function main() {
   const gateway = await startWorker(flowgateScript, common);
   await fetch(`${gateway.url}/healthz`).then((r) => r.text());
   const startupMs = Math.round(performance.now() - t0);
-  const bare: BareWorkerd = await startBareWorkerd(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl }, COMPAT_DATE, wranglerFacts().compatibilityFlags);
+  const bare: BareWorkerd = await startBareWorkerd(
+    `${ROOT}bench/passthrough.js`,
+    { UPSTREAM_URL: upstreamUrl },
+    COMPAT_DATE,
+    wranglerFacts().compatibilityFlags,
+  );
   const bareInstance: Instance = { url: bare.url, pid: bare.pid, stop: () => bare.stop() };
   const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl });
   const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });
@@ -235,7 +263,15 @@ async function main() {
   const listPath = "/api/metadata/workflow";
   const pollPath = "/api/tasks/poll/batch/bench0___job?count=50&timeout=0&domain=bench0";
   const gatewayPoll = "/workers/conductor/api/tasks/poll/batch/job?count=50&timeout=0";
-  type Scenario = [name: string, baseline: string | null, target: Instance, path: string, headers: Record<string, string>, body?: string, connections?: number];
+  type Scenario = [
+    name: string,
+    baseline: string | null,
+    target: Instance,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+    connections?: number,
+  ];
   const SCENARIOS: Scenario[] = [
     // The physical baseline (bare workerd), then the harness's own (the local runtime), compared with it.
     ["bare-echo", null, bareInstance, "/echo", {}],
@@ -317,9 +353,13 @@ async function main() {
   writeFileSync(`${ROOT}bench/results/latest.json`, JSON.stringify(report, null, 2) + "\n");
 
   const pad = (s: string | number | null | undefined, n: number) => String(s ?? "-").padStart(n);
-  console.log(`\nbundle ${report.bundle.upload} (gzip ${report.bundle.gzip}), startup ${startupMs} ms; load generator ${tool}; runtime ${report.runtime}\n`);
+  console.log(
+    `\nbundle ${report.bundle.upload} (gzip ${report.bundle.gzip}), startup ${startupMs} ms; load generator ${tool}; runtime ${report.runtime}\n`,
+  );
   console.log("p99: raw (each request's own latency); p99c: wrk's coordinated-omission-corrected p99. cpu: workerd µs/request;");
-  console.log("db: the local database's µs/request; +cpu: over the baseline; busy/others: machine CPU % (all cores) in use, and not by this bench");
+  console.log(
+    "db: the local database's µs/request; +cpu: over the baseline; busy/others: machine CPU % (all cores) in use, and not by this bench",
+  );
   console.log(
     `${"scenario".padEnd(24)}${pad("conns", 6)}${pad("req/s", 7)}${pad("p50", 7)}${pad("p99", 7)}${pad("p99c", 8)}${pad("cpu", 6)}${pad("db", 5)}` +
       `${pad("ratio", 7)}${pad("+cpu", 6)}${pad("1c p99", 7)}${pad("+p99", 6)}${pad("non2xx", 7)}${pad("busy", 5)}${pad("others", 7)}${pad("load", 6)}`,

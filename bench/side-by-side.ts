@@ -98,7 +98,10 @@ function startNode(dir: string, args: string[], env: Record<string, string>): Ch
 }
 
 async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on("data", (c: Buffer) => {
       const m = /port=(\d+)/.exec(String(c));
@@ -109,7 +112,14 @@ async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
   return { url: `http://127.0.0.1:${port}`, child };
 }
 
-async function measure(target: Served, path: string, headers: Record<string, string>, body: string | undefined, connections: number, withDb: boolean): Promise<Figures> {
+async function measure(
+  target: Served,
+  path: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  connections: number,
+  withDb: boolean,
+): Promise<Figures> {
   const method = body === undefined ? "GET" : "POST";
   const url = target.url + path;
   const first = await fetch(url, { method, headers, body });
@@ -143,7 +153,10 @@ async function main() {
     console.log("side by side: skipped (set SIDE_PREFECT_AUTH_PROXY and/or SIDE_WORKFLOW_PROXY: see bench/side-by-side.ts)");
     return;
   }
-  for (const [name, dir, file] of [["SIDE_PREFECT_AUTH_PROXY", PAP_DIR, "index.js"], ["SIDE_WORKFLOW_PROXY", WP_DIR, "lib/index.js"]] as const) {
+  for (const [name, dir, file] of [
+    ["SIDE_PREFECT_AUTH_PROXY", PAP_DIR, "index.js"],
+    ["SIDE_WORKFLOW_PROXY", WP_DIR, "lib/index.js"],
+  ] as const) {
     if (dir && !existsSync(`${dir}/${file}`)) throw new Error(`${name}=${dir}: no ${file} there (see the setup in bench/side-by-side.ts)`);
   }
   const tool = loadTool();
@@ -155,7 +168,13 @@ async function main() {
   await client.connect();
   const store = drizzle(client, { schema });
   const { key } = await createKey(store, { tenant: "bench", subject: "bench", scopes: ["query/*", "mutation/*"], createdBy: "bench" });
-  const { key: conductorKey } = await createKey(store, { tenant: "bench", subject: "bench-admin", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" });
+  const { key: conductorKey } = await createKey(store, {
+    tenant: "bench",
+    subject: "bench-admin",
+    scopes: ["conductor"],
+    roles: ["OWNER"],
+    createdBy: "bench",
+  });
   // prefect-auth-proxy's own table (its data/postgres/db_init.sql), in the same local database, with one key.
   const papKey = "SideBySideKey001";
   await client.query(`CREATE TABLE IF NOT EXISTS prefect_api_keys (user_id varchar(128) NOT NULL PRIMARY KEY, scopes varchar(2000) NOT NULL,
@@ -259,7 +278,10 @@ async function main() {
     for (const connections of CONNECTIONS) {
       for (const p of pairs) {
         if (!p.other) continue;
-        const order: ["flowgate" | "other", Side][] = [["flowgate", p.flowgate], ["other", p.other]];
+        const order: ["flowgate" | "other", Side][] = [
+          ["flowgate", p.flowgate],
+          ["other", p.other],
+        ];
         if (round % 2 === 1) order.reverse();
         for (const [who, [target, path, headers, body]] of order) {
           const system = who === "flowgate" ? "flowgate" : p.otherName;
@@ -293,7 +315,15 @@ async function main() {
       // Per round (the two ran next to each other), then the median of those.
       const each = ours.rounds.map((o, i) => o.reqPerSec / theirs.rounds[i]!.reqPerSec);
       const cpu = ours.rounds.map((o, i) => o.cpuUsPerRequest / theirs.rounds[i]!.cpuUsPerRequest);
-      return [{ scenario: p.name, connections, against: p.otherName, reqPerSecRatio: Number(median(each).toFixed(2)), cpuRatio: Number(median(cpu).toFixed(2)) }];
+      return [
+        {
+          scenario: p.name,
+          connections,
+          against: p.otherName,
+          reqPerSecRatio: Number(median(each).toFixed(2)),
+          cpuRatio: Number(median(cpu).toFixed(2)),
+        },
+      ];
     }),
   );
   const report = { date: new Date().toISOString(), tool, rounds: ROUNDS, durationS: DURATION_S, cpus: cpus().length, summary, ratios };
@@ -301,18 +331,30 @@ async function main() {
   writeFileSync(`${ROOT}bench/results/side-by-side.json`, JSON.stringify(report, null, 2) + "\n");
 
   const pad = (s: string | number | null | undefined, n: number) => String(s ?? "-").padStart(n);
-  console.log(`\nside by side (${tool}; medians of ${ROUNDS} interleaved rounds of ${DURATION_S} s; p99: raw, p99c: wrk's corrected; cpu: µs/request of the serving process, db: flowgate's local database)`);
-  console.log(`${"scenario".padEnd(28)}${"system".padEnd(26)}${pad("conns", 6)}${pad("req/s", 7)}${pad("p50", 8)}${pad("p99", 8)}${pad("p99c", 9)}${pad("cpu", 7)}${pad("db", 5)}${pad("non2xx", 7)}`);
+  console.log(
+    `\nside by side (${tool}; medians of ${ROUNDS} interleaved rounds of ${DURATION_S} s; p99: raw, p99c: wrk's corrected; cpu: µs/request of the serving process, db: flowgate's local database)`,
+  );
+  console.log(
+    `${"scenario".padEnd(28)}${"system".padEnd(26)}${pad("conns", 6)}${pad("req/s", 7)}${pad("p50", 8)}${pad("p99", 8)}${pad("p99c", 9)}${pad("cpu", 7)}${pad("db", 5)}${pad("non2xx", 7)}`,
+  );
   for (const s of summary) {
-    console.log(`${s.scenario.padEnd(28)}${s.system.padEnd(26)}${pad(s.connections, 6)}${pad(s.reqPerSec, 7)}${pad(s.p50Ms, 8)}${pad(s.p99Ms, 8)}${pad(s.p99CorrectedMs, 9)}${pad(s.cpuUsPerRequest, 7)}${pad(s.dbCpuUsPerRequest, 5)}${pad(s.non2xx, 7)}`);
+    console.log(
+      `${s.scenario.padEnd(28)}${s.system.padEnd(26)}${pad(s.connections, 6)}${pad(s.reqPerSec, 7)}${pad(s.p50Ms, 8)}${pad(s.p99Ms, 8)}${pad(s.p99CorrectedMs, 9)}${pad(s.cpuUsPerRequest, 7)}${pad(s.dbCpuUsPerRequest, 5)}${pad(s.non2xx, 7)}`,
+    );
   }
-  for (const r of ratios) console.log(`flowgate / ${r.against}, ${r.scenario}, ${r.connections} clients: ${r.reqPerSecRatio}x req/s, ${r.cpuRatio}x CPU per request`);
+  for (const r of ratios)
+    console.log(
+      `flowgate / ${r.against}, ${r.scenario}, ${r.connections} clients: ${r.reqPerSecRatio}x req/s, ${r.cpuRatio}x CPU per request`,
+    );
   console.log("\nwritten to bench/results/side-by-side.json");
 }
 
 async function stopAll(): Promise<void> {
   // The runtime, then the database (it must close cleanly), then the child processes: the reverse of their start.
-  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve().then(stop).catch(() => {});
+  for (const stop of cleanups.splice(0).reverse())
+    await Promise.resolve()
+      .then(stop)
+      .catch(() => {});
 }
 
 main().then(

@@ -27,7 +27,16 @@ const upstream = createServer((req, res) => {
       const count = Number(url.searchParams.get("count") ?? 1);
       const tasks = Array.from({ length: count }, () => {
         const n = ++polled;
-        return { taskId: `task-${n}`, taskType: `${pollPath[1]}___${pollPath[2]}`, taskDefName: `${pollPath[1]}___${pollPath[2]}`, status: "IN_PROGRESS", domain: pollPath[1], workflowInstanceId: `wf-${n}`, workflowType: `${pollPath[1]}___wf`, inputData: { device: `d${n}` } };
+        return {
+          taskId: `task-${n}`,
+          taskType: `${pollPath[1]}___${pollPath[2]}`,
+          taskDefName: `${pollPath[1]}___${pollPath[2]}`,
+          status: "IN_PROGRESS",
+          domain: pollPath[1],
+          workflowInstanceId: `wf-${n}`,
+          workflowType: `${pollPath[1]}___wf`,
+          inputData: { device: `d${n}` },
+        };
       });
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(tasks));
       return;

@@ -59,7 +59,14 @@ import { importLegacyPrefectKeys, type LegacyPrefectKeyRow } from "../src/store/
 import { LimitPatch, limitSchemas } from "../src/admin/limits.ts";
 import { engines } from "../src/engines/index.ts";
 import { routeGroupsOf } from "../src/formats/rateLimitRule.ts";
-import { deleteRateLimit, listRateLimitViews, putRateLimit, queryUsage, updateRateLimit, type RateLimitView } from "../src/store/rateLimits.ts";
+import {
+  deleteRateLimit,
+  listRateLimitViews,
+  putRateLimit,
+  queryUsage,
+  updateRateLimit,
+  type RateLimitView,
+} from "../src/store/rateLimits.ts";
 import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
 import { PGLITE_DIR, claimStack, describeHolder, readStack } from "./stack-file.ts";
 
@@ -68,7 +75,13 @@ class UsageError extends Error {}
 /** The route groups a limit may name: the registry's, as the admin API checks them. */
 const { LimitBody, UsageQuery } = limitSchemas(routeGroupsOf(engines));
 
-const list = (s: string | undefined) => (s === undefined ? undefined : s.split(",").map((x) => x.trim()).filter(Boolean));
+const list = (s: string | undefined) =>
+  s === undefined
+    ? undefined
+    : s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
 
 /**
  * The database, never opened beside another process: DATABASE_URL (a PostgreSQL server, which takes many
@@ -214,7 +227,9 @@ async function run(argv: string[]): Promise<void> {
     if (api) return printKey(api, json);
     const row = await withDb((db) => revokeKey(db, id!));
     if (!row) throw new UsageError(`no key ${id}`);
-    console.error("note: gateways drop cached copies within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for immediate effect");
+    console.error(
+      "note: gateways drop cached copies within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for immediate effect",
+    );
     return printKey(toKeyView(row), json);
   }
   if (area === "keys" && verb === "rotate") {
@@ -260,7 +275,11 @@ async function run(argv: string[]): Promise<void> {
     const name = positionals[0];
     if (verb === "list") {
       const all = await withDb(listWorkspaces);
-      return console.log(json ? JSON.stringify({ workspaces: all }) : all.map((w) => `${w.name}  ${JSON.stringify(w.roleGroups)}${w.hideForUnauthorized ? "  (hidden)" : ""}`).join("\n"));
+      return console.log(
+        json
+          ? JSON.stringify({ workspaces: all })
+          : all.map((w) => `${w.name}  ${JSON.stringify(w.roleGroups)}${w.hideForUnauthorized ? "  (hidden)" : ""}`).join("\n"),
+      );
     }
     if (!name || !WORKSPACE_NAME.test(name)) throw new UsageError(`workspaces ${verb ?? ""} NAME: a Kubernetes namespace name`);
     if (verb === "show") {
@@ -279,7 +298,9 @@ async function run(argv: string[]): Promise<void> {
       }
       const parsed = WorkspaceBody.safeParse({ roles, hideForUnauthorized: values.hide ?? false, description: values.description });
       if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
-      const { workspace, created } = await withDb((db) => putWorkspace(db, { name, ...parsed.data, updatedBy: `cli:${process.env.USER ?? "operator"}` }));
+      const { workspace, created } = await withDb((db) =>
+        putWorkspace(db, { name, ...parsed.data, updatedBy: `cli:${process.env.USER ?? "operator"}` }),
+      );
       return console.log(json ? JSON.stringify({ ...workspace, created }) : `${name} ${created ? "created" : "updated"}`);
     }
     if (verb === "delete") {
@@ -300,24 +321,37 @@ async function run(argv: string[]): Promise<void> {
       until: values.until,
     });
     if (!q.success) throw new UsageError(q.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
-    const since = q.data.since ?? new Date(Date.now() - { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 }[q.data.resolution]);
+    const since =
+      q.data.since ?? new Date(Date.now() - { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 }[q.data.resolution]);
     const rows = await withDb((db) => queryUsage(db, { ...q.data, since }));
     if (json) return console.log(JSON.stringify({ resolution: q.data.resolution, since: since.toISOString(), usage: rows }));
-    for (const r of rows) console.log(`${r.at}  ${r.routeGroup.padEnd(9)} tenant=${r.tenant ?? "-"} subject=${r.subject} key=${r.keyId ?? "-"}  requests=${r.requests} cost=${r.cost} refused=${r.refused}`);
+    for (const r of rows)
+      console.log(
+        `${r.at}  ${r.routeGroup.padEnd(9)} tenant=${r.tenant ?? "-"} subject=${r.subject} key=${r.keyId ?? "-"}  requests=${r.requests} cost=${r.cost} refused=${r.refused}`,
+      );
     return;
   }
-  throw new UsageError("usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list, workspaces list|show|put|delete, limits list|set|mode|delete, usage (see scripts/admin.ts)");
+  throw new UsageError(
+    "usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list, workspaces list|show|put|delete, limits list|set|mode|delete, usage (see scripts/admin.ts)",
+  );
 }
 
 function printLimit(l: RateLimitView, json: boolean) {
   if (json) return console.log(JSON.stringify(l));
   const quota = l.quota ? ` quota ${l.quota.limit}/${l.quota.period}` : "";
-  console.log(`${l.id}  ${l.targetKind}=${l.target} group=${l.routeGroup} rate ${l.rate.limit}/${l.rate.windowS}s${quota} ${l.mode}  refused=${l.refused} wouldHaveRefused=${l.wouldHaveRefused}`);
+  console.log(
+    `${l.id}  ${l.targetKind}=${l.target} group=${l.routeGroup} rate ${l.rate.limit}/${l.rate.windowS}s${quota} ${l.mode}  refused=${l.refused} wouldHaveRefused=${l.wouldHaveRefused}`,
+  );
 }
 
 const operator = () => `cli:${process.env.USER ?? "operator"}`;
 
-async function limitsCommand(verb: string | undefined, positionals: string[], values: Record<string, string | boolean | undefined>, json: boolean): Promise<void> {
+async function limitsCommand(
+  verb: string | undefined,
+  positionals: string[],
+  values: Record<string, string | boolean | undefined>,
+  json: boolean,
+): Promise<void> {
   const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
   const num = (name: string) => (str(name) === undefined ? undefined : Number(str(name)));
   if (verb === "list") {
@@ -341,9 +375,23 @@ async function limitsCommand(verb: string | undefined, positionals: string[], va
     const api = (await viaApi("POST", "/admin/limits", b)) as RateLimitView | null;
     if (api) return printLimit(api, json);
     const { limit } = await withDb((db) =>
-      putRateLimit(db, { targetKind: b.kind, target: b.target, routeGroup: b.routeGroup, rate: b.rate, quota: b.quota ?? null, mode: b.mode, description: b.description ?? null }, operator()),
+      putRateLimit(
+        db,
+        {
+          targetKind: b.kind,
+          target: b.target,
+          routeGroup: b.routeGroup,
+          rate: b.rate,
+          quota: b.quota ?? null,
+          mode: b.mode,
+          description: b.description ?? null,
+        },
+        operator(),
+      ),
     );
-    console.error("note: gateways read it within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for effect within seconds");
+    console.error(
+      "note: gateways read it within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for effect within seconds",
+    );
     return printLimit(limit, json);
   }
   const id = positionals[0];

@@ -27,8 +27,22 @@ export interface TestUser {
 }
 
 export const TEST_USERS: Record<string, TestUser> = {
-  alice: { password: "password-alice", email: "alice@example.test", groups: ["analysts"], roles: ["reader"], tenant: "acme", scopes: "query/* conductor" },
-  bob: { password: "password-bob", email: "bob@example.test", groups: ["NETWORK-ADMIN"], roles: ["OWNER"], tenant: "acme", scopes: "query/* mutation/* conductor admin" },
+  alice: {
+    password: "password-alice",
+    email: "alice@example.test",
+    groups: ["analysts"],
+    roles: ["reader"],
+    tenant: "acme",
+    scopes: "query/* conductor",
+  },
+  bob: {
+    password: "password-bob",
+    email: "bob@example.test",
+    groups: ["NETWORK-ADMIN"],
+    roles: ["OWNER"],
+    tenant: "acme",
+    scopes: "query/* mutation/* conductor admin",
+  },
   carol: { password: "password-carol", email: "carol@example.test", groups: [], roles: [], scopes: "" },
 };
 
@@ -122,8 +136,17 @@ export async function startIdp(options: { port?: number; clients: IdpClient[]; u
   const { privateKey } = await generateKeyPair("RS256", { extractable: true });
   const configuration: Configuration = {
     adapter: memoryAdapter(),
-    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: `idp-${port}`, alg: "RS256", use: "sig" }] as NonNullable<Configuration["jwks"]>["keys"] },
-    clients: options.clients.map((c) => ({ ...c, grant_types: ["authorization_code"], response_types: ["code"], token_endpoint_auth_method: "client_secret_basic" })),
+    jwks: {
+      keys: [{ ...(await exportJWK(privateKey)), kid: `idp-${port}`, alg: "RS256", use: "sig" }] as NonNullable<
+        Configuration["jwks"]
+      >["keys"],
+    },
+    clients: options.clients.map((c) => ({
+      ...c,
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_basic",
+    })),
     pkce: { required: () => true, methods: ["S256"] },
     scopes: ["openid", "email", "profile", "groups"],
     claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: CLAIMS },
@@ -138,7 +161,16 @@ export async function startIdp(options: { port?: number; clients: IdpClient[]; u
       return {
         accountId: id,
         async claims() {
-          return { sub: id, name: id, email: u.email, email_verified: true, groups: u.groups, roles: u.roles, tenant: u.tenant, flowgate_scopes: u.scopes };
+          return {
+            sub: id,
+            name: id,
+            email: u.email,
+            email_verified: true,
+            groups: u.groups,
+            roles: u.roles,
+            tenant: u.tenant,
+            flowgate_scopes: u.scopes,
+          };
         },
       };
     },
@@ -198,5 +230,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     clients: [{ client_id: "flowgate", client_secret: "flowgate-local-secret", redirect_uris: [`${gateway}/auth/callback`] }],
   });
   console.log(`[idp-stub] OpenID provider on ${idp.issuer} (client flowgate / flowgate-local-secret, redirect ${gateway}/auth/callback)`);
-  console.log(`[idp-stub] users: ${Object.keys(TEST_USERS).map((u) => `${u} / password-${u}`).join(", ")}`);
+  console.log(
+    `[idp-stub] users: ${Object.keys(TEST_USERS)
+      .map((u) => `${u} / password-${u}`)
+      .join(", ")}`,
+  );
 }

@@ -12,7 +12,9 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, w
 import { mkdirSync } from "node:fs";
 
 /** `.data/` of the checkout; FLOWGATE_DATA_DIR moves it (the tests of this file's rules use a directory of their own). */
-export const DATA_DIR = process.env.FLOWGATE_DATA_DIR ? `${process.env.FLOWGATE_DATA_DIR.replace(/\/+$/, "")}/` : new URL("../.data/", import.meta.url).pathname;
+export const DATA_DIR = process.env.FLOWGATE_DATA_DIR
+  ? `${process.env.FLOWGATE_DATA_DIR.replace(/\/+$/, "")}/`
+  : new URL("../.data/", import.meta.url).pathname;
 export const STACK_FILE = `${DATA_DIR}stack.json`;
 export const PGLITE_DIR = `${DATA_DIR}pglite`;
 

@@ -32,7 +32,11 @@ class Refusal extends Error {}
  * take their place here.
  */
 function checkConfiguration(vars: Record<string, string>): void {
-  const env = { ...vars, DATABASE_URL: vars.DATABASE_URL || "postgres://flowgate@127.0.0.1:5432/flowgate", KEY_CACHE: { get: () => null } } as unknown as Env;
+  const env = {
+    ...vars,
+    DATABASE_URL: vars.DATABASE_URL || "postgres://flowgate@127.0.0.1:5432/flowgate",
+    KEY_CACHE: { get: () => null },
+  } as unknown as Env;
   const result = configFor(env);
   if (result.ok) return;
   const problems = result.error.message.replace(/^invalid configuration: /, "").split("; ");
@@ -65,7 +69,10 @@ async function main() {
   const facts = wranglerFacts();
   checkConfiguration(localVariables(facts));
   const claimed = claimStack("stack");
-  if ("holder" in claimed) throw new Refusal(`refusing to start: ${describeHolder(claimed.holder)}; stop it first (Ctrl-C in its terminal, or kill ${claimed.holder.pid})`);
+  if ("holder" in claimed)
+    throw new Refusal(
+      `refusing to start: ${describeHolder(claimed.holder)}; stop it first (Ctrl-C in its terminal, or kill ${claimed.holder.pid})`,
+    );
   claim = claimed.claim;
   await checkPortFree(port);
   const db = await startLocalDatabase(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : { dataDir: PGLITE_DIR });
@@ -81,10 +88,25 @@ async function main() {
   log(`database: ${db.kind}${db.kind === "pglite" ? ` (${PGLITE_DIR})` : ""}, bridge ${db.wsProxy}`);
 
   const build = () => buildWorker(`${DATA_DIR}build`);
-  const options = (scriptPath: string) => runtimeOptions({ scriptPath, port, bindings, kvPersist: `${DATA_DIR}kv`, durableObjectsPersist: `${DATA_DIR}do`, compatibilityDate: facts.compatibilityDate });
+  const options = (scriptPath: string) =>
+    runtimeOptions({
+      scriptPath,
+      port,
+      bindings,
+      kvPersist: `${DATA_DIR}kv`,
+      durableObjectsPersist: `${DATA_DIR}do`,
+      compatibilityDate: facts.compatibilityDate,
+    });
   let runtime: Awaited<ReturnType<typeof startRuntime>>;
   try {
-    runtime = await startRuntime({ scriptPath: build(), port, bindings, kvPersist: `${DATA_DIR}kv`, durableObjectsPersist: `${DATA_DIR}do`, compatibilityDate: facts.compatibilityDate });
+    runtime = await startRuntime({
+      scriptPath: build(),
+      port,
+      bindings,
+      kvPersist: `${DATA_DIR}kv`,
+      durableObjectsPersist: `${DATA_DIR}do`,
+      compatibilityDate: facts.compatibilityDate,
+    });
   } catch (err) {
     await db.close().catch(() => {});
     throw err;
@@ -101,7 +123,10 @@ async function main() {
     pending = setTimeout(() => {
       try {
         const scriptPath = build();
-        mf.setOptions(options(scriptPath)).then(() => log("reloaded"), (e: unknown) => log(`reload failed: ${String(e)}`));
+        mf.setOptions(options(scriptPath)).then(
+          () => log("reloaded"),
+          (e: unknown) => log(`reload failed: ${String(e)}`),
+        );
       } catch {
         log("build failed; still serving the previous build");
       }

@@ -36,8 +36,10 @@ export function wranglerFacts(): WranglerFacts {
   const text = readFileSync(`${ROOT}wrangler.toml`, "utf8");
   const compatibilityDate = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1];
   if (!compatibilityDate) throw new Error("wrangler.toml has no compatibility_date");
-  const compatibilityFlags = [.../^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1]?.matchAll(/"([^"]+)"/g) ?? []].map((m) => m[1]!);
-  const crons = [.../crons\s*=\s*\[([^\]]*)\]/.exec(text)?.[1]?.matchAll(/"([^"]+)"/g) ?? []].map((m) => m[1]!);
+  const compatibilityFlags = [...(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1]?.matchAll(/"([^"]+)"/g) ?? [])].map(
+    (m) => m[1]!,
+  );
+  const crons = [...(/crons\s*=\s*\[([^\]]*)\]/.exec(text)?.[1]?.matchAll(/"([^"]+)"/g) ?? [])].map((m) => m[1]!);
   const vars: Record<string, string> = {};
   const section = /^\[vars\]\s*\n([\s\S]*?)(?=^\[|$(?![\s\S]))/m.exec(text)?.[1] ?? "";
   for (const m of section.matchAll(/^\s*([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]*)"/gm)) vars[m[1]!] = m[2]!;
@@ -58,7 +60,10 @@ function parseDotenv(text: string): Record<string, string> {
 
 /** The Worker's variables: wrangler.toml [vars], then .dev.vars, then every configuration variable in the environment. */
 export function localVariables(facts = wranglerFacts()): Record<string, string> {
-  const vars: Record<string, string> = { ...facts.vars, ...(existsSync(`${ROOT}.dev.vars`) ? parseDotenv(readFileSync(`${ROOT}.dev.vars`, "utf8")) : {}) };
+  const vars: Record<string, string> = {
+    ...facts.vars,
+    ...(existsSync(`${ROOT}.dev.vars`) ? parseDotenv(readFileSync(`${ROOT}.dev.vars`, "utf8")) : {}),
+  };
   for (const name of CONFIG_VARIABLE_NAMES) if (process.env[name] !== undefined) vars[name] = process.env[name]!;
   return vars;
 }

@@ -29,7 +29,15 @@ export function buildApp(): Hono<AppEnv> {
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after.
   // The registry's upstreams (their variables and header allow-lists), put together once and handed to each request.
-  app.use("*", requestContext, engineUpstreams(upstreamTable(engines)), configuration(configFor), canonicalPath, corsPolicy, rateLimitHeaders);
+  app.use(
+    "*",
+    requestContext,
+    engineUpstreams(upstreamTable(engines)),
+    configuration(configFor),
+    canonicalPath,
+    corsPolicy,
+    rateLimitHeaders,
+  );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 
@@ -49,7 +57,10 @@ export function buildApp(): Hono<AppEnv> {
   });
 
   app.route("/auth", authRoutes(engines));
-  app.route("/admin", adminRoutes((request, env, ctx) => app.fetch(request, env, ctx), engines));
+  app.route(
+    "/admin",
+    adminRoutes((request, env, ctx) => app.fetch(request, env, ctx), engines),
+  );
   for (const engine of engines) app.route(engine.mount, engine.routes());
 
   app.notFound((c) => renderError(new GatewayError("NOT_FOUND", "no such route"), c));

@@ -61,7 +61,10 @@ export const sharedConfig = z
     JWT_HS256_SECRET: optionalString.refine((s) => s === undefined || s.length >= 32, "must be at least 32 characters"),
     // Signs the Conductor SDK tokens (POST /conductor/api/token). A comma list: the first signs, every one verifies,
     // so a new secret is put first and the old one dropped once its tokens have expired (CONDUCTOR_TOKEN_TTL_S).
-    GATEWAY_TOKEN_SECRET: commaList([]).refine((l) => l.every((s) => s.length >= MIN_TOKEN_SECRET_LENGTH), `every secret must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`),
+    GATEWAY_TOKEN_SECRET: commaList([]).refine(
+      (l) => l.every((s) => s.length >= MIN_TOKEN_SECRET_LENGTH),
+      `every secret must be at least ${MIN_TOKEN_SECRET_LENGTH} characters`,
+    ),
     JWT_ISSUER: commaList([]),
     JWT_AUDIENCE: commaList([]),
     JWT_ALGORITHMS: jwtAlgorithms,
@@ -225,10 +228,13 @@ function signInProblems(p: SignInVariables): [variable: string, problem: string]
   if (given.length === 3 && p.SESSION_SECRETS.length === 0) out.push(["SESSION_SECRETS", "is required for browser sign-in"]);
   if (p.OIDC_REDIRECT_URI) {
     const u = new URL(p.OIDC_REDIRECT_URI);
-    if (u.search !== "" || u.pathname !== "/auth/callback") out.push(["OIDC_REDIRECT_URI", "must be the gateway's https://<host>/auth/callback, without a query"]);
-    if (u.protocol === "http:" && !isLoopbackHost(u.hostname)) out.push(["OIDC_REDIRECT_URI", "must be https (http only on 127.0.0.1 or localhost)"]);
+    if (u.search !== "" || u.pathname !== "/auth/callback")
+      out.push(["OIDC_REDIRECT_URI", "must be the gateway's https://<host>/auth/callback, without a query"]);
+    if (u.protocol === "http:" && !isLoopbackHost(u.hostname))
+      out.push(["OIDC_REDIRECT_URI", "must be https (http only on 127.0.0.1 or localhost)"]);
   }
-  if (p.SESSION_KEY_EXCHANGE !== undefined && p.SESSION_KEY_EXCHANGE !== "true" && p.SESSION_KEY_EXCHANGE !== "false") out.push(["SESSION_KEY_EXCHANGE", "must be true or false"]);
+  if (p.SESSION_KEY_EXCHANGE !== undefined && p.SESSION_KEY_EXCHANGE !== "true" && p.SESSION_KEY_EXCHANGE !== "false")
+    out.push(["SESSION_KEY_EXCHANGE", "must be true or false"]);
   if (p.OIDC_SCOPES !== undefined && !p.OIDC_SCOPES.split(/[\s,]+/).includes("openid")) out.push(["OIDC_SCOPES", "must include openid"]);
   return out;
 }
@@ -237,7 +243,6 @@ function signInProblems(p: SignInVariables): [variable: string, problem: string]
 export function isLoopbackHost(hostname: string): boolean {
   return hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]";
 }
-
 
 /** Each engine's section of `Config`, added by the engine's config.ts (`declare module "../../config"`). */
 export interface EngineSections {}

@@ -63,11 +63,9 @@ export class GatewayError extends Error {
   }
 }
 
-export const unauthenticated = (message = "missing or invalid credential") =>
-  new GatewayError("UNAUTHENTICATED", message);
+export const unauthenticated = (message = "missing or invalid credential") => new GatewayError("UNAUTHENTICATED", message);
 export const forbidden = (message = "not allowed") => new GatewayError("FORBIDDEN", message);
-export const badRequest = (message: string, details?: Record<string, unknown>) =>
-  new GatewayError("BAD_REQUEST", message, details);
+export const badRequest = (message: string, details?: Record<string, unknown>) => new GatewayError("BAD_REQUEST", message, details);
 export const notFound = (message = "not found") => new GatewayError("NOT_FOUND", message);
 
 export interface ErrorEnvelope {
@@ -112,7 +110,14 @@ export const tokenRefused = (error: TokenErrorCode, message: string) => new Gate
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 
 export function conductorErrorBody(err: GatewayError, requestId: string): ConductorErrorBody {
-  return { ...(err.details ?? {}), status: err.status, code: err.code, message: err.message, retryable: RETRYABLE_STATUSES.has(err.status), requestId };
+  return {
+    ...(err.details ?? {}),
+    status: err.status,
+    code: err.code,
+    message: err.message,
+    retryable: RETRYABLE_STATUSES.has(err.status),
+    requestId,
+  };
 }
 
 /** Any thrown value as a GatewayError; unknown errors become a generic 500 that reveals nothing. */

@@ -73,7 +73,8 @@ export function checkPath(rawPath: string): Verdict {
   if (rawPath.includes("//")) return refuse("the path holds an empty segment");
   if (!rawPath.includes("%")) return allow();
   if (/%(?![0-9A-Fa-f]{2})/.test(rawPath)) return refuse("the path holds a malformed escape");
-  if (/%(2f|5c|2e|3b|25|0[0-9a-f]|1[0-9a-f]|7f)/i.test(rawPath)) return refuse("the path holds an encoded '/', '\\', '.', ';', '%' or control character");
+  if (/%(2f|5c|2e|3b|25|0[0-9a-f]|1[0-9a-f]|7f)/i.test(rawPath))
+    return refuse("the path holds an encoded '/', '\\', '.', ';', '%' or control character");
   try {
     decodeURIComponent(rawPath);
   } catch {
@@ -101,16 +102,18 @@ export const canonicalPath: MiddlewareHandler<AppEnv> = async (c, next) => {
  * Validated configuration (once per isolate), control state from KV, and a logger at the effective level.
  * `configFor` (src/readConfig.ts) comes from src/app.ts: it reads the engines' pieces, which sit above the pipeline.
  */
-export const configuration = (configFor: (env: Env) => ConfigResult): MiddlewareHandler<AppEnv> => async (c, next) => {
-  const result = configFor(c.env);
-  if (!result.ok) throw result.error; // renderError logs it, naming the variables only
-  const config = result.config;
-  c.set("config", config);
-  const control = await controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));
-  c.set("control", control);
-  c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId: c.get("requestId") }));
-  await next();
-};
+export const configuration =
+  (configFor: (env: Env) => ConfigResult): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    const result = configFor(c.env);
+    if (!result.ok) throw result.error; // renderError logs it, naming the variables only
+    const config = result.config;
+    c.set("config", config);
+    const control = await controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));
+    c.set("control", control);
+    c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId: c.get("requestId") }));
+    await next();
+  };
 
 /** The CORS middleware for one origin list, built once per configuration rather than per request. */
 const corsFor = new WeakMap<readonly string[], MiddlewareHandler<AppEnv>>();

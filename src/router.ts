@@ -87,7 +87,10 @@ const isWord = (segment: string) => !isParameter(segment) && !segment.includes("
 
 /** A route as RegExpRouter sees it: its method and segments, every parameter (written or made of a word) as `:`. */
 function shapeOf(method: string, segments: readonly string[], words: ReadonlySet<number>, upTo = segments.length): string {
-  return `${method} /${segments.slice(0, upTo).map((s, k) => (isParameter(s) || words.has(k) ? ":" : s)).join("/")}`;
+  return `${method} /${segments
+    .slice(0, upTo)
+    .map((s, k) => (isParameter(s) || words.has(k) ? ":" : s))
+    .join("/")}`;
 }
 
 /**

@@ -154,7 +154,14 @@ export function buildServices(c: AppContext): Services {
       let client = clients.get(key);
       if (!client) {
         const { forwardedHeaders, routePrefix } = declarationOf(upstreams, name);
-        client = new UpstreamClient(forwardedHeaders, requireUpstream(config, upstreams, name), routePrefix, options.anonymous ? anonymous : identity, config.upstreamTimeoutMs, budget);
+        client = new UpstreamClient(
+          forwardedHeaders,
+          requireUpstream(config, upstreams, name),
+          routePrefix,
+          options.anonymous ? anonymous : identity,
+          config.upstreamTimeoutMs,
+          budget,
+        );
         clients.set(key, client);
       }
       return client;

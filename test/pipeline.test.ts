@@ -5,7 +5,13 @@ afterEach(() => vi.restoreAllMocks());
 
 describe("pipeline", () => {
   it("puts X-Request-Id on every response, keeping a plain client-sent id", async () => {
-    for (const [path, status] of [["/healthz", 200], ["/nope", 404], ["/whoami", 401], ["/conductor/api/workflow", 401]] as const) { // an unknown Conductor path needs a credential first (issue 17); was 404
+    for (const [path, status] of [
+      ["/healthz", 200],
+      ["/nope", 404],
+      ["/whoami", 401],
+      ["/conductor/api/workflow", 401],
+    ] as const) {
+      // an unknown Conductor path needs a credential first (issue 17); was 404
       const res = await call(path);
       expect(res.status).toBe(status);
       expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
@@ -28,7 +34,11 @@ describe("pipeline", () => {
     const pre = await call("/admin/keys", {
       method: "OPTIONS",
       env,
-      headers: { origin: "https://ui.example.com", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "https://ui.example.com",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get("access-control-allow-origin")).toBe("https://ui.example.com");

@@ -52,8 +52,8 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
         <button type="submit">Sign in</button>
       </form>
       <p class="muted">
-        Or <a href="/auth/login?return_to=/console/">sign in with your identity provider</a>. The key is exchanged for a
-        short-lived session cookie and is not kept by the browser.
+        Or <a href="/auth/login?return_to=/console/">sign in with your identity provider</a>. The key is exchanged for a short-lived session
+        cookie and is not kept by the browser.
       </p>
       <ErrorLine error={error} />
     </main>

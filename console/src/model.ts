@@ -75,7 +75,6 @@ export interface KeyView {
 export const stateOf = (k: KeyView, now = Date.now()): "active" | "revoked" | "expired" =>
   k.revokedAt ? "revoked" : k.expiresAt && Date.parse(k.expiresAt) <= now ? "expired" : "active";
 
-
 export interface AuditEvent {
   at: string;
   action: string;
@@ -108,4 +107,3 @@ export function buckets(events: AuditEvent[], n = 24): Bucket[] {
   });
   return out;
 }
-

@@ -15,7 +15,10 @@ export function ErrorLine({ error }: { error: unknown }) {
 }
 
 /** Runs `load` when `deps` change; gives its result, its error, and a way to run it again. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | null; error: unknown; reload: () => void; loading: boolean } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | null; error: unknown; reload: () => void; loading: boolean } {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);

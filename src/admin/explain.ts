@@ -40,7 +40,10 @@ function explainable(mounts: readonly string[]): (pathname: string) => boolean {
 
 export const ExplainBody = z
   .object({
-    keyId: z.string().regex(/^[a-z0-9]{12}$/, "must be a key id (12 lowercase letters and digits)").optional(),
+    keyId: z
+      .string()
+      .regex(/^[a-z0-9]{12}$/, "must be a key id (12 lowercase letters and digits)")
+      .optional(),
     token: z.string().min(1).max(16_384).optional(),
     request: z
       .object({
@@ -104,7 +107,10 @@ export function explainRun(run: DryRun, status: number): Explanation {
     ...base,
     decision: status < 400 ? "allow" : "refuse",
     status,
-    reason: { code: status < 400 ? "ANSWERED_BY_GATEWAY" : "REFUSED", message: status < 400 ? "answered by the gateway itself" : "refused" },
+    reason: {
+      code: status < 400 ? "ANSWERED_BY_GATEWAY" : "REFUSED",
+      message: status < 400 ? "answered by the gateway itself" : "refused",
+    },
   };
 }
 
@@ -122,34 +128,47 @@ export function registerExplain(api: AdminApi, dispatch: Dispatch, mounts: reado
       examples: {
         refusedMutation: {
           keyId: "abcdefabcdef",
-          request: { method: "POST", path: "/prefect/graphql", headers: { "content-type": "application/json" }, body: '{"query":"mutation { delete_flow(input: {flow_id: \\"x\\"}) { success } }"}' },
+          request: {
+            method: "POST",
+            path: "/prefect/graphql",
+            headers: { "content-type": "application/json" },
+            body: '{"query":"mutation { delete_flow(input: {flow_id: \\"x\\"}) { success } }"}',
+          },
         },
-        conductorStart: { token: "eyJhbGciOi...", request: { method: "POST", path: "/conductor/api/workflow/hello?version=1", body: '{"who":"world"}' } },
+        conductorStart: {
+          token: "eyJhbGciOi...",
+          request: { method: "POST", path: "/conductor/api/workflow/hello?version=1", body: '{"who":"world"}' },
+        },
       },
       responses: { 200: { description: "the decision and its reasons", schema: ExplanationSchema } },
     },
     async (c) => {
-    const body = parseOr400(ExplainBody, await jsonBody(c.req.raw, EXPLAIN_MAX_BODY_BYTES));
-    const explanation = await explain(c, body, dispatch, isExplainable);
-    recordAudit(
-      c,
-      {
-        action: "admin.explain",
-        decision: "DONE",
-        actorSubject: requirePrincipal(c).subject,
-        actorKeyId: requirePrincipal(c).keyId ?? null,
-        target: `${body.request.method} ${body.request.path}`.slice(0, 300),
-        requestId: c.get("requestId"),
-        details: { about: body.keyId ? `key:${body.keyId}` : "token", decision: explanation.decision, code: explanation.reason.code },
-      },
-      "admin.action",
-    );
-    return c.json(explanation);
-  },
+      const body = parseOr400(ExplainBody, await jsonBody(c.req.raw, EXPLAIN_MAX_BODY_BYTES));
+      const explanation = await explain(c, body, dispatch, isExplainable);
+      recordAudit(
+        c,
+        {
+          action: "admin.explain",
+          decision: "DONE",
+          actorSubject: requirePrincipal(c).subject,
+          actorKeyId: requirePrincipal(c).keyId ?? null,
+          target: `${body.request.method} ${body.request.path}`.slice(0, 300),
+          requestId: c.get("requestId"),
+          details: { about: body.keyId ? `key:${body.keyId}` : "token", decision: explanation.decision, code: explanation.reason.code },
+        },
+        "admin.action",
+      );
+      return c.json(explanation);
+    },
   );
 }
 
-async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch, isExplainable: (pathname: string) => boolean): Promise<Explanation> {
+async function explain(
+  c: AppContext,
+  body: ExplainBody,
+  dispatch: Dispatch,
+  isExplainable: (pathname: string) => boolean,
+): Promise<Explanation> {
   const run: DryRun = { askedPrincipal: null, principal: null, upstreamCall: null, error: null, audits: [], limits: [] };
   const headers = new Headers(body.request.headers ?? {});
   if (body.keyId) {
@@ -159,10 +178,22 @@ async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch, isE
     const validity = keyValidity(record, Date.now());
     run.askedPrincipal = principalFromKey(record);
     if (validity === "valid" && !isTenantName(record.tenant)) {
-      return { ...explainRun(run, 401), decision: "refuse", status: 401, principal: run.askedPrincipal, reason: { code: "UNAUTHENTICATED", message: "API key names a tenant that is reserved or not a tenant name" } };
+      return {
+        ...explainRun(run, 401),
+        decision: "refuse",
+        status: 401,
+        principal: run.askedPrincipal,
+        reason: { code: "UNAUTHENTICATED", message: "API key names a tenant that is reserved or not a tenant name" },
+      };
     }
     if (validity !== "valid") {
-      return { ...explainRun(run, 401), decision: "refuse", status: 401, principal: run.askedPrincipal, reason: { code: "UNAUTHENTICATED", message: `API key ${validity.replace(/_/g, " ")}` } };
+      return {
+        ...explainRun(run, 401),
+        decision: "refuse",
+        status: 401,
+        principal: run.askedPrincipal,
+        reason: { code: "UNAUTHENTICATED", message: `API key ${validity.replace(/_/g, " ")}` },
+      };
     }
   } else {
     headers.set("authorization", `Bearer ${body.token}`);
@@ -178,7 +209,11 @@ async function explain(c: AppContext, body: ExplainBody, dispatch: Dispatch, isE
     headers,
     body: hasBody ? body.request.body : undefined,
   });
-  const ctx = { waitUntil: (p: Promise<unknown>) => waitUntil(c, p), passThroughOnException: () => {}, props: {} } as unknown as ExecutionContext;
+  const ctx = {
+    waitUntil: (p: Promise<unknown>) => waitUntil(c, p),
+    passThroughOnException: () => {},
+    props: {},
+  } as unknown as ExecutionContext;
   const response = await runDryRun(run, async () => dispatch(request, c.env, ctx));
   await response.body?.cancel();
   return explainRun(run, response.status);

@@ -15,20 +15,40 @@ import { forgetLeasesInIsolate } from "../ratelimit/enforce";
 import { TARGET_KINDS } from "../formats/rateLimitRule";
 import { publishLimits } from "../ratelimit/limits";
 import { settleUsage } from "../ratelimit/usage";
-import { deleteRateLimit, getRateLimit, listRateLimits, listRateLimitViews, putRateLimit, queryUsage, updateRateLimit } from "../store/rateLimits";
+import {
+  deleteRateLimit,
+  getRateLimit,
+  listRateLimits,
+  listRateLimitViews,
+  putRateLimit,
+  queryUsage,
+  updateRateLimit,
+} from "../store/rateLimits";
 import { ErrorEnvelope, type AdminApi } from "./openapi";
 import { jsonBody, parseOr400 } from "./validation";
 
 const ADMIN_MAX_BODY_BYTES = 16_384;
 const LIMIT_ID = /^rl_[a-z0-9]{12}$/;
-const printable = z.string().trim().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+const printable = z
+  .string()
+  .trim()
+  .min(1)
+  .max(256)
+  .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
 
-const rate = z.object({ limit: z.number().int().min(1).max(1_000_000_000), windowS: z.number().int().min(1).max(RATE_WINDOW_MAX_S) }).strict();
+const rate = z
+  .object({ limit: z.number().int().min(1).max(1_000_000_000), windowS: z.number().int().min(1).max(RATE_WINDOW_MAX_S) })
+  .strict();
 const quota = z.object({ limit: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), period: z.enum(["day", "month"]) }).strict();
 const mode = z.enum(["enforce", "shadow"]);
 
 export const LimitPatch = z
-  .object({ rate: rate.optional(), quota: quota.nullable().optional(), mode: mode.optional(), description: z.string().max(2_000).nullable().optional() })
+  .object({
+    rate: rate.optional(),
+    quota: quota.nullable().optional(),
+    mode: mode.optional(),
+    description: z.string().max(2_000).nullable().optional(),
+  })
   .strict();
 
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
@@ -50,16 +70,22 @@ export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
       description: z.string().max(2_000).optional(),
     })
     .strict()
-    .refine((b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? /^[a-z0-9]{12}$/.test(b.target) : TENANT_NAME.test(b.target)), {
-      message: "must be '*', a key id (12 characters), a tenant name, or a subject",
-      path: ["target"],
-    });
+    .refine(
+      (b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? /^[a-z0-9]{12}$/.test(b.target) : TENANT_NAME.test(b.target)),
+      {
+        message: "must be '*', a key id (12 characters), a tenant name, or a subject",
+        path: ["target"],
+      },
+    );
 
   const UsageQuery = z.object({
     resolution: z.enum(["minute", "hour", "day"]).default("hour"),
     tenant: z.string().regex(TENANT_NAME).optional(),
     subject: z.string().max(256).optional(),
-    keyId: z.string().regex(/^[a-z0-9]{12}$/).optional(),
+    keyId: z
+      .string()
+      .regex(/^[a-z0-9]{12}$/)
+      .optional(),
     routeGroup: z.enum(routeGroups).optional(),
     since: instant.optional(),
     until: instant.optional(),
@@ -82,7 +108,11 @@ function limitId(c: AppContext): string {
 
 function audit(c: AppContext, action: string, target: string, details: Record<string, unknown>) {
   const p = requirePrincipal(c);
-  recordAudit(c, { action, target, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details }, "admin.action");
+  recordAudit(
+    c,
+    { action, target, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details },
+    "admin.action",
+  );
 }
 
 /** Every isolate's copy: this one at once, KV for the others (within MEMORY_CACHE_TTL_S plus KV propagation). */
@@ -100,60 +130,146 @@ function counter(c: AppContext, pool: string): DurableObjectStub<RateLimitCounte
 export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string, ...string[]]): void {
   const { LimitBody, UsageQuery } = limitSchemas(routeGroups);
   const NOT_FOUND = { description: "no such limit", schema: ErrorEnvelope };
-  api.route({ method: "get", path: "/limits", tag: "limits", summary: "Every rate limit, with how often each refused (or would have, in shadow mode)", responses: { 200: { description: "limits" } } }, async (c) => {
-    await settleUsage(c.get("config"), c.get("log")); // this isolate's fire counts first
-    return c.json({ limits: await db(c, listRateLimitViews) });
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/limits",
+      tag: "limits",
+      summary: "Every rate limit, with how often each refused (or would have, in shadow mode)",
+      responses: { 200: { description: "limits" } },
+    },
+    async (c) => {
+      await settleUsage(c.get("config"), c.get("log")); // this isolate's fire counts first
+      return c.json({ limits: await db(c, listRateLimitViews) });
+    },
+  );
 
-  api.route({ method: "get", path: "/limits/:id", tag: "limits", summary: "One limit, with its live bucket when it names one target", responses: { 200: { description: "the limit" }, 404: NOT_FOUND } }, async (c) => {
-    await settleUsage(c.get("config"), c.get("log"));
-    const limit = await db(c, (d) => getRateLimit(d, limitId(c)));
-    if (!limit) throw notFound("no such limit");
-    // The live bucket, for a limit on one target (a `*` limit has one per caller: see /admin/usage instead).
-    let bucket: unknown = null;
-    if (limit.target !== "*") {
-      const stub = counter(c, `${limit.targetKind}:${limit.target}`);
-      bucket = (await stub?.buckets().catch(() => null))?.find((b) => b.limitId === limit.id) ?? null;
-    }
-    return c.json({ ...limit, bucket });
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/limits/:id",
+      tag: "limits",
+      summary: "One limit, with its live bucket when it names one target",
+      responses: { 200: { description: "the limit" }, 404: NOT_FOUND },
+    },
+    async (c) => {
+      await settleUsage(c.get("config"), c.get("log"));
+      const limit = await db(c, (d) => getRateLimit(d, limitId(c)));
+      if (!limit) throw notFound("no such limit");
+      // The live bucket, for a limit on one target (a `*` limit has one per caller: see /admin/usage instead).
+      let bucket: unknown = null;
+      if (limit.target !== "*") {
+        const stub = counter(c, `${limit.targetKind}:${limit.target}`);
+        bucket = (await stub?.buckets().catch(() => null))?.find((b) => b.limitId === limit.id) ?? null;
+      }
+      return c.json({ ...limit, bucket });
+    },
+  );
 
-  api.route({ method: "post", path: "/limits", tag: "limits", summary: "Set the limit of a key, subject or tenant (or each, `*`) on a route group: created, or replaced", body: LimitBody, responses: { 200: { description: "replaced" }, 201: { description: "created" } } }, async (c) => {
-    const body = parseOr400(LimitBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const by = requirePrincipal(c).subject;
-    const { limit, created } = await db(c, (d) =>
-      putRateLimit(d, { targetKind: body.kind, target: body.target, routeGroup: body.routeGroup, rate: body.rate, quota: body.quota ?? null, mode: body.mode, description: body.description ?? null }, by),
-    );
-    await publish(c);
-    audit(c, created ? "limit.create" : "limit.update", limit.id, { kind: limit.targetKind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup, rate: limit.rate, quota: limit.quota, mode: limit.mode });
-    return c.json(limit, created ? 201 : 200);
-  });
+  api.route(
+    {
+      method: "post",
+      path: "/limits",
+      tag: "limits",
+      summary: "Set the limit of a key, subject or tenant (or each, `*`) on a route group: created, or replaced",
+      body: LimitBody,
+      responses: { 200: { description: "replaced" }, 201: { description: "created" } },
+    },
+    async (c) => {
+      const body = parseOr400(LimitBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const by = requirePrincipal(c).subject;
+      const { limit, created } = await db(c, (d) =>
+        putRateLimit(
+          d,
+          {
+            targetKind: body.kind,
+            target: body.target,
+            routeGroup: body.routeGroup,
+            rate: body.rate,
+            quota: body.quota ?? null,
+            mode: body.mode,
+            description: body.description ?? null,
+          },
+          by,
+        ),
+      );
+      await publish(c);
+      audit(c, created ? "limit.create" : "limit.update", limit.id, {
+        kind: limit.targetKind,
+        target: limit.target.slice(0, 256),
+        routeGroup: limit.routeGroup,
+        rate: limit.rate,
+        quota: limit.quota,
+        mode: limit.mode,
+      });
+      return c.json(limit, created ? 201 : 200);
+    },
+  );
 
-  api.route({ method: "patch", path: "/limits/:id", tag: "limits", summary: "Change a limit: mode (shadow, enforce), rate, quota, description", body: LimitPatch, responses: { 200: { description: "changed" }, 404: NOT_FOUND } }, async (c) => {
-    const id = limitId(c);
-    const body = parseOr400(LimitPatch, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const limit = await db(c, (d) => updateRateLimit(d, id, body, requirePrincipal(c).subject));
-    if (!limit) throw notFound("no such limit");
-    await publish(c);
-    audit(c, "limit.update", id, { rate: limit.rate, quota: limit.quota, mode: limit.mode });
-    return c.json(limit);
-  });
+  api.route(
+    {
+      method: "patch",
+      path: "/limits/:id",
+      tag: "limits",
+      summary: "Change a limit: mode (shadow, enforce), rate, quota, description",
+      body: LimitPatch,
+      responses: { 200: { description: "changed" }, 404: NOT_FOUND },
+    },
+    async (c) => {
+      const id = limitId(c);
+      const body = parseOr400(LimitPatch, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const limit = await db(c, (d) => updateRateLimit(d, id, body, requirePrincipal(c).subject));
+      if (!limit) throw notFound("no such limit");
+      await publish(c);
+      audit(c, "limit.update", id, { rate: limit.rate, quota: limit.quota, mode: limit.mode });
+      return c.json(limit);
+    },
+  );
 
-  api.route({ method: "delete", path: "/limits/:id", tag: "limits", summary: "Delete a limit", responses: { 200: { description: "deleted" }, 404: NOT_FOUND } }, async (c) => {
-    const id = limitId(c);
-    const limit = await db(c, (d) => deleteRateLimit(d, id));
-    if (!limit) throw notFound("no such limit");
-    await publish(c);
-    if (limit.target !== "*") await counter(c, `${limit.targetKind}:${limit.target}`)?.forget(id).catch(() => {});
-    audit(c, "limit.delete", id, { kind: limit.targetKind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup });
-    return c.json({ deleted: id });
-  });
+  api.route(
+    {
+      method: "delete",
+      path: "/limits/:id",
+      tag: "limits",
+      summary: "Delete a limit",
+      responses: { 200: { description: "deleted" }, 404: NOT_FOUND },
+    },
+    async (c) => {
+      const id = limitId(c);
+      const limit = await db(c, (d) => deleteRateLimit(d, id));
+      if (!limit) throw notFound("no such limit");
+      await publish(c);
+      if (limit.target !== "*")
+        await counter(c, `${limit.targetKind}:${limit.target}`)
+          ?.forget(id)
+          .catch(() => {});
+      audit(c, "limit.delete", id, { kind: limit.targetKind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup });
+      return c.json({ deleted: id });
+    },
+  );
 
-  api.route({ method: "get", path: "/usage", tag: "limits", summary: "Usage (requests, cost, refused) per key, subject, tenant and route group, by minute, hour or day", query: UsageQuery, responses: { 200: { description: "usage cells, oldest first" } } }, async (c) => {
-    const q = parseOr400(UsageQuery, c.req.query());
-    await settleUsage(c.get("config"), c.get("log")); // this isolate's pending cells first, so they are listed
-    const since = q.since ?? new Date(Date.now() - DEFAULT_SINCE_MS[q.resolution]);
-    const rows = await db(c, (d) => queryUsage(d, { ...q, since }));
-    return c.json({ resolution: q.resolution, since: since.toISOString(), until: q.until?.toISOString() ?? null, usage: rows, limit: q.limit, offset: q.offset });
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/usage",
+      tag: "limits",
+      summary: "Usage (requests, cost, refused) per key, subject, tenant and route group, by minute, hour or day",
+      query: UsageQuery,
+      responses: { 200: { description: "usage cells, oldest first" } },
+    },
+    async (c) => {
+      const q = parseOr400(UsageQuery, c.req.query());
+      await settleUsage(c.get("config"), c.get("log")); // this isolate's pending cells first, so they are listed
+      const since = q.since ?? new Date(Date.now() - DEFAULT_SINCE_MS[q.resolution]);
+      const rows = await db(c, (d) => queryUsage(d, { ...q, since }));
+      return c.json({
+        resolution: q.resolution,
+        since: since.toISOString(),
+        until: q.until?.toISOString() ?? null,
+        usage: rows,
+        limit: q.limit,
+        offset: q.offset,
+      });
+    },
+  );
 }

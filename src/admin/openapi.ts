@@ -78,7 +78,9 @@ export class AdminApi {
                 content: {
                   "application/json": {
                     schema: op.body,
-                    ...(op.examples ? { examples: Object.fromEntries(Object.entries(op.examples).map(([k, value]) => [k, { value }])) } : {}),
+                    ...(op.examples
+                      ? { examples: Object.fromEntries(Object.entries(op.examples).map(([k, value]) => [k, { value }])) }
+                      : {}),
                   },
                 },
               },

@@ -30,8 +30,12 @@ export const KeyView = z
   .meta({ id: "Key" });
 
 export const KeyList = z.object({ keys: z.array(KeyView), limit: z.number(), offset: z.number() }).meta({ id: "KeyList" });
-export const CreatedKey = KeyView.extend({ key: z.string().meta({ description: "the plaintext key: shown this once, never stored" }) }).meta({ id: "CreatedKey" });
-export const RotatedKey = CreatedKey.extend({ previous: z.object({ id: z.string(), expiresAt: instant.optional() }) }).meta({ id: "RotatedKey" });
+export const CreatedKey = KeyView.extend({
+  key: z.string().meta({ description: "the plaintext key: shown this once, never stored" }),
+}).meta({ id: "CreatedKey" });
+export const RotatedKey = CreatedKey.extend({ previous: z.object({ id: z.string(), expiresAt: instant.optional() }) }).meta({
+  id: "RotatedKey",
+});
 export const Tenant = z.object({ name: z.string(), createdAt: instant }).meta({ id: "Tenant" });
 export const TenantList = z.object({ tenants: z.array(Tenant) });
 export const TenantCreated = z.object({ name: z.string(), created: z.boolean() }).catchall(z.unknown());
@@ -59,7 +63,13 @@ export const Explanation = z
     principal: z.record(z.string(), z.unknown()).nullable(),
     reason: z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()),
     upstream: z
-      .object({ method: z.string(), url: z.string(), headerNames: z.array(z.string()), body: z.string().nullable(), bodyTruncated: z.boolean() })
+      .object({
+        method: z.string(),
+        url: z.string(),
+        headerNames: z.array(z.string()),
+        body: z.string().nullable(),
+        bodyTruncated: z.boolean(),
+      })
       .nullable(),
     audits: z.array(z.object({ action: z.string(), decision: z.string(), target: z.string().nullable().optional() })),
     limits: z.array(z.record(z.string(), z.unknown())),

@@ -20,21 +20,23 @@ import { forgetLimitsInIsolate } from "../ratelimit/limits";
 import { registerLimitRoutes } from "./limits";
 import { ADMIN_ROUTE_GROUP, routeGroupsOf } from "../formats/rateLimitRule";
 import { listAuditEvents, type AuditEvent } from "../store/audit";
-import {
-  createKey,
-  ensureTenant,
-  getKeyRow,
-  listKeys,
-  listTenants,
-  revokeKey,
-  rotateKey,
-  toKeyRecord,
-  toKeyView,
-} from "../store/keys";
+import { createKey, ensureTenant, getKeyRow, listKeys, listTenants, revokeKey, rotateKey, toKeyRecord, toKeyView } from "../store/keys";
 import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
 import { AdminApi, ErrorEnvelope, type AdminExtension } from "./openapi";
-import { GatewayStatus, AuditList, CreatedKey, KeyList, KeyView, LogLevelSet, Purged, Revoked, RotatedKey, TenantCreated, TenantList } from "./responses";
+import {
+  GatewayStatus,
+  AuditList,
+  CreatedKey,
+  KeyList,
+  KeyView,
+  LogLevelSet,
+  Purged,
+  Revoked,
+  RotatedKey,
+  TenantCreated,
+  TenantList,
+} from "./responses";
 import { publishRevocation } from "../identity/revocation";
 import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
 
@@ -93,55 +95,102 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
   );
 
   // Cache
-  api.route({ method: "post", path: "/cache/purge", tag: "operations", summary: "Purge every cached key lookup (all isolates, through the cache epoch)", responses: { 200: { description: "purged", schema: Purged } } }, async (c) => {
-    const epoch = await bumpCacheEpoch(c.env.KEY_CACHE);
-    forgetAllKeysInIsolate();
-    forgetLimitsInIsolate();
-    audit(c, { action: "cache.purge", target: "*", details: { epoch } });
-    return c.json({ purged: "all", cacheEpoch: epoch });
-  });
+  api.route(
+    {
+      method: "post",
+      path: "/cache/purge",
+      tag: "operations",
+      summary: "Purge every cached key lookup (all isolates, through the cache epoch)",
+      responses: { 200: { description: "purged", schema: Purged } },
+    },
+    async (c) => {
+      const epoch = await bumpCacheEpoch(c.env.KEY_CACHE);
+      forgetAllKeysInIsolate();
+      forgetLimitsInIsolate();
+      audit(c, { action: "cache.purge", target: "*", details: { epoch } });
+      return c.json({ purged: "all", cacheEpoch: epoch });
+    },
+  );
 
-  api.route({ method: "delete", path: "/cache/keys/:keyId", tag: "operations", summary: "Purge one key's cached lookup", responses: { 200: { description: "purged", schema: Purged }, 404: { description: "no such key", schema: ErrorEnvelope } } }, async (c) => {
-    const id = keyIdParam(c);
-    const row = await db(c, (d) => getKeyRow(d, id));
-    if (!row) throw notFound("no such key");
-    forgetKeyInIsolate(row.secretHash);
-    await c.env.KEY_CACHE.delete(KV.apiKey(c.get("control").cacheEpoch, row.secretHash));
-    audit(c, { action: "cache.purge", target: id, tenant: row.tenant });
-    return c.json({ purged: id });
-  });
+  api.route(
+    {
+      method: "delete",
+      path: "/cache/keys/:keyId",
+      tag: "operations",
+      summary: "Purge one key's cached lookup",
+      responses: { 200: { description: "purged", schema: Purged }, 404: { description: "no such key", schema: ErrorEnvelope } },
+    },
+    async (c) => {
+      const id = keyIdParam(c);
+      const row = await db(c, (d) => getKeyRow(d, id));
+      if (!row) throw notFound("no such key");
+      forgetKeyInIsolate(row.secretHash);
+      await c.env.KEY_CACHE.delete(KV.apiKey(c.get("control").cacheEpoch, row.secretHash));
+      audit(c, { action: "cache.purge", target: id, tenant: row.tenant });
+      return c.json({ purged: id });
+    },
+  );
 
   // What operators watch: the cache epoch, the log level in force, the cron's last run.
-  api.route({ method: "get", path: "/status", tag: "operations", summary: "Cache epoch, log level in force (and its override's end), the cron's last run", responses: { 200: { description: "status", schema: GatewayStatus } } }, async (c) => {
-    const control = c.get("control");
-    const override = control.logLevelOverride && control.logLevelOverride.until > Date.now() ? control.logLevelOverride : null;
-    return c.json({
-      cacheEpoch: control.cacheEpoch,
-      logLevel: { configured: c.get("config").logLevel, override: override && { level: override.level, until: new Date(override.until).toISOString() } },
-      cron: { lastRun: await lastScheduledRun(c.env.KEY_CACHE) },
-    });
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/status",
+      tag: "operations",
+      summary: "Cache epoch, log level in force (and its override's end), the cron's last run",
+      responses: { 200: { description: "status", schema: GatewayStatus } },
+    },
+    async (c) => {
+      const control = c.get("control");
+      const override = control.logLevelOverride && control.logLevelOverride.until > Date.now() ? control.logLevelOverride : null;
+      return c.json({
+        cacheEpoch: control.cacheEpoch,
+        logLevel: {
+          configured: c.get("config").logLevel,
+          override: override && { level: override.level, until: new Date(override.until).toISOString() },
+        },
+        cron: { lastRun: await lastScheduledRun(c.env.KEY_CACHE) },
+      });
+    },
+  );
 
   // Log level
-  api.route({ method: "post", path: "/logs/:level", tag: "operations", summary: "Set the log level (error, warn, info, debug) for LOG_LEVEL_OVERRIDE_DURATION seconds", responses: { 200: { description: "set", schema: LogLevelSet } } }, async (c) => {
-    const level = (c.req.param("level") ?? "").toLowerCase();
-    if (!LOG_LEVELS.includes(level as LogLevel)) {
-      throw badRequest(`unknown log level; use one of ${LOG_LEVELS.join(", ")}`);
-    }
-    const durationS = c.get("config").logLevelOverrideDurationS;
-    const until = await setLogLevelOverride(c.env.KEY_CACHE, level as LogLevel, durationS);
-    audit(c, { action: "log.level", target: level, details: { durationS } });
-    return c.json({ level, until: new Date(until).toISOString(), durationS });
-  });
+  api.route(
+    {
+      method: "post",
+      path: "/logs/:level",
+      tag: "operations",
+      summary: "Set the log level (error, warn, info, debug) for LOG_LEVEL_OVERRIDE_DURATION seconds",
+      responses: { 200: { description: "set", schema: LogLevelSet } },
+    },
+    async (c) => {
+      const level = (c.req.param("level") ?? "").toLowerCase();
+      if (!LOG_LEVELS.includes(level as LogLevel)) {
+        throw badRequest(`unknown log level; use one of ${LOG_LEVELS.join(", ")}`);
+      }
+      const durationS = c.get("config").logLevelOverrideDurationS;
+      const until = await setLogLevelOverride(c.env.KEY_CACHE, level as LogLevel, durationS);
+      audit(c, { action: "log.level", target: level, details: { durationS } });
+      return c.json({ level, until: new Date(until).toISOString(), durationS });
+    },
+  );
 
   // Keys
-  api.route({ method: "get", path: "/keys", tag: "keys", summary: "List keys", query: KeyListQuery, responses: { 200: { description: "keys, newest first", schema: KeyList } } }, async (c) => {
-    const q = parseOr400(KeyListQuery, c.req.query());
-    const rows = await db(c, (d) =>
-      listKeys(d, { ...q, includeRevoked: q.includeRevoked === "true" }),
-    );
-    return c.json({ keys: rows.map(toKeyView), limit: q.limit, offset: q.offset });
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/keys",
+      tag: "keys",
+      summary: "List keys",
+      query: KeyListQuery,
+      responses: { 200: { description: "keys, newest first", schema: KeyList } },
+    },
+    async (c) => {
+      const q = parseOr400(KeyListQuery, c.req.query());
+      const rows = await db(c, (d) => listKeys(d, { ...q, includeRevoked: q.includeRevoked === "true" }));
+      return c.json({ keys: rows.map(toKeyView), limit: q.limit, offset: q.offset });
+    },
+  );
 
   api.route(
     {
@@ -158,31 +207,50 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       responses: { 201: { description: "created", schema: CreatedKey } },
     },
     async (c) => {
-    const body = parseOr400(CreateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const creator = requirePrincipal(c);
-    const { key, row } = await db(c, (d) => createKey(d, { ...body, createdBy: creator.subject }));
-    await tenantsChanged(c, engines); // the key may have created its tenant
-    audit(c, { action: "key.create", target: row.id, tenant: row.tenant, details: { scopes: row.scopes } });
-    return c.json({ ...toKeyView(row), key }, 201);
-  });
+      const body = parseOr400(CreateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const creator = requirePrincipal(c);
+      const { key, row } = await db(c, (d) => createKey(d, { ...body, createdBy: creator.subject }));
+      await tenantsChanged(c, engines); // the key may have created its tenant
+      audit(c, { action: "key.create", target: row.id, tenant: row.tenant, details: { scopes: row.scopes } });
+      return c.json({ ...toKeyView(row), key }, 201);
+    },
+  );
 
-  api.route({ method: "get", path: "/keys/:id", tag: "keys", summary: "One key", responses: { 200: { description: "the key", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } } }, async (c) => {
-    const id = keyIdParam(c);
-    const row = await db(c, (d) => getKeyRow(d, id));
-    if (!row) throw notFound("no such key");
-    return c.json(toKeyView(row));
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/keys/:id",
+      tag: "keys",
+      summary: "One key",
+      responses: { 200: { description: "the key", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } },
+    },
+    async (c) => {
+      const id = keyIdParam(c);
+      const row = await db(c, (d) => getKeyRow(d, id));
+      if (!row) throw notFound("no such key");
+      return c.json(toKeyView(row));
+    },
+  );
 
-  api.route({ method: "delete", path: "/keys/:id", tag: "keys", summary: "Revoke a key (at once here, elsewhere within MEMORY_CACHE_TTL_S)", responses: { 200: { description: "revoked", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } } }, async (c) => {
-    const id = keyIdParam(c);
-    const row = await db(c, (d) => revokeKey(d, id));
-    if (!row) throw notFound("no such key");
-    // Here at once; elsewhere through the tombstone, within MEMORY_CACHE_TTL_S plus KV propagation.
-    forgetKeyInIsolate(row.secretHash);
-    await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(row), c.get("config").keyCacheTtlS);
-    audit(c, { action: "key.revoke", target: id, tenant: row.tenant });
-    return c.json(toKeyView(row));
-  });
+  api.route(
+    {
+      method: "delete",
+      path: "/keys/:id",
+      tag: "keys",
+      summary: "Revoke a key (at once here, elsewhere within MEMORY_CACHE_TTL_S)",
+      responses: { 200: { description: "revoked", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } },
+    },
+    async (c) => {
+      const id = keyIdParam(c);
+      const row = await db(c, (d) => revokeKey(d, id));
+      if (!row) throw notFound("no such key");
+      // Here at once; elsewhere through the tombstone, within MEMORY_CACHE_TTL_S plus KV propagation.
+      forgetKeyInIsolate(row.secretHash);
+      await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(row), c.get("config").keyCacheTtlS);
+      audit(c, { action: "key.revoke", target: id, tenant: row.tenant });
+      return c.json(toKeyView(row));
+    },
+  );
 
   api.route(
     {
@@ -192,31 +260,40 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       summary: "Rotate a key: a new key with the same grants; the old one works until the grace period ends",
       body: RotateKeyBody,
       examples: { oneHour: { gracePeriodS: 3600 }, now: { gracePeriodS: 0 } },
-      responses: { 201: { description: "the new key, and the old one's end", schema: RotatedKey }, 404: { description: "no such key", schema: ErrorEnvelope }, 409: { description: "revoked or already rotated", schema: ErrorEnvelope } },
+      responses: {
+        201: { description: "the new key, and the old one's end", schema: RotatedKey },
+        404: { description: "no such key", schema: ErrorEnvelope },
+        409: { description: "revoked or already rotated", schema: ErrorEnvelope },
+      },
     },
     async (c) => {
-    const id = keyIdParam(c);
-    const body = parseOr400(RotateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const graceS = body.gracePeriodS ?? DEFAULT_ROTATION_GRACE_S;
-    const creator = requirePrincipal(c);
-    const result = await db(c, (d) => rotateKey(d, id, graceS, creator.subject));
-    if ("error" in result) {
-      if (result.error === "not_found") throw notFound("no such key");
-      throw new GatewayError("CONFLICT", result.error === "revoked" ? "key is revoked" : "key was already rotated");
-    }
-    // The old key's new expiry must reach the caches: rewrite its entry.
-    forgetKeyInIsolate(result.old.secretHash);
-    await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(result.old), c.get("config").keyCacheTtlS);
-    audit(c, { action: "key.rotate", target: id, tenant: result.row.tenant, details: { newKeyId: result.row.id, graceS } });
-    return c.json(
-      { ...toKeyView(result.row), key: result.key, previous: { id, expiresAt: result.old.expiresAt?.toISOString() } },
-      201,
-    );
-  });
+      const id = keyIdParam(c);
+      const body = parseOr400(RotateKeyBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const graceS = body.gracePeriodS ?? DEFAULT_ROTATION_GRACE_S;
+      const creator = requirePrincipal(c);
+      const result = await db(c, (d) => rotateKey(d, id, graceS, creator.subject));
+      if ("error" in result) {
+        if (result.error === "not_found") throw notFound("no such key");
+        throw new GatewayError("CONFLICT", result.error === "revoked" ? "key is revoked" : "key was already rotated");
+      }
+      // The old key's new expiry must reach the caches: rewrite its entry.
+      forgetKeyInIsolate(result.old.secretHash);
+      await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(result.old), c.get("config").keyCacheTtlS);
+      audit(c, { action: "key.rotate", target: id, tenant: result.row.tenant, details: { newKeyId: result.row.id, graceS } });
+      return c.json({ ...toKeyView(result.row), key: result.key, previous: { id, expiresAt: result.old.expiresAt?.toISOString() } }, 201);
+    },
+  );
 
   // Tenants
-  api.route({ method: "get", path: "/tenants", tag: "tenants", summary: "List tenants", responses: { 200: { description: "tenants", schema: TenantList } } }, async (c) =>
-    c.json({ tenants: await db(c, listTenants) }),
+  api.route(
+    {
+      method: "get",
+      path: "/tenants",
+      tag: "tenants",
+      summary: "List tenants",
+      responses: { 200: { description: "tenants", schema: TenantList } },
+    },
+    async (c) => c.json({ tenants: await db(c, listTenants) }),
   );
 
   api.route(
@@ -230,22 +307,33 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       responses: { 200: { description: "exists already", schema: TenantCreated }, 201: { description: "created", schema: TenantCreated } },
     },
     async (c) => {
-    const body = parseOr400(TenantBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const result = await db(c, (d) => ensureTenant(d, body.name));
-    if (result.created) {
-      await tenantsChanged(c, engines);
-      audit(c, { action: "tenant.create", target: body.name, tenant: body.name });
-    }
-    return c.json(result, result.created ? 201 : 200);
-  });
+      const body = parseOr400(TenantBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const result = await db(c, (d) => ensureTenant(d, body.name));
+      if (result.created) {
+        await tenantsChanged(c, engines);
+        audit(c, { action: "tenant.create", target: body.name, tenant: body.name });
+      }
+      return c.json(result, result.created ? 201 : 200);
+    },
+  );
 
   for (const e of engines) e.adminRoutes?.adminOnly?.(api);
-  registerExplain(api, dispatch, engines.map((e) => e.mount));
+  registerExplain(
+    api,
+    dispatch,
+    engines.map((e) => e.mount),
+  );
   registerLimitRoutes(api, routeGroupsOf(engines));
 
   const documents = new Map<string, unknown>();
   api.route(
-    { method: "get", path: "/openapi.json", tag: "meta", summary: "This document (OpenAPI 3.1)", responses: { 200: { description: "the OpenAPI document" } } },
+    {
+      method: "get",
+      path: "/openapi.json",
+      tag: "meta",
+      summary: "This document (OpenAPI 3.1)",
+      responses: { 200: { description: "the OpenAPI document" } },
+    },
     (c) => {
       const origin = new URL(c.req.url).origin;
       let document = documents.get(origin);
@@ -270,22 +358,33 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       responses: { 200: { description: "revoked", schema: Revoked } },
     },
     async (c) => {
-    const body = parseOr400(RevokeTokenBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-    const kind = body.jti !== undefined ? ("jti" as const) : ("subject" as const);
-    const value = (body.jti ?? body.subject)!;
-    const expiresAt = body.expiresAt ?? new Date(Date.now() + c.get("config").tokenRevocationTtlS * 1000);
-    const r = await db(c, (d) => recordRevocation(d, { kind, value, expiresAt, revokedBy: requirePrincipal(c).subject }));
-    await publishRevocation(c.env.KEY_CACHE, kind, value, r.revokedAt, r.expiresAt);
-    audit(c, { action: "token.revoke", target: `${kind}:${value}`.slice(0, 300), details: { expiresAt: r.expiresAt.toISOString() } });
-    return c.json({ kind, [kind]: value, revokedAt: r.revokedAt.toISOString(), expiresAt: r.expiresAt.toISOString() });
-  });
+      const body = parseOr400(RevokeTokenBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const kind = body.jti !== undefined ? ("jti" as const) : ("subject" as const);
+      const value = (body.jti ?? body.subject)!;
+      const expiresAt = body.expiresAt ?? new Date(Date.now() + c.get("config").tokenRevocationTtlS * 1000);
+      const r = await db(c, (d) => recordRevocation(d, { kind, value, expiresAt, revokedBy: requirePrincipal(c).subject }));
+      await publishRevocation(c.env.KEY_CACHE, kind, value, r.revokedAt, r.expiresAt);
+      audit(c, { action: "token.revoke", target: `${kind}:${value}`.slice(0, 300), details: { expiresAt: r.expiresAt.toISOString() } });
+      return c.json({ kind, [kind]: value, revokedAt: r.revokedAt.toISOString(), expiresAt: r.expiresAt.toISOString() });
+    },
+  );
 
   // Audit trail
-  api.route({ method: "get", path: "/audit", tag: "audit", summary: "The audit trail, newest first", query: AuditQuery, responses: { 200: { description: "events", schema: AuditList } } }, async (c) => {
-    const q = parseOr400(AuditQuery, c.req.query());
-    await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed
-    return c.json({ events: await db(c, (d) => listAuditEvents(d, q)), limit: q.limit, offset: q.offset });
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/audit",
+      tag: "audit",
+      summary: "The audit trail, newest first",
+      query: AuditQuery,
+      responses: { 200: { description: "events", schema: AuditList } },
+    },
+    async (c) => {
+      const q = parseOr400(AuditQuery, c.req.query());
+      await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed
+      return c.json({ events: await db(c, (d) => listAuditEvents(d, q)), limit: q.limit, offset: q.offset });
+    },
+  );
 
   return admin;
 }

@@ -8,7 +8,12 @@ import { readJsonBody } from "../proxy/json";
 import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
 import { parseScopePattern } from "../formats/scopes";
 
-const name = z.string().trim().min(1).max(128).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+const name = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
 const names = z.array(name).max(100);
 const tenant = z.string().refine(isTenantName, TENANT_NAME_RULE);
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
@@ -16,8 +21,18 @@ const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 export const CreateKeyBody = z
   .object({
     tenant,
-    subject: z.string().trim().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters"),
-    email: z.string().trim().max(320).regex(/^[^\x00-\x1f\x7f]*$/).optional(),
+    subject: z
+      .string()
+      .trim()
+      .min(1)
+      .max(256)
+      .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters"),
+    email: z
+      .string()
+      .trim()
+      .max(320)
+      .regex(/^[^\x00-\x1f\x7f]*$/)
+      .optional(),
     name: name.optional(),
     roles: names.optional(),
     groups: names.optional(),
@@ -40,13 +55,17 @@ export const CreateKeyBody = z
     path: ["notBefore"],
   });
 
-export const RotateKeyBody = z
-  .object({ gracePeriodS: z.number().int().min(0).max(MAX_ROTATION_GRACE_S).optional() })
-  .strict();
+export const RotateKeyBody = z.object({ gracePeriodS: z.number().int().min(0).max(MAX_ROTATION_GRACE_S).optional() }).strict();
 
 export const TenantBody = z.object({ name: tenant }).strict();
 
-const printable = (max: number) => z.string().trim().min(1).max(max).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+const printable = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
 
 /** `{"jti"}` or `{"subject"}`, and optionally when the revoked tokens expire (else TOKEN_REVOCATION_TTL_S). */
 export const RevokeTokenBody = z

@@ -70,7 +70,9 @@ function noStore(res: Response): Response {
 async function startSession(c: AppContext, s: SessionClaims, config: SessionConfig, names: CookieNames): Promise<string> {
   const sealed = await sealSession(s, config);
   if (sealed.length > MAX_SESSION_COOKIE_BYTES) {
-    throw badRequest(`the identity provider sent more roles, groups or scopes than a browser cookie can hold (${sealed.length} > ${MAX_SESSION_COOKIE_BYTES} bytes); narrow the claims it releases to the gateway`);
+    throw badRequest(
+      `the identity provider sent more roles, groups or scopes than a browser cookie can hold (${sealed.length} > ${MAX_SESSION_COOKIE_BYTES} bytes); narrow the claims it releases to the gateway`,
+    );
   }
   recordAudit(c, {
     action: "session.start",
@@ -93,7 +95,10 @@ function redirectWith(location: string, cookies: string[]): Response {
 
 /** A plain page without scripts, styles or anything a hostile return path could inject into. */
 function page(c: AppContext, title: string, body: string, status = 200): Response {
-  const res = c.html(`<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`, status as 200);
+  const res = c.html(
+    `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`,
+    status as 200,
+  );
   res.headers.set("content-security-policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'");
   return noStore(res);
 }
@@ -141,7 +146,8 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     // The sign-in cookie is left to expire (LOGIN_TRANSACTION_TTL_S) or be replaced by the next /auth/login.
     const failed = unauthenticated;
     const providerError = url.searchParams.get("error");
-    if (providerError !== null) throw failed(`the identity provider did not sign you in (${providerError.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 64)})`);
+    if (providerError !== null)
+      throw failed(`the identity provider did not sign you in (${providerError.replace(/[^A-Za-z0-9_.-]/g, "").slice(0, 64)})`);
     const code = url.searchParams.get("code");
     const state = url.searchParams.get("state");
     if (!code || !state || code.length > 2_048 || state.length > 512) throw failed("the provider's answer lacks code or state");
@@ -162,14 +168,22 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
       if (e instanceof GatewayError && e.status === 401) throw failed(e.message);
       throw e;
     });
-    const claims = await verifyIdToken(idToken, { issuer: oidc.issuer, clientId: oidc.clientId, nonce: t.nonce, clockToleranceS: config.jwt.clockToleranceS, keys: providerKeys(d.jwks_uri) }).catch(
-      (e: unknown) => {
-        throw e instanceof GatewayError ? failed(e.message) : e;
-      },
-    );
+    const claims = await verifyIdToken(idToken, {
+      issuer: oidc.issuer,
+      clientId: oidc.clientId,
+      nonce: t.nonce,
+      clockToleranceS: config.jwt.clockToleranceS,
+      keys: providerKeys(d.jwks_uri),
+    }).catch((e: unknown) => {
+      throw e instanceof GatewayError ? failed(e.message) : e;
+    });
     // The same claim mapping as bearer JWTs (JWT_CLAIM_*): RBAC, workspaces and GraphQL scopes see one principal.
     const p = principalFromClaims(claims, config);
-    const s = newSession({ src: "oidc", sub: p.subject, email: p.email, tenant: p.tenant, roles: p.roles, groups: p.groups, scopes: [...p.scopes] }, session, nowS());
+    const s = newSession(
+      { src: "oidc", sub: p.subject, email: p.email, tenant: p.tenant, roles: p.roles, groups: p.groups, scopes: [...p.scopes] },
+      session,
+      nowS(),
+    );
     return redirectWith(t.ret, [await startSession(c, s, session, names), clearCookie(names.signin, names.secure)]);
   });
 
@@ -203,7 +217,11 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     const p = outcome.principal;
     if (!p || p.kind !== "api_key") throw unauthenticated("only a flowgate key can be exchanged for a session");
     if (!(await mayExchangeKey(c, p, engines))) throw forbidden("only an admin's or a workspace admin's key opens a browser session");
-    const s = newSession({ src: "key", sub: p.subject, email: p.email, tenant: p.tenant, roles: [], groups: [], scopes: [], keyHash: await sha256Hex(key) }, session, nowS());
+    const s = newSession(
+      { src: "key", sub: p.subject, email: p.email, tenant: p.tenant, roles: [], groups: [], scopes: [], keyHash: await sha256Hex(key) },
+      session,
+      nowS(),
+    );
     const cookie = await startSession(c, s, session, names);
     if (type !== "application/json") return redirectWith(safeReturnPath(ret), [cookie]);
     // A script asked: answer JSON (the cookie is set all the same), not a redirect it would follow blindly.
@@ -244,7 +262,11 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
       // The same proof as any change made with the cookie; a plain form sends its token as `csrf_token`.
       const origin = new URL(c.req.url).origin;
       let verdict = crossSiteCheck("POST", c.req.raw.headers, origin, s.csrf);
-      if (!verdict.ok && sameOriginCheck(c.req.raw.headers, origin).ok && (c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")) {
+      if (
+        !verdict.ok &&
+        sameOriginCheck(c.req.raw.headers, origin).ok &&
+        (c.req.header("content-type") ?? "").toLowerCase().startsWith("application/x-www-form-urlencoded")
+      ) {
         const token = new URLSearchParams(utf8(await readBodyLimited(c.req.raw, 4_096))).get("csrf_token");
         if (token !== null && constantTimeEqual(token, s.csrf)) verdict = allow();
       }
@@ -252,7 +274,16 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
       // A copy of the cookie (another tab, a stolen one) must die too: its id is revoked until it would have ended.
       const facts = sessionRevocationFacts(s);
       await publishRevocation(c.env.KEY_CACHE, "jti", facts.jti, new Date(), new Date(s.max * 1000));
-      recordAudit(c, { action: "session.end", decision: "DONE", actorSubject: s.sub, actorKeyId: null, tenant: s.tenant ?? null, target: s.src, requestId: c.get("requestId"), details: { source: s.src } });
+      recordAudit(c, {
+        action: "session.end",
+        decision: "DONE",
+        actorSubject: s.sub,
+        actorKeyId: null,
+        tenant: s.tenant ?? null,
+        target: s.src,
+        requestId: c.get("requestId"),
+        details: { source: s.src },
+      });
     }
     const wantsPage = (c.req.header("accept") ?? "").includes("text/html");
     const res = wantsPage ? new Response(null, { status: 303, headers: { location: "/auth/signed-out" } }) : c.json({ signedOut: true });

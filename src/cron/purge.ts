@@ -9,7 +9,13 @@
  */
 import { KV, parseApiKeyEntryName, type ApiKeyEntryMetadata } from "../cache/kv";
 import type { Config } from "../config";
-import { CRON_DELETE_CONCURRENCY, CRON_KV_LIST_LIMIT, CRON_MAX_PAGES_PER_RUN, USAGE_HOUR_RETENTION_DAYS, USAGE_MINUTE_RETENTION_DAYS } from "../constants";
+import {
+  CRON_DELETE_CONCURRENCY,
+  CRON_KV_LIST_LIMIT,
+  CRON_MAX_PAGES_PER_RUN,
+  USAGE_HOUR_RETENTION_DAYS,
+  USAGE_MINUTE_RETENTION_DAYS,
+} from "../constants";
 import { withDatabase } from "../db/client";
 import { pruneAuditEvents } from "../store/audit";
 import { pruneRevocations } from "../store/revocations";
@@ -28,12 +34,7 @@ export interface PurgeSummary {
 }
 
 /** Pure: should this cache entry go? */
-export function isDeadEntry(
-  name: string,
-  metadata: ApiKeyEntryMetadata | null | undefined,
-  currentEpoch: number,
-  nowS: number,
-): boolean {
+export function isDeadEntry(name: string, metadata: ApiKeyEntryMetadata | null | undefined, currentEpoch: number, nowS: number): boolean {
   const parsed = parseApiKeyEntryName(name);
   if (!parsed) return true; // not a name flowgate writes under this prefix
   if (parsed.epoch !== currentEpoch) return true;
@@ -99,10 +100,12 @@ export async function runScheduledPurge(kv: KVNamespace, config: Config, now = D
   let usagePruned: number | null = null;
   try {
     const day = 86_400_000;
-    usagePruned = await withDatabase(config, async (db) =>
-      (await pruneUsage(db, "minute", new Date(now - USAGE_MINUTE_RETENTION_DAYS * day))) +
-      (await pruneUsage(db, "hour", new Date(now - USAGE_HOUR_RETENTION_DAYS * day))) +
-      (await pruneUsage(db, "day", new Date(now - config.rateLimits.usageRetentionDays * day))),
+    usagePruned = await withDatabase(
+      config,
+      async (db) =>
+        (await pruneUsage(db, "minute", new Date(now - USAGE_MINUTE_RETENTION_DAYS * day))) +
+        (await pruneUsage(db, "hour", new Date(now - USAGE_HOUR_RETENTION_DAYS * day))) +
+        (await pruneUsage(db, "day", new Date(now - config.rateLimits.usageRetentionDays * day))),
     );
   } catch {
     usagePruned = null;

@@ -34,11 +34,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * Runs `work` with a fresh connection. Any failure to connect or query, or a timeout, becomes
  * `DatabaseUnavailable` (503): callers never treat "could not ask" as an answer.
  */
-export async function withDatabase<T>(
-  config: Config,
-  work: (db: Database) => Promise<T>,
-  timeoutMs = DB_QUERY_TIMEOUT_MS,
-): Promise<T> {
+export async function withDatabase<T>(config: Config, work: (db: Database) => Promise<T>, timeoutMs = DB_QUERY_TIMEOUT_MS): Promise<T> {
   const client = new Client({ connectionString: config.databaseUrl });
   if (config.dbWsProxy) {
     const proxy = config.dbWsProxy;
@@ -64,4 +60,3 @@ export async function withDatabase<T>(
     client.end().catch(() => {});
   }
 }
-

@@ -38,4 +38,3 @@ export interface RateLimitRule {
   mode: "enforce" | "shadow";
   version: number;
 }
-

@@ -108,7 +108,11 @@ async function authenticateCredential(credential: Credential, deps: KeyLookupDep
 }
 
 /** A flowgate (or imported) API key as a principal; 401 when unknown, malformed or not valid now. */
-export async function authenticateApiKey(key: string, deps: KeyLookupDeps, now = Date.now()): Promise<AuthOutcome & { principal: Principal }> {
+export async function authenticateApiKey(
+  key: string,
+  deps: KeyLookupDeps,
+  now = Date.now(),
+): Promise<AuthOutcome & { principal: Principal }> {
   let parsedId: string | null = null;
   if (key.startsWith(KEY_PREFIX)) {
     const parsed = parseApiKey(key);
@@ -146,12 +150,14 @@ async function authenticateSession(value: string, deps: KeyLookupDeps, now: numb
   if (!config) throw unauthenticated("sessions are not enabled on this gateway");
   const nowS = now / 1000;
   const claims = await openSession(value, config, nowS);
-  if (await isTokenRevoked(deps.kv, sessionRevocationFacts(claims), deps.config.memoryCacheTtlS)) throw unauthenticated("session revoked; sign in again");
+  if (await isTokenRevoked(deps.kv, sessionRevocationFacts(claims), deps.config.memoryCacheTtlS))
+    throw unauthenticated("session revoked; sign in again");
   let principal: Principal;
   let lookup: string | undefined;
   if (claims.src === "key") {
     const { record, source } = await lookupKey(claims.keyHash!, deps);
-    if (!record || !constantTimeEqual(record.secretHash, claims.keyHash!)) throw unauthenticated("the key behind this session is gone; sign in again");
+    if (!record || !constantTimeEqual(record.secretHash, claims.keyHash!))
+      throw unauthenticated("the key behind this session is gone; sign in again");
     const validity = keyValidity(record, now);
     if (validity !== "valid") throw unauthenticated(`${VALIDITY_MESSAGE[validity]}; sign in again`);
     principal = { ...principalFromKey(record), kind: "session", sessionId: claims.sid };

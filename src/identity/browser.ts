@@ -77,7 +77,8 @@ export function crossSiteCheck(method: string, headers: Headers, gatewayOrigin: 
   const sameOrigin = sameOriginCheck(headers, gatewayOrigin);
   if (!sameOrigin.ok) return sameOrigin;
   const token = headers.get("x-csrf-token");
-  if (token !== null && csrfToken !== null) return constantTimeEqual(token, csrfToken) ? allow() : crossSite("CSRF token does not match the session");
+  if (token !== null && csrfToken !== null)
+    return constantTimeEqual(token, csrfToken) ? allow() : crossSite("CSRF token does not match the session");
   if (method !== "POST") return allow();
   const type = (headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (type === "" || FORM_TYPES.has(type)) return crossSite("a form post with the session cookie needs its CSRF token");

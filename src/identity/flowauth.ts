@@ -68,11 +68,18 @@ export async function authenticateFlowAuth(token: string, config: Config, kv: KV
   } catch (e) {
     throw unauthenticated(e instanceof joseErrors.JOSEError ? describeJwtError(e) : "token could not be verified");
   }
-  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + config.jwt.clockToleranceS) throw unauthenticated("token claim check failed (iat)");
+  if (typeof payload.iat === "number" && payload.iat > Date.now() / 1000 + config.jwt.clockToleranceS)
+    throw unauthenticated("token claim check failed (iat)");
   const roles = roleClaims((payload as { user_claims?: unknown }).user_claims);
   if (!roles || typeof payload.sub !== "string" || payload.sub === "") throw unauthenticated("token carries no user_claims");
   const jti = typeof payload.jti === "string" ? payload.jti : undefined;
-  if (await isTokenRevoked(kv, { subject: payload.sub, jti, iat: typeof payload.iat === "number" ? payload.iat : undefined }, config.memoryCacheTtlS)) {
+  if (
+    await isTokenRevoked(
+      kv,
+      { subject: payload.sub, jti, iat: typeof payload.iat === "number" ? payload.iat : undefined },
+      config.memoryCacheTtlS,
+    )
+  ) {
     throw unauthenticated("token revoked");
   }
   return { kind: "jwt", subject: payload.sub, roles: Object.keys(roles), groups: [], scopes: [], tokenId: jti, flowAuthRoles: roles };

@@ -39,7 +39,11 @@ export function requireTokenSecrets(secrets: readonly string[]): readonly string
 }
 
 /** A token naming the key `keyId`, signed with the first secret. */
-export async function issueGatewayToken(keyId: string, secrets: readonly string[], now = Date.now()): Promise<{ token: string; expiresAt: number }> {
+export async function issueGatewayToken(
+  keyId: string,
+  secrets: readonly string[],
+  now = Date.now(),
+): Promise<{ token: string; expiresAt: number }> {
   const [signing] = requireTokenSecrets(secrets);
   const iat = Math.floor(now / 1000);
   const exp = iat + CONDUCTOR_TOKEN_TTL_S;

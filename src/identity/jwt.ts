@@ -76,7 +76,12 @@ function isFetchFailure(err: unknown): boolean {
   return err.code === "ERR_JOSE_GENERIC";
 }
 
-async function verifyWithJwks(token: string, url: string, cacheMaxAgeMs: number, options: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+async function verifyWithJwks(
+  token: string,
+  url: string,
+  cacheMaxAgeMs: number,
+  options: Parameters<typeof jwtVerify>[2],
+): Promise<JWTPayload> {
   const entry = remoteKeys(url, cacheMaxAgeMs);
   try {
     const { payload } = await jwtVerify(token, entry.set, options);
@@ -200,7 +205,12 @@ function verifiedTokens(jwt: Config["jwt"]): LruCache<JWTPayload> {
   let cache = verified.get(jwt);
   if (!cache) {
     // The clock is read at each call (not captured), so tests that move time see entries expire.
-    cache = new LruCache<JWTPayload>(VERIFIED_ENTRIES, () => Date.now(), VERIFIED_CHARS, (token) => token.length);
+    cache = new LruCache<JWTPayload>(
+      VERIFIED_ENTRIES,
+      () => Date.now(),
+      VERIFIED_CHARS,
+      (token) => token.length,
+    );
     verified.set(jwt, cache);
   }
   return cache;
@@ -305,7 +315,8 @@ export function principalFromClaims(payload: JWTPayload, config: Config): Princi
   let servesTenants: string[] | undefined;
   if (served !== undefined) {
     const list = nameList(served);
-    if (list.length === 0 || !list.every((t) => t === "*" || isTenantName(t))) throw unauthenticated("token serves-tenants claim is not a list of tenant names");
+    if (list.length === 0 || !list.every((t) => t === "*" || isTenantName(t)))
+      throw unauthenticated("token serves-tenants claim is not a list of tenant names");
     servesTenants = list;
   }
   return {

@@ -83,10 +83,7 @@ const sameState = (a: KeyRecord, b: KeyRecord | null) =>
  * Finds the record for a key hash, or null when no such key exists.
  * Throws DatabaseUnavailable when it had to ask the database and could not.
  */
-export async function lookupKey(
-  secretHash: string,
-  deps: KeyLookupDeps,
-): Promise<{ record: KeyRecord | null; source: LookupSource }> {
+export async function lookupKey(secretHash: string, deps: KeyLookupDeps): Promise<{ record: KeyRecord | null; source: LookupSource }> {
   const inMemory = memory.get(secretHash);
   if (inMemory) return { record: inMemory, source: "memory" };
   if (negative.get(secretHash)) return { record: null, source: "negative" };
@@ -162,10 +159,7 @@ const hashById = new LruCache<string>(MEMORY_CACHE_MAX_ENTRIES);
  * changes), then the record is looked up by hash. So a revocation, expiry or purge reaches a lookup by id exactly
  * as it reaches one by key. Null when no key has this id.
  */
-export async function lookupKeyById(
-  keyId: string,
-  deps: KeyLookupDeps,
-): Promise<{ record: KeyRecord | null; source: LookupSource }> {
+export async function lookupKeyById(keyId: string, deps: KeyLookupDeps): Promise<{ record: KeyRecord | null; source: LookupSource }> {
   let secretHash = hashById.get(keyId);
   if (!secretHash) {
     const kvName = KV.apiKeyId(deps.cacheEpoch, keyId);
@@ -183,7 +177,11 @@ export async function lookupKeyById(
       if (!row) return { record: null, source: "database" };
       secretHash = row.secretHash;
       const ttl = Math.max(60, deps.config.keyCacheTtlS);
-      deps.waitUntil(deps.kv.put(kvName, row.secretHash, { expirationTtl: ttl }).catch((err: unknown) => deps.log.warn("kv.fill_failed", { error: String(err).slice(0, 200) })));
+      deps.waitUntil(
+        deps.kv
+          .put(kvName, row.secretHash, { expirationTtl: ttl })
+          .catch((err: unknown) => deps.log.warn("kv.fill_failed", { error: String(err).slice(0, 200) })),
+      );
     }
     hashById.set(keyId, secretHash, deps.config.keyCacheTtlS * 1000);
   }

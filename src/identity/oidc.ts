@@ -61,7 +61,8 @@ export async function discover(issuer: string, now = Date.now()): Promise<Discov
   }
   const d = body as Partial<Discovery> | null;
   // The document must name the very issuer it was fetched for, or another provider could stand in for it.
-  if (!d || typeof d !== "object" || d.issuer !== issuer) throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document names another issuer");
+  if (!d || typeof d !== "object" || d.issuer !== issuer)
+    throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document names another issuer");
   if (!endpointOk(d.authorization_endpoint) || !endpointOk(d.token_endpoint) || !endpointOk(d.jwks_uri)) {
     throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document lacks usable endpoints");
   }
@@ -82,7 +83,11 @@ const jwksSets = new Map<string, JWTVerifyGetKey>();
 export function providerKeys(jwksUri: string): JWTVerifyGetKey {
   let set = jwksSets.get(jwksUri);
   if (!set) {
-    set = createRemoteJWKSet(new URL(jwksUri), { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS, cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: JWKS_FETCH_TIMEOUT_MS });
+    set = createRemoteJWKSet(new URL(jwksUri), {
+      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+      cooldownDuration: JWKS_COOLDOWN_MS,
+      timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
+    });
     jwksSets.set(jwksUri, set);
   }
   return set;
@@ -119,7 +124,12 @@ export async function exchangeCode(d: Discovery, oidc: OidcConfig, code: string,
   }
   let res: Response;
   try {
-    res = await fetch(d.token_endpoint, { method: "POST", headers, body: form.toString(), signal: AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS) });
+    res = await fetch(d.token_endpoint, {
+      method: "POST",
+      headers,
+      body: form.toString(),
+      signal: AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS),
+    });
   } catch {
     throw providerDown("token endpoint");
   }

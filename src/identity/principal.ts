@@ -6,7 +6,15 @@ import { hasScope } from "../formats/scopes";
 import type { TenantName } from "../formats/tenantName";
 
 // The tenant-name rule is defined below identity (store checks it too); a principal's users find it here as well.
-export { RESERVED_TENANT_NAMES, TENANT_NAME, TENANT_NAME_RULE, isTenantName, tenantNameProblem, type TenantName, type TenantNameProblem } from "../formats/tenantName";
+export {
+  RESERVED_TENANT_NAMES,
+  TENANT_NAME,
+  TENANT_NAME_RULE,
+  isTenantName,
+  tenantNameProblem,
+  type TenantName,
+  type TenantNameProblem,
+} from "../formats/tenantName";
 
 /** A FlowAuth token's `user_claims`: role -> the actions and scopes it grants (FlowAPI decides on these). */
 export type FlowAuthRoles = Record<string, string[]>;

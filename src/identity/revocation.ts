@@ -27,7 +27,12 @@ async function entryName(kind: RevocationKind, value: string): Promise<string> {
   return KV.revocation(kind, await sha256Hex(value));
 }
 
-async function revocationOf(kv: KVNamespace, kind: RevocationKind, value: string, memoryTtlMs: number): Promise<{ revokedAt: number } | null> {
+async function revocationOf(
+  kv: KVNamespace,
+  kind: RevocationKind,
+  value: string,
+  memoryTtlMs: number,
+): Promise<{ revokedAt: number } | null> {
   const name = await entryName(kind, value);
   const cached = answers.get(name);
   if (cached !== undefined) return cached;
@@ -55,7 +60,13 @@ export async function isTokenRevoked(kv: KVNamespace, token: TokenFacts, memoryT
 }
 
 /** Writes what requests read, and forgets this isolate's answer at once. */
-export async function publishRevocation(kv: KVNamespace, kind: RevocationKind, value: string, revokedAt: Date, expiresAt: Date): Promise<void> {
+export async function publishRevocation(
+  kv: KVNamespace,
+  kind: RevocationKind,
+  value: string,
+  revokedAt: Date,
+  expiresAt: Date,
+): Promise<void> {
   const name = await entryName(kind, value);
   const ttlS = Math.max(60, Math.ceil((expiresAt.getTime() - Date.now()) / 1000));
   await kv.put(name, JSON.stringify({ revokedAt: revokedAt.getTime() }), { expirationTtl: ttlS });

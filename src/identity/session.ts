@@ -66,7 +66,8 @@ export interface CookieNames {
  */
 export function cookieNamesFor(url: URL): CookieNames | null {
   if (url.protocol === "https:") return { session: "__Host-flowgate-session", signin: "__Host-flowgate-signin", secure: true };
-  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return { session: "flowgate-session", signin: "flowgate-signin", secure: false };
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname))
+    return { session: "flowgate-session", signin: "flowgate-signin", secure: false };
   return null;
 }
 
@@ -133,7 +134,12 @@ async function open(value: string, secrets: readonly string[], now: number): Pro
         if (!k) throw new joseErrors.JWKSNoMatchingKey();
         return k.key;
       },
-      { keyManagementAlgorithms: ["dir"], contentEncryptionAlgorithms: ["A256GCM"], currentDate: new Date(now * 1000), requiredClaims: ["exp"] },
+      {
+        keyManagementAlgorithms: ["dir"],
+        contentEncryptionAlgorithms: ["A256GCM"],
+        currentDate: new Date(now * 1000),
+        requiredClaims: ["exp"],
+      },
     );
     return payload as Record<string, unknown>;
   } catch {
@@ -200,7 +206,14 @@ export function renewal(s: SessionClaims, config: SessionConfig, now: number): S
 export const sessionRevocationFacts = (s: SessionClaims) => ({ jti: `session:${s.sid}`, subject: s.sub, iat: s.auth });
 
 export function newSignIn(ret: string, now: number): SignInTransaction {
-  return { pur: "signin", state: randomToken(), nonce: randomToken(), verifier: randomToken(48), ret, exp: Math.floor(now) + LOGIN_TRANSACTION_TTL_S };
+  return {
+    pur: "signin",
+    state: randomToken(),
+    nonce: randomToken(),
+    verifier: randomToken(48),
+    ret,
+    exp: Math.floor(now) + LOGIN_TRANSACTION_TTL_S,
+  };
 }
 
 export const sealSignIn = (t: SignInTransaction, config: SessionConfig): Promise<string> => seal({ ...t }, config.secrets);

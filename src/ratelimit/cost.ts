@@ -3,7 +3,13 @@
  */
 import { Kind, parse, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { LruCache } from "../cache/lru";
-import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS, CONDUCTOR_START_COST, CONDUCTOR_WRITE_COST, type GraphQLLimits } from "../constants";
+import {
+  ANALYSIS_CACHE_MAX_CHARS,
+  ANALYSIS_CACHE_TTL_MS,
+  CONDUCTOR_START_COST,
+  CONDUCTOR_WRITE_COST,
+  type GraphQLLimits,
+} from "../constants";
 
 /**
  * How many times each root field executes, by real name (used when the guard's analysis does not say): once per distinct response key (`a: f` and `b: f` run f
@@ -67,7 +73,11 @@ export function fieldWeight(weights: ReadonlyMap<string, number>, type: string, 
  * A GraphQL request (one operation or a batch): the sum over operations of each executed root field's weight,
  * counted once per execution; every operation at least 1. A document the analysis could not read costs 1.
  */
-export function prefectCost(ops: readonly (PrefectOperationCost | null)[], weights: ReadonlyMap<string, number>, limits: Pick<GraphQLLimits, "maxTokens">): number {
+export function prefectCost(
+  ops: readonly (PrefectOperationCost | null)[],
+  weights: ReadonlyMap<string, number>,
+  limits: Pick<GraphQLLimits, "maxTokens">,
+): number {
   let total = 0;
   for (const op of ops) {
     if (!op) {
@@ -97,12 +107,21 @@ export function prefectCost(ops: readonly (PrefectOperationCost | null)[], weigh
  */
 export function prefectRequestCost(
   requests: readonly { query: string; operationName: string | null }[],
-  operations: readonly ({ type: "query" | "mutation" | "subscription"; rootFields: readonly string[]; rootFieldUses?: readonly { name: string; responseKeys: number }[] } | undefined)[],
+  operations: readonly (
+    | {
+        type: "query" | "mutation" | "subscription";
+        rootFields: readonly string[];
+        rootFieldUses?: readonly { name: string; responseKeys: number }[];
+      }
+    | undefined
+  )[],
   config: { rateLimits: { prefectFieldCosts: ReadonlyMap<string, number> }; graphqlLimits: Pick<GraphQLLimits, "maxTokens"> },
 ): number {
   const ops = requests.map((r, i) => {
     const op = operations[i];
-    return op ? { query: r.query, operationName: r.operationName, type: op.type, rootFields: op.rootFields, rootFieldUses: op.rootFieldUses } : null;
+    return op
+      ? { query: r.query, operationName: r.operationName, type: op.type, rootFields: op.rootFields, rootFieldUses: op.rootFieldUses }
+      : null;
   });
   return prefectCost(ops, config.rateLimits.prefectFieldCosts, config.graphqlLimits);
 }

@@ -86,7 +86,14 @@ export class RateLimitCounter extends DurableObject {
       `INSERT INTO buckets (limit_id, version, tokens, updated_ms, quota_period, quota_used, audited_window, spec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (limit_id) DO UPDATE SET version = excluded.version, tokens = excluded.tokens, updated_ms = excluded.updated_ms,
          quota_period = excluded.quota_period, quota_used = excluded.quota_used, audited_window = excluded.audited_window, spec = excluded.spec`,
-      spec.id, s.version, s.tokens, s.updatedMs, s.quotaPeriod, s.quotaUsed, s.auditedWindow, JSON.stringify(spec),
+      spec.id,
+      s.version,
+      s.tokens,
+      s.updatedMs,
+      s.quotaPeriod,
+      s.quotaUsed,
+      s.auditedWindow,
+      JSON.stringify(spec),
     );
   }
 
@@ -132,7 +139,10 @@ export class RateLimitCounter extends DurableObject {
 
   /** Every bucket of this owner, for the admin API and tests. */
   buckets(): (BucketState & { limitId: string })[] {
-    return this.sql.exec<Row>("SELECT * FROM buckets ORDER BY limit_id").toArray().map((r) => ({ limitId: r.limit_id, ...toState(r) }));
+    return this.sql
+      .exec<Row>("SELECT * FROM buckets ORDER BY limit_id")
+      .toArray()
+      .map((r) => ({ limitId: r.limit_id, ...toState(r) }));
   }
 
   /** Forgets a limit's bucket (the limit was deleted, or an operator starts it afresh). */

@@ -77,7 +77,9 @@ function describe(matched: readonly MatchedLimit[], now: number, refused?: { id:
       state.push(`${sfString(id)};r=${Math.min(r, rate.limit)};t=${Math.max(0, Math.ceil((lease.fullAt - now) / 1000))}`);
     }
     if (quota && lease && !(refused?.id === id)) {
-      state.push(`${sfString(`${id}-quota`)};r=${Math.max(0, Math.floor(lease.available + lease.tokens))};t=${Math.ceil((periodEnd(quota.period, now) - now) / 1000)}`);
+      state.push(
+        `${sfString(`${id}-quota`)};r=${Math.max(0, Math.floor(lease.available + lease.tokens))};t=${Math.ceil((periodEnd(quota.period, now) - now) / 1000)}`,
+      );
     }
   }
   return { policy, state };
@@ -89,11 +91,19 @@ function counterOf(c: AppContext, pool: string): DurableObjectStub<RateLimitCoun
   return ns.get(ns.idFromName(pool));
 }
 
-async function ask(c: AppContext, pool: string, limits: MatchedLimit[], cost: number, returns: Record<string, number>): Promise<AcquireAnswer> {
+async function ask(
+  c: AppContext,
+  pool: string,
+  limits: MatchedLimit[],
+  cost: number,
+  returns: Record<string, number>,
+): Promise<AcquireAnswer> {
   const stub = counterOf(c, pool);
   if (!stub) throw new Error("RATE_LIMITER binding missing");
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("counter timeout")), RATE_COUNTER_TIMEOUT_MS)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error("counter timeout")), RATE_COUNTER_TIMEOUT_MS)),
+  );
   try {
     return await Promise.race([stub.acquire({ limits: limits.map((m) => m.spec), cost, returns }) as Promise<AcquireAnswer>, timeout]);
   } finally {
@@ -223,9 +233,11 @@ async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: num
     return { kind: "answer", answer, reserved, at };
   });
   inflight.set(pool, work);
-  void work.finally(() => {
-    if (inflight.get(pool) === work) inflight.delete(pool);
-  }).catch(() => {});
+  void work
+    .finally(() => {
+      if (inflight.get(pool) === work) inflight.delete(pool);
+    })
+    .catch(() => {});
   try {
     return await work;
   } catch {
@@ -237,7 +249,12 @@ async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: num
  * Charges `cost` to every limit that applies to the caller on `group`; throws 429 RATE_LIMITED when an enforced
  * limit refuses. Records the request's usage either way.
  */
-export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: number, principal: Principal | null = c.get("principal")): Promise<void> {
+export async function chargeRateLimit(
+  c: AppContext,
+  group: RouteGroup,
+  cost: number,
+  principal: Principal | null = c.get("principal"),
+): Promise<void> {
   if (!principal) return;
   const config = c.get("config");
   const log = c.get("log");
@@ -254,7 +271,14 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
     return;
   }
   const usage = (refused: boolean) => {
-    const flush = recordUsage(config, log, { tenant: principal.tenant, subject: principal.subject, keyId: principal.keyId, routeGroup: group, cost, refused });
+    const flush = recordUsage(config, log, {
+      tenant: principal.tenant,
+      subject: principal.subject,
+      keyId: principal.keyId,
+      routeGroup: group,
+      cost,
+      refused,
+    });
     if (flush) waitUntil(c, flush);
   };
 
@@ -279,7 +303,11 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
       if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, "rate", lease.deniedShadow);
       if (!lease.deniedShadow) {
         usage(true);
-        throw refuse(c, describe(matched, now), refusalError(`rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, { limit: m.spec.id, cost }));
+        throw refuse(
+          c,
+          describe(matched, now),
+          refusalError(`rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, { limit: m.spec.id, cost }),
+        );
       }
       if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group });
       continue;
@@ -313,7 +341,9 @@ export async function chargeRateLimit(c: AppContext, group: RouteGroup, cost: nu
       if (result.kind === "error") {
         if (config.rateLimits.onUnavailable === "refuse") {
           log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "refused" });
-          refusal ??= refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" });
+          refusal ??= refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, {
+            reason: "unavailable",
+          });
         } else {
           log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "allowed" });
         }
@@ -356,14 +386,22 @@ function unavailable(c: AppContext, what: string, usage: (refused: boolean) => v
   if (config.rateLimits.onUnavailable === "refuse") {
     c.get("log").error("ratelimit.unavailable", { what, decision: "refused" });
     usage(true);
-    throw refuse(c, { policy: [], state: [] }, refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" }));
+    throw refuse(
+      c,
+      { policy: [], state: [] },
+      refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" }),
+    );
   }
   c.get("log").error("ratelimit.unavailable", { what, decision: "allowed" });
   usage(false);
 }
 
 /** The route group's middleware: charges the engine's cost of the request before the route runs. */
-export function rateLimited(group: RouteGroup, costOf: (c: AppContext) => number = () => 1, exempt?: (c: AppContext) => boolean): MiddlewareHandler<AppEnv> {
+export function rateLimited(
+  group: RouteGroup,
+  costOf: (c: AppContext) => number = () => 1,
+  exempt?: (c: AppContext) => boolean,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!exempt?.(c)) await chargeRateLimit(c, group, costOf(c));
     await next();

@@ -42,12 +42,22 @@ export function compileTable(rules: readonly RateLimitRule[]): LimitTable {
   if (rules.length === 0) return EMPTY;
   const byGroup = new Map<RouteGroup, RateLimitRule[]>();
   for (const g of new Set(rules.map((r) => r.routeGroup))) {
-    if (g !== "*") byGroup.set(g, rules.filter((r) => r.routeGroup === "*" || r.routeGroup === g));
+    if (g !== "*")
+      byGroup.set(
+        g,
+        rules.filter((r) => r.routeGroup === "*" || r.routeGroup === g),
+      );
   }
   return { byGroup, anyGroup: rules.filter((r) => r.routeGroup === "*"), size: rules.length };
 }
 
-export const specOf = (r: RateLimitRule): LimitSpec => ({ id: r.id, version: r.version, rate: r.rate, quota: r.quota, shadow: r.mode === "shadow" });
+export const specOf = (r: RateLimitRule): LimitSpec => ({
+  id: r.id,
+  version: r.version,
+  rate: r.rate,
+  quota: r.quota,
+  shadow: r.mode === "shadow",
+});
 
 /** Pure: the rules that apply to a caller on a route group, each with its pool. */
 export function matchLimits(table: LimitTable, group: RouteGroup, p: Pick<Principal, "keyId" | "subject" | "tenant">): MatchedLimit[] {
@@ -68,9 +78,15 @@ export function matchLimits(table: LimitTable, group: RouteGroup, p: Pick<Princi
 const isRule = (v: unknown): v is RateLimitRule => {
   const r = v as RateLimitRule;
   return (
-    typeof r === "object" && r !== null && typeof r.id === "string" && typeof r.target === "string" &&
-    (TARGET_KINDS as readonly string[]).includes(r.targetKind) && typeof r.routeGroup === "string" &&
-    typeof r.rate?.limit === "number" && typeof r.rate?.windowS === "number" && (r.mode === "enforce" || r.mode === "shadow") &&
+    typeof r === "object" &&
+    r !== null &&
+    typeof r.id === "string" &&
+    typeof r.target === "string" &&
+    (TARGET_KINDS as readonly string[]).includes(r.targetKind) &&
+    typeof r.routeGroup === "string" &&
+    typeof r.rate?.limit === "number" &&
+    typeof r.rate?.windowS === "number" &&
+    (r.mode === "enforce" || r.mode === "shadow") &&
     typeof r.version === "number"
   );
 };
@@ -87,7 +103,12 @@ const refreshing = new Map<string, Promise<void>>();
 
 export class LimitsUnavailable extends Error {}
 
-async function readRules(kv: KVNamespace, config: Config, epoch: number, waitUntil: (p: Promise<unknown>) => void): Promise<RateLimitRule[]> {
+async function readRules(
+  kv: KVNamespace,
+  config: Config,
+  epoch: number,
+  waitUntil: (p: Promise<unknown>) => void,
+): Promise<RateLimitRule[]> {
   try {
     const cached = await kv.get<unknown>(KV.rateLimits(epoch), "json");
     if (Array.isArray(cached) && cached.every(isRule)) return cached;

@@ -61,7 +61,16 @@ export function recordUsage(config: Config, log: Logger, e: UsageEvent, now = Da
       q.dropped++;
       return startFlush(q, config, log, now);
     }
-    cell = { minute, tenant: e.tenant ?? "", subject: e.subject, keyId: e.keyId ?? "", routeGroup: e.routeGroup, requests: 0, cost: 0, refused: 0 };
+    cell = {
+      minute,
+      tenant: e.tenant ?? "",
+      subject: e.subject,
+      keyId: e.keyId ?? "",
+      routeGroup: e.routeGroup,
+      requests: 0,
+      cost: 0,
+      refused: 0,
+    };
     q.cells.set(name, cell);
   }
   cell.requests++;
@@ -109,7 +118,17 @@ export function rollUp(cells: Iterable<Cell>): UsageCell[] {
         row.cost += c.cost;
         row.refused += c.refused;
       } else {
-        rows.set(name, { resolution, bucketStart: new Date(start), tenant: c.tenant, subject: c.subject, keyId: c.keyId, routeGroup: c.routeGroup, requests: c.requests, cost: c.cost, refused: c.refused });
+        rows.set(name, {
+          resolution,
+          bucketStart: new Date(start),
+          tenant: c.tenant,
+          subject: c.subject,
+          keyId: c.keyId,
+          routeGroup: c.routeGroup,
+          requests: c.requests,
+          cost: c.cost,
+          refused: c.refused,
+        });
       }
     }
   }

@@ -32,7 +32,11 @@ const asDate = (v: unknown): Date | null => {
 };
 
 /** Checks one legacy row; a reason when it cannot be imported as is. Pure. */
-export function checkLegacyRow(row: LegacyPrefectKeyRow): { subject: string; key: string; scopes: string[]; notBefore: Date | null; expiresAt: Date | null } | { subject: string; reason: string } {
+export function checkLegacyRow(
+  row: LegacyPrefectKeyRow,
+):
+  | { subject: string; key: string; scopes: string[]; notBefore: Date | null; expiresAt: Date | null }
+  | { subject: string; reason: string } {
   const subject = typeof row.user_id === "string" ? row.user_id.trim() : "";
   if (!subject) return { subject: String(row.user_id ?? ""), reason: "no user_id" };
   const key = typeof row.api_key === "string" ? row.api_key : "";
@@ -52,7 +56,12 @@ export function checkLegacyRow(row: LegacyPrefectKeyRow): { subject: string; key
   return { subject, key, scopes, notBefore, expiresAt };
 }
 
-export async function importLegacyPrefectKeys(db: Database, rows: LegacyPrefectKeyRow[], tenant: string, createdBy: string): Promise<ImportReport> {
+export async function importLegacyPrefectKeys(
+  db: Database,
+  rows: LegacyPrefectKeyRow[],
+  tenant: string,
+  createdBy: string,
+): Promise<ImportReport> {
   requireTenantName(tenant);
   const report: ImportReport = { created: [], skipped: [], refused: [] };
   await db.insert(tenants).values({ name: tenant }).onConflictDoNothing();

@@ -129,7 +129,10 @@ export async function deleteRateLimit(db: Database, id: string): Promise<RateLim
 /** Adds refusals counted by an isolate since its last flush: one statement for every limit that fired. */
 export async function addFires(db: Database, fires: { id: string; refused: number; shadow: number }[]): Promise<void> {
   if (fires.length === 0) return;
-  const values = sql.join(fires.map((f) => sql`(${f.id}, ${f.refused}::bigint, ${f.shadow}::bigint)`), sql`, `);
+  const values = sql.join(
+    fires.map((f) => sql`(${f.id}, ${f.refused}::bigint, ${f.shadow}::bigint)`),
+    sql`, `,
+  );
   await db.execute(sql`UPDATE rate_limits AS l SET refused_count = l.refused_count + v.refused, shadow_refused_count = l.shadow_refused_count + v.shadow, last_fired_at = now()
     FROM (VALUES ${values}) AS v(id, refused, shadow) WHERE l.id = v.id`);
 }
@@ -155,7 +158,14 @@ export async function addUsage(db: Database, cells: UsageCell[]): Promise<void> 
     .insert(usageCounters)
     .values(cells)
     .onConflictDoUpdate({
-      target: [usageCounters.resolution, usageCounters.bucketStart, usageCounters.tenant, usageCounters.subject, usageCounters.keyId, usageCounters.routeGroup],
+      target: [
+        usageCounters.resolution,
+        usageCounters.bucketStart,
+        usageCounters.tenant,
+        usageCounters.subject,
+        usageCounters.keyId,
+        usageCounters.routeGroup,
+      ],
       set: {
         requests: sql`${usageCounters.requests} + excluded.requests`,
         cost: sql`${usageCounters.cost} + excluded.cost`,
@@ -187,7 +197,13 @@ export async function queryUsage(db: Database, f: UsageFilter) {
     .select()
     .from(usageCounters)
     .where(and(...conds))
-    .orderBy(asc(usageCounters.bucketStart), asc(usageCounters.tenant), asc(usageCounters.subject), asc(usageCounters.keyId), asc(usageCounters.routeGroup))
+    .orderBy(
+      asc(usageCounters.bucketStart),
+      asc(usageCounters.tenant),
+      asc(usageCounters.subject),
+      asc(usageCounters.keyId),
+      asc(usageCounters.routeGroup),
+    )
     .limit(f.limit)
     .offset(f.offset);
   return rows.map((r) => ({

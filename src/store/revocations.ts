@@ -15,7 +15,10 @@ export interface Revocation {
 }
 
 /** Records (or renews) a revocation; a later revocation of the same token or subject moves both times forward. */
-export async function recordRevocation(db: Database, r: { kind: RevocationKind; value: string; expiresAt: Date; revokedBy: string }): Promise<Revocation> {
+export async function recordRevocation(
+  db: Database,
+  r: { kind: RevocationKind; value: string; expiresAt: Date; revokedBy: string },
+): Promise<Revocation> {
   const [row] = await db
     .insert(tokenRevocations)
     .values({ kind: r.kind, value: r.value, expiresAt: r.expiresAt, revokedBy: r.revokedBy })

@@ -43,7 +43,13 @@ export async function putWorkspace(
     .values({ ...w, updatedAt: new Date() })
     .onConflictDoUpdate({
       target: workspaces.name,
-      set: { roleGroups: w.roleGroups, hideForUnauthorized: w.hideForUnauthorized, description: w.description, updatedBy: w.updatedBy, updatedAt: new Date() },
+      set: {
+        roleGroups: w.roleGroups,
+        hideForUnauthorized: w.hideForUnauthorized,
+        description: w.description,
+        updatedBy: w.updatedBy,
+        updatedAt: new Date(),
+      },
     })
     .returning();
   return { workspace: toRecord(r!), created: !existed };

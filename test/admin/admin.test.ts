@@ -184,9 +184,17 @@ describe("admin tenants and audit", () => {
 
 describe("admin bodies", () => {
   it("refuses a body over the admin limit with 413, and invalid UTF-8 with 400", async () => {
-    const big = await asAdmin("/admin/tenants", { method: "POST", body: `{"name":"${"a".repeat(70_000)}"}`, headers: { "content-type": "application/json" } });
+    const big = await asAdmin("/admin/tenants", {
+      method: "POST",
+      body: `{"name":"${"a".repeat(70_000)}"}`,
+      headers: { "content-type": "application/json" },
+    });
     expect(big.status).toBe(413);
-    const bad = await asAdmin("/admin/tenants", { method: "POST", body: new Uint8Array([0x7b, 0xff, 0x7d]), headers: { "content-type": "application/json" } });
+    const bad = await asAdmin("/admin/tenants", {
+      method: "POST",
+      body: new Uint8Array([0x7b, 0xff, 0x7d]),
+      headers: { "content-type": "application/json" },
+    });
     expect(bad.status).toBe(400);
   });
 });

@@ -19,7 +19,12 @@ async function explain(question: unknown, env?: CallOptions["env"]): Promise<Exp
   return (await res.json()) as Explanation;
 }
 
-const gql = (query: string) => ({ method: "POST", path: "/prefect/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+const gql = (query: string) => ({
+  method: "POST",
+  path: "/prefect/graphql",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ query }),
+});
 
 describe("POST /admin/explain", () => {
   it("explains a refused GraphQL mutation: the refused field, and nothing reaches the upstream or the audit trail", async () => {
@@ -38,7 +43,12 @@ describe("POST /admin/explain", () => {
     expect(await recorded(tag)).toEqual([]);
     expect(JSON.stringify(answer)).not.toContain(key);
     // The real request is refused the same way.
-    const live = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, "content-type": "application/json" }, body: gql('mutation { delete_flow(input: {flow_id: "x"}) { success } }').body });
+    const live = await call("/prefect/graphql", {
+      method: "POST",
+      env,
+      headers: { "x-api-key": key, "content-type": "application/json" },
+      body: gql('mutation { delete_flow(input: {flow_id: "x"}) { success } }').body,
+    });
     expect((await live.json()) as unknown).toMatchObject({ errors: [{ extensions: { code: "FORBIDDEN" } }] });
     // An explained mutation is not written to the audit trail (the explanation itself is).
     const audit = (await (await asAdmin(`/admin/audit?action=prefect.mutation&subject=analyst`, { env })).json()) as { events: unknown[] };
@@ -51,7 +61,10 @@ describe("POST /admin/explain", () => {
     const tag = uniqueTag("explain");
     const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
     const { id } = await createTestKey({ subject: "reader", scopes: ["query/*"] }, env);
-    const answer = await explain({ keyId: id, request: { ...gql("{ flow { id } }"), headers: { "content-type": "application/json", "x-tenant-id": "other" } } }, env);
+    const answer = await explain(
+      { keyId: id, request: { ...gql("{ flow { id } }"), headers: { "content-type": "application/json", "x-tenant-id": "other" } } },
+      env,
+    );
     expect(answer).toMatchObject({ decision: "allow", status: null, reason: { code: "FORWARDED" } });
     expect(answer.upstream).toMatchObject({ method: "POST", url: stubUrl(`/rec/${tag}/graphql`), body: '{"query":"{ flow { id } }"}' });
     expect(answer.upstream!.headerNames).not.toContain("x-tenant-id");
@@ -63,7 +76,12 @@ describe("POST /admin/explain", () => {
     const owner = await createTestKey({ tenant: "FACEBOOK", subject: "ann", roles: ["OWNER"], scopes: ["conductor"] }, stack.env);
     const bob = await createTestKey({ tenant: "FACEBOOK", subject: "bob", groups: ["ops"], scopes: ["conductor"] }, stack.env);
     const def = { name: "hello", version: 1, tasks: [{ name: "say_hello", taskReferenceName: "hi", type: "SIMPLE" }] };
-    const request = { method: "POST", path: "/conductor/api/metadata/workflow", headers: { "content-type": "application/json" }, body: JSON.stringify(def) };
+    const request = {
+      method: "POST",
+      path: "/conductor/api/metadata/workflow",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(def),
+    };
     const allowed = await explain({ keyId: owner.id, request }, stack.env);
     expect(allowed.decision).toBe("allow");
     expect(allowed.upstream!.url).toMatch(/\/api\/metadata\/workflow$/);
@@ -118,7 +136,11 @@ describe("POST /admin/explain", () => {
   it("explains a revoked key as refused without running anything", async () => {
     const { id } = await createTestKey({ subject: "gone", scopes: ["query/*"] });
     expect((await asAdmin(`/admin/keys/${id}`, { method: "DELETE" })).status).toBe(200);
-    expect(await explain({ keyId: id, request: gql("{ flow { id } }") })).toMatchObject({ decision: "refuse", status: 401, reason: { message: "API key revoked" } });
+    expect(await explain({ keyId: id, request: gql("{ flow { id } }") })).toMatchObject({
+      decision: "refuse",
+      status: 401,
+      reason: { message: "API key revoked" },
+    });
   });
 
   it("answers for Argo (workspace roles), task workers (scopes) and FlowAPI (FlowAuth tokens)", async () => {
@@ -131,11 +153,16 @@ describe("POST /admin/explain", () => {
       FLOWAPI_IDENTIFIER: "flowapi-test",
       FLOWAPI_PUBLIC_KEY: btoa(await exportSPKI(publicKey)),
     });
-    expect((await asAdmin("/admin/workspaces/alpha", { method: "PUT", env, json: { roles: ["data-eng"], hideForUnauthorized: false } })).status).toBeLessThan(300);
+    expect(
+      (await asAdmin("/admin/workspaces/alpha", { method: "PUT", env, json: { roles: ["data-eng"], hideForUnauthorized: false } })).status,
+    ).toBeLessThan(300);
     const dev = await createTestKey({ subject: "dev", roles: ["data-eng"] }, env);
     const outsider = await createTestKey({ subject: "outsider", roles: ["sales"] }, env);
     const argo = (keyId: string) => explain({ keyId, request: { method: "GET", path: "/argo/api/v1/workflows/alpha" } }, env);
-    expect(await argo(dev.id)).toMatchObject({ decision: "allow", upstream: { method: "GET", url: stubUrl(`/argo/${tag}/api/v1/workflows/alpha`) } });
+    expect(await argo(dev.id)).toMatchObject({
+      decision: "allow",
+      upstream: { method: "GET", url: stubUrl(`/argo/${tag}/api/v1/workflows/alpha`) },
+    });
     expect(await argo(outsider.id)).toMatchObject({ decision: "refuse", status: 403, reason: { code: "FORBIDDEN" } });
 
     const poll = { method: "GET", path: "/workers/conductor/api/tasks/poll/batch/say_hello?workerid=w1&count=2&timeout=100" };
@@ -143,8 +170,17 @@ describe("POST /admin/explain", () => {
     expect(await explain({ keyId: worker.id, request: poll }, env)).toMatchObject({ decision: "refuse", status: 403 });
 
     const claims = (userClaims: Record<string, string[]>) =>
-      new SignJWT({ aud: "flowapi-test", sub: "analyst", user_claims: userClaims }).setProtectedHeader({ alg: "RS256" }).setIssuedAt().setExpirationTime("5m").sign(privateKey);
-    const run = { method: "POST", path: "/flowapi/api/0/run", headers: { "content-type": "application/json" }, body: JSON.stringify({ query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "admin3" }) };
+      new SignJWT({ aud: "flowapi-test", sub: "analyst", user_claims: userClaims })
+        .setProtectedHeader({ alg: "RS256" })
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(privateKey);
+    const run = {
+      method: "POST",
+      path: "/flowapi/api/0/run",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "admin3" }),
+    };
     const allowed = await explain({ token: await claims({ r: ["run", "admin3:daily_location:daily_location"] }), request: run }, env);
     expect(allowed).toMatchObject({ decision: "allow", upstream: { method: "POST", url: stubUrl(`/flowapi/${tag}/api/0/run`) } });
     const refused = await explain({ token: await claims({ r: ["run"] }), request: run }, env);

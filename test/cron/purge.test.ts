@@ -80,10 +80,25 @@ describe("cron purge", () => {
     const day = 86_400_000;
     const now = Date.now();
     const cell = (resolution: UsageResolution, ageMs: number) => ({
-      resolution, bucketStart: new Date(now - ageMs), tenant: "acme", subject, keyId: "", routeGroup: "prefect", requests: 1, cost: 1, refused: 0,
+      resolution,
+      bucketStart: new Date(now - ageMs),
+      tenant: "acme",
+      subject,
+      keyId: "",
+      routeGroup: "prefect",
+      requests: 1,
+      cost: 1,
+      refused: 0,
     });
     await withDatabase(config, (db) =>
-      addUsage(db, [cell("minute", 3 * day), cell("minute", day), cell("hour", 36 * day), cell("hour", 34 * day), cell("day", 31 * day), cell("day", 29 * day)]),
+      addUsage(db, [
+        cell("minute", 3 * day),
+        cell("minute", day),
+        cell("hour", 36 * day),
+        cell("hour", 34 * day),
+        cell("day", 31 * day),
+        cell("day", 29 * day),
+      ]),
     );
     const summary = await runScheduledPurge(baseEnv.KEY_CACHE, config, now);
     expect(summary.usagePruned).toBeGreaterThanOrEqual(3);
@@ -93,4 +108,3 @@ describe("cron purge", () => {
     }
   });
 });
-

@@ -27,7 +27,18 @@ const run = <Ts extends [unknown, ...unknown[]]>(prop: fc.IProperty<Ts>, numRuns
 const TENANTS = ["FACEBOOK", "OTHER", "acme-1", "B"];
 const tenantArb = fc.constantFrom(...TENANTS);
 const nameArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,20}$/).filter((n) => nameProblem(n) === null);
-const ALLOWED = ["SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "FORK_JOIN", "JOIN", "TERMINATE", "FORK_JOIN_DYNAMIC", "DYNAMIC"];
+const ALLOWED = [
+  "SIMPLE",
+  "SUB_WORKFLOW",
+  "DECISION",
+  "SWITCH",
+  "DO_WHILE",
+  "FORK_JOIN",
+  "JOIN",
+  "TERMINATE",
+  "FORK_JOIN_DYNAMIC",
+  "DYNAMIC",
+];
 
 type Task = Record<string, unknown>;
 const taskArb: fc.Arbitrary<Task> = fc.letrec<{ task: Task; list: Task[] }>((tie) => ({
@@ -35,9 +46,25 @@ const taskArb: fc.Arbitrary<Task> = fc.letrec<{ task: Task; list: Task[] }>((tie
     { depthSize: "small", withCrossShrink: true },
     fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("SIMPLE") }),
     fc.record({ name: nameArb.map((n) => `GLOBAL___${n}`), taskReferenceName: nameArb, type: fc.constant("SIMPLE") }),
-    fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("SUB_WORKFLOW"), subWorkflowParam: fc.record({ name: nameArb, version: fc.nat(5) }) }),
-    fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("DECISION"), decisionCases: fc.dictionary(nameArb, tie("list"), { maxKeys: 2 }), defaultCase: tie("list") }),
-    fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("FORK_JOIN"), forkTasks: fc.array(tie("list"), { maxLength: 2 }) }),
+    fc.record({
+      name: nameArb,
+      taskReferenceName: nameArb,
+      type: fc.constant("SUB_WORKFLOW"),
+      subWorkflowParam: fc.record({ name: nameArb, version: fc.nat(5) }),
+    }),
+    fc.record({
+      name: nameArb,
+      taskReferenceName: nameArb,
+      type: fc.constant("DECISION"),
+      decisionCases: fc.dictionary(nameArb, tie("list"), { maxKeys: 2 }),
+      defaultCase: tie("list"),
+    }),
+    fc.record({
+      name: nameArb,
+      taskReferenceName: nameArb,
+      type: fc.constant("FORK_JOIN"),
+      forkTasks: fc.array(tie("list"), { maxLength: 2 }),
+    }),
     fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("DO_WHILE"), loopOver: tie("list") }),
     fc.record({
       name: nameArb,
@@ -46,14 +73,25 @@ const taskArb: fc.Arbitrary<Task> = fc.letrec<{ task: Task; list: Task[] }>((tie
       dynamicForkTasksParam: fc.constant("dynamicTasks"),
       inputParameters: fc.record({ expectedName: nameArb, dynamicTasks: fc.constant("${dyn_src.output.dynamic_tasks}") }),
     }),
-    fc.record({ name: nameArb, taskReferenceName: nameArb, type: fc.constant("DYNAMIC"), dynamicTaskNameParam: fc.constant("taskToRun"), inputParameters: fc.record({ taskToRun: fc.oneof(nameArb, fc.constant("${workflow.input.t}")) }) }),
+    fc.record({
+      name: nameArb,
+      taskReferenceName: nameArb,
+      type: fc.constant("DYNAMIC"),
+      dynamicTaskNameParam: fc.constant("taskToRun"),
+      inputParameters: fc.record({ taskToRun: fc.oneof(nameArb, fc.constant("${workflow.input.t}")) }),
+    }),
   ),
   list: fc.array(tie("task"), { maxLength: 3 }),
 })).task;
 
 /** Every definition starts with the worker task its dynamic forks take their task lists from. */
 const DYN_SOURCE: Task = { name: "inventory", taskReferenceName: "dyn_src", type: "SIMPLE" };
-const defArb = fc.record({ name: nameArb, version: fc.nat(9), description: fc.string(), tasks: fc.array(taskArb, { maxLength: 4 }).map((ts) => [DYN_SOURCE, ...ts]) });
+const defArb = fc.record({
+  name: nameArb,
+  version: fc.nat(9),
+  description: fc.string(),
+  tasks: fc.array(taskArb, { maxLength: 4 }).map((ts) => [DYN_SOURCE, ...ts]),
+});
 
 /** Every task name in a (prefixed) definition, at any depth. */
 function names(tasks: unknown[], out: string[] = []): string[] {
@@ -64,7 +102,12 @@ function names(tasks: unknown[], out: string[] = []): string[] {
     const input = t.inputParameters as Task | undefined;
     if (input?.expectedName) out.push(String(input.expectedName));
     if (t.type === "DYNAMIC" && input) out.push(String(input[t.dynamicTaskNameParam as string]));
-    for (const list of [...Object.values((t.decisionCases as Record<string, unknown[]>) ?? {}), t.defaultCase, t.loopOver, ...((t.forkTasks as unknown[][]) ?? [])]) {
+    for (const list of [
+      ...Object.values((t.decisionCases as Record<string, unknown[]>) ?? {}),
+      t.defaultCase,
+      t.loopOver,
+      ...((t.forkTasks as unknown[][]) ?? []),
+    ]) {
       if (Array.isArray(list)) names(list, out);
     }
   }
@@ -118,28 +161,38 @@ const stored = (e: GeneratedExec) => ({
   workflowName: prefixTenant(e.tenant, e.name),
   correlationId: e.correlationId,
   input: e.input,
-  tasks: e.taskNames.map((n) => ({ taskDefName: prefixTenant(e.tenant, n), taskType: prefixTenant(e.tenant, n), workflowType: prefixTenant(e.tenant, e.name) })),
+  tasks: e.taskNames.map((n) => ({
+    taskDefName: prefixTenant(e.tenant, n),
+    taskType: prefixTenant(e.tenant, n),
+    workflowType: prefixTenant(e.tenant, e.name),
+  })),
 });
 
 describe("executions and search results (generated, tenants mixed)", () => {
   it("keep exactly the viewer's items, stripped, with nothing of another tenant", () =>
     run(
-      fc.property(fc.array(execArb, { maxLength: 12 }), tenantArb, fc.boolean(), fc.constantFrom("alice", "bob"), (execs, tenant, admin, subject) => {
-        const viewer = { tenant, subject, admin };
-        const answer = { totalHits: execs.length, results: execs.map(stored) };
-        const filtered = filterSearchResult(answer, viewer)!;
-        const expected = execs.filter((e) => e.tenant === tenant && (admin || e.correlationId === subject));
-        expect(filtered.results.map((r) => r.workflowId)).toEqual(expected.map((e) => e.id));
-        const text = JSON.stringify(filtered);
-        for (const other of TENANTS.filter((t) => t !== tenant)) expect(text).not.toContain(`${other}___`);
-        expect(text).not.toContain(`${tenant}___`);
-        // stripping inverts prefixing
-        for (const e of expected) {
-          const mine = stripExecution(stored(e), viewer)!;
-          expect(mine.workflowType).toBe(e.name);
-          expect((mine.tasks as Task[]).map((t) => t.taskDefName)).toEqual(e.taskNames);
-        }
-      }),
+      fc.property(
+        fc.array(execArb, { maxLength: 12 }),
+        tenantArb,
+        fc.boolean(),
+        fc.constantFrom("alice", "bob"),
+        (execs, tenant, admin, subject) => {
+          const viewer = { tenant, subject, admin };
+          const answer = { totalHits: execs.length, results: execs.map(stored) };
+          const filtered = filterSearchResult(answer, viewer)!;
+          const expected = execs.filter((e) => e.tenant === tenant && (admin || e.correlationId === subject));
+          expect(filtered.results.map((r) => r.workflowId)).toEqual(expected.map((e) => e.id));
+          const text = JSON.stringify(filtered);
+          for (const other of TENANTS.filter((t) => t !== tenant)) expect(text).not.toContain(`${other}___`);
+          expect(text).not.toContain(`${tenant}___`);
+          // stripping inverts prefixing
+          for (const e of expected) {
+            const mine = stripExecution(stored(e), viewer)!;
+            expect(mine.workflowType).toBe(e.name);
+            expect((mine.tasks as Task[]).map((t) => t.taskDefName)).toEqual(e.taskNames);
+          }
+        },
+      ),
     ));
 });
 
@@ -156,36 +209,41 @@ describe("no input throws, and no query escapes", () => {
 
   it("a built search query keeps the client's text inside its parentheses and the gateway's conditions outside", () =>
     run(
-      fc.property(fc.oneof(fc.string(), fc.stringMatching(/^[()'"\\a-z =]{0,30}$/)), tenantArb, fc.option(fc.string()), (query, tenant, subject) => {
-        const built = scopedSearchQuery(query, tenant, subject);
-        if (typeof built !== "string") return;
-        expect(searchQueryProblem(built)).toBeNull(); // balanced as a whole
-        const conditions = `workflowType STARTS_WITH ${quoteLiteral(`${tenant}___`)}${subject === null ? "" : ` AND correlationId = ${quoteLiteral(subject)}`}`;
-        if (query.trim() === "") return void expect(built).toBe(conditions);
-        const tail = ` AND ${conditions}`;
-        expect(built.endsWith(tail)).toBe(true);
-        const head = built.slice(0, built.length - tail.length);
-        {
-          // the client's part is one parenthesised group: its parentheses close only at its very end
-          expect(head.startsWith("(") && head.endsWith(")")).toBe(true);
-          let depth = 0;
-          let quote: string | null = null;
-          for (let i = 0; i < head.length; i++) {
-            const ch = head[i]!;
-            if (quote) {
-              if (ch === "\\") i++;
-              else if (ch === quote) quote = null;
-              continue;
-            }
-            if (ch === "'" || ch === '"') quote = ch;
-            else if (ch === "(") depth++;
-            else if (ch === ")") {
-              depth--;
-              if (depth === 0) expect(i).toBe(head.length - 1);
+      fc.property(
+        fc.oneof(fc.string(), fc.stringMatching(/^[()'"\\a-z =]{0,30}$/)),
+        tenantArb,
+        fc.option(fc.string()),
+        (query, tenant, subject) => {
+          const built = scopedSearchQuery(query, tenant, subject);
+          if (typeof built !== "string") return;
+          expect(searchQueryProblem(built)).toBeNull(); // balanced as a whole
+          const conditions = `workflowType STARTS_WITH ${quoteLiteral(`${tenant}___`)}${subject === null ? "" : ` AND correlationId = ${quoteLiteral(subject)}`}`;
+          if (query.trim() === "") return void expect(built).toBe(conditions);
+          const tail = ` AND ${conditions}`;
+          expect(built.endsWith(tail)).toBe(true);
+          const head = built.slice(0, built.length - tail.length);
+          {
+            // the client's part is one parenthesised group: its parentheses close only at its very end
+            expect(head.startsWith("(") && head.endsWith(")")).toBe(true);
+            let depth = 0;
+            let quote: string | null = null;
+            for (let i = 0; i < head.length; i++) {
+              const ch = head[i]!;
+              if (quote) {
+                if (ch === "\\") i++;
+                else if (ch === quote) quote = null;
+                continue;
+              }
+              if (ch === "'" || ch === '"') quote = ch;
+              else if (ch === "(") depth++;
+              else if (ch === ")") {
+                depth--;
+                if (depth === 0) expect(i).toBe(head.length - 1);
+              }
             }
           }
-        }
-      }),
+        },
+      ),
       1_000,
     ));
 

@@ -8,10 +8,27 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
 import { Kind, Lexer, Source, TokenKind } from "graphql";
 import { answeredLocally, decideOperation } from "../../src/engines/prefect/cli";
-import { analyzeRequest, decideRequest, measureOperation, nestsDeeperThan, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
+import {
+  analyzeRequest,
+  decideRequest,
+  measureOperation,
+  nestsDeeperThan,
+  parseDocument,
+  selectOperation,
+} from "../../src/engines/prefect/policy";
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
-const FIELDS = ["flow", "flow_run", "project", "create_flow_run", "delete_flow", "cancel_flow_run", "set_flow_run_states", "delete_flow_run", "insert_flow_one"];
+const FIELDS = [
+  "flow",
+  "flow_run",
+  "project",
+  "create_flow_run",
+  "delete_flow",
+  "cancel_flow_run",
+  "set_flow_run_states",
+  "delete_flow_run",
+  "insert_flow_one",
+];
 const TYPES = ["query", "mutation", "subscription"] as const;
 
 interface Generated {
@@ -88,7 +105,12 @@ describe("GraphQL guard properties", () => {
   it("forwards a request only if every root field of the executed operation is in scope", () => {
     fc.assert(
       fc.property(documentArb, scopesArb, (g, scopes) => {
-        const d = decideRequest({ query: g.document, operationName: g.operationName, persistedQueryHash: null }, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
+        const d = decideRequest(
+          { query: g.document, operationName: g.operationName, persistedQueryHash: null },
+          scopes,
+          DEFAULT_GRAPHQL_LIMITS,
+          "POST",
+        );
         const expected = [...g.rootFields].every((f) => granted(scopes, `${g.type}/${f}`));
         expect(d.ok).toBe(expected);
         if (d.ok) expect(new Set(d.value.rootFields)).toEqual(g.rootFields);
@@ -108,10 +130,35 @@ describe("GraphQL guard properties", () => {
   });
 
   it("never throws on GraphQL-flavoured noise", () => {
-    const tokens = fc.constantFrom("{", "}", "(", ")", "...", "on", "query", "mutation", "fragment", "F", "a", ":", "@skip", "$v", '"s"', "[", "]", "#c\n", "__schema");
+    const tokens = fc.constantFrom(
+      "{",
+      "}",
+      "(",
+      ")",
+      "...",
+      "on",
+      "query",
+      "mutation",
+      "fragment",
+      "F",
+      "a",
+      ":",
+      "@skip",
+      "$v",
+      '"s"',
+      "[",
+      "]",
+      "#c\n",
+      "__schema",
+    );
     fc.assert(
       fc.property(fc.array(tokens, { maxLength: 60 }), (parts) => {
-        const d = decideRequest({ query: parts.join(" "), operationName: null, persistedQueryHash: null }, ["query/*"], DEFAULT_GRAPHQL_LIMITS, "POST");
+        const d = decideRequest(
+          { query: parts.join(" "), operationName: null, persistedQueryHash: null },
+          ["query/*"],
+          DEFAULT_GRAPHQL_LIMITS,
+          "POST",
+        );
         expect(typeof d.ok).toBe("boolean");
       }),
       { seed: SEED, numRuns: 1000 },
@@ -121,29 +168,39 @@ describe("GraphQL guard properties", () => {
   it("measures a random fragment graph as its naive expansion would, walking each written selection once", () => {
     // Fragment i may spread only fragments after it (no cycles): the naive expansion terminates, if exponentially.
     type Item = { kind: "leaf" } | { kind: "field"; inner: number[] } | { kind: "spread"; to: number } | { kind: "inline"; to: number };
-    const graph = fc.integer({ min: 1, max: 7 }).chain((n) =>
-      fc.tuple(
-        ...Array.from({ length: n }, (_, i) =>
-          fc.array(
-            fc.oneof(
-              fc.constant<Item>({ kind: "leaf" }),
-              ...(i + 1 < n
-                ? [
-                    fc.array(fc.integer({ min: i + 1, max: n - 1 }), { minLength: 1, maxLength: 3 }).map((inner): Item => ({ kind: "field", inner })),
-                    fc.integer({ min: i + 1, max: n - 1 }).map((to): Item => ({ kind: "spread", to })),
-                    fc.integer({ min: i + 1, max: n - 1 }).map((to): Item => ({ kind: "inline", to })),
-                  ]
-                : []),
+    const graph = fc
+      .integer({ min: 1, max: 7 })
+      .chain((n) =>
+        fc.tuple(
+          ...Array.from({ length: n }, (_, i) =>
+            fc.array(
+              fc.oneof(
+                fc.constant<Item>({ kind: "leaf" }),
+                ...(i + 1 < n
+                  ? [
+                      fc
+                        .array(fc.integer({ min: i + 1, max: n - 1 }), { minLength: 1, maxLength: 3 })
+                        .map((inner): Item => ({ kind: "field", inner })),
+                      fc.integer({ min: i + 1, max: n - 1 }).map((to): Item => ({ kind: "spread", to })),
+                      fc.integer({ min: i + 1, max: n - 1 }).map((to): Item => ({ kind: "inline", to })),
+                    ]
+                  : []),
+              ),
+              { minLength: 1, maxLength: 4 },
             ),
-            { minLength: 1, maxLength: 4 },
           ),
         ),
-      ),
-    );
+      );
     fc.assert(
       fc.property(graph, (frags) => {
         const render = (item: Item, k: number): string =>
-          item.kind === "leaf" ? `f${k}` : item.kind === "field" ? `o${k} { ${item.inner.map((t) => `...F${t}`).join(" ")} }` : item.kind === "spread" ? `...F${item.to}` : `... on Query { ...F${item.to} }`;
+          item.kind === "leaf"
+            ? `f${k}`
+            : item.kind === "field"
+              ? `o${k} { ${item.inner.map((t) => `...F${t}`).join(" ")} }`
+              : item.kind === "spread"
+                ? `...F${item.to}`
+                : `... on Query { ...F${item.to} }`;
         const query = `query { ...F0 } ${frags.map((items, i) => `fragment F${i} on Query { ${items.map(render).join(" ")} }`).join(" ")}`;
         // The expansion, naively: what the server would resolve (every spread where it sits).
         const naive = (i: number): { depth: number; cost: number } =>
@@ -153,7 +210,9 @@ describe("GraphQL guard properties", () => {
                 item.kind === "leaf"
                   ? { depth: 1, cost: 1 }
                   : item.kind === "field"
-                    ? item.inner.map(naive).reduce((a, b) => ({ depth: Math.max(a.depth, b.depth + 1), cost: a.cost + b.cost }), { depth: 1, cost: 1 })
+                    ? item.inner
+                        .map(naive)
+                        .reduce((a, b) => ({ depth: Math.max(a.depth, b.depth + 1), cost: a.cost + b.cost }), { depth: 1, cost: 1 })
                     : naive(item.to);
               return { depth: Math.max(acc.depth, sub.depth), cost: acc.cost + sub.cost };
             },
@@ -164,9 +223,16 @@ describe("GraphQL guard properties", () => {
         if (!parsed.ok) throw new Error(parsed.reason);
         const selected = selectOperation(parsed.value, null);
         if (!selected.ok) throw new Error(selected.reason);
-        const fragments = new Map(parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+        const fragments = new Map(
+          parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+        );
         const m = measureOperation(selected.value, fragments);
-        const written = 1 + frags.reduce((n, items) => n + items.reduce((k, it) => k + (it.kind === "field" ? 1 + it.inner.length : it.kind === "inline" ? 2 : 1), 0), 0);
+        const written =
+          1 +
+          frags.reduce(
+            (n, items) => n + items.reduce((k, it) => k + (it.kind === "field" ? 1 + it.inner.length : it.kind === "inline" ? 2 : 1), 0),
+            0,
+          );
         expect(m).toEqual({ ok: true, ...naive(0), visits: expect.any(Number) });
         expect(m.visits).toBeLessThanOrEqual(written);
         const a = analyzeRequest({ query, operationName: null, persistedQueryHash: null }, { ...limits, maxCost: 5 });
@@ -178,9 +244,31 @@ describe("GraphQL guard properties", () => {
 
   it("counts bracket nesting as graphql-js's lexer reads the text (strings, block strings, comments, escapes)", () => {
     const pieces = fc.constantFrom(
-      "{", "}", "[", "]", "(", ")", "a", " ", "\n", "\r", ",", "...",
-      '"{["', '"\\"{"', '"\\\\"', '"\\u{7B}"', '""', '"""{ ["""', '"""a\\"""{"""', '""""""', '"""\\"""', '"""x""""',
-      "# { [ (\n", "#}\r", "#",
+      "{",
+      "}",
+      "[",
+      "]",
+      "(",
+      ")",
+      "a",
+      " ",
+      "\n",
+      "\r",
+      ",",
+      "...",
+      '"{["',
+      '"\\"{"',
+      '"\\\\"',
+      '"\\u{7B}"',
+      '""',
+      '"""{ ["""',
+      '"""a\\"""{"""',
+      '""""""',
+      '"""\\"""',
+      '"""x""""',
+      "# { [ (\n",
+      "#}\r",
+      "#",
     );
     const lexerNesting = (text: string): number | null => {
       let depth = 0;
@@ -189,7 +277,8 @@ describe("GraphQL guard properties", () => {
         const lexer = new Lexer(new Source(text));
         for (let t = lexer.advance(); t.kind !== TokenKind.EOF; t = lexer.advance()) {
           if (t.kind === TokenKind.BRACE_L || t.kind === TokenKind.BRACKET_L || t.kind === TokenKind.PAREN_L) max = Math.max(max, ++depth);
-          else if (t.kind === TokenKind.BRACE_R || t.kind === TokenKind.BRACKET_R || t.kind === TokenKind.PAREN_R) depth = Math.max(0, depth - 1);
+          else if (t.kind === TokenKind.BRACE_R || t.kind === TokenKind.BRACKET_R || t.kind === TokenKind.PAREN_R)
+            depth = Math.max(0, depth - 1);
         }
       } catch {
         return null; // not lexable: the parser refuses it whatever the count
@@ -212,42 +301,53 @@ describe("GraphQL guard properties", () => {
     const ROOTS = ["tenant", "auth_info", "flow", "project", "__typename", "__schema"];
     const element = fc.record({
       type: fc.constantFrom(...TYPES),
-      fields: fc.array(fc.record({ field: fc.constantFrom(...ROOTS), how: fc.constantFrom("plain", "alias", "inline", "spread") }), { minLength: 1, maxLength: 4 }),
+      fields: fc.array(fc.record({ field: fc.constantFrom(...ROOTS), how: fc.constantFrom("plain", "alias", "inline", "spread") }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
     });
     fc.assert(
-      fc.property(fc.array(element, { minLength: 1, maxLength: 4 }), scopesArb, fc.constantFrom("GET" as const, "POST" as const), (batch, scopes, method) => {
-        const ops = batch.map(({ type, fields }) => {
-          const frags: string[] = [];
-          const on = type[0]!.toUpperCase() + type.slice(1);
-          const sel = fields
-            .map(({ field, how }, i) => {
-              const f = field === "__typename" ? field : `${field} { id }`;
-              if (how === "alias") return `k${i}: ${f}`;
-              if (how === "inline") return `... on ${on} { ${f} }`;
-              if (how === "spread") {
-                frags.push(`fragment G${i} on ${on} { ${f} }`);
-                return `...G${i}`;
-              }
-              return f;
-            })
-            .join(" ");
-          const a = analyzeRequest({ query: `${type} { ${sel} } ${frags.join(" ")}`, operationName: null, persistedQueryHash: null }, DEFAULT_GRAPHQL_LIMITS);
-          if (!a.ok) throw new Error(a.reason);
-          return a.value;
-        });
-        const local = answeredLocally(ops);
-        const allowed = ops.map((op) => decideOperation(op, scopes, method, local)).every((d) => d.ok);
-        const holdsLocal = batch.some((e) => e.fields.some((f) => f.field === "tenant" || f.field === "auth_info"));
-        // Forwarded means allowed and not answered here: then nothing local may be in it.
-        if (allowed && !local) expect(holdsLocal).toBe(false);
-        // Answered here only when every element is a query of local fields and __typename (or __typename alone).
-        if (local) {
-          for (const e of batch) {
-            expect(e.fields.every((f) => f.field === "tenant" || f.field === "auth_info" || f.field === "__typename")).toBe(true);
-            if (e.fields.some((f) => f.field !== "__typename")) expect(e.type).toBe("query");
+      fc.property(
+        fc.array(element, { minLength: 1, maxLength: 4 }),
+        scopesArb,
+        fc.constantFrom("GET" as const, "POST" as const),
+        (batch, scopes, method) => {
+          const ops = batch.map(({ type, fields }) => {
+            const frags: string[] = [];
+            const on = type[0]!.toUpperCase() + type.slice(1);
+            const sel = fields
+              .map(({ field, how }, i) => {
+                const f = field === "__typename" ? field : `${field} { id }`;
+                if (how === "alias") return `k${i}: ${f}`;
+                if (how === "inline") return `... on ${on} { ${f} }`;
+                if (how === "spread") {
+                  frags.push(`fragment G${i} on ${on} { ${f} }`);
+                  return `...G${i}`;
+                }
+                return f;
+              })
+              .join(" ");
+            const a = analyzeRequest(
+              { query: `${type} { ${sel} } ${frags.join(" ")}`, operationName: null, persistedQueryHash: null },
+              DEFAULT_GRAPHQL_LIMITS,
+            );
+            if (!a.ok) throw new Error(a.reason);
+            return a.value;
+          });
+          const local = answeredLocally(ops);
+          const allowed = ops.map((op) => decideOperation(op, scopes, method, local)).every((d) => d.ok);
+          const holdsLocal = batch.some((e) => e.fields.some((f) => f.field === "tenant" || f.field === "auth_info"));
+          // Forwarded means allowed and not answered here: then nothing local may be in it.
+          if (allowed && !local) expect(holdsLocal).toBe(false);
+          // Answered here only when every element is a query of local fields and __typename (or __typename alone).
+          if (local) {
+            for (const e of batch) {
+              expect(e.fields.every((f) => f.field === "tenant" || f.field === "auth_info" || f.field === "__typename")).toBe(true);
+              if (e.fields.some((f) => f.field !== "__typename")) expect(e.type).toBe("query");
+            }
           }
-        }
-      }),
+        },
+      ),
       { seed: SEED, numRuns: 1000 },
     );
   });

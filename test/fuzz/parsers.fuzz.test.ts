@@ -56,11 +56,15 @@ describe("Conductor names and search queries", () => {
   const tenant = fc.stringMatching(/^[A-Za-z0-9-]{1,12}$/);
   it("stripping inverts prefixing, and never leaves the tenant's prefix", () => {
     fc.assert(
-      fc.property(tenant, fc.string({ maxLength: 30 }).filter((s) => !s.includes("___")), (t, name) => {
-        expect(stripTenant(t, prefixTenant(t, name))).toBe(name);
-        const deep = stripTenantDeep({ a: prefixTenant(t, name), b: [prefixTenant(t, prefixTenant(t, name))] }, t);
-        expect(JSON.stringify(deep)).not.toContain(`"${t}___`);
-      }),
+      fc.property(
+        tenant,
+        fc.string({ maxLength: 30 }).filter((s) => !s.includes("___")),
+        (t, name) => {
+          expect(stripTenant(t, prefixTenant(t, name))).toBe(name);
+          const deep = stripTenantDeep({ a: prefixTenant(t, name), b: [prefixTenant(t, prefixTenant(t, name))] }, t);
+          expect(JSON.stringify(deep)).not.toContain(`"${t}___`);
+        },
+      ),
       opts,
     );
   });

@@ -52,7 +52,36 @@ function canonical(path: string): boolean {
 
 describe("paths", () => {
   // Pieces an attacker splices into a path: escapes of separators and dots, escapes of escapes, controls, overlong UTF-8.
-  const piece = fc.constantFrom("/", "//", ".", "..", "%2f", "%2F", "%5c", "%2e", "%2E%2e", "%25", "%252f", "%00", "%0d%0a", "%7f", ";", ";x=1", "\\", "%c0%af", "%e0%80%ae", "%", "%g1", "a", "-", "_", "~", "%41", "%20", "+");
+  const piece = fc.constantFrom(
+    "/",
+    "//",
+    ".",
+    "..",
+    "%2f",
+    "%2F",
+    "%5c",
+    "%2e",
+    "%2E%2e",
+    "%25",
+    "%252f",
+    "%00",
+    "%0d%0a",
+    "%7f",
+    ";",
+    ";x=1",
+    "\\",
+    "%c0%af",
+    "%e0%80%ae",
+    "%",
+    "%g1",
+    "a",
+    "-",
+    "_",
+    "~",
+    "%41",
+    "%20",
+    "+",
+  );
 
   it("every mutation is refused before routing, or reaches an upstream on a canonical path", async () => {
     await fc.assert(
@@ -72,7 +101,11 @@ describe("paths", () => {
         const res = await world.send({ ...r.sample, ...world.fill(r.sample), path: url.pathname + url.search }, auth(r));
         noStray5xx(res.status, path);
         const received = await since();
-        if (res.status === 400) expect(received.filter((rec) => rec.method !== "GET"), path).toEqual([]);
+        if (res.status === 400)
+          expect(
+            received.filter((rec) => rec.method !== "GET"),
+            path,
+          ).toEqual([]);
         for (const rec of received) expect(canonical(rec.path), `${path} reached ${rec.source} as ${rec.path}`).toBe(true);
       }),
       opts(300),
@@ -82,7 +115,28 @@ describe("paths", () => {
 
 describe("headers", () => {
   const name = fc.oneof(
-    fc.constantFrom("remote-user", "x-remote-user", "impersonate-user", "impersonate-extra-scopes", "x-hasura-role", "x-hasura-user-id", "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-tenant-id", "x-flowgate-subject", "grpc-metadata-authorization", "x-authorization", "x-auth-request-user", "cf-connecting-ip", "true-client-ip", "x-real-ip"),
+    fc.constantFrom(
+      "remote-user",
+      "x-remote-user",
+      "impersonate-user",
+      "impersonate-extra-scopes",
+      "x-hasura-role",
+      "x-hasura-user-id",
+      "forwarded",
+      "x-forwarded-for",
+      "x-forwarded-proto",
+      "x-original-url",
+      "x-rewrite-url",
+      "x-http-method-override",
+      "x-tenant-id",
+      "x-flowgate-subject",
+      "grpc-metadata-authorization",
+      "x-authorization",
+      "x-auth-request-user",
+      "cf-connecting-ip",
+      "true-client-ip",
+      "x-real-ip",
+    ),
     fc.stringMatching(/^x-[a-z][a-z0-9-]{0,15}$/),
   );
   const value = fc.stringMatching(/^[A-Za-z0-9 ._:=-]{1,30}$/).map((v) => `forged-${v}`);
@@ -108,14 +162,20 @@ describe("headers", () => {
 
 describe("bodies", () => {
   const jsonRoutes = ROUTES.filter((r) => r.json);
-  const body = fc.oneof(fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)), fc.string({ maxLength: 200 }));
+  const body = fc.oneof(
+    fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v)),
+    fc.string({ maxLength: 200 }),
+  );
   const tooDeep = fc.integer({ min: MAX_JSON_DEPTH + 1, max: 3_000 }).map((d) => `{"a":${deepJson(d)}}`);
 
   it("any body is answered without a 5xx other than 502/503/504", async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...jsonRoutes), body, async (r, text) => {
         const req = world.fill(r.json!);
-        const res = await world.send({ method: req.method, path: req.path, text, headers: req.headers }, { ...auth(r), "content-type": "application/json" });
+        const res = await world.send(
+          { method: req.method, path: req.path, text, headers: req.headers },
+          { ...auth(r), "content-type": "application/json" },
+        );
         noStray5xx(res.status, `${r.method} ${r.pattern}`);
       }),
       opts(300),
@@ -126,7 +186,10 @@ describe("bodies", () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...jsonRoutes), tooDeep, async (r, text) => {
         const req = world.fill(r.json!);
-        const res = await world.send({ method: req.method, path: req.path, text, headers: req.headers }, { ...auth(r), "content-type": "application/json" });
+        const res = await world.send(
+          { method: req.method, path: req.path, text, headers: req.headers },
+          { ...auth(r), "content-type": "application/json" },
+        );
         expect(res.status, `${r.method} ${r.pattern} with nesting ${text.length / 2}`).toBe(400);
       }),
       opts(100),

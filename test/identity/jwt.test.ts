@@ -20,9 +20,7 @@ beforeAll(async () => {
 });
 
 async function sign(key: CryptoKey | Uint8Array, alg: string, claims: JWTPayload = {}, header: Record<string, unknown> = {}) {
-  return new SignJWT({ sub: "jwt-user", exp: now() + 300, ...claims })
-    .setProtectedHeader({ alg, ...header })
-    .sign(key);
+  return new SignJWT({ sub: "jwt-user", exp: now() + 300, ...claims }).setProtectedHeader({ alg, ...header }).sign(key);
 }
 
 const staticEnv = () =>
@@ -41,7 +39,10 @@ describe("JWT verification", () => {
       scope: "conductor query/*",
       jti: "t-1",
     };
-    for (const [key, alg] of [[rsa.privateKey, "RS256"], [ec.privateKey, "ES256"]] as const) {
+    for (const [key, alg] of [
+      [rsa.privateKey, "RS256"],
+      [ec.privateKey, "ES256"],
+    ] as const) {
       const res = await whoami(await sign(key, alg, claims));
       expect(res.status, alg).toBe(200);
       expect(await res.json()).toMatchObject({
@@ -77,7 +78,7 @@ describe("JWT verification", () => {
   });
 
   it.each([
-    ["wrong issuer", { iss: "https://evil.test", aud: "flowgate" }, 'token claim check failed (iss)'],
+    ["wrong issuer", { iss: "https://evil.test", aud: "flowgate" }, "token claim check failed (iss)"],
     ["wrong audience", { iss: "https://idp.test", aud: "someone-else" }, "token claim check failed (aud)"],
     ["expired beyond leeway", { ...iss, exp: now() - 31 }, "token expired"],
     ["not yet valid beyond leeway", { ...iss, nbf: now() + 120 }, "token claim check failed (nbf)"],

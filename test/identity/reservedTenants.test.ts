@@ -25,7 +25,20 @@ const config = (() => {
 })();
 
 const RESERVED = ["GLOBAL", "global", "Global", "gLoBaL"];
-const NOT_NAMES = ["GLOBAL\u200b", "\u200bGLOBAL", "GLOBA\u004c\u0307", "GLOBAL_", "_GLOBAL", "GLOBAL___x", "A___B", "", "x".repeat(65), "GLOB\u0130L", "ＧＬＯＢＡＬ", "GLOBAL\n"];
+const NOT_NAMES = [
+  "GLOBAL\u200b",
+  "\u200bGLOBAL",
+  "GLOBA\u004c\u0307",
+  "GLOBAL_",
+  "_GLOBAL",
+  "GLOBAL___x",
+  "A___B",
+  "",
+  "x".repeat(65),
+  "GLOB\u0130L",
+  "ＧＬＯＢＡＬ",
+  "GLOBAL\n",
+];
 
 describe("the rule", () => {
   it("reserves GLOBAL in any case and refuses every spelling that is not a plain name", () => {
@@ -42,7 +55,10 @@ describe("where a tenant is named", () => {
       expect(res.status, tenant).toBe(400);
       expect((await asAdmin("/admin/tenants", { method: "POST", json: { name: tenant } })).status, tenant).toBe(400);
     }
-    const worker = await asAdmin("/admin/keys", { method: "POST", json: { tenant: "ops", subject: "w", scopes: ["worker"], servesTenants: ["acme", "global"] } });
+    const worker = await asAdmin("/admin/keys", {
+      method: "POST",
+      json: { tenant: "ops", subject: "w", scopes: ["worker"], servesTenants: ["acme", "global"] },
+    });
     expect(worker.status).toBe(400);
   });
 
@@ -96,7 +112,10 @@ describe("credentials naming a reserved tenant", () => {
       const res = await call("/conductor/api/metadata/taskdefs/shared", { method: "DELETE", env: jwtEnv, headers: bearer(token) });
       expect(res.status, tenant).toBe(401);
     }
-    const served = await new SignJWT({ sub: "w", scope: "worker", serves_tenants: ["global"] }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("5m").sign(privateKey);
+    const served = await new SignJWT({ sub: "w", scope: "worker", serves_tenants: ["global"] })
+      .setProtectedHeader({ alg: "RS256" })
+      .setExpirationTime("5m")
+      .sign(privateKey);
     expect((await call("/workers/conductor/api/tasks/poll/shared", { env: jwtEnv, headers: bearer(served) })).status).toBe(401);
     expect(await stack.records()).toHaveLength(0);
   });

@@ -13,7 +13,12 @@ describe("JWT revocation", () => {
   it("a revoked jti stops working on /whoami at once, other tokens of the subject do not", async () => {
     const env = envWith({ JWT_JWKS_URL: stubUrl(`/jwks/${uniqueTag("rv")}.json`) });
     const idp = (await importJWK(inject("idpPrivateJwk") as never, "RS256")) as CryptoKey;
-    const sign = (jti: string) => new SignJWT({ sub: "rv-user", jti }).setProtectedHeader({ alg: "RS256", kid: "idp-1" }).setIssuedAt().setExpirationTime("5m").sign(idp);
+    const sign = (jti: string) =>
+      new SignJWT({ sub: "rv-user", jti })
+        .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(idp);
     const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
     const ta = await sign(a);
     const tb = await sign(b);
@@ -30,7 +35,9 @@ describe("JWT revocation", () => {
   it("the cron forgets revocations whose tokens have all expired", async () => {
     const env = envWith({});
     const soon = new Date(Date.now() + 1_500).toISOString();
-    expect((await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: { jti: uniqueTag("short"), expiresAt: soon } })).status).toBe(200);
+    expect(
+      (await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: { jti: uniqueTag("short"), expiresAt: soon } })).status,
+    ).toBe(200);
     await new Promise((r) => setTimeout(r, 1_700));
     const config = parseConfig(env as unknown as Record<string, unknown>);
     if (!config.ok) throw config.error;

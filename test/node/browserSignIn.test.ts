@@ -57,25 +57,52 @@ beforeAll(async () => {
   db = await startLocalDatabase({ databaseUrl: scratch?.url });
   stubs = await startStubs();
   // "crowd" belongs to more groups than a cookie can carry.
-  const crowd = { password: "password-crowd", email: "crowd@example.test", groups: Array.from({ length: 300 }, (_, i) => `group-number-${i}`), roles: [], scopes: "query/*" };
+  const crowd = {
+    password: "password-crowd",
+    email: "crowd@example.test",
+    groups: Array.from({ length: 300 }, (_, i) => `group-number-${i}`),
+    roles: [],
+    scopes: "query/*",
+  };
   idp = await startIdp({ clients: [CLIENT, OTHER_CLIENT], users: { ...TEST_USERS, crowd } });
   // Another provider that knows a client of the same name and redirect URI: its codes and tokens must not pass.
   evilIdp = await startIdp({ clients: [CLIENT, OTHER_CLIENT] });
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
-  const admin = await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "browser-admin", scopes: ["admin"], createdBy: "test" });
+  const admin = await createKey(drizzle(client, { schema }), {
+    tenant: "ops",
+    subject: "browser-admin",
+    scopes: ["admin"],
+    createdBy: "test",
+  });
   adminKey = admin.key;
-  const consoleAdmin = await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "console-admin", scopes: ["admin"], createdBy: "test" });
+  const consoleAdmin = await createKey(drizzle(client, { schema }), {
+    tenant: "ops",
+    subject: "console-admin",
+    scopes: ["admin"],
+    createdBy: "test",
+  });
   consoleKey = consoleAdmin.key;
   adminKeyId = consoleAdmin.row.id;
-  plainKey = (await createKey(drizzle(client, { schema }), { tenant: "acme", subject: "svc", scopes: ["conductor"], createdBy: "test" })).key;
+  plainKey = (await createKey(drizzle(client, { schema }), { tenant: "acme", subject: "svc", scopes: ["conductor"], createdBy: "test" }))
+    .key;
   await client.end();
   await fetch(`${stubUrl()}/conductor-admin/${CONDUCTOR_TAG}/seed`, {
     method: "POST",
     body: JSON.stringify({
       workflowDefs: [
-        { name: "acme___reports", version: 1, description: "Monthly reports - analysts", tasks: [{ name: "acme___report", taskReferenceName: "r", type: "SIMPLE" }] },
-        { name: "acme___payroll", version: 1, description: "Payroll - finance", tasks: [{ name: "acme___pay", taskReferenceName: "p", type: "SIMPLE" }] },
+        {
+          name: "acme___reports",
+          version: 1,
+          description: "Monthly reports - analysts",
+          tasks: [{ name: "acme___report", taskReferenceName: "r", type: "SIMPLE" }],
+        },
+        {
+          name: "acme___payroll",
+          version: 1,
+          description: "Payroll - finance",
+          tasks: [{ name: "acme___pay", taskReferenceName: "p", type: "SIMPLE" }],
+        },
       ],
     }),
   });
@@ -111,9 +138,11 @@ beforeAll(async () => {
   // A page on another origin of the same site (another port of 127.0.0.1), as a sibling subdomain would be.
   attacker = createServer((req, res) => {
     const target = new URL(req.url ?? "/", "http://x").searchParams.get("target") ?? "/prefect/graphql";
-    res.writeHead(200, { "content-type": "text/html" }).end(
-      `<!doctype html><form id="f" method="post" enctype="text/plain" action="${GATEWAY}${target}"><input name='{"query":"mutation { delete_flow(input: {flow_id: \\"x\\"}) { success } }","x":"' value='"}'></form><script>document.getElementById("f").submit()</script>`,
-    );
+    res
+      .writeHead(200, { "content-type": "text/html" })
+      .end(
+        `<!doctype html><form id="f" method="post" enctype="text/plain" action="${GATEWAY}${target}"><input name='{"query":"mutation { delete_flow(input: {flow_id: \\"x\\"}) { success } }","x":"' value='"}'></form><script>document.getElementById("f").submit()</script>`,
+      );
   });
   await new Promise<void>((resolve) => attacker.listen(ATTACKER_PORT, "127.0.0.1", resolve));
 }, 180_000);
@@ -150,10 +179,21 @@ async function signIn(context: BrowserContext, user: string, start = "/argo/"): 
 /** A GET with the headers a browser's page load sends (Node's fetch would overwrite Sec-Fetch-Mode). */
 function navigate(url: string): Promise<{ status: number; location: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { accept: "text/html,application/xhtml+xml", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document", "sec-fetch-site": "none" } }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0, location: res.headers.location });
-    });
+    const req = request(
+      url,
+      {
+        headers: {
+          accept: "text/html,application/xhtml+xml",
+          "sec-fetch-mode": "navigate",
+          "sec-fetch-dest": "document",
+          "sec-fetch-site": "none",
+        },
+      },
+      (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location });
+      },
+    );
     req.on("error", reject);
     req.end();
   });
@@ -165,7 +205,11 @@ const sessionCookie = async (context: BrowserContext) => (await context.cookies(
 async function call(page: Page, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown; text: string }> {
   return page.evaluate(
     async ({ method, path, body }) => {
-      const res = await fetch(path, { method, headers: body === undefined ? {} : { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(path, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await res.text();
       let json: unknown = null;
       try {
@@ -242,12 +286,30 @@ async function idTokenFrom(provider: Idp, client: typeof CLIENT, user: string, n
   const verifier = "v".repeat(64);
   const challenge = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))).toString("base64url");
   const auth = new URL(`${provider.issuer}/auth`);
-  for (const [k, v] of Object.entries({ response_type: "code", client_id: client.client_id, redirect_uri: client.redirect_uris[0]!, scope: "openid groups", state: "s", nonce, code_challenge: challenge, code_challenge_method: "S256" })) auth.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    response_type: "code",
+    client_id: client.client_id,
+    redirect_uri: client.redirect_uris[0]!,
+    scope: "openid groups",
+    state: "s",
+    nonce,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  }))
+    auth.searchParams.set(k, v);
   const back = new URL(await providerRedirect(auth.toString(), user));
   const res = await fetch(`${provider.issuer}/token`, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString("base64")}` },
-    body: new URLSearchParams({ grant_type: "authorization_code", code: back.searchParams.get("code")!, redirect_uri: client.redirect_uris[0]!, code_verifier: verifier }).toString(),
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString("base64")}`,
+    },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code")!,
+      redirect_uri: client.redirect_uris[0]!,
+      code_verifier: verifier,
+    }).toString(),
   });
   return ((await res.json()) as { id_token: string }).id_token;
 }
@@ -265,9 +327,20 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     expect((await context.cookies(GATEWAY)).map((c) => c.name)).not.toContain(SIGNIN_COOKIE);
     const me = await call(page, "GET", "/auth/session");
     expect(me.status).toBe(200);
-    expect(me.json).toMatchObject({ subject: "alice", email: "alice@example.test", tenant: "acme", groups: ["analysts"], roles: ["reader"], source: "oidc" });
+    expect(me.json).toMatchObject({
+      subject: "alice",
+      email: "alice@example.test",
+      tenant: "acme",
+      groups: ["analysts"],
+      roles: ["reader"],
+      source: "oidc",
+    });
     // The same principal as a bearer JWT with these claims would give.
-    expect((await call(page, "GET", "/whoami")).json).toMatchObject({ kind: "session", subject: "alice", scopes: ["query/*", "conductor"] });
+    expect((await call(page, "GET", "/whoami")).json).toMatchObject({
+      kind: "session",
+      subject: "alice",
+      scopes: ["query/*", "conductor"],
+    });
     await context.close();
   });
 
@@ -287,8 +360,13 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     // bob, in NETWORK-ADMIN, is a Conductor admin and holds GraphQL mutations.
     const bobContext = await browser.newContext();
     const bob = await signIn(bobContext, "bob", "/argo/");
-    expect(((await call(bob, "GET", "/conductor/api/metadata/workflow")).json as { name: string }[]).map((d) => d.name).sort()).toEqual(["payroll", "reports"]);
-    expect((await call(bob, "POST", "/prefect/graphql", { query: 'mutation { delete_flow(input: {flow_id: "x"}) { success } }' })).json).toMatchObject({ data: { upstream: "prefect-stub" } });
+    expect(((await call(bob, "GET", "/conductor/api/metadata/workflow")).json as { name: string }[]).map((d) => d.name).sort()).toEqual([
+      "payroll",
+      "reports",
+    ]);
+    expect(
+      (await call(bob, "POST", "/prefect/graphql", { query: 'mutation { delete_flow(input: {flow_id: "x"}) { success } }' })).json,
+    ).toMatchObject({ data: { upstream: "prefect-stub" } });
     await context.close();
     await bobContext.close();
   });
@@ -326,7 +404,10 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
   });
 
   it("answers an API call without credential 401, never a redirect; only a page load is redirected", async () => {
-    const api = await fetch(`${GATEWAY}/conductor/api/metadata/workflow`, { redirect: "manual", headers: { accept: "application/json", "sec-fetch-mode": "cors" } });
+    const api = await fetch(`${GATEWAY}/conductor/api/metadata/workflow`, {
+      redirect: "manual",
+      headers: { accept: "application/json", "sec-fetch-mode": "cors" },
+    });
     expect(api.status).toBe(401);
     const page = await navigate(`${GATEWAY}/conductor/api/metadata/workflow?x=1`);
     expect(page.status).toBe(302);
@@ -355,7 +436,9 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     const after = ((await (await fetch(`${stubUrl()}/records/${PREFECT_TAG}`)).json()) as unknown[]).length;
     expect(after).toBe(before);
     // The same mutation from the gateway's own page goes through.
-    expect((await call(page, "POST", "/prefect/graphql", { query: 'mutation { delete_flow(input: {flow_id: "x"}) { success } }' })).status).toBe(200);
+    expect(
+      (await call(page, "POST", "/prefect/graphql", { query: 'mutation { delete_flow(input: {flow_id: "x"}) { success } }' })).status,
+    ).toBe(200);
     await context.close();
   });
 
@@ -376,12 +459,20 @@ describe("browser sign-in (Chromium, real provider, real Worker)", () => {
     const context = await browser.newContext();
     const page = await signIn(context, "alice", "/argo/");
     expect((await call(page, "GET", "/auth/session")).status).toBe(200);
-    const revoked = await fetch(`${GATEWAY}/admin/tokens/revoke`, { method: "POST", headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" }, body: JSON.stringify({ subject: "alice" }) });
+    const revoked = await fetch(`${GATEWAY}/admin/tokens/revoke`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${adminKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ subject: "alice" }),
+    });
     expect(revoked.status).toBe(200);
     const started = Date.now();
     let status = 200;
     while (status === 200 && Date.now() - started < (MEMORY_TTL_S + 3) * 1000) {
-      status = (await call(page, "GET", "/prefect/graphql?query=%7Bflow%7Bid%7D%7D")).status === 200 && (await call(page, "GET", "/auth/session")).status === 200 ? 200 : 401;
+      status =
+        (await call(page, "GET", "/prefect/graphql?query=%7Bflow%7Bid%7D%7D")).status === 200 &&
+        (await call(page, "GET", "/auth/session")).status === 200
+          ? 200
+          : 401;
       if (status === 200) await new Promise((r) => setTimeout(r, 200));
     }
     expect(status).toBe(401);
@@ -409,7 +500,11 @@ describe("sessions without a provider: a flowgate key exchanged for the same coo
     expect((await call(page, "GET", "/admin/keys?limit=1")).status).toBe(200);
     expect((await call(page, "GET", "/auth/session")).json).toMatchObject({ source: "key", keyId: adminKeyId });
     // A form from another origin cannot sign this browser in with a key of the attacker's choosing.
-    const res = await fetch(`${GATEWAY}/auth/key`, { method: "POST", headers: { origin: `http://127.0.0.1:${ATTACKER_PORT}`, "content-type": "application/x-www-form-urlencoded" }, body: `key=${consoleKey}` });
+    const res = await fetch(`${GATEWAY}/auth/key`, {
+      method: "POST",
+      headers: { origin: `http://127.0.0.1:${ATTACKER_PORT}`, "content-type": "application/x-www-form-urlencoded" },
+      body: `key=${consoleKey}`,
+    });
     expect(res.status).toBe(403);
     // The plain form (what /auth/login shows without a provider), posted from the gateway's own page.
     const form = await fetch(`${GATEWAY}/auth/key`, {
@@ -422,7 +517,10 @@ describe("sessions without a provider: a flowgate key exchanged for the same coo
     expect(form.headers.get("location")).toBe("/");
     expect(form.headers.get("set-cookie")).toMatch(new RegExp(`^${COOKIE}=[^;]+; Path=/; HttpOnly; SameSite=Lax`));
     // Revoking the key ends the session built on it.
-    const revoke = await fetch(`${GATEWAY}/admin/keys/${adminKeyId}`, { method: "DELETE", headers: { authorization: `Bearer ${adminKey}` } });
+    const revoke = await fetch(`${GATEWAY}/admin/keys/${adminKeyId}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
     expect(revoke.status).toBe(200);
     expect((await call(page, "GET", "/admin/keys?limit=1")).status).toBe(401);
     await context.close();
@@ -440,7 +538,9 @@ describe("sessions without a provider: a flowgate key exchanged for the same coo
     const opened = await openSession(renewed.slice(COOKIE.length + 1).split(";")[0]!, config, now);
     expect(opened).toMatchObject({ sid: s.sid, auth: s.auth, max: s.max });
     expect(opened.exp).toBeGreaterThanOrEqual(Math.floor(now) + 899);
-    const fresh = await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${await sealSession({ ...s, exp: Math.floor(now) + 800 }, config)}` } });
+    const fresh = await fetch(`${GATEWAY}/whoami`, {
+      headers: { cookie: `${COOKIE}=${await sealSession({ ...s, exp: Math.floor(now) + 800 }, config)}` },
+    });
     expect(fresh.headers.get("set-cookie")).toBeNull();
     const idle = await sealSession({ ...s, exp: Math.floor(now) - 1 }, config);
     expect((await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${idle}` } })).status).toBe(401);
@@ -482,7 +582,16 @@ describe("attacks on browser sign-in, each refused", () => {
   });
 
   it("open redirect through the return URL: every foreign target lands on /", async () => {
-    for (const target of ["//evil.example/x", "/\\evil.example", "%2F%2Fevil.example", "https://evil.example/", "javascript:alert(1)", "/%2F%2Fevil.example", "/\t/evil.example", "\\\\evil.example"]) {
+    for (const target of [
+      "//evil.example/x",
+      "/\\evil.example",
+      "%2F%2Fevil.example",
+      "https://evil.example/",
+      "javascript:alert(1)",
+      "/%2F%2Fevil.example",
+      "/\t/evil.example",
+      "\\\\evil.example",
+    ]) {
       const { signin, authUrl } = await startLogin(target);
       const res = await callback(await providerRedirect(authUrl, "alice"), signin);
       expect(res.status, target).toBe(303);
@@ -509,7 +618,11 @@ describe("attacks on browser sign-in, each refused", () => {
     const twice = await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${good}; ${COOKIE}=${good}` } });
     expect(twice.status).toBe(401);
     // Over https the gateway reads `__Host-` names only, which a browser accepts only host-only, Path=/ and Secure.
-    expect(cookieNamesFor(new URL("https://gw.example.com/x"))).toEqual({ session: "__Host-flowgate-session", signin: "__Host-flowgate-signin", secure: true });
+    expect(cookieNamesFor(new URL("https://gw.example.com/x"))).toEqual({
+      session: "__Host-flowgate-session",
+      signin: "__Host-flowgate-signin",
+      secure: true,
+    });
     expect(cookieNamesFor(new URL("http://gw.example.com/x"))).toBeNull();
     // A cookie another origin of the same site sets for itself never reaches the gateway's origin: Chromium keeps
     // a cookie set by 127.0.0.1:9243 out of requests to the gateway only if host-scoped... cookies ignore ports,
@@ -565,23 +678,35 @@ describe("attacks on browser sign-in, each refused", () => {
     // ID tokens checked as the gateway checks them: real tokens from the providers.
     const keys = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
     const expect401 = async (token: string, nonce: string, claim: RegExp) => {
-      const err = await verifyIdToken(token, { issuer: idp.issuer, clientId: CLIENT.client_id, nonce, clockToleranceS: 5, keys }).catch((e: Error) => e);
+      const err = await verifyIdToken(token, { issuer: idp.issuer, clientId: CLIENT.client_id, nonce, clockToleranceS: 5, keys }).catch(
+        (e: Error) => e,
+      );
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(claim);
     };
     const good = await idTokenFrom(idp, CLIENT, "alice", "n-good");
-    await expect(verifyIdToken(good, { issuer: idp.issuer, clientId: CLIENT.client_id, nonce: "n-good", clockToleranceS: 5, keys })).resolves.toMatchObject({ sub: "alice", groups: ["analysts"] });
+    await expect(
+      verifyIdToken(good, { issuer: idp.issuer, clientId: CLIENT.client_id, nonce: "n-good", clockToleranceS: 5, keys }),
+    ).resolves.toMatchObject({ sub: "alice", groups: ["analysts"] });
     await expect401(await idTokenFrom(idp, OTHER_CLIENT, "alice", "n-good"), "n-good", /aud/);
     await expect401(await idTokenFrom(evilIdp, CLIENT, "alice", "n-good"), "n-good", /could not be verified|iss/);
     const evilKeysToken = await idTokenFrom(evilIdp, CLIENT, "alice", "n-good");
-    const err = await verifyIdToken(evilKeysToken, { issuer: evilIdp.issuer, clientId: CLIENT.client_id, nonce: "n-good", clockToleranceS: 5, keys }).catch((e: Error) => e);
+    const err = await verifyIdToken(evilKeysToken, {
+      issuer: evilIdp.issuer,
+      clientId: CLIENT.client_id,
+      nonce: "n-good",
+      clockToleranceS: 5,
+      keys,
+    }).catch((e: Error) => e);
     expect(err).toBeInstanceOf(Error); // right issuer name, wrong provider's keys
   });
 
   it("nonce mismatch: an ID token minted for another sign-in is refused", async () => {
     const keys = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
     const token = await idTokenFrom(idp, CLIENT, "alice", "nonce-of-another-sign-in");
-    await expect(verifyIdToken(token, { issuer: idp.issuer, clientId: CLIENT.client_id, nonce: "this-sign-in", clockToleranceS: 5, keys })).rejects.toThrow(/nonce/);
+    await expect(
+      verifyIdToken(token, { issuer: idp.issuer, clientId: CLIENT.client_id, nonce: "this-sign-in", clockToleranceS: 5, keys }),
+    ).rejects.toThrow(/nonce/);
   });
 
   it("a tampered cookie, one sealed with an unknown secret, or a sign-in cookie used as a session is refused; rotation keeps old cookies", async () => {
@@ -597,7 +722,10 @@ describe("attacks on browser sign-in, each refused", () => {
     }
     const config: SessionConfig = { secrets: ["another-secret-that-is-long-enough-000"], idleTtlS: 600, maxTtlS: 3600, keyExchange: false };
     const now = Date.now() / 1000;
-    const forged = await sealSession(newSession({ src: "oidc", sub: "bob", roles: ["OWNER"], groups: ["NETWORK-ADMIN"], scopes: ["admin"] }, config, now), config);
+    const forged = await sealSession(
+      newSession({ src: "oidc", sub: "bob", roles: ["OWNER"], groups: ["NETWORK-ADMIN"], scopes: ["admin"] }, config, now),
+      config,
+    );
     expect((await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${forged}` } })).status).toBe(401);
     const { signin } = await startLogin("/");
     expect((await fetch(`${GATEWAY}/whoami`, { headers: { cookie: `${COOKIE}=${signin}` } })).status).toBe(401);

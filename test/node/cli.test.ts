@@ -60,7 +60,11 @@ describe("npm run admin", () => {
     expect(bad.out).toContain("--tenant");
     expect((await admin(["keys", "revoke", "nope"])).code).toBe(2);
     // A reserved tenant name (the shared GLOBAL___ Conductor names), in any case, is refused everywhere it is named.
-    for (const args of [["keys", "create", "--tenant", "global", "--subject", "x"], ["tenants", "add", "GLOBAL"], ["keys", "create", "--tenant", "ops", "--subject", "w", "--serves-tenants", "Global"]]) {
+    for (const args of [
+      ["keys", "create", "--tenant", "global", "--subject", "x"],
+      ["tenants", "add", "GLOBAL"],
+      ["keys", "create", "--tenant", "ops", "--subject", "w", "--serves-tenants", "Global"],
+    ]) {
       const refused = await admin(args);
       expect(refused.code, args.join(" ")).toBe(2);
       expect(refused.out).toContain("GLOBAL");
@@ -69,14 +73,26 @@ describe("npm run admin", () => {
   });
 
   it("manages workspaces: list and list-of-lists policies, show, delete (the policy only)", async () => {
-    const a = JSON.parse((await admin(["workspaces", "put", "team-a", "--roles", "a,b", "--description", "Team A", "--json"])).out) as { roleGroups: string[][]; created: boolean };
+    const a = JSON.parse((await admin(["workspaces", "put", "team-a", "--roles", "a,b", "--description", "Team A", "--json"])).out) as {
+      roleGroups: string[][];
+      created: boolean;
+    };
     expect(a).toMatchObject({ roleGroups: [["a", "b"]], created: true });
-    const b = JSON.parse((await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", "--json"])).out) as { roleGroups: string[][]; hideForUnauthorized: boolean };
+    const b = JSON.parse((await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", "--json"])).out) as {
+      roleGroups: string[][];
+      hideForUnauthorized: boolean;
+    };
     expect(b).toMatchObject({ roleGroups: [["c"], ["d", "e"]], hideForUnauthorized: true });
     const listed = JSON.parse((await admin(["workspaces", "list", "--json"])).out) as { workspaces: { name: string }[] };
     expect(listed.workspaces.map((w) => w.name)).toEqual(["team-a", "team-b"]);
-    expect(JSON.parse((await admin(["workspaces", "show", "team-a", "--json"])).out)).toMatchObject({ name: "team-a", description: "Team A" });
-    expect(JSON.parse((await admin(["workspaces", "delete", "team-b", "--json"])).out)).toEqual({ deleted: "team-b", namespace: "untouched" });
+    expect(JSON.parse((await admin(["workspaces", "show", "team-a", "--json"])).out)).toMatchObject({
+      name: "team-a",
+      description: "Team A",
+    });
+    expect(JSON.parse((await admin(["workspaces", "delete", "team-b", "--json"])).out)).toEqual({
+      deleted: "team-b",
+      namespace: "untouched",
+    });
     expect((await admin(["workspaces", "put", "Bad_Name", "--roles", "a"])).code).toBe(2);
     expect((await admin(["workspaces", "put", "team-c", "--roles-json", "[[]]"])).code).toBe(2);
     expect((await admin(["workspaces", "delete", "team-b"])).code).toBe(2);
@@ -99,9 +115,33 @@ describe("npm run admin", () => {
   });
 
   it("sets, lists, switches and deletes a rate limit, and reads usage", async () => {
-    const set = await admin(["limits", "set", "--kind", "tenant", "--target", "acme", "--group", "prefect", "--rate", "100", "--window", "60", "--quota", "5000", "--period", "day", "--shadow", "--json"]);
+    const set = await admin([
+      "limits",
+      "set",
+      "--kind",
+      "tenant",
+      "--target",
+      "acme",
+      "--group",
+      "prefect",
+      "--rate",
+      "100",
+      "--window",
+      "60",
+      "--quota",
+      "5000",
+      "--period",
+      "day",
+      "--shadow",
+      "--json",
+    ]);
     expect(set.code, set.out).toBe(0);
-    const limit = JSON.parse(set.out.split("\n").find((l) => l.startsWith("{"))!) as { id: string; mode: string; rate: { limit: number }; quota: { limit: number; period: string } };
+    const limit = JSON.parse(set.out.split("\n").find((l) => l.startsWith("{"))!) as {
+      id: string;
+      mode: string;
+      rate: { limit: number };
+      quota: { limit: number; period: string };
+    };
     expect(limit).toMatchObject({ mode: "shadow", rate: { limit: 100 }, quota: { limit: 5000, period: "day" } });
     const listed = JSON.parse((await admin(["limits", "list", "--json"])).out) as { limits: { id: string }[] };
     expect(listed.limits.map((l) => l.id)).toContain(limit.id);
@@ -116,9 +156,14 @@ describe("npm run admin", () => {
     const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
     await client.connect();
     const hour = new Date(Date.now() - (Date.now() % 3_600_000));
-    await client.query("INSERT INTO usage_counters (resolution, bucket_start, tenant, subject, key_id, route_group, requests, cost, refused) VALUES ('hour', $1, 'acme', 'ci', '', 'prefect', 7, 42, 1)", [hour]);
+    await client.query(
+      "INSERT INTO usage_counters (resolution, bucket_start, tenant, subject, key_id, route_group, requests, cost, refused) VALUES ('hour', $1, 'acme', 'ci', '', 'prefect', 7, 42, 1)",
+      [hour],
+    );
     await client.end();
-    const usage = JSON.parse((await admin(["usage", "--tenant", "acme", "--resolution", "hour", "--json"])).out) as { usage: { cost: number; requests: number }[] };
+    const usage = JSON.parse((await admin(["usage", "--tenant", "acme", "--resolution", "hour", "--json"])).out) as {
+      usage: { cost: number; requests: number }[];
+    };
     expect(usage.usage).toEqual([expect.objectContaining({ subject: "ci", cost: 42, requests: 7, refused: 1 })]);
   });
 });

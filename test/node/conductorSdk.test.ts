@@ -66,13 +66,26 @@ afterAll(async () => {
 
 describe("@io-orkes/conductor-javascript against flowgate", () => {
   it("registers, starts, reads, searches with defaults, terminates, works a task on the worker route and executes synchronously", async () => {
-    const admin = await createKey({ tenant: "ACME", subject: "ann-admin", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] });
+    const admin = await createKey({
+      tenant: "ACME",
+      subject: "ann-admin",
+      email: "ann@acme.example",
+      roles: ["OWNER"],
+      scopes: ["conductor"],
+    });
     const workerKey = await createKey({ tenant: "ops", subject: "sdk-worker", scopes: ["worker"], servesTenants: ["ACME"] });
     const clients = await clientsFor(admin);
     const metadata = clients.getMetadataClient();
     const executor = clients.getWorkflowClient();
 
-    await metadata.registerTask({ name: "sdk_say", description: "says hello", retryCount: 0, timeoutSeconds: 60, responseTimeoutSeconds: 30, ownerEmail: "ann@acme.example" } as never);
+    await metadata.registerTask({
+      name: "sdk_say",
+      description: "says hello",
+      retryCount: 0,
+      timeoutSeconds: 60,
+      responseTimeoutSeconds: 30,
+      ownerEmail: "ann@acme.example",
+    } as never);
     const wf = new ConductorWorkflow(executor, "sdk_hello")
       .description('{"description":"greets","labels":["ops"]}')
       .add(simpleTask("say_ref", "sdk_say", { who: "${workflow.input.who}" }))
@@ -97,13 +110,19 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
     const workerClients = await clientsFor(workerKey, "/workers/conductor");
     const manager = new TaskManager(
       workerClients.getClient(),
-      [{ taskDefName: "sdk_say", execute: async (task) => ({ status: "COMPLETED", outputData: { greeting: `hello ${String((task.inputData as Obj).who)}` } }) }],
+      [
+        {
+          taskDefName: "sdk_say",
+          execute: async (task) => ({ status: "COMPLETED", outputData: { greeting: `hello ${String((task.inputData as Obj).who)}` } }),
+        },
+      ],
       { logger: quiet, options: { workerID: "sdk-worker-1", pollInterval: 200, concurrency: 1 } },
     );
     manager.startPolling();
     try {
       let done = await executor.getWorkflow(id, false);
-      for (let i = 0; i < 300 && done.status !== "COMPLETED"; i++) { // up to 30 s on a loaded machine
+      for (let i = 0; i < 300 && done.status !== "COMPLETED"; i++) {
+        // up to 30 s on a loaded machine
         await new Promise((r) => setTimeout(r, 100));
         done = await executor.getWorkflow(id, false);
       }
@@ -119,7 +138,12 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
     }
 
     // What Conductor received: the tenant's names, the tenant's domain, and no credential of any kind.
-    const records = (await (await fetch(stub(`/conductor-admin/${tag}/records`))).json()) as { method: string; path: string; headers: Obj; body: string }[];
+    const records = (await (await fetch(stub(`/conductor-admin/${tag}/records`))).json()) as {
+      method: string;
+      path: string;
+      headers: Obj;
+      body: string;
+    }[];
     expect(records.some((r) => r.path.startsWith("/api/workflow/execute/ACME___sdk_hello/1?requestId="))).toBe(true);
     const updates = records.filter((r) => r.method === "POST" && r.path === "/api/tasks");
     expect(updates.length).toBeGreaterThanOrEqual(2);
@@ -132,7 +156,12 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
   it("a refused call shows flowgate's reason in the SDK's error", async () => {
     const bob = await createKey({ tenant: "ACME", subject: "bob", groups: ["ops"], scopes: ["conductor"] });
     const clients = await clientsFor(bob);
-    const refused = clients.getMetadataClient().registerWorkflowDef({ name: "bob_own", version: 1, description: "x", tasks: [{ name: "sdk_say", taskReferenceName: "x", type: "SIMPLE" }] } as never, true);
+    const refused = clients
+      .getMetadataClient()
+      .registerWorkflowDef(
+        { name: "bob_own", version: 1, description: "x", tasks: [{ name: "sdk_say", taskReferenceName: "x", type: "SIMPLE" }] } as never,
+        true,
+      );
     await expect(refused).rejects.toThrow(/Failed to register workflow definition: writing workflow definitions is for Conductor admins/);
   }, 30_000);
 });

@@ -37,7 +37,9 @@ beforeAll(async () => {
   stubs = await startStubs();
   const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
   await client.connect();
-  adminKey = (await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "console-operator", scopes: ["admin"], createdBy: "test" })).key;
+  adminKey = (
+    await createKey(drizzle(client, { schema }), { tenant: "ops", subject: "console-operator", scopes: ["admin"], createdBy: "test" })
+  ).key;
   await client.end();
   const { mf } = await startRuntime({
     scriptPath: buildWorker(`${ROOT}.data/build-console-test`),

@@ -22,10 +22,18 @@ function dataDir(): string {
   return d;
 }
 
-function run(script: string, args: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; out: string }> {
+function run(
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ["--import", "tsx", script, ...args], { env: { ...process.env, ...env }, timeout: timeoutMs }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, out: stdout + stderr }),
+    execFile(
+      process.execPath,
+      ["--import", "tsx", script, ...args],
+      { env: { ...process.env, ...env }, timeout: timeoutMs },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, out: stdout + stderr }),
     );
   });
 }
@@ -40,7 +48,13 @@ function otherProcess(): ChildProcess {
 describe("npm start", () => {
   it("refuses a bad configuration before touching anything, naming each bad variable and why", async () => {
     const dir = join(dataDir(), "data");
-    const r = await run("scripts/start.ts", [], { FLOWGATE_DATA_DIR: dir, PORT: "0", MAX_POLL_COUNT: "abc", GRAPHQL_MAX_DEPTH: "-3", DATABASE_URL: "" });
+    const r = await run("scripts/start.ts", [], {
+      FLOWGATE_DATA_DIR: dir,
+      PORT: "0",
+      MAX_POLL_COUNT: "abc",
+      GRAPHQL_MAX_DEPTH: "-3",
+      DATABASE_URL: "",
+    });
     expect(r.code).toBe(1);
     expect(r.out).toContain("refusing to start: bad configuration");
     expect(r.out).toMatch(/MAX_POLL_COUNT: .*whole number/);
@@ -53,11 +67,21 @@ describe("npm start", () => {
   it("refuses when a live stack holds the data directory, and leaves that stack's file alone", async () => {
     const dir = dataDir();
     const holder = otherProcess();
-    const stack = JSON.stringify({ pid: holder.pid, role: "stack", nodeDatabaseUrl: "postgres://postgres@127.0.0.1:1/postgres", gatewayUrl: "http://127.0.0.1:1" });
+    const stack = JSON.stringify({
+      pid: holder.pid,
+      role: "stack",
+      nodeDatabaseUrl: "postgres://postgres@127.0.0.1:1/postgres",
+      gatewayUrl: "http://127.0.0.1:1",
+    });
     writeFileSync(join(dir, "stack.json"), stack);
     const r = await run("scripts/start.ts", [], { FLOWGATE_DATA_DIR: dir, PORT: "0", DATABASE_URL: "" });
     expect(r.code).toBe(1);
-    expect(r.out.trim().split("\n").filter((l) => l.startsWith("[flowgate]"))).toEqual([
+    expect(
+      r.out
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("[flowgate]")),
+    ).toEqual([
       `[flowgate] refusing to start: a flowgate stack is already running (pid ${holder.pid}, gateway http://127.0.0.1:1); stop it first (Ctrl-C in its terminal, or kill ${holder.pid})`,
     ]);
     expect(readFileSync(join(dir, "stack.json"), "utf8")).toBe(stack);

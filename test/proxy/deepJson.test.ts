@@ -44,7 +44,13 @@ describe("every JSON route answers 400 to deep JSON and forwards nothing", () =>
   };
 
   it("admin API", async () => {
-    await expect400(await asAdmin("/admin/keys", { method: "POST", body: `{"tenant":"acme","subject":"s","roles":${arrays(5_000)}}`, headers: { "content-type": "application/json" } }));
+    await expect400(
+      await asAdmin("/admin/keys", {
+        method: "POST",
+        body: `{"tenant":"acme","subject":"s","roles":${arrays(5_000)}}`,
+        headers: { "content-type": "application/json" },
+      }),
+    );
   });
 
   it("Prefect GraphQL (the body, variables as JSON or as a JSON string, GET variables and extensions)", async () => {
@@ -52,13 +58,29 @@ describe("every JSON route answers 400 to deep JSON and forwards nothing", () =>
     const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
     const { key } = await createTestKey({ subject: "reader", scopes: ["query/flow"] }, env);
     const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-    const res = await call("/prefect/graphql", { env, method: "POST", headers, body: `{"query":"{ flow { id } }","variables":{"v":${arrays(5_000)}}}` });
+    const res = await call("/prefect/graphql", {
+      env,
+      method: "POST",
+      headers,
+      body: `{"query":"{ flow { id } }","variables":{"v":${arrays(5_000)}}}`,
+    });
     expect(res.status).toBe(400);
-    const asString = await call("/prefect/graphql", { env, method: "POST", headers, body: JSON.stringify({ query: "{ flow { id } }", variables: `{"v":${arrays(5_000)}}` }) });
+    const asString = await call("/prefect/graphql", {
+      env,
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query: "{ flow { id } }", variables: `{"v":${arrays(5_000)}}` }),
+    });
     expect(asString.status).toBe(400);
-    const getVariables = await call(`/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&variables=${encodeURIComponent(`{"v":${arrays(5_000)}}`)}`, { env, headers });
+    const getVariables = await call(
+      `/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&variables=${encodeURIComponent(`{"v":${arrays(5_000)}}`)}`,
+      { env, headers },
+    );
     expect(getVariables.status).toBe(400);
-    const get = await call(`/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&extensions=${encodeURIComponent(arrays(5_000))}`, { env, headers });
+    const get = await call(
+      `/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&extensions=${encodeURIComponent(arrays(5_000))}`,
+      { env, headers },
+    );
     expect(get.status).toBe(400);
     expect(await recorded(tag)).toHaveLength(0);
   });
@@ -66,9 +88,16 @@ describe("every JSON route answers 400 to deep JSON and forwards nothing", () =>
   it("Argo", async () => {
     const tag = uniqueTag("adeep");
     const env = envWith({ ARGO_URL: stubUrl(`/argo/${tag}`) });
-    expect([200, 201]).toContain((await asAdmin("/admin/workspaces/deep", { method: "PUT", json: { roles: ["a"], hideForUnauthorized: false }, env })).status);
+    expect([200, 201]).toContain(
+      (await asAdmin("/admin/workspaces/deep", { method: "PUT", json: { roles: ["a"], hideForUnauthorized: false }, env })).status,
+    );
     const { key } = await createTestKey({ tenant: "acme", subject: uniqueTag("u"), roles: ["a"] }, env);
-    const res = await call("/argo/api/v1/workflows/deep", { env, method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: `{"namespace":"deep","workflow":{"metadata":{"namespace":"deep"},"spec":${deepBody}}}` });
+    const res = await call("/argo/api/v1/workflows/deep", {
+      env,
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: `{"namespace":"deep","workflow":{"metadata":{"namespace":"deep"},"spec":${deepBody}}}`,
+    });
     await expect400(res);
     const records = (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as unknown[];
     expect(records).toHaveLength(0);
@@ -77,12 +106,27 @@ describe("every JSON route answers 400 to deep JSON and forwards nothing", () =>
   it("FlowAPI", async () => {
     const tag = uniqueTag("fdeep");
     const pair = await generateKeyPair("RS256", { extractable: true });
-    const env = envWith({ FLOWAPI_URL: stubUrl(`/flowapi/${tag}`), FLOWAPI_IDENTIFIER: "flowapi-test", FLOWAPI_PUBLIC_KEY: btoa(await exportSPKI(pair.publicKey)) });
-    const token = await new SignJWT({ aud: "flowapi-test", sub: "analyst", jti: crypto.randomUUID(), user_claims: { run: ["admin3:spatial_aggregate:spatial_aggregate"] }, iat: Math.floor(Date.now() / 1000) })
+    const env = envWith({
+      FLOWAPI_URL: stubUrl(`/flowapi/${tag}`),
+      FLOWAPI_IDENTIFIER: "flowapi-test",
+      FLOWAPI_PUBLIC_KEY: btoa(await exportSPKI(pair.publicKey)),
+    });
+    const token = await new SignJWT({
+      aud: "flowapi-test",
+      sub: "analyst",
+      jti: crypto.randomUUID(),
+      user_claims: { run: ["admin3:spatial_aggregate:spatial_aggregate"] },
+      iat: Math.floor(Date.now() / 1000),
+    })
       .setProtectedHeader({ alg: "RS256" })
       .setExpirationTime("10m")
       .sign(pair.privateKey);
-    const res = await call("/flowapi/api/0/run", { env, method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: `{"query_kind":"spatial_aggregate","locations":${deepBody}}` });
+    const res = await call("/flowapi/api/0/run", {
+      env,
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: `{"query_kind":"spatial_aggregate","locations":${deepBody}}`,
+    });
     await expect400(res);
     const records = (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as unknown[];
     expect(records).toHaveLength(0);

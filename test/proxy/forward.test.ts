@@ -34,7 +34,16 @@ const forged = {
 describe("upstream headers", () => {
   it("strips every client identity and credential header and sets the gateway's own", () => {
     const out = upstreamRequestHeaders(new Headers(forged), principalHeaders(principal, "req-12345678"));
-    for (const name of ["x-tenant-id", "from", "x-auth-user-roles", "x-auth-user-groups", "x-prefect-user-id", "authorization", "x-api-key", "cookie"]) {
+    for (const name of [
+      "x-tenant-id",
+      "from",
+      "x-auth-user-roles",
+      "x-auth-user-groups",
+      "x-prefect-user-id",
+      "authorization",
+      "x-api-key",
+      "cookie",
+    ]) {
       expect(out.has(name), name).toBe(false);
     }
     expect(out.get("x-flowgate-subject")).toBe("alice");
@@ -59,7 +68,12 @@ describe("upstream headers", () => {
 });
 
 describe("forward", () => {
-  const base = { forwardedHeaders: prefect.upstreams!.prefect!.forwardedHeaders, routePrefix: "/flowapi", timeoutMs: 1000, identity: principalHeaders(principal, "req-abcdefgh") };
+  const base = {
+    forwardedHeaders: prefect.upstreams!.prefect!.forwardedHeaders,
+    routePrefix: "/flowapi",
+    timeoutMs: 1000,
+    identity: principalHeaders(principal, "req-abcdefgh"),
+  };
 
   it("reaches the upstream with forged identity stripped (as the upstream records it)", async () => {
     const res = await forward({

@@ -41,7 +41,11 @@ async function usageOf(filter: Record<string, string>) {
   const res = await asAdmin(`/admin/usage?resolution=minute&${new URLSearchParams(filter)}`);
   expect(res.status).toBe(200);
   const rows = ((await res.json()) as { usage: { cost: number; requests: number; refused: number }[] }).usage;
-  return rows.reduce((a, r) => ({ cost: a.cost + r.cost, requests: a.requests + r.requests, refused: a.refused + r.refused }), { cost: 0, requests: 0, refused: 0 });
+  return rows.reduce((a, r) => ({ cost: a.cost + r.cost, requests: a.requests + r.requests, refused: a.refused + r.refused }), {
+    cost: 0,
+    requests: 0,
+    refused: 0,
+  });
 }
 
 async function auditRows(action: string, target: string) {
@@ -75,7 +79,9 @@ describe("rate limits on Durable Objects", () => {
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 600).toBe(true);
     expect(refused.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=40;w=600`);
     expect(refused.headers.get("ratelimit")).toMatch(new RegExp(`^"${limit.id}";r=0;t=\\d+$`));
-    const body = (await refused.json()) as { errors: { message: string; extensions: { code: string; retryAfterS: number; limit: string } }[] };
+    const body = (await refused.json()) as {
+      errors: { message: string; extensions: { code: string; retryAfterS: number; limit: string } }[];
+    };
     expect(body.errors[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", limit: limit.id, retryAfterS: retryAfter });
 
     const ok = answers.find((r) => r.status === 200)!;
@@ -103,19 +109,28 @@ describe("rate limits on Durable Objects", () => {
     // A batch: [2 aliased flows + the same key twice (merged: runs once)] and [3 aliased mutations through a fragment].
     const batch = [
       { query: "{ a: flow { id } b: flow { id } flow { id } flow { id } }" },
-      { query: 'mutation M { ...F x: create_flow_run(input: {flow_id: "g"}) { id } } fragment F on mutation_root { y: create_flow_run(input: {flow_id: "h"}) { id } z: create_flow_run(input: {flow_id: "i"}) { id } }' },
+      {
+        query:
+          'mutation M { ...F x: create_flow_run(input: {flow_id: "g"}) { id } } fragment F on mutation_root { y: create_flow_run(input: {flow_id: "h"}) { id } z: create_flow_run(input: {flow_id: "i"}) { id } }',
+      },
     ];
     expect((await gql(key, e, batch)).status).toBe(200);
     expect(await usageOf({ keyId })).toMatchObject({ cost: 10 + 3 + 3, requests: 2 });
 
     // With the default weights a mutation weighs more than a query, and a limit refuses what the document executes.
-    const { id: otherId, key: other } = await createTestKey({ subject: uniqueTag("alias2"), scopes: ["query/*", "mutation/create_flow_run"] });
+    const { id: otherId, key: other } = await createTestKey({
+      subject: uniqueTag("alias2"),
+      scopes: ["query/*", "mutation/create_flow_run"],
+    });
     const limit = await setLimit({ kind: "key", target: otherId, routeGroup: "prefect", rate: { limit: 25, windowS: 3600 } });
     const { env: defaults } = prefectEnv();
-    const three = (p: string) => `mutation { ${[0, 1, 2].map((i) => `${p}${i}: create_flow_run(input: {flow_id: "f"}) { id }`).join(" ")} }`;
+    const three = (p: string) =>
+      `mutation { ${[0, 1, 2].map((i) => `${p}${i}: create_flow_run(input: {flow_id: "f"}) { id }`).join(" ")} }`;
     expect((await gql(other, defaults, { query: "{ flow { id } }" })).status).toBe(200); // 1
     expect((await gql(other, defaults, { query: three("a") })).status).toBe(429); // 30 > 24 left
-    const res = await gql(other, defaults, { query: 'mutation { one: create_flow_run(input: {flow_id: "f"}) { id } two: create_flow_run(input: {flow_id: "f"}) { id } }' });
+    const res = await gql(other, defaults, {
+      query: 'mutation { one: create_flow_run(input: {flow_id: "f"}) { id } two: create_flow_run(input: {flow_id: "f"}) { id } }',
+    });
     expect(res.status).toBe(200); // 20 <= 24
     expect(await usageOf({ keyId: otherId })).toMatchObject({ cost: 21, requests: 3, refused: 1 });
     expect(limit.id).toMatch(/^rl_/);
@@ -141,7 +156,11 @@ describe("rate limits on Durable Objects", () => {
     const globex = await createTestKey({ tenant: "globex", subject, scopes: ["query/*"] });
     await setLimit({ kind: "subject", target: subject, routeGroup: "*", rate: { limit: 2, windowS: 3600 } });
     const { env: e } = prefectEnv();
-    expect([(await gql(acme.key, e, FLOWS)).status, (await gql(acme.key, e, FLOWS)).status, (await gql(acme.key, e, FLOWS)).status]).toEqual([200, 200, 429]);
+    expect([
+      (await gql(acme.key, e, FLOWS)).status,
+      (await gql(acme.key, e, FLOWS)).status,
+      (await gql(acme.key, e, FLOWS)).status,
+    ]).toEqual([200, 200, 429]);
     expect((await gql(globex.key, e, FLOWS)).status).toBe(200);
   });
 
@@ -149,12 +168,17 @@ describe("rate limits on Durable Objects", () => {
     const { id: keyId, key } = await createTestKey({ subject: uniqueTag("explained"), scopes: ["query/*"] });
     const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 2, windowS: 3600 } });
     const { tag, env: e } = prefectEnv();
-    const question = { keyId, request: { method: "POST", path: "/prefect/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify(FLOWS) } };
+    const question = {
+      keyId,
+      request: { method: "POST", path: "/prefect/graphql", headers: { "content-type": "application/json" }, body: JSON.stringify(FLOWS) },
+    };
     for (let i = 0; i < 4; i++) {
       const res = await asAdmin("/admin/explain", { method: "POST", json: question, env: e });
       const answer = (await res.json()) as { decision: string; limits: { routeGroup: string; cost: number; limits: { id: string }[] }[] };
       expect(answer.decision).toBe("allow");
-      expect(answer.limits).toEqual([{ routeGroup: "prefect", cost: 1, limits: [expect.objectContaining({ id: limit.id, pool: `key:${keyId}` })] }]);
+      expect(answer.limits).toEqual([
+        { routeGroup: "prefect", cost: 1, limits: [expect.objectContaining({ id: limit.id, pool: `key:${keyId}` })] },
+      ]);
     }
     expect(await recorded(tag)).toEqual([]);
     expect((await gql(key, e, FLOWS)).status).toBe(200);
@@ -165,12 +189,20 @@ describe("rate limits on Durable Objects", () => {
 
   it("refuses past a daily quota until the period changes, then starts afresh", async () => {
     const { id: keyId, key } = await createTestKey({ subject: uniqueTag("quota"), scopes: ["query/*"] });
-    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 1000, windowS: 60 }, quota: { limit: 3, period: "day" } });
+    const limit = await setLimit({
+      kind: "key",
+      target: keyId,
+      routeGroup: "prefect",
+      rate: { limit: 1000, windowS: 60 },
+      quota: { limit: 3, period: "day" },
+    });
     const { env: e } = prefectEnv();
     for (let i = 0; i < 3; i++) expect((await gql(key, e, FLOWS)).status).toBe(200);
     const refused = await gql(key, e, FLOWS);
     expect(refused.status).toBe(429);
-    const untilMidnight = Math.ceil((Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000);
+    const untilMidnight = Math.ceil(
+      (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000,
+    );
     expect(Math.abs(Number(refused.headers.get("retry-after")) - untilMidnight)).toBeLessThanOrEqual(2);
     expect(refused.headers.get("ratelimit-policy")).toContain(`"${limit.id}-quota";q=3;w=86400`);
     expect(((await refused.json()) as { errors: { extensions: { reason: string } }[] }).errors[0]!.extensions.reason).toBe("quota");
@@ -218,11 +250,18 @@ describe("rate limits on Durable Objects", () => {
     const hanging = { idFromName: (name: string) => ({ name }), get: () => ({ acquire: () => new Promise(() => {}) }) };
     const slowEnv = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), RATE_LIMITER: hanging, LOG_LEVEL: "error" });
     expect((await gql(key, slowEnv, FLOWS)).status).toBe(200); // no answer within RATE_COUNTER_TIMEOUT_MS
-    const refuseEnv = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), RATE_LIMITER: broken, RATE_LIMIT_ON_UNAVAILABLE: "refuse" });
+    const refuseEnv = envWith({
+      PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`),
+      RATE_LIMITER: broken,
+      RATE_LIMIT_ON_UNAVAILABLE: "refuse",
+    });
     const res = await gql(key, refuseEnv, FLOWS);
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toBe("5");
-    expect(((await res.json()) as { errors: { extensions: { code: string; reason: string } }[] }).errors[0]!.extensions).toMatchObject({ code: "RATE_LIMITED", reason: "unavailable" });
+    expect(((await res.json()) as { errors: { extensions: { code: string; reason: string } }[] }).errors[0]!.extensions).toMatchObject({
+      code: "RATE_LIMITED",
+      reason: "unavailable",
+    });
     expect((await recorded(tag)).length).toBe(4);
   });
 
@@ -232,7 +271,8 @@ describe("rate limits on Durable Objects", () => {
     const e = envWith({ CONDUCTOR_URL: stubUrl(`/conductor/${tag}`), SCHELLAR_URL: stubUrl(`/schellar/${tag}`) });
     const { key } = await createTestKey({ tenant, subject: uniqueTag("c"), scopes: ["conductor"] }, e);
     await setLimit({ kind: "tenant", target: tenant, routeGroup: "conductor", rate: { limit: 7, windowS: 3600 } });
-    const as = (path: string, init: RequestInit = {}) => call(path, { ...init, env: e, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
+    const as = (path: string, init: RequestInit = {}) =>
+      call(path, { ...init, env: e, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
     expect((await as("/conductor/api/metadata/workflow")).status).toBe(200); // 1
     const start = await as("/conductor/api/workflow", { method: "POST", body: JSON.stringify({ name: "nope", input: {} }) }); // 5
     expect(start.status).not.toBe(429);
@@ -249,7 +289,10 @@ describe("rate limits on Durable Objects", () => {
   it("charges a worker's batch poll its count", async () => {
     const s = await conductorStack("rlpoll");
     await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 100 }] });
-    const { id: keyId, key } = await createTestKey({ tenant: "ops", subject: uniqueTag("worker"), scopes: ["worker"], servesTenants: ["A"] }, s.env);
+    const { id: keyId, key } = await createTestKey(
+      { tenant: "ops", subject: uniqueTag("worker"), scopes: ["worker"], servesTenants: ["A"] },
+      s.env,
+    );
     await setLimit({ kind: "key", target: keyId, routeGroup: "workers", rate: { limit: 15, windowS: 3600 } });
     const poll = (count: number) => s.as(key, `/workers/conductor/api/tasks/poll/batch/job?workerid=w1&count=${count}&timeout=0`);
     expect((await poll(10)).status).toBe(200);
@@ -263,7 +306,13 @@ describe("rate limits on Durable Objects", () => {
 
 describe("the counter object", () => {
   const ns = () => (env as unknown as { RATE_LIMITER: DurableObjectNamespace<RateLimitCounter> }).RATE_LIMITER;
-  const spec = (version: number, limit: number, shadow = false) => ({ id: "rl_direct00000", version, rate: { limit, windowS: 3600 }, quota: null, shadow });
+  const spec = (version: number, limit: number, shadow = false) => ({
+    id: "rl_direct00000",
+    version,
+    rate: { limit, windowS: 3600 },
+    quota: null,
+    shadow,
+  });
 
   it("never grants the same token twice, however many isolates ask at once", async () => {
     const stub = ns().get(ns().idFromName(`key:${uniqueTag("direct")}`));
@@ -283,4 +332,3 @@ describe("the counter object", () => {
     expect(stale.find((a) => !a.ok)!.answers[0]!.shadow).toBe(false);
   });
 });
-

@@ -50,7 +50,12 @@ describe("a failing KV namespace", () => {
 
   it("a JWT whose revocation state cannot be read is refused (503), not let through", async () => {
     const pair = await generateKeyPair("RS256");
-    const env = envWith({ KEY_CACHE: failingKv, MEMORY_CACHE_TTL_S: "0", JWT_PUBLIC_KEYS: await exportSPKI(pair.publicKey), tag: uniqueTag("kvjwt") });
+    const env = envWith({
+      KEY_CACHE: failingKv,
+      MEMORY_CACHE_TTL_S: "0",
+      JWT_PUBLIC_KEYS: await exportSPKI(pair.publicKey),
+      tag: uniqueTag("kvjwt"),
+    });
     const jwt = await new SignJWT({ sub: "someone" }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("5m").sign(pair.privateKey);
     const res = await call("/whoami", { env, headers: { authorization: `Bearer ${jwt}` } });
     expect(res.status).toBe(503);
@@ -75,7 +80,9 @@ describe("answers too large to buffer stream through", () => {
   it("an endless Argo log stream: 16 MB arrive, and the stream can be cut (nothing waited for the end)", async () => {
     const tag = uniqueTag("stream");
     const env: Env = envWith({ ARGO_URL: stubUrl(`/argo/${tag}`) });
-    expect((await asAdmin("/admin/workspaces/streamy", { method: "PUT", env, json: { roles: ["s"], hideForUnauthorized: false } })).status).toBeLessThan(300);
+    expect(
+      (await asAdmin("/admin/workspaces/streamy", { method: "PUT", env, json: { roles: ["s"], hideForUnauthorized: false } })).status,
+    ).toBeLessThan(300);
     const { key } = await createTestKey({ subject: "streamer", roles: ["s"] }, env);
     const res = await call("/argo/api/v1/workflows/streamy/endless/log", { env, headers: { authorization: `Bearer ${key}` } });
     expect(res.status).toBe(200);
@@ -84,8 +91,15 @@ describe("answers too large to buffer stream through", () => {
 
   it("an endless FlowAPI result: 16 MB arrive through the gateway", async () => {
     const pair = await generateKeyPair("RS256", { extractable: true });
-    const env = envWith({ FLOWAPI_URL: stubUrl(`/flowapi/${uniqueTag("fstream")}`), FLOWAPI_IDENTIFIER: "fs", FLOWAPI_PUBLIC_KEY: await exportSPKI(pair.publicKey) });
-    const token = await new SignJWT({ aud: "fs", sub: "a", user_claims: { r: ["get_result"] } }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("5m").sign(pair.privateKey);
+    const env = envWith({
+      FLOWAPI_URL: stubUrl(`/flowapi/${uniqueTag("fstream")}`),
+      FLOWAPI_IDENTIFIER: "fs",
+      FLOWAPI_PUBLIC_KEY: await exportSPKI(pair.publicKey),
+    });
+    const token = await new SignJWT({ aud: "fs", sub: "a", user_claims: { r: ["get_result"] } })
+      .setProtectedHeader({ alg: "RS256" })
+      .setExpirationTime("5m")
+      .sign(pair.privateKey);
     const res = await call("/flowapi/api/0/get/endless", { env, headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     expect(await readAndCancel(res, 16 * 1_048_576)).toBeGreaterThanOrEqual(16 * 1_048_576);

@@ -10,7 +10,27 @@ export function pathVariants(path: string): string[] {
   const cut = p.lastIndexOf("/");
   const head = p.slice(0, cut);
   const last = p.slice(cut + 1);
-  const inLast = ["%2F..%2F..%2Fadmin", "%2f", "%5C", "%5c..", "%2e%2e", "%2E", ".%2e", "%252F", "%252e%252e", "%00", "%0a", "%7F", ";jsessionid=1", "%3B", "%C0%AF", "%E0%80%AF", "%C0%AE%C0%AE", "%", "%zz"];
+  const inLast = [
+    "%2F..%2F..%2Fadmin",
+    "%2f",
+    "%5C",
+    "%5c..",
+    "%2e%2e",
+    "%2E",
+    ".%2e",
+    "%252F",
+    "%252e%252e",
+    "%00",
+    "%0a",
+    "%7F",
+    ";jsessionid=1",
+    "%3B",
+    "%C0%AF",
+    "%E0%80%AF",
+    "%C0%AE%C0%AE",
+    "%",
+    "%zz",
+  ];
   const inMiddle = ["%2F..%2F..%2Fadmin", "%2f", "%5C", "%5c..", "%252F", "%00", "%2E%2e%2F", ";x"];
   // A segment of dots alone (`%2e%2e`, `.%2e`) is resolved by the URL parser before any code sees the path (the
   // gateway then routes on, and sends, the resolved path), so those are not variants that reach the gateway.
@@ -45,4 +65,3 @@ export const FORGED_IDENTITY: Record<string, string> = {
   "grpc-metadata-authorization": "Bearer forged",
   "x-invented-identity": "root",
 };
-

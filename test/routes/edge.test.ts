@@ -21,7 +21,8 @@ const pathProblem = (p: string): string | null => {
 
 const tag = uniqueTag("edge");
 const env = envWith({ ARGO_URL: stubUrl(`/argo/${tag}`), PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
-const argoRecords = async () => (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { path: string; headers: Record<string, string> }[];
+const argoRecords = async () =>
+  (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { path: string; headers: Record<string, string> }[];
 
 /** Each upstream's allow-list, as the registry's entries declare them (src/app.ts hands the same table to requests). */
 const FORWARDED_HEADERS = Object.fromEntries(
@@ -49,14 +50,29 @@ describe("class 3: one path for the gateway and the upstream", () => {
   });
 
   it("without a credential only the UI's own files are served, each as the very path checked", async () => {
-    for (const path of ["/argo/", "/argo/index.html", "/argo/main.7f3c2a.js", "/argo/main.7f3c2a.js.map", "/argo/favicon.ico", "/argo/assets/images/argo-icon.svg", "/argo/assets/fonts/fa-solid-900.woff2"]) {
+    for (const path of [
+      "/argo/",
+      "/argo/index.html",
+      "/argo/main.7f3c2a.js",
+      "/argo/main.7f3c2a.js.map",
+      "/argo/favicon.ico",
+      "/argo/assets/images/argo-icon.svg",
+      "/argo/assets/fonts/fa-solid-900.woff2",
+    ]) {
       const res = await call(path, { env });
       expect(res.status, path).toBe(200);
       expect((await argoRecords()).at(-1)!.path).toBe(path.slice("/argo".length));
     }
     const before = (await argoRecords()).length;
     // Static-looking files elsewhere are not the UI's: they need a credential like everything else under /argo.
-    for (const path of ["/argo/report.txt", "/argo/artifact-files/ws-secret/wf/report.txt", "/argo/workflows/ws-secret/wf.js", "/argo/assets/../artifacts/ws/x.js", "/argo/oauth2/redirect", "/argo/apidocs/swagger.json"]) {
+    for (const path of [
+      "/argo/report.txt",
+      "/argo/artifact-files/ws-secret/wf/report.txt",
+      "/argo/workflows/ws-secret/wf.js",
+      "/argo/assets/../artifacts/ws/x.js",
+      "/argo/oauth2/redirect",
+      "/argo/apidocs/swagger.json",
+    ]) {
       expect((await call(path, { env })).status, path).toBe(401);
     }
     expect((await argoRecords()).length).toBe(before);
@@ -64,12 +80,44 @@ describe("class 3: one path for the gateway and the upstream", () => {
 
   it("refuses every form that could split, climb or hide a segment; lets plain paths through", () => {
     const refused = [
-      "/a%2Fb", "/a%2fb", "/a%5Cb", "/a%5cb", "/a\\b", "/a%252Fb", "/a%25", "/%2e%2e/x", "/%2E./x", "/a%2e", "/x/.%2E",
-      "/a%00", "/a%0A", "/a%1f", "/a%7F", "/a\u0001", "/a;jsessionid=1", "/a%3Bx", "//a", "/a//b", "/a%C0%AF", "/a%E0%80%AF",
-      "/a%C0%AE%C0%AE", "/a%", "/a%zz", "/a%2",
+      "/a%2Fb",
+      "/a%2fb",
+      "/a%5Cb",
+      "/a%5cb",
+      "/a\\b",
+      "/a%252Fb",
+      "/a%25",
+      "/%2e%2e/x",
+      "/%2E./x",
+      "/a%2e",
+      "/x/.%2E",
+      "/a%00",
+      "/a%0A",
+      "/a%1f",
+      "/a%7F",
+      "/a\u0001",
+      "/a;jsessionid=1",
+      "/a%3Bx",
+      "//a",
+      "/a//b",
+      "/a%C0%AF",
+      "/a%E0%80%AF",
+      "/a%C0%AE%C0%AE",
+      "/a%",
+      "/a%zz",
+      "/a%2",
     ];
     for (const p of refused) expect(pathProblem(p), p).not.toBeNull();
-    const allowed = ["/", "/argo/", "/conductor/api/workflow/fb-1", "/conductor/schedule/wfA:1", "/a%20b", "/a%C3%A9", "/api/v1/workflows/", "/a.b/c..d/.e"];
+    const allowed = [
+      "/",
+      "/argo/",
+      "/conductor/api/workflow/fb-1",
+      "/conductor/schedule/wfA:1",
+      "/a%20b",
+      "/a%C3%A9",
+      "/api/v1/workflows/",
+      "/a.b/c..d/.e",
+    ];
     for (const p of allowed) expect(pathProblem(p), p).toBeNull();
   });
 });
@@ -92,7 +140,12 @@ const ISSUE_HEADERS: Record<string, string> = {
 describe("class 8: identity headers by allow-list", () => {
   it("the headers of the issue never reach the Prefect upstream; the gateway's own identity does", async () => {
     const { key } = await createTestKey({ tenant: "acme", subject: uniqueTag("who"), scopes: ["query/*"] }, env);
-    const res = await call("/prefect/graphql", { env, method: "POST", json: { query: "{ flow { id } }" }, headers: { authorization: `Bearer ${key}`, accept: "application/json", ...ISSUE_HEADERS } });
+    const res = await call("/prefect/graphql", {
+      env,
+      method: "POST",
+      json: { query: "{ flow { id } }" },
+      headers: { authorization: `Bearer ${key}`, accept: "application/json", ...ISSUE_HEADERS },
+    });
     expect(res.status).toBe(200);
     const seen = (await recorded(tag)).at(-1)!;
     for (const name of Object.keys(ISSUE_HEADERS)) expect(seen.headers[name], name).toBeUndefined();
@@ -122,7 +175,15 @@ describe("class 8: identity headers by allow-list", () => {
       for (const n of names) expect([...FORWARDED_HEADERS[engine], ...Object.keys(identity)], `${engine}: ${n}`).toContain(n);
       expect(out.get("accept"), engine).toBe("application/json");
       expect(out.get("x-flowgate-subject"), engine).toBe("alice");
-      for (const n of ["grpc-metadata-authorization", "grpc-metadata-x-user", "x-authorization", "cookie", "accept-encoding", "content-encoding", ...Object.keys(ISSUE_HEADERS)]) {
+      for (const n of [
+        "grpc-metadata-authorization",
+        "grpc-metadata-x-user",
+        "x-authorization",
+        "cookie",
+        "accept-encoding",
+        "content-encoding",
+        ...Object.keys(ISSUE_HEADERS),
+      ]) {
         expect(out.has(n), `${engine}: ${n}`).toBe(false);
       }
       expect(out.get("authorization"), engine).toBe(engine === "flowapi" ? "Bearer the-token" : null);
@@ -131,9 +192,13 @@ describe("class 8: identity headers by allow-list", () => {
   });
 
   it("the Argo UI's files reach Argo with the allow-list only, and no credential at all", async () => {
-    await call("/argo/main.abc123.js", { env, headers: { ...ISSUE_HEADERS, cookie: "authorization=Bearer%20secret", "grpc-metadata-authorization": "x" } });
+    await call("/argo/main.abc123.js", {
+      env,
+      headers: { ...ISSUE_HEADERS, cookie: "authorization=Bearer%20secret", "grpc-metadata-authorization": "x" },
+    });
     const seen = (await argoRecords()).at(-1)!;
     expect(seen.path).toBe("/main.abc123.js");
-    for (const name of [...Object.keys(ISSUE_HEADERS), "cookie", "grpc-metadata-authorization", "authorization"]) expect(seen.headers[name], name).toBeUndefined();
+    for (const name of [...Object.keys(ISSUE_HEADERS), "cookie", "grpc-metadata-authorization", "authorization"])
+      expect(seen.headers[name], name).toBeUndefined();
   });
 });

@@ -30,7 +30,8 @@ const protectedCases = cases.filter(([, r]) => r.credential !== "public");
 /** Sends a request and checks the one invariant every answer keeps: no 5xx but the specified ones. */
 async function send(req: SampleRequest, headers: Record<string, string> = {}): Promise<Response> {
   const res = await world.send(req, headers);
-  if (res.status >= 500) expect(ALLOWED_5XX, `${req.method} ${req.path} answered ${res.status}: ${await res.clone().text()}`).toContain(res.status);
+  if (res.status >= 500)
+    expect(ALLOWED_5XX, `${req.method} ${req.path} answered ${res.status}: ${await res.clone().text()}`).toContain(res.status);
   return res;
 }
 const auth = (value: string): Record<string, string> => (value === "" ? {} : { authorization: value });
@@ -40,10 +41,20 @@ describe("the route table", () => {
     // A route's own handler takes the context alone; middleware (auth, CORS, the path guard) also takes `next`.
     // `use` registers middleware as ALL with a handler taking `next`; every other registration belongs to a route
     // (a route's own middleware shares its method and path, so it adds no key of its own).
-    const registered = new Set(buildApp().routes.filter((r) => !(r.method === "ALL" && r.handler.length >= 2)).map((r) => routeKey(r.method, r.path)));
+    const registered = new Set(
+      buildApp()
+        .routes.filter((r) => !(r.method === "ALL" && r.handler.length >= 2))
+        .map((r) => routeKey(r.method, r.path)),
+    );
     const table = new Set(ROUTES.map(label));
-    expect([...registered].filter((k) => !table.has(k)), "registered routes without a table entry").toEqual([]);
-    expect([...table].filter((k) => !registered.has(k)), "table entries the app does not register").toEqual([]);
+    expect(
+      [...registered].filter((k) => !table.has(k)),
+      "registered routes without a table entry",
+    ).toEqual([]);
+    expect(
+      [...table].filter((k) => !registered.has(k)),
+      "table entries the app does not register",
+    ).toEqual([]);
     expect(table.size, "one entry per route").toBe(ROUTES.length);
   });
 });
@@ -69,16 +80,19 @@ describe("credentials", () => {
 });
 
 describe("another tenant's objects", () => {
-  it.each(cases.filter(([, r]) => r.foreign))("%s: answers as the table says, with nothing of it, and nothing is done to it", async (_l, r) => {
-    const request = world.fill(r.foreign!.request);
-    const since = await world.mark();
-    const res = await send(request, auth(world.credential(r.credential, r.grant)));
-    const text = await res.text();
-    expect(res.status, text).toBe(r.foreign!.status);
-    expect(text).not.toContain(r.foreign!.marker);
-    const changes = (await since()).filter((rec) => rec.method !== "GET");
-    expect(changes, "the upstream was asked to change something").toEqual([]);
-  });
+  it.each(cases.filter(([, r]) => r.foreign))(
+    "%s: answers as the table says, with nothing of it, and nothing is done to it",
+    async (_l, r) => {
+      const request = world.fill(r.foreign!.request);
+      const since = await world.mark();
+      const res = await send(request, auth(world.credential(r.credential, r.grant)));
+      const text = await res.text();
+      expect(res.status, text).toBe(r.foreign!.status);
+      expect(text).not.toContain(r.foreign!.marker);
+      const changes = (await since()).filter((rec) => rec.method !== "GET");
+      expect(changes, "the upstream was asked to change something").toEqual([]);
+    },
+  );
 });
 
 describe("paths", () => {
@@ -98,21 +112,29 @@ describe("paths", () => {
 /** The message of an error answer, in the envelope or in GraphQL's shape (a batch's first). */
 function errorMessage(body: unknown): string {
   // The envelope, GraphQL's errors, or Conductor's own shape (a top-level message) on Conductor routes.
-  const b = (Array.isArray(body) ? body[0] : body) as { error?: { message?: string }; errors?: { message?: string }[]; message?: string } | undefined;
+  const b = (Array.isArray(body) ? body[0] : body) as
+    | { error?: { message?: string }; errors?: { message?: string }[]; message?: string }
+    | undefined;
   return b?.error?.message ?? b?.errors?.[0]?.message ?? b?.message ?? "";
 }
 
 describe("request bodies", () => {
-  it.each(cases.filter(([, r]) => r.json))(`%s: JSON nested deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) is a 400 for its depth`, async (_l, r) => {
-    const req = world.fill(r.json!);
-    const text = JSON.stringify(req.body).replace(`"${DEEP}"`, deepJson(MAX_JSON_DEPTH + 8));
-    const since = await world.mark();
-    const res = await send({ method: req.method, path: req.path, text, headers: req.headers }, { ...auth(world.credential(r.credential, r.grant)), "content-type": "application/json" });
-    const body = await res.json();
-    expect(res.status, JSON.stringify(body).slice(0, 300)).toBe(400);
-    expect(errorMessage(body)).toMatch(/nest|deep/i);
-    expect((await since()).filter((rec) => rec.method !== "GET")).toEqual([]);
-  });
+  it.each(cases.filter(([, r]) => r.json))(
+    `%s: JSON nested deeper than MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) is a 400 for its depth`,
+    async (_l, r) => {
+      const req = world.fill(r.json!);
+      const text = JSON.stringify(req.body).replace(`"${DEEP}"`, deepJson(MAX_JSON_DEPTH + 8));
+      const since = await world.mark();
+      const res = await send(
+        { method: req.method, path: req.path, text, headers: req.headers },
+        { ...auth(world.credential(r.credential, r.grant)), "content-type": "application/json" },
+      );
+      const body = await res.json();
+      expect(res.status, JSON.stringify(body).slice(0, 300)).toBe(400);
+      expect(errorMessage(body)).toMatch(/nest|deep/i);
+      expect((await since()).filter((rec) => rec.method !== "GET")).toEqual([]);
+    },
+  );
 });
 
 describe("identity headers", () => {

@@ -15,15 +15,7 @@
 export type Credential = "public" | "key" | "flowauth";
 
 /** The keys (and FlowAuth tokens) the suite makes; `plain` (a tenant, no scope, no role) is the lacking one. */
-export type Grant =
-  | "any"
-  | "admin"
-  | "conductorAdmin"
-  | "worker"
-  | "prefect"
-  | "argo"
-  | "flowauthRun"
-  | "flowauthAll";
+export type Grant = "any" | "admin" | "conductorAdmin" | "worker" | "prefect" | "argo" | "flowauthRun" | "flowauthAll";
 
 export interface SampleRequest {
   method: string;
@@ -98,17 +90,30 @@ const action = (method: "PUT" | "POST" | "DELETE", suffix: string, body?: unknow
   const req = (id: string): SampleRequest => ({ method, path: path(id), body });
   return conductor(method, `/conductor/api/workflow/:workflowId${suffix}`, req("rt-none"), {
     foreign: { request: req("ot-1"), status: 404, marker: "OTHER" },
-    ...(body !== undefined ? { json: { method, path: path("fb-1"), body: suffix === "/rerun" ? { reRunFromWorkflowId: "fb-1", workflowInput: { x: DEEP } } : { taskInput: { x: DEEP } } } } : {}),
+    ...(body !== undefined
+      ? {
+          json: {
+            method,
+            path: path("fb-1"),
+            body: suffix === "/rerun" ? { reRunFromWorkflowId: "fb-1", workflowInput: { x: DEEP } } : { taskInput: { x: DEEP } },
+          },
+        }
+      : {}),
   });
 };
 
 const bulk = (method: "PUT" | "POST" | "DELETE", op: string): RouteEntry => {
   const path = `/conductor/api/workflow/bulk/${op}`;
-  return conductor(method, path, { method, path, body: ["rt-none"] }, {
-    // Another tenant's id is reported as not found, and never acted on.
-    foreign: { request: { method, path, body: ["ot-1"] }, status: 200, marker: "OTHER" },
-    json: { method, path, body: ["fb-1", DEEP] },
-  });
+  return conductor(
+    method,
+    path,
+    { method, path, body: ["rt-none"] },
+    {
+      // Another tenant's id is reported as not found, and never acted on.
+      foreign: { request: { method, path, body: ["ot-1"] }, status: 200, marker: "OTHER" },
+      json: { method, path, body: ["fb-1", DEEP] },
+    },
+  );
 };
 
 const workers = (method: RouteEntry["method"], pattern: string, sample: SampleRequest, extra: Partial<RouteEntry> = {}): RouteEntry => ({
@@ -161,7 +166,14 @@ const argoByUid = (kind: string): RouteEntry => ({
   foreign: { request: get(`/argo/${kind}/uid-secret/node-1/out`), status: 404, marker: "uid-secret-" },
 });
 
-const flowapi = (method: RouteEntry["method"], pattern: string, sample: SampleRequest, grant: Grant, lacking: RouteEntry["lacking"], extra: Partial<RouteEntry> = {}): RouteEntry => ({
+const flowapi = (
+  method: RouteEntry["method"],
+  pattern: string,
+  sample: SampleRequest,
+  grant: Grant,
+  lacking: RouteEntry["lacking"],
+  extra: Partial<RouteEntry> = {},
+): RouteEntry => ({
   engine: "flowapi",
   method,
   pattern,
@@ -177,7 +189,12 @@ export const FLOWAPI_QUERY = {
   query_kind: "spatial_aggregate",
   locations: { query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "admin3" },
 };
-export const FLOWAPI_SCOPES = ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location", "admin3:geography:geography", "nonspatial:available_dates:available_dates"];
+export const FLOWAPI_SCOPES = [
+  "admin3:spatial_aggregate:spatial_aggregate",
+  "admin3:spatial_aggregate:daily_location",
+  "admin3:geography:geography",
+  "nonspatial:available_dates:available_dates",
+];
 
 const workflowDef = { name: "rtwf", version: 1, tasks: [{ name: "t1", taskReferenceName: "t1", type: "SIMPLE" }], schemaVersion: 2 };
 const eventHandler = { name: "rth", event: "conductor:wfA:t", actions: [], active: true };
@@ -187,27 +204,96 @@ export const ROUTES: RouteEntry[] = [
   { engine: "gateway", method: "GET", pattern: "/healthz", credential: "public", sample: get("/healthz"), grant: "any", lacking: null },
   // Browser sign-in (docs/browser-sign-in.md). This world configures no provider and no SESSION_SECRETS, so the
   // sign-in steps answer 404 (test/node/browserSignIn.test.ts runs them against a real provider and Chromium).
-  { engine: "gateway", method: "GET", pattern: "/auth/login", credential: "public", sample: get("/auth/login?return_to=/argo/"), publicStatus: 404, grant: "any", lacking: null },
-  { engine: "gateway", method: "GET", pattern: "/auth/callback", credential: "public", sample: get("/auth/callback?code=c&state=s"), publicStatus: 404, grant: "any", lacking: null },
-  { engine: "gateway", method: "POST", pattern: "/auth/key", credential: "public", sample: post("/auth/key", { key: "fgk_x" }), publicStatus: 404, grant: "any", lacking: null },
-  { engine: "gateway", method: "POST", pattern: "/auth/logout", credential: "public", sample: post("/auth/logout"), publicStatus: 404, grant: "any", lacking: null },
-  { engine: "gateway", method: "GET", pattern: "/auth/signed-out", credential: "public", sample: get("/auth/signed-out"), grant: "any", lacking: null },
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/auth/login",
+    credential: "public",
+    sample: get("/auth/login?return_to=/argo/"),
+    publicStatus: 404,
+    grant: "any",
+    lacking: null,
+  },
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/auth/callback",
+    credential: "public",
+    sample: get("/auth/callback?code=c&state=s"),
+    publicStatus: 404,
+    grant: "any",
+    lacking: null,
+  },
+  {
+    engine: "gateway",
+    method: "POST",
+    pattern: "/auth/key",
+    credential: "public",
+    sample: post("/auth/key", { key: "fgk_x" }),
+    publicStatus: 404,
+    grant: "any",
+    lacking: null,
+  },
+  {
+    engine: "gateway",
+    method: "POST",
+    pattern: "/auth/logout",
+    credential: "public",
+    sample: post("/auth/logout"),
+    publicStatus: 404,
+    grant: "any",
+    lacking: null,
+  },
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/auth/signed-out",
+    credential: "public",
+    sample: get("/auth/signed-out"),
+    grant: "any",
+    lacking: null,
+  },
   // Only a browser session answers; any other credential is a 401 too.
-  { engine: "gateway", method: "GET", pattern: "/auth/session", credential: "key", sample: get("/auth/session"), grant: "any", lacking: null },
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/auth/session",
+    credential: "key",
+    sample: get("/auth/session"),
+    grant: "any",
+    lacking: null,
+  },
   { engine: "gateway", method: "GET", pattern: "/whoami", credential: "key", sample: get("/whoami"), grant: "any", lacking: null },
   // The operator console's static files: public (they hold no data; the admin API behind them needs a session).
-  { engine: "gateway", method: "GET", pattern: "/console", credential: "public", sample: get("/console"), publicStatus: 301, grant: "any", lacking: null },
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/console",
+    credential: "public",
+    sample: get("/console"),
+    publicStatus: 301,
+    grant: "any",
+    lacking: null,
+  },
   { engine: "gateway", method: "GET", pattern: "/console/*", credential: "public", sample: get("/console/"), grant: "any", lacking: null },
 
   // Admin API: flowgate admins; a workspace also by its own admins (`plain` administers none).
   admin("GET", "/admin/workspaces/:name", get("/admin/workspaces/{mine}")),
-  admin("PUT", "/admin/workspaces/:name", put("/admin/workspaces/{tag}-new", { roles: ["rt"], hideForUnauthorized: true }), { roles: ["rt"], hideForUnauthorized: true, description: DEEP }),
+  admin("PUT", "/admin/workspaces/:name", put("/admin/workspaces/{tag}-new", { roles: ["rt"], hideForUnauthorized: true }), {
+    roles: ["rt"],
+    hideForUnauthorized: true,
+    description: DEEP,
+  }),
   admin("DELETE", "/admin/workspaces/:name", del("/admin/workspaces/{tag}-gone")),
   admin("POST", "/admin/cache/purge", post("/admin/cache/purge")),
   admin("DELETE", "/admin/cache/keys/:keyId", del("/admin/cache/keys/zzzzzzzzzzzz")),
   admin("POST", "/admin/logs/:level", post("/admin/logs/error")),
   admin("GET", "/admin/keys", get("/admin/keys?limit=1")),
-  admin("POST", "/admin/keys", post("/admin/keys", { tenant: "acme", subject: "route-table" }), { tenant: "acme", subject: "route-table", name: DEEP }),
+  admin("POST", "/admin/keys", post("/admin/keys", { tenant: "acme", subject: "route-table" }), {
+    tenant: "acme",
+    subject: "route-table",
+    name: DEEP,
+  }),
   admin("GET", "/admin/keys/:id", get("/admin/keys/zzzzzzzzzzzz")),
   admin("DELETE", "/admin/keys/:id", del("/admin/keys/zzzzzzzzzzzz")),
   admin("POST", "/admin/keys/:id/rotate", post("/admin/keys/zzzzzzzzzzzz/rotate", {}), { gracePeriodS: DEEP }),
@@ -218,17 +304,21 @@ export const ROUTES: RouteEntry[] = [
   admin("GET", "/admin/audit", get("/admin/audit?limit=1")),
   admin("GET", "/admin/status", get("/admin/status")),
   admin("GET", "/admin/openapi.json", get("/admin/openapi.json")),
-  admin(
-    "POST",
-    "/admin/explain",
-    post("/admin/explain", { token: "x.y.z", request: { method: "GET", path: "/whoami" } }),
-    { token: "x.y.z", request: { method: "POST", path: "/prefect/graphql", body: DEEP } },
-  ),
+  admin("POST", "/admin/explain", post("/admin/explain", { token: "x.y.z", request: { method: "GET", path: "/whoami" } }), {
+    token: "x.y.z",
+    request: { method: "POST", path: "/prefect/graphql", body: DEEP },
+  }),
   admin("GET", "/admin/limits", get("/admin/limits")),
   admin(
     "POST",
     "/admin/limits",
-    post("/admin/limits", { kind: "tenant", target: "route-table", routeGroup: "argo", rate: { limit: 1_000_000, windowS: 60 }, mode: "shadow" }),
+    post("/admin/limits", {
+      kind: "tenant",
+      target: "route-table",
+      routeGroup: "argo",
+      rate: { limit: 1_000_000, windowS: 60 },
+      mode: "shadow",
+    }),
     { kind: "tenant", target: "route-table", rate: { limit: 1, windowS: 60 }, description: DEEP },
   ),
   admin("GET", "/admin/limits/:id", get("/admin/limits/rl_zzzzzzzzzzzz")),
@@ -250,20 +340,39 @@ export const ROUTES: RouteEntry[] = [
     json: { ...post("/prefect/graphql", { query: "query ($x: JSON) { flow { id } }", variables: { x: DEEP } }), headers: GRAPHQL_ACCEPT },
   },
   // The Prefect UI's pages and files when PREFECT_UI_URL is set (not in this world: nothing there, 404).
-  { engine: "prefect", method: "GET", pattern: "/prefect/*", credential: "public", sample: get("/prefect/flows"), publicStatus: 404, grant: "any", lacking: null },
+  {
+    engine: "prefect",
+    method: "GET",
+    pattern: "/prefect/*",
+    credential: "public",
+    sample: get("/prefect/flows"),
+    publicStatus: 404,
+    grant: "any",
+    lacking: null,
+  },
 
   // Conductor: the caller's tenant only; ids of another tenant's objects are 404, names are always the caller's own.
   conductor("GET", "/conductor/api/metadata/workflow", get("/conductor/api/metadata/workflow")),
   conductor("GET", "/conductor/api/metadata/workflow/:name", get("/conductor/api/metadata/workflow/wfA")),
-  conductor("POST", "/conductor/api/metadata/workflow", post("/conductor/api/metadata/workflow", workflowDef), { json: post("/conductor/api/metadata/workflow", { ...workflowDef, inputTemplate: { x: DEEP } }) }),
-  conductor("PUT", "/conductor/api/metadata/workflow", put("/conductor/api/metadata/workflow", [workflowDef]), { json: put("/conductor/api/metadata/workflow", [{ ...workflowDef, inputTemplate: { x: DEEP } }]) }),
+  conductor("POST", "/conductor/api/metadata/workflow", post("/conductor/api/metadata/workflow", workflowDef), {
+    json: post("/conductor/api/metadata/workflow", { ...workflowDef, inputTemplate: { x: DEEP } }),
+  }),
+  conductor("PUT", "/conductor/api/metadata/workflow", put("/conductor/api/metadata/workflow", [workflowDef]), {
+    json: put("/conductor/api/metadata/workflow", [{ ...workflowDef, inputTemplate: { x: DEEP } }]),
+  }),
   conductor("DELETE", "/conductor/api/metadata/workflow/:name/:version", del("/conductor/api/metadata/workflow/rtgone/1")),
   conductor("GET", "/conductor/api/metadata/taskdefs", get("/conductor/api/metadata/taskdefs")),
   conductor("GET", "/conductor/api/metadata/taskdefs/:taskType", get("/conductor/api/metadata/taskdefs/t1")),
-  conductor("POST", "/conductor/api/metadata/taskdefs", post("/conductor/api/metadata/taskdefs", [{ name: "rtt" }]), { json: post("/conductor/api/metadata/taskdefs", [{ name: "rtt", inputTemplate: { x: DEEP } }]) }),
-  conductor("PUT", "/conductor/api/metadata/taskdefs", put("/conductor/api/metadata/taskdefs", { name: "rtt" }), { json: put("/conductor/api/metadata/taskdefs", { name: "rtt", inputTemplate: { x: DEEP } }) }),
+  conductor("POST", "/conductor/api/metadata/taskdefs", post("/conductor/api/metadata/taskdefs", [{ name: "rtt" }]), {
+    json: post("/conductor/api/metadata/taskdefs", [{ name: "rtt", inputTemplate: { x: DEEP } }]),
+  }),
+  conductor("PUT", "/conductor/api/metadata/taskdefs", put("/conductor/api/metadata/taskdefs", { name: "rtt" }), {
+    json: put("/conductor/api/metadata/taskdefs", { name: "rtt", inputTemplate: { x: DEEP } }),
+  }),
   conductor("DELETE", "/conductor/api/metadata/taskdefs/:taskType", del("/conductor/api/metadata/taskdefs/rtgone")),
-  conductor("POST", "/conductor/api/workflow", post("/conductor/api/workflow", { name: "wfA", version: 1, input: {} }), { json: post("/conductor/api/workflow", { name: "wfA", version: 1, input: { x: DEEP } }) }),
+  conductor("POST", "/conductor/api/workflow", post("/conductor/api/workflow", { name: "wfA", version: 1, input: {} }), {
+    json: post("/conductor/api/workflow", { name: "wfA", version: 1, input: { x: DEEP } }),
+  }),
   conductor("GET", "/conductor/api/workflow/search", get("/conductor/api/workflow/search?query=status%3DRUNNING")),
   conductor("GET", "/conductor/api/workflow/search-v2", get("/conductor/api/workflow/search-v2")),
   bulk("PUT", "pause"),
@@ -273,12 +382,32 @@ export const ROUTES: RouteEntry[] = [
   bulk("POST", "terminate"),
   bulk("DELETE", "terminate"),
   conductor("GET", "/conductor/api/workflow/running/:name", get("/conductor/api/workflow/running/wfA")),
-  conductor("GET", "/conductor/api/workflow/externalstoragelocation", get("/conductor/api/workflow/externalstoragelocation?operation=WRITE&payloadType=WORKFLOW_INPUT"), {
-    foreign: { request: get("/conductor/api/workflow/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow%2Fot-out.json"), status: 404, marker: "ot-out" },
-  }),
-  conductor("GET", "/conductor/api/tasks/externalstoragelocation", get("/conductor/api/tasks/externalstoragelocation?operation=WRITE&payloadType=TASK_OUTPUT"), {
-    foreign: { request: get("/conductor/api/tasks/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow%2Fot-out.json"), status: 404, marker: "ot-out" },
-  }),
+  conductor(
+    "GET",
+    "/conductor/api/workflow/externalstoragelocation",
+    get("/conductor/api/workflow/externalstoragelocation?operation=WRITE&payloadType=WORKFLOW_INPUT"),
+    {
+      foreign: {
+        request: get(
+          "/conductor/api/workflow/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow%2Fot-out.json",
+        ),
+        status: 404,
+        marker: "ot-out",
+      },
+    },
+  ),
+  conductor(
+    "GET",
+    "/conductor/api/tasks/externalstoragelocation",
+    get("/conductor/api/tasks/externalstoragelocation?operation=WRITE&payloadType=TASK_OUTPUT"),
+    {
+      foreign: {
+        request: get("/conductor/api/tasks/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow%2Fot-out.json"),
+        status: 404,
+        marker: "ot-out",
+      },
+    },
+  ),
   conductor("GET", "/conductor/api/workflow/:workflowId/hierarchy", get("/conductor/api/workflow/fb-1/hierarchy"), {
     foreign: { request: get("/conductor/api/workflow/ot-1/hierarchy"), status: 404, marker: "OTHER" },
   }),
@@ -294,11 +423,17 @@ export const ROUTES: RouteEntry[] = [
   action("POST", "/rerun", {}),
   action("PUT", "/skiptask/:taskReferenceName", {}),
   action("POST", "/resetcallbacks"),
-  conductor("POST", "/conductor/api/workflow/:name", post("/conductor/api/workflow/wfA", {}), { json: post("/conductor/api/workflow/wfA", { x: DEEP }) }),
+  conductor("POST", "/conductor/api/workflow/:name", post("/conductor/api/workflow/wfA", {}), {
+    json: post("/conductor/api/workflow/wfA", { x: DEEP }),
+  }),
   conductor("GET", "/conductor/api/event", get("/conductor/api/event")),
   conductor("GET", "/conductor/api/event/:event", get("/conductor/api/event/conductor:wfA:t")),
-  conductor("POST", "/conductor/api/event", post("/conductor/api/event", eventHandler), { json: post("/conductor/api/event", { ...eventHandler, condition: DEEP }) }),
-  conductor("PUT", "/conductor/api/event", put("/conductor/api/event", eventHandler), { json: put("/conductor/api/event", { ...eventHandler, condition: DEEP }) }),
+  conductor("POST", "/conductor/api/event", post("/conductor/api/event", eventHandler), {
+    json: post("/conductor/api/event", { ...eventHandler, condition: DEEP }),
+  }),
+  conductor("PUT", "/conductor/api/event", put("/conductor/api/event", eventHandler), {
+    json: put("/conductor/api/event", { ...eventHandler, condition: DEEP }),
+  }),
   conductor("DELETE", "/conductor/api/event/:name", del("/conductor/api/event/rtgone")),
   conductor("GET", "/conductor/api/tasks/queue/all", get("/conductor/api/tasks/queue/all")),
   conductor("GET", "/conductor/api/tasks/queue/all/verbose", get("/conductor/api/tasks/queue/all/verbose")),
@@ -311,8 +446,12 @@ export const ROUTES: RouteEntry[] = [
   }),
   conductor("GET", "/conductor/schedule", get("/conductor/schedule")),
   conductor("GET", "/conductor/schedule/:name", get("/conductor/schedule/wfA:1")),
-  conductor("POST", "/conductor/schedule", post("/conductor/schedule", schedule), { json: post("/conductor/schedule", { ...schedule, workflowContext: { x: DEEP } }) }),
-  conductor("PUT", "/conductor/schedule/:name", put("/conductor/schedule/wfA:1", schedule), { json: put("/conductor/schedule/wfA:1", { ...schedule, workflowContext: { x: DEEP } }) }),
+  conductor("POST", "/conductor/schedule", post("/conductor/schedule", schedule), {
+    json: post("/conductor/schedule", { ...schedule, workflowContext: { x: DEEP } }),
+  }),
+  conductor("PUT", "/conductor/schedule/:name", put("/conductor/schedule/wfA:1", schedule), {
+    json: put("/conductor/schedule/wfA:1", { ...schedule, workflowContext: { x: DEEP } }),
+  }),
   conductor("DELETE", "/conductor/schedule/:name", del("/conductor/schedule/rtgone:1")),
   conductor("POST", "/conductor/api/workflow/execute/:name/:version", post("/conductor/api/workflow/execute/wfA/1?waitForSeconds=0", {}), {
     json: post("/conductor/api/workflow/execute/wfA/1?waitForSeconds=0", { x: DEEP }),
@@ -320,7 +459,9 @@ export const ROUTES: RouteEntry[] = [
   // Worker paths on the Conductor route: 404 naming the worker route, to any credential.
   conductor("GET", "/conductor/api/tasks/poll/*", get("/conductor/api/tasks/poll/batch/t1?count=1"), { lacking: { status: 404 } }),
   conductor("POST", "/conductor/api/tasks", post("/conductor/api/tasks", { taskId: "task-fb1" }), { lacking: { status: 404 } }),
-  conductor("POST", "/conductor/api/tasks/update-v2", post("/conductor/api/tasks/update-v2", { taskId: "task-fb1" }), { lacking: { status: 404 } }),
+  conductor("POST", "/conductor/api/tasks/update-v2", post("/conductor/api/tasks/update-v2", { taskId: "task-fb1" }), {
+    lacking: { status: 404 },
+  }),
   conductor("POST", "/conductor/api/tasks/:taskId/ack", post("/conductor/api/tasks/task-fb1/ack"), { lacking: { status: 404 } }),
   conductor("POST", "/conductor/api/tasks/:taskId/log", post("/conductor/api/tasks/task-fb1/log"), { lacking: { status: 404 } }),
   tokenLogin("/conductor/api/token"),
@@ -331,25 +472,80 @@ export const ROUTES: RouteEntry[] = [
   // Workers: tasks of the tenants the key serves.
   workers("GET", "/workers/conductor/api/tasks/poll/batch/:taskType", get("/workers/conductor/api/tasks/poll/batch/job?count=1&timeout=0")),
   workers("GET", "/workers/conductor/api/tasks/poll/:taskType", get("/workers/conductor/api/tasks/poll/job")),
-  workers("POST", "/workers/conductor/api/tasks", post("/workers/conductor/api/tasks", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS" }), {
-    foreign: { request: post("/workers/conductor/api/tasks", { taskId: "task-ot1", workflowInstanceId: "ot-1", status: "COMPLETED", outputData: {} }), status: 404, marker: "OTHER" },
-    json: post("/workers/conductor/api/tasks", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS", outputData: { x: DEEP } }),
-  }),
-  workers("POST", "/workers/conductor/api/tasks/update-v2", post("/workers/conductor/api/tasks/update-v2", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS" }), {
-    foreign: { request: post("/workers/conductor/api/tasks/update-v2", { taskId: "task-ot1", workflowInstanceId: "ot-1", status: "COMPLETED", outputData: {} }), status: 404, marker: "OTHER" },
-    json: post("/workers/conductor/api/tasks/update-v2", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS", outputData: { x: DEEP } }),
-  }),
+  workers(
+    "POST",
+    "/workers/conductor/api/tasks",
+    post("/workers/conductor/api/tasks", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS" }),
+    {
+      foreign: {
+        request: post("/workers/conductor/api/tasks", {
+          taskId: "task-ot1",
+          workflowInstanceId: "ot-1",
+          status: "COMPLETED",
+          outputData: {},
+        }),
+        status: 404,
+        marker: "OTHER",
+      },
+      json: post("/workers/conductor/api/tasks", {
+        taskId: "task-fb1",
+        workflowInstanceId: "fb-1",
+        status: "IN_PROGRESS",
+        outputData: { x: DEEP },
+      }),
+    },
+  ),
+  workers(
+    "POST",
+    "/workers/conductor/api/tasks/update-v2",
+    post("/workers/conductor/api/tasks/update-v2", { taskId: "task-fb1", workflowInstanceId: "fb-1", status: "IN_PROGRESS" }),
+    {
+      foreign: {
+        request: post("/workers/conductor/api/tasks/update-v2", {
+          taskId: "task-ot1",
+          workflowInstanceId: "ot-1",
+          status: "COMPLETED",
+          outputData: {},
+        }),
+        status: 404,
+        marker: "OTHER",
+      },
+      json: post("/workers/conductor/api/tasks/update-v2", {
+        taskId: "task-fb1",
+        workflowInstanceId: "fb-1",
+        status: "IN_PROGRESS",
+        outputData: { x: DEEP },
+      }),
+    },
+  ),
   tokenLogin("/workers/conductor/api/token"),
   workers("POST", "/workers/conductor/api/tasks/:taskId/ack", post("/workers/conductor/api/tasks/task-fb1/ack"), {
     foreign: { request: post("/workers/conductor/api/tasks/task-ot1/ack"), status: 404, marker: "OTHER" },
   }),
-  workers("POST", "/workers/conductor/api/tasks/:taskId/log", { method: "POST", path: "/workers/conductor/api/tasks/task-fb1/log", text: "working" }, {
-    foreign: { request: { method: "POST", path: "/workers/conductor/api/tasks/task-ot1/log", text: "working" }, status: 404, marker: "OTHER" },
-  }),
+  workers(
+    "POST",
+    "/workers/conductor/api/tasks/:taskId/log",
+    { method: "POST", path: "/workers/conductor/api/tasks/task-fb1/log", text: "working" },
+    {
+      foreign: {
+        request: { method: "POST", path: "/workers/conductor/api/tasks/task-ot1/log", text: "working" },
+        status: 404,
+        marker: "OTHER",
+      },
+    },
+  ),
   workers("ALL", "/workers/*", get("/workers/conductor/api/nothing-here"), { lacking: { status: 404 } }),
 
   // Argo: workspaces by role; the UI's own files are the only thing without a credential.
-  { engine: "argo", method: "GET", pattern: "/argo/api/v1/workspaces", credential: "key", sample: get("/argo/api/v1/workspaces"), grant: "any", lacking: null },
+  {
+    engine: "argo",
+    method: "GET",
+    pattern: "/argo/api/v1/workspaces",
+    credential: "key",
+    sample: get("/argo/api/v1/workspaces"),
+    grant: "any",
+    lacking: null,
+  },
   {
     engine: "argo",
     method: "ALL",
@@ -372,14 +568,37 @@ export const ROUTES: RouteEntry[] = [
     pattern: "/argo/*",
     credential: "key",
     sample: get("/argo/workflows/{mine}"),
-    publicSamples: ["/argo/", "/argo/index.html", "/argo/main.3f2a9c1b.js", "/argo/main.3f2a9c1b.js.map", "/argo/favicon.ico", "/argo/assets/favicon/favicon-32x32.png", "/argo/assets/fonts/fa-solid-900.woff2"],
+    publicSamples: [
+      "/argo/",
+      "/argo/index.html",
+      "/argo/main.3f2a9c1b.js",
+      "/argo/main.3f2a9c1b.js.map",
+      "/argo/favicon.ico",
+      "/argo/assets/favicon/favicon-32x32.png",
+      "/argo/assets/fonts/fa-solid-900.woff2",
+    ],
     grant: "argo",
     lacking: { status: 404 },
   },
-  { engine: "argo", method: "ALL", pattern: "/argo/*", credential: "key", sample: post("/argo/nothing-here"), grant: "argo", lacking: { status: 404 } },
+  {
+    engine: "argo",
+    method: "ALL",
+    pattern: "/argo/*",
+    credential: "key",
+    sample: post("/argo/nothing-here"),
+    grant: "argo",
+    lacking: { status: 404 },
+  },
 
   // FlowAPI: FlowAuth tokens, permissions from one role.
-  flowapi("POST", "/flowapi/api/0/run", post("/flowapi/api/0/run", FLOWAPI_QUERY), "flowauthRun", { status: 403 }, { json: post("/flowapi/api/0/run", { ...FLOWAPI_QUERY, extra: DEEP }) }),
+  flowapi(
+    "POST",
+    "/flowapi/api/0/run",
+    post("/flowapi/api/0/run", FLOWAPI_QUERY),
+    "flowauthRun",
+    { status: 403 },
+    { json: post("/flowapi/api/0/run", { ...FLOWAPI_QUERY, extra: DEEP }) },
+  ),
   flowapi("GET", "/flowapi/api/0/poll/:queryId", get(`/flowapi/api/0/poll/${QUERY_ID}`), "flowauthRun", { status: 403 }),
   flowapi("GET", "/flowapi/api/0/get/:queryId", get(`/flowapi/api/0/get/${QUERY_ID}`), "flowauthAll", { status: 403 }),
   flowapi("GET", "/flowapi/api/0/geography/:unit", get("/flowapi/api/0/geography/admin3"), "flowauthAll", { status: 403 }),

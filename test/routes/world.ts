@@ -47,15 +47,27 @@ export async function buildWorld(): Promise<World> {
     FLOWAPI_PUBLIC_KEY: await exportSPKI(pair.publicKey),
   });
 
-  await seedTwoTenants({ seed: async (data) => void (await fetch(stubUrl(`/conductor-admin/${tag}/seed`), { method: "POST", body: JSON.stringify(data) })) } as ConductorStack);
-  for (const [name, role] of [[mine, `${tag}-a`], [theirs, `${tag}-b`]] as const) {
+  await seedTwoTenants({
+    seed: async (data) => void (await fetch(stubUrl(`/conductor-admin/${tag}/seed`), { method: "POST", body: JSON.stringify(data) })),
+  } as ConductorStack);
+  for (const [name, role] of [
+    [mine, `${tag}-a`],
+    [theirs, `${tag}-b`],
+  ] as const) {
     const res = await asAdmin(`/admin/workspaces/${name}`, { method: "PUT", json: { roles: [role], hideForUnauthorized: true }, env });
     if (res.status !== 201 && res.status !== 200) throw new Error(`workspace ${name}: ${res.status} ${await res.text()}`);
   }
 
   const key = async (body: Record<string, unknown>) => `Bearer ${(await createTestKey({ subject: uniqueTag("rt"), ...body }, env)).key}`;
   const flowauth = async (claims: Record<string, string[]>, extra: JWTPayload = {}) =>
-    `Bearer ${await new SignJWT({ aud: FLOWAPI_AUDIENCE, sub: "route-table", jti: crypto.randomUUID(), user_claims: claims, iat: Math.floor(Date.now() / 1000), ...extra })
+    `Bearer ${await new SignJWT({
+      aud: FLOWAPI_AUDIENCE,
+      sub: "route-table",
+      jti: crypto.randomUUID(),
+      user_claims: claims,
+      iat: Math.floor(Date.now() / 1000),
+      ...extra,
+    })
       .setProtectedHeader({ alg: "RS256" })
       .setExpirationTime((extra.exp as number | undefined) ?? "30m")
       .sign(pair.privateKey)}`;
@@ -80,10 +92,18 @@ export async function buildWorld(): Promise<World> {
     flowauthAll: await flowauth({ r: ["run", "get_result", ...FLOWAPI_SCOPES] }),
   };
 
-  const revokedKey = await createTestKey({ tenant: "FACEBOOK", subject: uniqueTag("rt"), scopes: ["conductor", "worker", "query/*", "admin"], roles: ["OWNER", `${tag}-a`] }, env);
+  const revokedKey = await createTestKey(
+    { tenant: "FACEBOOK", subject: uniqueTag("rt"), scopes: ["conductor", "worker", "query/*", "admin"], roles: ["OWNER", `${tag}-a`] },
+    env,
+  );
   const del = await asAdmin(`/admin/keys/${revokedKey.id}`, { method: "DELETE", env });
   if (del.status !== 200) throw new Error(`revoking a key: ${del.status}`);
-  const expiredKey = await key({ tenant: "FACEBOOK", scopes: ["conductor", "worker", "query/*"], roles: ["OWNER", `${tag}-a`], expiresAt: new Date(Date.now() - 60_000).toISOString() });
+  const expiredKey = await key({
+    tenant: "FACEBOOK",
+    scopes: ["conductor", "worker", "query/*"],
+    roles: ["OWNER", `${tag}-a`],
+    expiresAt: new Date(Date.now() - 60_000).toISOString(),
+  });
   const revokedJti = crypto.randomUUID();
   const revokedToken = await flowauth({ r: ["run", "get_result", ...FLOWAPI_SCOPES] }, { jti: revokedJti });
   const rev = await asAdmin("/admin/tokens/revoke", { method: "POST", json: { jti: revokedJti }, env });
@@ -99,7 +119,10 @@ export async function buildWorld(): Promise<World> {
   const tokenRefusals = {
     malformed: "Bearer not.a.token",
     "a flowgate key": keys.plain,
-    expired: await flowauth({ r: ["run", "get_result", ...FLOWAPI_SCOPES] }, { exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 }),
+    expired: await flowauth(
+      { r: ["run", "get_result", ...FLOWAPI_SCOPES] },
+      { exp: Math.floor(Date.now() / 1000) - 3600, iat: Math.floor(Date.now() / 1000) - 7200 },
+    ),
     revoked: revokedToken,
   };
 

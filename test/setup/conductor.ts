@@ -199,7 +199,8 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
     // Conductor's own wait, when not given).
     if (method === "POST" && b === "execute" && seg.length === 4) {
       const req = { ...((body as Obj) ?? {}), name: c, version: Number(d) };
-      if (!q.get("requestId")) return json(res, 400, { status: 400, message: "Required request parameter 'requestId' is not present", retryable: false });
+      if (!q.get("requestId"))
+        return json(res, 400, { status: 400, message: "Required request parameter 'requestId' is not present", retryable: false });
       const id = startWorkflow(inst, req);
       if (!id) return notFound(res, `No such workflow defined. name=${String(c)}, version=${String(d)}`);
       const until = q.get("waitUntilTaskRef");
@@ -207,7 +208,9 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       const started = Date.now();
       const answer = () => {
         const x = inst.executions.get(id)!;
-        const done = ["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"].includes(String(x.status)) || (!!until && (x.tasks as Obj[]).some((t) => t.referenceTaskName === until));
+        const done =
+          ["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"].includes(String(x.status)) ||
+          (!!until && (x.tasks as Obj[]).some((t) => t.referenceTaskName === until));
         if (!done && Date.now() - started < waitMs) return void setTimeout(answer, 50);
         json(res, 200, {
           workflowId: x.workflowId,
@@ -229,7 +232,14 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       const all = [...inst.executions.values()];
       const results =
         b === "search"
-          ? all.map((x) => ({ workflowId: x.workflowId, workflowType: x.workflowType, version: x.version, correlationId: x.correlationId, status: x.status, startTime: String(x.startTime ?? "") }))
+          ? all.map((x) => ({
+              workflowId: x.workflowId,
+              workflowType: x.workflowType,
+              version: x.version,
+              correlationId: x.correlationId,
+              status: x.status,
+              startTime: String(x.startTime ?? ""),
+            }))
           : all;
       return json(res, 200, { totalHits: results.length, results });
     }
@@ -247,7 +257,11 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       return json(res, 200, out);
     }
     if (method === "GET" && b === "running") {
-      return json(res, 200, [...inst.executions.values()].filter((x) => x.workflowType === c && x.status === "RUNNING").map((x) => x.workflowId));
+      return json(
+        res,
+        200,
+        [...inst.executions.values()].filter((x) => x.workflowType === c && x.status === "RUNNING").map((x) => x.workflowId),
+      );
     }
     if (method === "GET" && b === "externalstoragelocation") {
       const path = q.get("path") || `workflow/${randomUUID()}.json`;
@@ -265,7 +279,15 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       exec.reasonForIncompletion = q.get("reason");
       return empty(res);
     }
-    const next = { pause: "PAUSED", resume: "RUNNING", restart: "RUNNING", retry: "RUNNING", rerun: "RUNNING", skiptask: exec.status, resetcallbacks: exec.status }[c!];
+    const next = {
+      pause: "PAUSED",
+      resume: "RUNNING",
+      restart: "RUNNING",
+      retry: "RUNNING",
+      rerun: "RUNNING",
+      skiptask: exec.status,
+      resetcallbacks: exec.status,
+    }[c!];
     if (next !== undefined) {
       exec.status = next;
       return c === "rerun" ? text(res, 200, b!) : empty(res);
@@ -335,10 +357,16 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
   }
   if (a === "event") {
     if (method === "GET" && seg.length === 1) return json(res, 200, inst.events);
-    if (method === "GET" && seg.length === 2) return json(res, 200, inst.events.filter((h) => h.event === b));
+    if (method === "GET" && seg.length === 2)
+      return json(
+        res,
+        200,
+        inst.events.filter((h) => h.event === b),
+      );
     if ((method === "POST" || method === "PUT") && seg.length === 1) {
       const h = body as Obj;
-      if (method === "POST" && inst.events.some((x) => x.name === h.name)) return conflict(res, `EventHandler with name ${String(h.name)} already exists!`);
+      if (method === "POST" && inst.events.some((x) => x.name === h.name))
+        return conflict(res, `EventHandler with name ${String(h.name)} already exists!`);
       upsert(inst.events, h, (x) => String(x.name));
       return empty(res);
     }
@@ -381,16 +409,16 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
   const method = req.method ?? "GET";
   const body = parse(rawBody);
   if (kind === "conductor-admin") {
-    if (rest === "/records") return json(res, 200, inst.records), true;
+    if (rest === "/records") return (json(res, 200, inst.records), true);
     if (rest === "/state") {
       const pending = Object.fromEntries([...inst.pending].map(([k, v]) => [k, v.length]));
-      return json(res, 200, { ...inst, executions: [...inst.executions.values()], tasks: [...inst.tasks.values()], pending }), true;
+      return (json(res, 200, { ...inst, executions: [...inst.executions.values()], tasks: [...inst.tasks.values()], pending }), true);
     }
     if (rest === "/fault") {
       const f = body as Instance["faults"][number] | { clear: true };
       if ("clear" in f) inst.faults = [];
       else inst.faults.push(f);
-      return res.writeHead(204).end(), true;
+      return (res.writeHead(204).end(), true);
     }
     if (rest === "/seed") {
       const s = body as Obj;
@@ -439,20 +467,29 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
           inst.pending.set(queue, list);
         }
       }
-      return res.writeHead(204).end(), true;
+      return (res.writeHead(204).end(), true);
     }
-    return json(res, 404, {}), true;
+    return (json(res, 404, {}), true);
   }
   inst.records.push({ method, path: `${rest}${url.search}`, headers: req.headers, body: rawBody });
   const fault = inst.faults.find((f) => rest.startsWith(f.pathPrefix));
-  if (fault?.kind === "malformed") return res.writeHead(200, { "content-type": "application/json" }).end('{"workflowId": "x", "tasks": ['), true;
-  if (fault?.kind === "wrongShape") return json(res, 200, "just a string"), true;
+  if (fault?.kind === "malformed")
+    return (res.writeHead(200, { "content-type": "application/json" }).end('{"workflowId": "x", "tasks": ['), true);
+  if (fault?.kind === "wrongShape") return (json(res, 200, "just a string"), true);
   if (fault?.kind === "deep") {
     const nested = `${"[".repeat(5_000)}${"]".repeat(5_000)}`;
-    return res.writeHead(200, { "content-type": "application/json" }).end(`{"workflowId":"fb-1","workflowType":"FACEBOOK___wfA","workflowName":"FACEBOOK___wfA","correlationId":"alice","input":${nested}}`), true;
+    return (
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(
+          `{"workflowId":"fb-1","workflowType":"FACEBOOK___wfA","workflowName":"FACEBOOK___wfA","correlationId":"alice","input":${nested}}`,
+        ),
+      true
+    );
   }
-  if (fault?.kind === "error500") return json(res, 500, { status: 500, message: "java.lang.NullPointerException at com.netflix.conductor" }), true;
-  if (fault?.kind === "slow") return void setTimeout(() => json(res, 200, {}), 3_000), true;
+  if (fault?.kind === "error500")
+    return (json(res, 500, { status: 500, message: "java.lang.NullPointerException at com.netflix.conductor" }), true);
+  if (fault?.kind === "slow") return (void setTimeout(() => json(res, 200, {}), 3_000), true);
   const seg = rest
     .split("/")
     .filter(Boolean)

@@ -18,7 +18,10 @@ interface Rec {
 }
 const records = new Map<string, Rec[]>();
 
-const item = (ns: string, name: string) => ({ metadata: { name, namespace: ns, uid: `uid-${ns}-${name}` }, status: { phase: "Succeeded" } });
+const item = (ns: string, name: string) => ({
+  metadata: { name, namespace: ns, uid: `uid-${ns}-${name}` },
+  status: { phase: "Succeeded" },
+});
 /** An answer that never ends: 64 KiB chunks for as long as the reader keeps reading (respecting backpressure). */
 function endless(res: ServerResponse, contentType: string): void {
   res.writeHead(200, { "content-type": contentType });
@@ -35,13 +38,18 @@ function endless(res: ServerResponse, contentType: string): void {
 const ARCHIVED: Record<string, string> = { "uid-alpha": "alpha", "uid-beta": "beta", "uid-secret": "secret" };
 
 function argo(rest: string, method: string, body: string, res: ServerResponse): void {
-  const json = (status: number, v: unknown): void => void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
+  const json = (status: number, v: unknown): void =>
+    void res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(v));
   const path = rest.split("?")[0]!;
-  if (path === "/" || path === "/index.html") return void res.writeHead(200, { "content-type": "text/html" }).end('<html><base href="/argo/"></html>');
+  if (path === "/" || path === "/index.html")
+    return void res.writeHead(200, { "content-type": "text/html" }).end('<html><base href="/argo/"></html>');
   if (path.endsWith(".js")) return void res.writeHead(200, { "content-type": "text/javascript" }).end("console.log('ui')");
   if (/^\/api\/v1\/workflows\/[^/]+\/endless\/log$/.test(path)) return endless(res, "application/json");
   const everywhere = ["alpha", "beta", "secret"].map((ns) => item(ns, "wf-1"));
-  if (method === "GET" && (path === "/api/v1/workflows/" || path === "/api/v1/archived-workflows/" || path === "/api/v1/archived-workflows")) {
+  if (
+    method === "GET" &&
+    (path === "/api/v1/workflows/" || path === "/api/v1/archived-workflows/" || path === "/api/v1/archived-workflows")
+  ) {
     return json(200, { metadata: {}, items: everywhere });
   }
   // A listing in a shape Argo never answers (a bare array), to prove the gateway refuses what it cannot filter.
@@ -71,13 +79,18 @@ function argo(rest: string, method: string, body: string, res: ServerResponse): 
 function flowapi(rest: string, method: string, res: ServerResponse): void {
   const path = rest.split("?")[0]!;
   if (method === "POST" && path === "/api/0/run") {
-    return void res.writeHead(202, { location: "/api/0/poll/0123456789abcdef0123456789abcdef", "content-type": "application/json" }).end("{}");
+    return void res
+      .writeHead(202, { location: "/api/0/poll/0123456789abcdef0123456789abcdef", "content-type": "application/json" })
+      .end("{}");
   }
   const poll = /^\/api\/0\/poll\/([^/]+)$/.exec(path);
   if (poll) return void res.writeHead(303, { location: `/api/0/get/${poll[1]}` }).end();
   if (path === "/api/0/get/endless") return endless(res, "application/json");
   const get = /^\/api\/0\/get\/([^/]+)$/.exec(path);
-  if (get) return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ query_id: get[1], query_result: [{ pcod: "NPL.1", value: 3 }] }));
+  if (get)
+    return void res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ query_id: get[1], query_result: [{ pcod: "NPL.1", value: 3 }] }));
   if (path.startsWith("/api/0/geography/") || path === "/api/0/available_dates" || path.startsWith("/api/0/spec/")) {
     return void res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: path }));
   }
@@ -99,10 +112,12 @@ function prefect(body: string, res: ServerResponse): void {
   }
   const data: Record<string, unknown> = {};
   for (const f of fields) {
-    if (f === "project") data[f] = [{ name: "etl", created: "2026-11-02T09:00:00+00:00", description: null, flows_aggregate: { aggregate: { count: 1 } } }];
+    if (f === "project")
+      data[f] = [{ name: "etl", created: "2026-11-02T09:00:00+00:00", description: null, flows_aggregate: { aggregate: { count: 1 } } }];
     else if (f === "flow") data[f] = [{ id: PREFECT_FLOW_ID, name: "nightly" }];
     else if (f === "create_flow_run") data[f] = { id: "e2e2e2e2-0000-4000-8000-000000000002" };
-    else return json({ data: null, errors: [{ message: `stand-in does not serve ${f}`, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
+    else
+      return json({ data: null, errors: [{ message: `stand-in does not serve ${f}`, extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }] });
   }
   json({ data });
 }

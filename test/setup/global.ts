@@ -11,7 +11,6 @@ import { schema } from "../../src/db/schema.ts";
 import { createKey } from "../../src/store/keys.ts";
 import { startStubs } from "./stubs.ts";
 
-
 export default async function setup(project: TestProject) {
   const server = process.env.TEST_DATABASE_URL;
   const scratch = server ? await createScratchDatabase(server, "test") : null;

@@ -39,7 +39,9 @@ describe("API key format", () => {
 
 describe("sha256HexSync (the JavaScript SHA-256 keys are hashed with)", () => {
   const subtleHex = async (s: string) =>
-    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+    [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(s)))]
+      .map((b) => b.toString(16).padStart(2, "0"))
+      .join("");
 
   it("equals the runtime's SHA-256 at every length around the block boundaries, for ASCII and other UTF-8", async () => {
     for (let n = 0; n <= 200; n++) {

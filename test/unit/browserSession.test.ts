@@ -80,14 +80,22 @@ describe("navigations and the same-origin proof", () => {
     expect(crossSiteRefusal("POST", h({ ...same, "content-type": "application/json" }), ORIGIN, "t")).toBeNull();
     expect(crossSiteRefusal("DELETE", h(same), ORIGIN, "t")).toBeNull();
     expect(crossSiteRefusal("POST", h({ ...same, "content-type": "text/plain" }), ORIGIN, "t")).toMatch(/CSRF token/);
-    expect(crossSiteRefusal("POST", h({ ...same, "content-type": "application/x-www-form-urlencoded" }), ORIGIN, "t")).toMatch(/CSRF token/);
+    expect(crossSiteRefusal("POST", h({ ...same, "content-type": "application/x-www-form-urlencoded" }), ORIGIN, "t")).toMatch(
+      /CSRF token/,
+    );
     expect(crossSiteRefusal("POST", h({ ...same, "content-type": "multipart/form-data; boundary=x" }), ORIGIN, "t")).toMatch(/CSRF token/);
     expect(crossSiteRefusal("POST", h(same), ORIGIN, "t")).toMatch(/CSRF token/);
     expect(crossSiteRefusal("POST", h({ ...same, "content-type": "text/plain", "x-csrf-token": "t" }), ORIGIN, "t")).toBeNull();
-    expect(crossSiteRefusal("POST", h({ ...same, "content-type": "application/json", "x-csrf-token": "u" }), ORIGIN, "t")).toMatch(/does not match/);
-    expect(crossSiteRefusal("POST", h({ origin: "https://evil.gw.example.com", "content-type": "application/json" }), ORIGIN, "t")).toMatch(/cross-origin/);
+    expect(crossSiteRefusal("POST", h({ ...same, "content-type": "application/json", "x-csrf-token": "u" }), ORIGIN, "t")).toMatch(
+      /does not match/,
+    );
+    expect(crossSiteRefusal("POST", h({ origin: "https://evil.gw.example.com", "content-type": "application/json" }), ORIGIN, "t")).toMatch(
+      /cross-origin/,
+    );
     expect(crossSiteRefusal("POST", h({ origin: "null", "content-type": "application/json" }), ORIGIN, "t")).toMatch(/cross-origin/);
-    expect(crossSiteRefusal("PUT", h({ "sec-fetch-site": "same-site", "content-type": "application/json" }), ORIGIN, "t")).toMatch(/cross-site/);
+    expect(crossSiteRefusal("PUT", h({ "sec-fetch-site": "same-site", "content-type": "application/json" }), ORIGIN, "t")).toMatch(
+      /cross-site/,
+    );
     expect(crossSiteRefusal("PUT", h({ "content-type": "application/json" }), ORIGIN, "t")).toMatch(/Origin/);
   });
 });
@@ -117,7 +125,11 @@ describe("sign-in configuration", () => {
   it("is all or nothing, and needs SESSION_SECRETS", () => {
     const r = parseConfig({ ...base, ...oidc });
     if (!r.ok) throw r.error;
-    expect(r.config.oidc).toMatchObject({ issuer: "https://id.example.com/realms/acme", clientId: "flowgate", scopes: ["openid", "email", "profile"] });
+    expect(r.config.oidc).toMatchObject({
+      issuer: "https://id.example.com/realms/acme",
+      clientId: "flowgate",
+      scopes: ["openid", "email", "profile"],
+    });
     expect(r.config.session).toMatchObject({ idleTtlS: 900, maxTtlS: 28_800, keyExchange: false });
     const { OIDC_CLIENT_ID: _, ...partial } = oidc;
     expect(parseConfig({ ...base, ...partial })).toMatchObject({ ok: false, error: { details: { variables: ["OIDC_CLIENT_ID"] } } });
@@ -138,7 +150,10 @@ describe("sign-in configuration", () => {
   it("exchanges keys for sessions only without a provider, unless turned on", () => {
     const keysOnly = parseConfig({ ...base, SESSION_SECRETS: oidc.SESSION_SECRETS });
     expect(keysOnly).toMatchObject({ ok: true, config: { oidc: null, session: { keyExchange: true } } });
-    expect(parseConfig({ ...base, ...oidc, SESSION_KEY_EXCHANGE: "true" })).toMatchObject({ ok: true, config: { session: { keyExchange: true } } });
+    expect(parseConfig({ ...base, ...oidc, SESSION_KEY_EXCHANGE: "true" })).toMatchObject({
+      ok: true,
+      config: { session: { keyExchange: true } },
+    });
     expect(parseConfig({ ...base })).toMatchObject({ ok: true, config: { session: null } });
   });
 });
@@ -150,16 +165,30 @@ describe("ID token audience and authorized party", () => {
     const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
     const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: "k", alg: "ES256" }] });
     const sign = (claims: Record<string, unknown>) =>
-      new SignJWT({ nonce: "n", ...claims }).setProtectedHeader({ alg: "ES256", kid: "k" }).setIssuer("https://id.example").setSubject("alice").setIssuedAt().setExpirationTime("5m").sign(privateKey);
+      new SignJWT({ nonce: "n", ...claims })
+        .setProtectedHeader({ alg: "ES256", kid: "k" })
+        .setIssuer("https://id.example")
+        .setSubject("alice")
+        .setIssuedAt()
+        .setExpirationTime("5m")
+        .sign(privateKey);
     const expect_ = { issuer: "https://id.example", clientId: "flowgate", nonce: "n", clockToleranceS: 0, keys };
     await expect(verifyIdToken(await sign({ aud: "flowgate" }), expect_)).resolves.toMatchObject({ sub: "alice" });
-    await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"], azp: "flowgate" }), expect_)).resolves.toMatchObject({ sub: "alice" });
+    await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"], azp: "flowgate" }), expect_)).resolves.toMatchObject({
+      sub: "alice",
+    });
     await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"] }), expect_)).rejects.toThrow(/azp/);
     await expect(verifyIdToken(await sign({ aud: ["flowgate", "other"], azp: "other" }), expect_)).rejects.toThrow(/azp/);
     await expect(verifyIdToken(await sign({ aud: "flowgate", azp: "other" }), expect_)).rejects.toThrow(/azp/);
     await expect(verifyIdToken(await sign({ aud: "other" }), expect_)).rejects.toThrow(/aud/);
     await expect(verifyIdToken(await sign({ aud: "flowgate", nonce: "m" }), expect_)).rejects.toThrow(/nonce/);
-    const hs = await new SignJWT({ nonce: "n", aud: "flowgate" }).setProtectedHeader({ alg: "HS256" }).setIssuer("https://id.example").setSubject("alice").setIssuedAt().setExpirationTime("5m").sign(new TextEncoder().encode("x".repeat(32)));
+    const hs = await new SignJWT({ nonce: "n", aud: "flowgate" })
+      .setProtectedHeader({ alg: "HS256" })
+      .setIssuer("https://id.example")
+      .setSubject("alice")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(new TextEncoder().encode("x".repeat(32)));
     await expect(verifyIdToken(hs, expect_)).rejects.toThrow(/could not be verified/);
   });
 });

@@ -41,9 +41,23 @@ describe("the console's words for what a key can do", () => {
 });
 
 describe("the audit chart's buckets", () => {
-  const ev = (at: string, decision: AuditEvent["decision"]): AuditEvent => ({ at, decision, action: "a", actorSubject: "s", actorKeyId: null, tenant: null, target: null, requestId: null });
+  const ev = (at: string, decision: AuditEvent["decision"]): AuditEvent => ({
+    at,
+    decision,
+    action: "a",
+    actorSubject: "s",
+    actorKeyId: null,
+    tenant: null,
+    target: null,
+    requestId: null,
+  });
   it("counts refused (BLOCKED) and allowed (ALLOWED, DONE) per time slice, every event once", () => {
-    const events = [ev("2026-01-01T00:00:00Z", "ALLOWED"), ev("2026-01-01T00:00:01Z", "BLOCKED"), ev("2026-01-01T01:00:00Z", "DONE"), ev("2026-01-01T02:00:00Z", "BLOCKED")];
+    const events = [
+      ev("2026-01-01T00:00:00Z", "ALLOWED"),
+      ev("2026-01-01T00:00:01Z", "BLOCKED"),
+      ev("2026-01-01T01:00:00Z", "DONE"),
+      ev("2026-01-01T02:00:00Z", "BLOCKED"),
+    ];
     const b = buckets(events, 4);
     expect(b).toHaveLength(4);
     expect(b.reduce((n, x) => n + x.allowed + x.refused, 0)).toBe(4);

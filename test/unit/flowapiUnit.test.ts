@@ -23,24 +23,59 @@ describe("aggregation unit", () => {
   it.each([
     ["a reference location's own", daily("admin2"), "admin2"],
     ["spatial_aggregate: its locations'", { query_kind: "spatial_aggregate", locations: daily("admin3") }, "admin3"],
-    ["joined_spatial_aggregate: its locations', not its metric's", { query_kind: "joined_spatial_aggregate", locations: daily("admin1"), metric: { query_kind: "radius_of_gyration", aggregation_unit: "admin3" }, method: "avg" }, "admin1"],
+    [
+      "joined_spatial_aggregate: its locations', not its metric's",
+      {
+        query_kind: "joined_spatial_aggregate",
+        locations: daily("admin1"),
+        metric: { query_kind: "radius_of_gyration", aggregation_unit: "admin3" },
+        method: "avg",
+      },
+      "admin1",
+    ],
     ["flows: its from_location's", { query_kind: "flows", from_location: daily("admin1"), to_location: daily("admin1") }, "admin1"],
-    ["modal_location: its first location's", { query_kind: "spatial_aggregate", locations: { query_kind: "modal_location", locations: [daily("lon-lat"), daily("lon-lat")] } }, "lon-lat"],
-    ["majority_location through location_visits", { query_kind: "spatial_aggregate", locations: { query_kind: "majority_location", subscriber_location_weights: { query_kind: "location_visits", locations: [daily("admin3")] } } }, "admin3"],
-    ["a histogram has none", { query_kind: "histogram_aggregate", metric: { query_kind: "displacement", reference_location: daily("admin3") }, bins: { n_bins: 5 } }, null],
+    [
+      "modal_location: its first location's",
+      { query_kind: "spatial_aggregate", locations: { query_kind: "modal_location", locations: [daily("lon-lat"), daily("lon-lat")] } },
+      "lon-lat",
+    ],
+    [
+      "majority_location through location_visits",
+      {
+        query_kind: "spatial_aggregate",
+        locations: {
+          query_kind: "majority_location",
+          subscriber_location_weights: { query_kind: "location_visits", locations: [daily("admin3")] },
+        },
+      },
+      "admin3",
+    ],
+    [
+      "a histogram has none",
+      {
+        query_kind: "histogram_aggregate",
+        metric: { query_kind: "displacement", reference_location: daily("admin3") },
+        bins: { n_bins: 5 },
+      },
+      null,
+    ],
     ["a kind without a unit has none", { query_kind: "total_network_objects", total_by: "day" }, null],
   ])("%s", (_n, query, unit) => {
     expect(aggregationUnit(query)).toEqual({ unit });
   });
 
   it("refuses what FlowMachine refuses: a unit beside one taken from a sub-query, or a sub-query without one", () => {
-    expect(aggregationUnit({ query_kind: "spatial_aggregate", aggregation_unit: "admin3", locations: daily("admin3") })).toHaveProperty("refused");
+    expect(aggregationUnit({ query_kind: "spatial_aggregate", aggregation_unit: "admin3", locations: daily("admin3") })).toHaveProperty(
+      "refused",
+    );
     expect(aggregationUnit({ query_kind: "spatial_aggregate", locations: { query_kind: "daily_location" } })).toHaveProperty("refused");
     expect(aggregationUnit({ query_kind: "spatial_aggregate" })).toHaveProperty("refused");
     expect(aggregationUnit({ query_kind: "__proto__" })).toEqual({ unit: null });
   });
 
   it("every scope of a query carries the derived unit", () => {
-    expect(queryScopes({ query_kind: "spatial_aggregate", locations: daily("admin3") })).toEqual({ scopes: ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location"] });
+    expect(queryScopes({ query_kind: "spatial_aggregate", locations: daily("admin3") })).toEqual({
+      scopes: ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location"],
+    });
   });
 });

@@ -38,19 +38,62 @@ describe("gateway tokens (Conductor SDK login)", () => {
   it("refuses what it did not sign as it signs: no alg none, no other HMAC, no JWT of another issuer or audience", async () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
     const forged = [
-      new UnsecuredJWT({}).setIssuer("flowgate").setAudience("flowgate:conductor-sdk").setSubject("abc123def456").setIssuedAt().setExpirationTime(exp).encode(),
-      await new SignJWT({}).setProtectedHeader({ alg: "HS512" }).setIssuer("flowgate").setAudience("flowgate:conductor-sdk").setSubject("abc123def456").setIssuedAt().setExpirationTime(exp).sign(enc(`${A}${A}`)),
-      await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("idp").setAudience("flowgate:conductor-sdk").setSubject("abc123def456").setIssuedAt().setExpirationTime(exp).sign(enc(A)),
-      await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("flowgate").setAudience("api").setSubject("abc123def456").setIssuedAt().setExpirationTime(exp).sign(enc(A)),
-      await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("flowgate").setAudience("flowgate:conductor-sdk").setSubject("../x").setIssuedAt().setExpirationTime(exp).sign(enc(A)),
-      await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("flowgate").setAudience("flowgate:conductor-sdk").setSubject("abc123def456").setIssuedAt().sign(enc(A)), // no exp
+      new UnsecuredJWT({})
+        .setIssuer("flowgate")
+        .setAudience("flowgate:conductor-sdk")
+        .setSubject("abc123def456")
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .encode(),
+      await new SignJWT({})
+        .setProtectedHeader({ alg: "HS512" })
+        .setIssuer("flowgate")
+        .setAudience("flowgate:conductor-sdk")
+        .setSubject("abc123def456")
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(enc(`${A}${A}`)),
+      await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("idp")
+        .setAudience("flowgate:conductor-sdk")
+        .setSubject("abc123def456")
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(enc(A)),
+      await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("flowgate")
+        .setAudience("api")
+        .setSubject("abc123def456")
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(enc(A)),
+      await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("flowgate")
+        .setAudience("flowgate:conductor-sdk")
+        .setSubject("../x")
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(enc(A)),
+      await new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("flowgate")
+        .setAudience("flowgate:conductor-sdk")
+        .setSubject("abc123def456")
+        .setIssuedAt()
+        .sign(enc(A)), // no exp
       "fgk_abc123def456_notatoken",
     ];
     for (const t of forged) expect(await refusal(verifyGatewayToken(t, [A])), t).toBe("INVALID_TOKEN");
   });
 
   it("without a secret issues nothing: a configuration error naming the variable", async () => {
-    await expect(issueGatewayToken("abc123def456", [])).rejects.toMatchObject({ code: "BAD_CONFIGURATION", details: { variables: ["GATEWAY_TOKEN_SECRET"] } });
+    await expect(issueGatewayToken("abc123def456", [])).rejects.toMatchObject({
+      code: "BAD_CONFIGURATION",
+      details: { variables: ["GATEWAY_TOKEN_SECRET"] },
+    });
     expect(await refusal(verifyGatewayToken((await issueGatewayToken("k", [A])).token, []))).toBe("INVALID_TOKEN");
   });
 });

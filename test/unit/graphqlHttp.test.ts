@@ -63,7 +63,11 @@ describe("Prefect tenant ids", () => {
 
   it("come from the caller's tenant unless TENANT_* say otherwise", async () => {
     const caller = { kind: "api_key" as const, subject: "s", tenant: "Acme--Ops", roles: [], groups: [], scopes: [] };
-    expect(await prefectTenantOf(caller, {})).toEqual({ id: await uuidV5(PREFECT_TENANT_NAMESPACE, "Acme--Ops"), name: "Acme--Ops", slug: "acme-ops" });
+    expect(await prefectTenantOf(caller, {})).toEqual({
+      id: await uuidV5(PREFECT_TENANT_NAMESPACE, "Acme--Ops"),
+      name: "Acme--Ops",
+      slug: "acme-ops",
+    });
     expect(await prefectTenantOf(caller, { id: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12", name: "Acme Org" })).toEqual({
       id: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12",
       name: "Acme Org",

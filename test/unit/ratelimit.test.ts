@@ -12,7 +12,14 @@ import { parseConfig } from "../../src/readConfig";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
 import { analyzeRequest } from "../../src/engines/prefect/policy";
 
-const spec = (over: Partial<LimitSpec> = {}): LimitSpec => ({ id: "rl_x", version: 1, rate: { limit: 100, windowS: 60 }, quota: null, shadow: false, ...over });
+const spec = (over: Partial<LimitSpec> = {}): LimitSpec => ({
+  id: "rl_x",
+  version: 1,
+  rate: { limit: 100, windowS: 60 },
+  quota: null,
+  shadow: false,
+  ...over,
+});
 const T0 = Date.UTC(2026, 10, 27, 23, 59, 0);
 
 describe("token bucket", () => {
@@ -90,8 +97,11 @@ describe("cost", () => {
   const w = weights.ok ? weights.config.rateLimits.prefectFieldCosts : new Map();
 
   it("counts each execution of a root field: aliases apart, same response key merged, fragments followed once", () => {
-    expect(Object.fromEntries(rootFieldExecutions("{ a: flow { id } b: flow { id } flow { id } flow { name } }", null, 1000)!)).toEqual({ flow: 3 });
-    const viaFragments = "query Q { ...F ...F ... on query_root { c: flow { id } } } fragment F on query_root { a: flow { id } b: task { id } }";
+    expect(Object.fromEntries(rootFieldExecutions("{ a: flow { id } b: flow { id } flow { id } flow { name } }", null, 1000)!)).toEqual({
+      flow: 3,
+    });
+    const viaFragments =
+      "query Q { ...F ...F ... on query_root { c: flow { id } } } fragment F on query_root { a: flow { id } b: task { id } }";
     expect(Object.fromEntries(rootFieldExecutions(viaFragments, "Q", 1000)!)).toEqual({ flow: 2, task: 1 });
     expect(rootFieldExecutions("query A { flow { id } } query B { x: flow { id } y: flow { id } }", "B", 1000)!.get("flow")).toBe(2);
     expect(rootFieldExecutions("{ nope", null, 1000)).toBeNull();
@@ -103,8 +113,14 @@ describe("cost", () => {
     expect(fieldWeight(w, "mutation", "create_flow_run")).toBe(10);
     expect(fieldWeight(w, "query", "__typename")).toBe(0);
     const ten = `mutation { ${Array.from({ length: 10 }, (_, i) => `r${i}: create_flow_run(input: {}) { id }`).join(" ")} }`;
-    expect(prefectCost([{ query: ten, operationName: null, type: "mutation", rootFields: ["create_flow_run"] }], w, { maxTokens: 15_000 })).toBe(100);
-    expect(prefectCost([{ query: "{ __typename }", operationName: null, type: "query", rootFields: ["__typename"] }, null], w, { maxTokens: 15_000 })).toBe(2);
+    expect(
+      prefectCost([{ query: ten, operationName: null, type: "mutation", rootFields: ["create_flow_run"] }], w, { maxTokens: 15_000 }),
+    ).toBe(100);
+    expect(
+      prefectCost([{ query: "{ __typename }", operationName: null, type: "query", rootFields: ["__typename"] }, null], w, {
+        maxTokens: 15_000,
+      }),
+    ).toBe(2);
   });
 
   it("uses the guard's own count of executions when its analysis gives one, and agrees with it", () => {
@@ -114,19 +130,34 @@ describe("cost", () => {
       `mutation { ${Array.from({ length: 7 }, (_, i) => `m${i}: create_flow_run(input: {}) { id }`).join(" ")} x: set_schedule_active(input: {}) { success } }`,
     ];
     for (const query of docs) {
-      const analysis = analyzeRequest({ query, operationName: query.startsWith("query Q") ? "Q" : null, persistedQueryHash: null }, DEFAULT_GRAPHQL_LIMITS);
+      const analysis = analyzeRequest(
+        { query, operationName: query.startsWith("query Q") ? "Q" : null, persistedQueryHash: null },
+        DEFAULT_GRAPHQL_LIMITS,
+      );
       if (!analysis.ok) throw new Error(analysis.reason);
       const ours = rootFieldExecutions(query, analysis.value.name, 15_000)!;
       expect(Object.fromEntries(analysis.value.rootFieldUses.map((u) => [u.name, u.responseKeys]))).toEqual(Object.fromEntries(ours));
       const op = { query, operationName: analysis.value.name, type: analysis.value.type, rootFields: analysis.value.rootFields };
-      expect(prefectCost([{ ...op, rootFieldUses: analysis.value.rootFieldUses }], w, { maxTokens: 15_000 })).toBe(prefectCost([op], w, { maxTokens: 15_000 }));
+      expect(prefectCost([{ ...op, rootFieldUses: analysis.value.rootFieldUses }], w, { maxTokens: 15_000 })).toBe(
+        prefectCost([op], w, { maxTokens: 15_000 }),
+      );
     }
-    const three = { query: "irrelevant", operationName: null, type: "mutation" as const, rootFields: ["create_flow_run"], rootFieldUses: [{ name: "create_flow_run", responseKeys: 3 }] };
+    const three = {
+      query: "irrelevant",
+      operationName: null,
+      type: "mutation" as const,
+      rootFields: ["create_flow_run"],
+      rootFieldUses: [{ name: "create_flow_run", responseKeys: 3 }],
+    };
     expect(prefectCost([three], w, { maxTokens: 15_000 })).toBe(30);
   });
 
   it("PREFECT_FIELD_COSTS overrides the defaults and is validated", () => {
-    const r = parseConfig({ DATABASE_URL: "postgres://x", KEY_CACHE: { get() {} }, PREFECT_FIELD_COSTS: "mutation/create_flow_run=1,query/*=2" });
+    const r = parseConfig({
+      DATABASE_URL: "postgres://x",
+      KEY_CACHE: { get() {} },
+      PREFECT_FIELD_COSTS: "mutation/create_flow_run=1,query/*=2",
+    });
     expect(r.ok && r.config.rateLimits.prefectFieldCosts.get("mutation/create_flow_run")).toBe(1);
     expect(r.ok && r.config.rateLimits.prefectFieldCosts.get("query/*")).toBe(2);
     const bad = parseConfig({ DATABASE_URL: "postgres://x", KEY_CACHE: { get() {} }, PREFECT_FIELD_COSTS: "create_flow_run=x" });
@@ -150,7 +181,15 @@ describe("cost", () => {
 
 describe("matching", () => {
   const rule = (over: Partial<RateLimitRule>): RateLimitRule => ({
-    id: "rl_a", targetKind: "key", target: "*", routeGroup: "*", rate: { limit: 1, windowS: 1 }, quota: null, mode: "enforce", version: 1, ...over,
+    id: "rl_a",
+    targetKind: "key",
+    target: "*",
+    routeGroup: "*",
+    rate: { limit: 1, windowS: 1 },
+    quota: null,
+    mode: "enforce",
+    version: 1,
+    ...over,
   });
 
   it("applies a rule to its target on its route group; `*` gives each caller a pool of its own", () => {
@@ -159,9 +198,13 @@ describe("matching", () => {
       rule({ id: "rl_acme", targetKind: "tenant", target: "acme" }),
       rule({ id: "rl_alice", targetKind: "subject", target: "alice", routeGroup: "conductor" }),
     ]);
-    const pools = (group: Parameters<typeof matchLimits>[1], p: Parameters<typeof matchLimits>[2]) => matchLimits(table, group, p).map((m) => `${m.rule.id}@${m.pool}`);
+    const pools = (group: Parameters<typeof matchLimits>[1], p: Parameters<typeof matchLimits>[2]) =>
+      matchLimits(table, group, p).map((m) => `${m.rule.id}@${m.pool}`);
     expect(pools("prefect", { keyId: "k1", subject: "alice", tenant: "acme" })).toEqual(["rl_each_key@key:k1", "rl_acme@tenant:acme"]);
-    expect(pools("conductor", { keyId: "k1", subject: "alice", tenant: "acme" })).toEqual(["rl_acme@tenant:acme", "rl_alice@subject:acme:alice"]); // a subject pool is per tenant
+    expect(pools("conductor", { keyId: "k1", subject: "alice", tenant: "acme" })).toEqual([
+      "rl_acme@tenant:acme",
+      "rl_alice@subject:acme:alice",
+    ]); // a subject pool is per tenant
     expect(pools("prefect", { subject: "bob" })).toEqual([]); // a JWT without key id or tenant
     expect(compileTable([]).size).toBe(0);
   });
@@ -175,9 +218,13 @@ describe("usage roll-up", () => {
       { ...base, minute: Date.UTC(2026, 0, 1, 10, 2), refused: 1 },
       { ...base, minute: Date.UTC(2026, 0, 1, 11, 0) },
     ]);
-    const by = (r: string) => rows.filter((x) => x.resolution === r).map((x) => [x.bucketStart.toISOString(), x.requests, x.cost, x.refused]);
+    const by = (r: string) =>
+      rows.filter((x) => x.resolution === r).map((x) => [x.bucketStart.toISOString(), x.requests, x.cost, x.refused]);
     expect(by("minute")).toHaveLength(3);
-    expect(by("hour")).toEqual([["2026-01-01T10:00:00.000Z", 2, 4, 1], ["2026-01-01T11:00:00.000Z", 1, 2, 0]]);
+    expect(by("hour")).toEqual([
+      ["2026-01-01T10:00:00.000Z", 2, 4, 1],
+      ["2026-01-01T11:00:00.000Z", 1, 2, 0],
+    ]);
     expect(by("day")).toEqual([["2026-01-01T00:00:00.000Z", 3, 6, 1]]);
   });
 });

@@ -26,7 +26,10 @@ describe("the engine registry", () => {
     const declared = upstreamTable(engines); // throws on a name declared twice
     for (const e of engines) {
       const parsed = e.config?.safeParse({});
-      const given = parsed?.success && typeof parsed.data === "object" && parsed.data && "upstreams" in parsed.data ? Object.keys(parsed.data.upstreams as object) : [];
+      const given =
+        parsed?.success && typeof parsed.data === "object" && parsed.data && "upstreams" in parsed.data
+          ? Object.keys(parsed.data.upstreams as object)
+          : [];
       for (const name of given) expect(Object.keys(declared), `${e.name}: ${name}`).toContain(name);
     }
     for (const d of Object.values(declared)) expect(CONFIG_VARIABLE_NAMES).toContain(d.variable);

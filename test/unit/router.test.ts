@@ -21,7 +21,13 @@ function matches(routes: { method: string; path: string }[]) {
     const [expected] = trie.match(m, p) as [[number, Record<string, string>][]];
     const [entries, stash] = mine.match(m, p) as [[number, ParamIndexMap][], string[]];
     const named = (i: number, params: ParamIndexMap) =>
-      sorted(Object.fromEntries(Object.entries(params).filter(([k]) => routes[i]!.path.includes(`:${k}`)).map(([k, v]) => [k, stash[v]!])));
+      sorted(
+        Object.fromEntries(
+          Object.entries(params)
+            .filter(([k]) => routes[i]!.path.includes(`:${k}`))
+            .map(([k, v]) => [k, stash[v]!]),
+        ),
+      );
     return { trie: expected.map(([i, params]) => [i, sorted(params)]), mine: entries.map(([i, params]) => [i, named(i, params)]) };
   };
 }
@@ -44,8 +50,14 @@ describe("the gateway's router", () => {
     ];
     const both = matches(routes);
     const requests = [
-      ["GET", "/a/search"], ["GET", "/a/x1"], ["GET", "/a/run/r1"], ["GET", "/a/run/history"],
-      ["GET", "/a/search/history"], ["POST", "/a/search"], ["POST", "/a/x1"], ["GET", "/b"],
+      ["GET", "/a/search"],
+      ["GET", "/a/x1"],
+      ["GET", "/a/run/r1"],
+      ["GET", "/a/run/history"],
+      ["GET", "/a/search/history"],
+      ["POST", "/a/search"],
+      ["POST", "/a/x1"],
+      ["GET", "/b"],
     ];
     for (const [m, p] of requests) {
       const { trie, mine } = both(m!, p!);
@@ -62,7 +74,10 @@ describe("the gateway's router", () => {
     let checked = 0;
     for (const r of routes) {
       // Each parameter in turn takes every word of the app (the others a plain value); a tail wildcard takes one more segment.
-      const segments = r.path.split("/").slice(1).map((s) => (s === "*" ? "x" : s));
+      const segments = r.path
+        .split("/")
+        .slice(1)
+        .map((s) => (s === "*" ? "x" : s));
       const params = segments.flatMap((s, k) => (s.startsWith(":") ? [k] : []));
       for (const k of params.length > 0 ? params : [-1]) {
         for (const word of k === -1 ? [""] : words) {

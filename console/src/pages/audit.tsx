@@ -4,7 +4,6 @@ import { api, query } from "../api";
 import { buckets, type AuditEvent } from "../model";
 import { ErrorLine, Field, isoOf, useLoad, when } from "../ui";
 
-
 function Chart({ events }: { events: AuditEvent[] }) {
   const data = buckets(events);
   if (data.length === 0) return null;

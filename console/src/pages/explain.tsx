@@ -40,12 +40,17 @@ export function ExplainPage() {
       return;
     }
     const request = { method, path, ...(parsedHeaders ? { headers: parsedHeaders } : {}), ...(body && method !== "GET" ? { body } : {}) };
-    api<Explanation>("POST", "/admin/explain", { [by]: credential.trim(), request }).then((a) => (setAnswer(a), setError(null)), (e: unknown) => (setAnswer(null), setError(e)));
+    api<Explanation>("POST", "/admin/explain", { [by]: credential.trim(), request }).then(
+      (a) => (setAnswer(a), setError(null)),
+      (e: unknown) => (setAnswer(null), setError(e)),
+    );
   };
   return (
     <section>
       <h2>Explain a decision</h2>
-      <p class="muted">Runs the request through the gateway's own checks and rewrites without sending anything upstream or writing the audit trail.</p>
+      <p class="muted">
+        Runs the request through the gateway's own checks and rewrites without sending anything upstream or writing the audit trail.
+      </p>
       <form class="explain" onSubmit={submit} name="explain">
         <Field label="Credential">
           <select name="by" value={by} onChange={(e) => setBy(e.currentTarget.value as "keyId" | "token")}>

@@ -15,10 +15,16 @@ export function KeysPage() {
   const [state, setState] = useState<State>("active");
   const [open, setOpen] = useState<string | null>(null);
   const keys = useLoad(
-    () => api<{ keys: KeyView[] }>("GET", `/admin/keys${query({ tenant, subject, includeRevoked: state === "active" ? undefined : "true", limit: "200" })}`),
+    () =>
+      api<{ keys: KeyView[] }>(
+        "GET",
+        `/admin/keys${query({ tenant, subject, includeRevoked: state === "active" ? undefined : "true", limit: "200" })}`,
+      ),
     [tenant, subject, state],
   );
-  const shown = (keys.data?.keys ?? []).filter((k) => (state === "all" || stateOf(k) === state) && (!scope || k.scopes.some((s) => s.includes(scope))));
+  const shown = (keys.data?.keys ?? []).filter(
+    (k) => (state === "all" || stateOf(k) === state) && (!scope || k.scopes.some((s) => s.includes(scope))),
+  );
   return (
     <section>
       <h2>Keys</h2>
@@ -102,12 +108,19 @@ function KeyDetail({ k, onChanged }: { k: KeyView; onChanged: () => void }) {
           <button
             type="button"
             onClick={() =>
-              api<{ key: string }>("POST", `/admin/keys/${k.id}/rotate`, { gracePeriodS: Number(grace) }).then((r) => setRotated(r.key), setError)
+              api<{ key: string }>("POST", `/admin/keys/${k.id}/rotate`, { gracePeriodS: Number(grace) }).then(
+                (r) => setRotated(r.key),
+                setError,
+              )
             }
           >
             Rotate
           </button>
-          <button type="button" class="danger" onClick={() => confirm(`Revoke ${k.prefix}?`) && act(() => api("DELETE", `/admin/keys/${k.id}`))}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() => confirm(`Revoke ${k.prefix}?`) && act(() => api("DELETE", `/admin/keys/${k.id}`))}
+          >
             Revoke
           </button>
           <button type="button" onClick={() => act(() => api("DELETE", `/admin/cache/keys/${k.id}`))}>
@@ -135,7 +148,17 @@ export function Plaintext({ value }: { value: string }) {
 }
 
 function CreateKey({ onCreated }: { onCreated: () => void }) {
-  const [form, setForm] = useState({ tenant: "", subject: "", email: "", name: "", roles: "", groups: "", serves: "", expires: "", custom: "" });
+  const [form, setForm] = useState({
+    tenant: "",
+    subject: "",
+    email: "",
+    name: "",
+    roles: "",
+    groups: "",
+    serves: "",
+    expires: "",
+    custom: "",
+  });
   const [scopes, setScopes] = useState<string[]>([]);
   const [created, setCreated] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);

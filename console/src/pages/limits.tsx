@@ -24,7 +24,16 @@ const GROUPS = ["*", "prefect", "conductor", "workers", "argo", "flowapi", "admi
 export function LimitsPage() {
   const limits = useLoad(() => api<{ limits: Limit[] }>("GET", "/admin/limits"), []);
   const [error, setError] = useState<unknown>(null);
-  const [f, setF] = useState({ kind: "key", target: "", routeGroup: "*", limit: "100", windowS: "60", quota: "", period: "day", mode: "shadow" });
+  const [f, setF] = useState({
+    kind: "key",
+    target: "",
+    routeGroup: "*",
+    limit: "100",
+    windowS: "60",
+    quota: "",
+    period: "day",
+    mode: "shadow",
+  });
   const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
   const act = (work: Promise<unknown>) => work.then(() => (setError(null), limits.reload()), setError);
   const submit = (e: Event) => {
@@ -116,10 +125,17 @@ export function LimitsPage() {
               <td>{l.wouldHaveRefused}</td>
               <td>{when(l.lastFiredAt)}</td>
               <td>
-                <button type="button" onClick={() => act(api("PATCH", `/admin/limits/${l.id}`, { mode: l.mode === "shadow" ? "enforce" : "shadow" }))}>
+                <button
+                  type="button"
+                  onClick={() => act(api("PATCH", `/admin/limits/${l.id}`, { mode: l.mode === "shadow" ? "enforce" : "shadow" }))}
+                >
                   {l.mode === "shadow" ? "Enforce" : "Back to shadow"}
                 </button>
-                <button type="button" class="danger" onClick={() => confirm(`Delete limit ${l.id}?`) && act(api("DELETE", `/admin/limits/${l.id}`))}>
+                <button
+                  type="button"
+                  class="danger"
+                  onClick={() => confirm(`Delete limit ${l.id}?`) && act(api("DELETE", `/admin/limits/${l.id}`))}
+                >
                   Delete
                 </button>
               </td>
@@ -135,7 +151,10 @@ export function LimitsPage() {
 function Usage() {
   const [resolution, setResolution] = useState("hour");
   const [tenant, setTenant] = useState("");
-  const usage = useLoad(() => api<{ usage: Record<string, unknown>[] }>("GET", `/admin/usage${query({ resolution, tenant, limit: "200" })}`), [resolution, tenant]);
+  const usage = useLoad(
+    () => api<{ usage: Record<string, unknown>[] }>("GET", `/admin/usage${query({ resolution, tenant, limit: "200" })}`),
+    [resolution, tenant],
+  );
   const rows = usage.data?.usage ?? [];
   const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
   return (

@@ -16,20 +16,29 @@ export function OperationsPage() {
   const [done, setDone] = useState("");
   const [error, setError] = useState<unknown>(null);
   const act = (work: Promise<unknown>, message: string) =>
-    work.then(() => (setDone(message), setError(null), status.reload()), (e: unknown) => (setDone(""), setError(e)));
+    work.then(
+      () => (setDone(message), setError(null), status.reload()),
+      (e: unknown) => (setDone(""), setError(e)),
+    );
   const s = status.data;
   return (
     <section>
       <h2>Operations</h2>
       <ErrorLine error={status.error ?? error} />
-      {done ? <p role="status" class="ok">{done}</p> : null}
+      {done ? (
+        <p role="status" class="ok">
+          {done}
+        </p>
+      ) : null}
       {s ? (
         <dl class="status">
           <dt>Cache epoch</dt>
           <dd data-epoch>{s.cacheEpoch}</dd>
           <dt>Log level</dt>
           <dd data-log-level>
-            {s.logLevel.override ? `${s.logLevel.override.level} until ${when(s.logLevel.override.until)} (then ${s.logLevel.configured})` : s.logLevel.configured}
+            {s.logLevel.override
+              ? `${s.logLevel.override.level} until ${when(s.logLevel.override.until)} (then ${s.logLevel.configured})`
+              : s.logLevel.configured}
           </dd>
           <dt>Cron's last run</dt>
           <dd data-cron>
@@ -45,7 +54,12 @@ export function OperationsPage() {
       <button type="button" onClick={() => act(api("POST", "/admin/cache/purge"), "Every cached key lookup purged.")}>
         Purge every cached key
       </button>
-      <form class="inline" onSubmit={(e) => (e.preventDefault(), act(api("DELETE", `/admin/cache/keys/${encodeURIComponent(keyId)}`), `Key ${keyId} purged from the caches.`))}>
+      <form
+        class="inline"
+        onSubmit={(e) => (
+          e.preventDefault(), act(api("DELETE", `/admin/cache/keys/${encodeURIComponent(keyId)}`), `Key ${keyId} purged from the caches.`)
+        )}
+      >
         <Field label="Key id">
           <input name="keyId" value={keyId} onInput={(e) => setKeyId(e.currentTarget.value)} />
         </Field>

@@ -16,7 +16,9 @@ interface Document {
 
 export function ReferencePage() {
   const doc = useLoad(() => api<Document>("GET", "/admin/openapi.json"), []);
-  const ops = Object.entries(doc.data?.paths ?? {}).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({ path, method, op })));
+  const ops = Object.entries(doc.data?.paths ?? {}).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ path, method, op })),
+  );
   const tags = [...new Set(ops.map((o) => o.op.tags?.[0] ?? "other"))];
   return (
     <section>

@@ -17,7 +17,9 @@ async function loadWorkspaces(isAdmin: boolean): Promise<Workspace[]> {
   if (isAdmin) return (await api<{ workspaces: Workspace[] }>("GET", "/admin/workspaces")).workspaces;
   // A workspace admin: the workspaces the gateway says they administer, each read through the admin API.
   const mine = await api<{ items: { name: string; isAdmin: boolean }[] }>("GET", "/argo/api/v1/workspaces");
-  return Promise.all(mine.items.filter((w) => w.isAdmin).map((w) => api<Workspace>("GET", `/admin/workspaces/${encodeURIComponent(w.name)}`)));
+  return Promise.all(
+    mine.items.filter((w) => w.isAdmin).map((w) => api<Workspace>("GET", `/admin/workspaces/${encodeURIComponent(w.name)}`)),
+  );
 }
 
 export function WorkspacesPage({ isAdmin }: { isAdmin: boolean }) {
@@ -66,7 +68,11 @@ function WorkspaceEditor({ initial, onDone }: { initial: Workspace; onDone: () =
   const save = (e: Event) => {
     e.preventDefault();
     const roles = groups.map(list).filter((g) => g.length > 0);
-    api("PUT", `/admin/workspaces/${encodeURIComponent(name)}`, { roles, hideForUnauthorized: hidden, ...(description ? { description } : {}) }).then(onDone, setError);
+    api("PUT", `/admin/workspaces/${encodeURIComponent(name)}`, {
+      roles,
+      hideForUnauthorized: hidden,
+      ...(description ? { description } : {}),
+    }).then(onDone, setError);
   };
   return (
     <form class="editor" onSubmit={save} name="workspace">
@@ -90,7 +96,8 @@ function WorkspaceEditor({ initial, onDone }: { initial: Workspace; onDone: () =
         Add a group
       </button>
       <label class="check">
-        <input type="checkbox" name="hidden" checked={hidden} onChange={(e) => setHidden(e.currentTarget.checked)} /> Hide from those who may not enter
+        <input type="checkbox" name="hidden" checked={hidden} onChange={(e) => setHidden(e.currentTarget.checked)} /> Hide from those who
+        may not enter
       </label>
       <Field label="Description">
         <input name="description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
@@ -101,7 +108,10 @@ function WorkspaceEditor({ initial, onDone }: { initial: Workspace; onDone: () =
           <button
             type="button"
             class="danger"
-            onClick={() => confirm(`Delete the policy of ${initial.name}? (The namespace stays.)`) && api("DELETE", `/admin/workspaces/${encodeURIComponent(initial.name)}`).then(onDone, setError)}
+            onClick={() =>
+              confirm(`Delete the policy of ${initial.name}? (The namespace stays.)`) &&
+              api("DELETE", `/admin/workspaces/${encodeURIComponent(initial.name)}`).then(onDone, setError)
+            }
           >
             Delete policy
           </button>

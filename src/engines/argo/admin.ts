@@ -19,7 +19,12 @@ import { allWorkspaces, forgetWorkspaces } from "./workspaceCache";
 import { WORKSPACE_NAME, WorkspaceBody, administers } from "./workspaces";
 
 const Workspace = z
-  .object({ name: z.string(), roleGroups: z.array(z.array(z.string())), hideForUnauthorized: z.boolean(), description: z.string().nullable() })
+  .object({
+    name: z.string(),
+    roleGroups: z.array(z.array(z.string())),
+    hideForUnauthorized: z.boolean(),
+    description: z.string().nullable(),
+  })
   .catchall(z.unknown())
   .meta({ id: "Workspace" });
 const WorkspaceList = z.object({ workspaces: z.array(Workspace) });
@@ -36,7 +41,11 @@ function nameParam(c: AppContext): string {
 
 function audit(c: AppContext, action: string, target: string, details?: Record<string, unknown>) {
   const p = requirePrincipal(c);
-  recordAudit(c, { action, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, target, requestId: c.get("requestId"), details }, "admin.action");
+  recordAudit(
+    c,
+    { action, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, target, requestId: c.get("requestId"), details },
+    "admin.action",
+  );
 }
 
 /** Registers the per-workspace routes, which accept workspace admins too: call before the admin-only middleware. */
@@ -52,11 +61,25 @@ export function registerWorkspaceRoutes(api: AdminApi): void {
     return current;
   }
 
-  api.route({ method: "get", path: "/workspaces/:name", tag: "workspaces", summary: "One Argo workspace's role policy", access: WORKSPACE_ACCESS, responses: { 200: { description: "the workspace", schema: Workspace }, 404: { description: "no such workspace", schema: ErrorEnvelope } } }, authenticated(), async (c) => {
-    const w = await manageable(c, nameParam(c));
-    if (!w) throw notFound("no such workspace");
-    return c.json(w);
-  });
+  api.route(
+    {
+      method: "get",
+      path: "/workspaces/:name",
+      tag: "workspaces",
+      summary: "One Argo workspace's role policy",
+      access: WORKSPACE_ACCESS,
+      responses: {
+        200: { description: "the workspace", schema: Workspace },
+        404: { description: "no such workspace", schema: ErrorEnvelope },
+      },
+    },
+    authenticated(),
+    async (c) => {
+      const w = await manageable(c, nameParam(c));
+      if (!w) throw notFound("no such workspace");
+      return c.json(w);
+    },
+  );
 
   api.route(
     {
@@ -74,29 +97,51 @@ export function registerWorkspaceRoutes(api: AdminApi): void {
     },
     authenticated(),
     async (c) => {
-    const name = nameParam(c);
-    await manageable(c, name);
-    const body = parseOr400(WorkspaceBody, await jsonBody(c.req.raw, MAX_BODY_BYTES));
-    const { workspace, created } = await db(c, (d) => putWorkspace(d, { name, ...body, updatedBy: requirePrincipal(c).subject }));
-    await forgetWorkspaces(c.env.KEY_CACHE);
-    audit(c, created ? "workspace.create" : "workspace.update", name, { roleGroups: workspace.roleGroups, hideForUnauthorized: workspace.hideForUnauthorized });
-    return c.json(workspace, created ? 201 : 200);
-  });
+      const name = nameParam(c);
+      await manageable(c, name);
+      const body = parseOr400(WorkspaceBody, await jsonBody(c.req.raw, MAX_BODY_BYTES));
+      const { workspace, created } = await db(c, (d) => putWorkspace(d, { name, ...body, updatedBy: requirePrincipal(c).subject }));
+      await forgetWorkspaces(c.env.KEY_CACHE);
+      audit(c, created ? "workspace.create" : "workspace.update", name, {
+        roleGroups: workspace.roleGroups,
+        hideForUnauthorized: workspace.hideForUnauthorized,
+      });
+      return c.json(workspace, created ? 201 : 200);
+    },
+  );
 
-  api.route({ method: "delete", path: "/workspaces/:name", tag: "workspaces", summary: "Delete a workspace's policy (never the namespace)", access: WORKSPACE_ACCESS, responses: { 200: { description: "deleted" }, 404: { description: "no such workspace", schema: ErrorEnvelope } } }, authenticated(), async (c) => {
-    const name = nameParam(c);
-    await manageable(c, name);
-    if (!(await db(c, (d) => deleteWorkspace(d, name)))) throw notFound("no such workspace");
-    await forgetWorkspaces(c.env.KEY_CACHE);
-    audit(c, "workspace.delete", name);
-    return c.json({ deleted: name, namespace: "untouched" });
-  });
+  api.route(
+    {
+      method: "delete",
+      path: "/workspaces/:name",
+      tag: "workspaces",
+      summary: "Delete a workspace's policy (never the namespace)",
+      access: WORKSPACE_ACCESS,
+      responses: { 200: { description: "deleted" }, 404: { description: "no such workspace", schema: ErrorEnvelope } },
+    },
+    authenticated(),
+    async (c) => {
+      const name = nameParam(c);
+      await manageable(c, name);
+      if (!(await db(c, (d) => deleteWorkspace(d, name)))) throw notFound("no such workspace");
+      await forgetWorkspaces(c.env.KEY_CACHE);
+      audit(c, "workspace.delete", name);
+      return c.json({ deleted: name, namespace: "untouched" });
+    },
+  );
 }
 
 /** `GET /admin/workspaces`: flowgate admins only (registered after the admin-only middleware). */
 export function registerWorkspaceListing(api: AdminApi): void {
-  api.route({ method: "get", path: "/workspaces", tag: "workspaces", summary: "List Argo workspaces", responses: { 200: { description: "workspaces", schema: WorkspaceList } } }, async (c) =>
-    c.json({ workspaces: await withDatabase(c.get("config"), listWorkspaces) }),
+  api.route(
+    {
+      method: "get",
+      path: "/workspaces",
+      tag: "workspaces",
+      summary: "List Argo workspaces",
+      responses: { 200: { description: "workspaces", schema: WorkspaceList } },
+    },
+    async (c) => c.json({ workspaces: await withDatabase(c.get("config"), listWorkspaces) }),
   );
 }
 

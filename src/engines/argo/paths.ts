@@ -28,7 +28,18 @@ const malformed = (reason: string): ArgoDecision => refuse(reason, "BAD_REQUEST"
 const tooWide = (reason: string): ArgoDecision => refuse(reason, "FORBIDDEN");
 
 /** Resources whose second path segment is the namespace: `/api/v1/<resource>/<namespace>/...`. */
-const NAMESPACED = new Set(["workflows", "workflow-templates", "cron-workflows", "events", "workflow-events", "workflow-event-bindings", "sensors", "event-sources", "pipelines", "steps"]);
+const NAMESPACED = new Set([
+  "workflows",
+  "workflow-templates",
+  "cron-workflows",
+  "events",
+  "workflow-events",
+  "workflow-event-bindings",
+  "sensors",
+  "event-sources",
+  "pipelines",
+  "steps",
+]);
 /** `/api/v1/stream/<resource>/<namespace>/...`. */
 const STREAMED = new Set(["events", "sensors", "event-sources", "pipelines", "steps"]);
 /** Listings whose answer is a stream of events, which cannot be filtered item by item. */
@@ -83,7 +94,8 @@ export function argoTarget(method: string, segments: readonly string[], query: U
   const [resource, second, third] = segments;
   const unknown = allow<ArgoTarget>({ kind: "unknown" });
   if (resource === undefined) return unknown;
-  if (["version", "info", "userinfo"].includes(resource) && segments.length === 1) return method === "GET" ? allow({ kind: "open" }) : unknown;
+  if (["version", "info", "userinfo"].includes(resource) && segments.length === 1)
+    return method === "GET" ? allow({ kind: "open" }) : unknown;
   if (resource === "cluster-workflow-templates") {
     if (method === "GET" || (method === "POST" && second === "lint")) return allow({ kind: "open" });
     return allow({ kind: "cluster-admin" });
@@ -105,7 +117,8 @@ export function argoTarget(method: string, segments: readonly string[], query: U
   }
   if (!NAMESPACED.has(resource)) return unknown;
   const stream = WATCHES.has(resource) || segments.at(-1) === "log" || query.get("listOptions.watch") === "true";
-  if (second === undefined || second === "") return method === "GET" ? withQuery(null, query, stream, true) : malformed("a namespace is required");
+  if (second === undefined || second === "")
+    return method === "GET" ? withQuery(null, query, stream, true) : malformed("a namespace is required");
   if (!NAMESPACE.test(second)) return malformed("not a namespace");
   return withQuery(second, query, stream, false);
 }

@@ -33,7 +33,8 @@ const ROUTE = "/argo";
  */
 const UI_ROOT_FILE = /^\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css|map|ico)$/;
 const UI_ASSET = /^\/assets(\/[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)+\.(js|css|map|png|svg|ico|jpg|gif|woff2?|ttf|eot|json|webmanifest)$/;
-export const isArgoUiPath = (path: string): boolean => path === "/" || path === "/index.html" || UI_ROOT_FILE.test(path) || UI_ASSET.test(path);
+export const isArgoUiPath = (path: string): boolean =>
+  path === "/" || path === "/index.html" || UI_ROOT_FILE.test(path) || UI_ASSET.test(path);
 
 /** The path below `/argo`, split into decoded segments (a malformed escape is a 400). */
 function segmentsOf(c: AppContext, prefix: string): string[] {
@@ -53,7 +54,10 @@ const encodePath = (segments: readonly string[]) => segments.map(encodeURICompon
 function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
   const method = c.req.method;
   const stream = method === "GET" || method === "HEAD" ? undefined : c.req.raw.body;
-  return c.get("services").upstream("argo").send({ path, method, headers: c.req.raw.headers, body: body ?? stream });
+  return c
+    .get("services")
+    .upstream("argo")
+    .send({ path, method, headers: c.req.raw.headers, body: body ?? stream });
 }
 
 async function enterable(services: Services, p: Principal): Promise<Set<string>> {
@@ -200,7 +204,8 @@ export function argoRoutes(): Hono<AppEnv> {
     const path = new URL(c.req.url).pathname.slice(ROUTE.length) || "/";
     const navigation = isBrowserNavigation(c.req.method, c.req.raw.headers);
     const signIn = signInConfigured(c.get("config"));
-    const uiRoute = signIn && navigation && !path.startsWith("/api/") && /^(\/[A-Za-z0-9_.~-]+)*\/?$/.test(path) && !path.split("/").includes("..");
+    const uiRoute =
+      signIn && navigation && !path.startsWith("/api/") && /^(\/[A-Za-z0-9_.~-]+)*\/?$/.test(path) && !path.split("/").includes("..");
     if (!isArgoUiPath(path) && !uiRoute) return next();
     if (signIn && navigation && !UI_ROOT_FILE.test(path) && !UI_ASSET.test(path)) {
       await auth(c, async () => {});

@@ -13,8 +13,12 @@ import type { Workspace } from "./workspaces";
 const isWorkspace = (w: unknown): w is Workspace => {
   const o = w as Workspace;
   return (
-    typeof o === "object" && o !== null && typeof o.name === "string" && typeof o.hideForUnauthorized === "boolean" &&
-    Array.isArray(o.roleGroups) && o.roleGroups.every((g) => Array.isArray(g) && g.every((r) => typeof r === "string"))
+    typeof o === "object" &&
+    o !== null &&
+    typeof o.name === "string" &&
+    typeof o.hideForUnauthorized === "boolean" &&
+    Array.isArray(o.roleGroups) &&
+    o.roleGroups.every((g) => Array.isArray(g) && g.every((r) => typeof r === "string"))
   );
 };
 

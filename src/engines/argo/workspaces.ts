@@ -17,7 +17,11 @@ export interface Workspace {
 }
 
 /** A workspace's role policy: a list (all of them), or a list of lists (all roles of any one group). */
-const role = z.string().min(1).max(256).regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
+const role = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\x00-\x1f\x7f]+$/, "must not contain control characters");
 export const WorkspaceBody = z
   .object({
     roles: z.union([z.array(role).min(1).max(100), z.array(z.array(role).min(1).max(100)).min(1).max(50)]),

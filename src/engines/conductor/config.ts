@@ -6,8 +6,22 @@ import type { UpstreamTable } from "../../services";
 
 /** The system task types a workflow definition may use when ALLOWED_SYSTEM_TASKS is unset. */
 const DEFAULT_SYSTEM_TASKS = [
-  "SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "EVENT", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC",
-  "JOIN", "EXCLUSIVE_JOIN", "WAIT", "TERMINATE", "KAFKA_PUBLISH", "SET_VARIABLE", "JSON_JQ_TRANSFORM",
+  "SIMPLE",
+  "SUB_WORKFLOW",
+  "DECISION",
+  "SWITCH",
+  "DO_WHILE",
+  "EVENT",
+  "FORK",
+  "FORK_JOIN",
+  "FORK_JOIN_DYNAMIC",
+  "JOIN",
+  "EXCLUSIVE_JOIN",
+  "WAIT",
+  "TERMINATE",
+  "KAFKA_PUBLISH",
+  "SET_VARIABLE",
+  "JSON_JQ_TRANSFORM",
 ];
 
 export const conductorConfig = z

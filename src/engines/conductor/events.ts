@@ -10,7 +10,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
-
 export interface EventCaller {
   tenant: TenantName;
   /** Becomes the correlationId of the handler and of the workflows it starts. */
@@ -37,7 +36,12 @@ export function prefixEventHandler(input: unknown, caller: EventCaller): Verdict
     if (np) return refuse(`actions[${i}].start_workflow.name: invalid (${np})`);
     actions.push({
       ...a,
-      start_workflow: { ...sw, name: prefixTenant(caller.tenant, sw.name as string), taskToDomain: { "*": caller.tenant }, correlationId: caller.subject },
+      start_workflow: {
+        ...sw,
+        name: prefixTenant(caller.tenant, sw.name as string),
+        taskToDomain: { "*": caller.tenant },
+        correlationId: caller.subject,
+      },
     });
   }
   return allow({

@@ -10,7 +10,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { stripTenantDeep, tenantPrefix } from "./tenantNames";
 
-
 /** What decides who may see an execution: its (prefixed) workflow type and the correlation id it was started with. */
 export interface ExecutionOwner {
   workflowType: string;
@@ -34,7 +33,8 @@ export function executionOwner(exec: unknown): ExecutionOwner | null {
   const type = typeof exec.workflowType === "string" ? exec.workflowType : typeof exec.workflowName === "string" ? exec.workflowName : null;
   if (type === null) return null;
   // Both fields exist on a full execution; if they disagree the answer is not trusted.
-  if (typeof exec.workflowName === "string" && typeof exec.workflowType === "string" && exec.workflowName !== exec.workflowType) return null;
+  if (typeof exec.workflowName === "string" && typeof exec.workflowType === "string" && exec.workflowName !== exec.workflowType)
+    return null;
   return { workflowType: type, correlationId: typeof exec.correlationId === "string" ? exec.correlationId : null };
 }
 

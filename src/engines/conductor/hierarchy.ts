@@ -13,7 +13,6 @@ import { stripTenantDeep, stripTenant } from "./tenantNames";
 import type { ConductorUpstream } from "./upstream";
 import { stripWorkflowDef } from "./workflowDefs";
 
-
 export interface HierarchyNode {
   workflowId: string;
   execution: Obj;

@@ -33,7 +33,11 @@ export async function workflowOwner(upstream: ConductorUpstream, workflowId: str
 }
 
 /** Throws 404 unless the viewer may see the workflow (another tenant's and an unknown id look the same). */
-export async function requireVisibleWorkflow(upstream: ConductorUpstream, viewer: ExecutionViewer, workflowId: string): Promise<ExecutionOwner> {
+export async function requireVisibleWorkflow(
+  upstream: ConductorUpstream,
+  viewer: ExecutionViewer,
+  workflowId: string,
+): Promise<ExecutionOwner> {
   const owner = await workflowOwner(upstream, workflowId);
   if (!owner || !maySeeExecution(viewer, owner)) throw notFound("no such workflow");
   return owner;
@@ -48,7 +52,12 @@ export function rememberTaskOwner(upstream: ConductorUpstream, taskId: string, t
  * Throws 404 unless the viewer may see the task's workflow. The task's own fields name its workflow; the
  * workflow's owner is then checked as for any workflow id (so a forged task field cannot grant anything).
  */
-export async function requireVisibleTask(upstream: ConductorUpstream, viewer: ExecutionViewer, taskId: string, task?: unknown): Promise<void> {
+export async function requireVisibleTask(
+  upstream: ConductorUpstream,
+  viewer: ExecutionViewer,
+  taskId: string,
+  task?: unknown,
+): Promise<void> {
   if (!isConductorId(taskId)) throw notFound("no such task");
   let owner = taskOwners.get(key(upstream, taskId)) ?? taskOwner(task);
   if (!owner) {

@@ -15,7 +15,6 @@ const PATH_FIELDS = ["externalInputPayloadStoragePath", "externalOutputPayloadSt
 export const PAYLOAD_PATH_TTL_S = 30 * 86_400;
 const seen = new LruCache<true>(10_000);
 
-
 /** The external payload paths an execution or task names (its own and its tasks'). */
 export function payloadPaths(value: unknown): string[] {
   const out: string[] = [];

@@ -9,7 +9,6 @@ import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
 import { tenantPrefix } from "./tenantNames";
 
-
 /** The tenant's name for a queue, or null when it is not the tenant's. */
 export function tenantQueueName(queue: string, tenant: TenantName): string | null {
   const prefix = tenantPrefix(tenant);

@@ -24,7 +24,9 @@ export function workflowLabels(description: unknown): string[] {
   if (text.startsWith("{")) {
     try {
       const parsed = JSON.parse(text) as { labels?: unknown };
-      return Array.isArray(parsed.labels) ? parsed.labels.filter((l): l is string => typeof l === "string" && l.trim() !== "").map((l) => l.trim()) : [];
+      return Array.isArray(parsed.labels)
+        ? parsed.labels.filter((l): l is string => typeof l === "string" && l.trim() !== "").map((l) => l.trim())
+        : [];
     } catch {
       return [];
     }

@@ -51,7 +51,12 @@ export function conductorRoutes(): Hono<AppEnv> {
   r.get("*", async (c, next) => {
     const path = new URL(c.req.url).pathname;
     if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) return next();
-    const ui = await serveUi(c, { forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS, upstream: c.get("config").uiUpstreams.conductor, routePrefix: "/conductor", name: "Conductor UI" });
+    const ui = await serveUi(c, {
+      forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS,
+      upstream: c.get("config").uiUpstreams.conductor,
+      routePrefix: "/conductor",
+      name: "Conductor UI",
+    });
     return ui ?? next();
   });
 

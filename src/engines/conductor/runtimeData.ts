@@ -81,7 +81,11 @@ export function shadowedReference(runtimeRefs: readonly string[], definitionRefs
  * workflow's definition (one upstream call, only when there are such lists) and checks `shadowedReference`. A
  * workflow whose definition cannot be read refuses the lists (fail closed).
  */
-export async function requireUnshadowedReferences(upstream: ConductorUpstream, workflowId: string, runtimeRefs: readonly string[]): Promise<void> {
+export async function requireUnshadowedReferences(
+  upstream: ConductorUpstream,
+  workflowId: string,
+  runtimeRefs: readonly string[],
+): Promise<void> {
   if (runtimeRefs.length === 0) return;
   const exec = await upstream.jsonOrNull("GET", ["api", "workflow", workflowId], new URLSearchParams({ includeTasks: "false" }));
   const refs = definitionReferenceNames(isObj(exec) ? exec.workflowDefinition : undefined);

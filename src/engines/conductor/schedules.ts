@@ -10,7 +10,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { isGlobalName, nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
-
 const VERSION = /^[1-9][0-9]{0,8}$/;
 
 /** `workflowName:version` split and checked, or refused. */
@@ -28,11 +27,7 @@ export function parseScheduleName(name: string): Verdict<{ workflowName: string;
 /** The upstream name of a client's schedule name (already checked). */
 export const scheduleUpstreamName = (tenant: TenantName, name: string) => prefixTenant(tenant, name);
 
-export function prefixSchedule(
-  input: unknown,
-  caller: { tenant: TenantName; subject: string },
-  nameFromPath?: string,
-): Verdict<Obj> {
+export function prefixSchedule(input: unknown, caller: { tenant: TenantName; subject: string }, nameFromPath?: string): Verdict<Obj> {
   if (!isObj(input)) return refuse("a schedule must be a JSON object");
   if (typeof input.name !== "string") return refuse("name is required");
   if (nameFromPath !== undefined && input.name !== nameFromPath) return refuse("name in the body differs from the path");

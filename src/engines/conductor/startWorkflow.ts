@@ -11,7 +11,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { nameProblem, prefixTenant } from "./tenantNames";
 
-
 export interface Starter {
   tenant: TenantName;
   subject: string;

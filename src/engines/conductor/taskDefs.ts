@@ -6,7 +6,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
-
 /** A task definition a client sends, as the upstream stores it for the tenant; refused when its name is unusable. */
 export function prefixTaskDef(input: unknown, tenant: TenantName, ownerEmail: string | null): Verdict<Obj> {
   if (!isObj(input)) return refuse("a task definition must be a JSON object");

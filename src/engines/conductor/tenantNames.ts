@@ -82,4 +82,3 @@ export function stripTenantDeep<T>(value: T, tenant: TenantName): T {
   };
   return walk(value as Json, 0) as T;
 }
-

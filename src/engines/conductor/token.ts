@@ -36,7 +36,8 @@ export async function tokenLogin(c: AppContext): Promise<Response> {
   // Before the key is looked at: a deployment without a signing secret says so, whatever the pair.
   requireTokenSecrets(config.gatewayTokenSecrets);
   const { principal } = await authenticateApiKey(pair.keySecret.trim(), keyLookupDeps(c));
-  if (principal.keyId === undefined || principal.keyId !== pair.keyId.trim()) throw unauthenticated("keyId is not the id of the key given as keySecret");
+  if (principal.keyId === undefined || principal.keyId !== pair.keyId.trim())
+    throw unauthenticated("keyId is not the id of the key given as keySecret");
   const { token } = await issueGatewayToken(principal.keyId, config.gatewayTokenSecrets);
   c.set("principal", principal);
   c.header("cache-control", "no-store");

@@ -79,7 +79,13 @@ export class ConductorUpstream {
   }
 
   /** Sends a request; `segments` are encoded one by one, so no value can add a path segment or a query. */
-  async send(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<Response> {
+  async send(
+    method: string,
+    segments: readonly string[],
+    query?: URLSearchParams,
+    body?: unknown,
+    opts: SendOptions = {},
+  ): Promise<Response> {
     const path = `/${segments.map(encodeURIComponent).join("/")}`;
     const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : "";
     const headers = new Headers({ accept: "application/json, text/plain" });
@@ -94,7 +100,13 @@ export class ConductorUpstream {
   }
 
   /** Sends a request and reads the whole answer; an error status becomes a GatewayError. */
-  async call(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<UpstreamAnswer> {
+  async call(
+    method: string,
+    segments: readonly string[],
+    query?: URLSearchParams,
+    body?: unknown,
+    opts: SendOptions = {},
+  ): Promise<UpstreamAnswer> {
     const res = await this.send(method, segments, query, body, opts);
     const text = await res.text().catch(() => {
       throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
@@ -105,7 +117,13 @@ export class ConductorUpstream {
   }
 
   /** Like `call`, for answers that must be JSON (an empty answer is `null`). */
-  async json(method: string, segments: readonly string[], query?: URLSearchParams, body?: unknown, opts: SendOptions = {}): Promise<unknown> {
+  async json(
+    method: string,
+    segments: readonly string[],
+    query?: URLSearchParams,
+    body?: unknown,
+    opts: SendOptions = {},
+  ): Promise<unknown> {
     return parseAnswer(await this.call(method, segments, query, body, opts));
   }
 
@@ -132,7 +150,12 @@ export class ConductorUpstream {
    * in flight instead of ~10 MB of parsed objects). `view` must name everything `rewrite` depends on besides the
    * tenant (e.g. admin, or the labels a non-admin may see): two callers with equal views get equal answers.
    */
-  async listRewritten(segments: readonly string[], view: string, rewrite: (element: unknown) => unknown, query?: URLSearchParams): Promise<Uint8Array<ArrayBuffer>> {
+  async listRewritten(
+    segments: readonly string[],
+    view: string,
+    rewrite: (element: unknown) => unknown,
+    query?: URLSearchParams,
+  ): Promise<Uint8Array<ArrayBuffer>> {
     const res = await this.send("GET", segments, query);
     if (res.status >= 400) {
       const text = await res.text().catch(() => "");
@@ -186,9 +209,16 @@ export function parseAnswer(answer: UpstreamAnswer): unknown {
   }
 }
 
-export const malformed = () => new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not what this endpoint returns");
+export const malformed = () =>
+  new GatewayError("BAD_GATEWAY", "the upstream answered with something that is not what this endpoint returns");
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = { 400: "BAD_REQUEST", 404: "NOT_FOUND", 409: "CONFLICT", 412: "BAD_REQUEST", 422: "BAD_REQUEST" };
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: "BAD_REQUEST",
+  404: "NOT_FOUND",
+  409: "CONFLICT",
+  412: "BAD_REQUEST",
+  422: "BAD_REQUEST",
+};
 
 /**
  * An upstream error as the gateway's own: client errors keep their status and a message with the tenant's

@@ -14,7 +14,6 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { GLOBAL_PREFIX, checkName, isGlobalName, nameProblem, prefixTenant, stripTenant, tenantPrefix } from "./tenantNames";
 
-
 /** The nested task lists of a task, wherever Conductor keeps them. */
 function childTaskLists(task: Obj): unknown[][] {
   const lists: unknown[][] = [];
@@ -33,12 +32,7 @@ function checkTaskName(name: unknown, where: string): string | null {
 }
 
 /** Renames the names of one task (and its children) with `rename`; stops at the first refusal. */
-function walkTasks(
-  tasks: unknown[],
-  visit: (task: Obj, where: string) => string | null,
-  where: string,
-  depth = 0,
-): string | null {
+function walkTasks(tasks: unknown[], visit: (task: Obj, where: string) => string | null, where: string, depth = 0): string | null {
   if (depth > 64) return `${where}: tasks nested too deeply`;
   for (let i = 0; i < tasks.length; i++) {
     const task = tasks[i];
@@ -158,7 +152,8 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
     // Conductor publishes `conductor...` sinks to `conductor:<this workflow's name>:...`, inside the tenant's own
     // events; any other sink (sqs:, kafka:, nats:, or an expression that resolves to one) is a shared queue.
     const sink = task.sink;
-    if (typeof sink !== "string" || !(sink === "conductor" || sink.startsWith("conductor:"))) return `${where}: sink must be "conductor" or "conductor:<name>"`;
+    if (typeof sink !== "string" || !(sink === "conductor" || sink.startsWith("conductor:")))
+      return `${where}: sink must be "conductor" or "conductor:<name>"`;
   }
   if (type === "KAFKA_PUBLISH") {
     // The broker and topic are the operator's business, not the start input's: a `${...}` there would let whoever
@@ -172,7 +167,8 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
   const codeKey = Object.hasOwn(CODE_INPUTS, type) ? CODE_INPUTS[type] : undefined;
   if (codeKey !== undefined) {
     const code = inputs[codeKey];
-    if (typeof code !== "string" || code.includes("${")) return `${where}: inputParameters.${codeKey} must be written out in the definition (no \${...})`;
+    if (typeof code !== "string" || code.includes("${"))
+      return `${where}: inputParameters.${codeKey} must be written out in the definition (no \${...})`;
   }
   return null;
 }
@@ -293,14 +289,20 @@ export function stripTasks(tasks: unknown[], tenant: TenantName, depth = 0): voi
       input.expectedName = stripPrefixes(input.expectedName, prefix);
     }
     const nameParam = task.type === "DYNAMIC" ? task.dynamicTaskNameParam : undefined;
-    if (isObj(input) && typeof nameParam === "string" && typeof input[nameParam] === "string" && (input[nameParam] as string).startsWith(prefix)) {
+    if (
+      isObj(input) &&
+      typeof nameParam === "string" &&
+      typeof input[nameParam] === "string" &&
+      (input[nameParam] as string).startsWith(prefix)
+    ) {
       input[nameParam] = stripPrefixes(input[nameParam] as string, prefix);
     }
     const cases = task.decisionCases;
     if (isObj(cases)) for (const k in cases) if (Array.isArray(cases[k])) stripTasks(cases[k], tenant, depth + 1);
     if (Array.isArray(task.defaultCase)) stripTasks(task.defaultCase, tenant, depth + 1);
     if (Array.isArray(task.loopOver)) stripTasks(task.loopOver, tenant, depth + 1);
-    if (Array.isArray(task.forkTasks)) for (const branch of task.forkTasks) if (Array.isArray(branch)) stripTasks(branch, tenant, depth + 1);
+    if (Array.isArray(task.forkTasks))
+      for (const branch of task.forkTasks) if (Array.isArray(branch)) stripTasks(branch, tenant, depth + 1);
   }
 }
 

@@ -51,14 +51,19 @@ const flowAuth: MiddlewareHandler<AppEnv> = every(
 
 function requireGrant(roles: RoleClaims, action: string, scopes: readonly string[]): void {
   if (!mayAct(roles, action, scopes)) {
-    throw forbidden(scopes.length > 0 ? `no role of this token grants ${action} with ${scopes.join(", ")}` : `no role of this token grants ${action}`);
+    throw forbidden(
+      scopes.length > 0 ? `no role of this token grants ${action} with ${scopes.join(", ")}` : `no role of this token grants ${action}`,
+    );
   }
 }
 
 function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
   const search = new URL(c.req.url).search;
   // FlowAPI verifies the token itself as well: its allow-list passes `authorization`.
-  return c.get("services").upstream("flowapi").send({ path: path + search, method: c.req.method, headers: c.req.raw.headers, body });
+  return c
+    .get("services")
+    .upstream("flowapi")
+    .send({ path: path + search, method: c.req.method, headers: c.req.raw.headers, body });
 }
 
 async function rememberedScopes(kv: KVNamespace, queryId: string): Promise<string[] | null> {
@@ -90,7 +95,10 @@ export function flowapiRoutes(): Hono<AppEnv> {
     return res;
   });
 
-  for (const [verb, action] of [["poll", "run"], ["get", "get_result"]] as const) {
+  for (const [verb, action] of [
+    ["poll", "run"],
+    ["get", "get_result"],
+  ] as const) {
     r.get(`/api/0/${verb}/:queryId`, async (c) => {
       const roles = flowAuthRolesOf(c);
       const id = c.req.param("queryId");

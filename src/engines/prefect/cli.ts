@@ -139,7 +139,8 @@ function mayMatch(where: ObjectValueNode, tenant: PrefectTenant, variables: Reco
     } else if ((column === "id" || column === "slug" || column === "name") && f.value.kind === Kind.OBJECT) {
       for (const op of f.value.fields) {
         if (op.name.value !== "_eq") continue;
-        const wanted = op.value.kind === Kind.STRING ? op.value.value : op.value.kind === Kind.VARIABLE ? variables[op.value.name.value] : undefined;
+        const wanted =
+          op.value.kind === Kind.STRING ? op.value.value : op.value.kind === Kind.VARIABLE ? variables[op.value.name.value] : undefined;
         if (typeof wanted !== "string") continue;
         const own = tenant[column];
         if (column === "id" ? wanted.toLowerCase() !== own.toLowerCase() : wanted !== own) return false;
@@ -193,7 +194,12 @@ function shape(sets: readonly SelectionSetNode[], v: Value, typename: string, fr
 const ROOT_TYPENAMES = { query: "Query", mutation: "Mutation", subscription: "Subscription" } as const;
 
 /** The `data` of the answer to a local operation. */
-export function localAnswer(op: OperationAst, tenant: PrefectTenant, subject: string, variables: Record<string, unknown> = {}): { [k: string]: Value } {
+export function localAnswer(
+  op: OperationAst,
+  tenant: PrefectTenant,
+  subject: string,
+  variables: Record<string, unknown> = {},
+): { [k: string]: Value } {
   const root: { [k: string]: Value } = {
     auth_info: { tenant_id: tenant.id, user_id: subject, api_token_scope: null, license_id: null },
     tenant: [{ id: tenant.id, name: tenant.name, slug: tenant.slug }],

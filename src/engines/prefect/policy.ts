@@ -124,7 +124,8 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
 
 /** Parses a document within the limits; a refusal when it is too large, too deep or not GraphQL. */
 export function parseDocument(query: string, limits: GraphQLLimits): Verdict<DocumentNode> {
-  if (query.length > limits.maxDocumentBytes) return refuse(`query document larger than ${limits.maxDocumentBytes} bytes`, "LIMIT_EXCEEDED");
+  if (query.length > limits.maxDocumentBytes)
+    return refuse(`query document larger than ${limits.maxDocumentBytes} bytes`, "LIMIT_EXCEEDED");
   const deepest = maxNesting(limits);
   if (nestsDeeperThan(query, deepest)) return refuse(`brackets nested deeper than ${deepest}`, "LIMIT_EXCEEDED");
   try {
@@ -132,7 +133,8 @@ export function parseDocument(query: string, limits: GraphQLLimits): Verdict<Doc
   } catch (err) {
     const message = err instanceof GraphQLError ? err.message : "query is not valid GraphQL";
     // graphql-js stops at maxTokens with "Document contains more that N tokens" (sic).
-    if (/contains more th(?:an|at) \d+ tokens/.test(message)) return refuse(`query document has more than ${limits.maxTokens} tokens`, "LIMIT_EXCEEDED");
+    if (/contains more th(?:an|at) \d+ tokens/.test(message))
+      return refuse(`query document has more than ${limits.maxTokens} tokens`, "LIMIT_EXCEEDED");
     return refuse(`invalid GraphQL: ${message.slice(0, 200)}`);
   }
 }
@@ -179,7 +181,7 @@ interface Extent {
 }
 
 export type Measure =
-  | { ok: true; depth: number; cost: number; /** Selections looked at: each selection of the document at most once. */ visits: number }
+  | { ok: true; depth: number; cost: number /** Selections looked at: each selection of the document at most once. */; visits: number }
   | { ok: false; unknownFragment?: string; cycle?: string; visits: number };
 
 /**
@@ -234,7 +236,9 @@ export function measureOperation(op: OperationDefinitionNode, fragments: Map<str
   }
 
   const extent = setExtent(op.selectionSet);
-  return failure ? { ok: false, ...(failure as { unknownFragment?: string; cycle?: string }), visits } : { ok: true, depth: extent.depth, cost: extent.cost, visits };
+  return failure
+    ? { ok: false, ...(failure as { unknownFragment?: string; cycle?: string }), visits }
+    : { ok: true, depth: extent.depth, cost: extent.cost, visits };
 }
 
 /** One root field as executed: its real name and how many response keys (aliases) run it. */
@@ -348,12 +352,20 @@ export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Anal
     return refuse(`unknown fragment ${(measure.unknownFragment ?? "").slice(0, 100)}`);
   }
   if (measure.depth > limits.maxDepth) return refuse(`selection deeper than ${limits.maxDepth}`, "LIMIT_EXCEEDED");
-  if (measure.cost > limits.maxCost) return refuse(`selection costs more than ${limits.maxCost} fields once fragments are expanded`, "LIMIT_EXCEEDED");
+  if (measure.cost > limits.maxCost)
+    return refuse(`selection costs more than ${limits.maxCost} fields once fragments are expanded`, "LIMIT_EXCEEDED");
   const collected = collectRootFields(node.selectionSet, fragments);
   if ("unknownFragment" in collected) return refuse(`unknown fragment ${collected.unknownFragment.slice(0, 100)}`);
   const type = node.operation as OperationType;
   const requiredScopes = [...new Set(collected.fields.map((f) => scopeForRootField(type, f)).filter((s): s is string => s !== null))];
-  return allow({ type, name: node.name?.value ?? null, rootFields: collected.fields, rootFieldUses: collected.uses, cost: measure.cost, requiredScopes });
+  return allow({
+    type,
+    name: node.name?.value ?? null,
+    rootFields: collected.fields,
+    rootFieldUses: collected.uses,
+    cost: measure.cost,
+    requiredScopes,
+  });
 }
 
 /**

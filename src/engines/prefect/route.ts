@@ -21,7 +21,16 @@ import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../gra
 import { answeredLocally, decideOperation, localAnswer, requestVariables } from "./cli";
 import { requestServices } from "../../services";
 import { refuse, type Refused } from "../../verdict";
-import { analyzeRequest, decidedOperation, operationAst, refusedFieldsOf, type Analysis, type Decision, type GraphQLLimits, type GraphQLRequest } from "./policy";
+import {
+  analyzeRequest,
+  decidedOperation,
+  operationAst,
+  refusedFieldsOf,
+  type Analysis,
+  type Decision,
+  type GraphQLLimits,
+  type GraphQLRequest,
+} from "./policy";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
 import { readTransport } from "./transport";
 
@@ -99,13 +108,21 @@ export function prefectRoutes(): Hono<AppEnv> {
     // The 1.x client sends the tenant `auth_info` gave it; naming another one is a credential not valid there
     // (the client then says "Your API key is not valid for that tenant", src/prefect/cli/auth.py switch_tenants).
     if (namesAnotherTenant(c.req.header("x-prefect-tenant-id"), tenant.id)) {
-      throw unauthenticated(`this credential is not valid for the tenant in X-Prefect-Tenant-Id (its tenant is ${tenant.id}): log in again`);
+      throw unauthenticated(
+        `this credential is not valid for the tenant in X-Prefect-Tenant-Id (its tenant is ${tenant.id}): log in again`,
+      );
     }
     const media = negotiateGraphQLMedia(c.req.header("accept"));
     const method = c.req.method;
     const url = new URL(c.req.url);
     const bytes = method === "POST" ? await readBodyLimited(c.req.raw, config.maxBodyBytes) : new Uint8Array();
-    const read = readTransport(method, c.req.header("content-type") ?? null, method === "POST" ? utf8(bytes) : "", url.searchParams, config.graphqlLimits);
+    const read = readTransport(
+      method,
+      c.req.header("content-type") ?? null,
+      method === "POST" ? utf8(bytes) : "",
+      url.searchParams,
+      config.graphqlLimits,
+    );
     if (!read.ok) throw toError(read);
     const transport = read.value;
     const requests = transport.kind === "single" ? [transport.request] : transport.requests;
@@ -172,7 +189,12 @@ export function prefectRoutes(): Hono<AppEnv> {
     },
     authenticated(),
     async (c) => {
-      const ui = await serveUi(c, { forwardedHeaders: PREFECT_FORWARDED_HEADERS, upstream: c.get("config").uiUpstreams.prefect, routePrefix: "/prefect", name: "Prefect UI" });
+      const ui = await serveUi(c, {
+        forwardedHeaders: PREFECT_FORWARDED_HEADERS,
+        upstream: c.get("config").uiUpstreams.prefect,
+        routePrefix: "/prefect",
+        name: "Prefect UI",
+      });
       if (!ui) throw notFound("no such Prefect route on this gateway");
       return ui;
     },

@@ -34,7 +34,12 @@ export async function uuidV5(namespace: string, name: string): Promise<string> {
 
 /** A slug of a tenant name: lower case, runs of anything but letters and digits as one `-`. */
 export function tenantSlug(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "default";
+  return (
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "") || "default"
+  );
 }
 
 /**

@@ -10,9 +10,7 @@ import { isObj } from "../../jsonValue";
 import { jsonNestingExceeds } from "../../proxy/json";
 import { allow, refuse, type Verdict } from "../../verdict";
 
-export type Transport =
-  | { kind: "single"; request: GraphQLRequest }
-  | { kind: "batch"; requests: GraphQLRequest[] };
+export type Transport = { kind: "single"; request: GraphQLRequest } | { kind: "batch"; requests: GraphQLRequest[] };
 
 type Result = Verdict<Transport>;
 
@@ -35,21 +33,33 @@ function fromObject(value: unknown): GraphQLRequest | string {
     return "operationName must be a string";
   }
   // Variables sent as a JSON string (the 1.x Python client does) are JSON the gateway and the upstream parse too.
-  if (typeof o.variables === "string" && jsonNestingExceeds(o.variables, MAX_JSON_DEPTH)) return `variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
+  if (typeof o.variables === "string" && jsonNestingExceeds(o.variables, MAX_JSON_DEPTH))
+    return `variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
   const hash = persistedHash(o.extensions);
   if (hash === "invalid") return "extensions must be an object with a valid persistedQuery hash";
-  return { query: (o.query as string | undefined) ?? "", operationName: (o.operationName as string | null | undefined) ?? null, persistedQueryHash: hash };
+  return {
+    query: (o.query as string | undefined) ?? "",
+    operationName: (o.operationName as string | null | undefined) ?? null,
+    persistedQueryHash: hash,
+  };
 }
 
 export function mediaType(contentType: string | null): string {
   return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
-export function readTransport(method: string, contentType: string | null, body: string, params: URLSearchParams, limits: GraphQLLimits): Result {
+export function readTransport(
+  method: string,
+  contentType: string | null,
+  body: string,
+  params: URLSearchParams,
+  limits: GraphQLLimits,
+): Result {
   if (method === "GET") {
     let hash: string | null = null;
     const variables = params.get("variables");
-    if (variables !== null && jsonNestingExceeds(variables, MAX_JSON_DEPTH)) return bad(`variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    if (variables !== null && jsonNestingExceeds(variables, MAX_JSON_DEPTH))
+      return bad(`variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     const ext = params.get("extensions");
     if (ext !== null) {
       if (jsonNestingExceeds(ext, MAX_JSON_DEPTH)) return bad(`extensions: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
@@ -63,12 +73,18 @@ export function readTransport(method: string, contentType: string | null, body: 
       if (h === "invalid") return bad("extensions must be an object with a valid persistedQuery hash");
       hash = h;
     }
-    return allow({ kind: "single", request: { query: params.get("query") ?? "", operationName: params.get("operationName") || null, persistedQueryHash: hash } });
+    return allow({
+      kind: "single",
+      request: { query: params.get("query") ?? "", operationName: params.get("operationName") || null, persistedQueryHash: hash },
+    });
   }
   if (method !== "POST") return refuse("use POST (or GET for queries)", "METHOD_NOT_ALLOWED");
   const type = mediaType(contentType);
   if (type === "application/graphql") {
-    return allow({ kind: "single", request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null } });
+    return allow({
+      kind: "single",
+      request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null },
+    });
   }
   if (type !== "application/json") return refuse("send application/json or application/graphql", "UNSUPPORTED_MEDIA_TYPE");
   if (jsonNestingExceeds(body, MAX_JSON_DEPTH)) return bad(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);

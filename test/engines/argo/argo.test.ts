@@ -10,12 +10,22 @@ import { asAdmin, call, createTestKey, envWith, errorOf, stubUrl, uniqueTag, typ
 
 const tag = uniqueTag("argo");
 const env = envWith({ ARGO_URL: stubUrl(`/argo/${tag}`), JWT_JWKS_URL: stubUrl(`/jwks/${tag}.json`) });
-const records = async () => (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { method: string; path: string; headers: Record<string, string>; body: string }[];
-const keyWith = async (roles: string[], email?: string) => (await createTestKey({ tenant: "acme", subject: uniqueTag("u"), roles, email }, env)).key;
-const as = (key: string, path: string, opts: CallOptions = {}) => call(path, { ...opts, env, headers: { authorization: `Bearer ${key}`, ...(opts.headers as Record<string, string>) } });
+const records = async () =>
+  (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as {
+    method: string;
+    path: string;
+    headers: Record<string, string>;
+    body: string;
+  }[];
+const keyWith = async (roles: string[], email?: string) =>
+  (await createTestKey({ tenant: "acme", subject: uniqueTag("u"), roles, email }, env)).key;
+const as = (key: string, path: string, opts: CallOptions = {}) =>
+  call(path, { ...opts, env, headers: { authorization: `Bearer ${key}`, ...(opts.headers as Record<string, string>) } });
 
 const put = (name: string, body: unknown, key?: string) =>
-  key ? as(key, `/admin/workspaces/${name}`, { method: "PUT", json: body }) : asAdmin(`/admin/workspaces/${name}`, { method: "PUT", json: body, env });
+  key
+    ? as(key, `/admin/workspaces/${name}`, { method: "PUT", json: body })
+    : asAdmin(`/admin/workspaces/${name}`, { method: "PUT", json: body, env });
 
 beforeAll(async () => {
   for (const [name, body] of [
@@ -43,7 +53,9 @@ describe("role policies", () => {
   it("the owner role grants its owner access and admin", async () => {
     const ann = await keyWith([], "ann@example.com");
     expect((await as(ann, "/argo/api/v1/workflows/owned")).status).toBe(200);
-    const listing = (await (await as(ann, "/argo/api/v1/workspaces")).json()) as { items: { name: string; hasAccess: boolean; isAdmin: boolean }[] };
+    const listing = (await (await as(ann, "/argo/api/v1/workspaces")).json()) as {
+      items: { name: string; hasAccess: boolean; isAdmin: boolean }[];
+    };
     expect(listing.items.find((w) => w.name === "owned")).toEqual({ name: "owned", description: null, hasAccess: true, isAdmin: true });
     expect((await put("owned", { roles: ["ann@example.com--$owner", "x"], hideForUnauthorized: true }, ann)).status).toBe(200);
     expect((await as(await keyWith([], "bob@example.com"), "/argo/api/v1/workflows/owned")).status).toBe(403);
@@ -52,11 +64,21 @@ describe("role policies", () => {
   it("admin roles alone give no access, but let their holder manage that workspace only", async () => {
     const admin = await keyWith(["a-admin", "b-admin"]);
     expect((await as(admin, "/argo/api/v1/workflows/alpha")).status).toBe(403);
-    const listing = (await (await as(admin, "/argo/api/v1/workspaces")).json()) as { items: { name: string; hasAccess: boolean; isAdmin: boolean }[] };
+    const listing = (await (await as(admin, "/argo/api/v1/workspaces")).json()) as {
+      items: { name: string; hasAccess: boolean; isAdmin: boolean }[];
+    };
     expect(listing.items.find((w) => w.name === "alpha")).toMatchObject({ hasAccess: false, isAdmin: true });
     expect((await as(admin, "/admin/workspaces/alpha")).status).toBe(200);
-    expect((await put("alpha", { roles: ["a", "b"], hideForUnauthorized: false, description: "edited by its admin" }, admin)).status).toBe(200);
-    for (const [method, path] of [["PUT", "/admin/workspaces/beta"], ["PUT", "/admin/workspaces/brand-new"], ["GET", "/admin/workspaces"], ["DELETE", "/admin/workspaces/secret"], ["GET", "/admin/keys"]] as const) {
+    expect((await put("alpha", { roles: ["a", "b"], hideForUnauthorized: false, description: "edited by its admin" }, admin)).status).toBe(
+      200,
+    );
+    for (const [method, path] of [
+      ["PUT", "/admin/workspaces/beta"],
+      ["PUT", "/admin/workspaces/brand-new"],
+      ["GET", "/admin/workspaces"],
+      ["DELETE", "/admin/workspaces/secret"],
+      ["GET", "/admin/keys"],
+    ] as const) {
       const res = await as(admin, path, { method, json: method === "PUT" ? { roles: ["z"], hideForUnauthorized: false } : undefined });
       expect(res.status, `${method} ${path}`).toBe(403);
     }
@@ -95,10 +117,16 @@ describe("the namespace of a request", () => {
   });
 
   it("a namespace in the body must be the path's", async () => {
-    const bad = await as(ab, "/argo/api/v1/workflows/alpha", { method: "POST", json: { namespace: "alpha", workflow: { metadata: { namespace: "secret", generateName: "x-" } } } });
+    const bad = await as(ab, "/argo/api/v1/workflows/alpha", {
+      method: "POST",
+      json: { namespace: "alpha", workflow: { metadata: { namespace: "secret", generateName: "x-" } } },
+    });
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).message).toContain("body");
-    const ok = await as(ab, "/argo/api/v1/workflows/alpha", { method: "POST", json: { namespace: "alpha", workflow: { metadata: { namespace: "alpha", generateName: "x-" } } } });
+    const ok = await as(ab, "/argo/api/v1/workflows/alpha", {
+      method: "POST",
+      json: { namespace: "alpha", workflow: { metadata: { namespace: "alpha", generateName: "x-" } } },
+    });
     expect(ok.status).toBe(200);
     const rec = (await records()).at(-1)!;
     expect(rec.path).toBe("/api/v1/workflows/alpha");
@@ -129,7 +157,10 @@ describe("the namespace of a request", () => {
       const res = await as(ab, "/argo/api/v1/workflows/alpha/wf-1", { method, json: { namespace: "secret" } });
       expect(res.status, method).toBe(400);
     }
-    const resubmit = await as(ab, "/argo/api/v1/archived-workflows/uid-alpha/resubmit", { method: "PUT", json: { namespace: "secret", memoized: false } });
+    const resubmit = await as(ab, "/argo/api/v1/archived-workflows/uid-alpha/resubmit", {
+      method: "PUT",
+      json: { namespace: "secret", memoized: false },
+    });
     expect(resubmit.status).toBe(400);
     expect((await records()).filter((r) => r.path.includes("resubmit"))).toEqual([]);
     const ok = await as(ab, "/argo/api/v1/archived-workflows/uid-alpha/resubmit", { method: "PUT", json: { namespace: "alpha" } });
@@ -158,7 +189,10 @@ describe("the namespace of a request", () => {
 describe("the Argo UI", () => {
   it("sends its token in an authorization cookie; event streams pass through unbuffered", async () => {
     const idp = await importJWK(inject("idpPrivateJwk") as never, "RS256");
-    const jwt = await new SignJWT({ sub: "ui-user", roles: ["a", "b"] }).setProtectedHeader({ alg: "RS256", kid: "idp-1" }).setExpirationTime("5m").sign(idp as CryptoKey);
+    const jwt = await new SignJWT({ sub: "ui-user", roles: ["a", "b"] })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .setExpirationTime("5m")
+      .sign(idp as CryptoKey);
     const res = await call("/argo/api/v1/workflow-events/alpha?listOptions.fieldSelector=metadata.namespace%3Dalpha", {
       env,
       headers: { cookie: `theme=dark; authorization=${encodeURIComponent(`Bearer ${jwt}`)}` },
@@ -201,7 +235,12 @@ describe("deleting a workspace", () => {
   });
 
   it("refuses malformed policies", async () => {
-    for (const body of [{ roles: [], hideForUnauthorized: false }, { roles: ["a"] }, { roles: [["a"], "b"], hideForUnauthorized: true }, { roles: ["a"], hideForUnauthorized: false, extra: 1 }]) {
+    for (const body of [
+      { roles: [], hideForUnauthorized: false },
+      { roles: ["a"] },
+      { roles: [["a"], "b"], hideForUnauthorized: true },
+      { roles: ["a"], hideForUnauthorized: false, extra: 1 },
+    ]) {
       expect((await put("bad-one", body)).status, JSON.stringify(body)).toBe(400);
     }
     expect((await put("Bad_Name", { roles: ["a"], hideForUnauthorized: false })).status).toBe(404);

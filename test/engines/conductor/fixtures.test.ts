@@ -30,7 +30,9 @@ let stack: ConductorStack;
 let admin: string;
 
 beforeAll(async () => {
-  stack = await conductorStack("fixtures", { ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,DECISION,SWITCH,DO_WHILE,FORK_JOIN,FORK_JOIN_DYNAMIC,JOIN,TERMINATE,LAMBDA,FORK" });
+  stack = await conductorStack("fixtures", {
+    ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,DECISION,SWITCH,DO_WHILE,FORK_JOIN,FORK_JOIN_DYNAMIC,JOIN,TERMINATE,LAMBDA,FORK",
+  });
   admin = await stack.key({ subject: "a@fb.com", email: "testmail", roles: ["OWNER"] });
 });
 
@@ -95,7 +97,18 @@ describe("Conductor fixtures through the Worker", () => {
 
   it("polled task: the stored twin reads back as the plain file, once its workflow is the tenant's", async () => {
     const task = polledP as { taskId: string; workflowInstanceId: string };
-    await stack.seed({ tasks: [polledP], executions: [{ workflowId: task.workflowInstanceId, workflowType: "FACEBOOK___test_wf1", workflowName: "FACEBOOK___test_wf1", correlationId: "a@fb.com", tasks: [] }] });
+    await stack.seed({
+      tasks: [polledP],
+      executions: [
+        {
+          workflowId: task.workflowInstanceId,
+          workflowType: "FACEBOOK___test_wf1",
+          workflowName: "FACEBOOK___test_wf1",
+          correlationId: "a@fb.com",
+          tasks: [],
+        },
+      ],
+    });
     const res = await stack.as(admin, `/conductor/api/tasks/${task.taskId}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual(polled);

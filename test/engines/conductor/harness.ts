@@ -38,7 +38,8 @@ export async function conductorStack(label: string, extraEnv: Record<string, unk
     state: async () => (await (await admin("/state")).json()) as Record<string, unknown>,
     key: async ({ subject, tenant = "FACEBOOK", email, roles = [], groups = [], scopes = ["conductor"] }) =>
       (await createTestKey({ tenant, subject, email, roles, groups, scopes }, env)).key,
-    as: (key, path, opts = {}) => call(path, { ...opts, env, headers: { authorization: `Bearer ${key}`, ...(opts.headers as Record<string, string>) } }),
+    as: (key, path, opts = {}) =>
+      call(path, { ...opts, env, headers: { authorization: `Bearer ${key}`, ...(opts.headers as Record<string, string>) } }),
   };
 }
 
@@ -72,7 +73,13 @@ export const seedTwoTenants = (s: ConductorStack) =>
       exec("ot-1", "OTHER___wfA", "alice", { externalOutputPayloadStoragePath: "workflow/ot-out.json" }),
     ],
     tasks: [
-      { taskId: "task-fb1", workflowInstanceId: "fb-1", workflowType: "FACEBOOK___wfA", correlationId: "alice", taskDefName: "FACEBOOK___t1" },
+      {
+        taskId: "task-fb1",
+        workflowInstanceId: "fb-1",
+        workflowType: "FACEBOOK___wfA",
+        correlationId: "alice",
+        taskDefName: "FACEBOOK___t1",
+      },
       { taskId: "task-ot1", workflowInstanceId: "ot-1", workflowType: "OTHER___wfA", correlationId: "alice", taskDefName: "OTHER___t1" },
       // A task whose fields claim FACEBOOK but whose workflow is OTHER's.
       { taskId: "task-forged", workflowInstanceId: "ot-1", workflowType: "FACEBOOK___wfA", correlationId: "alice" },
@@ -83,10 +90,16 @@ export const seedTwoTenants = (s: ConductorStack) =>
       { name: "OTHER___h1", event: "conductor:OTHER___wfA:t", actions: [], active: true },
     ],
     schedules: [
-      { name: "FACEBOOK___wfA:1", workflowName: "FACEBOOK___wfA", workflowVersion: "1", cronString: "* * * * *", correlationId: "fb-admin", taskToDomain: { "*": "FACEBOOK" } },
+      {
+        name: "FACEBOOK___wfA:1",
+        workflowName: "FACEBOOK___wfA",
+        workflowVersion: "1",
+        cronString: "* * * * *",
+        correlationId: "fb-admin",
+        taskToDomain: { "*": "FACEBOOK" },
+      },
       { name: "OTHER___wfA:1", workflowName: "OTHER___wfA", workflowVersion: "1", cronString: "* * * * *" },
     ],
-    queues: { "FACEBOOK:FACEBOOK___t1": 3, "OTHER:OTHER___t1": 5, "GLOBAL___shared": 1, "FACEBOOK___t2": 2 },
-    queuesVerbose: { "FACEBOOK___t1": { FACEBOOK: { a: 3 } }, "OTHER___t1": { OTHER: { a: 5 } } },
+    queues: { "FACEBOOK:FACEBOOK___t1": 3, "OTHER:OTHER___t1": 5, GLOBAL___shared: 1, FACEBOOK___t2: 2 },
+    queuesVerbose: { FACEBOOK___t1: { FACEBOOK: { a: 3 } }, OTHER___t1: { OTHER: { a: 5 } } },
   });
-

@@ -16,9 +16,15 @@ interface Node {
   truncated?: boolean;
 }
 
-const root = dynP as { workflowId: string; correlationId: string; tasks: { taskType: string; subWorkflowId?: string; outputData?: { subWorkflowId?: string } }[] };
+const root = dynP as {
+  workflowId: string;
+  correlationId: string;
+  tasks: { taskType: string; subWorkflowId?: string; outputData?: { subWorkflowId?: string } }[];
+};
 /** Each sub-workflow id once (some tasks carry it only in their output, some repeat it). */
-const subIds = [...new Set(root.tasks.filter((t) => t.taskType === "SUB_WORKFLOW").map((t) => t.subWorkflowId ?? t.outputData?.subWorkflowId))].filter((id): id is string => !!id);
+const subIds = [
+  ...new Set(root.tasks.filter((t) => t.taskType === "SUB_WORKFLOW").map((t) => t.subWorkflowId ?? t.outputData?.subWorkflowId)),
+].filter((id): id is string => !!id);
 
 const sub = (id: string, type: string, correlationId: string, tasks: unknown[] = []) => ({
   workflowId: id,
@@ -76,7 +82,11 @@ describe("execution hierarchy", () => {
     expect(a.subWorkflows[0]!.execution.workflowType).toBe("Leaf");
     expect(a.subWorkflows[0]!.taskLogs).toEqual({ tg: [{ log: "leaf ran", taskId: "tg" }] });
     // c (another tenant's), d (another user's), and the missing ones are counted, not shown
-    expect({ omitted: tree.omitted, truncated: tree.truncated, subs: tree.subWorkflows.length }).toEqual({ omitted: subIds.length - 2, truncated: false, subs: 2 });
+    expect({ omitted: tree.omitted, truncated: tree.truncated, subs: tree.subWorkflows.length }).toEqual({
+      omitted: subIds.length - 2,
+      truncated: false,
+      subs: 2,
+    });
     expect(tree.truncated).toBe(false);
   });
 

@@ -76,13 +76,39 @@ describe("injection attempts are refused before the upstream sees them", () => {
     ["POST", "/conductor/api/workflow", { name: "OTHER___wfA" }],
     ["POST", "/conductor/api/workflow", { name: "../wfA" }],
     ["POST", "/conductor/api/metadata/workflow", { name: "x", tasks: [{ name: "h", taskReferenceName: "h", type: "HTTP" }] }],
-    ["POST", "/conductor/api/metadata/workflow", { name: "x", tasks: [{ name: "f", taskReferenceName: "f", type: "FORK_JOIN", forkTasks: [[{ name: "i", taskReferenceName: "i", type: "INLINE" }]] }] }],
-    ["POST", "/conductor/api/metadata/workflow", { name: "x", tasks: [{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "y", taskToDomain: { "*": "OTHER" } } }] }],
-    ["POST", "/conductor/api/metadata/workflow", { name: "x", tasks: [{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "OTHER___y" } }] }],
+    [
+      "POST",
+      "/conductor/api/metadata/workflow",
+      {
+        name: "x",
+        tasks: [
+          { name: "f", taskReferenceName: "f", type: "FORK_JOIN", forkTasks: [[{ name: "i", taskReferenceName: "i", type: "INLINE" }]] },
+        ],
+      },
+    ],
+    [
+      "POST",
+      "/conductor/api/metadata/workflow",
+      {
+        name: "x",
+        tasks: [
+          { name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "y", taskToDomain: { "*": "OTHER" } } },
+        ],
+      },
+    ],
+    [
+      "POST",
+      "/conductor/api/metadata/workflow",
+      { name: "x", tasks: [{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "OTHER___y" } }] },
+    ],
     ["POST", "/conductor/api/metadata/workflow", { name: "x___y", tasks: [] }],
     ["POST", "/conductor/api/metadata/taskdefs", [{ name: "GLOBAL___mine" }]],
     ["POST", "/conductor/api/event", { name: "h", event: "kafka:all", actions: [] }],
-    ["POST", "/conductor/api/event", { name: "h", event: "conductor:wfA:t", actions: [{ action: "complete_task", complete_task: { workflowId: "ot-1" } }] }],
+    [
+      "POST",
+      "/conductor/api/event",
+      { name: "h", event: "conductor:wfA:t", actions: [{ action: "complete_task", complete_task: { workflowId: "ot-1" } }] },
+    ],
     ["POST", "/conductor/schedule", { name: "wfA:1", workflowName: "wfA", workflowVersion: "1", taskToDomain: { "*": "OTHER" } }],
     ["POST", "/conductor/schedule", { name: "wfB:1", workflowName: "wfA", workflowVersion: "1" }],
     ["POST", "/conductor/api/workflow/fb-1/rerun", { reRunFromWorkflowId: "ot-1" }],
@@ -95,16 +121,30 @@ describe("injection attempts are refused before the upstream sees them", () => {
   });
 
   it("a body that is not JSON is a 400", async () => {
-    const res = await stack.as(admin, "/conductor/api/workflow", { method: "POST", body: "{name:", headers: { "content-type": "application/json" } });
+    const res = await stack.as(admin, "/conductor/api/workflow", {
+      method: "POST",
+      body: "{name:",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
   });
 
   it("a schedule is stored under the tenant's names, started in its domain as the scheduling caller", async () => {
-    const res = await stack.as(admin, "/conductor/schedule", { method: "POST", json: { name: "wfA:2", workflowName: "wfA", workflowVersion: "2", cronString: "0 * * ? * *" } });
+    const res = await stack.as(admin, "/conductor/schedule", {
+      method: "POST",
+      json: { name: "wfA:2", workflowName: "wfA", workflowVersion: "2", cronString: "0 * * ? * *" },
+    });
     expect(res.status).toBe(201);
     const sent = (await stack.records()).at(-1)!;
     expect(sent.path).toBe("/schedule");
-    expect(JSON.parse(sent.body)).toEqual({ name: "FACEBOOK___wfA:2", workflowName: "FACEBOOK___wfA", workflowVersion: "2", cronString: "0 * * ? * *", taskToDomain: { "*": "FACEBOOK" }, correlationId: "fb-admin" });
+    expect(JSON.parse(sent.body)).toEqual({
+      name: "FACEBOOK___wfA:2",
+      workflowName: "FACEBOOK___wfA",
+      workflowVersion: "2",
+      cronString: "0 * * ? * *",
+      taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "fb-admin",
+    });
     expect((await stack.as(admin, "/conductor/schedule/wfA:2", { method: "DELETE" })).status).toBeLessThan(300);
     expect((await stack.records()).at(-1)!.path).toBe("/schedule/FACEBOOK___wfA%3A2");
   });

@@ -92,7 +92,10 @@ describe("another tenant's items answer 404, and are never acted on", () => {
   });
 
   it("bulk: another tenant's ids are reported as unknown and never sent upstream", async () => {
-    const res = await stack.as(fbAdmin, "/conductor/api/workflow/bulk/terminate?reason=cleanup", { method: "POST", json: ["fb-2", "ot-1", "nope"] });
+    const res = await stack.as(fbAdmin, "/conductor/api/workflow/bulk/terminate?reason=cleanup", {
+      method: "POST",
+      json: ["fb-2", "ot-1", "nope"],
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { bulkSuccessfulResults: string[]; bulkErrorResults: Record<string, string> };
     expect(body.bulkSuccessfulResults).toEqual(["fb-2"]);
@@ -106,15 +109,27 @@ describe("another tenant's items answer 404, and are never acted on", () => {
 
   it("external payloads: a path shown in the tenant's execution can be read; another tenant's cannot", async () => {
     await stack.as(fbAdmin, "/conductor/api/workflow/fb-1");
-    const mine = await stack.as(fbAdmin, "/conductor/api/workflow/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow/fb-out.json");
+    const mine = await stack.as(
+      fbAdmin,
+      "/conductor/api/workflow/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow/fb-out.json",
+    );
     expect(mine.status).toBe(200);
-    const theirs = await stack.as(fbAdmin, "/conductor/api/workflow/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow/ot-out.json");
+    const theirs = await stack.as(
+      fbAdmin,
+      "/conductor/api/workflow/externalstoragelocation?operation=READ&payloadType=WORKFLOW_OUTPUT&path=workflow/ot-out.json",
+    );
     expect(theirs.status).toBe(404);
-    const write = await stack.as(fbAdmin, "/conductor/api/tasks/externalstoragelocation?operation=WRITE&payloadType=TASK_OUTPUT&path=workflow/ot-out.json");
+    const write = await stack.as(
+      fbAdmin,
+      "/conductor/api/tasks/externalstoragelocation?operation=WRITE&payloadType=TASK_OUTPUT&path=workflow/ot-out.json",
+    );
     expect(write.status).toBe(200);
     const minted = ((await write.json()) as { path: string }).path;
     expect(minted).not.toBe("workflow/ot-out.json"); // a WRITE cannot name (and overwrite) an existing path
-    const readBack = await stack.as(fbAdmin, `/conductor/api/tasks/externalstoragelocation?operation=READ&payloadType=TASK_OUTPUT&path=${encodeURIComponent(minted)}`);
+    const readBack = await stack.as(
+      fbAdmin,
+      `/conductor/api/tasks/externalstoragelocation?operation=READ&payloadType=TASK_OUTPUT&path=${encodeURIComponent(minted)}`,
+    );
     expect(readBack.status).toBe(200);
   });
 

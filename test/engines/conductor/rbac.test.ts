@@ -29,7 +29,12 @@ describe("who may call the Conductor route", () => {
 
   it("paths the gateway does not name are 404 before any upstream call", async () => {
     const before = (await stack.records()).length;
-    for (const path of ["/conductor/api/admin/config", "/conductor/api/workflow/fb-1/correlated/x", "/conductor/other", "/conductor/api/queue/update"]) {
+    for (const path of [
+      "/conductor/api/admin/config",
+      "/conductor/api/workflow/fb-1/correlated/x",
+      "/conductor/other",
+      "/conductor/api/queue/update",
+    ]) {
       expect((await stack.as(groupAdmin, path)).status, path).toBe(404);
     }
     expect((await stack.records()).length).toBe(before);
@@ -48,7 +53,12 @@ describe("non-admins", () => {
     expect(ok.status).toBe(200);
     const id = await ok.text();
     const sent = (await stack.records()).filter((r) => r.method === "POST" && r.path === "/api/workflow").at(-1)!;
-    expect(JSON.parse(sent.body)).toEqual({ name: "FACEBOOK___wfA", input: { a: 1 }, taskToDomain: { "*": "FACEBOOK" }, correlationId: "alice" });
+    expect(JSON.parse(sent.body)).toEqual({
+      name: "FACEBOOK___wfA",
+      input: { a: 1 },
+      taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "alice",
+    });
     expect((await stack.as(alice, `/conductor/api/workflow/${id}`)).status).toBe(200);
 
     const denied = await stack.as(alice, "/conductor/api/workflow", { method: "POST", json: { name: "wfB" } });
@@ -57,10 +67,20 @@ describe("non-admins", () => {
   });
 
   it("start by name (POST /api/workflow/{name}) becomes one StartWorkflowRequest", async () => {
-    const res = await stack.as(alice, "/conductor/api/workflow/wfA?version=1&priority=3&correlationId=bob", { method: "POST", json: { x: 1 } });
+    const res = await stack.as(alice, "/conductor/api/workflow/wfA?version=1&priority=3&correlationId=bob", {
+      method: "POST",
+      json: { x: 1 },
+    });
     expect(res.status).toBe(200);
     const sent = (await stack.records()).filter((r) => r.method === "POST" && r.path === "/api/workflow").at(-1)!;
-    expect(JSON.parse(sent.body)).toEqual({ name: "FACEBOOK___wfA", version: 1, priority: 3, input: { x: 1 }, taskToDomain: { "*": "FACEBOOK" }, correlationId: "alice" });
+    expect(JSON.parse(sent.body)).toEqual({
+      name: "FACEBOOK___wfA",
+      version: 1,
+      priority: 3,
+      input: { x: 1 },
+      taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "alice",
+    });
   });
 
   it("see and act on only the executions they started", async () => {

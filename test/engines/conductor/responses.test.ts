@@ -44,7 +44,9 @@ describe("answers from Conductor (fixture twins, tenant FACEBOOK)", () => {
 
 describe("task definitions (fixture twins)", () => {
   it("prefixing each plain definition gives its twin; stripping the twins gives the plain list", () => {
-    expect((taskdefs as unknown[]).map((d) => prefixTaskDef(d, "FACEBOOK", null))).toEqual((taskdefsp as unknown[]).map((def) => ({ def })));
+    expect((taskdefs as unknown[]).map((d) => prefixTaskDef(d, "FACEBOOK", null))).toEqual(
+      (taskdefsp as unknown[]).map((def) => ({ def })),
+    );
     expect((taskdefsp as unknown[]).map((d) => stripTaskDef(d, "FACEBOOK"))).toEqual(taskdefs);
   });
 
@@ -55,7 +57,6 @@ describe("task definitions (fixture twins)", () => {
   });
 });
 
-
 describe("event handlers (fixture twins, caller a@fb.com)", () => {
   it("prefixing the plain handler gives its twin, and stripping the twin gives it back", () => {
     expect(prefixEventHandler(handler, { tenant: "FACEBOOK", subject: "a@fb.com" })).toEqual({ handler: handlerp });
@@ -65,8 +66,13 @@ describe("event handlers (fixture twins, caller a@fb.com)", () => {
   it("refuses shared queues, actions on arbitrary workflow ids, and client-set taskToDomain", () => {
     const caller = { tenant: "FACEBOOK", subject: "a@fb.com" };
     expect(prefixEventHandler({ ...handler, event: "kafka:topic" }, caller)).toHaveProperty("refused");
-    expect(prefixEventHandler({ ...handler, actions: [{ action: "complete_task", complete_task: { workflowId: "x" } }] }, caller)).toHaveProperty("refused");
-    const withDomain = { ...handler, actions: [{ action: "start_workflow", start_workflow: { name: "w", taskToDomain: { "*": "OTHER" } } }] };
+    expect(
+      prefixEventHandler({ ...handler, actions: [{ action: "complete_task", complete_task: { workflowId: "x" } }] }, caller),
+    ).toHaveProperty("refused");
+    const withDomain = {
+      ...handler,
+      actions: [{ action: "start_workflow", start_workflow: { name: "w", taskToDomain: { "*": "OTHER" } } }],
+    };
     expect(prefixEventHandler(withDomain, caller)).toHaveProperty("refused");
     expect(prefixEventHandler({ ...handler, event: "conductor:OTHER___wf:t" }, caller)).toHaveProperty("refused");
     expect(stripEventHandler({ ...handlerp, name: "OTHER___event_handler" }, "FACEBOOK")).toBeNull();

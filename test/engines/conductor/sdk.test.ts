@@ -37,7 +37,12 @@ const withToken = (token: string, path: string, opts: CallOptions = {}, env = s.
 
 async function conductorError(res: Response): Promise<ConductorError> {
   const body = (await res.json()) as ConductorError;
-  expect(body).toMatchObject({ status: res.status, message: expect.any(String), code: expect.any(String), requestId: res.headers.get("x-request-id") });
+  expect(body).toMatchObject({
+    status: res.status,
+    message: expect.any(String),
+    code: expect.any(String),
+    requestId: res.headers.get("x-request-id"),
+  });
   expect(body).not.toHaveProperty("errors");
   expect(typeof body.retryable).toBe("boolean");
   return body;
@@ -47,7 +52,12 @@ beforeAll(async () => {
   s = await conductorStack("sdk");
   await s.seed({
     workflowDefs: [
-      { name: "FACEBOOK___hello", version: 1, description: '{"description":"greets","labels":["ops"]}', tasks: [{ name: "FACEBOOK___say", taskReferenceName: "say_ref", type: "SIMPLE" }] },
+      {
+        name: "FACEBOOK___hello",
+        version: 1,
+        description: '{"description":"greets","labels":["ops"]}',
+        tasks: [{ name: "FACEBOOK___say", taskReferenceName: "say_ref", type: "SIMPLE" }],
+      },
       { name: "FACEBOOK___secret", version: 1, description: '{"description":"admins","labels":["finance"]}', tasks: [] },
       { name: "OTHER___hello", version: 1, tasks: [{ name: "OTHER___say", taskReferenceName: "say_ref", type: "SIMPLE" }] },
     ],
@@ -92,7 +102,12 @@ describe("the SDK login: POST /api/token", () => {
       expect(e.error).toBeUndefined(); // not a token error: the SDK must not loop on refreshing
       expect(JSON.stringify(e)).not.toContain(admin.key);
     }
-    const malformed = await call("/conductor/api/token", { method: "POST", env: s.env, body: "keyId=x", headers: { "content-type": "text/plain" } });
+    const malformed = await call("/conductor/api/token", {
+      method: "POST",
+      env: s.env,
+      body: "keyId=x",
+      headers: { "content-type": "text/plain" },
+    });
     expect(malformed.status).toBe(400);
     expect((await conductorError(malformed)).message).toContain("keyId");
   });
@@ -107,7 +122,7 @@ describe("the SDK login: POST /api/token", () => {
     // A short secret is a configuration error of the whole deployment, named, never shown.
     const short = await call("/healthz", { env: envWith({ GATEWAY_TOKEN_SECRET: "short" }) });
     expect(short.status).toBe(500);
-    expect(await short.text()).not.toContain("short\"");
+    expect(await short.text()).not.toContain('short"');
     // A secret shared with JWT_HS256_SECRET would let a gateway token pass as a JWT: refused the same way.
     const shared = await call("/healthz", { env: envWith({ GATEWAY_TOKEN_SECRET: SECRET, JWT_HS256_SECRET: SECRET }) });
     expect(shared.status).toBe(500);
@@ -129,13 +144,25 @@ describe("the SDK login: POST /api/token", () => {
 
   it("an expired token is 401 EXPIRED_TOKEN and a foreign or damaged one 401 INVALID_TOKEN, the codes the SDKs refresh on", async () => {
     const sign = (secret: string, exp: number, sub = admin.id) =>
-      new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setIssuer("flowgate").setAudience("flowgate:conductor-sdk").setSubject(sub).setIssuedAt(exp - 7200).setExpirationTime(exp).sign(new TextEncoder().encode(secret));
+      new SignJWT({})
+        .setProtectedHeader({ alg: "HS256" })
+        .setIssuer("flowgate")
+        .setAudience("flowgate:conductor-sdk")
+        .setSubject(sub)
+        .setIssuedAt(exp - 7200)
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
     const now = Math.floor(Date.now() / 1000);
     const expired = await withToken(await sign(SECRET, now - 60), "/conductor/api/metadata/workflow");
     expect(expired.status).toBe(401);
     expect((await conductorError(expired)).error).toBe("EXPIRED_TOKEN");
     const valid = await tokenFor(admin);
-    for (const bad of [await sign("another-secret-of-someone-else-0123456789", now + 600), `${valid.slice(0, -3)}AAA`, "not-a-token", await sign(SECRET, now + 600, "nosuchkeyid0")]) {
+    for (const bad of [
+      await sign("another-secret-of-someone-else-0123456789", now + 600),
+      `${valid.slice(0, -3)}AAA`,
+      "not-a-token",
+      await sign(SECRET, now + 600, "nosuchkeyid0"),
+    ]) {
       const res = await withToken(bad, "/conductor/api/metadata/workflow");
       expect(res.status, bad).toBe(401);
       expect((await conductorError(res)).error).toBe("INVALID_TOKEN");
@@ -157,7 +184,15 @@ describe("the SDK login: POST /api/token", () => {
       expect(res.status, v.slice(0, 40)).toBeLessThan(500);
       if (res.status >= 400) await conductorError(res);
     }
-    const bodies = ["", "null", "[]", '{"keyId":1,"keySecret":2}', `{"keyId":"${"k".repeat(5_000)}","keySecret":"x"}`, '{"keyId":"a","keySecret":"fgk_'.padEnd(200, "x") + '"}', "{".repeat(10_000)];
+    const bodies = [
+      "",
+      "null",
+      "[]",
+      '{"keyId":1,"keySecret":2}',
+      `{"keyId":"${"k".repeat(5_000)}","keySecret":"x"}`,
+      '{"keyId":"a","keySecret":"fgk_'.padEnd(200, "x") + '"}',
+      "{".repeat(10_000),
+    ];
     for (const body of bodies) {
       const res = await call("/conductor/api/token", { method: "POST", env: s.env, body, headers: { "content-type": "application/json" } });
       expect([400, 401, 413], body.slice(0, 40)).toContain(res.status);
@@ -199,7 +234,10 @@ describe("Conductor's error shape on every Conductor answer", () => {
   });
 
   it("a refusal's reason is in the top-level message", async () => {
-    const res = await s.as(ann.key, "/conductor/api/metadata/workflow?overwrite=true", { method: "POST", json: { name: "bob_own", version: 1, tasks: [] } });
+    const res = await s.as(ann.key, "/conductor/api/metadata/workflow?overwrite=true", {
+      method: "POST",
+      json: { name: "bob_own", version: 1, tasks: [] },
+    });
     expect(res.status).toBe(403);
     const e = await conductorError(res);
     expect(e.code).toBe("FORBIDDEN");
@@ -228,7 +266,10 @@ describe("query parameters as Conductor reads them", () => {
   it("search with the SDK's defaults (sort= empty, skipCache=false) works; several sort keys go separated by |", async () => {
     const res = await s.as(admin.key, "/conductor/api/workflow/search?start=0&size=10&sort=&skipCache=false");
     expect(res.status, await res.clone().text()).toBe(200);
-    const sorted = await s.as(admin.key, `/conductor/api/workflow/search?sort=${encodeURIComponent("startTime:DESC|workflowId")}&freeText=&query=`);
+    const sorted = await s.as(
+      admin.key,
+      `/conductor/api/workflow/search?sort=${encodeURIComponent("startTime:DESC|workflowId")}&freeText=&query=`,
+    );
     expect(sorted.status).toBe(200);
     const searches = (await s.records()).filter((r) => r.path.startsWith("/api/workflow/search"));
     const first = new URL(`http://x${searches.at(-2)!.path}`).searchParams;
@@ -247,15 +288,29 @@ describe("query parameters as Conductor reads them", () => {
 
 describe("synchronous execution: POST /api/workflow/execute/{name}/{version}", () => {
   it("starts in the tenant's space with the caller's identity and answers the run stripped of the prefix", async () => {
-    const res = await s.as(ann.key, "/conductor/api/workflow/execute/hello/1?requestId=req-1&waitUntilTaskRef=&waitForSeconds=1", { method: "POST", json: { name: "hello", version: 1, input: { who: "sync" } } });
+    const res = await s.as(ann.key, "/conductor/api/workflow/execute/hello/1?requestId=req-1&waitUntilTaskRef=&waitForSeconds=1", {
+      method: "POST",
+      json: { name: "hello", version: 1, input: { who: "sync" } },
+    });
     expect(res.status, await res.clone().text()).toBe(200);
-    const run = (await res.json()) as { workflowId: string; requestId: string; status: string; tasks: { taskType: string; workflowType: string }[] };
+    const run = (await res.json()) as {
+      workflowId: string;
+      requestId: string;
+      status: string;
+      tasks: { taskType: string; workflowType: string }[];
+    };
     expect(run.requestId).toBe("req-1");
     expect(JSON.stringify(run)).not.toContain("FACEBOOK___");
     expect(run.tasks[0]!.taskType).toBe("say");
     const sent = (await s.records()).filter((r) => r.path.startsWith("/api/workflow/execute/")).at(-1)!;
     expect(sent.path).toBe("/api/workflow/execute/FACEBOOK___hello/1?requestId=req-1&waitForSeconds=1");
-    expect(JSON.parse(sent.body)).toMatchObject({ name: "FACEBOOK___hello", version: 1, taskToDomain: { "*": "FACEBOOK" }, correlationId: "ann", input: { who: "sync" } });
+    expect(JSON.parse(sent.body)).toMatchObject({
+      name: "FACEBOOK___hello",
+      version: 1,
+      taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "ann",
+      input: { who: "sync" },
+    });
     // The run is Ann's: she reads it afterwards like any execution she started.
     expect((await s.as(ann.key, `/conductor/api/workflow/${run.workflowId}`)).status).toBe(200);
   });
@@ -263,13 +318,26 @@ describe("synchronous execution: POST /api/workflow/execute/{name}/{version}", (
   it("is checked like a start: the path's workflow decides, RBAC applies, and the start request's rules hold", async () => {
     const before = (await s.records()).filter((r) => r.path.startsWith("/api/workflow/execute/")).length;
     // The body's name is not what runs: the path's is, and Ann may not run that one.
-    const other = await s.as(ann.key, "/conductor/api/workflow/execute/secret/1?requestId=r", { method: "POST", json: { name: "hello", version: 1 } });
+    const other = await s.as(ann.key, "/conductor/api/workflow/execute/secret/1?requestId=r", {
+      method: "POST",
+      json: { name: "hello", version: 1 },
+    });
     expect(other.status).toBe(403);
     expect((await s.as(ann.key, "/conductor/api/workflow/execute/nosuch/1?requestId=r", { method: "POST", json: {} })).status).toBe(404);
     for (const body of [{ workflowDef: { name: "x", tasks: [] } }, { taskToDomain: { "*": "OTHER" } }, [1, 2]]) {
-      expect((await s.as(admin.key, "/conductor/api/workflow/execute/hello/1?requestId=r", { method: "POST", json: body })).status, JSON.stringify(body)).toBe(400);
+      expect(
+        (await s.as(admin.key, "/conductor/api/workflow/execute/hello/1?requestId=r", { method: "POST", json: body })).status,
+        JSON.stringify(body),
+      ).toBe(400);
     }
-    for (const path of ["OTHER___hello/1", "hello/0", "hello/x", "hello/1?returnStrategy=BLOCKING_TASK", "hello/1?waitForSeconds=3600", "hello/1?requestId=a%0Ab"]) {
+    for (const path of [
+      "OTHER___hello/1",
+      "hello/0",
+      "hello/x",
+      "hello/1?returnStrategy=BLOCKING_TASK",
+      "hello/1?waitForSeconds=3600",
+      "hello/1?requestId=a%0Ab",
+    ]) {
       expect((await s.as(admin.key, `/conductor/api/workflow/execute/${path}`, { method: "POST", json: {} })).status, path).toBe(400);
     }
     expect((await s.records()).filter((r) => r.path.startsWith("/api/workflow/execute/")).length).toBe(before);
@@ -279,10 +347,21 @@ describe("synchronous execution: POST /api/workflow/execute/{name}/{version}", (
 describe("update-v2 on the worker route", () => {
   it("updates a served task, then hands out the next one of the same type from a tenant the worker serves", async () => {
     const w = await createTestKey({ tenant: "ops", subject: "v2-worker", scopes: ["worker"], servesTenants: ["FACEBOOK"] }, s.env);
-    await s.seed({ fill: [{ tenant: "FACEBOOK", taskType: "job", count: 2 }, { tenant: "OTHER", taskType: "job", count: 3 }] });
+    await s.seed({
+      fill: [
+        { tenant: "FACEBOOK", taskType: "job", count: 2 },
+        { tenant: "OTHER", taskType: "job", count: 3 },
+      ],
+    });
     const polled = await s.as(w.key, "/workers/conductor/api/tasks/poll/batch/job?workerid=w1&count=1&timeout=0");
     const [task] = (await polled.json()) as { taskId: string; workflowInstanceId: string }[];
-    const result = { taskId: task!.taskId, workflowInstanceId: task!.workflowInstanceId, status: "COMPLETED", outputData: { ok: 1 }, workerId: "w1" };
+    const result = {
+      taskId: task!.taskId,
+      workflowInstanceId: task!.workflowInstanceId,
+      status: "COMPLETED",
+      outputData: { ok: 1 },
+      workerId: "w1",
+    };
     const res = await s.as(w.key, "/workers/conductor/api/tasks/update-v2", { method: "POST", json: result });
     expect(res.status, await res.clone().text()).toBe(200);
     const next = (await res.json()) as { taskId: string; workflowType: string; workerId: string };
@@ -291,7 +370,10 @@ describe("update-v2 on the worker route", () => {
     const state = (await s.state()) as { updates: { kind: string; taskId: string }[] };
     expect(state.updates).toContainEqual(expect.objectContaining({ kind: "result", taskId: task!.taskId }));
     // The last FACEBOOK task: after it, nothing of FACEBOOK's waits, and OTHER's are never handed out.
-    const last = await s.as(w.key, "/workers/conductor/api/tasks/update-v2", { method: "POST", json: { ...result, taskId: next.taskId, workflowInstanceId: (next as unknown as { workflowInstanceId: string }).workflowInstanceId } });
+    const last = await s.as(w.key, "/workers/conductor/api/tasks/update-v2", {
+      method: "POST",
+      json: { ...result, taskId: next.taskId, workflowInstanceId: (next as unknown as { workflowInstanceId: string }).workflowInstanceId },
+    });
     expect(last.status).toBe(204);
   });
 
@@ -299,9 +381,15 @@ describe("update-v2 on the worker route", () => {
     const w = await createTestKey({ tenant: "ops", subject: "v2-other", scopes: ["worker"], servesTenants: ["FACEBOOK"] }, s.env);
     await s.seed({ fill: [{ tenant: "OTHER", taskType: "job2", count: 1 }] });
     const other = await createTestKey({ tenant: "ops", subject: "v2-other-real", scopes: ["worker"], servesTenants: ["OTHER"] }, s.env);
-    const [task] = (await (await s.as(other.key, "/workers/conductor/api/tasks/poll/batch/job2?count=1&timeout=0")).json()) as { taskId: string; workflowInstanceId: string }[];
+    const [task] = (await (await s.as(other.key, "/workers/conductor/api/tasks/poll/batch/job2?count=1&timeout=0")).json()) as {
+      taskId: string;
+      workflowInstanceId: string;
+    }[];
     const before = ((await s.state()) as { updates: unknown[] }).updates.length;
-    const res = await s.as(w.key, "/workers/conductor/api/tasks/update-v2", { method: "POST", json: { taskId: task!.taskId, workflowInstanceId: task!.workflowInstanceId, status: "COMPLETED" } });
+    const res = await s.as(w.key, "/workers/conductor/api/tasks/update-v2", {
+      method: "POST",
+      json: { taskId: task!.taskId, workflowInstanceId: task!.workflowInstanceId, status: "COMPLETED" },
+    });
     expect(res.status).toBe(404);
     await conductorError(res);
     expect(((await s.state()) as { updates: unknown[] }).updates.length).toBe(before);

@@ -38,11 +38,15 @@ describe("replay of @io-orkes/conductor-javascript 4.0.0", () => {
   it("answers every recorded request as the SDK needs", async () => {
     const s = await conductorStack("replay");
     const keys = {
-      admin: await createTestKey({ tenant: "ACME", subject: "ann", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] }, s.env),
+      admin: await createTestKey(
+        { tenant: "ACME", subject: "ann", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] },
+        s.env,
+      ),
       nonAdmin: await createTestKey({ tenant: "ACME", subject: "bob", groups: ["ops"], scopes: ["conductor"] }, s.env),
       worker: await createTestKey({ tenant: "ops", subject: "sdk-worker", scopes: ["worker"], servesTenants: ["ACME"] }, s.env),
     };
-    const keyOf = (step: string) => (step.includes("(worker credential)") ? keys.worker : step.includes("(non-admin user)") ? keys.nonAdmin : keys.admin);
+    const keyOf = (step: string) =>
+      step.includes("(worker credential)") ? keys.worker : step.includes("(non-admin user)") ? keys.nonAdmin : keys.admin;
 
     let key = keys.admin;
     /** Each SDK client keeps its own token: one for the worker route, one for the Conductor route's latest client. */
@@ -75,7 +79,10 @@ describe("replay of @io-orkes/conductor-javascript 4.0.0", () => {
         tokens[r.path.startsWith("/workers/") ? "worker" : "conductor"] = body.token;
         continue;
       }
-      expect(r.headers.some(([n]) => n === "x-authorization"), label).toBe(true);
+      expect(
+        r.headers.some(([n]) => n === "x-authorization"),
+        label,
+      ).toBe(true);
 
       if (r.step.includes("by a non-admin")) {
         // The refusal the SDK shows as "Failed to register workflow definition: <message>".

@@ -14,7 +14,27 @@ import labeledPrefixed from "../../fixtures/conductor/workflow_defs/multpile_wor
 // The policies answer in `Verdict`s; `seen` reads them in the shapes the expectations below were written in.
 const prefixWorkflowDef = (...a: Parameters<typeof prefixWorkflowDefVerdict>) => seen(prefixWorkflowDefVerdict(...a), (def) => ({ def }));
 
-const ALL_TYPES = ["SIMPLE", "SUB_WORKFLOW", "DECISION", "SWITCH", "DO_WHILE", "EVENT", "FORK", "FORK_JOIN", "FORK_JOIN_DYNAMIC", "JOIN", "EXCLUSIVE_JOIN", "WAIT", "TERMINATE", "KAFKA_PUBLISH", "SET_VARIABLE", "JSON_JQ_TRANSFORM", "HTTP", "LAMBDA", "INLINE"];
+const ALL_TYPES = [
+  "SIMPLE",
+  "SUB_WORKFLOW",
+  "DECISION",
+  "SWITCH",
+  "DO_WHILE",
+  "EVENT",
+  "FORK",
+  "FORK_JOIN",
+  "FORK_JOIN_DYNAMIC",
+  "JOIN",
+  "EXCLUSIVE_JOIN",
+  "WAIT",
+  "TERMINATE",
+  "KAFKA_PUBLISH",
+  "SET_VARIABLE",
+  "JSON_JQ_TRANSFORM",
+  "HTTP",
+  "LAMBDA",
+  "INLINE",
+];
 const opts = { tenant: "FACEBOOK", ownerEmail: "testmail", allowedTaskTypes: ALL_TYPES };
 
 describe("tenant names", () => {
@@ -54,7 +74,10 @@ describe("workflow definitions (fixture twins, tenant FACEBOOK, user testmail)",
   });
 
   it("refuses ___ in names, taskToDomain in sub-workflows, and task types off the allow-list, at any depth", () => {
-    const strict = { ...opts, allowedTaskTypes: ["SIMPLE", "SUB_WORKFLOW", "DECISION", "DO_WHILE", "FORK_JOIN", "JOIN", "TERMINATE", "FORK_JOIN_DYNAMIC"] };
+    const strict = {
+      ...opts,
+      allowedTaskTypes: ["SIMPLE", "SUB_WORKFLOW", "DECISION", "DO_WHILE", "FORK_JOIN", "JOIN", "TERMINATE", "FORK_JOIN_DYNAMIC"],
+    };
     const noSub = { ...opts, allowedTaskTypes: strict.allowedTaskTypes.filter((t) => t !== "SUB_WORKFLOW") };
     expect(prefixWorkflowDef(nested, noSub)).toEqual({ refused: expect.stringContaining("SUB_WORKFLOW") }); // nested in a fork
     expect(prefixWorkflowDef(nested, strict)).toHaveProperty("def");
@@ -62,7 +85,16 @@ describe("workflow definitions (fixture twins, tenant FACEBOOK, user testmail)",
     const withDomain = structuredClone(single) as { tasks: { subWorkflowParam: Record<string, unknown> }[] };
     withDomain.tasks[0]!.subWorkflowParam.taskToDomain = { "*": "OTHER" };
     expect(prefixWorkflowDef(withDomain, opts)).toHaveProperty("refused");
-    const deep = { name: "w", tasks: [{ name: "d", type: "DECISION", decisionCases: { a: [{ name: "x", type: "DO_WHILE", loopOver: [{ name: "evil", type: "HTTP" }] }] } }] };
+    const deep = {
+      name: "w",
+      tasks: [
+        {
+          name: "d",
+          type: "DECISION",
+          decisionCases: { a: [{ name: "x", type: "DO_WHILE", loopOver: [{ name: "evil", type: "HTTP" }] }] },
+        },
+      ],
+    };
     expect(prefixWorkflowDef(deep, strict)).toEqual({ refused: expect.stringContaining("HTTP") });
     expect(prefixWorkflowDef("nope", opts)).toHaveProperty("refused");
     expect(prefixWorkflowDef({ name: "w", tasks: "x" }, opts)).toHaveProperty("refused");

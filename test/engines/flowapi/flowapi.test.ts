@@ -12,7 +12,8 @@ const tag = uniqueTag("flowapi");
 let env: Env;
 let flowauth: CryptoKey;
 let other: CryptoKey;
-const records = async () => (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { method: string; path: string; headers: Record<string, string> }[];
+const records = async () =>
+  (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as { method: string; path: string; headers: Record<string, string> }[];
 
 beforeAll(async () => {
   const pair = await generateKeyPair("RS256", { extractable: true });
@@ -24,7 +25,14 @@ beforeAll(async () => {
 });
 
 const token = (userClaims: Record<string, string[]>, claims: JWTPayload = {}, key = flowauth) =>
-  new SignJWT({ aud: "flowapi-test", sub: "analyst", jti: crypto.randomUUID(), user_claims: userClaims, iat: Math.floor(Date.now() / 1000), ...claims })
+  new SignJWT({
+    aud: "flowapi-test",
+    sub: "analyst",
+    jti: crypto.randomUUID(),
+    user_claims: userClaims,
+    iat: Math.floor(Date.now() / 1000),
+    ...claims,
+  })
     .setProtectedHeader({ alg: "RS256" })
     .setNotBefore("0s")
     .setExpirationTime((claims.exp as number | undefined) ?? "10m")
@@ -33,11 +41,22 @@ const token = (userClaims: Record<string, string[]>, claims: JWTPayload = {}, ke
 // As FlowKit reads it: a spatial aggregate's unit is its locations' (the reference location carries it).
 const nested = {
   query_kind: "spatial_aggregate",
-  locations: { query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "admin3", sampling: { query_kind: "random_sample", size: 10 } },
+  locations: {
+    query_kind: "daily_location",
+    date: "2016-01-01",
+    method: "last",
+    aggregation_unit: "admin3",
+    sampling: { query_kind: "random_sample", size: 10 },
+  },
 };
-const needed = ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location", "admin3:spatial_aggregate:random_sample"];
+const needed = [
+  "admin3:spatial_aggregate:spatial_aggregate",
+  "admin3:spatial_aggregate:daily_location",
+  "admin3:spatial_aggregate:random_sample",
+];
 
-const run = (t: string, body: unknown = nested) => call("/flowapi/api/0/run", { env, method: "POST", json: body, headers: { authorization: `Bearer ${t}` } });
+const run = (t: string, body: unknown = nested) =>
+  call("/flowapi/api/0/run", { env, method: "POST", json: body, headers: { authorization: `Bearer ${t}` } });
 
 describe("FlowAuth tokens at the edge", () => {
   it.each([
@@ -54,7 +73,9 @@ describe("FlowAuth tokens at the edge", () => {
 
   it("API keys and missing tokens are refused too", async () => {
     expect((await call("/flowapi/api/0/run", { env, method: "POST", json: nested })).status).toBe(401);
-    const key = (await (await asAdmin("/admin/keys", { method: "POST", env, json: { tenant: "acme", subject: "k" } })).json()) as { key: string };
+    const key = (await (await asAdmin("/admin/keys", { method: "POST", env, json: { tenant: "acme", subject: "k" } })).json()) as {
+      key: string;
+    };
     expect((await run(key.key)).status).toBe(401);
   });
 });
@@ -90,20 +111,50 @@ describe("permissions", () => {
     expect((await run(await token({ r: ["run", ...nonspatial] }))).status).toBe(403);
     expect((await run(await token({ r: ["run", ...needed] }))).status).toBe(202);
     // Through a modal location (its unit is its first daily location's) and a flow (its from_location's).
-    const modal = { query_kind: "spatial_aggregate", locations: { query_kind: "modal_location", locations: [nested.locations, { ...nested.locations, date: "2016-01-02" }] } };
-    const modalNeeds = ["spatial_aggregate", "modal_location", "daily_location", "random_sample"].map((q) => `admin3:spatial_aggregate:${q}`);
+    const modal = {
+      query_kind: "spatial_aggregate",
+      locations: { query_kind: "modal_location", locations: [nested.locations, { ...nested.locations, date: "2016-01-02" }] },
+    };
+    const modalNeeds = ["spatial_aggregate", "modal_location", "daily_location", "random_sample"].map(
+      (q) => `admin3:spatial_aggregate:${q}`,
+    );
     expect((await run(await token({ r: ["run", ...modalNeeds] }), modal)).status).toBe(202);
     expect((await run(await token({ r: ["run", ...modalNeeds.map((s) => s.replace("admin3", "nonspatial"))] }), modal)).status).toBe(403);
-    const flows = { query_kind: "flows", join_type: "inner", from_location: { ...nested.locations, aggregation_unit: "admin2" }, to_location: nested.locations };
-    expect((await run(await token({ r: ["run", "admin2:flows:flows", "admin2:flows:daily_location", "admin2:flows:random_sample"] }), flows)).status).toBe(202);
+    const flows = {
+      query_kind: "flows",
+      join_type: "inner",
+      from_location: { ...nested.locations, aggregation_unit: "admin2" },
+      to_location: nested.locations,
+    };
+    expect(
+      (await run(await token({ r: ["run", "admin2:flows:flows", "admin2:flows:daily_location", "admin2:flows:random_sample"] }), flows))
+        .status,
+    ).toBe(202);
     // A histogram of displacements has no unit, whatever its reference locations carry.
-    const histogram = { query_kind: "histogram_aggregate", bins: { n_bins: 10 }, metric: { query_kind: "displacement", start_date: "2016-01-01", end_date: "2016-01-02", statistic: "avg", reference_location: { query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "lon-lat" } } };
+    const histogram = {
+      query_kind: "histogram_aggregate",
+      bins: { n_bins: 10 },
+      metric: {
+        query_kind: "displacement",
+        start_date: "2016-01-01",
+        end_date: "2016-01-02",
+        statistic: "avg",
+        reference_location: { query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "lon-lat" },
+      },
+    };
     const histNeeds = ["histogram_aggregate", "displacement", "daily_location"].map((q) => `nonspatial:histogram_aggregate:${q}`);
     expect((await run(await token({ r: ["run", ...histNeeds] }), histogram)).status).toBe(202);
     // FlowMachine refuses a unit beside a query that takes it from its sub-query, and one with none below.
     expect((await run(await token({ r: ["run", ...needed] }), { ...nested, aggregation_unit: "admin3" })).status).toBe(400);
     const bare = { query_kind: "spatial_aggregate", locations: { query_kind: "daily_location", date: "2016-01-01", method: "last" } };
-    expect((await run(await token({ r: ["run", "nonspatial:spatial_aggregate:spatial_aggregate", "nonspatial:spatial_aggregate:daily_location"] }), bare)).status).toBe(400);
+    expect(
+      (
+        await run(
+          await token({ r: ["run", "nonspatial:spatial_aggregate:spatial_aggregate", "nonspatial:spatial_aggregate:daily_location"] }),
+          bare,
+        )
+      ).status,
+    ).toBe(400);
   });
 
   it("poll needs run, get needs get_result, each with the query's scopes; Location stays under /flowapi", async () => {
@@ -125,7 +176,9 @@ describe("permissions", () => {
   });
 
   it("geography and available dates", async () => {
-    const t = { authorization: `Bearer ${await token({ r: ["get_result", "admin3:geography:geography", "nonspatial:available_dates:available_dates"] })}` };
+    const t = {
+      authorization: `Bearer ${await token({ r: ["get_result", "admin3:geography:geography", "nonspatial:available_dates:available_dates"] })}`,
+    };
     expect((await call("/flowapi/api/0/geography/admin3", { env, headers: t })).status).toBe(200);
     expect((await call("/flowapi/api/0/geography/admin2", { env, headers: t })).status).toBe(403);
     expect((await call("/flowapi/api/0/available_dates", { env, headers: t })).status).toBe(200);
@@ -159,7 +212,13 @@ describe("revocation (beyond FlowKit)", () => {
   });
 
   it("refuses malformed revocations", async () => {
-    for (const body of [{}, { jti: "a", subject: "b" }, { jti: "" }, { jti: "a", expiresAt: "2000-01-01T00:00:00Z" }, { jti: "a", other: 1 }]) {
+    for (const body of [
+      {},
+      { jti: "a", subject: "b" },
+      { jti: "" },
+      { jti: "a", expiresAt: "2000-01-01T00:00:00Z" },
+      { jti: "a", other: 1 },
+    ]) {
       expect((await asAdmin("/admin/tokens/revoke", { method: "POST", env, json: body })).status, JSON.stringify(body)).toBe(400);
     }
   });

@@ -93,7 +93,10 @@ describe("the Prefect 1.x client, replayed", () => {
 
   const configurations = [
     { label: "each flowgate tenant its own Prefect tenant (TENANT_* unset)", vars: {} as Record<string, string> },
-    { label: "the recording's own TENANT_ID, TENANT_NAME and TENANT_SLUG", vars: { TENANT_ID: RECORDED_TENANT_ID, TENANT_NAME: "Acme Org", TENANT_SLUG: "acme-org" } },
+    {
+      label: "the recording's own TENANT_ID, TENANT_NAME and TENANT_SLUG",
+      vars: { TENANT_ID: RECORDED_TENANT_ID, TENANT_NAME: "Acme Org", TENANT_SLUG: "acme-org" },
+    },
   ];
 
   for (const { label, vars } of configurations) {
@@ -176,8 +179,14 @@ describe("the Prefect 1.x client, replayed", () => {
 
 describe("Prefect tenant ids", () => {
   const ask = (key: string, env: ReturnType<typeof envWith>, query: string, headers: Record<string, string> = {}) =>
-    call("/prefect/graphql", { method: "POST", env, headers: { authorization: `Bearer ${key}`, accept: "*/*", ...headers }, json: { query } });
-  const tenantIdOf = async (res: Response) => ((await res.json()) as { data: { auth_info: { tenant_id: string } } }).data.auth_info.tenant_id;
+    call("/prefect/graphql", {
+      method: "POST",
+      env,
+      headers: { authorization: `Bearer ${key}`, accept: "*/*", ...headers },
+      json: { query },
+    });
+  const tenantIdOf = async (res: Response) =>
+    ((await res.json()) as { data: { auth_info: { tenant_id: string } } }).data.auth_info.tenant_id;
 
   it("are stable per flowgate tenant and differ between tenants", async () => {
     const tag = uniqueTag("prefect");
@@ -218,7 +227,12 @@ describe("Prefect tenant ids", () => {
     const query = "query($slug: String) {\n    tenant(where: {slug: { _eq: $slug } }) {\n        id\n    }\n}";
     const bySlug = async (slug: string, encode: boolean) => {
       const variables = encode ? JSON.stringify({ slug }) : { slug };
-      const res = await call("/prefect/graphql", { method: "POST", env, headers: { authorization: `Bearer ${key}`, accept: "*/*" }, json: { query, variables } });
+      const res = await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers: { authorization: `Bearer ${key}`, accept: "*/*" },
+        json: { query, variables },
+      });
       return ((await res.json()) as { data: { tenant: { id: string }[] } }).data.tenant;
     };
     for (const encode of [true, false]) {
@@ -230,10 +244,16 @@ describe("Prefect tenant ids", () => {
       method: "POST",
       env,
       headers: { authorization: `Bearer ${key}` },
-      json: [{ query, variables: { slug: "someone-else" } }, { query, variables: { slug: name } }],
+      json: [
+        { query, variables: { slug: "someone-else" } },
+        { query, variables: { slug: name } },
+      ],
     });
     expect(((await batch.json()) as { data: { tenant: unknown[] } }[]).map((a) => a.data.tenant.length)).toEqual([0, 1]);
-    const get = await call(`/prefect/graphql?${new URLSearchParams({ query, variables: JSON.stringify({ slug: "someone-else" }) })}`, { env, headers: { authorization: `Bearer ${key}` } });
+    const get = await call(`/prefect/graphql?${new URLSearchParams({ query, variables: JSON.stringify({ slug: "someone-else" }) })}`, {
+      env,
+      headers: { authorization: `Bearer ${key}` },
+    });
     expect(await get.json()).toEqual({ data: { tenant: [] } });
     expect(await upstreamRecords(tag)).toEqual([]);
   });
@@ -247,7 +267,11 @@ describe("Prefect tenant ids", () => {
     const otherId = await tenantIdOf(await ask(theirs, env, "{ auth_info { tenant_id } }"));
 
     for (const named of [otherId, "00000000-0000-0000-0000-000000000000", ` ${otherId.toUpperCase()} `]) {
-      for (const query of ["{ auth_info { tenant_id } }", "{ flow { id } }", `mutation { delete_flow(input: {flow_id: "x"}) { success } }`]) {
+      for (const query of [
+        "{ auth_info { tenant_id } }",
+        "{ flow { id } }",
+        `mutation { delete_flow(input: {flow_id: "x"}) { success } }`,
+      ]) {
         const legacy = await ask(key, env, query, { "x-prefect-tenant-id": named });
         expect(legacy.status).toBe(200);
         const body = (await legacy.json()) as GraphQLAnswer;
@@ -276,7 +300,11 @@ describe("Prefect tenant ids", () => {
   });
 
   it("a TENANT_ID that is not a UUID is a configuration error naming the variable", async () => {
-    const res = await call("/prefect/graphql", { method: "POST", env: envWith({ TENANT_ID: "Default" }), json: { query: "{ auth_info { tenant_id } }" } });
+    const res = await call("/prefect/graphql", {
+      method: "POST",
+      env: envWith({ TENANT_ID: "Default" }),
+      json: { query: "{ auth_info { tenant_id } }" },
+    });
     expect(res.status).toBe(500);
     const body = (await res.json()) as { error: { code: string; variables: string[]; message: string } };
     expect(body.error.code).toBe("BAD_CONFIGURATION");
@@ -287,7 +315,8 @@ describe("Prefect tenant ids", () => {
 
 describe("GraphQL over HTTP statuses on /prefect/graphql", () => {
   const MODERN = "application/graphql-response+json";
-  const post = (env: ReturnType<typeof envWith>, headers: Record<string, string>, json: unknown) => call("/prefect/graphql", { method: "POST", env, headers, json });
+  const post = (env: ReturnType<typeof envWith>, headers: Record<string, string>, json: unknown) =>
+    call("/prefect/graphql", { method: "POST", env, headers, json });
 
   it("refusals keep 401/403 for clients accepting application/graphql-response+json, and are 200 with the code for application/json, */* or no Accept", async () => {
     const tag = uniqueTag("prefect");
@@ -318,8 +347,11 @@ describe("GraphQL over HTTP statuses on /prefect/graphql", () => {
       const anonymous = await post(env, headers, { query: "{ flow { id } }" });
       const unknown = await post(env, { ...headers, "x-api-key": "fgk_notarealkeyatall" }, { query: "{ flow { id } }" });
       const media = kind === "modern" ? MODERN : "application/json";
-      expect([refused.status, anonymous.status, unknown.status], String(accept)).toEqual(kind === "modern" ? [403, 401, 401] : [200, 200, 200]);
-      for (const res of [refused, anonymous, unknown]) expect(res.headers.get("content-type"), String(accept)).toBe(`${media}; charset=utf-8`);
+      expect([refused.status, anonymous.status, unknown.status], String(accept)).toEqual(
+        kind === "modern" ? [403, 401, 401] : [200, 200, 200],
+      );
+      for (const res of [refused, anonymous, unknown])
+        expect(res.headers.get("content-type"), String(accept)).toBe(`${media}; charset=utf-8`);
       expect(((await refused.json()) as GraphQLAnswer).errors![0]!.extensions!.code).toBe("FORBIDDEN");
       expect(((await anonymous.json()) as GraphQLAnswer).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
       expect(((await unknown.json()) as GraphQLAnswer).errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
@@ -335,14 +367,22 @@ describe("GraphQL over HTTP statuses on /prefect/graphql", () => {
     const { key } = await createTestKey({ subject: "reader", scopes: ["query/*"] });
     for (const accept of [MODERN, "application/json", "*/*"]) {
       const h = { accept, "x-api-key": key };
-      expect((await call("/prefect/graphql", { method: "POST", env, headers: { ...h, "content-type": "application/json" }, body: "{not json" })).status).toBe(400);
+      expect(
+        (await call("/prefect/graphql", { method: "POST", env, headers: { ...h, "content-type": "application/json" }, body: "{not json" }))
+          .status,
+      ).toBe(400);
       expect((await post(env, h, { query: "mutation { delete_flow(" })).status).toBe(400);
       expect((await post(env, h, { query: `{ flow ${"{ a ".repeat(30)}${"} ".repeat(30)}}` })).status).toBe(400);
       expect((await call(`/prefect/graphql?query=${encodeURIComponent("mutation { x }")}`, { env, headers: h })).status).toBe(405);
       expect((await call("/prefect/graphql", { method: "PUT", env, headers: h, json: { query: "{ flow { id } }" } })).status).toBe(405);
       expect((await post(env, h, { query: "{ flow { id } }", pad: "x".repeat(1_100_000) })).status).toBe(413);
-      expect((await call("/prefect/graphql", { method: "POST", env, headers: { ...h, "content-type": "text/plain" }, body: "{}" })).status).toBe(415);
-      const batch = await post(env, h, [{ query: "{ flow { id } }" }, { query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` }]);
+      expect(
+        (await call("/prefect/graphql", { method: "POST", env, headers: { ...h, "content-type": "text/plain" }, body: "{}" })).status,
+      ).toBe(415);
+      const batch = await post(env, h, [
+        { query: "{ flow { id } }" },
+        { query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` },
+      ]);
       expect(batch.status).toBe(accept === MODERN ? 403 : 200);
       expect(batch.headers.get("content-type")).toBe(`${accept === MODERN ? MODERN : "application/json"}; charset=utf-8`);
       const errors = ((await batch.json()) as GraphQLAnswer[]).map((e) => e.errors![0]!.extensions!.code);
@@ -360,7 +400,9 @@ describe("GraphQL over HTTP statuses on /prefect/graphql", () => {
       const single = await post(env, { "x-api-key": key }, { query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` });
       const batch = await post(env, { "x-api-key": key }, [{ query: `mutation { delete_flow(input: {flow_id: "x"}) { success } }` }]);
       expect([single.status, batch.status]).toEqual([200, 200]);
-      const access = lines.map((l) => JSON.parse(l) as { event: string; requestId: string; decision?: string }).filter((l) => l.event === "request");
+      const access = lines
+        .map((l) => JSON.parse(l) as { event: string; requestId: string; decision?: string })
+        .filter((l) => l.event === "request");
       for (const res of [single, batch]) {
         expect(access.find((l) => l.requestId === res.headers.get("x-request-id"))?.decision).toBe("refused");
       }

@@ -17,7 +17,13 @@ describe("import from the replaced Prefect proxy", () => {
     const legacyKey = `TestKey-${uniqueTag("")}`;
     const readOnly = `RO-${uniqueTag("")}`;
     const rows = [
-      { user_id: "USERID", scopes: "mutation/*, query/*", api_key: legacyKey, key_issu_dt: "2021-12-27 00:00:00", key_expr_dt: "2099-12-31 00:00:00" },
+      {
+        user_id: "USERID",
+        scopes: "mutation/*, query/*",
+        api_key: legacyKey,
+        key_issu_dt: "2021-12-27 00:00:00",
+        key_expr_dt: "2099-12-31 00:00:00",
+      },
       { user_id: "READER", scopes: "query/*", api_key: readOnly, key_issu_dt: new Date("2021-01-01"), key_expr_dt: new Date("2099-01-01") },
       { user_id: "EXPIRED", scopes: "query/*", api_key: `old-${uniqueTag("")}`, key_issu_dt: "2021-12-27", key_expr_dt: "2022-12-31" },
       { user_id: "BAD", scopes: "query/*, *", api_key: `bad-${uniqueTag("")}`, key_issu_dt: null, key_expr_dt: null },
@@ -32,7 +38,13 @@ describe("import from the replaced Prefect proxy", () => {
 
     const tag = uniqueTag("legacy");
     const e = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
-    const ask = (key: string, query: string) => call("/prefect/graphql", { method: "POST", env: e, headers: { "x-prefect-user-id": key, accept: "application/graphql-response+json" }, json: { query } });
+    const ask = (key: string, query: string) =>
+      call("/prefect/graphql", {
+        method: "POST",
+        env: e,
+        headers: { "x-prefect-user-id": key, accept: "application/graphql-response+json" },
+        json: { query },
+      });
     expect((await ask(legacyKey, `mutation { delete_flow(input:{flow_id:"x"}) { success } }`)).status).toBe(200);
     expect((await ask(readOnly, "{ flow { id } }")).status).toBe(200);
     expect((await ask(readOnly, `mutation { delete_flow(input:{flow_id:"x"}) { success } }`)).status).toBe(403);
@@ -42,9 +54,17 @@ describe("import from the replaced Prefect proxy", () => {
   });
 
   it("checks rows without I/O", () => {
-    expect(checkLegacyRow({ user_id: "", scopes: "query/*", api_key: "abcdefghij", key_issu_dt: null, key_expr_dt: null })).toMatchObject({ reason: "no user_id" });
-    expect(checkLegacyRow({ user_id: "u", scopes: "", api_key: "abcdefghij", key_issu_dt: null, key_expr_dt: null })).toMatchObject({ reason: "no scopes" });
-    expect(checkLegacyRow({ user_id: "u", scopes: "query/*", api_key: "fgk_lookslikeours", key_issu_dt: null, key_expr_dt: null })).toHaveProperty("reason");
-    expect(checkLegacyRow({ user_id: "u", scopes: "query/*", api_key: "abcdefghij", key_issu_dt: null, key_expr_dt: "not a date" })).toHaveProperty("reason");
+    expect(checkLegacyRow({ user_id: "", scopes: "query/*", api_key: "abcdefghij", key_issu_dt: null, key_expr_dt: null })).toMatchObject({
+      reason: "no user_id",
+    });
+    expect(checkLegacyRow({ user_id: "u", scopes: "", api_key: "abcdefghij", key_issu_dt: null, key_expr_dt: null })).toMatchObject({
+      reason: "no scopes",
+    });
+    expect(
+      checkLegacyRow({ user_id: "u", scopes: "query/*", api_key: "fgk_lookslikeours", key_issu_dt: null, key_expr_dt: null }),
+    ).toHaveProperty("reason");
+    expect(
+      checkLegacyRow({ user_id: "u", scopes: "query/*", api_key: "abcdefghij", key_issu_dt: null, key_expr_dt: "not a date" }),
+    ).toHaveProperty("reason");
   });
 });

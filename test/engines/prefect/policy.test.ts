@@ -25,7 +25,9 @@ const decide = (query: string, scopes = UI_SCOPES, operationName: string | null 
 
 describe("authorizeGraphQL decisions (pure)", () => {
   it("collects root fields through aliases, inline fragments and spreads, by real name", () => {
-    const d = decide(`mutation { a: create_flow_run(input:{}) { id } ... on Mutation { cancel_flow_run(input:{}) { state } } ...F } fragment F on Mutation { set_flow_run_states(input:{}) { states { id } } }`);
+    const d = decide(
+      `mutation { a: create_flow_run(input:{}) { id } ... on Mutation { cancel_flow_run(input:{}) { state } } ...F } fragment F on Mutation { set_flow_run_states(input:{}) { states { id } } }`,
+    );
     expect(d.ok).toBe(true);
     if (d.ok) expect(d.operation.rootFields).toEqual(["create_flow_run", "cancel_flow_run", "set_flow_run_states"]);
   });
@@ -53,7 +55,10 @@ describe("authorizeGraphQL decisions (pure)", () => {
   });
 
   it("refuses mutations over GET with 405 even when in scope", () => {
-    expect(decide("mutation { create_flow_run(input:{}) { id } }", UI_SCOPES, null, "GET")).toMatchObject({ ok: false, refusal: { status: 405 } });
+    expect(decide("mutation { create_flow_run(input:{}) { id } }", UI_SCOPES, null, "GET")).toMatchObject({
+      ok: false,
+      refusal: { status: 405 },
+    });
   });
 
   it("lets an empty scope list do nothing but __typename", () => {
@@ -80,7 +85,19 @@ describe("authorizeGraphQL decisions (pure)", () => {
   });
 
   it("never throws on garbage", () => {
-    for (const q of ["{", "}", "query", "mutation {}", "\u0000", "{ a(b: $) }", "{ ...on }", "fragment F on Q { a }", "#", "\"\"\"", "{ a @ }"]) {
+    for (const q of [
+      "{",
+      "}",
+      "query",
+      "mutation {}",
+      "\u0000",
+      "{ a(b: $) }",
+      "{ ...on }",
+      "fragment F on Q { a }",
+      "#",
+      '"""',
+      "{ a @ }",
+    ]) {
       const d = decide(q);
       expect(d.ok, q).toBe(false);
     }
@@ -104,7 +121,8 @@ function selectionsIn(doc: DocumentNode): number {
   return n;
 }
 
-const analyze = (query: string, operationName: string | null = null, limits = DEFAULT_GRAPHQL_LIMITS) => seen(analyzeRequest(req(query, operationName), limits));
+const analyze = (query: string, operationName: string | null = null, limits = DEFAULT_GRAPHQL_LIMITS) =>
+  seen(analyzeRequest(req(query, operationName), limits));
 
 describe("GraphQL analysis is linear in the document (issue 17, class 1)", () => {
   it("lets every real Prefect UI operation through, the costliest far under GRAPHQL_MAX_COST", () => {
@@ -119,24 +137,36 @@ describe("GraphQL analysis is linear in the document (issue 17, class 1)", () =>
       expect(a.ok, op.operationName).toBe(true);
       if (a.ok && a.operation.cost > costliest.cost) costliest = { name: op.operationName, cost: a.operation.cost };
     }
-    console.log(`costliest real UI operation: ${costliest.name}, ${costliest.cost} fields (GRAPHQL_MAX_COST ${DEFAULT_GRAPHQL_LIMITS.maxCost})`);
+    console.log(
+      `costliest real UI operation: ${costliest.name}, ${costliest.cost} fields (GRAPHQL_MAX_COST ${DEFAULT_GRAPHQL_LIMITS.maxCost})`,
+    );
     expect(costliest).toEqual({ name: "FlowRuns", cost: 85 }); // recorded in src/constants.ts
     expect(costliest.cost * 10).toBeLessThanOrEqual(DEFAULT_GRAPHQL_LIMITS.maxCost);
   });
 
   it("refuses the issue's 1.3 KB fan-out (2^26 fields) on its cost, at the root, under tenant and on Mutation", () => {
-    for (const query of [`query { ...F0 } ${fanOut(27)}`, `query { tenant { ...F0 } } ${fanOut(27)}`, `mutation { ...F0 } ${fanOut(27, "Mutation", "create_flow_run(input:{}) { id }")}`]) {
+    for (const query of [
+      `query { ...F0 } ${fanOut(27)}`,
+      `query { tenant { ...F0 } } ${fanOut(27)}`,
+      `mutation { ...F0 } ${fanOut(27, "Mutation", "create_flow_run(input:{}) { id }")}`,
+    ]) {
       expect(analyze(query), query.slice(0, 30)).toMatchObject({ ok: false, refusal: { status: 400, code: "LIMIT_EXCEEDED" } });
     }
   });
 
   it("measures each fragment once: visits bounded by the selections written, cost as expanded and saturating", () => {
     for (const n of [10, 27, 60, 1_000]) {
-      const parsed = parseDocument(`query { ...F0 } ${fanOut(n)}`, { ...DEFAULT_GRAPHQL_LIMITS, maxTokens: 1_000_000, maxDocumentBytes: 1_000_000 });
+      const parsed = parseDocument(`query { ...F0 } ${fanOut(n)}`, {
+        ...DEFAULT_GRAPHQL_LIMITS,
+        maxTokens: 1_000_000,
+        maxDocumentBytes: 1_000_000,
+      });
       if (!parsed.ok) throw new Error(parsed.reason);
       const selected = selectOperation(parsed.value, null);
       if (!selected.ok) throw new Error(selected.reason);
-      const fragments = new Map(parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+      const fragments = new Map(
+        parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+      );
       const m = measureOperation(selected.value, fragments);
       expect(m.ok).toBe(true);
       expect(m.visits).toBeLessThanOrEqual(selectionsIn(parsed.value));
@@ -155,7 +185,9 @@ describe("GraphQL analysis is linear in the document (issue 17, class 1)", () =>
       if (!parsed.ok) continue; // refused by a linear scan before any walk
       const selected = selectOperation(parsed.value, s.operationName);
       if (!selected.ok) continue;
-      const fragments = new Map(parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+      const fragments = new Map(
+        parsed.value.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+      );
       expect(measureOperation(selected.value, fragments).visits, s.name).toBeLessThanOrEqual(selectionsIn(parsed.value));
     }
     expect(verdicts).toMatchObject({
@@ -200,7 +232,9 @@ describe("GraphQL analysis is linear in the document (issue 17, class 1)", () =>
   });
 
   it("counts how often each root field runs: one per response key, repeated spreads merged", () => {
-    const a = analyze("{ a: flow { id } b: flow { id } flow { id } flow { name } ...F ...F ... { flow { id } } } fragment F on Query { flow { id } c: project { id } }");
+    const a = analyze(
+      "{ a: flow { id } b: flow { id } flow { id } flow { name } ...F ...F ... { flow { id } } } fragment F on Query { flow { id } c: project { id } }",
+    );
     expect(a.ok && a.operation.rootFieldUses).toEqual([
       { name: "flow", responseKeys: 3 },
       { name: "project", responseKeys: 1 },
@@ -221,10 +255,17 @@ describe("locally answered fields never reach the upstream (issue 17, class 2)",
   };
 
   it("answers a request made only of local roots (and __typename) here, with no scope needed", () => {
-    for (const batch of [["{ tenant { id } }", "{ __typename }"], ["{ t: tenant { id } auth_info { tenant_id } __typename }"], ["{ auth_info { tenant_id } }", "{ tenant { slug } }"]]) {
+    for (const batch of [
+      ["{ tenant { id } }", "{ __typename }"],
+      ["{ t: tenant { id } auth_info { tenant_id } __typename }"],
+      ["{ auth_info { tenant_id } }", "{ tenant { slug } }"],
+    ]) {
       const { local, decisions } = decideAll(batch, []);
       expect(local, batch.join()).toBe(true);
-      expect(decisions.every((d) => d.ok), batch.join()).toBe(true);
+      expect(
+        decisions.every((d) => d.ok),
+        batch.join(),
+      ).toBe(true);
     }
     expect(decideAll(["{ tenant { id } }"], [], "GET").decisions[0]!.ok).toBe(true);
   });
@@ -234,7 +275,10 @@ describe("locally answered fields never reach the upstream (issue 17, class 2)",
       [["{ tenant { id } }", "{ flow { id } }"], ["query/*"]],
       [["{ auth_info { tenant_id } flow { id } }"], ["query/*"]],
       [["{ ...F } fragment F on Query { tenant { id } flow { id } }"], ["query/*"]],
-      [["{ tenant { id } }", "mutation { create_flow_run(input: {}) { id } }"], ["query/*", "mutation/*"]],
+      [
+        ["{ tenant { id } }", "mutation { create_flow_run(input: {}) { id } }"],
+        ["query/*", "mutation/*"],
+      ],
       [["{ tenant { id } __schema { types { name } } }"], ["query/*"]],
     ] as const) {
       const { local, decisions } = decideAll([...batch], [...scopes]);

@@ -55,10 +55,14 @@ describe("Prefect GraphQL guard through the Worker", () => {
       method: "POST",
       env,
       headers: { "x-api-key": key, ...MODERN },
-      json: { query: `mutation { create_flow_run: delete_flow(input:{flow_id:"x"}){success} ok: create_flow_run(input:{flow_id:"y"}){id} }` },
+      json: {
+        query: `mutation { create_flow_run: delete_flow(input:{flow_id:"x"}){success} ok: create_flow_run(input:{flow_id:"y"}){id} }`,
+      },
     });
     expect(res.status).toBe(403);
-    const body = (await res.json()) as { errors: { message: string; extensions: { code: string; refusedFields: string[]; requestId: string } }[] };
+    const body = (await res.json()) as {
+      errors: { message: string; extensions: { code: string; refusedFields: string[]; requestId: string } }[];
+    };
     expect(body.errors[0]!.extensions).toMatchObject({ code: "FORBIDDEN", refusedFields: ["mutation/delete_flow"] });
     expect(body.errors[0]!.extensions.requestId).toBe(res.headers.get("x-request-id"));
   });
@@ -70,7 +74,11 @@ describe("Prefect GraphQL guard through the Worker", () => {
       method: "POST",
       env,
       headers: { "x-api-key": key, ...MODERN },
-      json: [{ query: "{ flow { id } }" }, { query: `mutation { delete_flow(input:{flow_id:"x"}){success} }` }, { query: "{ project { id } }" }],
+      json: [
+        { query: "{ flow { id } }" },
+        { query: `mutation { delete_flow(input:{flow_id:"x"}){success} }` },
+        { query: "{ project { id } }" },
+      ],
     });
     expect(res.status).toBe(403);
     const body = (await res.json()) as { errors: { extensions: { code: string } }[] }[];
@@ -108,9 +116,17 @@ describe("Prefect GraphQL guard through the Worker", () => {
   it("forwards GET queries with rebuilt parameters and application/graphql bodies", async () => {
     const { key } = await createTestKey({ subject: "reader", scopes: ["query/flow"] });
     const { tag, env } = prefectEnv();
-    const get = await call(`/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&junk=1`, { env, headers: { "x-api-key": key } });
+    const get = await call(`/prefect/graphql?query=${encodeURIComponent("{ flow { id } }")}&junk=1`, {
+      env,
+      headers: { "x-api-key": key },
+    });
     expect(get.status).toBe(200);
-    const gql = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, "content-type": "application/graphql" }, body: "{ flow { id } }" });
+    const gql = await call("/prefect/graphql", {
+      method: "POST",
+      env,
+      headers: { "x-api-key": key, "content-type": "application/graphql" },
+      body: "{ flow { id } }",
+    });
     expect(gql.status).toBe(200);
     const seen = await recorded(tag);
     expect(seen[0]!.method).toBe("GET");
@@ -122,18 +138,29 @@ describe("Prefect GraphQL guard through the Worker", () => {
   it("needs query/__schema (or query/*) for introspection; __typename is free", async () => {
     const { key } = await createTestKey({ subject: "narrow", scopes: ["query/flow"] });
     const { env } = prefectEnv();
-    const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, ...MODERN }, json: { query } });
+    const ask = (query: string) =>
+      call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, ...MODERN }, json: { query } });
     expect((await ask("{ __schema { types { name } } }")).status).toBe(403);
     expect((await ask('{ __type(name: "flow") { name } }')).status).toBe(403);
     expect((await ask("{ __typename flow { id } }")).status).toBe(200);
     const { key: wide } = await createTestKey({ subject: "wide", scopes: ["query/__schema"] });
-    expect((await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": wide }, json: { query: "{ __schema { queryType { name } } }" } })).status).toBe(200);
+    expect(
+      (
+        await call("/prefect/graphql", {
+          method: "POST",
+          env,
+          headers: { "x-api-key": wide },
+          json: { query: "{ __schema { queryType { name } } }" },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it("matches wildcard scopes: mutation/create_* allows create_flow but not delete_flow", async () => {
     const { key } = await createTestKey({ subject: "creator", scopes: ["mutation/create_*"] });
     const { env } = prefectEnv();
-    const ask = (query: string) => call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, ...MODERN }, json: { query } });
+    const ask = (query: string) =>
+      call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key, ...MODERN }, json: { query } });
     expect((await ask(`mutation { create_flow(input:{}) { id } create_project(input:{}) { id } }`)).status).toBe(200);
     expect((await ask(`mutation { delete_flow(input:{flow_id:"x"}) { success } }`)).status).toBe(403);
     expect((await ask(`{ flow { id } }`)).status).toBe(403);
@@ -151,14 +178,30 @@ describe("Prefect GraphQL guard through the Worker", () => {
     it("hold PUBLIC_SCOPES when ALLOW_PUBLIC_ACCESS=true, and nothing more", async () => {
       const { tag, env } = prefectEnv({ ALLOW_PUBLIC_ACCESS: "true", PUBLIC_SCOPES: "query/flow" });
       expect((await call("/prefect/graphql", { method: "POST", env, json: { query: "{ flow { id } }" } })).status).toBe(200);
-      expect((await call("/prefect/graphql", { method: "POST", env, headers: MODERN, json: { query: "{ project { id } }" } })).status).toBe(403);
-      expect((await call("/prefect/graphql", { method: "POST", env, headers: MODERN, json: { query: `mutation { ${"create_flow_run(input:{flow_id:\"x\"}){id}"} }` } })).status).toBe(403);
+      expect((await call("/prefect/graphql", { method: "POST", env, headers: MODERN, json: { query: "{ project { id } }" } })).status).toBe(
+        403,
+      );
+      expect(
+        (
+          await call("/prefect/graphql", {
+            method: "POST",
+            env,
+            headers: MODERN,
+            json: { query: `mutation { ${'create_flow_run(input:{flow_id:"x"}){id}'} }` },
+          })
+        ).status,
+      ).toBe(403);
       expect(await recorded(tag)).toHaveLength(1);
     });
 
     it("an unknown key never gets public access", async () => {
       const { env } = prefectEnv({ ALLOW_PUBLIC_ACCESS: "true" });
-      const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": "not-a-real-key-at-all", ...MODERN }, json: { query: "{ flow { id } }" } });
+      const res = await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers: { "x-api-key": "not-a-real-key-at-all", ...MODERN },
+        json: { query: "{ flow { id } }" },
+      });
       expect(res.status).toBe(401);
     });
   });
@@ -167,14 +210,22 @@ describe("Prefect GraphQL guard through the Worker", () => {
     it("answers auth_info and tenant from TENANT_* without reaching the upstream", async () => {
       const { key } = await createTestKey({ subject: "cli-user", scopes: ["mutation/*"] });
       const { tag, env } = prefectEnv({ TENANT_ID: "6f3a1c2e-0000-4000-8000-000000000001", TENANT_NAME: "Acme", TENANT_SLUG: "acme" });
-      const auth = await call("/prefect/graphql", { method: "POST", env, headers: { authorization: `Bearer ${key}` }, json: { query: "query { auth_info { tenant_id } }" } });
+      const auth = await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers: { authorization: `Bearer ${key}` },
+        json: { query: "query { auth_info { tenant_id } }" },
+      });
       expect(auth.status).toBe(200);
       expect(await auth.json()).toEqual({ data: { auth_info: { tenant_id: "6f3a1c2e-0000-4000-8000-000000000001" } } });
       const tenant = await call("/prefect/graphql", {
         method: "POST",
         env,
         headers: { authorization: `Bearer ${key}` },
-        json: { query: "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { id slug t: name __typename } }", variables: { id: "6f3a1c2e-0000-4000-8000-000000000001" } },
+        json: {
+          query: "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { id slug t: name __typename } }",
+          variables: { id: "6f3a1c2e-0000-4000-8000-000000000001" },
+        },
       });
       expect(await tenant.json()).toEqual({
         data: { tenant: [{ id: "6f3a1c2e-0000-4000-8000-000000000001", slug: "acme", t: "Acme", __typename: "tenant" }] },
@@ -185,12 +236,24 @@ describe("Prefect GraphQL guard through the Worker", () => {
     it("does not answer locally when auth_info hides beside another field (decided on the AST), nor forwards it", async () => {
       const { key } = await createTestKey({ subject: "cli-user", scopes: ["query/*"] });
       const { tag, env } = prefectEnv();
-      const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query: "{ auth_info { tenant_id } flow { id } }" } });
+      const res = await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers: { "x-api-key": key },
+        json: { query: "{ auth_info { tenant_id } flow { id } }" },
+      });
       // Issue 17: was forwarded whole (200); the upstream would answer auth_info for its own tenant.
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { errors: { extensions: { refusedFields: string[] } }[] }).errors[0]!.extensions.refusedFields).toEqual(["query/auth_info"]);
+      expect(((await res.json()) as { errors: { extensions: { refusedFields: string[] } }[] }).errors[0]!.extensions.refusedFields).toEqual(
+        ["query/auth_info"],
+      );
       expect(await recorded(tag)).toHaveLength(0);
-      const comment = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query: "# auth_info\n{ flow { id } }" } });
+      const comment = await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers: { "x-api-key": key },
+        json: { query: "# auth_info\n{ flow { id } }" },
+      });
       expect(((await comment.json()) as { data: { upstream: string } }).data.upstream).toBe("prefect-stub");
     });
 
@@ -201,12 +264,20 @@ describe("Prefect GraphQL guard through the Worker", () => {
       // Only local roots and __typename: answered here, element by element.
       const both = await ask([{ query: "{ tenant { id } }" }, { query: "{ __typename }" }]);
       expect(both.status).toBe(200);
-      expect(await both.json()).toEqual([{ data: { tenant: [{ id: "6f3a1c2e-0000-4000-8000-000000000001" }] } }, { data: { __typename: "Query" } }]);
+      expect(await both.json()).toEqual([
+        { data: { tenant: [{ id: "6f3a1c2e-0000-4000-8000-000000000001" }] } },
+        { data: { __typename: "Query" } },
+      ]);
       // Local roots beside forwarded fields: refused whole, the local ones named.
       const mixed = await ask([{ query: "{ t: tenant { id } }" }, { query: "{ flow { id } }" }]);
       expect(mixed.status).toBe(400);
-      const errors = ((await mixed.json()) as { errors: { extensions: { code: string; refusedFields?: string[] } }[] }[]).map((e) => e.errors[0]!.extensions);
-      expect(errors).toEqual([expect.objectContaining({ code: "BAD_REQUEST", refusedFields: ["query/tenant"] }), expect.objectContaining({ code: "BATCH_REFUSED" })]);
+      const errors = ((await mixed.json()) as { errors: { extensions: { code: string; refusedFields?: string[] } }[] }[]).map(
+        (e) => e.errors[0]!.extensions,
+      );
+      expect(errors).toEqual([
+        expect.objectContaining({ code: "BAD_REQUEST", refusedFields: ["query/tenant"] }),
+        expect.objectContaining({ code: "BATCH_REFUSED" }),
+      ]);
       expect((await ask({ query: "{ ...F } fragment F on Query { tenant { id } flow { id } }" })).status).toBe(400);
       expect(await recorded(tag)).toEqual([]);
     });
@@ -220,7 +291,12 @@ describe("Prefect GraphQL guard through the Worker", () => {
       const { key } = await createTestKey({ subject: "fan-out", scopes: ["query/*"] });
       const { tag, env } = prefectEnv();
       for (const query of [`query { flow { ...F0 } }`, `query { tenant { ...F0 } }`]) {
-        const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": key }, json: { query: `${query} ${fanOut(27)}` } });
+        const res = await call("/prefect/graphql", {
+          method: "POST",
+          env,
+          headers: { "x-api-key": key },
+          json: { query: `${query} ${fanOut(27)}` },
+        });
         expect(res.status, query).toBe(400);
         expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("LIMIT_EXCEEDED");
       }
@@ -243,15 +319,36 @@ describe("Prefect GraphQL guard through the Worker", () => {
       const { key, id } = await createTestKey({ subject, scopes: UI_SCOPES });
       const { env } = prefectEnv();
       const headers = { "x-api-key": key };
-      await call("/prefect/graphql", { method: "POST", env, headers, json: { operationName: "CreateFlowRun", query: `mutation CreateFlowRun($id: UUID!) { create_flow_run(input:{flow_id:$id}) { id } }`, variables: { id: "secret-var-value" } } });
-      await call("/prefect/graphql", { method: "POST", env, headers, json: { operationName: "Drop", query: `mutation Drop { delete_flow(input:{flow_id:"x"}) { success } }` } });
+      await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers,
+        json: {
+          operationName: "CreateFlowRun",
+          query: `mutation CreateFlowRun($id: UUID!) { create_flow_run(input:{flow_id:$id}) { id } }`,
+          variables: { id: "secret-var-value" },
+        },
+      });
+      await call("/prefect/graphql", {
+        method: "POST",
+        env,
+        headers,
+        json: { operationName: "Drop", query: `mutation Drop { delete_flow(input:{flow_id:"x"}) { success } }` },
+      });
       await call("/prefect/graphql", { method: "POST", env, headers, json: { query: `{ flow { id } }` } });
       const res = await asAdmin(`/admin/audit?action=prefect.mutation&subject=${subject}`);
-      const { events } = (await res.json()) as { events: { decision: string; target: string; actorKeyId: string; tenant: string; details: { rootFields: string[] } }[] };
-      expect(events.map((e) => [e.decision, e.target]).sort()).toEqual([["ALLOWED", "CreateFlowRun"], ["BLOCKED", "Drop"]]);
+      const { events } = (await res.json()) as {
+        events: { decision: string; target: string; actorKeyId: string; tenant: string; details: { rootFields: string[] } }[];
+      };
+      expect(events.map((e) => [e.decision, e.target]).sort()).toEqual([
+        ["ALLOWED", "CreateFlowRun"],
+        ["BLOCKED", "Drop"],
+      ]);
       expect(events.every((e) => e.actorKeyId === id && e.tenant === "acme")).toBe(true);
       expect(JSON.stringify(events)).not.toContain("secret-var-value");
-      const blocked = (await (await asAdmin(`/admin/audit?action=prefect.mutation&decision=BLOCKED&subject=${subject}`)).json()) as { events: unknown[] };
+      const blocked = (await (await asAdmin(`/admin/audit?action=prefect.mutation&decision=BLOCKED&subject=${subject}`)).json()) as {
+        events: unknown[];
+      };
       expect(blocked.events).toHaveLength(1);
     });
   });

@@ -40,10 +40,13 @@ export function params(c: ConductorContext, spec: Record<string, ParamKind>): UR
     // Empty means absent, as in Conductor (Spring binds `sort=` to no sort): the SDKs send `sort=` by default.
     if (v === null || v === "") continue;
     const ok =
-      kind === "bool" ? v === "true" || v === "false"
-      : kind === "int" ? /^[0-9]{1,9}$/.test(v)
-      : kind === "text" ? v.length <= 4_000 && !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(v)
-      : kind(v);
+      kind === "bool"
+        ? v === "true" || v === "false"
+        : kind === "int"
+          ? /^[0-9]{1,9}$/.test(v)
+          : kind === "text"
+            ? v.length <= 4_000 && !/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/.test(v)
+            : kind(v);
     if (!ok) throw badRequest(`query parameter ${name}: invalid value`);
     out.set(name, v);
   }

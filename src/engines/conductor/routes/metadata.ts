@@ -58,7 +58,14 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
       return out.value;
     });
     const res = await relay(c, c.var.conductor, "PUT", ["api", "metadata", "workflow"], undefined, defs);
-    audit(c, "workflowdef.update", defs.map((d) => String(d.name)).join(",").slice(0, 500));
+    audit(
+      c,
+      "workflowdef.update",
+      defs
+        .map((d) => String(d.name))
+        .join(",")
+        .slice(0, 500),
+    );
     return res;
   });
 
@@ -102,7 +109,14 @@ function taskDefRoutes(r: Routes<ConductorEnv>): void {
     if (!Array.isArray(body)) throw badRequest("body must be a JSON list of task definitions");
     const defs = taskDefsIn(c.var.caller, body);
     const res = await relay(c, c.var.conductor, "POST", ["api", "metadata", "taskdefs"], undefined, defs);
-    audit(c, "taskdef.create", defs.map((d) => String(d.name)).join(",").slice(0, 500));
+    audit(
+      c,
+      "taskdef.create",
+      defs
+        .map((d) => String(d.name))
+        .join(",")
+        .slice(0, 500),
+    );
     return res;
   });
 

@@ -108,7 +108,8 @@ function queryParam(c: WorkerContext, name: string): string | undefined {
 function intParam(c: WorkerContext, name: string, fallback: number, min: number, max: number): number {
   const v = queryParam(c, name);
   if (v === undefined) return fallback;
-  if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min || Number(v) > max) throw badRequest(`${name} must be a whole number from ${min} to ${max}`);
+  if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min || Number(v) > max)
+    throw badRequest(`${name} must be a whole number from ${min} to ${max}`);
   return Number(v);
 }
 
@@ -177,7 +178,11 @@ async function pollTenant(c: WorkerContext, req: PollRequest, tenant: TenantName
       c.get("log").error("workers.foreign_task_withheld", { tenant, taskType: req.taskType });
       continue;
     }
-    taskOwners.set(`${upstream.id}\u0000${t.taskId}`, { tenant, taskType: req.taskType, workflowId: String(t.workflowInstanceId) }, TASK_OWNER_TTL_MS);
+    taskOwners.set(
+      `${upstream.id}\u0000${t.taskId}`,
+      { tenant, taskType: req.taskType, workflowId: String(t.workflowInstanceId) },
+      TASK_OWNER_TTL_MS,
+    );
     tasks.push(t);
   }
   return tasks;
@@ -239,7 +244,8 @@ async function updateTask(c: WorkerContext): Promise<{ answer: UpstreamAnswer; o
   const result = parseClientJson(text);
   if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
-  if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId))) throw badRequest("workerId: invalid");
+  if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId)))
+    throw badRequest("workerId: invalid");
   const upstream = c.var.conductor;
   const owner = await requireServedTask(c, worker, result.taskId, result.workflowInstanceId);
   // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.

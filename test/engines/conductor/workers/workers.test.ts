@@ -22,7 +22,11 @@ interface Task {
 const tenantOf = (t: Task) => t.workflowType.split("___")[0]!;
 
 async function workerKey(s: ConductorStack, servesTenants: string[] | undefined, scopes = ["worker"], tenant = "ops"): Promise<string> {
-  const res = await asAdmin("/admin/keys", { method: "POST", env: s.env, json: { tenant, subject: `worker-${uniqueTag("w")}`, scopes, servesTenants } });
+  const res = await asAdmin("/admin/keys", {
+    method: "POST",
+    env: s.env,
+    json: { tenant, subject: `worker-${uniqueTag("w")}`, scopes, servesTenants },
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { key: string }).key;
 }
@@ -36,7 +40,9 @@ const poll = async (s: ConductorStack, key: string, type: string, query = "count
 describe("fair polling", () => {
   it("serves every tenant with work over 100 polls, however deep another tenant's queue is", async () => {
     const s = await conductorStack("fair");
-    await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 1000 }, ...["B", "C", "D"].map((tenant) => ({ tenant, taskType: "job", count: 5 }))] });
+    await s.seed({
+      fill: [{ tenant: "A", taskType: "job", count: 1000 }, ...["B", "C", "D"].map((tenant) => ({ tenant, taskType: "job", count: 5 }))],
+    });
     const key = await workerKey(s, ["A", "B", "C", "D"]);
     const received: Record<string, number[]> = { A: [], B: [], C: [], D: [] };
     for (let i = 0; i < 100; i++) {
@@ -47,7 +53,9 @@ describe("fair polling", () => {
     }
     const total = (t: string) => received[t]!.reduce((a, b) => a + b, 0);
     const firstPolls = (t: string) => received[t]!.slice(0, 2).reduce((a, b) => a + b, 0);
-    console.log(`[fairness] 100 polls of 10: totals A=${total("A")} B=${total("B")} C=${total("C")} D=${total("D")}; first poll A=${received.A![0]} B=${received.B![0]} C=${received.C![0]} D=${received.D![0]}`);
+    console.log(
+      `[fairness] 100 polls of 10: totals A=${total("A")} B=${total("B")} C=${total("C")} D=${total("D")}; first poll A=${received.A![0]} B=${received.B![0]} C=${received.C![0]} D=${received.D![0]}`,
+    );
     // Every small tenant is served in the very first poll, and fully within the first two.
     for (const t of ["B", "C", "D"]) {
       expect(received[t]![0]).toBeGreaterThan(0);
@@ -77,7 +85,12 @@ describe("tenant isolation", () => {
   let bTask: Task;
   beforeAll(async () => {
     s = await conductorStack("wiso");
-    await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 3 }, { tenant: "B", taskType: "job", count: 3 }] });
+    await s.seed({
+      fill: [
+        { tenant: "A", taskType: "job", count: 3 },
+        { tenant: "B", taskType: "job", count: 3 },
+      ],
+    });
     onlyA = await workerKey(s, ["A"]);
     onlyB = await workerKey(s, ["B"]);
     bTask = (await poll(s, onlyB, "job", "count=1&timeout=0"))[0]!;
@@ -92,17 +105,32 @@ describe("tenant isolation", () => {
 
   it("a worker serving A cannot update, ack or log B's task: 404, and nothing reaches the upstream", async () => {
     const before = ((await s.state()) as { updates: unknown[] }).updates.length;
-    const result = { taskId: bTask.taskId, workflowInstanceId: bTask.workflowInstanceId, status: "COMPLETED", outputData: { stolen: true } };
+    const result = {
+      taskId: bTask.taskId,
+      workflowInstanceId: bTask.workflowInstanceId,
+      status: "COMPLETED",
+      outputData: { stolen: true },
+    };
     expect((await s.as(onlyA, "/workers/conductor/api/tasks", { method: "POST", json: result })).status).toBe(404);
     expect((await s.as(onlyA, `/workers/conductor/api/tasks/${bTask.taskId}/ack?workerid=w`, { method: "POST" })).status).toBe(404);
     expect((await s.as(onlyA, `/workers/conductor/api/tasks/${bTask.taskId}/log`, { method: "POST", body: '"hi"' })).status).toBe(404);
     // The right workflow id is required too.
-    expect((await s.as(onlyB, "/workers/conductor/api/tasks", { method: "POST", json: { ...result, workflowInstanceId: "other-wf" } })).status).toBe(404);
+    expect(
+      (await s.as(onlyB, "/workers/conductor/api/tasks", { method: "POST", json: { ...result, workflowInstanceId: "other-wf" } })).status,
+    ).toBe(404);
     expect(((await s.state()) as { updates: unknown[] }).updates.length).toBe(before);
     const ok = await s.as(onlyB, "/workers/conductor/api/tasks", { method: "POST", json: result });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe(bTask.taskId);
-    expect((await s.as(onlyB, `/workers/conductor/api/tasks/${bTask.taskId}/log`, { method: "POST", body: '"done"', headers: { "content-type": "application/json" } })).status).toBeLessThan(300);
+    expect(
+      (
+        await s.as(onlyB, `/workers/conductor/api/tasks/${bTask.taskId}/log`, {
+          method: "POST",
+          body: '"done"',
+          headers: { "content-type": "application/json" },
+        })
+      ).status,
+    ).toBeLessThan(300);
   });
 
   it("needs scope worker or worker/<taskType>", async () => {
@@ -114,13 +142,14 @@ describe("tenant isolation", () => {
     expect((await s.as("fgk_nope", "/workers/conductor/api/tasks/poll/batch/job")).status).toBe(401);
   });
 
-  it.each([
-    "count=0", "count=101", "count=abc", "count=1.5", "timeout=-1", "timeout=30001", "timeout=1e3", "domain=B",
-  ])("%s is a 400", async (q) => {
-    const res = await s.as(onlyA, `/workers/conductor/api/tasks/poll/batch/job?${q}`);
-    expect(res.status).toBe(400);
-    expect((await errorOf(res)).code).toBe("BAD_REQUEST");
-  });
+  it.each(["count=0", "count=101", "count=abc", "count=1.5", "timeout=-1", "timeout=30001", "timeout=1e3", "domain=B"])(
+    "%s is a 400",
+    async (q) => {
+      const res = await s.as(onlyA, `/workers/conductor/api/tasks/poll/batch/job?${q}`);
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe("BAD_REQUEST");
+    },
+  );
 
   it("task types that could reach another tenant or path are a 400", async () => {
     for (const type of ["B___job", "a%2Fb", "..%2Fx"]) {
@@ -156,7 +185,9 @@ describe("failures and limits", () => {
     const second = await poll(s, key, "job", "count=100&timeout=0");
     expect((await s.records()).length - afterFirst).toBeLessThanOrEqual(46);
     const served = new Set([...first, ...second].map(tenantOf));
-    console.log(`[fan-out] 50 tenants, count=100: first poll ${first.length} tasks from ${new Set(first.map(tenantOf)).size} tenants, second ${second.length}; ${afterFirst} upstream calls for the first`);
+    console.log(
+      `[fan-out] 50 tenants, count=100: first poll ${first.length} tasks from ${new Set(first.map(tenantOf)).size} tenants, second ${second.length}; ${afterFirst} upstream calls for the first`,
+    );
     expect(served.size).toBe(50);
   });
 
@@ -205,7 +236,12 @@ describe("who a worker serves", () => {
 
   it("a JWT names the tenants it serves in its serves_tenants claim", async () => {
     const s = await conductorStack("wjwt", { JWT_JWKS_URL: stubUrl(`/jwks/${uniqueTag("wj")}.json`) });
-    await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 1 }, { tenant: "B", taskType: "job", count: 1 }] });
+    await s.seed({
+      fill: [
+        { tenant: "A", taskType: "job", count: 1 },
+        { tenant: "B", taskType: "job", count: 1 },
+      ],
+    });
     const idp = await importJWK(inject("idpPrivateJwk") as never, "RS256");
     const token = await new SignJWT({ sub: "jwt-worker", scope: "worker/job", serves_tenants: ["B"] })
       .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
