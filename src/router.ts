@@ -11,7 +11,7 @@
  * written everywhere else (`app.routes`, `c.req.routePath`). A route RegExpRouter still refuses makes SmartRouter
  * fall back to TrieRouter, with the routes as written, as before.
  */
-import type { ParamIndexMap, ParamStash, Result, Router } from "hono/router";
+import { UnsupportedPathError, type ParamIndexMap, type ParamStash, type Result, type Router } from "hono/router";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { SmartRouter } from "hono/router/smart-router";
 import { TrieRouter } from "hono/router/trie-router";
@@ -59,6 +59,10 @@ export class WordsAsParametersRouter<T> implements Router<T> {
   }
 
   private build(): RegExpRouter<Checked<T>> {
+    // A wildcard before the path's end matches differently in RegExpRouter than in TrieRouter (`/:name/*/*` takes
+    // `/zz/a` in one, not the other; `/a/:name/*/b` the other way round with `/a/s//b`). The gateway has none; one
+    // added later is refused here, so the app keeps TrieRouter's matches rather than quietly changing them.
+    for (const { path } of this.added) if (path.slice(0, -1).includes("*")) throw new UnsupportedPathError(path);
     const inner = new RegExpRouter<Checked<T>>();
     const shapes = this.added.map((r) => segmentsOf(r.path));
     const words = wordsBesideParameters(this.added, shapes);
@@ -69,6 +73,12 @@ export class WordsAsParametersRouter<T> implements Router<T> {
       if (!segments || mine.size === 0) return inner.add(route.method, route.path, { target: route.target, words: [] });
       const name = (k: number) => names.get(`${shapeOf(route.method, segments, mine)}#${k}`) ?? `word${k}`;
       const path = `/${segments.map((s, k) => (mine.has(k) ? `:${name(k)}` : s)).join("/")}`;
+      // A name taken from the shape can be one this route already gives another place (`/a/running/:name` beside
+      // `/a/:name/log`: both would be `/a/:name/:name`). RegExpRouter then keeps one index per name, so the word
+      // would be checked against, and the handler read, another place's value. No naming of the shape can hold
+      // both: refused, so SmartRouter falls back to TrieRouter with the routes as written.
+      const placed = segments.flatMap((s, k) => (mine.has(k) ? [name(k)] : isParameter(s) ? [s.slice(1)] : []));
+      if (new Set(placed).size !== placed.length) throw new UnsupportedPathError(path);
       inner.add(route.method, path, { target: route.target, words: [...mine].map((k) => [name(k), segments[k]!] as const) });
     });
     this.added = [];

@@ -2,11 +2,12 @@
  * The gateway's router (src/router.ts): Hono's RegExpRouter for every route of the app, and the same matches as
  * TrieRouter gives for the routes as written.
  */
+import fc from "fast-check";
 import { TrieRouter } from "hono/router/trie-router";
 import type { ParamIndexMap } from "hono/router";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { WordsAsParametersRouter } from "../../src/router";
+import { WordsAsParametersRouter, gatewayRouter } from "../../src/router";
 
 /** Both routers' answers as [route index, parameters by name], the parameters the route names only. */
 function matches(routes: { method: string; path: string }[]) {
@@ -30,6 +31,36 @@ function matches(routes: { method: string; path: string }[]) {
       );
     return { trie: expected.map(([i, params]) => [i, sorted(params)]), mine: entries.map(([i, params]) => [i, named(i, params)]) };
   };
+}
+
+/**
+ * The app's router (`gatewayRouter`, SmartRouter over this router then TrieRouter) against TrieRouter alone, as
+ * [route index, parameters by name] with only the parameters the route names (RegExpRouter answers indexes into a
+ * stash, TrieRouter the values).
+ */
+function againstTrie(routes: { method: string; path: string }[]) {
+  const trie = new TrieRouter<number>();
+  const gateway = gatewayRouter<number>();
+  routes.forEach((r, i) => {
+    trie.add(r.method, r.path, i);
+    gateway.add(r.method, r.path, i);
+  });
+  const own = (i: number, name: string) => routes[i]!.path.split("/").includes(`:${name}`);
+  const view = ([entries, stash]: [[number, Record<string, string | number>][], string[]?]) =>
+    entries.map(([i, params]) => [
+      i,
+      Object.fromEntries(
+        Object.entries(params)
+          .filter(([k]) => own(i, k))
+          .map(([k, v]) => [k, stash ? stash[v as number] : v])
+          .sort(),
+      ),
+    ]);
+  return (m: string, p: string) => ({
+    trie: view(trie.match(m, p) as never),
+    gateway: view(gateway.match(m, p) as never),
+    router: gateway.name,
+  });
 }
 
 describe("the gateway's router", () => {
@@ -91,5 +122,56 @@ describe("the gateway's router", () => {
       }
     }
     expect(checked).toBeGreaterThan(1_000);
+  });
+
+  // A word made a parameter takes the name routes of its shape give that place; when the route already uses that
+  // name at another place, the path it registered named two places alike, and the word was checked against the
+  // other place's value: `/a/log/x` ran the `:name/log` route (name "log"), `/a/x/log` ran nothing.
+  it("never names two places of one path alike: such a table falls back to TrieRouter", () => {
+    const both = againstTrie([
+      { method: "GET", path: "/a/running/:name" },
+      { method: "GET", path: "/a/:name/log" },
+    ]);
+    for (const p of ["/a/x/log", "/a/log/x", "/a/running/x", "/a/running/log", "/a/x/y"]) {
+      const { trie, gateway } = both("GET", p);
+      expect(gateway, `GET ${p}`).toEqual(trie);
+    }
+  });
+
+  it("matches as TrieRouter does on random route tables (words, parameters, wildcards, ALL, empty segments)", () => {
+    const segment = fc.constantFrom("a", "b", "search", ":id", ":name", ":p", "*");
+    const route = fc.record({
+      method: fc.constantFrom("GET", "POST", "ALL"),
+      segments: fc.array(segment, { minLength: 1, maxLength: 4 }),
+      wildcard: fc.boolean(),
+    });
+    // A request is one route's path with its parameters (and one more place, maybe a fixed word) given words.
+    const request = fc.record({
+      method: fc.constantFrom("GET", "POST", "PUT"),
+      of: fc.nat(),
+      words: fc.array(fc.constantFrom("a", "b", "search", "zz", ""), { minLength: 6, maxLength: 6 }),
+      swap: fc.nat(6),
+      slash: fc.boolean(),
+    });
+    const tables = fc.array(route, { minLength: 2, maxLength: 8 });
+    fc.assert(
+      fc.property(tables, fc.array(request, { minLength: 1, maxLength: 30 }), (drawn, requests) => {
+        // One parameter name once per path (Hono's rule); wildcards anywhere (inside a path, TrieRouter's rules).
+        const routes = drawn.map(({ method, segments, wildcard }) => {
+          const seen = new Set<string>();
+          const named = segments.map((s, k) => (s.startsWith(":") && seen.has(s) ? `${s}${k}` : (seen.add(s), s)));
+          return { method, path: `/${named.join("/")}${wildcard ? "/*" : ""}` };
+        });
+        const both = againstTrie(routes);
+        for (const r of requests) {
+          const written = routes[r.of % routes.length]!.path.split("/").slice(1);
+          const segments = written.map((s, k) => (s.startsWith(":") || s === "*" || k === r.swap ? r.words[k]! : s));
+          const path = `/${segments.join("/")}${r.slash ? "/" : ""}`;
+          const { trie, gateway, router } = both(r.method, path);
+          expect(gateway, `${r.method} ${path} on ${JSON.stringify(routes)} (${router})`).toEqual(trie);
+        }
+      }),
+      { seed: 20261127, numRuns: 3_000 },
+    );
   });
 });
