@@ -118,6 +118,49 @@ describe("non-admins", () => {
   });
 });
 
+// Every Conductor route whose handler called requireAdmin before the routes were split by area (fcc2b24); each now
+// gets `adminOnly` from its area's view or its own registration, and a dropped one would answer a non-admin.
+const ADMIN_ONLY: [string, string, unknown][] = [
+  ["POST", "/conductor/api/metadata/workflow", { name: "x", tasks: [] }],
+  ["PUT", "/conductor/api/metadata/workflow", []],
+  ["DELETE", "/conductor/api/metadata/workflow/wfA/1", undefined],
+  ["GET", "/conductor/api/metadata/taskdefs", undefined],
+  ["GET", "/conductor/api/metadata/taskdefs/t1", undefined],
+  ["POST", "/conductor/api/metadata/taskdefs", []],
+  ["PUT", "/conductor/api/metadata/taskdefs", { name: "t1" }],
+  ["DELETE", "/conductor/api/metadata/taskdefs/t1", undefined],
+  ["PUT", "/conductor/api/workflow/bulk/pause", ["fb-1"]],
+  ["PUT", "/conductor/api/workflow/bulk/resume", ["fb-1"]],
+  ["POST", "/conductor/api/workflow/bulk/retry", ["fb-1"]],
+  ["POST", "/conductor/api/workflow/bulk/restart", ["fb-1"]],
+  ["POST", "/conductor/api/workflow/bulk/terminate", ["fb-1"]],
+  ["DELETE", "/conductor/api/workflow/bulk/terminate", ["fb-1"]],
+  ["GET", "/conductor/api/workflow/running/wfA", undefined],
+  ["GET", "/conductor/api/event", undefined],
+  ["GET", "/conductor/api/event/conductor:wfA:t", undefined],
+  ["POST", "/conductor/api/event", {}],
+  ["PUT", "/conductor/api/event", {}],
+  ["DELETE", "/conductor/api/event/h1", undefined],
+  ["GET", "/conductor/api/tasks/queue/all", undefined],
+  ["GET", "/conductor/api/tasks/queue/all/verbose", undefined],
+  ["GET", "/conductor/api/tasks/queue/sizes?taskType=t1", undefined],
+  ["GET", "/conductor/schedule", undefined],
+  ["GET", "/conductor/schedule/wfA:1", undefined],
+  ["POST", "/conductor/schedule", {}],
+  ["PUT", "/conductor/schedule/wfA:1", {}],
+  ["DELETE", "/conductor/schedule/wfA:1", undefined],
+];
+
+describe("every route that was admin-only before the routes were split by area", () => {
+  it.each(ADMIN_ONLY)("%s %s: 403 to a non-admin, and nothing sent upstream", async (method, path, json) => {
+    const before = (await stack.records()).length;
+    const res = await stack.as(alice, path, { method, json });
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).message).toContain("is for Conductor admins");
+    expect((await stack.records()).length).toBe(before);
+  });
+});
+
 describe("admins", () => {
   it("are made by a role in ADMIN_ROLES or a group in ADMIN_GROUPS, case-insensitively", async () => {
     expect((await stack.as(groupAdmin, "/conductor/api/metadata/taskdefs")).status).toBe(200);
