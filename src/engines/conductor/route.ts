@@ -26,6 +26,20 @@ import { workflowRoutes } from "./routes/workflows";
 import { adminOnly, conductorServices, type ConductorEnv } from "./services";
 import { tokenLogin } from "./token";
 
+/** A UI page or file: plain names only, so the UI server reads the path exactly as the gateway checked it. */
+const UI_PATH = /^\/conductor(\/[A-Za-z0-9_.~-]+)*\/?$/;
+/**
+ * What the UI server must never be asked for. The official UI image's nginx (conductor-oss docker/ui, and the
+ * combined docker/server) proxies `/api`, `/actuator` and `/swagger-ui` to the Conductor server with no identity,
+ * matching its locations by prefix on the decoded path: `/conductor/%61pi/admin/config` or
+ * `/conductor/actuator/env` handed to it would reach Conductor for every tenant. `/conductor/schedule*` is
+ * Schellar's, this route's own.
+ */
+const NOT_THE_UI = /^\/conductor\/(api|actuator|swagger|schedule)/;
+
+/** Whether a request path (as sent, undecoded) may go to the Conductor UI server. */
+const isConductorUiPath = (path: string): boolean => UI_PATH.test(path) && !NOT_THE_UI.test(path);
+
 export function conductorRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
@@ -49,8 +63,7 @@ export function conductorRoutes(): Hono<AppEnv> {
 
   // The Conductor UI's pages and files (CONDUCTOR_UI_URL), on the gateway's origin; never an API path.
   r.get("*", async (c, next) => {
-    const path = new URL(c.req.url).pathname;
-    if (path.startsWith("/conductor/api/") || path === "/conductor/api" || path.startsWith("/conductor/schedule")) return next();
+    if (!isConductorUiPath(new URL(c.req.url).pathname)) return next();
     const ui = await serveUi(c, {
       forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS,
       upstream: c.get("config").uiUpstreams.conductor,
