@@ -18,6 +18,9 @@ import { forward } from "./forward";
 /** Paths of a UI's static files. */
 export const UI_STATIC_FILE = /\.(js|mjs|css|map|png|svg|ico|jpg|jpeg|gif|webp|woff2?|ttf|eot|txt|webmanifest|json)$/;
 
+/** A UI path the UI server reads exactly as the gateway checked it: no escapes, no characters a server decodes. */
+const UI_PLAIN_PATH = /^(\/[A-Za-z0-9_.~-]+)*\/?$/;
+
 export interface UiRoute {
   /** The client headers the UI server receives: its engine's allow-list. */
   forwardedHeaders: readonly string[];
@@ -39,7 +42,10 @@ export async function serveUi(c: AppContext, ui: UiRoute): Promise<Response | nu
   if (!ui.upstream || (method !== "GET" && method !== "HEAD")) return null;
   const url = new URL(c.req.url);
   const path = url.pathname.slice(ui.routePrefix.length) || "/";
-  if (path.split("/").some((s) => s === ".." || s === ".")) return null;
+  // Plain names only, for every UI: a UI server (nginx in the official images) decodes the path before matching
+  // its locations, some of which proxy the engine's API with no identity; an escape (`%61pi`) or a dot segment
+  // would let it read a path other than the one checked here. No UI's own page or file needs either.
+  if (!UI_PLAIN_PATH.test(path) || path.split("/").some((s) => s === ".." || s === ".")) return null;
   const navigation = isBrowserNavigation(method, c.req.raw.headers);
   const isStatic = UI_STATIC_FILE.test(path);
   if (!isStatic && !navigation && path !== "/" && path !== "/index.html") return null;

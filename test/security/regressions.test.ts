@@ -61,3 +61,25 @@ describe("the Conductor UI server is never a way to the Conductor server's API",
     expect((await ui.records()).slice(before).length).toBe(1);
   });
 });
+
+// The same rule for every UI the gateway serves (src/proxy/ui.ts): a UI server reads the path it is given after
+// decoding it, so only plain names ever reach one. The Prefect UI shows it without Conductor's own route check.
+describe("every UI server gets plain paths only", () => {
+  let prefectUi: ConductorStack;
+  beforeAll(async () => {
+    prefectUi = await conductorStack("prefect-ui-proxy", { PREFECT_UI_URL: stubUrl(`/conductor/${ui.tag}`) });
+  });
+
+  it.each(["/prefect/%61pi/graphql", "/prefect/%7e/x", "/prefect/a%20b"])("GET %s: nothing sent to the UI server", async (path) => {
+    const before = (await ui.records()).length;
+    const res = await prefectUi.as(stranger, path, { headers: navigation });
+    expect([400, 404]).toContain(res.status);
+    expect((await ui.records()).slice(before).map((r) => r.path)).toEqual([]);
+  });
+
+  it.each(["/prefect/", "/prefect/flow-run/7d1c", "/prefect/js/app.1a2b.js"])("GET %s still reaches the UI server", async (path) => {
+    const before = (await ui.records()).length;
+    await prefectUi.as(stranger, path, { headers: navigation });
+    expect((await ui.records()).slice(before).length).toBe(1);
+  });
+});
