@@ -32,7 +32,7 @@ import {
   type GraphQLRequest,
 } from "./policy";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
-import { readTransport } from "./transport";
+import { mediaType, readTransport } from "./transport";
 
 /**
  * Analyses of documents already seen, by operation name and text (bounded in count and in characters held).
@@ -55,6 +55,9 @@ function analyze(req: GraphQLRequest, limits: GraphQLLimits, cacheEntries: numbe
   analyses.set(key, analysis, ANALYSIS_CACHE_TTL_MS);
   return analysis;
 }
+
+/** The parameters of a request whose URL is not read (a JSON POST): none. Never written to. */
+const NO_PARAMS = new URLSearchParams();
 
 /** The caller, or an anonymous holder of PUBLIC_SCOPES when public access is on. Unknown keys never get here. */
 function callerOf(c: AppContext): Principal {
@@ -114,15 +117,12 @@ export function prefectRoutes(): Hono<AppEnv> {
     }
     const media = negotiateGraphQLMedia(c.req.header("accept"));
     const method = c.req.method;
-    const url = new URL(c.req.url);
+    const contentType = c.req.header("content-type") ?? null;
+    // Only GET and application/graphql read the URL's parameters: a JSON POST, what clients send, never does, so
+    // its URL is not parsed.
+    const params = method === "POST" && mediaType(contentType) === "application/json" ? NO_PARAMS : new URL(c.req.url).searchParams;
     const bytes = method === "POST" ? await readBodyLimited(c.req.raw, config.maxBodyBytes) : new Uint8Array();
-    const read = readTransport(
-      method,
-      c.req.header("content-type") ?? null,
-      method === "POST" ? utf8(bytes) : "",
-      url.searchParams,
-      config.graphqlLimits,
-    );
+    const read = readTransport(method, contentType, method === "POST" ? utf8(bytes) : "", params, config.graphqlLimits);
     if (!read.ok) throw toError(read);
     const transport = read.value;
     const requests = transport.kind === "single" ? [transport.request] : transport.requests;
@@ -158,7 +158,7 @@ export function prefectRoutes(): Hono<AppEnv> {
 
     // The CLI's identity questions are answered here and never reach the upstream.
     if (local) {
-      const variables = requestVariables(method, utf8(bytes), url.searchParams);
+      const variables = requestVariables(method, utf8(bytes), params);
       const answers = requests.map((r, i) => {
         const ast = operationAst(r, config.graphqlLimits);
         if (!ast) throw new GatewayError("BAD_REQUEST", "invalid GraphQL");
@@ -169,11 +169,11 @@ export function prefectRoutes(): Hono<AppEnv> {
 
     // The client carries the principal's headers (none for anonymous public access: there is no principal).
     const upstream = c.get("services").upstream("prefect");
-    const path = method === "GET" ? `?${rebuildGetQuery(url.searchParams)}` : "";
+    const path = method === "GET" ? `?${rebuildGetQuery(params)}` : "";
     // The client's headers as they are (forward() copies only the engine's allow-list); a copy only in the case
     // a POST names no content type, which readTransport refuses today (415) before this point.
     let headers = c.req.raw.headers;
-    if (method === "POST" && headers.get("content-type") === null) {
+    if (method === "POST" && contentType === null) {
       headers = new Headers(headers);
       headers.set("content-type", "application/json");
     }
