@@ -29,7 +29,7 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   const dryRun = currentDryRun();
   if (dryRun) return haltDryRun(dryRun, url, opts);
   // The timeout bounds the wait for the answer's head only: a long stream (logs, events) may then run on.
-  // (AbortSignal.timeout would be cheaper but would also cut those streams.)
+  // (AbortSignal.timeout would be cheaper but would also cut those streams: workerd aborts a body read in JS.)
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   let res: Response;
