@@ -1,6 +1,8 @@
 /**
- * What /proc says about workerd: its processes, their CPU time and memory (Linux only, like the benchmark).
+ * What /proc says about workerd: its processes, their CPU time and memory (Linux only, like the benchmark); and
+ * the stub upstream's process, which every bench starts the same way.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 
 /** CPU time (user + system, µs) of a process, from /proc. */
@@ -35,4 +37,20 @@ export function workerdPids(parent?: number): Set<number> {
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** The stub upstream (bench/upstream.ts) in a process of its own, so its CPU is never counted as the bench's. */
+export async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", new URL("./upstream.ts", import.meta.url).pathname], {
+    cwd: new URL("../", import.meta.url).pathname,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on("data", (c: Buffer) => {
+      const m = /port=(\d+)/.exec(String(c));
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`stub upstream exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
 }

@@ -16,7 +16,7 @@
  * run), BENCH_TOOL (wrk | autocannon), BENCH_RUNTIME=entry (serve through Miniflare's entry and outbound Workers, as
  * the runtime did before, to measure what they cost).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { SignJWT, exportSPKI, generateKeyPair } from "jose";
@@ -32,7 +32,7 @@ import { startBareWorkerd, type BareWorkerd } from "./bare-workerd.ts";
 import { drive, loadTool } from "./drive.ts";
 import { graphqlBody, workflowDefListing } from "./fixtures.ts";
 import { measurePure, type PureFigures } from "./pure.ts";
-import { cpuUs, workerdPids } from "./proc.ts";
+import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
@@ -159,21 +159,6 @@ async function measure(
     },
     single: { p50Ms: single.p50Ms, p99Ms: single.p99Ms },
   };
-}
-
-async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on("data", (c: Buffer) => {
-      const m = /port=(\d+)/.exec(String(c));
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`stub upstream exited ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 async function main() {

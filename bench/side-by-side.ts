@@ -34,7 +34,7 @@ import { buildWorker, localVariables, startRuntime, wranglerFacts } from "../scr
 import { schema } from "../src/db/schema.ts";
 import { createKey } from "../src/store/keys.ts";
 import { drive, loadTool } from "./drive.ts";
-import { cpuUs, workerdPids } from "./proc.ts";
+import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const PAP_DIR = process.env.SIDE_PREFECT_AUTH_PROXY;
@@ -95,21 +95,6 @@ function startNode(dir: string, args: string[], env: Record<string, string>): Ch
   // When something fails, what the proxy said last is the first thing to read.
   failureNotes.push(() => `--- last output of ${dir}:\n${tail}`);
   return child;
-}
-
-async function startUpstream(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", `${ROOT}bench/upstream.ts`], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on("data", (c: Buffer) => {
-      const m = /port=(\d+)/.exec(String(c));
-      if (m) resolve(Number(m[1]));
-    });
-    child.once("exit", (code) => reject(new Error(`stub upstream exited ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
 }
 
 async function measure(
