@@ -140,8 +140,10 @@ export function buildServices(c: AppContext): Services {
   const config = c.get("config");
   const upstreams = c.get("upstreams");
   const requestId = c.get("requestId");
-  const identity = principalHeaders(c.get("principal"), requestId);
-  const anonymous = principalHeaders(null, requestId);
+  // Identity headers are built when the first client needs them: most requests call one upstream, and the
+  // anonymous set only the UIs' files use.
+  const principal = c.get("principal");
+  const headersFor = (anonymous: boolean) => principalHeaders(anonymous ? null : principal, requestId);
   const kv = c.env.KEY_CACHE;
   const budget = new SubrequestBudget(config.subrequestBudget);
   const clients = new Map<string, UpstreamClient>();
@@ -158,7 +160,7 @@ export function buildServices(c: AppContext): Services {
           forwardedHeaders,
           requireUpstream(config, upstreams, name),
           routePrefix,
-          options.anonymous ? anonymous : identity,
+          headersFor(options.anonymous === true),
           config.upstreamTimeoutMs,
           budget,
         );
