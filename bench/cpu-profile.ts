@@ -139,6 +139,23 @@ async function main() {
   }
   for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30))
     console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
+  // Inclusive time: each sample counts once for every distinct function on its stack.
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const ch of n.children ?? []) parent.set(ch, n.id);
+  const inclusive = new Map<string, number>();
+  for (const [nid, n] of hits) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = nid; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at).callFrame;
+      const k = `${f.functionName || "(anonymous)"} ${String(f.url).split("/").pop()}:${f.lineNumber}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + n);
+    }
+  }
+  console.log("\ninclusive:");
+  for (const [k, v] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 45))
+    console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
   ws.close();
   await mf.dispose();
   upstream.close();

@@ -1,0 +1,180 @@
+/**
+ * `npx tsx bench/ab.ts <bundle-dir> [<bundle-dir> ...]`: before and after of a change, on one machine in one run.
+ * Each directory holds a gateway bundle (`npx wrangler deploy --dry-run --outdir <dir>`; the directory must sit
+ * inside the repository, e.g. under bench/.build/, for the local runtime to load it). The bundles and the
+ * pass-through Worker (bench/passthrough.js) run side by side on the local runtime, and every scenario is driven
+ * in interleaved rounds (pass-through, then each bundle, ROUNDS times), so a machine that slows down or speeds up
+ * during the run moves every candidate alike. Prints workerd's CPU µs per request, the median of the rounds and
+ * every round. On a shared or noisy machine this is the way to compare two builds: a single `npm run bench` moves
+ * by tens of µs between runs of the same commit.
+ *
+ * Env: ROUNDS (5), SECS (3 per round), ONLY (comma list of whoami, gql-small, mutation), PERF=1 (also samples each
+ * workerd with Linux `perf` in the last round and splits its CPU per request into the runtime's parts: kernel,
+ * malloc, the event loop, JS<->C++ glue, V8, JIT-compiled JS; needs `perf` from Debian's linux-perf).
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { startRuntime } from "../scripts/worker-runtime.ts";
+import { startLocalDatabase } from "../scripts/local-db.ts";
+import { schema } from "../src/db/schema.ts";
+import { createKey } from "../src/store/keys.ts";
+import { drive } from "./drive.ts";
+import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const SECS = Number(process.env.SECS ?? 3);
+const ONLY = process.env.ONLY?.split(",");
+const PERF = process.env.PERF === "1";
+
+/** The parts of workerd's CPU `perf` can tell apart, by the shared object and symbol of each sample. */
+function partOf(dso: string, sym: string): string {
+  if (dso.startsWith("[kernel")) return "kernel (sockets, scheduling)";
+  if (dso.startsWith("[JIT")) return "JIT-compiled JS";
+  if (/tcmalloc|TCMalloc|^malloc|^free|^cfree/.test(sym)) return "malloc/free";
+  if (sym.startsWith("Builtins_")) return "V8 builtins and interpreter";
+  if (/v8::internal::(Scaveng|Heap|Mark|.*GC)/.test(sym)) return "V8 garbage collector";
+  if (sym.startsWith("v8::")) return "V8 runtime (handles, API)";
+  if (sym.includes("workerd::jsg")) return "workerd jsg (JS<->C++ glue)";
+  if (sym.includes("workerd::api")) return "workerd api (Headers, Request, Response, fetch)";
+  if (sym.includes("kj::") && /Http|http/.test(sym)) return "kj HTTP";
+  if (sym.includes("kj::")) return "kj event loop, promises, strings";
+  if (sym.includes("workerd::")) return "workerd other";
+  if (dso.startsWith("libc")) return "libc";
+  return "other";
+}
+
+/** Shares (%) of a perf recording by part. */
+function perfParts(file: string): Map<string, number> {
+  const out = execFileSync("perf", ["report", "-i", file, "--sort", "dso,sym", "--stdio"], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const parts = new Map<string, number>();
+  for (const line of out.split("\n")) {
+    // "  3.31%  workerd  [.] symbol" or "  4.66%  [JIT] tid 123  [.] symbol"
+    const m = /^\s+([\d.]+)%\s+(\[JIT\] tid \d+|\S+)\s+\[.\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const part = partOf(m[2]!, m[3]!);
+    parts.set(part, (parts.get(part) ?? 0) + Number(m[1]));
+  }
+  return parts;
+}
+
+async function main() {
+  const dirs = process.argv.slice(2);
+  if (dirs.length === 0) throw new Error("usage: npx tsx bench/ab.ts <bundle-dir> [<bundle-dir> ...]");
+  const db = await startLocalDatabase();
+  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await client.connect();
+  const { key } = await createKey(drizzle(client, { schema }), {
+    tenant: "bench",
+    subject: "bench",
+    scopes: ["query/*", "mutation/create_flow_run"],
+    createdBy: "bench",
+  });
+  await client.end();
+  const upstream = await startUpstream();
+
+  const start = async (name: string, script: string, bindings: Record<string, string>) => {
+    const before = workerdPids(process.pid);
+    const { mf, url } = await startRuntime({
+      scriptPath: script,
+      port: 0,
+      bindings,
+      compatibilityDate: "2026-04-20",
+      onStdout: () => {},
+      onStderr: (line) => {
+        if (!/Connection reset by peer|^stack: |Broken pipe|different request context|DurableObjectNamespace/.test(line))
+          process.stderr.write(`[workerd] ${line}\n`);
+      },
+    });
+    const pid = [...workerdPids(process.pid)].filter((p) => !before.has(p))[0];
+    if (pid === undefined) throw new Error(`${name}: no workerd process of its own`);
+    return { name, url, pid, stop: () => mf.dispose() };
+  };
+  const common = {
+    DATABASE_URL: db.workerDatabaseUrl,
+    DB_WS_PROXY: db.wsProxy,
+    LOG_LEVEL: "error",
+    PREFECT_GRAPHQL_URL: `${upstream.url}/graphql`,
+    CONDUCTOR_URL: upstream.url,
+  };
+  const targets = [await start("pass-through", `${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstream.url })];
+  for (const dir of dirs) targets.push(await start(dir, join(dir, "index.js"), common));
+
+  const json = { "content-type": "application/json" };
+  const auth = { authorization: `Bearer ${key}` };
+  // name, the pass-through's path, the gateway's path, the gateway's headers, body
+  const scenarios: [string, string, string, Record<string, string>, string | undefined][] = [
+    ["whoami", "/echo", "/whoami", auth, undefined],
+    [
+      "gql-small",
+      "/graphql",
+      "/prefect/graphql",
+      { ...json, ...auth },
+      JSON.stringify({ query: "query Flows { flow(limit: 10) { id name } }" }),
+    ],
+    [
+      "mutation",
+      "/graphql",
+      "/prefect/graphql",
+      { ...json, ...auth },
+      JSON.stringify({ query: 'mutation Run { create_flow_run(input: {flow_id: "f1"}) { id } }' }),
+    ],
+  ];
+  const perfDir = PERF ? mkdtempSync(join(tmpdir(), "flowgate-ab-perf-")) : "";
+  for (const [scenario, basePath, path, headers, body] of scenarios) {
+    if (ONLY && !ONLY.includes(scenario)) continue;
+    const rounds = new Map<string, number[]>();
+    const parts = new Map<string, Map<string, number>>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const pass = t.name === "pass-through";
+        const url = t.url + (pass ? basePath : path);
+        const method = body === undefined ? "GET" : "POST";
+        const h = pass ? (body === undefined ? {} : json) : headers;
+        if (round === 0) await drive({ url, connections: 50, durationS: 1, method, headers: h, body }); // warm-up
+        const sampling = PERF && round === ROUNDS - 1;
+        const file = join(perfDir, `${scenario}-${targets.indexOf(t)}.data`);
+        const perf = sampling
+          ? spawn("perf", ["record", "-F", "2000", "-p", String(t.pid), "-o", file, "--", "sleep", String(SECS)], { stdio: "ignore" })
+          : null;
+        const before = cpuUs(t.pid);
+        const d = await drive({ url, connections: 50, durationS: SECS, method, headers: h, body });
+        if (d.non2xx > 0) throw new Error(`${scenario} on ${t.name}: ${d.non2xx} answers were not 2xx`);
+        const perRequest = (cpuUs(t.pid) - before) / d.requests;
+        rounds.set(t.name, [...(rounds.get(t.name) ?? []), perRequest]);
+        if (perf) {
+          await new Promise((r) => perf.once("exit", r));
+          parts.set(t.name, perfParts(file));
+        }
+      }
+    }
+    const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+    const base = median(rounds.get("pass-through")!);
+    for (const t of targets) {
+      const v = rounds.get(t.name)!;
+      const m = median(v);
+      const added = t.name === "pass-through" ? "" : ` (+${Math.round(m - base)} over the pass-through)`;
+      console.log(`${scenario.padEnd(10)} ${t.name.padEnd(28)} ${Math.round(m)} µs${added}; rounds ${v.map(Math.round).join(" ")}`);
+    }
+    if (PERF) {
+      const names = [...new Set([...parts.values()].flatMap((p) => [...p.keys()]))];
+      console.log(`  µs per request by part (last round): ${targets.map((t) => t.name).join(" | ")}`);
+      for (const n of names) {
+        const cells = targets.map((t) => Math.round(((parts.get(t.name)?.get(n) ?? 0) / 100) * median(rounds.get(t.name)!)));
+        console.log(`  ${n.padEnd(48)} ${cells.join(" | ")}`);
+      }
+    }
+  }
+  for (const t of targets) await t.stop();
+  upstream.child.kill();
+  await db.close();
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => (console.error(e), process.exit(1)),
+);
