@@ -6,7 +6,7 @@
  */
 import { DRY_RUN_BODY_CHARS, DryRunHalt, currentDryRun, type DryRun } from "../dryRun";
 import { GatewayError } from "../errors";
-import { downstreamResponseHeaders, rewriteLocation, upstreamRequestHeaders } from "./headers";
+import { dropNotPassedBack, rewriteLocation, upstreamRequestHeaders } from "./headers";
 
 export interface ForwardOptions {
   /** The client headers that may pass: the allow-list of the engine behind `upstream` (its entry's `upstreams`). */
@@ -47,10 +47,12 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
     throw new GatewayError("UPSTREAM_UNAVAILABLE", "upstream unreachable");
   }
   clearTimeout(timer);
-  const headers = downstreamResponseHeaders(res.headers);
-  const location = headers.get("location");
-  if (location) headers.set("location", rewriteLocation(location, opts.upstream, opts.routePrefix));
-  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  // A copy with mutable headers, made by the runtime from the answer itself (status, status text, headers, body).
+  const answer = new Response(res.body, res);
+  dropNotPassedBack(answer.headers);
+  const location = answer.headers.get("location");
+  if (location) answer.headers.set("location", rewriteLocation(location, opts.upstream, opts.routePrefix));
+  return answer;
 }
 
 /** In a dry run (`/admin/explain`): records the first upstream call the pipeline would make, and stops there. */
