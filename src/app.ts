@@ -1,10 +1,10 @@
 /**
  * The gateway, in one picture:
  *
- *   request -> requestContext (X-Request-Id, access log)
- *           -> configuration (validated env, KV control state, logger)
- *           -> canonicalPath (400 for a path an upstream could route differently: encoded / \ . ; %, controls)
- *           -> corsPolicy (preflights answered without credentials)
+ *   request -> frontDoor, one step (src/pipeline.ts):
+ *                request id -> configuration (validated env, KV control state, logger)
+ *                -> path guard (400 for a path an upstream could route differently: encoded / \ . ; %, controls)
+ *                -> CORS (preflights answered without credentials) -> route -> RateLimit headers, X-Request-Id, log
  *           -> route group: authenticated (credential -> Principal)   [one per engine: src/engines/index.ts]
  *                        -> engine policy (authorize, rewrite request)   [src/engines/<engine>]
  *                        -> forward (upstream, timeout, headers by allow-list) [src/proxy]
@@ -17,27 +17,19 @@ import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./context";
 import { engines } from "./engines";
 import { GatewayError } from "./errors";
-import { authenticated, canonicalPath, configuration, corsPolicy, renderError, requestContext, requirePrincipal } from "./pipeline";
-import { rateLimitHeaders } from "./ratelimit/enforce";
+import { authenticated, frontDoor, renderError, requirePrincipal } from "./pipeline";
+import { writeRateLimitHeaders } from "./ratelimit/enforce";
 import { configFor } from "./readConfig";
 import { gatewayRouter } from "./router";
-import { engineUpstreams, upstreamTable } from "./services";
+import { upstreamTable } from "./services";
 
 export function buildApp(): Hono<AppEnv> {
   // Hono's RegExpRouter, taught the fixed-word-beside-a-parameter paths of Conductor's API (src/router.ts).
   const app = new Hono<AppEnv>({ router: gatewayRouter() });
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
-  // like any other) come before it; CORS, authentication and routing all come after.
-  // The registry's upstreams (their variables and header allow-lists), put together once and handed to each request.
-  app.use(
-    "*",
-    requestContext,
-    engineUpstreams(upstreamTable(engines)),
-    configuration(configFor),
-    canonicalPath,
-    corsPolicy,
-    rateLimitHeaders,
-  );
+  // like any other) come before it; CORS, authentication and routing all come after. The registry's upstreams
+  // (their variables and header allow-lists) are put together once and handed to each request.
+  app.use("*", frontDoor({ configFor, upstreams: upstreamTable(engines), finish: writeRateLimitHeaders }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 

@@ -31,7 +31,7 @@ export interface AppVariables {
 
 /**
  * What the response says about the limits that applied (set by src/ratelimit/enforce.ts, written by its
- * `rateLimitHeaders`). Defined here, with the context that carries it, so the context imports no limiter.
+ * `writeRateLimitHeaders`). Defined here, with the context that carries it, so the context imports no limiter.
  */
 export interface RateLimitOutcome {
   policy: string[];

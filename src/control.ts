@@ -29,15 +29,16 @@ async function readControl(kv: KVNamespace): Promise<ControlState> {
 }
 
 /**
- * The control state, fresh within `maxAgeMs`. The first call of an isolate waits for KV; later ones answer at
- * once from memory and refresh in the background (through `waitUntil`).
+ * The control state, fresh within `maxAgeMs`. The first call of an isolate waits for KV (a promise); later ones
+ * answer at once from memory, not in a promise (nothing to wait for on every request), and refresh in the
+ * background (through `waitUntil`).
  */
-export async function controlState(
+export function controlState(
   kv: KVNamespace,
   waitUntil: (p: Promise<unknown>) => void,
   maxAgeMs = LOG_LEVEL_REFRESH_MS,
   now = Date.now(),
-): Promise<ControlState> {
+): ControlState | Promise<ControlState> {
   const refresh = () => {
     inflight ??= readControl(kv)
       .then((s) => {

@@ -34,32 +34,6 @@ function errorStyleOf(pathname: string): ErrorStyle {
  */
 const errorStyleOfUrl = (url: string): ErrorStyle => (url.includes("conductor") ? errorStyleOf(new URL(url).pathname) : "envelope");
 
-/** Request id (client's if plain, else new), access log line, `X-Request-Id` on every response. */
-export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const offered = c.req.header("x-request-id");
-  const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
-  c.set("requestId", requestId);
-  c.set("principal", null);
-  c.set("errorStyle", errorStyleOfUrl(c.req.url));
-  c.set("refused", false);
-  const started = Date.now();
-  await next();
-  c.res.headers.set("x-request-id", requestId);
-  const log = c.get("log");
-  if (log?.enabled("info")) {
-    const p = c.get("principal");
-    log.info("request", {
-      method: c.req.method,
-      path: new URL(c.req.url).pathname,
-      status: c.res.status,
-      durationMs: Date.now() - started,
-      subject: p?.subject,
-      keyId: p?.keyId,
-      decision: c.get("refused") || c.res.status >= 400 ? "refused" : "allowed",
-    });
-  }
-};
-
 /**
  * Refuses (400), before any route is chosen, a path that an upstream could read differently from the gateway:
  * encoded `/` or `\` (Go's router before 1.22 and any decoding proxy split on them), encoded dots (a `%2e%2e`
@@ -92,34 +66,76 @@ function rawPathOf(url: string): string {
   return end < 0 ? url.slice(start) : url.slice(start, start + end);
 }
 
-/** The first decision on every request: the path must mean the same thing to the gateway and to every upstream. */
-export const canonicalPath: MiddlewareHandler<AppEnv> = async (c, next) => {
-  orThrow(checkPath(rawPathOf(c.req.url)));
-  await next();
-};
-
 /**
- * Validated configuration (once per isolate), control state from KV, and a logger at the effective level.
- * `configFor` (src/readConfig.ts) comes from src/app.ts: it reads the engines' pieces, which sit above the pipeline.
+ * The pipeline's shared steps, run for every request as ONE middleware (one async frame rather than six: each
+ * middleware costs the runtime a promise and a closure per request, docs/benchmarks.md), in this order:
+ *
+ * 1. request context: the request id (the client's if plain, else new), the error style (from the path), and the
+ *    registry's upstreams (`c.get("upstreams")`: shared code learns them from the composition root);
+ * 2. configuration: validated once per isolate, the control state from KV (src/control.ts), a logger at the
+ *    effective level;
+ * 3. the path guard (`checkPath`): the first decision, so its refusals are logged like any other;
+ * 4. CORS: preflights answered before any credential is asked for;
+ * 5. the route; then `finish` (the rate-limit headers), `X-Request-Id`, and the access log line.
+ *
+ * A refusal in steps 2-4 is rendered here (renderError), so the answer still gets its request id and log line.
  */
-export const configuration =
-  (configFor: (env: Env) => ConfigResult): MiddlewareHandler<AppEnv> =>
-  async (c, next) => {
-    const result = configFor(c.env);
-    if (!result.ok) throw result.error; // renderError logs it, naming the variables only
-    const config = result.config;
-    c.set("config", config);
-    const control = await controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));
-    c.set("control", control);
-    c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId: c.get("requestId") }));
-    await next();
+export function frontDoor(options: {
+  configFor: (env: Env) => ConfigResult;
+  upstreams: AppVariables["upstreams"];
+  /** Run on every answer before it leaves (src/ratelimit/enforce.ts writes the RateLimit headers). */
+  finish: (c: AppContext) => void;
+}): MiddlewareHandler<AppEnv> {
+  const { configFor, upstreams, finish } = options;
+  return async (c, next) => {
+    const url = c.req.url;
+    const offered = c.req.header("x-request-id");
+    const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
+    c.set("requestId", requestId);
+    c.set("principal", null);
+    c.set("errorStyle", errorStyleOfUrl(url));
+    c.set("refused", false);
+    c.set("upstreams", upstreams);
+    const started = Date.now();
+    try {
+      const result = configFor(c.env);
+      if (!result.ok) throw result.error; // renderError logs it, naming the variables only
+      const config = result.config;
+      c.set("config", config);
+      const pending = controlState(c.env.KEY_CACHE, (p) => waitUntil(c, p));
+      const control = pending instanceof Promise ? await pending : pending;
+      c.set("control", control);
+      c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId }));
+      orThrow(checkPath(rawPathOf(url)));
+      // A preflight is answered by CORS itself (its return value); everything else by the route, through next().
+      const answer = await corsPolicy(c, next);
+      if (answer instanceof Response) c.res = answer;
+    } catch (err) {
+      c.res = renderError(err, c);
+    }
+    finish(c);
+    c.res.headers.set("x-request-id", requestId);
+    const log = c.get("log");
+    if (log?.enabled("info")) {
+      const p = c.get("principal");
+      log.info("request", {
+        method: c.req.method,
+        path: new URL(url).pathname,
+        status: c.res.status,
+        durationMs: Date.now() - started,
+        subject: p?.subject,
+        keyId: p?.keyId,
+        decision: c.get("refused") || c.res.status >= 400 ? "refused" : "allowed",
+      });
+    }
   };
+}
 
 /** The CORS middleware for one origin list, built once per configuration rather than per request. */
 const corsFor = new WeakMap<readonly string[], MiddlewareHandler<AppEnv>>();
 
 /** CORS for the listed browser origins; preflights are answered here, before any credential is asked for. */
-export const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
+const corsPolicy: MiddlewareHandler<AppEnv> = async (c, next) => {
   const origins = c.get("config").corsOrigins;
   if (origins.length === 0) {
     if (c.req.method === "OPTIONS" && c.req.header("access-control-request-method")) {
@@ -252,7 +268,7 @@ export function renderError(err: unknown, c: AppContext): Response {
     redirect.headers.set("x-request-id", requestId);
     return redirect;
   }
-  // A refusal from a step before requestContext (none today) still answers in its route's shape.
+  // A refusal made before the front door set the style (none today) still answers in its route's shape.
   const res = ERROR_RENDERERS[c.get("errorStyle") ?? errorStyleOfUrl(c.req.url)](e, requestId, c);
   res.headers.set("x-request-id", requestId);
   if (res.status === 401) res.headers.set("www-authenticate", 'Bearer realm="flowgate"');

@@ -114,7 +114,7 @@ export class UpstreamClient {
 // import this module back (a cycle).
 declare module "./context" {
   interface AppVariables {
-    /** The registry's upstreams, set first thing by `engineUpstreams` (the composition root's table). */
+    /** The registry's upstreams, set first thing by the pipeline's front door (src/pipeline.ts `frontDoor`, from the composition root's table). */
     upstreams: UpstreamTable;
     /** What handlers use, built once after authentication by `requestServices`. */
     services: Services;
@@ -169,17 +169,6 @@ export function buildServices(c: AppContext): Services {
       return client;
     },
     cached: (list) => list.read(deps),
-  };
-}
-
-/**
- * The step, first in the app, that hands every request the registry's upstreams (`c.get("upstreams")`): shared code
- * learns them from the composition root, never from an engine's files.
- */
-export function engineUpstreams(upstreams: UpstreamTable): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    c.set("upstreams", upstreams);
-    await next();
   };
 }
 

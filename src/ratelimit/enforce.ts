@@ -412,8 +412,7 @@ export function rateLimited(
  * Writes `RateLimit-Policy`, `RateLimit` (draft-ietf-httpapi-ratelimit-headers, structured fields) and, on a 429,
  * `Retry-After` on whatever answer the route gave, the error renderer's included.
  */
-export const rateLimitHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await next();
+export function writeRateLimitHeaders(c: AppContext): void {
   const outcome = c.get("rateLimit");
   if (!outcome) return;
   const write = (h: Headers) => {
@@ -428,4 +427,4 @@ export const rateLimitHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
     c.res = new Response(c.res.body, c.res);
     write(c.res.headers);
   }
-};
+}
