@@ -7,13 +7,14 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
   const tooLarge = () => new GatewayError("PAYLOAD_TOO_LARGE", `request body larger than ${maxBytes} bytes`);
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge();
-  if (!req.body) return new Uint8Array();
   if (declared !== null && /^\d+$/.test(declared)) {
-    // The runtime enforces Content-Length, so the native read cannot exceed the bound checked above.
+    // The runtime enforces Content-Length, so the native read cannot exceed the bound checked above. (`req.body`
+    // is not touched here: the getter makes a stream object the read does not need.)
     const bytes = new Uint8Array(await req.arrayBuffer());
     if (bytes.byteLength > maxBytes) throw tooLarge();
     return bytes;
   }
+  if (!req.body) return new Uint8Array();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

@@ -2,7 +2,7 @@
  * What a Conductor handler finds on the context, built once per request before it runs (after the shared services
  * step, src/services.ts): the caller (principal, tenant, admin or not) and Conductor's and Schellar's API over the
  * request's upstream clients, whose identity headers and subrequest budget are fixed when they are made. Handlers
- * read `c.var.caller`, `c.var.conductor`, `c.var.schellar`; nothing below them reads the context again. Admin-only
+ * read `c.get("caller")`, `c.get("conductor")`, `c.get("schellar")` (not `c.var`, which copies every variable into a new object); nothing below them reads the context again. Admin-only
  * routes add `adminOnly(...)` after `conductorServices`.
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -54,7 +54,7 @@ export const conductorServices: MiddlewareHandler<ConductorEnv> = async (c, next
     admin: isConductorAdmin(p, config.adminRoles, config.adminGroups),
   };
   c.set("caller", caller);
-  const { services } = c.var;
+  const services = c.get("services");
   c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), caller.tenant, services.budget));
   c.set("schellar", new ConductorUpstream(() => services.upstream("schellar"), caller.tenant, services.budget));
   await next();
@@ -63,7 +63,7 @@ export const conductorServices: MiddlewareHandler<ConductorEnv> = async (c, next
 /** Admits Conductor admins only (ADMIN_ROLES / ADMIN_GROUPS); `what` names the refused thing in the message. */
 export function adminOnly(what: string): MiddlewareHandler<ConductorEnv> {
   return async (c, next) => {
-    if (!c.var.caller.admin) throw forbidden(`${what} is for Conductor admins (ADMIN_ROLES / ADMIN_GROUPS)`);
+    if (!c.get("caller").admin) throw forbidden(`${what} is for Conductor admins (ADMIN_ROLES / ADMIN_GROUPS)`);
     await next();
   };
 }

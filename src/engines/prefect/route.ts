@@ -130,7 +130,8 @@ export function prefectRoutes(): Hono<AppEnv> {
 
     const analyses: Analysis[] = [];
     for (const r of requests) {
-      const hashRefusal = await checkPersistedHash(r);
+      // Awaited only when there is a hash to check: most requests carry none.
+      const hashRefusal = r.persistedQueryHash ? await checkPersistedHash(r) : null;
       analyses.push(hashRefusal ?? analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries));
     }
     // Answered here only if the WHOLE request is the CLI's identity questions; mixed with forwarded fields, they

@@ -14,7 +14,7 @@ import { malformed, type ConductorUpstream } from "../upstream";
 
 /** The request's JSON body, or undefined when it is empty. */
 export function jsonBody(c: ConductorContext): Promise<unknown> {
-  return readJsonBody(c.req.raw, c.var.config.maxBodyBytes);
+  return readJsonBody(c.req.raw, c.get("config").maxBodyBytes);
 }
 
 /** A parameter of the route's path (declared by the route, so always there). */
@@ -60,7 +60,7 @@ export const TASK_REFERENCE = (v: string) => nameProblem(v) === null;
 
 /** Records what the caller did (`conductor.<action>`). */
 export function audit(c: ConductorContext, action: string, target: string | null, details?: Obj): void {
-  const { caller } = c.var;
+  const caller = c.get("caller");
   recordAudit(asAppContext(c), {
     action: `conductor.${action}`,
     decision: "DONE",
@@ -68,7 +68,7 @@ export function audit(c: ConductorContext, action: string, target: string | null
     actorKeyId: caller.principal.keyId ?? null,
     tenant: caller.tenant,
     target,
-    requestId: c.var.requestId,
+    requestId: c.get("requestId"),
     details,
   });
 }

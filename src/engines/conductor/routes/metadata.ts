@@ -22,9 +22,9 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
   const writer = adminOnly("writing workflow definitions");
 
   r.get("/api/metadata/workflow", async (c) => {
-    const { caller } = c.var;
+    const caller = c.get("caller");
     const view = workflowDefView(caller.principal, caller.admin);
-    const body = await c.var.conductor.listRewritten(["api", "metadata", "workflow"], view, (d) => {
+    const body = await c.get("conductor").listRewritten(["api", "metadata", "workflow"], view, (d) => {
       const def = stripWorkflowDef(d, caller.tenant, false);
       return def && (caller.admin || mayUseWorkflowDef(caller.principal, def.description)) ? def : undefined;
     });
@@ -32,10 +32,10 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
   });
 
   r.get("/api/metadata/workflow/:name", async (c) => {
-    const { caller } = c.var;
+    const caller = c.get("caller");
     const name = checkedName(pathParam(c, "name"));
     const segments = ["api", "metadata", "workflow", prefixTenant(caller.tenant, name)];
-    const def = await c.var.conductor.jsonOrNull("GET", segments, params(c, { version: VERSION }));
+    const def = await c.get("conductor").jsonOrNull("GET", segments, params(c, { version: VERSION }));
     const mine = stripWorkflowDef(def, caller.tenant, false);
     if (!mine || (!caller.admin && !mayUseWorkflowDef(caller.principal, mine.description))) throw notFound("no such workflow definition");
     return c.json(mine);
@@ -43,7 +43,7 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
 
   r.post("/api/metadata/workflow", writer, async (c) => {
     const def = orThrow(prefixWorkflowDef(await jsonBody(c), definitionOptions(c)));
-    const res = await relay(c, c.var.conductor, "POST", ["api", "metadata", "workflow"], undefined, def);
+    const res = await relay(c, c.get("conductor"), "POST", ["api", "metadata", "workflow"], undefined, def);
     audit(c, "workflowdef.create", String(def.name));
     return res;
   });
@@ -57,7 +57,7 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
       if (!out.ok) throw badRequest(`[${i}]: ${out.reason}`);
       return out.value;
     });
-    const res = await relay(c, c.var.conductor, "PUT", ["api", "metadata", "workflow"], undefined, defs);
+    const res = await relay(c, c.get("conductor"), "PUT", ["api", "metadata", "workflow"], undefined, defs);
     audit(
       c,
       "workflowdef.update",
@@ -73,32 +73,32 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
     const name = checkedName(pathParam(c, "name"));
     const version = pathParam(c, "version");
     if (!VERSION(version)) throw badRequest("version must be a positive whole number");
-    const segments = ["api", "metadata", "workflow", prefixTenant(c.var.caller.tenant, name), version];
-    const res = await relay(c, c.var.conductor, "DELETE", segments);
+    const segments = ["api", "metadata", "workflow", prefixTenant(c.get("caller").tenant, name), version];
+    const res = await relay(c, c.get("conductor"), "DELETE", segments);
     audit(c, "workflowdef.delete", `${name}:${version}`);
     return res;
   });
 }
 
 const definitionOptions = (c: ConductorContext) => ({
-  tenant: c.var.caller.tenant,
-  ownerEmail: c.var.caller.email,
-  allowedTaskTypes: c.var.config.allowedSystemTasks,
+  tenant: c.get("caller").tenant,
+  ownerEmail: c.get("caller").email,
+  allowedTaskTypes: c.get("config").allowedSystemTasks,
 });
 
 /** Every route here is for admins (the view given is guarded). */
 function taskDefRoutes(r: Routes<ConductorEnv>): void {
   r.get("/api/metadata/taskdefs", async (c) => {
-    const tenant = c.var.caller.tenant;
-    return c.json(await c.var.conductor.list(["api", "metadata", "taskdefs"], (d) => stripTaskDef(d, tenant) ?? undefined));
+    const tenant = c.get("caller").tenant;
+    return c.json(await c.get("conductor").list(["api", "metadata", "taskdefs"], (d) => stripTaskDef(d, tenant) ?? undefined));
   });
 
   r.get("/api/metadata/taskdefs/:taskType", async (c) => {
-    const tenant = c.var.caller.tenant;
+    const tenant = c.get("caller").tenant;
     const raw = pathParam(c, "taskType");
     // A shared task type (GLOBAL___x) is read as it is; its own part is checked like any name.
     const type = isGlobalName(raw) ? (checkedName(raw.slice(GLOBAL_PREFIX.length), "taskType"), raw) : checkedName(raw, "taskType");
-    const def = await c.var.conductor.jsonOrNull("GET", ["api", "metadata", "taskdefs", prefixTenant(tenant, type)]);
+    const def = await c.get("conductor").jsonOrNull("GET", ["api", "metadata", "taskdefs", prefixTenant(tenant, type)]);
     const mine = stripTaskDef(def, tenant);
     if (!mine) throw notFound("no such task definition");
     return c.json(mine);
@@ -107,8 +107,8 @@ function taskDefRoutes(r: Routes<ConductorEnv>): void {
   r.post("/api/metadata/taskdefs", async (c) => {
     const body = await jsonBody(c);
     if (!Array.isArray(body)) throw badRequest("body must be a JSON list of task definitions");
-    const defs = taskDefsIn(c.var.caller, body);
-    const res = await relay(c, c.var.conductor, "POST", ["api", "metadata", "taskdefs"], undefined, defs);
+    const defs = taskDefsIn(c.get("caller"), body);
+    const res = await relay(c, c.get("conductor"), "POST", ["api", "metadata", "taskdefs"], undefined, defs);
     audit(
       c,
       "taskdef.create",
@@ -121,15 +121,15 @@ function taskDefRoutes(r: Routes<ConductorEnv>): void {
   });
 
   r.put("/api/metadata/taskdefs", async (c) => {
-    const [def] = taskDefsIn(c.var.caller, [await jsonBody(c)]);
-    const res = await relay(c, c.var.conductor, "PUT", ["api", "metadata", "taskdefs"], undefined, def);
+    const [def] = taskDefsIn(c.get("caller"), [await jsonBody(c)]);
+    const res = await relay(c, c.get("conductor"), "PUT", ["api", "metadata", "taskdefs"], undefined, def);
     audit(c, "taskdef.update", String(def!.name));
     return res;
   });
 
   r.delete("/api/metadata/taskdefs/:taskType", async (c) => {
     const type = checkedName(pathParam(c, "taskType"), "taskType");
-    const res = await relay(c, c.var.conductor, "DELETE", ["api", "metadata", "taskdefs", prefixTenant(c.var.caller.tenant, type)]);
+    const res = await relay(c, c.get("conductor"), "DELETE", ["api", "metadata", "taskdefs", prefixTenant(c.get("caller").tenant, type)]);
     audit(c, "taskdef.delete", type);
     return res;
   });

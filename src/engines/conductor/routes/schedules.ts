@@ -19,37 +19,37 @@ function scheduleName(c: ConductorContext): string {
 /** Every route here is for admins (the view given is guarded). */
 export function scheduleRoutes(r: Routes<ConductorEnv>): void {
   r.get("/schedule", async (c) => {
-    const tenant = c.var.caller.tenant;
-    return c.json(await c.var.schellar.list(["schedule"], (s) => stripSchedule(s, tenant) ?? undefined));
+    const tenant = c.get("caller").tenant;
+    return c.json(await c.get("schellar").list(["schedule"], (s) => stripSchedule(s, tenant) ?? undefined));
   });
 
   r.get("/schedule/:name", async (c) => {
-    const tenant = c.var.caller.tenant;
+    const tenant = c.get("caller").tenant;
     const name = scheduleName(c);
-    const s = await c.var.schellar.jsonOrNull("GET", ["schedule", scheduleUpstreamName(tenant, name)]);
+    const s = await c.get("schellar").jsonOrNull("GET", ["schedule", scheduleUpstreamName(tenant, name)]);
     const mine = stripSchedule(s, tenant);
     if (!mine) throw notFound("no such schedule");
     return c.json(mine);
   });
 
   r.post("/schedule", async (c) => {
-    const schedule = orThrow(prefixSchedule(await jsonBody(c), c.var.caller));
-    const res = await relay(c, c.var.schellar, "POST", ["schedule"], undefined, schedule);
+    const schedule = orThrow(prefixSchedule(await jsonBody(c), c.get("caller")));
+    const res = await relay(c, c.get("schellar"), "POST", ["schedule"], undefined, schedule);
     audit(c, "schedule.create", String(schedule.name));
     return res;
   });
 
   r.put("/schedule/:name", async (c) => {
     const name = scheduleName(c);
-    const schedule = orThrow(prefixSchedule(await jsonBody(c), c.var.caller, name));
-    const res = await relay(c, c.var.schellar, "PUT", ["schedule", String(schedule.name)], undefined, schedule);
+    const schedule = orThrow(prefixSchedule(await jsonBody(c), c.get("caller"), name));
+    const res = await relay(c, c.get("schellar"), "PUT", ["schedule", String(schedule.name)], undefined, schedule);
     audit(c, "schedule.update", name);
     return res;
   });
 
   r.delete("/schedule/:name", async (c) => {
     const name = scheduleName(c);
-    const res = await relay(c, c.var.schellar, "DELETE", ["schedule", scheduleUpstreamName(c.var.caller.tenant, name)]);
+    const res = await relay(c, c.get("schellar"), "DELETE", ["schedule", scheduleUpstreamName(c.get("caller").tenant, name)]);
     audit(c, "schedule.delete", name);
     return res;
   });

@@ -16,7 +16,7 @@ const PAYLOAD_TYPE = (v: string) => ["WORKFLOW_INPUT", "WORKFLOW_OUTPUT", "TASK_
 export function storageRoutes(r: Routes<ConductorEnv>): void {
   for (const where of ["workflow", "tasks"] as const) {
     r.get(`/api/${where}/externalstoragelocation`, async (c) => {
-      const tenant = c.var.caller.tenant;
+      const tenant = c.get("caller").tenant;
       const q = params(c, { path: "text", operation: (v) => v === "READ" || v === "WRITE", payloadType: PAYLOAD_TYPE });
       const operation = q.get("operation");
       if (!operation || !q.has("payloadType")) throw badRequest("operation and payloadType are required");
@@ -25,7 +25,7 @@ export function storageRoutes(r: Routes<ConductorEnv>): void {
         throw notFound("no such payload");
       }
       if (operation === "WRITE") q.delete("path"); // the upstream picks a fresh path: a client cannot overwrite one
-      const location = await c.var.conductor.json("GET", ["api", where, "externalstoragelocation"], q);
+      const location = await c.get("conductor").json("GET", ["api", where, "externalstoragelocation"], q);
       if (!isObj(location) || typeof location.path !== "string") throw malformed();
       if (operation === "WRITE") waitUntil(asAppContext(c), grantPayloadPaths(c.env.KEY_CACHE, tenant, [location.path]));
       return c.json(location);

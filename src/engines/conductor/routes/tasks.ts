@@ -30,7 +30,8 @@ export function taskRoutes(r: Routes<ConductorEnv>, anyone: Routes<ConductorEnv>
   anyone.post("/api/tasks/:taskId/log", workerPath);
 
   r.get("/api/tasks/:taskId", async (c) => {
-    const { caller, conductor: upstream } = c.var;
+    const caller = c.get("caller");
+    const upstream = c.get("conductor");
     const id = checkedId(pathParam(c, "taskId"), "task");
     const task = await upstream.jsonOrNull("GET", ["api", "tasks", id]);
     if (!isObj(task) || task.taskId !== id) throw notFound("no such task");
@@ -42,7 +43,8 @@ export function taskRoutes(r: Routes<ConductorEnv>, anyone: Routes<ConductorEnv>
   });
 
   r.get("/api/tasks/:taskId/log", async (c) => {
-    const { caller, conductor: upstream } = c.var;
+    const caller = c.get("caller");
+    const upstream = c.get("conductor");
     const id = checkedId(pathParam(c, "taskId"), "task");
     await requireVisibleTask(upstream, caller, id);
     return c.json(await upstream.list(["api", "tasks", id, "log"], (entry) => stripTenantDeep(entry, caller.tenant)));
@@ -52,24 +54,27 @@ export function taskRoutes(r: Routes<ConductorEnv>, anyone: Routes<ConductorEnv>
 /** Every route here is for admins (the view given is guarded). */
 function queueRoutes(r: Routes<ConductorEnv>): void {
   r.get("/api/tasks/queue/all", async (c) => {
-    const out = filterQueueSizes(await c.var.conductor.json("GET", ["api", "tasks", "queue", "all"]), c.var.caller.tenant);
+    const out = filterQueueSizes(await c.get("conductor").json("GET", ["api", "tasks", "queue", "all"]), c.get("caller").tenant);
     if (!out) throw malformed();
     return c.json(out);
   });
 
   r.get("/api/tasks/queue/all/verbose", async (c) => {
-    const out = filterQueueVerbose(await c.var.conductor.json("GET", ["api", "tasks", "queue", "all", "verbose"]), c.var.caller.tenant);
+    const out = filterQueueVerbose(
+      await c.get("conductor").json("GET", ["api", "tasks", "queue", "all", "verbose"]),
+      c.get("caller").tenant,
+    );
     if (!out) throw malformed();
     return c.json(out);
   });
 
   r.get("/api/tasks/queue/sizes", async (c) => {
-    const tenant = c.var.caller.tenant;
+    const tenant = c.get("caller").tenant;
     const types = new URL(c.req.url).searchParams.getAll("taskType");
     if (types.length === 0 || types.length > 100) throw badRequest("taskType: between 1 and 100 task types");
     const q = new URLSearchParams();
     for (const t of types) q.append("taskType", prefixTenant(tenant, checkedName(t, "taskType")));
-    const out = filterQueueSizes(await c.var.conductor.json("GET", ["api", "tasks", "queue", "sizes"], q), tenant);
+    const out = filterQueueSizes(await c.get("conductor").json("GET", ["api", "tasks", "queue", "sizes"], q), tenant);
     if (!out) throw malformed();
     return c.json(out);
   });

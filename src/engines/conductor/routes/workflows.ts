@@ -33,22 +33,22 @@ const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
 
 /** In this order: the fixed paths (`search`, `bulk/...`) come before `/api/workflow/{workflowId}` would take them. */
 export function workflowRoutes(r: Routes<ConductorEnv>): void {
-  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), c.var.caller))));
+  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), c.get("caller")))));
   r.post("/api/workflow/execute/:name/:version", executeSynchronously);
   searchRoutes(r);
   bulkRoutes(r.with(adminOnly("bulk operations")));
   r.get("/api/workflow/running/:name", adminOnly("listing running workflows"), async (c) => {
     const name = checkedName(pathParam(c, "name"));
     const q = params(c, { version: VERSION, startTime: "int", endTime: "int" });
-    const segments = ["api", "workflow", "running", prefixTenant(c.var.caller.tenant, name)];
-    return c.json(await c.var.conductor.list(segments, (id) => (isConductorId(id) ? id : undefined), q));
+    const segments = ["api", "workflow", "running", prefixTenant(c.get("caller").tenant, name)];
+    return c.json(await c.get("conductor").list(segments, (id) => (isConductorId(id) ? id : undefined), q));
   });
   executionRoutes(r);
   // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).
   r.post("/api/workflow/:name", async (c) => {
     const input = await jsonBody(c);
     const query = new URL(c.req.url).searchParams;
-    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, c.var.caller)));
+    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, c.get("caller"))));
   });
 }
 
@@ -58,7 +58,7 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
  * own executions), and RBAC on the definition.
  */
 async function authorizeStart(c: ConductorContext, start: AdmittedStart): Promise<void> {
-  const { caller } = c.var;
+  const caller = c.get("caller");
   if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
     throw badRequest(
       "externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)",
@@ -69,11 +69,11 @@ async function authorizeStart(c: ConductorContext, start: AdmittedStart): Promis
 
 /** A non-admin may start only a definition labelled for them: 404 when there is none, 403 when it is not theirs. */
 async function requireStartable(c: ConductorContext, name: string, version?: number): Promise<void> {
-  const { caller } = c.var;
+  const caller = c.get("caller");
   if (caller.admin) return;
   const q = new URLSearchParams();
   if (version !== undefined) q.set("version", String(version));
-  const answer = await c.var.conductor.jsonOrNull("GET", ["api", "metadata", "workflow", prefixTenant(caller.tenant, name)], q);
+  const answer = await c.get("conductor").jsonOrNull("GET", ["api", "metadata", "workflow", prefixTenant(caller.tenant, name)], q);
   const def = stripWorkflowDef(answer, caller.tenant, false);
   if (!def) throw notFound("no such workflow definition");
   if (!mayUseWorkflowDef(caller.principal, def.description)) {
@@ -82,12 +82,12 @@ async function requireStartable(c: ConductorContext, name: string, version?: num
 }
 
 async function start(c: ConductorContext, admitted: AdmittedStart): Promise<Response> {
-  const upstream = c.var.conductor;
+  const upstream = c.get("conductor");
   await authorizeStart(c, admitted);
   const answer = await upstream.call("POST", ["api", "workflow"], undefined, admitted.body);
   const id = answer.text.trim();
   if (!isConductorId(id)) throw malformed();
-  rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.var.caller.subject });
+  rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.get("caller").subject });
   audit(c, "workflow.start", admitted.name, { workflowId: id });
   return c.text(id, 200);
 }
@@ -98,7 +98,8 @@ async function start(c: ConductorContext, admitted: AdmittedStart): Promise<Resp
  * workflow the path names, whatever the body's name and version say: so does this, by putting them in the body.
  */
 const executeSynchronously: Step<ConductorEnv> = async (c) => {
-  const { caller, conductor: upstream } = c.var;
+  const caller = c.get("caller");
+  const upstream = c.get("conductor");
   const version = pathParam(c, "version");
   if (!VERSION(version)) throw badRequest("version must be a positive whole number");
   const q = params(c, {
@@ -116,7 +117,7 @@ const executeSynchronously: Step<ConductorEnv> = async (c) => {
   await authorizeStart(c, request);
   const waitS = Number(q.get("waitForSeconds") ?? 10);
   const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
-    timeoutMs: waitS * 1000 + c.var.config.upstreamTimeoutMs,
+    timeoutMs: waitS * 1000 + c.get("config").upstreamTimeoutMs,
   });
   if (!isObj(run) || !isConductorId(run.workflowId)) throw malformed();
   // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
@@ -132,17 +133,17 @@ const executeSynchronously: Step<ConductorEnv> = async (c) => {
 /** The external payload paths an answer shows the caller become readable by their tenant (in the background). */
 function grantShownPaths(c: ConductorContext, answer: unknown): void {
   const paths = payloadPaths(answer);
-  if (paths.length > 0) waitUntil(asAppContext(c), grantPayloadPaths(c.env.KEY_CACHE, c.var.caller.tenant, paths));
+  if (paths.length > 0) waitUntil(asAppContext(c), grantPayloadPaths(c.env.KEY_CACHE, c.get("caller").tenant, paths));
 }
 
 function searchRoutes(r: Routes<ConductorEnv>): void {
   for (const which of ["search", "search-v2"] as const) {
     r.get(`/api/workflow/${which}`, async (c) => {
-      const { caller } = c.var;
+      const caller = c.get("caller");
       const q = params(c, { start: "int", size: "int", sort: SORT, freeText: "text", query: "text" });
       q.set("query", orThrow(scopedSearchQuery(q.get("query") ?? "", caller.tenant, caller.admin ? null : caller.subject)));
       if (!q.has("freeText")) q.set("freeText", "*");
-      const filtered = filterSearchResult(await c.var.conductor.json("GET", ["api", "workflow", which], q), caller);
+      const filtered = filterSearchResult(await c.get("conductor").json("GET", ["api", "workflow", which], q), caller);
       if (!filtered) throw malformed();
       return c.json(filtered);
     });
@@ -153,7 +154,8 @@ function searchRoutes(r: Routes<ConductorEnv>): void {
 function bulkRoutes(r: Routes<ConductorEnv>): void {
   const bulk = (method: "PUT" | "POST" | "DELETE", op: string, spec: Record<string, ParamKind>) =>
     r.on(method, `/api/workflow/bulk/${op}`, async (c) => {
-      const { caller, conductor: upstream } = c.var;
+      const caller = c.get("caller");
+      const upstream = c.get("conductor");
       const ids = orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
       const q = params(c, spec);
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
@@ -184,14 +186,14 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
 function executionRoutes(r: Routes<ConductorEnv>): void {
   r.get("/api/workflow/:workflowId/hierarchy", async (c) => {
     const id = checkedId(pathParam(c, "workflowId"));
-    return c.json(await executionHierarchy(c.var.conductor, c.var.caller, id));
+    return c.json(await executionHierarchy(c.get("conductor"), c.get("caller"), id));
   });
 
   r.get("/api/workflow/:workflowId", async (c) => {
     const id = checkedId(pathParam(c, "workflowId"));
-    const upstream = c.var.conductor;
+    const upstream = c.get("conductor");
     const exec = await upstream.jsonOrNull("GET", ["api", "workflow", id], params(c, { includeTasks: "bool", summarize: "bool" }));
-    const mine = stripExecution(exec, c.var.caller);
+    const mine = stripExecution(exec, c.get("caller"));
     if (!mine) throw notFound("no such workflow");
     const { workflowType, workflowName, correlationId } = exec as Obj;
     const owner = { workflowType: String(workflowType ?? workflowName), correlationId: (correlationId as string) ?? null };
@@ -221,8 +223,8 @@ function executionAction(r: Routes<ConductorEnv>) {
       const id = checkedId(pathParam(c, "workflowId"));
       const q = params(c, spec);
       const payload = body ? await body(c, id) : undefined;
-      const upstream = c.var.conductor;
-      await requireVisibleWorkflow(upstream, c.var.caller, id);
+      const upstream = c.get("conductor");
+      await requireVisibleWorkflow(upstream, c.get("caller"), id);
       const segments = suffix.map((s) => (s.startsWith(":") ? checkedName(pathParam(c, s.slice(1)), s.slice(1)) : s));
       const res = await relay(c, upstream, method, ["api", "workflow", id, ...segments], q, payload);
       audit(c, `workflow.${name}`, id);
@@ -232,8 +234,9 @@ function executionAction(r: Routes<ConductorEnv>) {
 
 /** A skipped task's output is read like a worker's: its task lists named in the tenant's space, and new to the workflow. */
 const skipTaskBody: ActionBody = async (c, id) => {
-  const { caller, conductor: upstream } = c.var;
-  const { body, runtimeRefs } = orThrow(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.var.config.allowedSystemTasks));
+  const caller = c.get("caller");
+  const upstream = c.get("conductor");
+  const { body, runtimeRefs } = orThrow(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks));
   if (runtimeRefs.length > 0) {
     await requireVisibleWorkflow(upstream, caller, id);
     await requireUnshadowedReferences(upstream, id, runtimeRefs);

@@ -65,7 +65,7 @@ type WorkerContext = Context<WorkerEnv>;
 
 /** Conductor's API over the request's client (the worker's identity headers, the request's budget), for every tenant. */
 const workerServices: MiddlewareHandler<WorkerEnv> = async (c, next) => {
-  const { services } = c.var;
+  const services = c.get("services"); // not `c.var`: that copies every variable into a new object
   c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), null, services.budget));
   await next();
 };
@@ -129,7 +129,7 @@ interface PollRequest {
 
 /** Queue depth of the task type in each tenant's domain; null when the upstream cannot say. */
 async function queueDepths(c: WorkerContext, taskType: string, tenants: readonly TenantName[]): Promise<Map<TenantName, number> | null> {
-  const upstream = c.var.conductor;
+  const upstream = c.get("conductor");
   const depths = new Map<TenantName, number>();
   for (let i = 0; i < tenants.length; i += SIZES_PER_CALL) {
     const chunk = tenants.slice(i, i + SIZES_PER_CALL);
@@ -152,7 +152,7 @@ async function queueDepths(c: WorkerContext, taskType: string, tenants: readonly
 
 /** One tenant's poll; a failure is logged and answers no tasks, so the other tenants' tasks still come back. */
 async function pollTenant(c: WorkerContext, req: PollRequest, tenant: TenantName, count: number, timeoutMs: number): Promise<Obj[]> {
-  const upstream = c.var.conductor;
+  const upstream = c.get("conductor");
   const q = new URLSearchParams({ count: String(count), timeout: String(timeoutMs), domain: tenant });
   if (req.workerId !== null) q.set("workerid", req.workerId);
   const upstreamType = prefixTenant(tenant, req.taskType);
@@ -193,7 +193,7 @@ async function poll(c: WorkerContext, req: PollRequest): Promise<Obj[]> {
   const worker = workerOf(c, req.taskType);
   const tenants = await servedTenants(asAppContext(c), worker);
   if (tenants.length === 0) return [];
-  const upstream = c.var.conductor;
+  const upstream = c.get("conductor");
   const order = rotated(tenants, nextTurn(req.taskType));
   const depths = await queueDepths(c, req.taskType, order);
 
@@ -219,7 +219,7 @@ async function poll(c: WorkerContext, req: PollRequest): Promise<Obj[]> {
 /** Throws 404 unless the task belongs to a tenant the worker serves (and is of a type it may work on). */
 async function requireServedTask(c: WorkerContext, worker: Principal, taskId: string, workflowId?: unknown): Promise<TaskOwner> {
   if (!isConductorId(taskId)) throw notFound("no such task");
-  const upstream = c.var.conductor;
+  const upstream = c.get("conductor");
   const key = `${upstream.id}\u0000${taskId}`;
   let owner = taskOwners.get(key);
   if (!owner) {
@@ -246,7 +246,7 @@ async function updateTask(c: WorkerContext): Promise<{ answer: UpstreamAnswer; o
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
   if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId)))
     throw badRequest("workerId: invalid");
-  const upstream = c.var.conductor;
+  const upstream = c.get("conductor");
   const owner = await requireServedTask(c, worker, result.taskId, result.workflowInstanceId);
   // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.
   const checked = orThrow(sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks));
@@ -274,7 +274,7 @@ export function workersRoutes(): Hono<AppEnv> {
 
   const routes = Routes.on<WorkerEnv, AppEnv>(r, workerServices);
   routes.get("/conductor/api/tasks/poll/batch/:taskType", async (c) => {
-    const config = c.var.config;
+    const config = c.get("config");
     const req: PollRequest = {
       taskType: checkedTaskType(c.req.param("taskType") ?? ""),
       count: intParam(c, "count", 1, 1, config.maxPollCount),
@@ -289,7 +289,7 @@ export function workersRoutes(): Hono<AppEnv> {
     const req: PollRequest = {
       taskType: checkedTaskType(c.req.param("taskType") ?? ""),
       count: 1,
-      timeoutMs: intParam(c, "timeout", 0, 0, c.var.config.maxPollTimeoutMs),
+      timeoutMs: intParam(c, "timeout", 0, 0, c.get("config").maxPollTimeoutMs),
       workerId: workerIdParam(c),
     };
     refuseDomain(c);
@@ -314,15 +314,15 @@ export function workersRoutes(): Hono<AppEnv> {
     const q = new URLSearchParams();
     const workerId = workerIdParam(c);
     if (workerId !== null) q.set("workerid", workerId);
-    return relayText(c, await c.var.conductor.call("POST", ["api", "tasks", taskId, "ack"], q));
+    return relayText(c, await c.get("conductor").call("POST", ["api", "tasks", taskId, "ack"], q));
   });
 
   routes.post("/conductor/api/tasks/:taskId/log", async (c) => {
     const taskId = c.req.param("taskId") ?? "";
     await requireServedTask(c, workerOf(c), taskId);
-    const log = utf8(await readBodyLimited(c.req.raw, c.var.config.maxBodyBytes));
+    const log = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
     const opts = { rawBody: true, contentType: c.req.header("content-type") ?? "application/json" };
-    return relayText(c, await c.var.conductor.call("POST", ["api", "tasks", taskId, "log"], undefined, log, opts));
+    return relayText(c, await c.get("conductor").call("POST", ["api", "tasks", taskId, "log"], undefined, log, opts));
   });
 
   // Unknown paths answer only a caller with a credential: nothing under /workers answers anonymously.
