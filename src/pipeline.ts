@@ -114,7 +114,13 @@ export function frontDoor(options: {
       c.res = renderError(err, c);
     }
     finish(c);
-    c.res.headers.set("x-request-id", requestId);
+    try {
+      c.res.headers.set("x-request-id", requestId);
+    } catch {
+      // An answer with immutable headers (straight from fetch or a binding): copied once, never turned into a 500.
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("x-request-id", requestId);
+    }
     const log = c.get("log");
     if (log?.enabled("info")) {
       const p = c.get("principal");

@@ -1,4 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { Hono } from "hono";
+import type { AppEnv } from "../src/context";
+import { engines } from "../src/engines";
+import { frontDoor } from "../src/pipeline";
+import { writeRateLimitHeaders } from "../src/ratelimit/enforce";
+import { configFor } from "../src/readConfig";
+import { upstreamTable } from "../src/services";
 import { asAdmin, call, createTestKey, envWith } from "./helpers";
 
 afterEach(() => vi.restoreAllMocks());
@@ -20,6 +27,18 @@ describe("pipeline", () => {
     expect(kept.headers.get("x-request-id")).toBe("client-req-0001");
     const forged = await call("/healthz", { headers: { "x-request-id": "bad\tid with spaces {}" } });
     expect(forged.headers.get("x-request-id")).not.toContain("bad");
+  });
+
+  it("puts X-Request-Id on an answer whose headers are immutable, instead of failing it", async () => {
+    // No route of the app answers so today (forward() and the console copy theirs); a future one must not turn a
+    // good answer into a 500 and lose its log line.
+    const app = new Hono<AppEnv>();
+    app.use("*", frontDoor({ configFor, upstreams: upstreamTable(engines), finish: writeRateLimitHeaders }));
+    app.get("/moved", () => Response.redirect("https://example.com/elsewhere", 302));
+    const res = await app.request("/moved", {}, envWith({}));
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("https://example.com/elsewhere");
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("answers errors in one envelope", async () => {

@@ -47,6 +47,9 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
     throw new GatewayError("UPSTREAM_UNAVAILABLE", "upstream unreachable");
   }
   clearTimeout(timer);
+  // No route asks for a protocol switch (no allow-list passes `upgrade`); should an upstream answer with one anyway,
+  // it is refused rather than handed on (a WebSocket would carry messages no policy of the gateway reads).
+  if (res.status === 101 || res.webSocket) throw new GatewayError("UPSTREAM_UNAVAILABLE", "upstream answered with a protocol switch");
   // A copy with mutable headers, made by the runtime from the answer itself (status, status text, headers, body).
   const answer = new Response(res.body, res);
   dropNotPassedBack(answer.headers);
