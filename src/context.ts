@@ -63,3 +63,16 @@ export function waitUntil(c: AppContext, p: Promise<unknown>): void {
     p.catch(() => {});
   }
 }
+
+/**
+ * Changes the answer's headers in place; an answer whose headers are immutable (straight from `fetch` or a binding)
+ * is copied once first, so a header the gateway adds never turns a good answer into a 500.
+ */
+export function editAnswerHeaders(c: AppContext, edit: (headers: Headers) => void): void {
+  try {
+    edit(c.res.headers);
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+    edit(c.res.headers);
+  }
+}

@@ -8,7 +8,7 @@ import type { Config, ConfigResult, Env } from "./config";
 import { REQUEST_ID_PATTERN } from "./constants";
 import { controlState, effectiveLogLevel } from "./control";
 import type { AppContext, AppEnv, AppVariables, ErrorStyle } from "./context";
-import { keyLookupDeps, waitUntil } from "./context";
+import { editAnswerHeaders, keyLookupDeps, waitUntil } from "./context";
 import { GatewayError, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
 import { authenticate, type AuthOutcome } from "./identity/authenticate";
@@ -114,13 +114,7 @@ export function frontDoor(options: {
       c.res = renderError(err, c);
     }
     finish(c);
-    try {
-      c.res.headers.set("x-request-id", requestId);
-    } catch {
-      // An answer with immutable headers (straight from fetch or a binding): copied once, never turned into a 500.
-      c.res = new Response(c.res.body, c.res);
-      c.res.headers.set("x-request-id", requestId);
-    }
+    editAnswerHeaders(c, (h) => h.set("x-request-id", requestId));
     const log = c.get("log");
     if (log?.enabled("info")) {
       const p = c.get("principal");
@@ -201,13 +195,7 @@ export function authenticated(sources: CredentialSources = {}, options: { browse
     if (renewed && names && config.session) {
       const maxAgeS = Math.min(config.session.idleTtlS, renewed.max - Date.now() / 1000);
       const cookie = setCookie(names.session, await sealSession(renewed, config.session), maxAgeS, names.secure);
-      try {
-        c.res.headers.append("set-cookie", cookie);
-      } catch {
-        // An upstream's answer has immutable headers: copied once to add the cookie.
-        c.res = new Response(c.res.body, c.res);
-        c.res.headers.append("set-cookie", cookie);
-      }
+      editAnswerHeaders(c, (h) => h.append("set-cookie", cookie));
     }
   };
 }

@@ -17,7 +17,7 @@
 import { currentDryRun } from "../dryRun";
 import type { MiddlewareHandler } from "hono";
 import { recordAudit } from "../audit";
-import { waitUntil, type AppContext, type AppEnv, type RateLimitOutcome } from "../context";
+import { editAnswerHeaders, waitUntil, type AppContext, type AppEnv, type RateLimitOutcome } from "../context";
 import { RATE_COUNTER_TIMEOUT_MS, RATE_LEASE_MAX_ENTRIES, RATE_LEASE_TTL_MS, RATE_UNAVAILABLE_RETRY_S } from "../constants";
 import { GatewayError } from "../errors";
 import type { Principal } from "../identity/principal";
@@ -415,16 +415,10 @@ export function rateLimited(
 export function writeRateLimitHeaders(c: AppContext): void {
   const outcome = c.get("rateLimit");
   if (!outcome) return;
-  const write = (h: Headers) => {
+  const status = c.res.status;
+  editAnswerHeaders(c, (h) => {
     if (outcome.policy.length > 0) h.set("ratelimit-policy", outcome.policy.join(", "));
     if (outcome.state.length > 0) h.set("ratelimit", outcome.state.join(", "));
-    if (c.res.status === 429 && outcome.retryAfterS !== undefined) h.set("retry-after", String(outcome.retryAfterS));
-  };
-  try {
-    write(c.res.headers);
-  } catch {
-    // An answer with immutable headers (straight from fetch): copy it once.
-    c.res = new Response(c.res.body, c.res);
-    write(c.res.headers);
-  }
+    if (status === 429 && outcome.retryAfterS !== undefined) h.set("retry-after", String(outcome.retryAfterS));
+  });
 }
