@@ -8,7 +8,10 @@
  * every round. On a shared or noisy machine this is the way to compare two builds: a single `npm run bench` moves
  * by tens of µs between runs of the same commit.
  *
- * Env: ROUNDS (5), SECS (3 per round), ONLY (comma list of whoami, gql-small, mutation), PERF=1 (also samples each
+ * Env: ROUNDS (5), SECS (3 per round), CONNECTIONS (50 clients; 6 gives steadier rounds on a 2-core machine, where 50
+ * wrk threads share the cores with workerd), WARMUP (s of load on every target and scenario before the first round:
+ * 10; with less, whichever scenario runs first reads tens of µs high), ONLY (comma list of whoami, gql-small,
+ * mutation, run in that order), PERF=1 (also samples each
  * workerd with Linux `perf` in the last round and splits its CPU per request into the runtime's parts: kernel,
  * malloc, the event loop, JS<->C++ glue, V8, JIT-compiled JS; needs `perf` from Debian's linux-perf).
  */
@@ -30,6 +33,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECS = Number(process.env.SECS ?? 3);
 const ONLY = process.env.ONLY?.split(",");
 const PERF = process.env.PERF === "1";
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const WARMUP_S = Number(process.env.WARMUP ?? 10);
 
 /** The parts of workerd's CPU `perf` can tell apart, by the shared object and symbol of each sample. */
 function partOf(dso: string, sym: string): string {
@@ -125,24 +130,34 @@ async function main() {
     ],
   ];
   const perfDir = PERF ? mkdtempSync(join(tmpdir(), "flowgate-ab-perf-")) : "";
-  for (const [scenario, basePath, path, headers, body] of scenarios) {
-    if (ONLY && !ONLY.includes(scenario)) continue;
+  const chosen = ONLY ? scenarios.filter(([name]) => ONLY.includes(name)).sort(([a], [b]) => ONLY.indexOf(a) - ONLY.indexOf(b)) : scenarios;
+  const requestOf = (t: (typeof targets)[number], [, basePath, path, headers, body]: (typeof scenarios)[number]) => {
+    const pass = t.name === "pass-through";
+    return {
+      url: t.url + (pass ? basePath : path),
+      method: body === undefined ? "GET" : "POST",
+      headers: pass ? (body === undefined ? {} : json) : headers,
+      body,
+    };
+  };
+  // Every target warms up on every scenario first: the first scenario measured is otherwise still paying for it.
+  for (const s of chosen)
+    for (const t of targets)
+      await drive({ ...requestOf(t, s), connections: CONNECTIONS, durationS: Math.max(1, Math.round(WARMUP_S / chosen.length)) });
+  for (const s of chosen) {
+    const scenario = s[0];
     const rounds = new Map<string, number[]>();
     const parts = new Map<string, Map<string, number>>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
-        const pass = t.name === "pass-through";
-        const url = t.url + (pass ? basePath : path);
-        const method = body === undefined ? "GET" : "POST";
-        const h = pass ? (body === undefined ? {} : json) : headers;
-        if (round === 0) await drive({ url, connections: 50, durationS: 1, method, headers: h, body }); // warm-up
+        const request = requestOf(t, s);
         const sampling = PERF && round === ROUNDS - 1;
         const file = join(perfDir, `${scenario}-${targets.indexOf(t)}.data`);
         const perf = sampling
           ? spawn("perf", ["record", "-F", "2000", "-p", String(t.pid), "-o", file, "--", "sleep", String(SECS)], { stdio: "ignore" })
           : null;
         const before = cpuUs(t.pid);
-        const d = await drive({ url, connections: 50, durationS: SECS, method, headers: h, body });
+        const d = await drive({ ...request, connections: CONNECTIONS, durationS: SECS });
         if (d.non2xx > 0) throw new Error(`${scenario} on ${t.name}: ${d.non2xx} answers were not 2xx`);
         const perRequest = (cpuUs(t.pid) - before) / d.requests;
         rounds.set(t.name, [...(rounds.get(t.name) ?? []), perRequest]);
