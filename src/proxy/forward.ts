@@ -66,7 +66,7 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
     dryRun.upstreamCall = {
       method: opts.method,
       url,
-      headerNames: [...upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders).keys()].sort(),
+      headerNames: Object.keys(upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders)).sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
       bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
     };

@@ -98,19 +98,21 @@ export function principalHeaders(p: Principal | null, requestId: string): Record
 
 /**
  * Headers for the upstream request: the client's headers named in `allowed` (the upstream's allow-list, from its
- * engine's entry; content negotiation alone when none is given), plus the gateway's own identity headers.
+ * engine's entry; content negotiation alone when none is given), plus the gateway's own identity headers. A plain
+ * record, which `fetch` takes as it is: the runtime builds its headers in one call, where a `Headers` filled here
+ * costs a native call per name (docs/benchmarks.md). Names are lower case, as every list and identity name is.
  */
 export function upstreamRequestHeaders(
   incoming: Headers,
   identity: Record<string, string>,
   allowed: readonly string[] = CONTENT_NEGOTIATION,
-): Headers {
-  const out = new Headers();
+): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const name of allowed) {
     const value = incoming.get(name);
-    if (value !== null) out.set(name, value);
+    if (value !== null) out[name] = value;
   }
-  for (const k in identity) out.set(k, clean(identity[k]!));
+  for (const k in identity) out[k] = clean(identity[k]!);
   return out;
 }
 

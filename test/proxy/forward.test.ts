@@ -33,7 +33,7 @@ const forged = {
 
 describe("upstream headers", () => {
   it("strips every client identity and credential header and sets the gateway's own", () => {
-    const out = upstreamRequestHeaders(new Headers(forged), principalHeaders(principal, "req-12345678"));
+    const out = new Headers(upstreamRequestHeaders(new Headers(forged), principalHeaders(principal, "req-12345678")));
     for (const name of [
       "x-tenant-id",
       "from",
@@ -53,7 +53,7 @@ describe("upstream headers", () => {
   });
 
   it("keeps a stripped header only when the route asks for it", () => {
-    const out = upstreamRequestHeaders(new Headers(forged), {}, ["authorization"]);
+    const out = new Headers(upstreamRequestHeaders(new Headers(forged), {}, ["authorization"]));
     expect(out.get("authorization")).toBe("Bearer secret-token");
     expect(out.has("x-tenant-id")).toBe(false);
   });

@@ -170,7 +170,7 @@ describe("class 8: identity headers by allow-list", () => {
     });
     const identity = { "x-request-id": "req-12345678", "x-flowgate-subject": "alice" };
     for (const engine of Object.keys(FORWARDED_HEADERS) as Engine[]) {
-      const out = upstreamRequestHeaders(incoming, identity, FORWARDED_HEADERS[engine]);
+      const out = new Headers(upstreamRequestHeaders(incoming, identity, FORWARDED_HEADERS[engine]));
       const names = [...out.keys()];
       for (const n of names) expect([...FORWARDED_HEADERS[engine], ...Object.keys(identity)], `${engine}: ${n}`).toContain(n);
       expect(out.get("accept"), engine).toBe("application/json");
@@ -188,7 +188,7 @@ describe("class 8: identity headers by allow-list", () => {
       }
       expect(out.get("authorization"), engine).toBe(engine === "flowapi" ? "Bearer the-token" : null);
     }
-    expect(upstreamRequestHeaders(incoming, identity, FORWARDED_HEADERS.argo).get("if-none-match")).toBe('"abc"');
+    expect(new Headers(upstreamRequestHeaders(incoming, identity, FORWARDED_HEADERS.argo)).get("if-none-match")).toBe('"abc"');
   });
 
   it("the Argo UI's files reach Argo with the allow-list only, and no credential at all", async () => {
