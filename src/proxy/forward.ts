@@ -66,7 +66,8 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
     dryRun.upstreamCall = {
       method: opts.method,
       url,
-      headerNames: Object.keys(upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders)).sort(),
+      // Built as `fetch` would build them, so a value it would refuse is refused here too.
+      headerNames: [...new Headers(upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders)).keys()].sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
       bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
     };

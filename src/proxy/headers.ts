@@ -98,9 +98,11 @@ export function principalHeaders(p: Principal | null, requestId: string): Record
 
 /**
  * Headers for the upstream request: the client's headers named in `allowed` (the upstream's allow-list, from its
- * engine's entry; content negotiation alone when none is given), plus the gateway's own identity headers. A plain
- * record, which `fetch` takes as it is: the runtime builds its headers in one call, where a `Headers` filled here
- * costs a native call per name (docs/benchmarks.md). Names are lower case, as every list and identity name is.
+ * engine's entry; content negotiation alone when none is given), plus the gateway's own identity headers, which
+ * replace a client header of the same name. A plain record, which `fetch` takes as it is: the runtime builds its
+ * headers in one call rather than one call from here per name (expected to be cheaper; not separable from noise
+ * in docs/benchmarks.md, fourth pass). Names are lower-cased here, so a list written in another case can never
+ * put the client's value beside the gateway's.
  */
 export function upstreamRequestHeaders(
   incoming: Headers,
@@ -110,9 +112,9 @@ export function upstreamRequestHeaders(
   const out: Record<string, string> = {};
   for (const name of allowed) {
     const value = incoming.get(name);
-    if (value !== null) out[name] = value;
+    if (value !== null) out[name.toLowerCase()] = value;
   }
-  for (const k in identity) out[k] = clean(identity[k]!);
+  for (const k in identity) out[k.toLowerCase()] = clean(identity[k]!);
   return out;
 }
 

@@ -58,6 +58,13 @@ describe("upstream headers", () => {
     expect(out.has("x-tenant-id")).toBe(false);
   });
 
+  it("lets the gateway's identity header replace the client's even when a list names it in another case", () => {
+    const incoming = new Headers({ "x-request-id": "client-chosen", Accept: "text/plain" });
+    const out = new Headers(upstreamRequestHeaders(incoming, { "x-request-id": "req-12345678" }, ["X-Request-Id", "ACCEPT"]));
+    expect(out.get("x-request-id")).toBe("req-12345678");
+    expect(out.get("accept")).toBe("text/plain");
+  });
+
   it("rewrites Location under the route prefix", () => {
     expect(rewriteLocation("/api/0/poll/1", "http://flowapi:9090", "/flowapi")).toBe("/flowapi/api/0/poll/1");
     expect(rewriteLocation("http://flowapi:9090/api/0/get/1?a=b", "http://flowapi:9090", "/flowapi")).toBe("/flowapi/api/0/get/1?a=b");
