@@ -9,9 +9,9 @@
  * by tens of µs between runs of the same commit.
  *
  * Env: ROUNDS (5), SECS (3 per round), CONNECTIONS (50 clients; 6 gives steadier rounds on a 2-core machine, where 50
- * wrk threads share the cores with workerd), WARMUP (s of load on every target and scenario before the first round:
- * 10; with less, whichever scenario runs first reads tens of µs high), ONLY (comma list of whoami, gql-small,
- * mutation, run in that order), PERF=1 (also samples each
+ * wrk threads share the cores with workerd), WARMUP (whole seconds of load on each target for each scenario before
+ * the first round: 3; 0 skips it; with none, whichever scenario runs first reads tens of µs high), ONLY (comma list
+ * of whoami, gql-small, mutation, run in that order), PERF=1 (also samples each
  * workerd with Linux `perf` in the last round and splits its CPU per request into the runtime's parts: kernel,
  * malloc, the event loop, JS<->C++ glue, V8, JIT-compiled JS; needs `perf` from Debian's linux-perf).
  */
@@ -29,12 +29,18 @@ import { drive } from "./drive.ts";
 import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const SECS = Number(process.env.SECS ?? 3);
-const ONLY = process.env.ONLY?.split(",");
+/** A whole number from the environment, refused before anything starts when it is not one (wrk takes whole seconds). */
+function setting(name: string, fallback: number, min: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number >= ${min}`);
+  return value;
+}
+const ROUNDS = setting("ROUNDS", 5, 1);
+const SECS = setting("SECS", 3, 1);
+const CONNECTIONS = setting("CONNECTIONS", 50, 1);
+const WARMUP_S = setting("WARMUP", 3, 0);
+const ONLY = process.env.ONLY?.split(",").map((name) => name.trim());
 const PERF = process.env.PERF === "1";
-const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
-const WARMUP_S = Number(process.env.WARMUP ?? 10);
 
 /** The parts of workerd's CPU `perf` can tell apart, by the shared object and symbol of each sample. */
 function partOf(dso: string, sym: string): string {
@@ -130,6 +136,8 @@ async function main() {
     ],
   ];
   const perfDir = PERF ? mkdtempSync(join(tmpdir(), "flowgate-ab-perf-")) : "";
+  const unknown = ONLY?.filter((name) => !scenarios.some(([n]) => n === name)) ?? [];
+  if (unknown.length > 0) throw new Error(`ONLY names no scenario ${unknown.join(", ")}: ${scenarios.map(([n]) => n).join(", ")}`);
   const chosen = ONLY ? scenarios.filter(([name]) => ONLY.includes(name)).sort(([a], [b]) => ONLY.indexOf(a) - ONLY.indexOf(b)) : scenarios;
   const requestOf = (t: (typeof targets)[number], [, basePath, path, headers, body]: (typeof scenarios)[number]) => {
     const pass = t.name === "pass-through";
@@ -141,9 +149,8 @@ async function main() {
     };
   };
   // Every target warms up on every scenario first: the first scenario measured is otherwise still paying for it.
-  for (const s of chosen)
-    for (const t of targets)
-      await drive({ ...requestOf(t, s), connections: CONNECTIONS, durationS: Math.max(1, Math.round(WARMUP_S / chosen.length)) });
+  if (WARMUP_S > 0)
+    for (const s of chosen) for (const t of targets) await drive({ ...requestOf(t, s), connections: CONNECTIONS, durationS: WARMUP_S });
   for (const s of chosen) {
     const scenario = s[0];
     const rounds = new Map<string, number[]>();
