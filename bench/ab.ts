@@ -19,12 +19,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
-import { drizzle } from "drizzle-orm/node-postgres";
 import { startRuntime } from "../scripts/worker-runtime.ts";
 import { startLocalDatabase } from "../scripts/local-db.ts";
-import { schema } from "../src/db/schema.ts";
-import { createKey } from "../src/store/keys.ts";
+import { GRAPHQL_CALLER, createBenchKeys } from "./keys.ts";
 import { drive } from "./drive.ts";
 import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
 
@@ -77,15 +74,7 @@ async function main() {
   const dirs = process.argv.slice(2);
   if (dirs.length === 0) throw new Error("usage: npx tsx bench/ab.ts <bundle-dir> [<bundle-dir> ...]");
   const db = await startLocalDatabase();
-  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
-  await client.connect();
-  const { key } = await createKey(drizzle(client, { schema }), {
-    tenant: "bench",
-    subject: "bench",
-    scopes: ["query/*", "mutation/create_flow_run"],
-    createdBy: "bench",
-  });
-  await client.end();
+  const [key] = await createBenchKeys(db.nodeDatabaseUrl, [GRAPHQL_CALLER]);
   const upstream = await startUpstream();
 
   const start = async (name: string, script: string, bindings: Record<string, string>) => {

@@ -9,12 +9,9 @@ import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import { startRuntime } from "../scripts/worker-runtime.ts";
 import { workflowDefListing } from "./fixtures.ts";
-import pg from "pg";
-import { drizzle } from "drizzle-orm/node-postgres";
 import WebSocket from "ws";
 import { startLocalDatabase } from "../scripts/local-db.ts";
-import { schema } from "../src/db/schema.ts";
-import { createKey } from "../src/store/keys.ts";
+import { GRAPHQL_CALLER, createBenchKeys } from "./keys.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** `whoami` profiles an authenticated request alone; a number profiles a GraphQL document of that many bytes. */
@@ -24,22 +21,10 @@ const SIZE = Number(MODE) || 0;
 async function main() {
   execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", `${ROOT}bench/.build`], { cwd: ROOT, stdio: "ignore" });
   const db = await startLocalDatabase();
-  const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
-  await client.connect();
-  const { key } = await createKey(drizzle(client, { schema }), {
-    tenant: "bench",
-    subject: "bench",
-    scopes: ["query/*", "mutation/create_flow_run"],
-    createdBy: "bench",
-  });
-  const { key: conductorKey } = await createKey(drizzle(client, { schema }), {
-    tenant: "bench",
-    subject: "bench-admin",
-    scopes: ["conductor"],
-    roles: ["OWNER"],
-    createdBy: "bench",
-  });
-  await client.end();
+  const [key, conductorKey] = await createBenchKeys(db.nodeDatabaseUrl, [
+    GRAPHQL_CALLER,
+    { tenant: "bench", subject: "bench-admin", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" },
+  ]);
   const listing = workflowDefListing(1_000);
   const upstream = createServer((q, r) => {
     q.resume();
