@@ -154,6 +154,30 @@ describe("class 8: identity headers by allow-list", () => {
     expect(seen.headers.authorization).toBeUndefined();
   });
 
+  it("the gateway's identity headers, forged in another case, repeated or with a list of values, reach the upstream as the gateway's only", async () => {
+    const subject = uniqueTag("who");
+    const { key } = await createTestKey({ tenant: "acme", subject, scopes: ["query/*"] }, env);
+    const headers = new Headers({ authorization: `Bearer ${key}`, "content-type": "application/json" });
+    headers.append("X-Flowgate-Subject", "root");
+    headers.append("x-flowgate-subject", "admin");
+    headers.append("X-FLOWGATE-TENANT", "victim, acme");
+    headers.append("X-Flowgate-Key-Id", "someone-else");
+    headers.append("X-Request-Id", "client-req-0001");
+    headers.append("x-request-id", "client-req-0002");
+    headers.append("Accept", "application/json");
+    headers.append("accept", "text/plain");
+    const res = await call("/prefect/graphql", { env, method: "POST", body: JSON.stringify({ query: "{ flow { id } }" }), headers });
+    expect(res.status).toBe(200);
+    const seen = (await recorded(tag)).at(-1)!;
+    expect(seen.headers["x-flowgate-subject"]).toBe(subject);
+    expect(seen.headers["x-flowgate-tenant"]).toBe("acme");
+    expect(seen.headers["x-flowgate-key-id"]).not.toBe("someone-else");
+    expect(seen.headers["x-request-id"]).toBe(res.headers.get("x-request-id"));
+    expect(seen.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+    // An allow-listed header the client repeats arrives as the client sent it, joined: the engine reads it as before.
+    expect(seen.headers.accept).toBe("application/json, text/plain");
+  });
+
   it("each engine receives its allow-list only: Argo no gRPC metadata, Conductor no X-Authorization, FlowAPI its token", () => {
     const incoming = new Headers({
       ...ISSUE_HEADERS,
