@@ -4,7 +4,8 @@
  * inside the repository, e.g. under bench/.build/, for the local runtime to load it). The bundles and the
  * pass-through Worker (bench/passthrough.js) run side by side on the local runtime, and every scenario is driven
  * in interleaved rounds (pass-through, then each bundle, ROUNDS times), so a machine that slows down or speeds up
- * during the run moves every candidate alike. Prints workerd's CPU µs per request, the median of the rounds and
+ * during the run moves every candidate alike. Scenarios with a body also measure the reading floor (the pass-through
+ * Worker's `/read/` path: the least a gateway that reads the body before deciding spends) in the same rounds. Prints workerd's CPU µs per request, the median of the rounds and
  * every round. On a shared or noisy machine this is the way to compare two builds: a single `npm run bench` moves
  * by tens of µs between runs of the same commit.
  *
@@ -38,6 +39,7 @@ const CONNECTIONS = setting("CONNECTIONS", 50, 1);
 const WARMUP_S = setting("WARMUP", 3, 0);
 const ONLY = process.env.ONLY?.split(",").map((name) => name.trim());
 const PERF = process.env.PERF === "1";
+const READING_FLOOR = "reading floor";
 
 /** The parts of workerd's CPU `perf` can tell apart, by the shared object and symbol of each sample. */
 function partOf(dso: string, sym: string): string {
@@ -101,7 +103,12 @@ async function main() {
     PREFECT_GRAPHQL_URL: `${upstream.url}/graphql`,
     CONDUCTOR_URL: upstream.url,
   };
-  const targets = [await start("pass-through", `${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstream.url })];
+  const passThrough = await start("pass-through", `${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstream.url });
+  // The reading floor is the pass-through Worker's `/read/` path (bench/passthrough.js): the least any gateway that
+  // decides on the body pays. Measured on scenarios with a body, in the same rounds, so each change's figure can be
+  // read against what is and is not the gateway's own.
+  const readingFloor = { ...passThrough, name: READING_FLOOR, stop: async () => {} };
+  const targets = [passThrough, readingFloor];
   for (const dir of dirs) targets.push(await start(dir, join(dir, "index.js"), common));
 
   const json = { "content-type": "application/json" };
@@ -129,23 +136,25 @@ async function main() {
   if (unknown.length > 0) throw new Error(`ONLY names no scenario ${unknown.join(", ")}: ${scenarios.map(([n]) => n).join(", ")}`);
   const chosen = ONLY ? scenarios.filter(([name]) => ONLY.includes(name)).sort(([a], [b]) => ONLY.indexOf(a) - ONLY.indexOf(b)) : scenarios;
   const requestOf = (t: (typeof targets)[number], [, basePath, path, headers, body]: (typeof scenarios)[number]) => {
-    const pass = t.name === "pass-through";
+    const pass = t.name === "pass-through" || t.name === READING_FLOOR;
     return {
-      url: t.url + (pass ? basePath : path),
+      url: t.url + (t.name === READING_FLOOR ? `/read${basePath}` : pass ? basePath : path),
       method: body === undefined ? "GET" : "POST",
       headers: pass ? (body === undefined ? {} : json) : headers,
       body,
     };
   };
   // Every target warms up on every scenario first: the first scenario measured is otherwise still paying for it.
+  const targetsOf = (s: (typeof scenarios)[number]) => targets.filter((t) => t.name !== READING_FLOOR || s[4] !== undefined);
   if (WARMUP_S > 0)
-    for (const s of chosen) for (const t of targets) await drive({ ...requestOf(t, s), connections: CONNECTIONS, durationS: WARMUP_S });
+    for (const s of chosen)
+      for (const t of targetsOf(s)) await drive({ ...requestOf(t, s), connections: CONNECTIONS, durationS: WARMUP_S });
   for (const s of chosen) {
     const scenario = s[0];
     const rounds = new Map<string, number[]>();
     const parts = new Map<string, Map<string, number>>();
     for (let round = 0; round < ROUNDS; round++) {
-      for (const t of targets) {
+      for (const t of targetsOf(s)) {
         const request = requestOf(t, s);
         const sampling = PERF && round === ROUNDS - 1;
         const file = join(perfDir, `${scenario}-${targets.indexOf(t)}.data`);
@@ -165,17 +174,23 @@ async function main() {
     }
     const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
     const base = median(rounds.get("pass-through")!);
-    for (const t of targets) {
+    const floor = rounds.has(READING_FLOOR) ? median(rounds.get(READING_FLOOR)!) : null;
+    for (const t of targetsOf(s)) {
       const v = rounds.get(t.name)!;
       const m = median(v);
-      const added = t.name === "pass-through" ? "" : ` (+${Math.round(m - base)} over the pass-through)`;
+      const overFloor = floor !== null && t.name !== READING_FLOOR ? `, +${Math.round(m - floor)} over the reading floor` : "";
+      const added = t.name === "pass-through" ? "" : ` (+${Math.round(m - base)} over the pass-through${overFloor})`;
       console.log(`${scenario.padEnd(10)} ${t.name.padEnd(28)} ${Math.round(m)} µs${added}; rounds ${v.map(Math.round).join(" ")}`);
     }
     if (PERF) {
       const names = [...new Set([...parts.values()].flatMap((p) => [...p.keys()]))];
-      console.log(`  µs per request by part (last round): ${targets.map((t) => t.name).join(" | ")}`);
+      console.log(
+        `  µs per request by part (last round): ${targetsOf(s)
+          .map((t) => t.name)
+          .join(" | ")}`,
+      );
       for (const n of names) {
-        const cells = targets.map((t) => Math.round(((parts.get(t.name)?.get(n) ?? 0) / 100) * median(rounds.get(t.name)!)));
+        const cells = targetsOf(s).map((t) => Math.round(((parts.get(t.name)?.get(n) ?? 0) / 100) * median(rounds.get(t.name)!)));
         console.log(`  ${n.padEnd(48)} ${cells.join(" | ")}`);
       }
     }

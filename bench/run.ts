@@ -67,6 +67,11 @@ interface Measured {
   addedP99Ms?: number;
   /** CPU the gateway spends per request beyond its baseline's (authentication, decisions, rewrites). */
   addedCpuUs?: number;
+  /**
+   * GraphQL scenarios: CPU beyond the reading floor's (bench/passthrough.js `/read/`), the least a gateway that reads
+   * the body before deciding spends; the part of `addedCpuUs` that is flowgate's own policy and pipeline.
+   */
+  addedOverFloorCpuUs?: number;
 }
 
 interface Instance {
@@ -268,6 +273,9 @@ async function main() {
     ["baseline-gql-1kb", "bare-gql-1kb", baseline, "/graphql", json, gql1k],
     ["baseline-gql-20kb", null, baseline, "/graphql", json, gql20k],
     ["baseline-gql-mutation", null, baseline, "/graphql", json, mutation],
+    // The reading floor (bench/passthrough.js `/read/`): buffering and parsing the body costs this much over streaming it.
+    ["floor-gql-small", "baseline-gql-small", baseline, "/read/graphql", json, gqlSmall],
+    ["floor-gql-mutation", "baseline-gql-mutation", baseline, "/read/graphql", json, mutation],
     ["baseline-list-1mb", "bare-list-1mb", baseline, listPath, {}],
     ["baseline-list-1mb-10c", null, baseline, listPath, {}, undefined, 10],
     ["baseline-poll", null, baseline, pollPath, {}],
@@ -288,11 +296,13 @@ async function main() {
     ["poll-50-tenants", "baseline-poll", gateway, gatewayPoll, auth(workerKeys[50]!)],
   ];
 
+  /** The GraphQL scenarios read against the reading floor too. */
+  const FLOOR_OF: Record<string, string> = { "graphql-small": "floor-gql-small", "graphql-mutation": "floor-gql-mutation" };
   // BENCH_ONLY: the named scenarios and the baselines they are compared with (and those baselines' own).
   let needed: Set<string> | null = null;
   if (ONLY) {
     needed = new Set();
-    for (const wanted of ONLY) {
+    for (const wanted of ONLY.flatMap((name) => (FLOOR_OF[name] ? [FLOOR_OF[name]!, name] : [name]))) {
       let name: string | null | undefined = wanted;
       while (name && !needed.has(name)) {
         needed.add(name);
@@ -313,6 +323,9 @@ async function main() {
       m.ratioToBaseline = Number((m.reqPerSec / b.reqPerSec).toFixed(3));
       m.addedP99Ms = Number((m.single.p99Ms - b.single.p99Ms).toFixed(2));
     }
+    const floor = results.find((r) => r.name === FLOOR_OF[name]);
+    if (floor && m.cpuUsPerRequest !== null && floor.cpuUsPerRequest !== null)
+      m.addedOverFloorCpuUs = m.cpuUsPerRequest - floor.cpuUsPerRequest;
     results.push(m);
   }
 
@@ -355,6 +368,11 @@ async function main() {
         `${pad(r.ratioToBaseline, 7)}${pad(r.addedCpuUs, 6)}${pad(r.single.p99Ms, 7)}${pad(r.addedP99Ms, 6)}${pad(r.non2xx, 7)}${pad(r.machine.busyPct, 5)}${pad(r.machine.othersPct, 7)}${pad(r.machine.loadAvg1, 6)}`,
     );
   }
+  for (const r of results)
+    if (r.addedOverFloorCpuUs !== undefined)
+      console.log(
+        `${r.name}: +${r.addedCpuUs} µs over the streaming pass-through, +${r.addedOverFloorCpuUs} over the reading floor (${FLOOR_OF[r.name]})`,
+      );
   console.log("\nper call, in Node's V8 (p50 / p99 / max µs):");
   for (const p of pure) console.log(`  ${p.name.padEnd(40)}${pad(p.p50Us, 8)}${pad(p.p99Us, 8)}${pad(p.maxUs, 8)}  (${p.calls} calls)`);
   console.log("\nwritten to bench/results/latest.json");
