@@ -5,9 +5,10 @@
  * pass-through Worker (bench/passthrough.js) run side by side on the local runtime, and every scenario is driven
  * in interleaved rounds (pass-through, then each bundle, ROUNDS times), so a machine that slows down or speeds up
  * during the run moves every candidate alike. Scenarios with a body also measure the reading floor (the pass-through
- * Worker's `/read/` path: the least a gateway that reads the body before deciding spends) in the same rounds. Prints workerd's CPU µs per request, the median of the rounds and
- * every round. On a shared or noisy machine this is the way to compare two builds: a single `npm run bench` moves
- * by tens of µs between runs of the same commit.
+ * Worker's `/read/` path: the least a gateway that reads the body before deciding spends) in the same rounds.
+ * Prints workerd's CPU µs per request, the median of the rounds and every round; with more than one bundle, also
+ * each bundle against the first as the median of the rounds' paired differences. On a shared or noisy machine this
+ * is the way to compare two builds: a single `npm run bench` moves by tens of µs between runs of the same commit.
  *
  * Env: ROUNDS (5), SECS (3 per round), CONNECTIONS (50 clients; 6 gives steadier rounds on a 2-core machine, where 50
  * wrk threads share the cores with workerd), WARMUP (whole seconds of load on each target for each scenario before
@@ -181,6 +182,19 @@ async function main() {
       const overFloor = floor !== null && t.name !== READING_FLOOR ? `, +${Math.round(m - floor)} over the reading floor` : "";
       const added = t.name === "pass-through" ? "" : ` (+${Math.round(m - base)} over the pass-through${overFloor})`;
       console.log(`${scenario.padEnd(10)} ${t.name.padEnd(28)} ${Math.round(m)} µs${added}; rounds ${v.map(Math.round).join(" ")}`);
+    }
+    // Paired: each round's difference between two builds measured one after the other, then the median of those.
+    // Steadier than the difference of two medians when the machine drifts between rounds.
+    const bundles = targetsOf(s).filter((t) => t.name !== "pass-through" && t.name !== READING_FLOOR);
+    if (bundles.length > 1) {
+      const first = rounds.get(bundles[0]!.name)!;
+      for (const t of bundles.slice(1)) {
+        const diffs = rounds.get(t.name)!.map((x, i) => x - first[i]!);
+        const sign = (n: number) => (n >= 0 ? `+${Math.round(n)}` : String(Math.round(n)));
+        console.log(
+          `${scenario.padEnd(10)} ${t.name.padEnd(28)} ${sign(median(diffs))} µs against ${bundles[0]!.name} (median of the rounds' differences: ${diffs.map(sign).join(" ")})`,
+        );
+      }
     }
     if (PERF) {
       const names = [...new Set([...parts.values()].flatMap((p) => [...p.keys()]))];
