@@ -3,7 +3,8 @@
  * Miniflare), served by the local runtime (scripts/worker-runtime.ts), under load from autocannon; prints the
  * functions that used most CPU. For finding hot paths, not for figures: `npm run bench` gives those.
  * Scenarios: `whoami` (an authenticated request alone), `mutation` (an audited GraphQL mutation), `list` (the 1 MB
- * Conductor definition listing), or a number: a GraphQL query of that many bytes (default 20000).
+ * Conductor definition listing), or a number: a GraphQL query of that many bytes (default 20000). Self and inclusive
+ * time are given as a share of the profile and in µs per request (autocannon's count of completed requests).
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
@@ -103,18 +104,26 @@ async function main() {
         : MODE === "mutation"
           ? post(JSON.stringify({ query: 'mutation Run { create_flow_run(input: {flow_id: "f1"}) { id } }' }))
           : post(body);
-  // Async: the database bridge runs in this process and must keep serving while the load runs.
-  const load = (a: string[]) => new Promise<void>((r) => spawn(process.execPath, a, { stdio: "ignore" }).on("exit", () => r()));
+  // Async: the database bridge runs in this process and must keep serving while the load runs. Resolves to the
+  // number of requests autocannon completed (its JSON summary, `-j`).
+  const load = (a: string[]) =>
+    new Promise<number>((resolve) => {
+      let out = "";
+      const child = spawn(process.execPath, [a[0]!, "-j", ...a.slice(1)], { stdio: ["ignore", "pipe", "ignore"] });
+      child.stdout.on("data", (d: Buffer) => (out += d));
+      child.on("exit", () => resolve(Number(JSON.parse(out || "{}").requests?.total ?? 0)));
+    });
   await load([...args.slice(0, 4), "2", ...args.slice(5)]); // warm up
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 100 });
   await send("Profiler.start");
-  await load(args);
+  const requests = await load(args);
   const { profile } = await send("Profiler.stop");
   const self = new Map<string, number>();
   const byId = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
+  // Time per node from the samples' own intervals (µs), not their count: the sampler is late under load.
   const hits = new Map<number, number>();
-  for (const s of profile.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+  profile.samples.forEach((s: number, i: number) => hits.set(s, (hits.get(s) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   let total = 0;
   for (const [nid, n] of hits) {
     const f = byId.get(nid).callFrame;
@@ -122,8 +131,12 @@ async function main() {
     self.set(k, (self.get(k) ?? 0) + n);
     total += n;
   }
+  // µs per request: the isolate's thread only (not workerd's other threads), with the profiler's own overhead in it.
+  const perRequest = (us: number) => (requests > 0 ? `${(us / requests).toFixed(1).padStart(6)} µs/req` : "");
+  const idle = self.get("(idle) :-1") ?? 0;
+  console.log(`${requests} requests profiled; the isolate's thread busy ${perRequest(total - idle).trim()} (idle excluded)`);
   for (const [k, v] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 30))
-    console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
+    console.log(`${((v / total) * 100).toFixed(1).padStart(5)}% ${perRequest(v)}  ${k}`);
   // Inclusive time: each sample counts once for every distinct function on its stack.
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const ch of n.children ?? []) parent.set(ch, n.id);
@@ -140,7 +153,7 @@ async function main() {
   }
   console.log("\ninclusive:");
   for (const [k, v] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, 45))
-    console.log(`${((v / total) * 100).toFixed(1)}%  ${k}`);
+    console.log(`${((v / total) * 100).toFixed(1).padStart(5)}% ${perRequest(v)}  ${k}`);
   ws.close();
   await mf.dispose();
   upstream.close();
