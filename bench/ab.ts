@@ -41,6 +41,8 @@ const WARMUP_S = setting("WARMUP", 3, 0);
 const ONLY = process.env.ONLY?.split(",").map((name) => name.trim());
 const PERF = process.env.PERF === "1";
 const READING_FLOOR = "reading floor";
+/** A difference in whole µs with its sign: +12, -7. */
+const sign = (n: number) => (Math.round(n) >= 0 ? `+${Math.round(n)}` : String(Math.round(n)));
 
 /** The parts of workerd's CPU `perf` can tell apart, by the shared object and symbol of each sample. */
 function partOf(dso: string, sym: string): string {
@@ -76,6 +78,10 @@ function perfParts(file: string): Map<string, number> {
 async function main() {
   const dirs = process.argv.slice(2);
   if (dirs.length === 0) throw new Error("usage: npx tsx bench/ab.ts <bundle-dir> [<bundle-dir> ...]");
+  // The settings head the output, so a saved run says how it was made.
+  console.log(
+    `bench/ab.ts: ROUNDS=${ROUNDS} SECS=${SECS} CONNECTIONS=${CONNECTIONS} WARMUP=${WARMUP_S}${PERF ? " PERF=1" : ""}; ${new Date().toISOString()}`,
+  );
   const db = await startLocalDatabase();
   const [key] = await createBenchKeys(db.nodeDatabaseUrl, [GRAPHQL_CALLER]);
   const upstream = await startUpstream();
@@ -179,8 +185,8 @@ async function main() {
     for (const t of targetsOf(s)) {
       const v = rounds.get(t.name)!;
       const m = median(v);
-      const overFloor = floor !== null && t.name !== READING_FLOOR ? `, +${Math.round(m - floor)} over the reading floor` : "";
-      const added = t.name === "pass-through" ? "" : ` (+${Math.round(m - base)} over the pass-through${overFloor})`;
+      const overFloor = floor !== null && t.name !== READING_FLOOR ? `, ${sign(m - floor)} over the reading floor` : "";
+      const added = t.name === "pass-through" ? "" : ` (${sign(m - base)} over the pass-through${overFloor})`;
       console.log(`${scenario.padEnd(10)} ${t.name.padEnd(28)} ${Math.round(m)} µs${added}; rounds ${v.map(Math.round).join(" ")}`);
     }
     // Paired: each round's difference between two builds measured one after the other, then the median of those.
@@ -190,7 +196,6 @@ async function main() {
       const first = rounds.get(bundles[0]!.name)!;
       for (const t of bundles.slice(1)) {
         const diffs = rounds.get(t.name)!.map((x, i) => x - first[i]!);
-        const sign = (n: number) => (n >= 0 ? `+${Math.round(n)}` : String(Math.round(n)));
         console.log(
           `${scenario.padEnd(10)} ${t.name.padEnd(28)} ${sign(median(diffs))} µs against ${bundles[0]!.name} (median of the rounds' differences: ${diffs.map(sign).join(" ")})`,
         );

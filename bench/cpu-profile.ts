@@ -111,7 +111,14 @@ async function main() {
       let out = "";
       const child = spawn(process.execPath, [a[0]!, "-j", ...a.slice(1)], { stdio: ["ignore", "pipe", "ignore"] });
       child.stdout.on("data", (d: Buffer) => (out += d));
-      child.on("exit", () => resolve(Number(JSON.parse(out || "{}").requests?.total ?? 0)));
+      // "close", not "exit": the summary may still be in the pipe when the process has exited.
+      child.on("close", () => {
+        try {
+          resolve(Number(JSON.parse(out).requests?.total ?? 0));
+        } catch {
+          resolve(0); // no summary: shares are still printed, µs per request are not
+        }
+      });
     });
   await load([...args.slice(0, 4), "2", ...args.slice(5)]); // warm up
   await send("Profiler.enable");
@@ -123,7 +130,8 @@ async function main() {
   const byId = new Map<number, any>(profile.nodes.map((n: any) => [n.id, n]));
   // Time per node from the samples' own intervals (µs), not their count: the sampler is late under load.
   const hits = new Map<number, number>();
-  profile.samples.forEach((s: number, i: number) => hits.set(s, (hits.get(s) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  // timeDeltas[i] is the time from sample i-1 to sample i: sample i stands for the interval up to the next one.
+  profile.samples.forEach((s: number, i: number) => hits.set(s, (hits.get(s) ?? 0) + (profile.timeDeltas[i + 1] ?? 0)));
   let total = 0;
   for (const [nid, n] of hits) {
     const f = byId.get(nid).callFrame;
