@@ -368,10 +368,11 @@ async function main() {
         `${pad(r.ratioToBaseline, 7)}${pad(r.addedCpuUs, 6)}${pad(r.single.p99Ms, 7)}${pad(r.addedP99Ms, 6)}${pad(r.non2xx, 7)}${pad(r.machine.busyPct, 5)}${pad(r.machine.othersPct, 7)}${pad(r.machine.loadAvg1, 6)}`,
     );
   }
+  const signed = (n: number | undefined) => (n === undefined ? "-" : n >= 0 ? `+${n}` : String(n));
   for (const r of results)
     if (r.addedOverFloorCpuUs !== undefined)
       console.log(
-        `${r.name}: +${r.addedCpuUs} µs over the streaming pass-through, +${r.addedOverFloorCpuUs} over the reading floor (${FLOOR_OF[r.name]})`,
+        `${r.name}: ${signed(r.addedCpuUs)} µs over the streaming pass-through, ${signed(r.addedOverFloorCpuUs)} over the reading floor (${FLOOR_OF[r.name]})`,
       );
   console.log("\nper call, in Node's V8 (p50 / p99 / max µs):");
   for (const p of pure) console.log(`  ${p.name.padEnd(40)}${pad(p.p50Us, 8)}${pad(p.p99Us, 8)}${pad(p.maxUs, 8)}  (${p.calls} calls)`);
