@@ -13,7 +13,9 @@
  * Env: ROUNDS (5), SECS (3 per round), CONNECTIONS (50 clients; 6 gives steadier rounds on a 2-core machine, where 50
  * wrk threads share the cores with workerd), WARMUP (whole seconds of load on each target for each scenario before
  * the first round: 3; 0 skips it; with none, whichever scenario runs first reads tens of µs high), ONLY (comma list
- * of whoami, gql-small, mutation, run in that order), PERF=1 (also samples each
+ * of whoami, gql-small, gql-1kb, mutation, run in that order), FLOORS=1 (also runs the floors of bench/floors/, built
+ * with esbuild: the same work as the gateway's with none of its frames, as plain functions and as bare Hono routes;
+ * each on the scenarios it serves, paired against the first build), PERF=1 (also samples each
  * workerd with Linux `perf` in the last round and splits its CPU per request into the runtime's parts: kernel,
  * malloc, the event loop, JS<->C++ glue, V8, JIT-compiled JS; needs `perf` from Debian's linux-perf).
  */
@@ -25,6 +27,8 @@ import { startRuntime } from "../scripts/worker-runtime.ts";
 import { startLocalDatabase } from "../scripts/local-db.ts";
 import { GRAPHQL_CALLER, createBenchKeys } from "./keys.ts";
 import { drive } from "./drive.ts";
+import { FLOORS, buildFloors, type Floor } from "./floors/build.ts";
+import { graphqlBody } from "./fixtures.ts";
 import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -40,6 +44,7 @@ const CONNECTIONS = setting("CONNECTIONS", 50, 1);
 const WARMUP_S = setting("WARMUP", 3, 0);
 const ONLY = process.env.ONLY?.split(",").map((name) => name.trim());
 const PERF = process.env.PERF === "1";
+const WITH_FLOORS = process.env.FLOORS === "1";
 const READING_FLOOR = "reading floor";
 /** A difference in whole µs with its sign: +12, -7. */
 const sign = (n: number) => (Math.round(n) >= 0 ? `+${Math.round(n)}` : String(Math.round(n)));
@@ -115,8 +120,16 @@ async function main() {
   // decides on the body pays. Measured on scenarios with a body, in the same rounds, so each change's figure can be
   // read against what is and is not the gateway's own.
   const readingFloor = { ...passThrough, name: READING_FLOOR, stop: async () => {} };
-  const targets = [passThrough, readingFloor];
+  type Target = Awaited<ReturnType<typeof start>> & { floorOf?: "whoami" | "body" | "both" };
+  const targets: Target[] = [passThrough, readingFloor];
   for (const dir of dirs) targets.push(await start(dir, join(dir, "index.js"), common));
+  // FLOORS=1: the floors of bench/floors/ (the same work with none of the pipeline's frames), each on the scenarios
+  // it serves, after the builds so the paired differences stay against the first build.
+  if (WITH_FLOORS) {
+    const floors = await buildFloors();
+    const serving: Record<Floor, Target["floorOf"]> = { key: "whoami", graphql: "body", hono: "both" };
+    for (const name of FLOORS) targets.push({ ...(await start(`floor: ${name}`, floors[name], common)), floorOf: serving[name] });
+  }
 
   const json = { "content-type": "application/json" };
   const auth = { authorization: `Bearer ${key}` };
@@ -130,6 +143,7 @@ async function main() {
       { ...json, ...auth },
       JSON.stringify({ query: "query Flows { flow(limit: 10) { id name } }" }),
     ],
+    ["gql-1kb", "/graphql", "/prefect/graphql", { ...json, ...auth }, graphqlBody(1_000)],
     [
       "mutation",
       "/graphql",
@@ -152,7 +166,10 @@ async function main() {
     };
   };
   // Every target warms up on every scenario first: the first scenario measured is otherwise still paying for it.
-  const targetsOf = (s: (typeof scenarios)[number]) => targets.filter((t) => t.name !== READING_FLOOR || s[4] !== undefined);
+  const serves = (t: Target, s: (typeof scenarios)[number]) =>
+    t.floorOf === undefined || t.floorOf === "both" || (t.floorOf === "whoami") === (s[4] === undefined);
+  const targetsOf = (s: (typeof scenarios)[number]) =>
+    targets.filter((t) => (t.name !== READING_FLOOR || s[4] !== undefined) && serves(t, s));
   if (WARMUP_S > 0)
     for (const s of chosen)
       for (const t of targetsOf(s)) await drive({ ...requestOf(t, s), connections: CONNECTIONS, durationS: WARMUP_S });

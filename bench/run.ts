@@ -30,6 +30,7 @@ import { createKey } from "../src/store/keys.ts";
 import { generateApiKey } from "../src/formats/apiKey.ts";
 import { startBareWorkerd, type BareWorkerd } from "./bare-workerd.ts";
 import { drive, loadTool } from "./drive.ts";
+import { buildFloors } from "./floors/build.ts";
 import { graphqlBody, workflowDefListing } from "./fixtures.ts";
 import { measurePure, type PureFigures } from "./pure.ts";
 import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
@@ -72,6 +73,11 @@ interface Measured {
    * the body before deciding spends; the part of `addedCpuUs` that is flowgate's own policy and pipeline.
    */
   addedOverFloorCpuUs?: number;
+  /**
+   * The key and GraphQL scenarios: CPU beyond their work floor's (bench/floors/: the same work as one plain function,
+   * none of the pipeline's frames); what flowgate's pipeline and modules cost over the least that work can cost.
+   */
+  addedOverWorkFloorCpuUs?: number;
 }
 
 interface Instance {
@@ -240,6 +246,22 @@ async function main() {
   );
   const bareInstance: Instance = { url: bare.url, pid: bare.pid, stop: () => bare.stop() };
   const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl });
+  // The work floors (bench/floors/): the gateway's work with none of its pipeline's frames, on the local runtime
+  // beside the gateway and on bare workerd beside the physical baseline.
+  const floors = await buildFloors();
+  const floorVars = { PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql` };
+  const floorKey = await startWorker(floors.key, {});
+  const floorGraphql = await startWorker(floors.graphql, floorVars);
+  const floorHono = await startWorker(floors.hono, floorVars);
+  const bareFloors: Instance[] = [];
+  for (const [script, vars] of [
+    [floors.key, {}],
+    [floors.graphql, floorVars],
+  ] as const) {
+    const b = await startBareWorkerd(script, vars, COMPAT_DATE, wranglerFacts().compatibilityFlags);
+    bareFloors.push({ url: b.url, pid: b.pid, stop: () => b.stop() });
+  }
+  const [bareFloorKey, bareFloorGraphql] = bareFloors as [Instance, Instance];
   const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });
   const noNegative = await startWorker(flowgateScript, { ...common, NEGATIVE_CACHE_TTL_S: "0" });
   const parseEvery = await startWorker(flowgateScript, { ...common, GRAPHQL_ANALYSIS_CACHE_ENTRIES: "0" });
@@ -268,6 +290,9 @@ async function main() {
     ["bare-gql-small", null, bareInstance, "/graphql", json, gqlSmall],
     ["bare-gql-1kb", null, bareInstance, "/graphql", json, gql1k],
     ["bare-list-1mb", null, bareInstance, listPath, {}],
+    // The work floors on bare workerd: the least a gateway doing this work spends, on the physical baseline.
+    ["bare-floor-key", "bare-echo", bareFloorKey, "/whoami", auth(key)],
+    ["bare-floor-graphql", "bare-gql-small", bareFloorGraphql, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
     ["baseline-echo", "bare-echo", baseline, "/echo", {}],
     ["baseline-gql-small", "bare-gql-small", baseline, "/graphql", json, gqlSmall],
     ["baseline-gql-1kb", "bare-gql-1kb", baseline, "/graphql", json, gql1k],
@@ -276,6 +301,12 @@ async function main() {
     // The reading floor (bench/passthrough.js `/read/`): buffering and parsing the body costs this much over streaming it.
     ["floor-gql-small", "baseline-gql-small", baseline, "/read/graphql", json, gqlSmall],
     ["floor-gql-mutation", "baseline-gql-mutation", baseline, "/read/graphql", json, mutation],
+    // The work floors (bench/floors/): the same work as the gateway's rows below, as plain functions and as bare Hono routes.
+    ["floor-key", "baseline-echo", floorKey, "/whoami", auth(key)],
+    ["floor-key-hono", "baseline-echo", floorHono, "/whoami", auth(key)],
+    ["floor-graphql", "baseline-gql-small", floorGraphql, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
+    ["floor-graphql-hono", "baseline-gql-small", floorHono, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
+    ["floor-graphql-mutation", "baseline-gql-mutation", floorGraphql, "/prefect/graphql", { ...json, ...auth(key) }, mutation],
     ["baseline-list-1mb", "bare-list-1mb", baseline, listPath, {}],
     ["baseline-list-1mb-10c", null, baseline, listPath, {}, undefined, 10],
     ["baseline-poll", null, baseline, pollPath, {}],
@@ -298,11 +329,17 @@ async function main() {
 
   /** The GraphQL scenarios read against the reading floor too. */
   const FLOOR_OF: Record<string, string> = { "graphql-small": "floor-gql-small", "graphql-mutation": "floor-gql-mutation" };
+  /** The gateway's rows read against their work floor too. */
+  const WORK_FLOOR_OF: Record<string, string> = {
+    "key-memory-hit": "floor-key",
+    "graphql-small": "floor-graphql",
+    "graphql-mutation": "floor-graphql-mutation",
+  };
   // BENCH_ONLY: the named scenarios and the baselines they are compared with (and those baselines' own).
   let needed: Set<string> | null = null;
   if (ONLY) {
     needed = new Set();
-    for (const wanted of ONLY.flatMap((name) => (FLOOR_OF[name] ? [FLOOR_OF[name]!, name] : [name]))) {
+    for (const wanted of ONLY.flatMap((name) => [FLOOR_OF[name], WORK_FLOOR_OF[name], name].filter((n): n is string => !!n))) {
       let name: string | null | undefined = wanted;
       while (name && !needed.has(name)) {
         needed.add(name);
@@ -326,10 +363,14 @@ async function main() {
     const floor = results.find((r) => r.name === FLOOR_OF[name]);
     if (floor && m.cpuUsPerRequest !== null && floor.cpuUsPerRequest !== null)
       m.addedOverFloorCpuUs = m.cpuUsPerRequest - floor.cpuUsPerRequest;
+    const workFloor = results.find((r) => r.name === WORK_FLOOR_OF[name]);
+    if (workFloor && m.cpuUsPerRequest !== null && workFloor.cpuUsPerRequest !== null)
+      m.addedOverWorkFloorCpuUs = m.cpuUsPerRequest - workFloor.cpuUsPerRequest;
     results.push(m);
   }
 
-  for (const i of [gateway, bareInstance, baseline, kvOnly, noNegative, parseEvery]) await i.stop();
+  for (const i of [gateway, bareInstance, baseline, kvOnly, noNegative, parseEvery, floorKey, floorGraphql, floorHono, ...bareFloors])
+    await i.stop();
   process.stderr.write("timing the pure paths call by call...\n");
   const pure: PureFigures[] = await measurePure(gql20k, listing);
   upstream.child.kill("SIGTERM");
@@ -370,9 +411,13 @@ async function main() {
   }
   const signed = (n: number | undefined) => (n === undefined ? "-" : n >= 0 ? `+${n}` : String(n));
   for (const r of results)
-    if (r.addedOverFloorCpuUs !== undefined)
+    if (r.addedOverFloorCpuUs !== undefined || r.addedOverWorkFloorCpuUs !== undefined)
       console.log(
-        `${r.name}: ${signed(r.addedCpuUs)} µs over the streaming pass-through, ${signed(r.addedOverFloorCpuUs)} over the reading floor (${FLOOR_OF[r.name]})`,
+        `${r.name}: ${signed(r.addedCpuUs)} µs over its baseline` +
+          (r.addedOverFloorCpuUs !== undefined ? `, ${signed(r.addedOverFloorCpuUs)} over the reading floor (${FLOOR_OF[r.name]})` : "") +
+          (r.addedOverWorkFloorCpuUs !== undefined
+            ? `, ${signed(r.addedOverWorkFloorCpuUs)} over its work floor (${WORK_FLOOR_OF[r.name]})`
+            : ""),
       );
   console.log("\nper call, in Node's V8 (p50 / p99 / max µs):");
   for (const p of pure) console.log(`  ${p.name.padEnd(40)}${pad(p.p50Us, 8)}${pad(p.p99Us, 8)}${pad(p.maxUs, 8)}  (${p.calls} calls)`);
