@@ -6,16 +6,17 @@
  * in interleaved rounds (pass-through, then each bundle, ROUNDS times), so a machine that slows down or speeds up
  * during the run moves every candidate alike. Scenarios with a body also measure the reading floor (the pass-through
  * Worker's `/read/` path: the least a gateway that reads the body before deciding spends) in the same rounds.
- * Prints workerd's CPU µs per request, the median of the rounds and every round; with more than one bundle, also
- * each bundle against the first as the median of the rounds' paired differences. On a shared or noisy machine this
+ * Prints workerd's CPU µs per request, the median of the rounds and every round, and each target over the
+ * pass-through (and the reading floor) as the median of the rounds' paired differences; with more than one bundle,
+ * also each bundle against the first, paired the same way. On a shared or noisy machine this
  * is the way to compare two builds: a single `npm run bench` moves by tens of µs between runs of the same commit.
  *
  * Env: ROUNDS (5), SECS (3 per round), CONNECTIONS (50 clients; 6 gives steadier rounds on a 2-core machine, where 50
  * wrk threads share the cores with workerd), WARMUP (whole seconds of load on each target for each scenario before
  * the first round: 3; 0 skips it; with none, whichever scenario runs first reads tens of µs high), ONLY (comma list
- * of whoami, gql-small, gql-1kb, mutation, run in that order), FLOORS=1 (also runs the floors of bench/floors/, built
- * with esbuild: the same work as the gateway's with none of its frames, as plain functions and as bare Hono routes;
- * each on the scenarios it serves, paired against the first build), PERF=1 (also samples each
+ * of whoami, gql-small, gql-1kb, mutation, run in that order), FLOORS=1 (also runs the work floors of bench/floors/,
+ * built with esbuild: the essentials of the gateway's work as plain functions and as bare Hono routes; each on the
+ * scenarios it serves, paired against the first build), PERF=1 (also samples each
  * workerd with Linux `perf` in the last round and splits its CPU per request into the runtime's parts: kernel,
  * malloc, the event loop, JS<->C++ glue, V8, JIT-compiled JS; needs `perf` from Debian's linux-perf).
  */
@@ -85,7 +86,7 @@ async function main() {
   if (dirs.length === 0) throw new Error("usage: npx tsx bench/ab.ts <bundle-dir> [<bundle-dir> ...]");
   // The settings head the output, so a saved run says how it was made.
   console.log(
-    `bench/ab.ts: ROUNDS=${ROUNDS} SECS=${SECS} CONNECTIONS=${CONNECTIONS} WARMUP=${WARMUP_S}${PERF ? " PERF=1" : ""}; ${new Date().toISOString()}`,
+    `bench/ab.ts: ROUNDS=${ROUNDS} SECS=${SECS} CONNECTIONS=${CONNECTIONS} WARMUP=${WARMUP_S}${ONLY ? ` ONLY=${ONLY.join(",")}` : ""}${WITH_FLOORS ? " FLOORS=1" : ""}${PERF ? " PERF=1" : ""}; ${new Date().toISOString()}`,
   );
   const db = await startLocalDatabase();
   const [key] = await createBenchKeys(db.nodeDatabaseUrl, [GRAPHQL_CALLER]);
@@ -123,7 +124,7 @@ async function main() {
   type Target = Awaited<ReturnType<typeof start>> & { floorOf?: "whoami" | "body" | "both" };
   const targets: Target[] = [passThrough, readingFloor];
   for (const dir of dirs) targets.push(await start(dir, join(dir, "index.js"), common));
-  // FLOORS=1: the floors of bench/floors/ (the same work with none of the pipeline's frames), each on the scenarios
+  // FLOORS=1: the work floors of bench/floors/ (the essentials of the gateway's work), each on the scenarios
   // it serves, after the builds so the paired differences stay against the first build.
   if (WITH_FLOORS) {
     const floors = await buildFloors();
@@ -197,13 +198,17 @@ async function main() {
       }
     }
     const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
-    const base = median(rounds.get("pass-through")!);
-    const floor = rounds.has(READING_FLOOR) ? median(rounds.get(READING_FLOOR)!) : null;
+    // Over the pass-through and the reading floor: the median of each round's difference (both run in every round).
+    const pairedOver = (v: number[], other: string) => {
+      const o = rounds.get(other);
+      return o ? median(v.map((x, i) => x - o[i]!)) : null;
+    };
     for (const t of targetsOf(s)) {
       const v = rounds.get(t.name)!;
       const m = median(v);
-      const overFloor = floor !== null && t.name !== READING_FLOOR ? `, ${sign(m - floor)} over the reading floor` : "";
-      const added = t.name === "pass-through" ? "" : ` (${sign(m - base)} over the pass-through${overFloor})`;
+      const floor = t.name === READING_FLOOR ? null : pairedOver(v, READING_FLOOR);
+      const overFloor = floor !== null ? `, ${sign(floor)} over the reading floor` : "";
+      const added = t.name === "pass-through" ? "" : ` (${sign(pairedOver(v, "pass-through")!)} over the pass-through${overFloor})`;
       console.log(`${scenario.padEnd(10)} ${t.name.padEnd(28)} ${Math.round(m)} µs${added}; rounds ${v.map(Math.round).join(" ")}`);
     }
     // Paired: each round's difference between two builds measured one after the other, then the median of those.

@@ -74,8 +74,8 @@ interface Measured {
    */
   addedOverFloorCpuUs?: number;
   /**
-   * The key and GraphQL scenarios: CPU beyond their work floor's (bench/floors/: the same work as one plain function,
-   * none of the pipeline's frames); what flowgate's pipeline and modules cost over the least that work can cost.
+   * key-memory-hit, graphql-small and graphql-mutation: CPU beyond their work floor's (bench/floors/: the essentials
+   * of the same work as one plain function); everything flowgate does beyond them, its required checks included.
    */
   addedOverWorkFloorCpuUs?: number;
 }
@@ -246,7 +246,7 @@ async function main() {
   );
   const bareInstance: Instance = { url: bare.url, pid: bare.pid, stop: () => bare.stop() };
   const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl });
-  // The work floors (bench/floors/): the gateway's work with none of its pipeline's frames, on the local runtime
+  // The work floors (bench/floors/): the essentials of the gateway's work as plain functions, on the local runtime
   // beside the gateway and on bare workerd beside the physical baseline.
   const floors = await buildFloors();
   const floorVars = { PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql` };
@@ -301,7 +301,7 @@ async function main() {
     // The reading floor (bench/passthrough.js `/read/`): buffering and parsing the body costs this much over streaming it.
     ["floor-gql-small", "baseline-gql-small", baseline, "/read/graphql", json, gqlSmall],
     ["floor-gql-mutation", "baseline-gql-mutation", baseline, "/read/graphql", json, mutation],
-    // The work floors (bench/floors/): the same work as the gateway's rows below, as plain functions and as bare Hono routes.
+    // The work floors (bench/floors/): the essentials of the gateway rows' work below, as plain functions and as bare Hono routes.
     ["floor-key", "baseline-echo", floorKey, "/whoami", auth(key)],
     ["floor-key-hono", "baseline-echo", floorHono, "/whoami", auth(key)],
     ["floor-graphql", "baseline-gql-small", floorGraphql, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],

@@ -1,5 +1,5 @@
 /**
- * Builds the work floors of this folder (bench/floors/*.ts: the gateway's work with none of its pipeline's frames)
+ * Builds the work floors of this folder (bench/floors/*.ts: the essentials of the gateway's work as plain functions)
  * into single modules under bench/.build/floors/, for bench/run.ts and bench/ab.ts (FLOORS=1). esbuild, as wrangler
  * bundles the gateway itself; never deployed.
  */

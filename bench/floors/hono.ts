@@ -1,6 +1,7 @@
 /**
- * The floors of ./key.ts and ./graphql.ts as routes of one Hono app with no middleware (bench/ab.ts FLOORS=1): what
- * the stack's router and context add to the same work. `/whoami` answers through `c.json`, as flowgate's does.
+ * The floors of ./key.ts and ./graphql.ts as routes of one Hono app with no middleware (bench/ab.ts FLOORS=1,
+ * `floor-*-hono` rows of `npm run bench`): what the stack's router and context add to the same essentials.
+ * `/whoami` answers through `c.json`, as flowgate's does.
  * Never deployed.
  */
 import { Hono } from "hono";

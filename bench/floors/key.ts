@@ -1,9 +1,10 @@
 /**
- * The key floor (bench/ab.ts FLOORS=1, docs/benchmarks.md): the least a gateway that checks an API key held in
- * memory does for `/whoami`, as one plain function. It reads the Bearer credential, hashes it with flowgate's own
- * `hashApiKey`, finds the principal in a Map (any key: the first sight of a hash plays the database) and answers
- * its ten fields as JSON. No router, no middleware, no request id, no validity, no log: what is left when every
- * frame of flowgate's pipeline is gone. Never deployed.
+ * The key floor (bench/ab.ts FLOORS=1, `floor-key*` rows of `npm run bench`, docs/benchmarks.md): the essentials of
+ * answering `/whoami` for an API key held in memory, as one plain function: the Bearer credential read, hashed with
+ * flowgate's own `hashApiKey`, the principal found in a Map (any key: the first sight of a hash plays the database),
+ * its ten fields answered as JSON. A correct gateway does more (flowgate also checks the key's format, its cache
+ * entry's age and the key's validity, gives a request id, and runs its pipeline's frames): so a gateway row's CPU
+ * over this floor is everything beyond these essentials. Never deployed.
  */
 import { hashApiKey } from "../../src/formats/apiKey";
 import { principalOf, type FloorPrincipal } from "./principal";
