@@ -167,8 +167,11 @@ async function main() {
     };
   };
   // Every target warms up on every scenario first: the first scenario measured is otherwise still paying for it.
-  const serves = (t: Target, s: (typeof scenarios)[number]) =>
-    t.floorOf === undefined || t.floorOf === "both" || (t.floorOf === "whoami") === (s[4] === undefined);
+  const serves = (t: Target, s: (typeof scenarios)[number]) => {
+    if (t.floorOf === undefined || t.floorOf === "both") return true;
+    const hasBody = s[4] !== undefined;
+    return t.floorOf === "body" ? hasBody : !hasBody;
+  };
   const targetsOf = (s: (typeof scenarios)[number]) =>
     targets.filter((t) => (t.name !== READING_FLOOR || s[4] !== undefined) && serves(t, s));
   if (WARMUP_S > 0)

@@ -238,11 +238,12 @@ async function main() {
   const gateway = await startWorker(flowgateScript, common);
   await fetch(`${gateway.url}/healthz`).then((r) => r.text());
   const startupMs = Math.round(performance.now() - t0);
+  const { compatibilityFlags } = wranglerFacts();
   const bare: BareWorkerd = await startBareWorkerd(
     `${ROOT}bench/passthrough.js`,
     { UPSTREAM_URL: upstreamUrl },
     COMPAT_DATE,
-    wranglerFacts().compatibilityFlags,
+    compatibilityFlags,
   );
   const bareInstance: Instance = { url: bare.url, pid: bare.pid, stop: () => bare.stop() };
   const baseline = await startWorker(`${ROOT}bench/passthrough.js`, { UPSTREAM_URL: upstreamUrl });
@@ -258,7 +259,7 @@ async function main() {
     [floors.key, {}],
     [floors.graphql, floorVars],
   ] as const) {
-    const b = await startBareWorkerd(script, vars, COMPAT_DATE, wranglerFacts().compatibilityFlags);
+    const b = await startBareWorkerd(script, vars, COMPAT_DATE, compatibilityFlags);
     bareFloors.push({ url: b.url, pid: b.pid, stop: () => b.stop() });
   }
   const [bareFloorKey, bareFloorGraphql] = bareFloors as [Instance, Instance];

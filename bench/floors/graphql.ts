@@ -11,10 +11,8 @@
  * everything it does beyond these essentials, required checks included. Never deployed.
  */
 import { Kind, parse, type OperationDefinitionNode } from "graphql";
-import { hashApiKey } from "../../src/formats/apiKey";
-import { principalOf, type FloorPrincipal } from "./principal";
+import { callerOf } from "./principal";
 
-const principals = new Map<string, FloorPrincipal>();
 const analyses = new Map<string, { type: string; fields: string[] } | null>();
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 const refuse = (status: number, error: string) => Response.json({ errors: [{ message: error }] }, { status });
@@ -36,11 +34,8 @@ function analyze(query: string): { type: string; fields: string[] } | null {
 }
 
 export async function graphql(request: Request, upstreamUrl: string): Promise<Response> {
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  if (!m) return refuse(401, "credential required");
-  const hash = hashApiKey(m[1]!);
-  let p = principals.get(hash);
-  if (!p) principals.set(hash, (p = principalOf(hash)));
+  const p = callerOf(request.headers.get("authorization"));
+  if (!p) return refuse(401, "credential required");
   const bytes = new Uint8Array(await request.arrayBuffer());
   let body: { query?: unknown };
   try {

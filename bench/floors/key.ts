@@ -6,19 +6,12 @@
  * entry's age and the key's validity, gives a request id, and runs its pipeline's frames): so a gateway row's CPU
  * over this floor is everything beyond these essentials. Never deployed.
  */
-import { hashApiKey } from "../../src/formats/apiKey";
-import { principalOf, type FloorPrincipal } from "./principal";
-
-const principals = new Map<string, FloorPrincipal>();
+import { callerOf, whoamiBody } from "./principal";
 
 export function whoami(request: Request): Response {
-  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  if (!m) return Response.json({ error: "credential required" }, { status: 401 });
-  const hash = hashApiKey(m[1]!);
-  let p = principals.get(hash);
-  if (!p) principals.set(hash, (p = principalOf(hash)));
-  const { kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants } = p;
-  return Response.json({ kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants });
+  const p = callerOf(request.headers.get("authorization"));
+  if (!p) return Response.json({ error: "credential required" }, { status: 401 });
+  return Response.json(whoamiBody(p));
 }
 
 export default {

@@ -1,4 +1,9 @@
-/** The one principal the floor Workers know: any key is taken as this caller (the floors measure work, not policy). */
+/**
+ * The floors' caller: any Bearer key is taken as one principal (the floors measure work, not policy), found by the
+ * key's hash (flowgate's own `hashApiKey`) in a Map, the first sight of a hash playing the database.
+ */
+import { hashApiKey } from "../../src/formats/apiKey";
+
 export interface FloorPrincipal {
   kind: "api_key";
   subject: string;
@@ -12,7 +17,7 @@ export interface FloorPrincipal {
   servesTenants: string[] | undefined;
 }
 
-export const principalOf = (hash: string): FloorPrincipal => ({
+const principalOf = (hash: string): FloorPrincipal => ({
   kind: "api_key",
   subject: "floor",
   email: undefined,
@@ -24,3 +29,21 @@ export const principalOf = (hash: string): FloorPrincipal => ({
   tokenId: undefined,
   servesTenants: undefined,
 });
+
+const principals = new Map<string, FloorPrincipal>();
+
+/** The caller of a request's Authorization header, or null when it carries no Bearer credential. */
+export function callerOf(authorization: string | null | undefined): FloorPrincipal | null {
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? "");
+  if (!m) return null;
+  const hash = hashApiKey(m[1]!);
+  let p = principals.get(hash);
+  if (!p) principals.set(hash, (p = principalOf(hash)));
+  return p;
+}
+
+/** `/whoami`'s answer, built per request as flowgate's route builds it. */
+export function whoamiBody(p: FloorPrincipal) {
+  const { kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants } = p;
+  return { kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants };
+}
