@@ -159,6 +159,20 @@ export const BYPASSES: Bypass[] = [
   { name: "form body", status: 415, text: "query=mutation%20%7B%20delete_flow%20%7D", contentType: "application/x-www-form-urlencoded" },
   { name: "no content type", status: 415, text: `{"query":"{ flow { id } }"}`, contentType: "" },
   { name: "body that is not JSON", status: 400, text: "{query: mutation", contentType: "application/json" },
+  // Repeated keys: the gateway decides on the value JSON.parse keeps (the last), which is the one Prefect 1.x's
+  // Apollo server (JSON.parse too) executes; the bytes are forwarded as they are, so both read the same one.
+  {
+    name: "repeated query key, an allowed query first and the mutation last",
+    status: 403,
+    text: `{"query":"{ flow { id } }","query":"mutation { delete_flow(input:{flow_id:\\"x\\"}){success} }"}`,
+    contentType: "application/json",
+  },
+  {
+    name: "repeated operationName key, the allowed operation first",
+    status: 403,
+    text: `{"query":"query Q { flow { id } } mutation M { delete_flow(input:{flow_id:\\"x\\"}){success} }","operationName":"Q","operationName":"M"}`,
+    contentType: "application/json",
+  },
   { name: "missing query", status: 400, json: { operationName: "X" } },
   { name: "empty query", status: 400, json: { query: "   " } },
   { name: "query that is not a string", status: 400, json: { query: { mutation: "delete_flow" } } },
