@@ -9,6 +9,8 @@
  *   - encoded and dotted variants of the path: 400 before routing, and no upstream receives anything
  *   - a JSON body nested deeper than MAX_JSON_DEPTH: 400
  *   - identity headers a client sends never reach an upstream
+ *   - a body the engine could read another way (a repeated key, keys differing in case, escapes, white space) is
+ *     refused, or what the engine receives is the gateway's own serialization of what it decided (issue 25)
  *   - no answer is a 5xx other than 502/503/504
  */
 import { beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +18,7 @@ import { buildApp } from "../../src/app";
 import { MAX_JSON_DEPTH } from "../../src/constants";
 import { DEEP, ROUTES, routeKey, type RouteEntry, type SampleRequest } from "./table";
 import { FORGED_IDENTITY, deepJson, pathVariants } from "./attacks";
+import { bodyVariants, unlikeOwnSerialization } from "./reading";
 import { ALLOWED_5XX, buildWorld, type World } from "./world";
 
 let world: World;
@@ -135,6 +138,39 @@ describe("request bodies", () => {
       expect((await since()).filter((rec) => rec.method !== "GET")).toEqual([]);
     },
   );
+});
+
+describe("one reading of a body", () => {
+  /** The routes whose variants reached an upstream, so the check is seen to mean something. */
+  const forwardedOn = new Set<string>();
+  it.each(cases.filter(([, r]) => r.json && r.engine !== "admin"))(
+    "%s: a body readable two ways is refused, or the engine receives the gateway's own serialization",
+    async (_l, r) => {
+      const req = world.fill(r.json!);
+      // The sample with a plain value where the depth test nests one.
+      const body = JSON.parse(JSON.stringify(req.body).replace(`"${DEEP}"`, '"x"'));
+      for (const variant of bodyVariants(body)) {
+        const since = await world.mark();
+        const res = await send(
+          { method: req.method, path: req.path, text: variant.text, headers: req.headers },
+          { ...auth(world.credential(r.credential, r.grant)), "content-type": "application/json" },
+        );
+        await res.arrayBuffer();
+        for (const rec of await since()) {
+          if (rec.body !== "") forwardedOn.add(`${rec.source} ${r.pattern}`);
+          // Go's encoding/json (Argo Server) matches members case-insensitively; the others match them exactly.
+          const wrong = unlikeOwnSerialization(rec.body, { foldKeys: rec.source === "argo/flowapi" && rec.path.startsWith("/api/v1/") });
+          expect(wrong, `${variant.name}: ${rec.source} ${rec.method} ${rec.path} received ${rec.body.slice(0, 200)}`).toBeNull();
+        }
+      }
+    },
+  );
+
+  it("the variants reach every engine on most routes, so the check above means something", () => {
+    const sources = new Set([...forwardedOn].map((k) => k.split(" ")[0]));
+    expect([...sources].sort()).toEqual(["argo/flowapi", "conductor", "prefect"]);
+    expect(forwardedOn.size).toBeGreaterThanOrEqual(15);
+  });
 });
 
 describe("identity headers", () => {

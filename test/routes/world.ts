@@ -14,6 +14,8 @@ export interface UpstreamRecord {
   method: string;
   path: string;
   headers: Record<string, unknown>;
+  /** The body exactly as the stand-in received it (empty when none). */
+  body: string;
 }
 
 export interface World {
