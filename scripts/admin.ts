@@ -1,424 +1,315 @@
 /**
- * `npm run admin -- <command>`: the operator CLI. It talks to PostgreSQL directly (`DATABASE_URL`, or the database
- * of a running `npm start` through that stack's bridge, or else the local PGlite under .data/, claimed first), so it
- * can make the very first admin key. It never opens a database another process holds.
+ * `npm run admin -- <command>`: the operator CLI, a client of the admin API.
  *
- *   keys create --tenant T --subject S [--email E] [--name N] [--scopes a,b] [--roles a,b] [--groups a,b]
- *               [--expires ISO] [--not-before ISO] [--admin] [--serves-tenants '*'|A,B] [--json]
- *   keys list [--tenant T] [--subject S] [--all] [--json]
- *   keys show ID [--json]
- *   keys revoke ID [--json]
- *   keys rotate ID [--grace SECONDS] [--json]
- *   keys import-prefect --from <postgres-url> [--tenant T] [--json]
- *   tenants add NAME [--json]
- *   tenants list [--json]
- *   workspaces list [--json]
- *   workspaces show NAME [--json]
- *   workspaces put NAME --roles a,b | --roles-json '[["a","b"],["c"]]' [--hide] [--description D] [--json]
- *   workspaces delete NAME [--json]      (the policy only: no namespace is ever touched)
- *   limits list [--json]
- *   limits set --kind key|subject|tenant --target T|'*' [--group prefect|conductor|workers|argo|flowapi|admin]
- *              --rate N --window SECONDS [--quota N --period day|month] [--shadow] [--description D] [--json]
- *   limits mode ID shadow|enforce [--json]
- *   limits delete ID [--json]
- *   usage [--tenant T] [--subject S] [--key ID] [--group G] [--resolution minute|hour|day] [--since ISO] [--until ISO] [--json]
+ * Every command is a request to a running gateway (scripts/cli/target.ts says which, and with which admin key), so
+ * each action is authorized, audited (with `door: "cli"`) and clears the gateway's caches at once, locally and in
+ * production alike. Its flags are read from the gateway's own OpenAPI document (scripts/cli/operations.ts); the
+ * verbs are the console's (scripts/cli/commands.ts). `npm run admin -- --help`, and `--help` after any command,
+ * lists them.
  *
- * Limit changes go through the admin API when FLOWGATE_URL and FLOWGATE_ADMIN_KEY are set (every gateway within
- * MEMORY_CACHE_TTL_S plus KV propagation); straight to the database otherwise, and gateways then see them when their
- * KV copy expires (KEY_CACHE_TTL_S) or after `POST /admin/cache/purge`.
- *
- * Workspace changes made here reach running gateways when their cached copy expires (MEMORY_CACHE_TTL_S, and
- * KEY_CACHE_TTL_S in KV); `PUT /admin/workspaces/NAME` applies them at once.
- *
- * Revoking or rotating here changes the database; gateways holding the key in their caches learn of it when
- * those entries expire (KEY_CACHE_TTL_S). With FLOWGATE_URL and FLOWGATE_ADMIN_KEY set, revoke and rotate go
- * through the admin API instead, which updates the caches at once.
+ * The one exception is the first admin key of a deployment, which no credential can ask for yet:
+ * `keys create --admin` without an admin key writes it to the database directly (scripts/cli/bootstrap.ts).
  */
-import { parseArgs } from "node:util";
-import pg from "pg";
-import { drizzle } from "drizzle-orm/node-postgres";
-import { schema } from "../src/db/schema.ts";
-import type { Database } from "../src/db/client.ts";
-import { CreateKeyBody, TenantBody } from "../src/admin/validation.ts";
-import { WORKSPACE_NAME, WorkspaceBody } from "../src/engines/argo/workspaces.ts";
-import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../src/store/workspaces.ts";
-import { DEFAULT_ROTATION_GRACE_S } from "../src/constants.ts";
-import { TENANT_NAME_RULE } from "../src/identity/principal.ts";
-import {
-  createKey,
-  ensureTenant,
-  getKeyRow,
-  listKeys,
-  listTenants,
-  revokeKey,
-  rotateKey,
-  toKeyView,
-  type KeyView,
-} from "../src/store/keys.ts";
-import { importLegacyPrefectKeys, type LegacyPrefectKeyRow } from "../src/store/prefectImport.ts";
-import { LimitPatch, limitSchemas } from "../src/admin/limits.ts";
-import { engines } from "../src/engines/index.ts";
-import { routeGroupsOf } from "../src/formats/rateLimitRule.ts";
-import {
-  deleteRateLimit,
-  listRateLimitViews,
-  putRateLimit,
-  queryUsage,
-  updateRateLimit,
-  type RateLimitView,
-} from "../src/store/rateLimits.ts";
-import { migrateDatabase, startLocalDatabase } from "./local-db.ts";
-import { PGLITE_DIR, claimStack, describeHolder, readStack } from "./stack-file.ts";
+import { readFileSync } from "node:fs";
+import type { LegacyPrefectKeyRow } from "../src/store/prefectImport.ts";
+import { PREFECT_IMPORT_MAX_ROWS } from "../src/constants.ts";
+import { COMMANDS, commandsOf, findCommand, type Command, type Positional } from "./cli/commands.ts";
+import { UsageError } from "./cli/errors.ts";
+import { parseFlagValue, resolveOperation, setPath, type Flag, type OpenApiDocument, type ResolvedOperation } from "./cli/operations.ts";
+import { configPath, resolveTarget, type Target } from "./cli/target.ts";
 
-class UsageError extends Error {}
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+/** The admin API records the CLI as the door an action came through (src/admin/routes.ts `doorOf`). */
+const USER_AGENT = `flowgate-cli/${VERSION}`;
 
-/** The route groups a limit may name: the registry's, as the admin API checks them. */
-const { LimitBody, UsageQuery } = limitSchemas(routeGroupsOf(engines));
+/** Flags of the CLI itself, beside each operation's. */
+const GLOBAL_FLAGS = {
+  json: "print the gateway's answer as one JSON document",
+  url: "the gateway's base URL (else FLOWGATE_URL, the config file, or the local stack)",
+  body: "a JSON object merged under the flags into the request body",
+  help: "this help",
+} as const;
 
-const list = (s: string | undefined) =>
-  s === undefined
-    ? undefined
-    : s
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean);
+class Unreachable extends Error {}
 
-/**
- * The database, never opened beside another process: DATABASE_URL (a PostgreSQL server, which takes many
- * sessions); else the running stack's, through its bridge (.data/stack.json); else the local PGlite, opened only
- * after claiming it (scripts/stack-file.ts), so a `npm start` begun meanwhile refuses instead of opening it too.
- */
-async function withDb<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  let close = async () => {};
-  let connectionString = process.env.DATABASE_URL;
-  if (connectionString) {
-    await migrateDatabase(connectionString);
-  } else {
-    const holder = readStack();
-    if (holder?.role === "stack" && holder.nodeDatabaseUrl) {
-      connectionString = holder.nodeDatabaseUrl;
-    } else {
-      const claimed = holder ? { holder } : claimStack("cli");
-      if ("holder" in claimed) throw new UsageError(`${describeHolder(claimed.holder)}; try again in a moment`);
-      try {
-        const local = await startLocalDatabase({ dataDir: PGLITE_DIR });
-        connectionString = local.nodeDatabaseUrl;
-        close = async () => {
-          await local.close();
-          claimed.claim.release();
-        };
-      } catch (err) {
-        claimed.claim.release();
-        throw err;
-      }
+interface Invocation {
+  command: Command;
+  values: Map<string, string | true>;
+  positionals: string[];
+}
+
+/** Splits the words after a command into flags and positionals; a flag's value is the next word unless it is a switch. */
+function splitWords(words: string[], isSwitch: (name: string) => boolean): { values: Map<string, string | true>; positionals: string[] } {
+  const values = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!w.startsWith("--")) {
+      positionals.push(w);
+      continue;
     }
+    const eq = w.indexOf("=");
+    const name = w.slice(2, eq === -1 ? undefined : eq);
+    if (values.has(name)) throw new UsageError(`--${name} is given twice`);
+    if (eq !== -1) values.set(name, w.slice(eq + 1));
+    else if (isSwitch(name) || i + 1 >= words.length || words[i + 1]!.startsWith("--")) values.set(name, true);
+    else values.set(name, words[++i]!);
   }
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return await work(drizzle(client, { schema }));
-  } finally {
-    await client.end();
-    await close();
-  }
+  return { values, positionals };
 }
 
-async function viaApi(method: string, path: string, body?: unknown): Promise<unknown | null> {
-  const base = process.env.FLOWGATE_URL;
-  const key = process.env.FLOWGATE_ADMIN_KEY;
-  if (!base || !key) return null;
-  const res = await fetch(`${base.replace(/\/+$/, "")}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await res.json().catch(() => null)) as { error?: { message: string } } | null;
-  if (!res.ok) throw new UsageError(`gateway answered ${res.status}: ${json?.error?.message ?? "no details"}`);
-  return json;
-}
-
-function printKey(k: KeyView & { key?: string }, json: boolean) {
-  if (json) return console.log(JSON.stringify(k));
-  console.log(`${k.id}  tenant=${k.tenant} subject=${k.subject} scopes=${k.scopes.join(",") || "-"}${k.admin ? " (admin)" : ""}`);
-  if (k.revokedAt) console.log(`  revoked ${k.revokedAt}`);
-  if (k.expiresAt) console.log(`  expires ${k.expiresAt}`);
-  if (k.key) console.log(`  key: ${k.key}\n  (shown once: it is stored only as a hash)`);
-}
-
-async function run(argv: string[]): Promise<void> {
-  const [area, verb, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      tenant: { type: "string" },
-      subject: { type: "string" },
-      email: { type: "string" },
-      name: { type: "string" },
-      scopes: { type: "string" },
-      roles: { type: "string" },
-      groups: { type: "string" },
-      expires: { type: "string" },
-      "not-before": { type: "string" },
-      admin: { type: "boolean" },
-      "serves-tenants": { type: "string" },
-      grace: { type: "string" },
-      all: { type: "boolean" },
-      from: { type: "string" },
-      "roles-json": { type: "string" },
-      hide: { type: "boolean" },
-      description: { type: "string" },
-      kind: { type: "string" },
-      target: { type: "string" },
-      group: { type: "string" },
-      rate: { type: "string" },
-      window: { type: "string" },
-      quota: { type: "string" },
-      period: { type: "string" },
-      shadow: { type: "boolean" },
-      key: { type: "string" },
-      resolution: { type: "string" },
-      since: { type: "string" },
-      until: { type: "string" },
-      json: { type: "boolean" },
-    },
-  });
-  const json = values.json ?? false;
-
-  if (area === "keys" && verb === "create") {
-    const parsed = CreateKeyBody.safeParse({
-      tenant: values.tenant,
-      subject: values.subject,
-      email: values.email,
-      name: values.name,
-      scopes: list(values.scopes),
-      roles: list(values.roles),
-      groups: list(values.groups),
-      expiresAt: values.expires,
-      notBefore: values["not-before"],
-      admin: values.admin,
-      servesTenants: list(values["serves-tenants"]),
-    });
-    if (!parsed.success) {
-      throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
+/** The request an invocation makes: path parameters, query and body, from positionals and flags. */
+function buildRequest(inv: Invocation, op: ResolvedOperation) {
+  const byName = new Map(op.flags.map((f) => [f.name, f]));
+  const pathParams: Record<string, string> = {};
+  const query = new URLSearchParams();
+  const body: Record<string, unknown> = {};
+  const put = (flag: Flag, value: unknown) => {
+    if (flag.in === "query") query.set(flag.path[0]!, String(value));
+    else setPath(body, flag.path, value);
+  };
+  const expected: Positional[] =
+    inv.command.positionals ?? op.pathParams.map((p) => ({ name: p.toUpperCase(), to: { in: "path", key: p } }));
+  if (inv.positionals.length > expected.length) throw new UsageError(`unexpected ${inv.positionals.slice(expected.length).join(" ")}`);
+  expected.forEach((p, i) => {
+    const value = inv.positionals[i];
+    if (value === undefined) {
+      if (!p.optional) throw new UsageError(`${inv.command.words.join(" ")} needs ${p.name}`);
+      return;
     }
-    const { key, row } = await withDb((db) => createKey(db, { ...parsed.data, createdBy: `cli:${process.env.USER ?? "operator"}` }));
-    return printKey({ ...toKeyView(row), key }, json);
-  }
-  if (area === "keys" && verb === "list") {
-    const rows = await withDb((db) =>
-      listKeys(db, { tenant: values.tenant, subject: values.subject, includeRevoked: values.all, limit: 1000, offset: 0 }),
-    );
-    if (json) return console.log(JSON.stringify({ keys: rows.map(toKeyView) }));
-    for (const r of rows) printKey(toKeyView(r), false);
-    return;
-  }
-  const id = positionals[0];
-  if (area === "keys" && ["show", "revoke", "rotate"].includes(verb ?? "")) {
-    if (!id || !/^[a-z0-9]{12}$/.test(id)) throw new UsageError(`keys ${verb} needs a key id (12 characters)`);
-  }
-  if (area === "keys" && verb === "show") {
-    const row = await withDb((db) => getKeyRow(db, id!));
-    if (!row) throw new UsageError(`no key ${id}`);
-    return printKey(toKeyView(row), json);
-  }
-  if (area === "keys" && verb === "revoke") {
-    const api = (await viaApi("DELETE", `/admin/keys/${id}`)) as KeyView | null;
-    if (api) return printKey(api, json);
-    const row = await withDb((db) => revokeKey(db, id!));
-    if (!row) throw new UsageError(`no key ${id}`);
-    console.error(
-      "note: gateways drop cached copies within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for immediate effect",
-    );
-    return printKey(toKeyView(row), json);
-  }
-  if (area === "keys" && verb === "rotate") {
-    const grace = values.grace === undefined ? DEFAULT_ROTATION_GRACE_S : Number(values.grace);
-    if (!Number.isInteger(grace) || grace < 0) throw new UsageError("--grace takes whole seconds");
-    const api = (await viaApi("POST", `/admin/keys/${id}/rotate`, { gracePeriodS: grace })) as (KeyView & { key: string }) | null;
-    if (api) return printKey(api, json);
-    const result = await withDb((db) => rotateKey(db, id!, grace, `cli:${process.env.USER ?? "operator"}`));
-    if ("error" in result) throw new UsageError(result.error === "not_found" ? `no key ${id}` : `key is ${result.error}`);
-    return printKey({ ...toKeyView(result.row), key: result.key }, json);
-  }
-  if (area === "keys" && verb === "import-prefect") {
-    if (!values.from) throw new UsageError("keys import-prefect needs --from <postgres-url> (the replaced proxy's database)");
-    const tenant = values.tenant ?? "default";
-    if (!TenantBody.safeParse({ name: tenant }).success) throw new UsageError(`--tenant: ${TENANT_NAME_RULE}`);
-    const source = new pg.Client({ connectionString: values.from });
-    await source.connect();
-    let rows: LegacyPrefectKeyRow[];
+    if (p.to.in === "path") pathParams[p.to.key] = value;
+    else if (p.to.in === "query") query.set(p.to.key, value);
+    else body[p.to.key] = value;
+  });
+  if (inv.values.has("body")) {
+    const raw = inv.values.get("body");
+    let parsed: unknown;
     try {
-      rows = (await source.query("select user_id, scopes, api_key, key_issu_dt, key_expr_dt from prefect_api_keys order by user_id")).rows;
-    } finally {
-      await source.end();
-    }
-    const report = await withDb((db) => importLegacyPrefectKeys(db, rows, tenant, "import:prefect"));
-    if (json) return console.log(JSON.stringify(report));
-    console.log(`created ${report.created.length}, skipped ${report.skipped.length}, refused ${report.refused.length}`);
-    for (const r of report.created) console.log(`  created ${r.id} for ${r.subject}`);
-    for (const r of report.skipped) console.log(`  skipped ${r.subject}: ${r.reason}`);
-    for (const r of report.refused) console.log(`  refused ${r.subject}: ${r.reason}`);
-    return;
+      parsed = typeof raw === "string" ? JSON.parse(raw) : undefined;
+    } catch {}
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError("--body: a JSON object");
+    Object.assign(body, parsed);
   }
-  if (area === "tenants" && verb === "add") {
-    const parsed = TenantBody.safeParse({ name: positionals[0] });
-    if (!parsed.success) throw new UsageError(`tenants add NAME: ${TENANT_NAME_RULE}`);
-    const result = await withDb((db) => ensureTenant(db, parsed.data.name));
-    return console.log(json ? JSON.stringify(result) : `${result.name} ${result.created ? "created" : "exists"}`);
+  for (const [name, raw] of inv.values) {
+    if (name in GLOBAL_FLAGS || name === "break-glass" || name === "from") continue;
+    const alias = inv.command.aliases?.[name];
+    const flag = alias ? alias.flag.map((f) => byName.get(f)).find(Boolean) : byName.get(name);
+    if (!flag) throw new UsageError(`${inv.command.words.join(" ")} has no --${name} (see --help)`);
+    put(flag, alias && "value" in alias ? alias.value : parseFlagValue(flag, raw));
   }
-  if (area === "tenants" && verb === "list") {
-    const tenants = await withDb(listTenants);
-    return console.log(json ? JSON.stringify({ tenants }) : tenants.map((t) => t.name).join("\n"));
+  // A switch not given is off, also where the API wants the field said (a workspace's hideForUnauthorized).
+  for (const f of op.flags) {
+    if (f.kind === "boolean" && f.required && f.in === "body" && f.path.length === 1 && body[f.path[0]!] === undefined)
+      body[f.path[0]!] = false;
   }
-  if (area === "workspaces") {
-    const name = positionals[0];
-    if (verb === "list") {
-      const all = await withDb(listWorkspaces);
-      return console.log(
-        json
-          ? JSON.stringify({ workspaces: all })
-          : all.map((w) => `${w.name}  ${JSON.stringify(w.roleGroups)}${w.hideForUnauthorized ? "  (hidden)" : ""}`).join("\n"),
-      );
-    }
-    if (!name || !WORKSPACE_NAME.test(name)) throw new UsageError(`workspaces ${verb ?? ""} NAME: a Kubernetes namespace name`);
-    if (verb === "show") {
-      const w = await withDb((db) => getWorkspace(db, name));
-      if (!w) throw new UsageError(`no workspace ${name}`);
-      return console.log(JSON.stringify(w, null, json ? undefined : 2));
-    }
-    if (verb === "put") {
-      let roles: unknown = list(values.roles);
-      if (values["roles-json"] !== undefined) {
-        try {
-          roles = JSON.parse(values["roles-json"]);
-        } catch {
-          throw new UsageError("--roles-json: not JSON");
-        }
-      }
-      const parsed = WorkspaceBody.safeParse({ roles, hideForUnauthorized: values.hide ?? false, description: values.description });
-      if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
-      const { workspace, created } = await withDb((db) =>
-        putWorkspace(db, { name, ...parsed.data, updatedBy: `cli:${process.env.USER ?? "operator"}` }),
-      );
-      return console.log(json ? JSON.stringify({ ...workspace, created }) : `${name} ${created ? "created" : "updated"}`);
-    }
-    if (verb === "delete") {
-      const deleted = await withDb((db) => deleteWorkspace(db, name));
-      if (!deleted) throw new UsageError(`no workspace ${name}`);
-      return console.log(json ? JSON.stringify({ deleted: name, namespace: "untouched" }) : `${name} deleted (the namespace is untouched)`);
-    }
-  }
-  if (area === "limits") return limitsCommand(verb, positionals, values, json);
-  if (area === "usage") {
-    const q = UsageQuery.safeParse({
-      resolution: values.resolution ?? verb, // `usage hour` as well as `usage --resolution hour`
-      tenant: values.tenant,
-      subject: values.subject,
-      keyId: values.key,
-      routeGroup: values.group,
-      since: values.since,
-      until: values.until,
-    });
-    if (!q.success) throw new UsageError(q.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
-    const since =
-      q.data.since ?? new Date(Date.now() - { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 }[q.data.resolution]);
-    const rows = await withDb((db) => queryUsage(db, { ...q.data, since }));
-    if (json) return console.log(JSON.stringify({ resolution: q.data.resolution, since: since.toISOString(), usage: rows }));
-    for (const r of rows)
-      console.log(
-        `${r.at}  ${r.routeGroup.padEnd(9)} tenant=${r.tenant ?? "-"} subject=${r.subject} key=${r.keyId ?? "-"}  requests=${r.requests} cost=${r.cost} refused=${r.refused}`,
-      );
-    return;
-  }
-  throw new UsageError(
-    "usage: keys create|list|show|revoke|rotate|import-prefect, tenants add|list, workspaces list|show|put|delete, limits list|set|mode|delete, usage (see scripts/admin.ts)",
-  );
+  inv.command.complete?.(body);
+  let path = op.path;
+  for (const p of op.pathParams) path = path.replace(`{${p}}`, encodeURIComponent(pathParams[p] ?? ""));
+  const q = query.toString();
+  return { path: q ? `${path}?${q}` : path, body: op.hasBody ? body : undefined };
 }
 
-function printLimit(l: RateLimitView, json: boolean) {
-  if (json) return console.log(JSON.stringify(l));
-  const quota = l.quota ? ` quota ${l.quota.limit}/${l.quota.period}` : "";
-  console.log(
-    `${l.id}  ${l.targetKind}=${l.target} group=${l.routeGroup} rate ${l.rate.limit}/${l.rate.windowS}s${quota} ${l.mode}  refused=${l.refused} wouldHaveRefused=${l.wouldHaveRefused}`,
-  );
+async function call(target: Target, method: string, path: string, body?: unknown): Promise<{ status: number; answer: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(`${target.url}${path}`, {
+      method: method.toUpperCase(),
+      headers: {
+        authorization: `Bearer ${target.adminKey}`,
+        "user-agent": USER_AGENT,
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new Unreachable(`cannot reach the gateway at ${target.url} (from ${target.urlFrom}): is it running? (npm start)`);
+  }
+  const text = await res.text();
+  let answer: unknown = text;
+  try {
+    answer = JSON.parse(text);
+  } catch {}
+  return { status: res.status, answer };
 }
 
-const operator = () => `cli:${process.env.USER ?? "operator"}`;
+/** A refusal in words: each refused field as the flag that set it. */
+function refusal(status: number, answer: unknown, op: ResolvedOperation | null, command: Command | null): Error {
+  const error = (answer as { error?: { code?: string; message?: string; fields?: { field: string; problem: string }[] } })?.error;
+  const flagOf = (field: string) => {
+    const flag = op?.flags.find((f) => field === f.path.join(".") || field.startsWith(`${f.path.join(".")}.`));
+    if (!flag) return field;
+    const alias = Object.entries(command?.aliases ?? {}).find(([, a]) => a.flag.includes(flag.name) && !("value" in a));
+    return `--${alias?.[0] ?? flag.name}`;
+  };
+  const message = error?.fields?.length
+    ? error.fields.map((f) => `${flagOf(f.field)}: ${f.problem}`).join("; ")
+    : `${error?.message ?? (typeof answer === "string" ? answer.slice(0, 200) : "no details")}`;
+  const text = `gateway answered ${status}${error?.code ? ` ${error.code}` : ""}: ${message}`;
+  return status >= 400 && status < 500 ? new UsageError(text) : new Error(text);
+}
 
-async function limitsCommand(
-  verb: string | undefined,
-  positionals: string[],
-  values: Record<string, string | boolean | undefined>,
-  json: boolean,
-): Promise<void> {
-  const str = (name: string) => (typeof values[name] === "string" ? (values[name] as string) : undefined);
-  const num = (name: string) => (str(name) === undefined ? undefined : Number(str(name)));
-  if (verb === "list") {
-    const all = await withDb(listRateLimitViews);
-    if (json) return console.log(JSON.stringify({ limits: all }));
-    for (const l of all) printLimit(l, false);
-    return;
+/** The admin API's document: the gateway's own, or this checkout's when no gateway can be asked (help only). */
+async function documentFor(target: Target | null): Promise<{ doc: OpenApiDocument; from: string }> {
+  if (target?.adminKey) {
+    const { status, answer } = await call(target, "get", "/admin/openapi.json");
+    if (status !== 200) throw refusal(status, answer, null, null);
+    return { doc: answer as OpenApiDocument, from: target.url };
   }
-  if (verb === "set") {
-    const parsed = LimitBody.safeParse({
-      kind: str("kind"),
-      target: str("target"),
-      routeGroup: str("group"),
-      rate: { limit: num("rate"), windowS: num("window") },
-      quota: str("quota") === undefined ? undefined : { limit: num("quota"), period: str("period") ?? "day" },
-      mode: values.shadow ? "shadow" : "enforce",
-      description: str("description"),
-    });
-    if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${i.path.join(".") || "?"}: ${i.message}`).join("; "));
-    const b = parsed.data;
-    const api = (await viaApi("POST", "/admin/limits", b)) as RateLimitView | null;
-    if (api) return printLimit(api, json);
-    const { limit } = await withDb((db) =>
-      putRateLimit(
-        db,
-        {
-          targetKind: b.kind,
-          target: b.target,
-          routeGroup: b.routeGroup,
-          rate: b.rate,
-          quota: b.quota ?? null,
-          mode: b.mode,
-          description: b.description ?? null,
-        },
-        operator(),
-      ),
-    );
-    console.error(
-      "note: gateways read it within KEY_CACHE_TTL_S; use the admin API (or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY) for effect within seconds",
-    );
-    return printLimit(limit, json);
+  return { doc: await localDocument(), from: "this checkout (no gateway asked)" };
+}
+
+/** This checkout's admin API document, built from the same source the gateway runs. */
+async function localDocument(): Promise<OpenApiDocument> {
+  const { adminApis, adminRoutes } = await import("../src/admin/routes.ts");
+  const { engines } = await import("../src/engines/index.ts");
+  const admin = adminRoutes(async () => new Response(null, { status: 500 }), engines);
+  return adminApis.get(admin)!.document("http://127.0.0.1") as unknown as OpenApiDocument;
+}
+
+function topHelp(doc: OpenApiDocument, area?: string): string {
+  const lines = [
+    "npm run admin -- <command> [flags]      (a client of the gateway's admin API)",
+    "",
+    "Commands:",
+    ...commandsOf(area).map((c) => {
+      const op = doc.paths[c.path]?.[c.method];
+      const args = (c.positionals ?? [...c.path.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => ({ name: m[1]!.toUpperCase(), optional: false })))
+        .map((p) => (p.optional ? `[${p.name}]` : p.name))
+        .join(" ");
+      return `  ${`${c.words.join(" ")} ${args}`.trim().padEnd(34)} ${op?.summary ?? "(not offered by this gateway)"}`;
+    }),
+    "",
+    "Every command takes --help (its flags), --json, --url URL and --body JSON.",
+    "Gateway: --url, FLOWGATE_URL, the config file's url, or the local stack of `npm start`.",
+    `Admin key: FLOWGATE_ADMIN_KEY, or the config file's adminKey. Config file: ${configPath()} (mode 600):`,
+    '  {"url": "https://gateway.example", "adminKey": "fgk_..."}',
+    "The first admin key of a new database: keys create --tenant T --subject S --admin (no admin key set).",
+  ];
+  return lines.join("\n");
+}
+
+function commandHelp(inv: Command, op: ResolvedOperation, from: string): string {
+  const aliasesOf = (f: Flag) =>
+    Object.entries(inv.aliases ?? {})
+      .filter(([, a]) => a.flag.includes(f.name))
+      .map(([n, a]) => ` (or --${n}${"value" in a ? `, sets ${JSON.stringify(a.value)}` : ""})`)
+      .join("");
+  const positionals = inv.positionals ?? op.pathParams.map((p) => ({ name: p.toUpperCase(), optional: false }));
+  const extra: string[] = [];
+  if (inv.words.join(" ") === "keys create")
+    extra.push("  --break-glass                      bootstrap even though the database has an admin key (all lost)");
+  if (inv.words.join(" ") === "keys import-prefect")
+    extra.push("  --from <postgres-url>              the replaced proxy's database (read here, sent in batches)");
+  return [
+    `npm run admin -- ${inv.words.join(" ")} ${positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)).join(" ")}`.trimEnd(),
+    `  ${op.summary}  (${op.method.toUpperCase()} ${op.path})`,
+    ...(op.description ? [`  ${op.description.replace(/\n+/g, " ")}`] : []),
+    "",
+    "Flags (from the admin API's document, " + from + "):",
+    ...op.flags
+      .filter((f) => !(inv.positionals ?? []).some((p) => p.to.in !== "path" && p.to.key === f.path[0]))
+      .map((f) => `  --${f.name.padEnd(32)} ${f.hint}${f.required ? ", required" : ""}${aliasesOf(f)}`),
+    ...extra,
+    ...Object.entries(GLOBAL_FLAGS).map(([n, d]) => `  --${n.padEnd(32)} ${d}`),
+  ].join("\n");
+}
+
+/** `keys import-prefect --from URL [--tenant T]`: rows read here, imported by the gateway in batches. */
+async function importPrefect(target: Target, inv: Invocation, op: ResolvedOperation): Promise<unknown> {
+  const from = inv.values.get("from");
+  if (typeof from !== "string") throw new UsageError("keys import-prefect needs --from <postgres-url> (the replaced proxy's database)");
+  const { default: pg } = await import("pg");
+  const source = new pg.Client({ connectionString: from });
+  await source.connect();
+  let rows: LegacyPrefectKeyRow[];
+  try {
+    rows = (await source.query("select user_id, scopes, api_key, key_issu_dt, key_expr_dt from prefect_api_keys order by user_id")).rows;
+  } finally {
+    await source.end();
   }
-  const id = positionals[0];
-  if (!id || !/^rl_[a-z0-9]{12}$/.test(id)) throw new UsageError(`limits ${verb ?? ""} needs a limit id (rl_ and 12 characters)`);
-  if (verb === "mode") {
-    const patch = LimitPatch.safeParse({ mode: positionals[1] });
-    if (!patch.success || !patch.data.mode) throw new UsageError("limits mode ID shadow|enforce");
-    const api = (await viaApi("PATCH", `/admin/limits/${id}`, patch.data)) as RateLimitView | null;
-    if (api) return printLimit(api, json);
-    const limit = await withDb((db) => updateRateLimit(db, id, patch.data, operator()));
-    if (!limit) throw new UsageError(`no limit ${id}`);
-    return printLimit(limit, json);
+  const report = { created: [] as unknown[], skipped: [] as unknown[], refused: [] as unknown[] };
+  const { body } = buildRequest(inv, op);
+  for (let i = 0; i === 0 || i < rows.length; i += PREFECT_IMPORT_MAX_ROWS) {
+    const batch = rows.slice(i, i + PREFECT_IMPORT_MAX_ROWS).map((r) => ({
+      ...r,
+      key_issu_dt: r.key_issu_dt instanceof Date ? r.key_issu_dt.toISOString() : r.key_issu_dt,
+      key_expr_dt: r.key_expr_dt instanceof Date ? r.key_expr_dt.toISOString() : r.key_expr_dt,
+    }));
+    const { status, answer } = await call(target, op.method, op.path, { ...body, rows: batch });
+    if (status !== 200) throw refusal(status, answer, op, inv.command);
+    const part = answer as typeof report;
+    report.created.push(...part.created);
+    report.skipped.push(...part.skipped);
+    report.refused.push(...part.refused);
   }
-  if (verb === "delete") {
-    const api = await viaApi("DELETE", `/admin/limits/${id}`);
-    if (api) return console.log(JSON.stringify(api));
-    const limit = await withDb((db) => deleteRateLimit(db, id));
-    if (!limit) throw new UsageError(`no limit ${id}`);
-    return console.log(json ? JSON.stringify({ deleted: id }) : `${id} deleted`);
+  return report;
+}
+
+async function run(argv: string[]): Promise<string> {
+  const json = argv.includes("--json");
+  const wantsHelp = argv.includes("--help") || argv.includes("-h") || argv[0] === "help";
+  const found = findCommand(argv);
+  const urlAt = argv.indexOf("--url");
+  const target = resolveTarget(urlAt >= 0 ? argv[urlAt + 1] : argv.find((a) => a.startsWith("--url="))?.slice(6));
+  if (!found) {
+    const area = argv[0] && !argv[0].startsWith("-") && argv[0] !== "help" ? argv[0] : undefined;
+    const verb = argv[1] && !argv[1].startsWith("-") ? argv[1] : undefined;
+    if (!wantsHelp && (!(area && COMMANDS.some((c) => c.words[0] === area)) || verb)) {
+      throw new UsageError(`no command ${argv.filter((a) => !a.startsWith("-")).join(" ") || "given"}; npm run admin -- --help lists them`);
+    }
+    const { doc } = await documentFor(target?.adminKey ? target : null).catch(async () => ({ doc: await localDocument() }));
+    return topHelp(doc, area);
   }
-  throw new UsageError("usage: limits list|set|mode|delete (see scripts/admin.ts)");
+  const { command, rest } = found;
+  const bootstrap = command.words.join(" ") === "keys create" && !target?.adminKey;
+  if (wantsHelp || bootstrap) {
+    const { doc, from } = await documentFor(bootstrap ? null : target).catch(async () => ({
+      doc: await localDocument(),
+      from: "this checkout (the gateway could not be asked)",
+    }));
+    const op = resolveOperation(doc, command.method, command.path);
+    if (wantsHelp) return commandHelp(command, op, from);
+    const switches = new Set([...op.flags.filter((f) => f.kind === "boolean").map((f) => f.name), "json", "break-glass"]);
+    const { values, positionals } = splitWords(rest, (n) => switches.has(n) || "value" in (command.aliases?.[n] ?? {}));
+    const { body } = buildRequest({ command, values, positionals }, op);
+    if ((body as { admin?: unknown }).admin !== true) {
+      throw new UsageError(
+        target
+          ? `no admin key: set FLOWGATE_ADMIN_KEY (or adminKey in ${configPath()}) to ask ${target.url}`
+          : "no admin key and no gateway: start one (npm start) or set FLOWGATE_URL and FLOWGATE_ADMIN_KEY",
+      );
+    }
+    const { bootstrapAdminKey } = await import("./cli/bootstrap.ts");
+    const created = await bootstrapAdminKey(body as Record<string, unknown>, values.has("break-glass"));
+    return json ? JSON.stringify(created) : command.print!(created);
+  }
+  if (!target) throw new UsageError("no gateway: start one (npm start), or set FLOWGATE_URL (or url in the config file)");
+  if (!target.adminKey) throw new UsageError(`no admin key: set FLOWGATE_ADMIN_KEY (or adminKey in ${configPath()})`);
+  const { doc } = await documentFor(target);
+  const op = resolveOperation(doc, command.method, command.path);
+  const switches = new Set([...op.flags.filter((f) => f.kind === "boolean").map((f) => f.name), "json"]);
+  const { values, positionals } = splitWords(rest, (n) => switches.has(n) || "value" in (command.aliases?.[n] ?? {}));
+  values.delete("url");
+  const inv = { command, values, positionals };
+  if (command.words.join(" ") === "keys import-prefect") {
+    const report = await importPrefect(target, inv, op);
+    return json ? JSON.stringify(report) : JSON.stringify(report, null, 2);
+  }
+  const req = buildRequest(inv, op);
+  const { status, answer } = await call(target, op.method, req.path, req.body);
+  if (status >= 300) throw refusal(status, answer, op, command);
+  if (json) return JSON.stringify(answer);
+  return command.print ? command.print(answer) : JSON.stringify(answer, null, 2);
 }
 
 run(process.argv.slice(2)).then(
-  () => process.exit(0),
+  (out) => {
+    console.log(out);
+    process.exit(0);
+  },
   (err) => {
-    const message = err instanceof UsageError ? err.message : `failed: ${err instanceof Error ? err.message : String(err)}`;
+    const message =
+      err instanceof UsageError || err instanceof Unreachable ? err.message : `failed: ${err instanceof Error ? err.message : String(err)}`;
     if (process.argv.includes("--json")) console.log(JSON.stringify({ error: { message } }));
     else console.error(message);
     process.exit(err instanceof UsageError ? 2 : 1);

@@ -37,6 +37,13 @@ export const DEFAULT_ROTATION_GRACE_S = 3_600;
 export const MAX_ROTATION_GRACE_S = 30 * 86_400;
 
 /**
+ * Rows of the replaced Prefect proxy's key table per `POST /admin/keys/import-prefect`: each row is a hash and two
+ * queries, so a batch stays well inside one request's time and the admin body limit (64 KiB); the CLI sends a
+ * larger table in batches of this size.
+ */
+export const PREFECT_IMPORT_MAX_ROWS = 100;
+
+/**
  * Cron purge: KV keys listed per page (KV's maximum), and pages per run. Each deletion is a subrequest; 4 pages of
  * deletions stay within the paid plan's 1,000 subrequests, and a run resumes where the last stopped.
  */

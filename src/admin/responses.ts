@@ -38,6 +38,13 @@ export const RotatedKey = CreatedKey.extend({ previous: z.object({ id: z.string(
 });
 export const Tenant = z.object({ name: z.string(), createdAt: instant }).meta({ id: "Tenant" });
 export const TenantList = z.object({ tenants: z.array(Tenant) });
+export const PrefectImportReport = z
+  .object({
+    created: z.array(z.object({ id: z.string(), subject: z.string() })),
+    skipped: z.array(z.object({ subject: z.string(), reason: z.string() })),
+    refused: z.array(z.object({ subject: z.string(), reason: z.string() })),
+  })
+  .meta({ id: "PrefectImportReport" });
 export const TenantCreated = z.object({ name: z.string(), created: z.boolean() }).catchall(z.unknown());
 export const AuditEventView = z
   .object({

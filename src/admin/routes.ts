@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
-import { DEFAULT_ROTATION_GRACE_S } from "../constants";
+import { DEFAULT_ROTATION_GRACE_S, PREFECT_IMPORT_MAX_ROWS } from "../constants";
 import { bumpCacheEpoch, setLogLevelOverride } from "../control";
 import { recordAudit, settleAudit } from "../audit";
 import { lastScheduledRun } from "../cron/purge";
@@ -31,6 +31,7 @@ import {
   KeyList,
   KeyView,
   LogLevelSet,
+  PrefectImportReport,
   Purged,
   Revoked,
   RotatedKey,
@@ -38,7 +39,18 @@ import {
   TenantList,
 } from "./responses";
 import { publishRevocation } from "../identity/revocation";
-import { AuditQuery, CreateKeyBody, KeyListQuery, RevokeTokenBody, RotateKeyBody, TenantBody, jsonBody, parseOr400 } from "./validation";
+import {
+  AuditQuery,
+  CreateKeyBody,
+  KeyListQuery,
+  PrefectImportBody,
+  RevokeTokenBody,
+  RotateKeyBody,
+  TenantBody,
+  jsonBody,
+  parseOr400,
+} from "./validation";
+import { importLegacyPrefectKeys } from "../store/prefectImport";
 
 /** Admin bodies are small; anything larger is refused before parsing. */
 const ADMIN_MAX_BODY_BYTES = 65_536;
@@ -46,12 +58,28 @@ const KEY_ID = /^[a-z0-9]{12}$/;
 
 const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.get("config"), work);
 
-/** Records an admin action, with who did it, without delaying the answer. */
+/**
+ * Which door an admin action came through, for the audit trail: the console (a browser session), the operator
+ * CLI (it names itself in `User-Agent`), or the API. Informational: the principal is what authorizes.
+ */
+function doorOf(c: AppContext): "console" | "cli" | "api" {
+  if (c.get("principal")?.kind === "session") return "console";
+  return /^flowgate-cli\//.test(c.req.header("user-agent") ?? "") ? "cli" : "api";
+}
+
+/** Records an admin action, with who did it and through which door, without delaying the answer. */
 function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKeyId" | "requestId" | "decision">) {
   const p = requirePrincipal(c);
   recordAudit(
     c,
-    { ...event, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId") },
+    {
+      ...event,
+      details: { ...event.details, door: doorOf(c) },
+      decision: "DONE",
+      actorSubject: p.subject,
+      actorKeyId: p.keyId ?? null,
+      requestId: c.get("requestId"),
+    },
     "admin.action",
   );
 }
@@ -281,6 +309,39 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       await writeKvEntry(c.env.KEY_CACHE, c.get("control").cacheEpoch, toKeyRecord(result.old), c.get("config").keyCacheTtlS);
       audit(c, { action: "key.rotate", target: id, tenant: result.row.tenant, details: { newKeyId: result.row.id, graceS } });
       return c.json({ ...toKeyView(result.row), key: result.key, previous: { id, expiresAt: result.old.expiresAt?.toISOString() } }, 201);
+    },
+  );
+
+  api.route(
+    {
+      method: "post",
+      path: "/keys/import-prefect",
+      tag: "keys",
+      summary: `Import keys from the replaced Prefect proxy's prefect_api_keys rows (at most ${PREFECT_IMPORT_MAX_ROWS} a call); idempotent`,
+      description:
+        "Each client keeps its key: only its SHA-256 is stored. A key already known is skipped; a row that cannot be imported is reported with why.",
+      body: PrefectImportBody,
+      examples: {
+        oneRow: {
+          tenant: "prefect",
+          rows: [{ user_id: "USERID", scopes: "mutation/*, query/*", api_key: "TestKey001", key_issu_dt: "2021-12-27", key_expr_dt: "2099-12-31" }],
+        },
+      },
+      responses: { 200: { description: "what was created, skipped and refused", schema: PrefectImportReport } },
+    },
+    async (c) => {
+      const body = parseOr400(PrefectImportBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
+      const importer = requirePrincipal(c);
+      const report = await db(c, (d) => importLegacyPrefectKeys(d, body.rows, body.tenant, `import:prefect:${importer.subject}`));
+      if (report.created.length > 0) {
+        await tenantsChanged(c, engines);
+        audit(c, {
+          action: "key.import",
+          tenant: body.tenant,
+          details: { source: "prefect_api_keys", created: report.created.map((r) => r.id), refused: report.refused.length },
+        });
+      }
+      return c.json(report);
     },
   );
 

@@ -2,7 +2,7 @@
  * Admin request bodies and queries. zod schemas; a failure is a 400 naming the fields, never echoing values.
  */
 import { z } from "zod";
-import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S } from "../constants";
+import { ADMIN_LIST_DEFAULT_LIMIT, ADMIN_LIST_MAX_LIMIT, MAX_ROTATION_GRACE_S, PREFECT_IMPORT_MAX_ROWS } from "../constants";
 import { badRequest } from "../errors";
 import { readJsonBody } from "../proxy/json";
 import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
@@ -54,6 +54,30 @@ export const CreateKeyBody = z
     message: "must be before expiresAt",
     path: ["notBefore"],
   });
+
+/**
+ * Rows of the replaced Prefect proxy's `prefect_api_keys`, read by the operator CLI from that database and sent
+ * here in batches, so the import is made (and audited) by the gateway like any key change. The values are checked
+ * row by row by the import itself (src/store/prefectImport.ts), which reports each refusal.
+ */
+export const PrefectImportBody = z
+  .object({
+    tenant: tenant.default("default"),
+    rows: z
+      .array(
+        z
+          .object({
+            user_id: z.unknown(),
+            scopes: z.unknown(),
+            api_key: z.unknown(),
+            key_issu_dt: z.unknown(),
+            key_expr_dt: z.unknown(),
+          })
+          .strip(),
+      )
+      .max(PREFECT_IMPORT_MAX_ROWS),
+  })
+  .strict();
 
 export const RotateKeyBody = z.object({ gracePeriodS: z.number().int().min(0).max(MAX_ROTATION_GRACE_S).optional() }).strict();
 

@@ -105,12 +105,22 @@ describe("npm start", () => {
   });
 });
 
-describe("npm run admin beside another holder", () => {
+describe("npm run admin's bootstrap beside another holder", () => {
+  // The one command that opens the database itself: the first admin key, with no admin key to ask a gateway with.
+  const bootstrap = ["keys", "create", "--tenant", "ops", "--subject", "root", "--admin"];
+  const direct = (dir: string) => ({
+    FLOWGATE_DATA_DIR: dir,
+    DATABASE_URL: "",
+    FLOWGATE_URL: "",
+    FLOWGATE_ADMIN_KEY: "",
+    FLOWGATE_CONFIG: join(dir, "no-cli-config.json"),
+  });
+
   it("never opens the local database while another process holds it", async () => {
     const dir = dataDir();
     const holder = otherProcess();
     writeFileSync(join(dir, "stack.json"), JSON.stringify({ pid: holder.pid, role: "cli" }));
-    const r = await run("scripts/admin.ts", ["tenants", "list"], { FLOWGATE_DATA_DIR: dir, DATABASE_URL: "" });
+    const r = await run("scripts/admin.ts", bootstrap, direct(dir));
     expect(r.code).not.toBe(0);
     expect(r.out).toContain(`the operator CLI (pid ${holder.pid}) has the local database open`);
     expect(existsSync(join(dir, "pglite"))).toBe(false);
@@ -121,7 +131,7 @@ describe("npm run admin beside another holder", () => {
     const gone = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
     await new Promise((r) => gone.once("exit", r));
     writeFileSync(join(dir, "stack.json"), JSON.stringify({ pid: gone.pid, role: "stack" }));
-    const r = await run("scripts/admin.ts", ["tenants", "add", "acme"], { FLOWGATE_DATA_DIR: dir, DATABASE_URL: "" }, 60_000);
+    const r = await run("scripts/admin.ts", bootstrap, direct(dir), 60_000);
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, "pglite"))).toBe(true);
     expect(existsSync(join(dir, "stack.json"))).toBe(false);

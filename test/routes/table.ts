@@ -296,6 +296,10 @@ export const ROUTES: RouteEntry[] = [
   }),
   admin("GET", "/admin/keys/:id", get("/admin/keys/zzzzzzzzzzzz")),
   admin("DELETE", "/admin/keys/:id", del("/admin/keys/zzzzzzzzzzzz")),
+  admin("POST", "/admin/keys/import-prefect", post("/admin/keys/import-prefect", { tenant: "acme", rows: [] }), {
+    tenant: "acme",
+    rows: [{ user_id: "rt", scopes: "query/*", api_key: DEEP, key_issu_dt: null, key_expr_dt: null }],
+  }),
   admin("POST", "/admin/keys/:id/rotate", post("/admin/keys/zzzzzzzzzzzz/rotate", {}), { gracePeriodS: DEEP }),
   admin("GET", "/admin/tenants", get("/admin/tenants")),
   admin("POST", "/admin/tenants", post("/admin/tenants", { name: "route-table" }), { name: DEEP }),
