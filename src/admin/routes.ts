@@ -324,7 +324,15 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       examples: {
         oneRow: {
           tenant: "prefect",
-          rows: [{ user_id: "USERID", scopes: "mutation/*, query/*", api_key: "TestKey001", key_issu_dt: "2021-12-27", key_expr_dt: "2099-12-31" }],
+          rows: [
+            {
+              user_id: "USERID",
+              scopes: "mutation/*, query/*",
+              api_key: "TestKey001",
+              key_issu_dt: "2021-12-27",
+              key_expr_dt: "2099-12-31",
+            },
+          ],
         },
       },
       responses: { 200: { description: "what was created, skipped and refused", schema: PrefectImportReport } },
