@@ -103,13 +103,18 @@ const ROUTES: readonly [method: string, pattern: string, params: Params][] = [
   ["GET", "workflows/{namespace}/{name}/{podName}/log", { ...podLog("logOptions"), grep: "string", selector: "string" }],
 ];
 
-/** The parameters `method /api/v1/<segments>` takes (none when the route takes no query). */
+/**
+ * The parameters `method /api/v1/<segments>` takes (none when the route takes no query). A trailing `/` after a
+ * fixed name (`archived-workflows/`, as the UI asks) is the same route.
+ */
 export function routeParams(method: string, segments: readonly string[]): Params {
   const m = method === "HEAD" ? "GET" : method;
+  const trimmed = segments.at(-1) === "" ? segments.slice(0, -1) : null;
   for (const [routeMethod, pattern, params] of ROUTES) {
     if (routeMethod !== m) continue;
     const parts = pattern.split("/");
-    if (parts.length === segments.length && parts.every((p, i) => p.startsWith("{") || p === segments[i])) return params;
+    const matches = (s: readonly string[]) => parts.length === s.length && parts.every((p, i) => p.startsWith("{") || p === s[i]);
+    if (matches(segments) || (trimmed !== null && !parts.at(-1)!.startsWith("{") && matches(trimmed))) return params;
   }
   return {};
 }
