@@ -68,7 +68,9 @@ export function selectorNamespaces(selector: string | null): Verdict<SelectedNam
   for (const term of selector.split(",")) {
     const m = /^metadata\.namespace(==|=|!=)(.*)$/.exec(term);
     if (!m) {
-      if (/namespace/i.test(term)) return refuse("listOptions.fieldSelector: name the namespace as metadata.namespace=<name>");
+      // The field a term selects on is what stands before its operator (a name may hold the word).
+      if (/namespace/i.test(term.split(/!=|=/)[0]!))
+        return refuse("listOptions.fieldSelector: name the namespace as metadata.namespace=<name>");
       continue;
     }
     if (!NAMESPACE.test(m[2]!)) return refuse("listOptions.fieldSelector: not a namespace");
