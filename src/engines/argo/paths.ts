@@ -11,8 +11,12 @@ import { allow, refuse, type Verdict } from "../../verdict";
 export type ArgoTarget =
   /** One namespace (from the path or the query). */
   | { kind: "namespaced"; namespace: string; stream: boolean }
-  /** A listing across namespaces: the answer's `items` are filtered to the caller's workspaces. */
-  | { kind: "cluster-list" }
+  /**
+   * A listing across namespaces: the answer's `items` are filtered to the caller's workspaces, or to `within` when
+   * the query names one (Argo's sensor and event-source listings ignore `listOptions`, so a query's namespace is
+   * no promise about the answer).
+   */
+  | { kind: "cluster-list"; within?: string }
   /** An archived workflow by uid: its namespace is learnt from the upstream before anything is done. */
   | { kind: "archived"; uid: string }
   /** Not about any namespace (version, info, userinfo; reading cluster templates). */
@@ -108,6 +112,8 @@ function withQuery(namespace: string | null, query: URLSearchParams, stream: boo
     return namespaced(namespace);
   }
   if (inQuery.length > 1) return malformed("more than one namespace in the query");
+  if (inQuery.length === 1 && listing && !stream)
+    return excludes ? namespaced(inQuery[0]!) : allow({ kind: "cluster-list", within: inQuery[0]! });
   if (inQuery.length === 1) return namespaced(inQuery[0]!);
   if (stream) return tooWide("watching every namespace is not allowed: name a workspace");
   return listing ? allow({ kind: "cluster-list" }) : tooWide("name a workspace");

@@ -149,7 +149,11 @@ export function argoRoutes(): Hono<AppEnv> {
         return send(c, path, await bodyIn(c, target.namespace));
       }
       case "cluster-list": {
-        const allowed = await enterable(c.get("services"), p);
+        let allowed = await enterable(c.get("services"), p);
+        if (target.within !== undefined) {
+          requireWorkspace(allowed, target.within);
+          allowed = new Set([target.within]);
+        }
         const res = await send(c, path);
         if (res.status >= 300) return res; // an error answer carries no items
         // A listing is `{items: [...]}` (Argo writes `items: null` when empty); any other shape could carry

@@ -127,6 +127,20 @@ describe("a request Argo could read two ways is refused, and Argo is not asked",
   });
 });
 
+describe("a listing whose namespace only the query names", () => {
+  it("is still filtered, to that namespace: Argo's sensor and event-source listings ignore listOptions", async () => {
+    for (const path of [
+      `/argo/api/v1/workflows/?listOptions.fieldSelector=${sel("alpha")}`,
+      "/argo/api/v1/archived-workflows?namespace=alpha",
+    ]) {
+      const res = await as(ab, path);
+      expect(res.status, path).toBe(200);
+      const { items } = (await res.json()) as { items: { metadata: { namespace: string } }[] };
+      expect(items.map((i) => i.metadata.namespace)).toEqual(["alpha"]);
+    }
+  });
+});
+
 describe("what reaches Argo is the gateway's own serialization", () => {
   it("a body arrives re-encoded from the checked value, as JSON whatever the client called it", async () => {
     const text =
