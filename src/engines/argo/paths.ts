@@ -11,8 +11,12 @@ import { allow, refuse, type Verdict } from "../../verdict";
 export type ArgoTarget =
   /** One namespace (from the path or the query). */
   | { kind: "namespaced"; namespace: string; stream: boolean }
-  /** A listing across namespaces: the answer's `items` are filtered to the caller's workspaces. */
-  | { kind: "cluster-list" }
+  /**
+   * A listing across namespaces: the answer's `items` are filtered to the caller's workspaces, or to `within` when
+   * the query names one (Argo's sensor and event-source listings ignore `listOptions`, so a query's namespace is
+   * no promise about the answer).
+   */
+  | { kind: "cluster-list"; within?: string }
   /** An archived workflow by uid: its namespace is learnt from the upstream before anything is done. */
   | { kind: "archived"; uid: string }
   /** Not about any namespace (version, info, userinfo; reading cluster templates). */
@@ -48,48 +52,74 @@ const WATCHES = new Set(["workflow-events"]);
 /** A Kubernetes namespace name (DNS label). */
 export const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-/** `metadata.namespace=X` (or `==X`) in a field selector, or null; a malformed one is refused. */
-export function selectorNamespaces(selector: string | null): Verdict<string[]> {
-  if (selector === null) return allow([]);
-  const out: string[] = [];
-  for (const term of selector.split(",")) {
-    const m = /^\s*metadata\.namespace\s*(==|=|!=)\s*(.*?)\s*$/.exec(term);
-    if (!m) continue;
-    if (m[1] === "!=") continue; // widens, never narrows: a cross-namespace answer is filtered anyway
-    if (!NAMESPACE.test(m[2]!)) return refuse("listOptions.fieldSelector: not a namespace");
-    out.push(m[2]!);
-  }
-  return allow(out);
+/** What a field selector says of namespaces: those it selects (`=`, `==`), and whether it excludes one (`!=`). */
+export interface SelectedNamespaces {
+  readonly equal: readonly string[];
+  readonly excludes: boolean;
 }
 
-/** Namespaces named in the query (`namespace`, `listOptions.fieldSelector`). */
-export function queryNamespaces(query: URLSearchParams): Verdict<string[]> {
+/**
+ * The namespaces in `listOptions.fieldSelector`, read as Argo reads them (argo-workflows server/utils/list_options.go
+ * `BuildListOptions`: the selector split on `,`, each term matched by exact prefix `metadata.namespace!=`, `==`,
+ * `=`). A term naming the namespace in any other form (spaces, case, another operator) is refused, and so is a `\`
+ * (Kubernetes' field selectors read `\,` as an escaped comma, Argo's split does not).
+ */
+export function selectorNamespaces(selector: string | null): Verdict<SelectedNamespaces> {
+  if (selector === null) return allow({ equal: [], excludes: false });
+  if (selector.includes("\\")) return refuse("listOptions.fieldSelector: a backslash is not accepted");
+  const equal: string[] = [];
+  let excludes = false;
+  for (const term of selector.split(",")) {
+    const m = /^metadata\.namespace(==|=|!=)(.*)$/.exec(term);
+    if (!m) {
+      // The field a term selects on is what stands before its operator (a name may hold the word).
+      if (/namespace/i.test(term.split(/!=|=/)[0]!))
+        return refuse("listOptions.fieldSelector: name the namespace as metadata.namespace=<name>");
+      continue;
+    }
+    if (!NAMESPACE.test(m[2]!)) return refuse("listOptions.fieldSelector: not a namespace");
+    if (m[1] === "!=") excludes = true;
+    else equal.push(m[2]!);
+  }
+  return allow({ equal, excludes });
+}
+
+/** Namespaces named in a decided query (src/engines/argo/query.ts): `namespace`, `listOptions.fieldSelector`. */
+export function queryNamespaces(query: URLSearchParams): Verdict<SelectedNamespaces> {
   const fromSelector = selectorNamespaces(query.get("listOptions.fieldSelector"));
   if (!fromSelector.ok) return fromSelector;
-  const out = [...fromSelector.value];
-  for (const ns of query.getAll("namespace")) {
-    if (ns === "") continue;
+  const equal = [...fromSelector.value.equal];
+  const ns = query.get("namespace");
+  if (ns !== null && ns !== "") {
     if (!NAMESPACE.test(ns)) return refuse("namespace: not a namespace");
-    out.push(ns);
+    equal.push(ns);
   }
-  return allow([...new Set(out)]);
+  return allow({ equal: [...new Set(equal)], excludes: fromSelector.value.excludes });
 }
 
 function withQuery(namespace: string | null, query: URLSearchParams, stream: boolean, listing: boolean): ArgoDecision {
   const named = queryNamespaces(query);
   if (!named.ok) return named;
-  const inQuery = named.value;
+  const { equal: inQuery, excludes } = named.value;
+  // `metadata.namespace!=X` makes Argo list every namespace but X, whatever the path names: only a cross-namespace
+  // listing, whose answer is filtered, may carry it.
+  const namespaced = (ns: string): ArgoDecision =>
+    excludes
+      ? tooWide("metadata.namespace!= reaches other workspaces: name a workspace with =")
+      : allow({ kind: "namespaced", namespace: ns, stream });
   if (namespace !== null) {
     if (inQuery.some((ns) => ns !== namespace)) return malformed("the namespace in the query differs from the path");
-    return allow({ kind: "namespaced", namespace, stream });
+    return namespaced(namespace);
   }
   if (inQuery.length > 1) return malformed("more than one namespace in the query");
-  if (inQuery.length === 1) return allow({ kind: "namespaced", namespace: inQuery[0]!, stream });
+  if (inQuery.length === 1 && listing && !stream)
+    return excludes ? namespaced(inQuery[0]!) : allow({ kind: "cluster-list", within: inQuery[0]! });
+  if (inQuery.length === 1) return namespaced(inQuery[0]!);
   if (stream) return tooWide("watching every namespace is not allowed: name a workspace");
   return listing ? allow({ kind: "cluster-list" }) : tooWide("name a workspace");
 }
 
-/** The target of `<method> /api/v1/<segments...>?<query>`. */
+/** The target of `<method> /api/v1/<segments...>?<query>`, the query as decided (src/engines/argo/query.ts). */
 export function argoTarget(method: string, segments: readonly string[], query: URLSearchParams): ArgoDecision {
   const [resource, second, third] = segments;
   const unknown = allow<ArgoTarget>({ kind: "unknown" });
@@ -130,8 +160,9 @@ export function argoTarget(method: string, segments: readonly string[], query: U
 export function bodyNamespaces(body: unknown): string[] {
   if (!isObj(body)) return [];
   const out: string[] = [];
+  // A namespace that is not a string is kept in its JSON form, so it differs from every path's namespace.
   const add = (v: unknown) => {
-    if (v !== undefined && v !== null && v !== "") out.push(String(v));
+    if (v !== undefined && v !== null && v !== "") out.push(typeof v === "string" ? v : JSON.stringify(v));
   };
   add(body.namespace);
   if (isObj(body.metadata)) add(body.metadata.namespace);

@@ -20,7 +20,10 @@ import { requireAnswerDepth, requireJsonDepth } from "../../proxy/json";
 import { buildServices, requestServices, type Services } from "../../services";
 import { isObj } from "../../jsonValue";
 import { orThrow } from "../../verdict";
-import { NAMESPACE, argoTarget, bodyNamespaces, namespaceOf } from "./paths";
+import { decideBody } from "./body";
+import { readAsGo } from "./goJson";
+import { NAMESPACE, argoTarget, namespaceOf } from "./paths";
+import { decideQuery } from "./query";
 import { workspaceList } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
 
@@ -50,14 +53,16 @@ function segmentsOf(c: AppContext, prefix: string): string[] {
 
 const encodePath = (segments: readonly string[]) => segments.map(encodeURIComponent).join("/");
 
-/** The client's request, sent on as it came (its body streamed unless the route read it to check it). */
-function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
-  const method = c.req.method;
-  const stream = method === "GET" || method === "HEAD" ? undefined : c.req.raw.body;
-  return c
-    .get("services")
-    .upstream("argo")
-    .send({ path, method, headers: c.req.raw.headers, body: body ?? stream });
+/**
+ * The request as the gateway decided it: `path` rebuilt from the checked segments and the decided query, and the
+ * body, when there is one, the gateway's own JSON (`application/json` whatever the client said, so grpc-gateway
+ * never reads it as a form). The client's body is never streamed through.
+ */
+function send(c: AppContext, path: string, body?: string): Promise<Response> {
+  const headers = new Headers(c.req.raw.headers);
+  if (body === undefined) headers.delete("content-type");
+  else headers.set("content-type", "application/json");
+  return c.get("services").upstream("argo").send({ path, method: c.req.method, headers, body });
 }
 
 async function enterable(services: Services, p: Principal): Promise<Set<string>> {
@@ -69,24 +74,19 @@ function requireWorkspace(allowed: Set<string>, namespace: string): void {
 }
 
 /**
- * The body of a request acting in `namespace`, read and checked: every namespace it names must be that one. Any
- * request with a body (POST, PUT, PATCH, a DELETE with options) goes through here; none has a way around it.
+ * The body of a request, read as Argo reads it and decided (src/engines/argo/body.ts): acting in `namespace`, every
+ * namespace it names must be that one; null for the cluster-scoped routes. Any request with a body (POST, PUT,
+ * PATCH, a DELETE with options) goes through here; none has a way around it. Returns what Argo receives: the
+ * re-encoding of the checked value; nothing for a GET or HEAD or an empty body.
  */
-async function bodyIn(c: AppContext, namespace: string): Promise<Uint8Array | undefined> {
+async function bodyIn(c: AppContext, namespace: string | null): Promise<string | undefined> {
   if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.raw.body === null) return undefined;
-  const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
-  const text = utf8(bytes);
-  if (text.trim() !== "") {
-    requireJsonDepth(text);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw badRequest("body is not valid JSON");
-    }
-    if (bodyNamespaces(body).some((ns) => ns !== namespace)) throw badRequest("the namespace in the body differs from the path");
-  }
-  return bytes;
+  const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
+  if (text.trim() === "") return undefined;
+  requireJsonDepth(text);
+  if (namespace === null) return JSON.stringify(orThrow(readAsGo(text, [])));
+  const decided = orThrow(decideBody(text, namespace));
+  return decided.text;
 }
 
 /** Reads a JSON answer (a 502 when it is not JSON). */
@@ -131,23 +131,29 @@ export function argoRoutes(): Hono<AppEnv> {
     const p = requirePrincipal(c);
     const method = c.req.method;
     const segments = segmentsOf(c, `${ROUTE}/api/v1/`);
-    const query = new URL(c.req.url).searchParams;
+    // grpc-gateway reads a `:` in the last segment as a custom verb (runtime/mux.go); no Argo name holds one.
+    if (segments.some((s) => s.includes(":"))) throw badRequest("an Argo path segment may not hold ':'");
+    const query = orThrow(decideQuery(method, segments, new URL(c.req.url).searchParams));
     const target = orThrow(argoTarget(method, segments, query));
-    const path = `/api/v1/${encodePath(segments)}${[...query.keys()].length > 0 ? `?${query.toString()}` : ""}`;
+    const path = `/api/v1/${encodePath(segments)}${query.size > 0 ? `?${query.toString()}` : ""}`;
     switch (target.kind) {
       case "unknown":
         throw notFound("no such Argo route on this gateway");
       case "open":
-        return send(c, path);
+        return send(c, path, await bodyIn(c, null));
       case "cluster-admin":
         if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes are for flowgate admins");
-        return send(c, path);
+        return send(c, path, await bodyIn(c, null));
       case "namespaced": {
         requireWorkspace(await enterable(c.get("services"), p), target.namespace);
         return send(c, path, await bodyIn(c, target.namespace));
       }
       case "cluster-list": {
-        const allowed = await enterable(c.get("services"), p);
+        let allowed = await enterable(c.get("services"), p);
+        if (target.within !== undefined) {
+          requireWorkspace(allowed, target.within);
+          allowed = new Set([target.within]);
+        }
         const res = await send(c, path);
         if (res.status >= 300) return res; // an error answer carries no items
         // A listing is `{items: [...]}` (Argo writes `items: null` when empty); any other shape could carry
@@ -167,6 +173,9 @@ export function argoRoutes(): Hono<AppEnv> {
       case "archived": {
         const archived = await archivedWorkflow(c.get("services"), p, target.uid);
         if (!archived) throw notFound("no such archived workflow");
+        // The UI names the namespace beside the uid; Argo then looks the uid up in it, which must be the archive's.
+        const named = query.get("namespace");
+        if (named !== null && named !== "" && named !== namespaceOf(archived)) throw notFound("no such archived workflow");
         if (method === "GET" && segments.length === 2) return c.json(archived);
         // Resubmitting names a namespace in the body: it must be the archived workflow's own.
         return send(c, path, await bodyIn(c, namespaceOf(archived)!));

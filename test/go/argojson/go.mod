@@ -1,0 +1,3 @@
+module flowgate.test/argojson
+
+go 1.19
