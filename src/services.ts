@@ -1,7 +1,7 @@
 /**
  * What handlers use, built once per request by the `requestServices` step after authentication (like Unkey's init
- * middleware): each engine's upstream client, with the principal's identity headers, the timeout and the request's
- * one subrequest budget fixed when it is made; `requireUpstream`, the one "X_URL is not set" refusal; and the
+ * middleware): each engine's upstream client, with the principal's identity headers and their signed assertion, the
+ * timeout and the request's one subrequest budget fixed when it is made; `requireUpstream`, the one "X_URL is not set" refusal; and the
  * read-through lists. Nothing below a handler reads the Hono context: what it needs is given to it here.
  */
 import type { MiddlewareHandler } from "hono";
@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import { waitUntil, type AppContext, type AppEnv } from "./context";
 import { GatewayError } from "./errors";
 import { SubrequestBudget } from "./proxy/budget";
+import { asserterFor, type Asserter } from "./proxy/assertion";
 import { forward } from "./proxy/forward";
 import { principalHeaders } from "./proxy/headers";
 
@@ -92,6 +93,8 @@ export class UpstreamClient {
     private readonly identity: Record<string, string>,
     private readonly timeoutMs: number,
     readonly budget: SubrequestBudget,
+    /** Signs the assertion of `identity` for each call; null without a principal or without UPSTREAM_ASSERTION_KEYS. */
+    private readonly assertion: Asserter | null = null,
   ) {}
 
   send(req: UpstreamRequest): Promise<Response> {
@@ -104,6 +107,7 @@ export class UpstreamClient {
       method: req.method,
       headers: req.headers,
       identity: this.identity,
+      assertion: this.assertion ?? undefined,
       body: req.body,
       timeoutMs: req.timeoutMs ?? this.timeoutMs,
     });
@@ -156,6 +160,11 @@ export function buildServices(c: AppContext): Services {
       let client = clients.get(key);
       if (!client) {
         const { forwardedHeaders, routePrefix } = declarationOf(upstreams, name);
+        // The assertion's audience is the upstream's name: one sent to Conductor is refused by Schellar's verifier.
+        const assertion =
+          config.upstreamAssertion && principal && !options.anonymous
+            ? asserterFor(config.upstreamAssertion, principal, name, requestId)
+            : null;
         client = new UpstreamClient(
           forwardedHeaders,
           requireUpstream(config, upstreams, name),
@@ -163,6 +172,7 @@ export function buildServices(c: AppContext): Services {
           headersFor(options.anonymous === true),
           config.upstreamTimeoutMs,
           budget,
+          assertion,
         );
         clients.set(key, client);
       }

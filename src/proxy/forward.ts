@@ -1,11 +1,12 @@
 /**
  * The one way a request reaches an upstream engine: bounded in time, client headers by the engine's allow-list,
- * identity headers set by the gateway,
+ * identity headers set by the gateway with their signed assertion (src/proxy/assertion.ts) when keys are configured,
  * errors mapped to the envelope (502 unreachable, 504 too slow), `Location` kept under the route's prefix.
  * Bodies stream both ways unless a route reads them to rewrite.
  */
 import { DRY_RUN_BODY_CHARS, DryRunHalt, currentDryRun, type DryRun } from "../dryRun";
 import { GatewayError } from "../errors";
+import { ASSERTION_HEADER, type Asserter } from "./assertion";
 import { dropNotPassedBack, rewriteLocation, upstreamRequestHeaders } from "./headers";
 
 export interface ForwardOptions {
@@ -20,6 +21,8 @@ export interface ForwardOptions {
   method: string;
   headers: Headers;
   identity: Record<string, string>;
+  /** Signs the call's assertion of `identity`; absent for calls without a principal or without configured keys. */
+  assertion?: Asserter;
   body?: BodyInit | null;
   timeoutMs: number;
 }
@@ -28,6 +31,11 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   const url = opts.upstream.replace(/\/+$/, "") + opts.path;
   const dryRun = currentDryRun();
   if (dryRun) return haltDryRun(dryRun, url, opts);
+  let identity = opts.identity;
+  if (opts.assertion) {
+    const signed = opts.assertion(url, opts.method);
+    identity = { ...identity, [ASSERTION_HEADER]: typeof signed === "string" ? signed : await signed };
+  }
   // The timeout bounds the wait for the answer's head only: a long stream (logs, events) may then run on.
   // (AbortSignal.timeout would be cheaper but would also cut those streams: workerd aborts a body read in JS.)
   const controller = new AbortController();
@@ -36,7 +44,7 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   try {
     res = await fetch(url, {
       method: opts.method,
-      headers: upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders),
+      headers: upstreamRequestHeaders(opts.headers, identity, opts.forwardedHeaders),
       body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
       redirect: "manual",
       signal: controller.signal,
@@ -63,11 +71,13 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
   if (!dryRun.upstreamCall) {
     const sendsBody = opts.method !== "GET" && opts.method !== "HEAD" && opts.body != null;
     const text = sendsBody ? await new Response(opts.body).text() : null;
+    // The assertion is not signed for a call that is never made; its header is named as a real call would carry it.
+    const identity = opts.assertion ? { ...opts.identity, [ASSERTION_HEADER]: "-" } : opts.identity;
     dryRun.upstreamCall = {
       method: opts.method,
       url,
       // Built as `fetch` would build them, so a value it would refuse is refused here too.
-      headerNames: [...new Headers(upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders)).keys()].sort(),
+      headerNames: [...new Headers(upstreamRequestHeaders(opts.headers, identity, opts.forwardedHeaders)).keys()].sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
       bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
     };
