@@ -58,6 +58,21 @@ function declarationOf(upstreams: UpstreamTable, name: UpstreamName): UpstreamDe
   return declared;
 }
 
+/**
+ * The upstream's client certificate, when the deployment binds one: a Workers `mtls_certificates` binding named
+ * after the upstream (`CONDUCTOR_MTLS`, `PREFECT_MTLS`, `SCHELLAR_MTLS`, `ARGO_MTLS`, `FLOWAPI_MTLS`; wrangler.toml,
+ * docs/security.md). Anything else under that name is a deployment error, not a silent plain connection.
+ */
+export function mtlsBinding(env: Record<string, unknown>, name: UpstreamName): Fetcher | undefined {
+  const variable = `${name.toUpperCase()}_MTLS`;
+  const bound = env[variable];
+  if (bound === undefined || bound === null) return undefined;
+  if (typeof (bound as Fetcher).fetch !== "function") {
+    throw new GatewayError("BAD_CONFIGURATION", `${variable} must be an mtls_certificates binding`, { variables: [variable] });
+  }
+  return bound as Fetcher;
+}
+
 /** An upstream's base URL, or BAD_CONFIGURATION naming the variable to set. */
 export function requireUpstream(config: Config, upstreams: UpstreamTable, name: UpstreamName): string {
   const url = config.upstreams[name];
@@ -95,6 +110,8 @@ export class UpstreamClient {
     readonly budget: SubrequestBudget,
     /** Signs the assertion of `identity` for each call; null without a principal or without UPSTREAM_ASSERTION_KEYS. */
     private readonly assertion: Asserter | null = null,
+    /** The upstream's `mtls_certificates` binding (`<NAME>_MTLS`), through which every call goes when bound. */
+    private readonly via?: Fetcher,
   ) {}
 
   send(req: UpstreamRequest): Promise<Response> {
@@ -110,6 +127,7 @@ export class UpstreamClient {
       assertion: this.assertion ?? undefined,
       body: req.body,
       timeoutMs: req.timeoutMs ?? this.timeoutMs,
+      via: this.via,
     });
   }
 }
@@ -173,6 +191,7 @@ export function buildServices(c: AppContext): Services {
           config.upstreamTimeoutMs,
           budget,
           assertion,
+          mtlsBinding(c.env, name),
         );
         clients.set(key, client);
       }

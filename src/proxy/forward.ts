@@ -25,6 +25,11 @@ export interface ForwardOptions {
   assertion?: Asserter;
   body?: BodyInit | null;
   timeoutMs: number;
+  /**
+   * The Workers `mtls_certificates` binding to call the upstream through (it presents the gateway's client
+   * certificate); the runtime's own `fetch` when absent.
+   */
+  via?: Fetcher;
 }
 
 export async function forward(opts: ForwardOptions): Promise<Response> {
@@ -42,13 +47,14 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, {
+    const init: RequestInit = {
       method: opts.method,
       headers: upstreamRequestHeaders(opts.headers, identity, opts.forwardedHeaders),
       body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
       redirect: "manual",
       signal: controller.signal,
-    });
+    };
+    res = await (opts.via ? opts.via.fetch(url, init) : fetch(url, init));
   } catch {
     clearTimeout(timer);
     if (controller.signal.aborted) throw new GatewayError("UPSTREAM_TIMEOUT", "upstream did not answer in time");

@@ -160,3 +160,40 @@ describe("asserterFor", () => {
     }
   });
 });
+
+describe("the upstream's mtls_certificates binding (<NAME>_MTLS)", () => {
+  it("when bound, every call to that upstream goes through it (which presents the client certificate), assertion included", async () => {
+    const through: { url: string; assertion: string | null }[] = [];
+    // What the runtime binds for `[[mtls_certificates]]`: a Fetcher. This one records, then sends the call on.
+    const binding = {
+      fetch: (url: string, init: RequestInit) => {
+        through.push({ url, assertion: new Headers(init.headers).get("x-flowgate-assertion") });
+        return fetch(url, init);
+      },
+    };
+    const env = { ...reuse, PREFECT_MTLS: binding } as typeof reuse;
+    const { key } = await createTestKey({ tenant: "acme", subject: uniqueTag("who"), scopes: ["query/*"] }, env);
+    const seen = await query(env, key);
+    expect(through).toHaveLength(1);
+    expect(through[0]!.url).toBe(stubUrl(`/rec/${tag}/graphql`));
+    expect(through[0]!.assertion).toBe(seen.headers["x-flowgate-assertion"]);
+    // Another upstream without its own binding is called directly (the Argo UI's files here).
+    await call("/argo/main.abc123.js", { env });
+    expect(through).toHaveLength(1);
+  });
+
+  it("anything else under that name is a 500 naming it, never a plain connection", async () => {
+    const env = { ...reuse, PREFECT_MTLS: "cert-id" } as typeof reuse;
+    const { key } = await createTestKey({ tenant: "acme", subject: uniqueTag("who"), scopes: ["query/*"] }, env);
+    const before = (await recorded(tag)).length;
+    const res = await call("/prefect/graphql", {
+      env,
+      method: "POST",
+      json: { query: "{ flow { id } }" },
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(res.status).toBe(500);
+    expect(await res.text()).toContain("PREFECT_MTLS must be an mtls_certificates binding");
+    expect((await recorded(tag)).length).toBe(before);
+  });
+});
