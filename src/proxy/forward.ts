@@ -36,20 +36,21 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   const url = opts.upstream.replace(/\/+$/, "") + opts.path;
   const dryRun = currentDryRun();
   if (dryRun) return haltDryRun(dryRun, url, opts);
-  let identity = opts.identity;
-  if (opts.assertion) {
-    const signed = opts.assertion(url, opts.method);
-    identity = { ...identity, [ASSERTION_HEADER]: typeof signed === "string" ? signed : await signed };
-  }
+  const signed = opts.assertion?.(url, opts.method);
+  const assertion = typeof signed === "string" || signed === undefined ? signed : await signed;
   // The timeout bounds the wait for the answer's head only: a long stream (logs, events) may then run on.
   // (AbortSignal.timeout would be cheaper but would also cut those streams: workerd aborts a body read in JS.)
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   let res: Response;
   try {
+    const headers = upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders);
+    // Set after the identity headers are cleaned and cut at 4,096 characters: a cut assertion would not verify. It
+    // is the gateway's own base64url text, with nothing to clean.
+    if (assertion !== undefined) headers[ASSERTION_HEADER] = assertion;
     const init: RequestInit = {
       method: opts.method,
-      headers: upstreamRequestHeaders(opts.headers, identity, opts.forwardedHeaders),
+      headers,
       body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
       redirect: "manual",
       signal: controller.signal,

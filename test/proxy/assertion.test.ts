@@ -121,6 +121,30 @@ describe("with UPSTREAM_ASSERTION_KEYS", () => {
     expect(one.path).toBe(`/rec/${tag}/graphql`);
   });
 
+  it("an assertion longer than the identity headers' 4,096-character cut arrives whole and verifies", async () => {
+    const groups = Array.from({ length: 100 }, (_, i) => `group-with-a-rather-long-name-${String(i).padStart(3, "0")}`);
+    const { key } = await createTestKey({ tenant: "acme", subject: uniqueTag("who"), groups, scopes: ["query/*"] }, reuse);
+    const token = (await query(reuse, key)).headers["x-flowgate-assertion"]!;
+    expect(token.length).toBeGreaterThan(4096);
+    expect((await verify(token)).groups).toEqual(groups);
+  });
+
+  it("an RSA signing key signs RS256", async () => {
+    const algorithm = { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" };
+    const pair = (await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+    const rsa = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid: "rsa-1" };
+    const env = envWith({ ...upstreams, UPSTREAM_ASSERTION_KEYS: JSON.stringify([rsa]) });
+    const { key } = await createTestKey({ tenant: "acme", subject: uniqueTag("who"), scopes: ["query/*"] }, env);
+    const token = (await query(env, key)).headers["x-flowgate-assertion"]!;
+    expect(decodeProtectedHeader(token)).toMatchObject({ alg: "RS256", kid: "rsa-1" });
+    const { payload } = await jwtVerify(token, createLocalJWKSet(await gatewayKeys(env)), {
+      issuer: "flowgate",
+      audience: "prefect",
+      algorithms: ["RS256"],
+    });
+    expect(payload.tenant).toBe("acme");
+  });
+
   it("the UI's files, which belong to no one, carry none", async () => {
     const res = await call("/argo/main.abc123.js", { env: reuse, headers: { "x-flowgate-assertion": "forged" } });
     expect(res.status).toBe(200);
