@@ -5,13 +5,23 @@
 //   then sends the bytes it read to UPSTREAM_URL/<path> with one header of its own. No credential, no policy: what
 //   it adds over the streaming pass-through is the cost of buffering the body, which no gateway that reads bodies
 //   avoids (docs/benchmarks.md, fifth pass);
+// - `/sign` is the signing floor: one bare Ed25519 signature of a 300-byte payload (about an upstream assertion's
+//   size) with a key made on first use, then answers like `/echo`: what an assertion signed per request cannot go
+//   below on this runtime (docs/benchmarks.md, "Upstream assertions");
 // - every other path is passed to UPSTREAM_URL as is, bodies streamed both ways.
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const payload = new TextEncoder().encode("x".repeat(300));
+let signingKey = null;
 
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/echo") return Response.json({ kind: "baseline", subject: "none" });
+    if (url.pathname === "/sign") {
+      signingKey ??= (await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"])).privateKey;
+      const signature = await crypto.subtle.sign("Ed25519", signingKey, payload);
+      return Response.json({ kind: "baseline", subject: "none", signed: signature.byteLength });
+    }
     if (url.pathname.startsWith("/read/")) {
       const bytes = await request.arrayBuffer();
       let parsed;

@@ -19,7 +19,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { SignJWT, exportSPKI, generateKeyPair } from "jose";
+import { SignJWT, exportJWK, exportSPKI, generateKeyPair } from "jose";
 import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
@@ -219,6 +219,9 @@ async function main() {
   const jwt = (k: CryptoKey, alg: string) =>
     new SignJWT({ sub: "bench-jwt", scope: "query/*" }).setProtectedHeader({ alg }).setExpirationTime("2h").sign(k);
   const rsToken = await jwt(rsa.privateKey, "RS256");
+  // The upstream assertions' signing key (docs/security.md, "Engines trust only the gateway").
+  const ed = await generateKeyPair("EdDSA", { extractable: true });
+  const assertionKeys = JSON.stringify([{ ...(await exportJWK(ed.privateKey)), kid: "bench-1" }]);
   const esToken = await jwt(ec.privateKey, "ES256");
 
   const common = {
@@ -266,6 +269,12 @@ async function main() {
   const kvOnly = await startWorker(flowgateScript, { ...common, MEMORY_CACHE_TTL_S: "0" });
   const noNegative = await startWorker(flowgateScript, { ...common, NEGATIVE_CACHE_TTL_S: "0" });
   const parseEvery = await startWorker(flowgateScript, { ...common, GRAPHQL_ANALYSIS_CACHE_ENTRIES: "0" });
+  const asserted = await startWorker(flowgateScript, { ...common, UPSTREAM_ASSERTION_KEYS: assertionKeys });
+  const assertedPerRequest = await startWorker(flowgateScript, {
+    ...common,
+    UPSTREAM_ASSERTION_KEYS: assertionKeys,
+    UPSTREAM_ASSERTION_MODE: "per-request",
+  });
 
   const auth = (t: string) => ({ authorization: `Bearer ${t}` });
   const json = { "content-type": "application/json" };
@@ -294,6 +303,8 @@ async function main() {
     // The work floors on bare workerd: the least a gateway doing this work spends, on the physical baseline.
     ["bare-floor-key", "bare-echo", bareFloorKey, "/whoami", auth(key)],
     ["bare-floor-graphql", "bare-gql-small", bareFloorGraphql, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
+    // The signing floor: one bare Ed25519 signature per request (bench/passthrough.js `/sign`).
+    ["bare-floor-sign", "bare-echo", bareInstance, "/sign", {}],
     ["baseline-echo", "bare-echo", baseline, "/echo", {}],
     ["baseline-gql-small", "bare-gql-small", baseline, "/graphql", json, gqlSmall],
     ["baseline-gql-1kb", "bare-gql-1kb", baseline, "/graphql", json, gql1k],
@@ -318,6 +329,10 @@ async function main() {
     ["jwt-es256", "baseline-echo", gateway, "/whoami", auth(esToken)],
     ["graphql-small", "baseline-gql-small", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
     ["graphql-mutation", "baseline-gql-mutation", gateway, "/prefect/graphql", { ...json, ...auth(key) }, mutation],
+    // The same query with the upstream assertion (UPSTREAM_ASSERTION_KEYS): one principal's repeated requests, its
+    // assertion reused (the default) or signed per call; added CPU over graphql-small is the assertion's.
+    ["graphql-asserted", "graphql-small", asserted, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
+    ["graphql-asserted-per-request", "graphql-small", assertedPerRequest, "/prefect/graphql", { ...json, ...auth(key) }, gqlSmall],
     ["graphql-1kb", "baseline-gql-1kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql1k],
     ["graphql-20kb", "baseline-gql-20kb", gateway, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
     ["graphql-20kb-uncached", "baseline-gql-20kb", parseEvery, "/prefect/graphql", { ...json, ...auth(key) }, gql20k],
@@ -370,7 +385,20 @@ async function main() {
     results.push(m);
   }
 
-  for (const i of [gateway, bareInstance, baseline, kvOnly, noNegative, parseEvery, floorKey, floorGraphql, floorHono, ...bareFloors])
+  for (const i of [
+    gateway,
+    bareInstance,
+    baseline,
+    kvOnly,
+    noNegative,
+    parseEvery,
+    asserted,
+    assertedPerRequest,
+    floorKey,
+    floorGraphql,
+    floorHono,
+    ...bareFloors,
+  ])
     await i.stop();
   process.stderr.write("timing the pure paths call by call...\n");
   const pure: PureFigures[] = await measurePure(gql20k, listing);

@@ -16,6 +16,7 @@ import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./context";
 import { engines } from "./engines";
+import { JWKS_PUBLISH_MAX_AGE_S } from "./constants";
 import { GatewayError } from "./errors";
 import { authenticated, frontDoor, renderError, requirePrincipal } from "./pipeline";
 import { writeRateLimitHeaders } from "./ratelimit/enforce";
@@ -32,6 +33,13 @@ export function buildApp(): Hono<AppEnv> {
   app.use("*", frontDoor({ configFor, upstreams: upstreamTable(engines), finish: writeRateLimitHeaders }));
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
+
+  // The public keys of the upstream assertions (src/proxy/assertion.ts), for the engines' verifiers: every key of
+  // UPSTREAM_ASSERTION_KEYS, the signing one first; an empty set when none is configured (then nothing verifies).
+  app.get("/.well-known/jwks.json", (c) => {
+    c.header("cache-control", `public, max-age=${JWKS_PUBLISH_MAX_AGE_S}`);
+    return c.json(c.get("config").upstreamAssertion?.jwks ?? { keys: [] });
+  });
 
   // Who the gateway takes the caller to be: lets a user check a key's or token's grants without trial and error.
   app.get("/whoami", authenticated(), (c) => {

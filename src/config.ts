@@ -19,6 +19,8 @@ import {
   SESSION_DEFAULT_MAX_TTL_S,
 } from "./constants";
 import {
+  assertionKeys,
+  assertionMode,
   boolean,
   claim,
   commaList,
@@ -34,7 +36,7 @@ import {
 } from "./configFields";
 import type { GatewayError } from "./errors";
 
-export { LOG_LEVELS, type LogLevel } from "./configFields";
+export { LOG_LEVELS, type AssertionMode, type AssertionSigningKey, type LogLevel } from "./configFields";
 
 export interface Env {
   KEY_CACHE: KVNamespace;
@@ -109,6 +111,9 @@ export const sharedConfig = z
     SESSION_IDLE_TTL_S: integer(SESSION_DEFAULT_IDLE_TTL_S, 60, 86_400),
     SESSION_MAX_TTL_S: integer(SESSION_DEFAULT_MAX_TTL_S, 300, 7 * 86_400),
     SESSION_KEY_EXCHANGE: optionalString,
+    UPSTREAM_ASSERTION_KEYS: assertionKeys,
+    UPSTREAM_ASSERTION_MODE: assertionMode,
+    UPSTREAM_ASSERTION_ISSUER: optionalString.refine((s) => s === undefined || s.length <= 256, "must be at most 256 characters"),
   })
   .superRefine((v, ctx) => {
     // A secret shared with JWT_HS256_SECRET would let a gateway token pass as an identity provider's JWT.
@@ -208,6 +213,21 @@ export const sharedConfig = z
               keyExchange: v.SESSION_KEY_EXCHANGE === undefined ? !v.OIDC_ISSUER : v.SESSION_KEY_EXCHANGE === "true",
             }
           : null,
+      /**
+       * The signed assertion of the decided identity on every upstream call that carries a principal
+       * (src/proxy/assertion.ts); null without UPSTREAM_ASSERTION_KEYS, then none is sent (local development only).
+       */
+      upstreamAssertion:
+        v.UPSTREAM_ASSERTION_KEYS.length > 0
+          ? {
+              issuer: v.UPSTREAM_ASSERTION_ISSUER ?? "flowgate",
+              mode: v.UPSTREAM_ASSERTION_MODE,
+              /** The first key signs. */
+              signing: v.UPSTREAM_ASSERTION_KEYS[0]!,
+              /** Every key's public part, as `/.well-known/jwks.json` publishes them. */
+              jwks: { keys: v.UPSTREAM_ASSERTION_KEYS.map((k) => k.publicJwk) },
+            }
+          : null,
     };
   });
 
@@ -255,5 +275,6 @@ export interface EngineUiUpstreams {}
 export type Config = z.output<typeof sharedConfig> & EngineSections & { upstreams: EngineUpstreams; uiUpstreams: EngineUiUpstreams };
 export type OidcConfig = NonNullable<Config["oidc"]>;
 export type SessionConfig = NonNullable<Config["session"]>;
+export type UpstreamAssertionConfig = NonNullable<Config["upstreamAssertion"]>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: GatewayError };

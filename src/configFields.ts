@@ -4,7 +4,7 @@
  * own and each engine's, src/engines/<name>/config.ts) into the Worker's configuration. Pure.
  */
 import { z } from "zod";
-import { DEFAULT_PREFECT_FIELD_COSTS } from "./constants";
+import { DEFAULT_PREFECT_FIELD_COSTS, UPSTREAM_ASSERTION_MAX_KEYS } from "./constants";
 import { parseScopePattern, type ScopePattern } from "./formats/scopes";
 
 /**
@@ -170,3 +170,93 @@ export const unavailablePolicy = z
   });
 
 export const claim = (fallback: string) => optionalString.transform((s) => s ?? fallback);
+
+/** A key that signs upstream assertions, as UPSTREAM_ASSERTION_KEYS gives it, with the part that is published. */
+export interface AssertionSigningKey {
+  kid: string;
+  alg: "EdDSA" | "RS256";
+  /** The private JWK: imported to sign, never logged, echoed or published. */
+  privateJwk: Readonly<Record<string, string>>;
+  /** What `/.well-known/jwks.json` publishes: the public members only, picked by name (never "all but d"). */
+  publicJwk: Readonly<Record<string, string>>;
+}
+
+const KID = /^[A-Za-z0-9._-]{1,64}$/;
+const B64URL = /^[A-Za-z0-9_-]+$/;
+/** The members each key type needs, all base64url: Ed25519 (RFC 8037) and RSA with its CRT parameters (RFC 7518). */
+const PRIVATE_MEMBERS = { OKP: ["x", "d"], RSA: ["n", "e", "d", "p", "q", "dp", "dq", "qi"] } as const;
+const PUBLIC_MEMBERS = { OKP: ["x"], RSA: ["n", "e"] } as const;
+/** A 2048-bit modulus is 256 bytes: 342 base64url characters. Smaller RSA keys are refused. */
+const MIN_RSA_MODULUS_CHARS = 342;
+
+/** What is wrong with one private JWK, or its signing key; never a member's value. */
+function assertionKeyOf(k: unknown, at: string): AssertionSigningKey | string {
+  if (typeof k !== "object" || k === null || Array.isArray(k)) return `${at} is not a JWK object`;
+  const jwk = k as Record<string, unknown>;
+  if (typeof jwk.kid !== "string" || !KID.test(jwk.kid)) return `${at} needs a kid of 1-64 letters, digits, '.', '_' or '-'`;
+  const kty = jwk.kty;
+  if (kty !== "OKP" && kty !== "RSA") return `${at} must be an Ed25519 (kty OKP) or RSA key`;
+  if (kty === "OKP" && jwk.crv !== "Ed25519") return `${at} must have crv Ed25519`;
+  const alg = kty === "OKP" ? "EdDSA" : "RS256";
+  if (jwk.alg !== undefined && jwk.alg !== alg && !(kty === "OKP" && jwk.alg === "Ed25519")) return `${at} has an alg other than ${alg}`;
+  if (jwk.use !== undefined && jwk.use !== "sig") return `${at} has a use other than sig`;
+  for (const m of PRIVATE_MEMBERS[kty]) {
+    const v = jwk[m];
+    if (typeof v !== "string" || !B64URL.test(v)) return `${at} is not a private key: ${m} is missing or not base64url`;
+  }
+  if (kty === "RSA" && (jwk.n as string).length < MIN_RSA_MODULUS_CHARS) return `${at} is an RSA key under 2048 bits`;
+  const privateJwk: Record<string, string> = { kty, kid: jwk.kid };
+  if (kty === "OKP") privateJwk.crv = "Ed25519";
+  for (const m of PRIVATE_MEMBERS[kty]) privateJwk[m] = jwk[m] as string;
+  const publicJwk: Record<string, string> = { kty, kid: jwk.kid, use: "sig", alg };
+  if (kty === "OKP") publicJwk.crv = "Ed25519";
+  for (const m of PUBLIC_MEMBERS[kty]) publicJwk[m] = jwk[m] as string;
+  return { kid: jwk.kid, alg, privateJwk, publicJwk };
+}
+
+/**
+ * UPSTREAM_ASSERTION_KEYS: a JSON array of private JWKs (Ed25519 or RSA of 2048 bits or more), each with its own
+ * `kid`. The first signs; all are published. Unset: an empty list (no assertion is sent). Messages name the key by
+ * its place in the list, never a value: the variable is a secret.
+ */
+export const assertionKeys = z
+  .string()
+  .optional()
+  .transform((s, ctx): AssertionSigningKey[] => {
+    if (s === undefined || s.trim() === "") return [];
+    const fail = (message: string) => {
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(s);
+    } catch {
+      // The parser's message quotes the text around the error: it is not passed on.
+      return fail("must be a JSON array of private JWKs (it is not JSON)");
+    }
+    if (!Array.isArray(parsed) || parsed.length === 0) return fail("must be a JSON array of one or more private JWKs");
+    if (parsed.length > UPSTREAM_ASSERTION_MAX_KEYS) return fail(`holds more than ${UPSTREAM_ASSERTION_MAX_KEYS} keys`);
+    const keys: AssertionSigningKey[] = [];
+    for (const [i, k] of parsed.entries()) {
+      const key = assertionKeyOf(k, `key ${i + 1}`);
+      if (typeof key === "string") return fail(key);
+      if (keys.some((o) => o.kid === key.kid)) return fail(`key ${i + 1} repeats the kid of another key`);
+      keys.push(key);
+    }
+    return keys;
+  });
+
+export type AssertionMode = "reuse" | "per-request";
+
+export const assertionMode = z
+  .string()
+  .optional()
+  .transform((s, ctx): AssertionMode => {
+    const v = s === undefined || s.trim() === "" ? "reuse" : s.trim();
+    if (v !== "reuse" && v !== "per-request") {
+      ctx.addIssue({ code: "custom", message: "must be reuse or per-request" });
+      return z.NEVER;
+    }
+    return v;
+  });

@@ -223,3 +223,29 @@ export const OIDC_FETCH_TIMEOUT_MS = 10_000;
  * together) and silently drop a larger one, which would send the browser round through sign-in again and again.
  */
 export const MAX_SESSION_COOKIE_BYTES = 3_900;
+
+/**
+ * Upstream assertions (src/proxy/assertion.ts, docs/security.md "Engines trust only the gateway"). An assertion is
+ * valid for 2 minutes: long enough for a slow upstream to receive it and for a few seconds of clock difference
+ * between the Worker and the engine, short enough that a captured one is useless soon after. In `reuse` mode one
+ * assertion serves a principal's calls to one engine for its first minute, so each one sent still has at least a
+ * minute to run when it leaves the gateway, and a principal making requests all day costs one signature a minute per
+ * engine and isolate. Per-request mode signs every call.
+ */
+export const UPSTREAM_ASSERTION_TTL_S = 120;
+export const UPSTREAM_ASSERTION_REUSE_S = 60;
+/**
+ * Assertions kept for reuse in one isolate: one per principal and engine, each about 1 KB with its key, so 5,000
+ * stay near 5 MB of the 128 MB isolate; past it the least recently used is signed again when next needed.
+ */
+export const UPSTREAM_ASSERTION_CACHE_MAX_ENTRIES = 5_000;
+/**
+ * Signing keys UPSTREAM_ASSERTION_KEYS may hold: the one that signs and the ones being rotated in or out. Verifiers
+ * fetch them all on every JWKS refresh.
+ */
+export const UPSTREAM_ASSERTION_MAX_KEYS = 8;
+/**
+ * `Cache-Control: max-age` of `/.well-known/jwks.json`: a verifier (and any cache between) refetches within 5
+ * minutes, which bounds the wait between publishing a new key and letting it sign (docs/security.md, rotation).
+ */
+export const JWKS_PUBLISH_MAX_AGE_S = 300;

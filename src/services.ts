@@ -1,7 +1,7 @@
 /**
  * What handlers use, built once per request by the `requestServices` step after authentication (like Unkey's init
- * middleware): each engine's upstream client, with the principal's identity headers, the timeout and the request's
- * one subrequest budget fixed when it is made; `requireUpstream`, the one "X_URL is not set" refusal; and the
+ * middleware): each engine's upstream client, with the principal's identity headers and their signed assertion, the
+ * timeout and the request's one subrequest budget fixed when it is made; `requireUpstream`, the one "X_URL is not set" refusal; and the
  * read-through lists. Nothing below a handler reads the Hono context: what it needs is given to it here.
  */
 import type { MiddlewareHandler } from "hono";
@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import { waitUntil, type AppContext, type AppEnv } from "./context";
 import { GatewayError } from "./errors";
 import { SubrequestBudget } from "./proxy/budget";
+import { asserterFor, type Asserter } from "./proxy/assertion";
 import { forward } from "./proxy/forward";
 import { principalHeaders } from "./proxy/headers";
 
@@ -57,6 +58,21 @@ function declarationOf(upstreams: UpstreamTable, name: UpstreamName): UpstreamDe
   return declared;
 }
 
+/**
+ * The upstream's client certificate, when the deployment binds one: a Workers `mtls_certificates` binding named
+ * after the upstream (`CONDUCTOR_MTLS`, `PREFECT_MTLS`, `SCHELLAR_MTLS`, `ARGO_MTLS`, `FLOWAPI_MTLS`; wrangler.toml,
+ * docs/security.md). Anything else under that name is a deployment error, not a silent plain connection.
+ */
+export function mtlsBinding(env: Record<string, unknown>, name: UpstreamName): Fetcher | undefined {
+  const variable = `${name.toUpperCase()}_MTLS`;
+  const bound = env[variable];
+  if (bound === undefined || bound === null) return undefined;
+  if (typeof (bound as Fetcher).fetch !== "function") {
+    throw new GatewayError("BAD_CONFIGURATION", `${variable} must be an mtls_certificates binding`, { variables: [variable] });
+  }
+  return bound as Fetcher;
+}
+
 /** An upstream's base URL, or BAD_CONFIGURATION naming the variable to set. */
 export function requireUpstream(config: Config, upstreams: UpstreamTable, name: UpstreamName): string {
   const url = config.upstreams[name];
@@ -92,6 +108,10 @@ export class UpstreamClient {
     private readonly identity: Record<string, string>,
     private readonly timeoutMs: number,
     readonly budget: SubrequestBudget,
+    /** Signs the assertion of `identity` for each call; null without a principal or without UPSTREAM_ASSERTION_KEYS. */
+    private readonly assertion: Asserter | null = null,
+    /** The upstream's `mtls_certificates` binding (`<NAME>_MTLS`), through which every call goes when bound. */
+    private readonly via?: Fetcher,
   ) {}
 
   send(req: UpstreamRequest): Promise<Response> {
@@ -104,8 +124,10 @@ export class UpstreamClient {
       method: req.method,
       headers: req.headers,
       identity: this.identity,
+      assertion: this.assertion ?? undefined,
       body: req.body,
       timeoutMs: req.timeoutMs ?? this.timeoutMs,
+      via: this.via,
     });
   }
 }
@@ -156,6 +178,11 @@ export function buildServices(c: AppContext): Services {
       let client = clients.get(key);
       if (!client) {
         const { forwardedHeaders, routePrefix } = declarationOf(upstreams, name);
+        // The assertion's audience is the upstream's name: one sent to Conductor is refused by Schellar's verifier.
+        const assertion =
+          config.upstreamAssertion && principal && !options.anonymous
+            ? asserterFor(config.upstreamAssertion, principal, name, requestId)
+            : null;
         client = new UpstreamClient(
           forwardedHeaders,
           requireUpstream(config, upstreams, name),
@@ -163,6 +190,8 @@ export function buildServices(c: AppContext): Services {
           headersFor(options.anonymous === true),
           config.upstreamTimeoutMs,
           budget,
+          assertion,
+          mtlsBinding(c.env, name),
         );
         clients.set(key, client);
       }

@@ -1,11 +1,12 @@
 /**
  * The one way a request reaches an upstream engine: bounded in time, client headers by the engine's allow-list,
- * identity headers set by the gateway,
+ * identity headers set by the gateway with their signed assertion (src/proxy/assertion.ts) when keys are configured,
  * errors mapped to the envelope (502 unreachable, 504 too slow), `Location` kept under the route's prefix.
  * Bodies stream both ways unless a route reads them to rewrite.
  */
 import { DRY_RUN_BODY_CHARS, DryRunHalt, currentDryRun, type DryRun } from "../dryRun";
 import { GatewayError } from "../errors";
+import { ASSERTION_HEADER, type Asserter } from "./assertion";
 import { dropNotPassedBack, rewriteLocation, upstreamRequestHeaders } from "./headers";
 
 export interface ForwardOptions {
@@ -20,27 +21,41 @@ export interface ForwardOptions {
   method: string;
   headers: Headers;
   identity: Record<string, string>;
+  /** Signs the call's assertion of `identity`; absent for calls without a principal or without configured keys. */
+  assertion?: Asserter;
   body?: BodyInit | null;
   timeoutMs: number;
+  /**
+   * The Workers `mtls_certificates` binding to call the upstream through (it presents the gateway's client
+   * certificate); the runtime's own `fetch` when absent.
+   */
+  via?: Fetcher;
 }
 
 export async function forward(opts: ForwardOptions): Promise<Response> {
   const url = opts.upstream.replace(/\/+$/, "") + opts.path;
   const dryRun = currentDryRun();
   if (dryRun) return haltDryRun(dryRun, url, opts);
+  const signed = opts.assertion?.(url, opts.method);
+  const assertion = typeof signed === "string" || signed === undefined ? signed : await signed;
   // The timeout bounds the wait for the answer's head only: a long stream (logs, events) may then run on.
   // (AbortSignal.timeout would be cheaper but would also cut those streams: workerd aborts a body read in JS.)
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), opts.timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, {
+    const headers = upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders);
+    // Set after the identity headers are cleaned and cut at 4,096 characters: a cut assertion would not verify. It
+    // is the gateway's own base64url text, with nothing to clean.
+    if (assertion !== undefined) headers[ASSERTION_HEADER] = assertion;
+    const init: RequestInit = {
       method: opts.method,
-      headers: upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders),
+      headers,
       body: opts.method === "GET" || opts.method === "HEAD" ? undefined : opts.body,
       redirect: "manual",
       signal: controller.signal,
-    });
+    };
+    res = await (opts.via ? opts.via.fetch(url, init) : fetch(url, init));
   } catch {
     clearTimeout(timer);
     if (controller.signal.aborted) throw new GatewayError("UPSTREAM_TIMEOUT", "upstream did not answer in time");
@@ -63,11 +78,13 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
   if (!dryRun.upstreamCall) {
     const sendsBody = opts.method !== "GET" && opts.method !== "HEAD" && opts.body != null;
     const text = sendsBody ? await new Response(opts.body).text() : null;
+    // The assertion is not signed for a call that is never made; its header is named as a real call would carry it.
+    const identity = opts.assertion ? { ...opts.identity, [ASSERTION_HEADER]: "-" } : opts.identity;
     dryRun.upstreamCall = {
       method: opts.method,
       url,
       // Built as `fetch` would build them, so a value it would refuse is refused here too.
-      headerNames: [...new Headers(upstreamRequestHeaders(opts.headers, opts.identity, opts.forwardedHeaders)).keys()].sort(),
+      headerNames: [...new Headers(upstreamRequestHeaders(opts.headers, identity, opts.forwardedHeaders)).keys()].sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),
       bodyTruncated: text !== null && text.length > DRY_RUN_BODY_CHARS,
     };

@@ -58,6 +58,8 @@ export const CLIENT_IDENTITY_HEADERS = [
   "authorization",
   "cookie",
   "proxy-authorization",
+  // The gateway's signed assertion (src/proxy/assertion.ts): only the gateway sets it, and only when it signs one.
+  "x-flowgate-assertion",
 ];
 
 /** Hop-by-hop headers, never passed back to the client from an upstream answer. */

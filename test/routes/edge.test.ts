@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { checkPath } from "../../src/pipeline";
 import { engines } from "../../src/engines";
-import { upstreamRequestHeaders } from "../../src/proxy/headers";
+import { CLIENT_IDENTITY_HEADERS, upstreamRequestHeaders } from "../../src/proxy/headers";
 import { upstreamTable, type UpstreamName } from "../../src/services";
 import { call, createTestKey, envWith, errorOf, recorded, stubUrl, uniqueTag } from "../helpers";
 
@@ -213,6 +213,54 @@ describe("class 8: identity headers by allow-list", () => {
       expect(out.get("authorization"), engine).toBe(engine === "flowapi" ? "Bearer the-token" : null);
     }
     expect(new Headers(upstreamRequestHeaders(incoming, identity, FORWARDED_HEADERS.argo)).get("if-none-match")).toBe('"abc"');
+  });
+
+  it("no allow-list passes a header the engines or front proxies read as identity (FlowAPI's token aside), nor the gateway's assertion", () => {
+    expect(CLIENT_IDENTITY_HEADERS).toContain("x-flowgate-assertion");
+    for (const [engine, allowed] of Object.entries(FORWARDED_HEADERS)) {
+      for (const name of allowed.map((n) => n.toLowerCase())) {
+        if (engine === "flowapi" && name === "authorization") continue;
+        expect(CLIENT_IDENTITY_HEADERS, `${engine}: ${name}`).not.toContain(name);
+        expect(name, engine).not.toMatch(/^x-flowgate-/);
+      }
+    }
+  });
+
+  it("with UPSTREAM_ASSERTION_KEYS, Prefect receives exactly its allow-list, the identity headers and the gateway's assertion", async () => {
+    const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+    const jwk = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid: "edge-1" };
+    const signed = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), UPSTREAM_ASSERTION_KEYS: JSON.stringify([jwk]) });
+    const subject = uniqueTag("who");
+    const { key } = await createTestKey({ tenant: "acme", subject, scopes: ["query/*"] }, signed);
+    const forged = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZG1pbiJ9.AAAA";
+    const res = await call("/prefect/graphql", {
+      env: signed,
+      method: "POST",
+      json: { query: "{ flow { id } }" },
+      headers: { authorization: `Bearer ${key}`, accept: "application/json", "X-Flowgate-Assertion": forged, ...ISSUE_HEADERS },
+    });
+    expect(res.status).toBe(200);
+    const seen = (await recorded(tag)).at(-1)!;
+    const assertion = seen.headers["x-flowgate-assertion"]!;
+    expect(assertion).not.toBe(forged);
+    expect(JSON.parse(atob(assertion.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/")))).toMatchObject({
+      sub: subject,
+      aud: "prefect",
+    });
+    // What the runtime adds to any subrequest (framing, host, `cf-worker`) aside, nothing else arrives.
+    const runtime = ["host", "content-length", "connection", "accept-encoding", "cf-worker"];
+    const names = Object.keys(seen.headers).filter((n) => !runtime.includes(n));
+    expect(names.sort()).toEqual(
+      [
+        "accept",
+        "content-type",
+        "x-flowgate-assertion",
+        "x-flowgate-key-id",
+        "x-flowgate-subject",
+        "x-flowgate-tenant",
+        "x-request-id",
+      ].sort(),
+    );
   });
 
   it("the Argo UI's files reach Argo with the allow-list only, and no credential at all", async () => {

@@ -202,6 +202,16 @@ const schedule = { name: "wfA:1", workflowName: "wfA", workflowVersion: "1", cro
 
 export const ROUTES: RouteEntry[] = [
   { engine: "gateway", method: "GET", pattern: "/healthz", credential: "public", sample: get("/healthz"), grant: "any", lacking: null },
+  // The upstream assertions' public keys (docs/security.md, "Engines trust only the gateway"): public by design.
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/.well-known/jwks.json",
+    credential: "public",
+    sample: get("/.well-known/jwks.json"),
+    grant: "any",
+    lacking: null,
+  },
   // Browser sign-in (docs/browser-sign-in.md). This world configures no provider and no SESSION_SECRETS, so the
   // sign-in steps answer 404 (test/node/browserSignIn.test.ts runs them against a real provider and Chromium).
   {

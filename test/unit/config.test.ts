@@ -77,4 +77,81 @@ describe("configuration", () => {
     expect(res.status).toBe(500);
     expect(((await res.json()) as { error: { message: string } }).error.message).toContain("DATABASE_URL");
   });
+
+  describe("UPSTREAM_ASSERTION_KEYS (docs/security.md, Engines trust only the gateway)", () => {
+    const ed25519 = async (kid: string) => {
+      const pair = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+      return { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid };
+    };
+    const rsa = async (kid: string, modulusLength = 2048) => {
+      const algorithm = { name: "RSASSA-PKCS1-v1_5", modulusLength, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" };
+      const pair = (await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"])) as CryptoKeyPair;
+      return { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid };
+    };
+    const problem = (env: Record<string, unknown>) => {
+      const r = parseConfig({ ...base, ...env });
+      if (r.ok) throw new Error("expected a refusal");
+      return r.error;
+    };
+
+    it("is off without the variable: no assertion is configured", () => {
+      const r = parseConfig(base);
+      expect(r.ok && r.config.upstreamAssertion).toBeNull();
+    });
+
+    it("signs with the first key and publishes every key's public members only", async () => {
+      const keys = [await ed25519("new-2026"), await rsa("old-2025")];
+      const r = parseConfig({ ...base, UPSTREAM_ASSERTION_KEYS: JSON.stringify(keys) });
+      if (!r.ok) throw r.error;
+      const a = r.config.upstreamAssertion!;
+      expect(a).toMatchObject({ issuer: "flowgate", mode: "reuse", signing: { kid: "new-2026", alg: "EdDSA" } });
+      expect(a.jwks.keys).toEqual([
+        { kty: "OKP", crv: "Ed25519", x: keys[0]!.x, kid: "new-2026", use: "sig", alg: "EdDSA" },
+        { kty: "RSA", n: keys[1]!.n, e: keys[1]!.e, kid: "old-2025", use: "sig", alg: "RS256" },
+      ]);
+      const published = JSON.stringify(a.jwks);
+      for (const secret of [keys[0]!.d, keys[1]!.d, keys[1]!.p, keys[1]!.q, keys[1]!.dp, keys[1]!.dq, keys[1]!.qi]) {
+        expect(published).not.toContain(secret);
+      }
+      const other = parseConfig({
+        ...base,
+        UPSTREAM_ASSERTION_KEYS: JSON.stringify(keys),
+        UPSTREAM_ASSERTION_MODE: "per-request",
+        UPSTREAM_ASSERTION_ISSUER: "https://gateway.example",
+      });
+      expect(other.ok && other.config.upstreamAssertion).toMatchObject({ issuer: "https://gateway.example", mode: "per-request" });
+    });
+
+    it("refuses what is not a list of private Ed25519 or RSA keys with their own kid, naming the variable, never the key", async () => {
+      const key = await ed25519("k1");
+      const { d: _d, ...publicOnly } = key;
+      const cases: [unknown, string][] = [
+        [`[${JSON.stringify(key)}`, "it is not JSON"],
+        [JSON.stringify(key), "a JSON array of one or more private JWKs"],
+        [JSON.stringify([]), "a JSON array of one or more private JWKs"],
+        [JSON.stringify([{ ...key, kid: undefined }]), "key 1 needs a kid"],
+        [JSON.stringify([{ ...key, kid: "a b" }]), "key 1 needs a kid"],
+        [JSON.stringify([key, { ...(await ed25519("k2")), kid: "k1" }]), "key 2 repeats the kid"],
+        [JSON.stringify([publicOnly]), "key 1 is not a private key: d is missing"],
+        [JSON.stringify([{ ...key, crv: "X25519" }]), "key 1 must have crv Ed25519"],
+        [JSON.stringify([{ kty: "EC", crv: "P-256", kid: "k1", x: "a", y: "b", d: "c" }]), "must be an Ed25519 (kty OKP) or RSA key"],
+        [JSON.stringify([{ kty: "oct", kid: "k1", k: key.d }]), "must be an Ed25519 (kty OKP) or RSA key"],
+        [JSON.stringify([{ ...key, alg: "HS256" }]), "key 1 has an alg other than EdDSA"],
+        [JSON.stringify([{ ...key, use: "enc" }]), "key 1 has a use other than sig"],
+        [JSON.stringify([await rsa("small", 1024)]), "key 1 is an RSA key under 2048 bits"],
+        [JSON.stringify(Array.from({ length: 9 }, (_, i) => ({ ...key, kid: `k${i}` }))), "holds more than 8 keys"],
+      ];
+      for (const [value, message] of cases) {
+        const e = problem({ UPSTREAM_ASSERTION_KEYS: value });
+        expect(e.code).toBe("BAD_CONFIGURATION");
+        expect(e.message, message).toContain(`UPSTREAM_ASSERTION_KEYS: `);
+        expect(e.message, message).toContain(message);
+        expect(e.message, message).not.toContain(key.d!);
+        expect(e.message, message).not.toContain(key.d!.slice(0, 8));
+      }
+      expect(problem({ UPSTREAM_ASSERTION_KEYS: JSON.stringify([key]), UPSTREAM_ASSERTION_MODE: "sometimes" }).message).toContain(
+        "UPSTREAM_ASSERTION_MODE: must be reuse or per-request",
+      );
+    });
+  });
 });
