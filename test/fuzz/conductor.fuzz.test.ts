@@ -250,7 +250,7 @@ describe("no input throws, and no query escapes", () => {
   it("start, rerun, schedule, event and bulk bodies: any JSON gives a body or a refusal, never an exception", () =>
     run(
       fc.property(fc.jsonValue(), tenantArb, (input, tenant) => {
-        const caller = { tenant, subject: "s" };
+        const caller = { tenant, subject: "s", idempotencyScope: "0123456789abcdef0123456789abcdef" };
         for (const out of [
           admitStartRequest(input, caller),
           sanitizeRerun(input, "wf-1"),

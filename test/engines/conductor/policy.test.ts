@@ -65,18 +65,20 @@ describe("RBAC", () => {
 });
 
 describe("starting a workflow", () => {
-  const caller = { tenant: "A", subject: "alice" };
+  const caller = { tenant: "A", subject: "alice", idempotencyScope: "0123456789abcdef0123456789abcdef" };
   it("names it in the tenant's space, routes tasks to the tenant's domain, records the caller", () => {
     expect(admitStartRequest({ name: "wf", version: 2, input: { x: 1 }, correlationId: "forged" }, caller)).toEqual({
       name: "wf",
       version: 2,
       body: { name: "A___wf", version: 2, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
+      idempotent: false,
     });
     const params = new URLSearchParams({ version: "3", priority: "5", correlationId: "forged" });
     expect(startRequestFromPath("wf", { x: 1 }, params, caller)).toEqual({
       name: "wf",
       version: 3,
       body: { name: "A___wf", version: 3, priority: 5, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
+      idempotent: false,
     });
   });
 

@@ -5,11 +5,19 @@
  */
 import { MAX_SYNC_EXECUTE_WAIT_S } from "../../../constants";
 import { waitUntil } from "../../../context";
-import { badRequest, forbidden, notFound } from "../../../errors";
+import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
 import { orThrow } from "../../../verdict";
-import { filterSearchResult, isConductorId, maySeeExecution, parseBulkIds, sanitizeRerun, stripExecution } from "../executions";
+import {
+  filterSearchResult,
+  isConductorId,
+  maySeeExecution,
+  parseBulkIds,
+  sanitizeRerun,
+  stripExecution,
+  withClientIdempotencyKey,
+} from "../executions";
 import { executionHierarchy } from "../hierarchy";
 import { rememberWorkflowOwner, requireVisibleWorkflow, workflowOwner } from "../ownership";
 import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "../payloadPaths";
@@ -18,7 +26,7 @@ import type { Routes, Step } from "./router";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "../runtimeData";
 import { scopedSearchQuery } from "../search";
 import { asAppContext, adminOnly, type ConductorContext, type ConductorEnv } from "../services";
-import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "../startWorkflow";
+import { admitStartRequest, idempotencyScope, startRequestFromPath, type AdmittedStart, type Starter } from "../startWorkflow";
 import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed } from "../upstream";
 import { stripWorkflowDef } from "../workflowDefs";
@@ -33,7 +41,7 @@ const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
 
 /** In this order: the fixed paths (`search`, `bulk/...`) come before `/api/workflow/{workflowId}` would take them. */
 export function workflowRoutes(r: Routes<ConductorEnv>): void {
-  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), c.get("caller")))));
+  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), await starter(c)))));
   r.post("/api/workflow/execute/:name/:version", executeSynchronously);
   searchRoutes(r);
   bulkRoutes(r.with(adminOnly("bulk operations")));
@@ -48,8 +56,14 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
   r.post("/api/workflow/:name", async (c) => {
     const input = await jsonBody(c);
     const query = new URL(c.req.url).searchParams;
-    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, c.get("caller"))));
+    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, await starter(c))));
   });
+}
+
+/** The caller as a start sees them: with the scope of their idempotency keys. */
+async function starter(c: ConductorContext): Promise<Starter> {
+  const { tenant, subject } = c.get("caller");
+  return { tenant, subject, idempotencyScope: await idempotencyScope(tenant, subject) };
 }
 
 /**
@@ -87,9 +101,22 @@ async function start(c: ConductorContext, admitted: AdmittedStart): Promise<Resp
   const answer = await upstream.call("POST", ["api", "workflow"], undefined, admitted.body);
   const id = answer.text.trim();
   if (!isConductorId(id)) throw malformed();
-  rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.get("caller").subject });
+  if (admitted.idempotent) await requireOwnAnswer(c, id);
+  else rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.get("caller").subject });
   audit(c, "workflow.start", admitted.name, { workflowId: id });
   return c.text(id, 200);
+}
+
+/**
+ * A start that may have been answered with an execution started before (an idempotency key): the execution is read
+ * back from the engine and must be the caller's, or the answer is not passed on. Its owner is then known from the
+ * engine's own record of it, never from the start's answer.
+ */
+async function requireOwnAnswer(c: ConductorContext, workflowId: string): Promise<void> {
+  const owner = await workflowOwner(c.get("conductor"), workflowId);
+  if (!maySeeExecution(c.get("caller"), owner)) {
+    throw new GatewayError("BAD_GATEWAY", "the upstream answered a start with an execution that is not the caller's");
+  }
 }
 
 /**
@@ -113,21 +140,24 @@ const executeSynchronously: Step<ConductorEnv> = async (c) => {
   if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
   const input = (await jsonBody(c)) ?? {};
   const named = isObj(input) ? { ...input, name: pathParam(c, "name"), version: Number(version) } : input;
-  const request = orThrow(admitStartRequest(named, caller));
+  const request = orThrow(admitStartRequest(named, await starter(c)));
   await authorizeStart(c, request);
   const waitS = Number(q.get("waitForSeconds") ?? 10);
   const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
     timeoutMs: waitS * 1000 + c.get("config").upstreamTimeoutMs,
   });
   if (!isObj(run) || !isConductorId(run.workflowId)) throw malformed();
-  // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
-  const workflowType = String(run.workflowType ?? run.workflowName ?? request.body.name);
-  const owner = { workflowType, correlationId: typeof run.correlationId === "string" ? run.correlationId : null };
-  if (!maySeeExecution(caller, owner)) throw malformed();
-  rememberWorkflowOwner(upstream, run.workflowId, owner);
+  if (request.idempotent) await requireOwnAnswer(c, run.workflowId);
+  else {
+    // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
+    const workflowType = String(run.workflowType ?? run.workflowName ?? request.body.name);
+    const owner = { workflowType, correlationId: typeof run.correlationId === "string" ? run.correlationId : null };
+    if (!maySeeExecution(caller, owner)) throw malformed();
+    rememberWorkflowOwner(upstream, run.workflowId, owner);
+  }
   grantShownPaths(c, run);
   audit(c, "workflow.execute", request.name, { workflowId: run.workflowId });
-  return c.json(stripTenantDeep(run, caller.tenant));
+  return c.json(withClientIdempotencyKey(stripTenantDeep(run, caller.tenant)));
 };
 
 /** The external payload paths an answer shows the caller become readable by their tenant (in the background). */
