@@ -3,11 +3,12 @@
  * running list (admins), and one execution (read, hierarchy, actions). Every execution is checked against the
  * caller before anything is done with it: another tenant's, or for a non-admin another user's, does not exist.
  */
-import { MAX_SYNC_EXECUTE_WAIT_S } from "../../../constants";
+import { CONDUCTOR_START_COST, MAX_SYNC_EXECUTE_WAIT_S } from "../../../constants";
 import { waitUntil } from "../../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
+import { conductorBulkCost } from "../../../ratelimit/cost";
 import { orThrow } from "../../../verdict";
 import {
   filterSearchResult,
@@ -30,7 +31,7 @@ import { admitStartRequest, idempotencyScope, startRequestFromPath, type Admitte
 import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed } from "../upstream";
 import { stripWorkflowDef } from "../workflowDefs";
-import { TASK_REFERENCE, VERSION, audit, checkedId, checkedName, jsonBody, params, pathParam, relay, type ParamKind } from "./edge";
+import { TASK_REFERENCE, VERSION, audit, charge, checkedId, checkedName, jsonBody, params, pathParam, relay, type ParamKind } from "./edge";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
@@ -41,10 +42,12 @@ const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
 
 /** In this order: the fixed paths (`search`, `bulk/...`) come before `/api/workflow/{workflowId}` would take them. */
 export function workflowRoutes(r: Routes<ConductorEnv>): void {
-  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), await starter(c)))));
-  r.post("/api/workflow/execute/:name/:version", executeSynchronously);
+  // What sets an execution going costs a start, however it is asked for (rate limits: docs/ratelimits.md).
+  const starts = r.costing(CONDUCTOR_START_COST);
+  starts.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), await starter(c)))));
+  starts.post("/api/workflow/execute/:name/:version", executeSynchronously);
   searchRoutes(r);
-  bulkRoutes(r.with(adminOnly("bulk operations")));
+  bulkRoutes(r.with(adminOnly("bulk operations")).costing("decided"));
   r.get("/api/workflow/running/:name", adminOnly("listing running workflows"), async (c) => {
     const name = checkedName(pathParam(c, "name"));
     const q = params(c, { version: VERSION, startTime: "int", endTime: "int" });
@@ -53,7 +56,7 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
   });
   executionRoutes(r);
   // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).
-  r.post("/api/workflow/:name", async (c) => {
+  starts.post("/api/workflow/:name", async (c) => {
     const input = await jsonBody(c);
     const query = new URL(c.req.url).searchParams;
     return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, await starter(c))));
@@ -180,7 +183,11 @@ function searchRoutes(r: Routes<ConductorEnv>): void {
   }
 }
 
-/** Bulk operations (the view given is for admins); ids of other tenants are dropped as unknown. */
+/**
+ * Bulk operations (the view given is for admins, charged by the handler); ids of other tenants are dropped as
+ * unknown. A bulk request costs each distinct id it names at the operation's cost (`conductorBulkCost`), charged from
+ * the ids as parsed here, before any id is looked up: a body costing more than a limit holds is refused whole.
+ */
 function bulkRoutes(r: Routes<ConductorEnv>): void {
   const bulk = (method: "PUT" | "POST" | "DELETE", op: string, spec: Record<string, ParamKind>) =>
     r.on(method, `/api/workflow/bulk/${op}`, async (c) => {
@@ -188,6 +195,7 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
       const upstream = c.get("conductor");
       const ids = orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
       const q = params(c, spec);
+      await charge(c, conductorBulkCost(op, ids.length));
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
       const mine = ids.filter((_, i) => owners[i]?.workflowType.startsWith(tenantPrefix(caller.tenant)));
       const errors: Record<string, string> = {};
@@ -237,9 +245,11 @@ function executionRoutes(r: Routes<ConductorEnv>): void {
   action("DELETE", [], "terminate", { reason: "text" });
   action("PUT", ["pause"], "pause", {});
   action("PUT", ["resume"], "resume", {});
-  action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
-  action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
-  action("POST", ["rerun"], "rerun", {}, async (c, id) => orThrow(sanitizeRerun(await jsonBody(c), id)));
+  // Restart, retry and rerun set the execution going again: each costs a start.
+  const again = executionAction(r.costing(CONDUCTOR_START_COST));
+  again("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
+  again("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
+  again("POST", ["rerun"], "rerun", {}, async (c, id) => orThrow(sanitizeRerun(await jsonBody(c), id)));
   action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, skipTaskBody);
   action("POST", ["resetcallbacks"], "resetcallbacks", {});
 }
