@@ -25,7 +25,7 @@ import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "../payloadP
 import { mayUseWorkflowDef } from "../rbac";
 import type { Routes, Step } from "./router";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "../runtimeData";
-import { scopedSearchQuery } from "../search";
+import { grammarOf, scopedSearchQuery } from "../search";
 import { asAppContext, adminOnly, type ConductorContext, type ConductorEnv } from "../services";
 import { admitStartRequest, idempotencyScope, startRequestFromPath, type AdmittedStart, type Starter } from "../startWorkflow";
 import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
@@ -174,13 +174,37 @@ function searchRoutes(r: Routes<ConductorEnv>): void {
     r.get(`/api/workflow/${which}`, async (c) => {
       const caller = c.get("caller");
       const q = params(c, { start: "int", size: "int", sort: SORT, freeText: "text", query: "text" });
-      q.set("query", orThrow(scopedSearchQuery(q.get("query") ?? "", caller.tenant, caller.admin ? null : caller.subject)));
+      const backend = c.get("config").conductorIndexBackend;
+      const query = orThrow(
+        scopedSearchQuery(q.get("query") ?? "", {
+          backend,
+          tenant: caller.tenant,
+          ownExecutionsOf: caller.admin ? null : caller.subject,
+          workflowNames: grammarOf(backend) === "sql" ? await tenantWorkflowNames(c) : undefined,
+        }),
+      );
+      if (query === null) return c.json({ totalHits: 0, results: [] });
+      q.set("query", query);
       if (!q.has("freeText")) q.set("freeText", "*");
       const filtered = filterSearchResult(await c.get("conductor").json("GET", ["api", "workflow", which], q), caller);
       if (!filtered) throw malformed();
       return c.json(filtered);
     });
   }
+}
+
+/**
+ * The tenant's workflow names as Conductor stores them, from the definition listing (the rewrite of the same bytes
+ * is kept, `listRewritten`): the SQL index grammars have no exact prefix, so a search lists the names.
+ */
+async function tenantWorkflowNames(c: ConductorContext): Promise<string[]> {
+  const prefix = tenantPrefix(c.get("caller").tenant);
+  const bytes = await c
+    .get("conductor")
+    .listRewritten(["api", "metadata", "workflow"], "search-names", (def) =>
+      isObj(def) && typeof def.name === "string" && def.name.startsWith(prefix) ? def.name : undefined,
+    );
+  return [...new Set(JSON.parse(new TextDecoder().decode(bytes)) as string[])].sort();
 }
 
 /**
