@@ -94,6 +94,12 @@ export function admitStartRequest(input: unknown, caller: Starter): Verdict<Admi
     if (typeof path !== "string" || path.length > MAX_PAYLOAD_PATH) return refuse("externalInputPayloadStoragePath: not a payload path");
     payloadPath = path;
   }
+  // Conductor's Jackson matches keys exactly (ObjectMapperProvider leaves case-insensitive matching off); a reader
+  // that folds case would take `IdempotencyKey` unscoped: such spellings are refused rather than guessed at.
+  const variant = Object.keys(input).find(
+    (k) => /^idempotency(key|strategy)$/i.test(k) && k !== "idempotencyKey" && k !== "idempotencyStrategy",
+  );
+  if (variant !== undefined) return refuse(`${variant}: write idempotencyKey / idempotencyStrategy exactly`);
   const strategy = input.idempotencyStrategy;
   if (strategy !== undefined && strategy !== null && !(typeof strategy === "string" && STRATEGIES.includes(strategy))) {
     return refuse(`idempotencyStrategy must be one of ${STRATEGIES.join(", ")}`);

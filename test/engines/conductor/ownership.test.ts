@@ -73,6 +73,7 @@ describe("idempotency keys are the caller's own", () => {
       { name: "wfA", idempotencyKey: "x".repeat(257) },
       { name: "wfA", idempotencyKey: "a\nb" },
       { name: "wfA", idempotencyKey: "k", idempotencyStrategy: "return_existing" },
+      { name: "wfA", IdempotencyKey: "order-17", idempotencyStrategy: "RETURN_EXISTING" },
     ]) {
       expect((await start(alice, body)).status, JSON.stringify(body)).toBe(400);
     }
