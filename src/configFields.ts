@@ -169,6 +169,20 @@ export const unavailablePolicy = z
     return v as "allow" | "refuse";
   });
 
+/** One of `values` (case-insensitive, trimmed), `fallback` when unset or empty. */
+export const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
+  z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const v = s === undefined || s.trim() === "" ? fallback : s.trim().toLowerCase();
+      if (!(values as readonly string[]).includes(v)) {
+        ctx.addIssue({ code: "custom", message: `must be one of ${values.join(", ")}` });
+        return z.NEVER;
+      }
+      return v as T;
+    });
+
 export const claim = (fallback: string) => optionalString.transform((s) => s ?? fallback);
 
 /** A key that signs upstream assertions, as UPSTREAM_ASSERTION_KEYS gives it, with the part that is published. */

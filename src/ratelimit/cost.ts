@@ -126,12 +126,33 @@ export function prefectRequestCost(
   return prefectCost(ops, config.rateLimits.prefectFieldCosts, config.graphqlLimits);
 }
 
-/** Conductor: starting a workflow sets an execution going; other writes change state; reads cost 1. */
-export function conductorCost(method: string, path: string): number {
-  const m = /\/api\/workflow(?:\/([^/]+))?\/?$/.exec(path);
-  if (method === "POST" && m && m[1] !== "bulk") return CONDUCTOR_START_COST;
-  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return 1;
-  return CONDUCTOR_WRITE_COST;
+/**
+ * Conductor, by method: reads cost 1, writes CONDUCTOR_WRITE_COST. What sets executions going costs more, decided
+ * where the route is registered (src/engines/conductor/routes/router.ts): a start, a synchronous execution, a
+ * restart, retry or rerun CONDUCTOR_START_COST, a bulk request `conductorBulkCost`.
+ */
+export function conductorCost(method: string): number {
+  return method === "GET" || method === "HEAD" || method === "OPTIONS" ? 1 : CONDUCTOR_WRITE_COST;
+}
+
+/**
+ * Conductor's bulk operations (rest/.../WorkflowBulkResource.java), each cost per workflow id, the same as the
+ * operation on one execution: restart and retry set executions going again like starts; pause, resume, terminate
+ * and remove are writes.
+ */
+const BULK_COST_PER_ID: Readonly<Record<string, number>> = {
+  pause: CONDUCTOR_WRITE_COST,
+  resume: CONDUCTOR_WRITE_COST,
+  restart: CONDUCTOR_START_COST,
+  retry: CONDUCTOR_START_COST,
+  terminate: CONDUCTOR_WRITE_COST,
+  remove: CONDUCTOR_WRITE_COST,
+  "terminate-remove": CONDUCTOR_WRITE_COST,
+};
+
+/** A bulk request on `ids` distinct workflow ids: each id at its operation's cost (an unknown operation as a start). */
+export function conductorBulkCost(op: string, ids: number): number {
+  return Math.max(1, ids) * (BULK_COST_PER_ID[op] ?? CONDUCTOR_START_COST);
 }
 
 /** Task workers: a batch poll may take `count` tasks and costs that; anything else 1. */

@@ -303,10 +303,15 @@ export async function chargeRateLimit(
       if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, "rate", lease.deniedShadow);
       if (!lease.deniedShadow) {
         usage(true);
+        const whole = beyondCapacity(m, cost);
         throw refuse(
           c,
           describe(matched, now),
-          refusalError(`rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, { limit: m.spec.id, cost }),
+          refusalError(whole ?? `rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, {
+            limit: m.spec.id,
+            cost,
+            ...(whole ? { exceedsLimit: true } : {}),
+          }),
         );
       }
       if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group });
@@ -360,10 +365,11 @@ export async function chargeRateLimit(
           if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: a.refusal.reason });
         } else {
           refusedOutcome ??= describe(matched, after, { id: m.spec.id, retryAfterMs: a.refusal.retryAfterMs });
+          const whole = beyondCapacity(m, cost);
           refusal ??= refusalError(
-            a.refusal.reason === "quota" ? `quota ${m.spec.id} exhausted` : `rate limit ${m.spec.id} exceeded`,
+            whole ?? (a.refusal.reason === "quota" ? `quota ${m.spec.id} exhausted` : `rate limit ${m.spec.id} exceeded`),
             a.refusal.retryAfterMs,
-            { limit: m.spec.id, cost, reason: a.refusal.reason },
+            { limit: m.spec.id, cost, reason: a.refusal.reason, ...(whole ? { exceedsLimit: true } : {}) },
           );
         }
       }
@@ -379,6 +385,19 @@ export async function chargeRateLimit(
   }
   c.set("rateLimit", describe(matched, Date.now()));
   usage(false);
+}
+
+/**
+ * The refusal's message when the request alone costs more than the limit ever holds (a bulk request on many ids):
+ * waiting does not help, sending less in one request does. Null when it would fit a full bucket.
+ */
+function beyondCapacity(m: MatchedLimit, cost: number): string | null {
+  const { rate, quota, id } = m.spec;
+  if (cost > rate.limit) {
+    return `this request costs ${cost}, more than limit ${id} holds (${rate.limit} per ${rate.windowS} s): send less in one request`;
+  }
+  if (quota && cost > quota.limit) return `this request costs ${cost}, more than quota ${id} holds (${quota.limit} per ${quota.period})`;
+  return null;
 }
 
 function unavailable(c: AppContext, what: string, usage: (refused: boolean) => void): void {

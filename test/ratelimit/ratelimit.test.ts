@@ -286,6 +286,73 @@ describe("rate limits on Durable Objects", () => {
     expect((await as("/conductor/api/metadata/workflow")).status).toBe(200); // 1 still fits
   });
 
+  it("charges a Conductor bulk request each id at its operation's cost, from the ids the route parsed: three bulk restarts of 40 under a 20-unit limit reach nothing", async () => {
+    const s = await conductorStack("rlbulk");
+    const ids = Array.from({ length: 40 }, (_, i) => `fb-bulk-${i}`);
+    await s.seed({
+      workflowDefs: [{ name: "FACEBOOK___wfA", version: 1, tasks: [] }],
+      executions: ids.map((id) => ({
+        workflowId: id,
+        workflowName: "FACEBOOK___wfA",
+        workflowType: "FACEBOOK___wfA",
+        correlationId: "x",
+        status: "FAILED",
+        tasks: [],
+      })),
+    });
+    const { id: keyId, key } = await createTestKey(
+      { tenant: "FACEBOOK", subject: uniqueTag("bulk"), scopes: ["conductor"], groups: ["network-admin"] },
+      s.env,
+    );
+    await setLimit({ kind: "key", target: keyId, routeGroup: "conductor", rate: { limit: 20, windowS: 3600 } });
+    const restart = (body: string[]) => s.as(key, "/conductor/api/workflow/bulk/restart", { method: "POST", json: body });
+
+    for (let i = 0; i < 3; i++) {
+      const refused = await restart(ids);
+      expect(refused.status).toBe(429);
+      const body = (await refused.json()) as { code: string; message: string; cost: number; exceedsLimit: boolean };
+      // 40 restarts at a start's cost each: more than the limit ever holds, said so (waiting does not help).
+      expect(body).toMatchObject({ code: "RATE_LIMITED", cost: 200, exceedsLimit: true });
+      expect(body.message).toContain("send less in one request");
+    }
+    // Refused before any id was looked up or restarted.
+    expect((await s.records()).filter((r) => r.path.startsWith("/api/workflow"))).toEqual([]);
+
+    // A repeated id counts once; three restarts cost 15, then a single restart (a start's cost) is over what is left.
+    expect((await restart(["fb-bulk-1", "fb-bulk-2", "fb-bulk-3", "fb-bulk-1"])).status).toBe(200);
+    expect((await s.as(key, "/conductor/api/workflow/fb-bulk-4/restart", { method: "POST" })).status).toBe(200); // 20
+    expect((await s.as(key, "/conductor/api/workflow/fb-bulk-5/retry", { method: "POST" })).status).toBe(429);
+    expect((await restart(["fb-bulk-6"])).status).toBe(429);
+    expect(await usageOf({ keyId })).toMatchObject({ cost: 20, requests: 7, refused: 5 });
+  });
+
+  it("charges a synchronous execution and a rerun like the starts they are", async () => {
+    const s = await conductorStack("rlexec");
+    await s.seed({
+      workflowDefs: [{ name: "FACEBOOK___wfA", version: 1, tasks: [] }],
+      executions: [
+        {
+          workflowId: "fb-rr",
+          workflowName: "FACEBOOK___wfA",
+          workflowType: "FACEBOOK___wfA",
+          correlationId: "x",
+          status: "FAILED",
+          tasks: [],
+        },
+      ],
+    });
+    const { id: keyId, key } = await createTestKey(
+      { tenant: "FACEBOOK", subject: uniqueTag("exec"), scopes: ["conductor"], groups: ["network-admin"] },
+      s.env,
+    );
+    await setLimit({ kind: "key", target: keyId, routeGroup: "conductor", rate: { limit: 12, windowS: 3600 } });
+    const execute = () => s.as(key, "/conductor/api/workflow/execute/wfA/1?waitForSeconds=0", { method: "POST", json: {} });
+    expect((await execute()).status).toBe(200); // 5
+    expect((await s.as(key, "/conductor/api/workflow/fb-rr/rerun", { method: "POST", json: {} })).status).toBe(200); // 10
+    expect((await execute()).status).toBe(429);
+    expect(await usageOf({ keyId })).toMatchObject({ cost: 10, requests: 3, refused: 1 });
+  });
+
   it("charges a worker's batch poll its count", async () => {
     const s = await conductorStack("rlpoll");
     await s.seed({ fill: [{ tenant: "A", taskType: "job", count: 100 }] });

@@ -94,10 +94,25 @@ function upsert(list: Obj[], item: Obj, key: (o: Obj) => string): void {
 
 const defKey = (d: Obj) => `${String(d.name)}:${String(d.version ?? 1)}`;
 
-/** Starts a workflow as Conductor does (the first SIMPLE task queued in its domain); null when no such definition. */
-function startWorkflow(inst: Instance, req: Obj): string | null {
+/**
+ * Starts a workflow as Conductor does (the first SIMPLE task queued in its domain); null when no such definition.
+ * Idempotency as Orkes Conductor documents it (orkes.io/content/idempotency; conductor-oss carries the fields in
+ * StartWorkflowRequest and StartWorkflowInput): a key is looked up per workflow name, whoever started the
+ * execution that holds it; RETURN_EXISTING answers with that execution's id, FAIL (the default) refuses with 409,
+ * FAIL_ON_RUNNING refuses while it is RUNNING or PAUSED and starts a new one otherwise.
+ */
+function startWorkflow(inst: Instance, req: Obj): string | null | { conflict: string } {
   const def = latest(inst.workflowDefs, String(req.name), req.version === undefined || req.version === null ? null : String(req.version));
   if (!def) return null;
+  const key = typeof req.idempotencyKey === "string" && req.idempotencyKey !== "" ? req.idempotencyKey : null;
+  if (key !== null) {
+    const existing = [...inst.executions.values()].find((x) => x.workflowName === req.name && x.idempotencyKey === key);
+    const strategy = req.idempotencyStrategy ?? "FAIL";
+    if (existing && strategy === "RETURN_EXISTING") return String(existing.workflowId);
+    if (existing && (strategy === "FAIL" || ["RUNNING", "PAUSED"].includes(String(existing.status)))) {
+      return { conflict: `Workflow with idempotency key ${key} already exists: ${String(existing.workflowId)}` };
+    }
+  }
   const id = randomUUID();
   // Like Conductor, schedule the first task (a SIMPLE one lands in its domain's queue for workers).
   const first = Array.isArray(def.tasks) ? (def.tasks as Obj[])[0] : undefined;
@@ -137,6 +152,7 @@ function startWorkflow(inst: Instance, req: Obj): string | null {
     tasks,
     startTime: Date.now(),
     workflowDefinition: def,
+    ...(key !== null ? { idempotencyKey: key, idempotencyStrategy: req.idempotencyStrategy } : {}),
   });
   return id;
 }
@@ -192,6 +208,7 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       const req = body as Obj;
       const id = startWorkflow(inst, req);
       if (!id) return notFound(res, `No such workflow defined. name=${String(req.name)}, version=${String(req.version)}`);
+      if (typeof id === "object") return conflict(res, id.conflict);
       return text(res, 200, id);
     }
     // Synchronous execution (Conductor's WorkflowResourceSync): the path names the workflow; the run is answered
@@ -201,17 +218,19 @@ function conductorApi(inst: Instance, method: string, seg: string[], q: URLSearc
       const req = { ...((body as Obj) ?? {}), name: c, version: Number(d) };
       if (!q.get("requestId"))
         return json(res, 400, { status: 400, message: "Required request parameter 'requestId' is not present", retryable: false });
-      const id = startWorkflow(inst, req);
-      if (!id) return notFound(res, `No such workflow defined. name=${String(c)}, version=${String(d)}`);
+      const started = startWorkflow(inst, req);
+      if (!started) return notFound(res, `No such workflow defined. name=${String(c)}, version=${String(d)}`);
+      if (typeof started === "object") return conflict(res, started.conflict);
+      const id = started;
       const until = q.get("waitUntilTaskRef");
       const waitMs = Math.min(Number(q.get("waitForSeconds") ?? 5), 10) * 1000;
-      const started = Date.now();
+      const since = Date.now();
       const answer = () => {
         const x = inst.executions.get(id)!;
         const done =
           ["COMPLETED", "FAILED", "TERMINATED", "TIMED_OUT"].includes(String(x.status)) ||
           (!!until && (x.tasks as Obj[]).some((t) => t.referenceTaskName === until));
-        if (!done && Date.now() - started < waitMs) return void setTimeout(answer, 50);
+        if (!done && Date.now() - since < waitMs) return void setTimeout(answer, 50);
         json(res, 200, {
           workflowId: x.workflowId,
           requestId: q.get("requestId"),

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { consume, evaluate, freshState, periodEnd, periodKey, settle, type LimitSpec } from "../../src/ratelimit/bucket";
-import { conductorCost, fieldWeight, prefectCost, rootFieldExecutions, workerCost } from "../../src/ratelimit/cost";
+import { conductorBulkCost, conductorCost, fieldWeight, prefectCost, rootFieldExecutions, workerCost } from "../../src/ratelimit/cost";
 import type { RateLimitRule } from "../../src/formats/rateLimitRule";
 import { compileTable, matchLimits } from "../../src/ratelimit/limits";
 import { rollUp } from "../../src/ratelimit/usage";
@@ -166,12 +166,15 @@ describe("cost", () => {
     expect(unavailable.ok).toBe(false);
   });
 
-  it("Conductor: a start costs more than a read; a worker's batch poll costs its count, within MAX_POLL_COUNT", () => {
-    expect(conductorCost("POST", "/conductor/api/workflow")).toBe(5);
-    expect(conductorCost("POST", "/conductor/api/workflow/myflow")).toBe(5);
-    expect(conductorCost("POST", "/conductor/api/workflow/bulk/restart")).toBe(2);
-    expect(conductorCost("GET", "/conductor/api/workflow/abc")).toBe(1);
-    expect(conductorCost("DELETE", "/conductor/api/metadata/workflow/x/1")).toBe(2);
+  it("Conductor: a write costs more than a read, a bulk request each id at its operation's cost; a worker's batch poll costs its count, within MAX_POLL_COUNT", () => {
+    expect(conductorCost("GET")).toBe(1);
+    expect(conductorCost("DELETE")).toBe(2);
+    expect(conductorCost("POST")).toBe(2);
+    expect(conductorBulkCost("restart", 40)).toBe(200);
+    expect(conductorBulkCost("retry", 3)).toBe(15);
+    expect(conductorBulkCost("pause", 40)).toBe(80);
+    expect(conductorBulkCost("terminate", 0)).toBe(2);
+    expect(conductorBulkCost("something-new", 2)).toBe(10);
     expect(workerCost("/workers/conductor/api/tasks/poll/batch/job", "25", 100)).toBe(25);
     expect(workerCost("/workers/conductor/api/tasks/poll/batch/job", "100000", 100)).toBe(100);
     expect(workerCost("/workers/conductor/api/tasks/poll/batch/job", "-3", 100)).toBe(1);

@@ -1,8 +1,9 @@
 /** Conductor's variables, its task workers' included (docs/configuration.md), and its section of the configuration. */
 import { z } from "zod";
-import { commaList, integer, url } from "../../configFields";
+import { commaList, integer, oneOf, url } from "../../configFields";
 import { CONTENT_NEGOTIATION } from "../../proxy/headers";
 import type { UpstreamTable } from "../../services";
+import { INDEX_BACKENDS } from "./search";
 
 /** The system task types a workflow definition may use when ALLOWED_SYSTEM_TASKS is unset. */
 const DEFAULT_SYSTEM_TASKS = [
@@ -32,11 +33,16 @@ export const conductorConfig = z
     CONDUCTOR_URL: url,
     SCHELLAR_URL: url,
     CONDUCTOR_UI_URL: url,
+    // Which index Conductor searches (conductor.indexing.type and its persistence module): search queries are
+    // written in that index's grammar (./search.ts).
+    CONDUCTOR_INDEX_BACKEND: oneOf(INDEX_BACKENDS, "elasticsearch"),
   })
   .transform((v) => ({
     allowedSystemTasks: v.ALLOWED_SYSTEM_TASKS,
     maxPollCount: v.MAX_POLL_COUNT,
     maxPollTimeoutMs: v.MAX_POLL_TIMEOUT_MS,
+    /** The grammar workflow search queries are written in (./search.ts). */
+    conductorIndexBackend: v.CONDUCTOR_INDEX_BACKEND,
     upstreams: { conductor: v.CONDUCTOR_URL, schellar: v.SCHELLAR_URL },
     /** Where the Conductor UI's files are served from, to serve them on the gateway's origin (src/proxy/ui.ts). */
     uiUpstreams: { conductor: v.CONDUCTOR_UI_URL },

@@ -8,6 +8,7 @@
 import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
+import { unscopedIdempotencyKey } from "./startWorkflow";
 import { stripTenantDeep, tenantPrefix } from "./tenantNames";
 
 /** What decides who may see an execution: its (prefixed) workflow type and the correlation id it was started with. */
@@ -45,10 +46,19 @@ export function maySeeExecution(viewer: ExecutionViewer, owner: ExecutionOwner |
   return viewer.admin || owner.correlationId === viewer.subject;
 }
 
-/** The viewer's copy of an execution or summary, or null when they may not see it. */
+/**
+ * The viewer's copy of an execution or summary, or null when they may not see it: names without the tenant's
+ * prefix, and the idempotency key as its starter wrote it (startWorkflow.ts scopes it upstream).
+ */
 export function stripExecution(exec: unknown, viewer: ExecutionViewer): Obj | null {
   if (!maySeeExecution(viewer, executionOwner(exec))) return null;
-  return stripTenantDeep(exec as Obj, viewer.tenant);
+  return withClientIdempotencyKey(stripTenantDeep(exec as Obj, viewer.tenant));
+}
+
+/** An execution (or a run) with its `idempotencyKey` as the client wrote it. */
+export function withClientIdempotencyKey(exec: Obj): Obj {
+  if (typeof exec.idempotencyKey !== "string") return exec;
+  return { ...exec, idempotencyKey: unscopedIdempotencyKey(exec.idempotencyKey) };
 }
 
 /** The owner of a task, from the task itself (Conductor copies the workflow's type and correlation id into it). */

@@ -13,17 +13,16 @@ import type { AppEnv } from "../../context";
 import { notFound } from "../../errors";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { serveUi } from "../../proxy/ui";
-import { conductorCost } from "../../ratelimit/cost";
-import { rateLimited } from "../../ratelimit/enforce";
+import { chargeRateLimit } from "../../ratelimit/enforce";
 import { requestServices } from "../../services";
 import { eventRoutes } from "./routes/events";
-import { Routes } from "./routes/router";
+import { Routes, type Step } from "./routes/router";
 import { metadataRoutes } from "./routes/metadata";
 import { scheduleRoutes } from "./routes/schedules";
 import { storageRoutes } from "./routes/storage";
 import { taskRoutes } from "./routes/tasks";
 import { workflowRoutes } from "./routes/workflows";
-import { adminOnly, conductorServices, type ConductorEnv } from "./services";
+import { adminOnly, asAppContext, conductorServices, type ConductorEnv } from "./services";
 import { tokenLogin } from "./token";
 
 /** A UI page or file: plain names only, so the UI server reads the path exactly as the gateway checked it. */
@@ -44,15 +43,11 @@ export function conductorRoutes(): Hono<AppEnv> {
   const r = new Hono<AppEnv>();
   // The SDKs' login takes no credential (it is how one is obtained), so it comes before authentication.
   r.post("/api/token", tokenLogin);
-  r.use(
-    "*",
-    authenticated({ gatewayToken: true }),
-    rateLimited("conductor", (c) => conductorCost(c.req.method, c.req.path)),
-    requestServices,
-  );
+  r.use("*", authenticated({ gatewayToken: true }), requestServices);
 
   // Areas in this order: a fixed path (`/api/workflow/externalstoragelocation`) before a parameter would take it.
-  const plain = Routes.on<ConductorEnv, AppEnv>(r);
+  // Each route is charged to the rate limits where it is registered (routes/router.ts), by what it does.
+  const plain = Routes.charged<ConductorEnv, AppEnv>(r, conductorCharge);
   const api = plain.with(conductorServices);
   metadataRoutes(api);
   storageRoutes(api);
@@ -64,6 +59,7 @@ export function conductorRoutes(): Hono<AppEnv> {
   // The Conductor UI's pages and files (CONDUCTOR_UI_URL), on the gateway's origin; never an API path.
   r.get("*", async (c, next) => {
     if (!isConductorUiPath(new URL(c.req.url).pathname)) return next();
+    await chargeRateLimit(c, "conductor", 1);
     const ui = await serveUi(c, {
       forwardedHeaders: CONDUCTOR_FORWARDED_HEADERS,
       upstream: c.get("config").uiUpstreams.conductor,
@@ -75,9 +71,18 @@ export function conductorRoutes(): Hono<AppEnv> {
 
   // Anything else is not served: 404 before any upstream is asked.
   // Unknown paths answer only a caller with a credential: nothing under /conductor answers anonymously.
-  r.all("*", (c) => {
+  r.all("*", async (c) => {
     requirePrincipal(c);
+    await chargeRateLimit(c, "conductor", 1);
     throw notFound("no such Conductor route on this gateway");
   });
   return r;
+}
+
+/** The step that charges a route's fixed cost to the caller's limits on the Conductor route group. */
+function conductorCharge(cost: number): Step<ConductorEnv> {
+  return async (c, next) => {
+    await chargeRateLimit(asAppContext(c), "conductor", cost);
+    await next();
+  };
 }

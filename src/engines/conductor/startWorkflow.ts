@@ -14,6 +14,36 @@ import { nameProblem, prefixTenant } from "./tenantNames";
 export interface Starter {
   tenant: TenantName;
   subject: string;
+  /** `idempotencyScope(tenant, subject)`: what the caller's idempotency keys are prefixed with upstream. */
+  idempotencyScope: string;
+}
+
+/**
+ * Idempotency keys (`StartWorkflowRequest.idempotencyKey`, with `idempotencyStrategy` FAIL, RETURN_EXISTING or
+ * FAIL_ON_RUNNING). An engine that honours them (Orkes Conductor; conductor-oss carries the fields in
+ * common/.../StartWorkflowRequest.java and StartWorkflowInput.java) looks a key up per workflow name, across
+ * everyone who starts that workflow: with RETURN_EXISTING, a key another user chose answers with their execution
+ * id. Keys are scoped, not refused, because SDK clients retry starts with them: the key the engine sees is
+ * `fg1.<digest of tenant and subject>.<the client's key>`, so a caller's key can only ever find the caller's own
+ * executions, and the prefix is taken out again wherever an execution is shown. The digest has a fixed length and
+ * comes first, so no client key can spell another caller's scope.
+ */
+export const IDEMPOTENCY_SCOPE_PREFIX = "fg1.";
+const SCOPED_KEY = /^fg1\.[0-9a-f]{32}\./;
+const STRATEGIES: readonly string[] = ["FAIL", "RETURN_EXISTING", "FAIL_ON_RUNNING"];
+/** Longest idempotency key a client may send (an order id or a UUID is far shorter). */
+const MAX_IDEMPOTENCY_KEY = 256;
+
+/** The scope of a caller's idempotency keys: 128 bits of SHA-256 over the tenant and the subject. */
+export async function idempotencyScope(tenant: TenantName, subject: string): Promise<string> {
+  const data = new TextEncoder().encode(`flowgate-idempotency\u0000${tenant}\u0000${subject}`);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", data)).slice(0, 16);
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A key as the client wrote it, from the key the engine holds (any scope: an admin sees their tenant's). */
+export function unscopedIdempotencyKey(key: string): string {
+  return key.replace(SCOPED_KEY, "");
 }
 
 const VERSION = /^[1-9][0-9]{0,8}$/;
@@ -31,6 +61,11 @@ export interface AdmittedStart {
    * grant.
    */
   payloadPath?: string;
+  /**
+   * The start carries an idempotency key: the engine may answer with an execution it started before instead of a
+   * new one, so the answer is no proof that the gateway created it (its owner is read back, never assumed).
+   */
+  idempotent: boolean;
 }
 
 /** Longest external payload path accepted (the upstream's are tens of characters). */
@@ -59,13 +94,31 @@ export function admitStartRequest(input: unknown, caller: Starter): Verdict<Admi
     if (typeof path !== "string" || path.length > MAX_PAYLOAD_PATH) return refuse("externalInputPayloadStoragePath: not a payload path");
     payloadPath = path;
   }
+  // Conductor's Jackson matches keys exactly (ObjectMapperProvider leaves case-insensitive matching off); a reader
+  // that folds case would take `IdempotencyKey` unscoped: such spellings are refused rather than guessed at.
+  const variant = Object.keys(input).find(
+    (k) => /^idempotency(key|strategy)$/i.test(k) && k !== "idempotencyKey" && k !== "idempotencyStrategy",
+  );
+  if (variant !== undefined) return refuse(`${variant}: write idempotencyKey / idempotencyStrategy exactly`);
+  const strategy = input.idempotencyStrategy;
+  if (strategy !== undefined && strategy !== null && !(typeof strategy === "string" && STRATEGIES.includes(strategy))) {
+    return refuse(`idempotencyStrategy must be one of ${STRATEGIES.join(", ")}`);
+  }
+  const key = input.idempotencyKey;
+  const idempotent = key !== undefined && key !== null && key !== "";
+  if (idempotent && (typeof key !== "string" || key.length > MAX_IDEMPOTENCY_KEY || /[\x00-\x1f\x7f]/.test(key))) {
+    return refuse(`idempotencyKey must be text of at most ${MAX_IDEMPOTENCY_KEY} characters`);
+  }
   const name = input.name as string;
-  return allow({
-    name,
-    version: typeof input.version === "number" ? input.version : undefined,
-    body: { ...input, name: prefixTenant(caller.tenant, name), taskToDomain: { "*": caller.tenant }, correlationId: caller.subject },
-    payloadPath,
-  });
+  const body: Obj = {
+    ...input,
+    name: prefixTenant(caller.tenant, name),
+    taskToDomain: { "*": caller.tenant },
+    correlationId: caller.subject,
+  };
+  if (idempotent) body.idempotencyKey = `${IDEMPOTENCY_SCOPE_PREFIX}${caller.idempotencyScope}.${key as string}`;
+  else delete body.idempotencyKey;
+  return allow({ name, version: typeof input.version === "number" ? input.version : undefined, body, payloadPath, idempotent });
 }
 
 /**

@@ -23,14 +23,15 @@ const user = (roles: string[], groups: string[] = []): Principal => ({
 });
 
 describe("search queries", () => {
-  it("wraps the client's query and ANDs the tenant (and, for non-admins, the caller)", () => {
-    expect(scopedSearchQuery("status = 'RUNNING'", "A", null)).toBe("(status = 'RUNNING') AND workflowType STARTS_WITH 'A___'");
-    expect(scopedSearchQuery("", "A", "o'brien@x")).toBe("workflowType STARTS_WITH 'A___' AND correlationId = 'o\\'brien@x'");
+  const es = (tenant: string, subject: string | null) => ({ backend: "elasticsearch" as const, tenant, ownExecutionsOf: subject });
+  it("puts the tenant (and, for non-admins, the caller) first, then the client's query in parentheses", () => {
+    expect(scopedSearchQuery("status = 'RUNNING'", es("A", null))).toBe("workflowType STARTS_WITH 'A___' AND (status = 'RUNNING')");
+    expect(scopedSearchQuery("", es("A", "o'brien@x"))).toBe("workflowType STARTS_WITH 'A___' AND correlationId IN (o'brien@x)");
   });
 
   it("refuses queries that could close the gateway's parenthesis or literal", () => {
     for (const q of ["x) OR (1=1", "a = 'b", "(((", ")(", 'a = "b', "x\u0000y"]) {
-      expect(scopedSearchQuery(q, "A", null), q).toHaveProperty("refused");
+      expect(scopedSearchQuery(q, es("A", null)), q).toHaveProperty("refused");
     }
     expect(searchQueryProblem("a = 'it\\'s (fine)' AND (b = \"c)\")")).toBeNull();
     expect(searchQueryProblem("x".repeat(5000))).toBe("too_long");
@@ -65,18 +66,20 @@ describe("RBAC", () => {
 });
 
 describe("starting a workflow", () => {
-  const caller = { tenant: "A", subject: "alice" };
+  const caller = { tenant: "A", subject: "alice", idempotencyScope: "0123456789abcdef0123456789abcdef" };
   it("names it in the tenant's space, routes tasks to the tenant's domain, records the caller", () => {
     expect(admitStartRequest({ name: "wf", version: 2, input: { x: 1 }, correlationId: "forged" }, caller)).toEqual({
       name: "wf",
       version: 2,
       body: { name: "A___wf", version: 2, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
+      idempotent: false,
     });
     const params = new URLSearchParams({ version: "3", priority: "5", correlationId: "forged" });
     expect(startRequestFromPath("wf", { x: 1 }, params, caller)).toEqual({
       name: "wf",
       version: 3,
       body: { name: "A___wf", version: 3, priority: 5, input: { x: 1 }, taskToDomain: { "*": "A" }, correlationId: "alice" },
+      idempotent: false,
     });
   });
 

@@ -94,7 +94,7 @@ describe("non-admins", () => {
     expect(body.results.every((r) => r.correlationId === "alice")).toBe(true);
     expect(body.results.map((r) => r.workflowId)).toContain("fb-1");
     const q = new URL(`http://x${(await stack.records()).at(-1)!.path}`).searchParams.get("query");
-    expect(q).toBe("workflowType STARTS_WITH 'FACEBOOK___' AND correlationId = 'alice'");
+    expect(q).toBe("workflowType STARTS_WITH 'FACEBOOK___' AND correlationId IN (alice)");
   });
 
   it.each([

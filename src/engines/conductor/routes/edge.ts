@@ -6,6 +6,7 @@ import { recordAudit } from "../../../audit";
 import { badRequest } from "../../../errors";
 import type { Obj } from "../../../jsonValue";
 import { readJsonBody, requireAnswerDepth } from "../../../proxy/json";
+import { chargeRateLimit } from "../../../ratelimit/enforce";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
 import { asAppContext, type ConductorContext } from "../services";
@@ -57,6 +58,14 @@ export function params(c: ConductorContext, spec: Record<string, ParamKind>): UR
 export const VERSION = (v: string) => /^[1-9][0-9]{0,8}$/.test(v);
 /** A task reference name in a query, checked like any name. */
 export const TASK_REFERENCE = (v: string) => nameProblem(v) === null;
+
+/**
+ * Charges the caller's rate limits what a request decided to do (routes registered with `costing("decided")`),
+ * before anything is asked of the upstream: a refusal (429) leaves the engine untouched.
+ */
+export function charge(c: ConductorContext, cost: number): Promise<void> {
+  return chargeRateLimit(asAppContext(c), "conductor", cost);
+}
 
 /** Records what the caller did (`conductor.<action>`). */
 export function audit(c: ConductorContext, action: string, target: string | null, details?: Obj): void {

@@ -3,26 +3,35 @@
  * running list (admins), and one execution (read, hierarchy, actions). Every execution is checked against the
  * caller before anything is done with it: another tenant's, or for a non-admin another user's, does not exist.
  */
-import { MAX_SYNC_EXECUTE_WAIT_S } from "../../../constants";
+import { CONDUCTOR_START_COST, MAX_SYNC_EXECUTE_WAIT_S } from "../../../constants";
 import { waitUntil } from "../../../context";
-import { badRequest, forbidden, notFound } from "../../../errors";
+import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
+import { conductorBulkCost } from "../../../ratelimit/cost";
 import { orThrow } from "../../../verdict";
-import { filterSearchResult, isConductorId, maySeeExecution, parseBulkIds, sanitizeRerun, stripExecution } from "../executions";
+import {
+  filterSearchResult,
+  isConductorId,
+  maySeeExecution,
+  parseBulkIds,
+  sanitizeRerun,
+  stripExecution,
+  withClientIdempotencyKey,
+} from "../executions";
 import { executionHierarchy } from "../hierarchy";
 import { rememberWorkflowOwner, requireVisibleWorkflow, workflowOwner } from "../ownership";
 import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "../payloadPaths";
 import { mayUseWorkflowDef } from "../rbac";
 import type { Routes, Step } from "./router";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "../runtimeData";
-import { scopedSearchQuery } from "../search";
+import { grammarOf, scopedSearchQuery } from "../search";
 import { asAppContext, adminOnly, type ConductorContext, type ConductorEnv } from "../services";
-import { admitStartRequest, startRequestFromPath, type AdmittedStart } from "../startWorkflow";
+import { admitStartRequest, idempotencyScope, startRequestFromPath, type AdmittedStart, type Starter } from "../startWorkflow";
 import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed } from "../upstream";
 import { stripWorkflowDef } from "../workflowDefs";
-import { TASK_REFERENCE, VERSION, audit, checkedId, checkedName, jsonBody, params, pathParam, relay, type ParamKind } from "./edge";
+import { TASK_REFERENCE, VERSION, audit, charge, checkedId, checkedName, jsonBody, params, pathParam, relay, type ParamKind } from "./edge";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
@@ -33,10 +42,12 @@ const EXECUTE_REQUEST_ID = (v: string) => /^[A-Za-z0-9._:-]{1,128}$/.test(v);
 
 /** In this order: the fixed paths (`search`, `bulk/...`) come before `/api/workflow/{workflowId}` would take them. */
 export function workflowRoutes(r: Routes<ConductorEnv>): void {
-  r.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), c.get("caller")))));
-  r.post("/api/workflow/execute/:name/:version", executeSynchronously);
+  // What sets an execution going costs a start, however it is asked for (rate limits: docs/ratelimits.md).
+  const starts = r.costing(CONDUCTOR_START_COST);
+  starts.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), await starter(c)))));
+  starts.post("/api/workflow/execute/:name/:version", executeSynchronously);
   searchRoutes(r);
-  bulkRoutes(r.with(adminOnly("bulk operations")));
+  bulkRoutes(r.with(adminOnly("bulk operations")).costing("decided"));
   r.get("/api/workflow/running/:name", adminOnly("listing running workflows"), async (c) => {
     const name = checkedName(pathParam(c, "name"));
     const q = params(c, { version: VERSION, startTime: "int", endTime: "int" });
@@ -45,11 +56,17 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
   });
   executionRoutes(r);
   // Start by name (after the execution routes: `POST /api/workflow/{id}/...` never reaches it).
-  r.post("/api/workflow/:name", async (c) => {
+  starts.post("/api/workflow/:name", async (c) => {
     const input = await jsonBody(c);
     const query = new URL(c.req.url).searchParams;
-    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, c.get("caller"))));
+    return start(c, orThrow(startRequestFromPath(pathParam(c, "name"), input, query, await starter(c))));
   });
+}
+
+/** The caller as a start sees them: with the scope of their idempotency keys. */
+async function starter(c: ConductorContext): Promise<Starter> {
+  const { tenant, subject } = c.get("caller");
+  return { tenant, subject, idempotencyScope: await idempotencyScope(tenant, subject) };
 }
 
 /**
@@ -87,9 +104,22 @@ async function start(c: ConductorContext, admitted: AdmittedStart): Promise<Resp
   const answer = await upstream.call("POST", ["api", "workflow"], undefined, admitted.body);
   const id = answer.text.trim();
   if (!isConductorId(id)) throw malformed();
-  rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.get("caller").subject });
+  if (admitted.idempotent) await requireOwnAnswer(c, id);
+  else rememberWorkflowOwner(upstream, id, { workflowType: String(admitted.body.name), correlationId: c.get("caller").subject });
   audit(c, "workflow.start", admitted.name, { workflowId: id });
   return c.text(id, 200);
+}
+
+/**
+ * A start that may have been answered with an execution started before (an idempotency key): the execution is read
+ * back from the engine and must be the caller's, or the answer is not passed on. Its owner is then known from the
+ * engine's own record of it, never from the start's answer.
+ */
+async function requireOwnAnswer(c: ConductorContext, workflowId: string): Promise<void> {
+  const owner = await workflowOwner(c.get("conductor"), workflowId);
+  if (!maySeeExecution(c.get("caller"), owner)) {
+    throw new GatewayError("BAD_GATEWAY", "the upstream answered a start with an execution that is not the caller's");
+  }
 }
 
 /**
@@ -113,21 +143,24 @@ const executeSynchronously: Step<ConductorEnv> = async (c) => {
   if (!q.has("requestId")) q.set("requestId", crypto.randomUUID()); // Conductor requires one
   const input = (await jsonBody(c)) ?? {};
   const named = isObj(input) ? { ...input, name: pathParam(c, "name"), version: Number(version) } : input;
-  const request = orThrow(admitStartRequest(named, caller));
+  const request = orThrow(admitStartRequest(named, await starter(c)));
   await authorizeStart(c, request);
   const waitS = Number(q.get("waitForSeconds") ?? 10);
   const run = await upstream.json("POST", ["api", "workflow", "execute", String(request.body.name), version], q, request.body, {
     timeoutMs: waitS * 1000 + c.get("config").upstreamTimeoutMs,
   });
   if (!isObj(run) || !isConductorId(run.workflowId)) throw malformed();
-  // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
-  const workflowType = String(run.workflowType ?? run.workflowName ?? request.body.name);
-  const owner = { workflowType, correlationId: typeof run.correlationId === "string" ? run.correlationId : null };
-  if (!maySeeExecution(caller, owner)) throw malformed();
-  rememberWorkflowOwner(upstream, run.workflowId, owner);
+  if (request.idempotent) await requireOwnAnswer(c, run.workflowId);
+  else {
+    // A WorkflowRun names no workflow type: the started request's is the one it ran, and the caller started it.
+    const workflowType = String(run.workflowType ?? run.workflowName ?? request.body.name);
+    const owner = { workflowType, correlationId: typeof run.correlationId === "string" ? run.correlationId : null };
+    if (!maySeeExecution(caller, owner)) throw malformed();
+    rememberWorkflowOwner(upstream, run.workflowId, owner);
+  }
   grantShownPaths(c, run);
   audit(c, "workflow.execute", request.name, { workflowId: run.workflowId });
-  return c.json(stripTenantDeep(run, caller.tenant));
+  return c.json(withClientIdempotencyKey(stripTenantDeep(run, caller.tenant)));
 };
 
 /** The external payload paths an answer shows the caller become readable by their tenant (in the background). */
@@ -141,7 +174,17 @@ function searchRoutes(r: Routes<ConductorEnv>): void {
     r.get(`/api/workflow/${which}`, async (c) => {
       const caller = c.get("caller");
       const q = params(c, { start: "int", size: "int", sort: SORT, freeText: "text", query: "text" });
-      q.set("query", orThrow(scopedSearchQuery(q.get("query") ?? "", caller.tenant, caller.admin ? null : caller.subject)));
+      const backend = c.get("config").conductorIndexBackend;
+      const query = orThrow(
+        scopedSearchQuery(q.get("query") ?? "", {
+          backend,
+          tenant: caller.tenant,
+          ownExecutionsOf: caller.admin ? null : caller.subject,
+          workflowNames: grammarOf(backend) === "sql" ? await tenantWorkflowNames(c) : undefined,
+        }),
+      );
+      if (query === null) return c.json({ totalHits: 0, results: [] });
+      q.set("query", query);
       if (!q.has("freeText")) q.set("freeText", "*");
       const filtered = filterSearchResult(await c.get("conductor").json("GET", ["api", "workflow", which], q), caller);
       if (!filtered) throw malformed();
@@ -150,7 +193,25 @@ function searchRoutes(r: Routes<ConductorEnv>): void {
   }
 }
 
-/** Bulk operations (the view given is for admins); ids of other tenants are dropped as unknown. */
+/**
+ * The tenant's workflow names as Conductor stores them, from the definition listing (the rewrite of the same bytes
+ * is kept, `listRewritten`): the SQL index grammars have no exact prefix, so a search lists the names.
+ */
+async function tenantWorkflowNames(c: ConductorContext): Promise<string[]> {
+  const prefix = tenantPrefix(c.get("caller").tenant);
+  const bytes = await c
+    .get("conductor")
+    .listRewritten(["api", "metadata", "workflow"], "search-names", (def) =>
+      isObj(def) && typeof def.name === "string" && def.name.startsWith(prefix) ? def.name : undefined,
+    );
+  return [...new Set(JSON.parse(new TextDecoder().decode(bytes)) as string[])].sort();
+}
+
+/**
+ * Bulk operations (the view given is for admins, charged by the handler); ids of other tenants are dropped as
+ * unknown. A bulk request costs each distinct id it names at the operation's cost (`conductorBulkCost`), charged from
+ * the ids as parsed here, before any id is looked up: a body costing more than a limit holds is refused whole.
+ */
 function bulkRoutes(r: Routes<ConductorEnv>): void {
   const bulk = (method: "PUT" | "POST" | "DELETE", op: string, spec: Record<string, ParamKind>) =>
     r.on(method, `/api/workflow/bulk/${op}`, async (c) => {
@@ -158,6 +219,7 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
       const upstream = c.get("conductor");
       const ids = orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
       const q = params(c, spec);
+      await charge(c, conductorBulkCost(op, ids.length));
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
       const mine = ids.filter((_, i) => owners[i]?.workflowType.startsWith(tenantPrefix(caller.tenant)));
       const errors: Record<string, string> = {};
@@ -207,9 +269,11 @@ function executionRoutes(r: Routes<ConductorEnv>): void {
   action("DELETE", [], "terminate", { reason: "text" });
   action("PUT", ["pause"], "pause", {});
   action("PUT", ["resume"], "resume", {});
-  action("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
-  action("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
-  action("POST", ["rerun"], "rerun", {}, async (c, id) => orThrow(sanitizeRerun(await jsonBody(c), id)));
+  // Restart, retry and rerun set the execution going again: each costs a start.
+  const again = executionAction(r.costing(CONDUCTOR_START_COST));
+  again("POST", ["restart"], "restart", { useLatestDefinitions: "bool" });
+  again("POST", ["retry"], "retry", { resumeSubworkflowTasks: "bool" });
+  again("POST", ["rerun"], "rerun", {}, async (c, id) => orThrow(sanitizeRerun(await jsonBody(c), id)));
   action("PUT", ["skiptask", ":taskReferenceName"], "skiptask", {}, skipTaskBody);
   action("POST", ["resetcallbacks"], "resetcallbacks", {});
 }
