@@ -35,7 +35,16 @@ const ALL_TYPES = [
   "LAMBDA",
   "INLINE",
 ];
-const opts = { tenant: "FACEBOOK", ownerEmail: "testmail", allowedTaskTypes: ALL_TYPES };
+/**
+ * The fixtures use two capabilities (src/engines/conductor/capabilities.ts): nested_tasks_decision runs JavaScript
+ * (a DO_WHILE loopCondition, LAMBDA scripts) and workflow_with_dynamic_fork sets workflowStatusListenerEnabled.
+ */
+const opts = {
+  tenant: "FACEBOOK",
+  ownerEmail: "testmail",
+  allowedTaskTypes: ALL_TYPES,
+  capabilities: new Set(["javascript", "status_listener"] as const),
+};
 
 describe("tenant names", () => {
   it("prefixes and strips, keeping GLOBAL___ names", () => {

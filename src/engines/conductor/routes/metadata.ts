@@ -5,6 +5,7 @@
 import { badRequest, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import type { Routes } from "./router";
+import { grantedCapabilities } from "../capabilities";
 import { mayUseWorkflowDef, workflowDefView } from "../rbac";
 import { adminOnly, type Caller, type ConductorContext, type ConductorEnv } from "../services";
 import { prefixTaskDef, stripTaskDef } from "../taskDefs";
@@ -80,10 +81,12 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
   });
 }
 
+/** The writer's tenant, the allow-list of task types and the capabilities the writer's scopes grant. */
 const definitionOptions = (c: ConductorContext) => ({
   tenant: c.get("caller").tenant,
   ownerEmail: c.get("caller").email,
   allowedTaskTypes: c.get("config").allowedSystemTasks,
+  capabilities: grantedCapabilities(c.get("caller").principal.scopes),
 });
 
 /** Every route here is for admins (the view given is guarded). */
