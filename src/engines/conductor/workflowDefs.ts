@@ -375,6 +375,7 @@ function prefixTask(
     const req = (task.inputParameters as Obj).startWorkflow as Obj;
     const p = fieldsOf(req, START_WORKFLOW_INPUT, `${where}.inputParameters.startWorkflow`, granted);
     if (p) return p;
+    if (req.taskToDomain !== undefined) return bad(`${where}.inputParameters.startWorkflow.taskToDomain is set by the gateway`);
     const np = nameProblem(req.name);
     if (np) return bad(`${where}.inputParameters.startWorkflow.name: invalid (${np})`);
     req.name = prefixTenant(opts.tenant, req.name as string);
