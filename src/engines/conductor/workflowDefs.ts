@@ -63,6 +63,26 @@ function childTaskLists(task: Obj): unknown[][] {
   return lists;
 }
 
+/**
+ * Why a task's nested lists are not shaped as Conductor's model has them (`decisionCases`: an object of task lists,
+ * `defaultCase` / `loopOver`: task lists, `forkTasks`: a list of task lists), or null. `childTaskLists` walks only
+ * well-shaped lists, so anything else is refused rather than left unwalked.
+ */
+function taskListShapeProblem(task: Obj, where: string): string | null {
+  const cases = task.decisionCases;
+  if (cases !== undefined && cases !== null && (!isObj(cases) || Object.values(cases).some((v) => !Array.isArray(v)))) {
+    return `${where}: decisionCases must be an object of task lists`;
+  }
+  for (const key of ["defaultCase", "loopOver"] as const) {
+    if (task[key] !== undefined && task[key] !== null && !Array.isArray(task[key])) return `${where}: ${key} must be a list of tasks`;
+  }
+  const fork = task.forkTasks;
+  if (fork !== undefined && fork !== null && (!Array.isArray(fork) || fork.some((b) => !Array.isArray(b)))) {
+    return `${where}: forkTasks must be a list of task lists`;
+  }
+  return null;
+}
+
 function checkTaskName(name: unknown, where: string): string | null {
   if (typeof name !== "string") return `${where}: name must be a string`;
   const own = isGlobalName(name) ? name.slice(GLOBAL_PREFIX.length) : name;
@@ -354,6 +374,8 @@ function prefixTask(
   }
   const fields = fieldsOf(task, WORKFLOW_TASK, where, granted);
   if (fields) return fields;
+  const shape = taskListShapeProblem(task, where);
+  if (shape) return bad(shape);
   const nameIssue = checkTaskName(task.name, where);
   if (nameIssue) return bad(nameIssue);
   const runtime = runtimeProblem(task, where, type, refs);

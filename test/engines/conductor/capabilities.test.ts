@@ -360,6 +360,17 @@ describe("unknown fields, unknown task types and repeated keys are refused", () 
     await refusedUnsent(() => post(granted, body), 400, says);
   });
 
+  it("a nested task list in another shape (which the walk would not enter) is refused", async () => {
+    const http = { name: "h", taskReferenceName: "h", type: "HTTP", inputParameters: { http_request: { uri: "${workflow.input.u}" } } };
+    for (const [task, says] of [
+      [{ name: "d", taskReferenceName: "d", type: "DECISION", caseValueParam: "p", decisionCases: { a: http } }, "decisionCases"],
+      [{ name: "f", taskReferenceName: "f", type: "FORK_JOIN", forkTasks: [http] }, "forkTasks"],
+      [{ name: "l", taskReferenceName: "l", type: "DO_WHILE", loopOver: { 0: http } }, "loopOver"],
+    ] as const) {
+      await refusedUnsent(() => post(granted, def([task])), 400, says);
+    }
+  });
+
   it.each([
     ["BUSINESS_RULE (an Orkes type this Conductor maps to USER_DEFINED)", "not a task type"],
     ["LLM_CHAT_COMPLETE", "not accepted"],
