@@ -376,7 +376,8 @@ export const TASK_TYPES: ReadonlyMap<string, TaskTypeRule> = new Map<string, Tas
   ["SIMPLE", type(null, true, `${MAPPER}SimpleTaskMapper.java`, { runtime: true })],
   ["DYNAMIC", type(null, false, `${MAPPER}DynamicTaskMapper.java`)],
   ["FORK_JOIN", type(null, true, `${MAPPER}ForkJoinTaskMapper.java`)],
-  // The run-time type of a FORK_JOIN (TaskType.TASK_TYPE_FORK); in a definition it forks nothing.
+  // The run-time type of a FORK_JOIN (TaskType.TASK_TYPE_FORK). No mapper has its name, so DeciderService maps it as
+  // USER_DEFINED: a task named in the tenant's space, typed FORK; in the default list as it always was.
   ["FORK", type(null, true, `${TASKS}Fork.java`)],
   ["FORK_JOIN_DYNAMIC", type(null, true, `${MAPPER}ForkJoinDynamicTaskMapper.java`)],
   ["DECISION", type(null, true, `${MAPPER}DecisionTaskMapper.java`)],
@@ -400,7 +401,7 @@ export const TASK_TYPES: ReadonlyMap<string, TaskTypeRule> = new Map<string, Tas
   ["NOOP", type(null, false, `${TASKS}Noop.java`)],
   [
     "USER_DEFINED",
-    type(null, false, `${MAPPER}UserDefinedTaskMapper.java`, { unsupported: "a task queued under its own type name, unprefixed" }),
+    type(null, false, `${MAPPER}UserDefinedTaskMapper.java`, { unsupported: "a task queued under a type name no tenant's worker polls" }),
   ],
   ["PULL_WORKFLOW_MESSAGES", type(null, false, `${TASKS}PullWorkflowMessages.java`, { unsupported: "reads messages of workflows by id" })],
   ...[
