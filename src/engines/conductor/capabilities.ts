@@ -331,6 +331,44 @@ export const START_WORKFLOW_INPUT: ModelTable = table(
   },
 );
 
+/** HttpTask.Input, what `inputParameters.http_request` becomes (http-task/.../tasks/http/HttpTask.java). */
+export const HTTP_REQUEST: ModelTable = table("HttpTask.Input", "http-task/src/main/java/com/netflix/conductor/tasks/http/HttpTask.java", {
+  method: data,
+  vipAddress: refused("a service found by discovery, not a URL written out"),
+  appName: refused("a service found by discovery, not a URL written out"),
+  headers: data,
+  uri: checked,
+  body: data,
+  accept: data,
+  contentType: data,
+  connectionTimeOut: data,
+  readTimeOut: data,
+});
+
+/** KafkaPublishTask.Input, what `inputParameters.kafka_request` becomes (kafka/.../tasks/kafka/KafkaPublishTask.java). */
+export const KAFKA_REQUEST: ModelTable = table(
+  "KafkaPublishTask.Input",
+  "kafka/src/main/java/com/netflix/conductor/contribs/tasks/kafka/KafkaPublishTask.java",
+  {
+    headers: data,
+    bootStrapServers: checked,
+    key: data,
+    value: data,
+    requestTimeoutMs: data,
+    maxBlockMs: data,
+    topic: checked,
+    // KafkaProducerManager: ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, a class the producer loads by name.
+    keySerializer: checked,
+  },
+);
+
+/** The key serializers KafkaPublishTask knows (its own comparisons): any other name is a class Kafka would load. */
+export const KAFKA_KEY_SERIALIZERS: readonly string[] = [
+  "org.apache.kafka.common.serialization.StringSerializer",
+  "org.apache.kafka.common.serialization.LongSerializer",
+  "org.apache.kafka.common.serialization.IntegerSerializer",
+];
+
 /**
  * Conductor's evaluators by name (core/execution/evaluators/*.java, `@Component(NAME)`), with the capability each
  * needs. A name not here is refused: SWITCH would fail, and an event handler's condition would fall back to

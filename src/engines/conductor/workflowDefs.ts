@@ -17,6 +17,9 @@ import {
   AGENT_METADATA_KEYS,
   type Capability,
   EVALUATORS,
+  HTTP_REQUEST,
+  KAFKA_KEY_SERIALIZERS,
+  KAFKA_REQUEST,
   NO_CAPABILITIES,
   RATE_LIMIT_CONFIG,
   RUNTIME_TASK_TYPES,
@@ -391,7 +394,16 @@ function prefixTask(
   }
   if (type === "KAFKA_PUBLISH") {
     const req = (task.inputParameters as Obj).kafka_request as Obj;
+    const p = fieldsOf(req, KAFKA_REQUEST, `${where}.inputParameters.kafka_request`, granted);
+    if (p) return p;
+    if (req.keySerializer !== undefined && req.keySerializer !== null && !KAFKA_KEY_SERIALIZERS.includes(req.keySerializer as string)) {
+      return bad(`${where}.inputParameters.kafka_request.keySerializer must be one of ${KAFKA_KEY_SERIALIZERS.join(", ")}`);
+    }
     req.topic = prefixTenant(opts.tenant, req.topic as string);
+  }
+  if (type === "HTTP") {
+    const p = fieldsOf((task.inputParameters as Obj).http_request as Obj, HTTP_REQUEST, `${where}.inputParameters.http_request`, granted);
+    if (p) return p;
   }
   if (type === "START_WORKFLOW") {
     const req = (task.inputParameters as Obj).startWorkflow as Obj;

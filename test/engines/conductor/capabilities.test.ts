@@ -258,6 +258,22 @@ describe("granted power stays inside the tenant's names", () => {
     await refusedUnsent(() => post(granted, start({ name: "wfA", taskToDomain: { "*": "OTHER" } })), 400, "taskToDomain");
   });
 
+  it("a Kafka key serializer is one KafkaPublishTask knows, never a class named by data; unknown request fields are refused", async () => {
+    const kafka = (req: Record<string, unknown>) =>
+      def([
+        {
+          name: "k",
+          taskReferenceName: "k",
+          type: "KAFKA_PUBLISH",
+          inputParameters: { kafka_request: { bootStrapServers: "b:9092", topic: "t", ...req } },
+        },
+      ]);
+    await refusedUnsent(() => post(granted, kafka({ keySerializer: "${workflow.input.cls}" })), 400, "keySerializer");
+    await refusedUnsent(() => post(granted, kafka({ keySerializer: "com.example.Gadget" })), 400, "keySerializer");
+    await refusedUnsent(() => post(granted, kafka({ Topic: "x" })), 400, "Topic");
+    expect((await post(granted, kafka({ keySerializer: "org.apache.kafka.common.serialization.LongSerializer" }))).status).toBe(200);
+  });
+
   it("HTTP needs its URL written out, not from the start input, and no service discovery", async () => {
     const http = (req: unknown) => def([{ name: "h", taskReferenceName: "h", type: "HTTP", inputParameters: { http_request: req } }]);
     await refusedUnsent(() => post(granted, http({ uri: "${workflow.input.url}" })), 400, "uri");
