@@ -319,7 +319,9 @@ export const START_WORKFLOW_INPUT: ModelTable = table(
   {
     name: checked,
     version: data,
-    correlationId: data,
+    // Set to the starting workflow's own (`${workflow.correlationId}`, the starter's subject): who owns a started
+    // workflow is not the definition's or the input's to choose.
+    correlationId: gateway,
     input: data,
     priority: data,
     taskToDomain: gateway,

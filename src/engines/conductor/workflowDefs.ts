@@ -409,11 +409,15 @@ function prefixTask(
     const req = (task.inputParameters as Obj).startWorkflow as Obj;
     const p = fieldsOf(req, START_WORKFLOW_INPUT, `${where}.inputParameters.startWorkflow`, granted);
     if (p) return p;
-    if (req.taskToDomain !== undefined) return bad(`${where}.inputParameters.startWorkflow.taskToDomain is set by the gateway`);
+    for (const key of ["taskToDomain", "correlationId"]) {
+      if (req[key] !== undefined) return bad(`${where}.inputParameters.startWorkflow.${key} is set by the gateway`);
+    }
     const np = nameProblem(req.name);
     if (np) return bad(`${where}.inputParameters.startWorkflow.name: invalid (${np})`);
     req.name = prefixTenant(opts.tenant, req.name as string);
     req.taskToDomain = { "*": opts.tenant };
+    // The started workflow belongs to whoever started this one (Conductor resolves the expression when it runs).
+    req.correlationId = "${workflow.correlationId}";
   }
   if (hasValue(task.taskDefinition)) {
     if (!isObj(task.taskDefinition)) return bad(`${where}: taskDefinition must be an object`);
@@ -496,7 +500,10 @@ export function stripTasks(tasks: unknown[], tenant: TenantName, depth = 0): voi
     if (isObj(req)) {
       const key = named === "kafka_request" ? "topic" : "name";
       if (typeof req[key] === "string" && (req[key] as string).startsWith(prefix)) req[key] = stripPrefixes(req[key] as string, prefix);
-      if (named === "startWorkflow") (req as Record<string, unknown>).taskToDomain = undefined;
+      if (named === "startWorkflow") {
+        (req as Record<string, unknown>).taskToDomain = undefined;
+        (req as Record<string, unknown>).correlationId = undefined;
+      }
     }
     const nameParam = task.type === "DYNAMIC" ? task.dynamicTaskNameParam : undefined;
     if (

@@ -248,7 +248,12 @@ describe("granted power stays inside the tenant's names", () => {
   it("START_WORKFLOW starts a workflow of the tenant's, in its domain; names from data and inline definitions are refused", async () => {
     expect((await post(granted, def(OUTBOUND[3]![1]))).status).toBe(200);
     const sent = (await lastSent()) as { tasks: { inputParameters: { startWorkflow: Record<string, unknown> } }[] };
-    expect(sent.tasks[0]!.inputParameters.startWorkflow).toEqual({ name: "FACEBOOK___wfA", input: {}, taskToDomain: { "*": "FACEBOOK" } });
+    expect(sent.tasks[0]!.inputParameters.startWorkflow).toEqual({
+      name: "FACEBOOK___wfA",
+      input: {},
+      taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "${workflow.correlationId}",
+    });
     const start = (startWorkflow: unknown) =>
       def([{ name: "s", taskReferenceName: "s", type: "START_WORKFLOW", inputParameters: { startWorkflow } }]);
     await refusedUnsent(() => post(granted, start("${workflow.input.request}")), 400, "startWorkflow");
@@ -256,6 +261,7 @@ describe("granted power stays inside the tenant's names", () => {
     await refusedUnsent(() => post(granted, start({ name: "OTHER___wfA" })), 400, "separator");
     await refusedUnsent(() => post(granted, start({ name: "wfA", workflowDef: { name: "x", tasks: [] } })), 400, "workflowDef");
     await refusedUnsent(() => post(granted, start({ name: "wfA", taskToDomain: { "*": "OTHER" } })), 400, "taskToDomain");
+    await refusedUnsent(() => post(granted, start({ name: "wfA", correlationId: "${workflow.input.owner}" })), 400, "correlationId");
   });
 
   it("a Kafka key serializer is one KafkaPublishTask knows, never a class named by data; unknown request fields are refused", async () => {

@@ -148,6 +148,7 @@ describe("granted capabilities stay in the tenant's names (src/engines/conductor
       name: "FACEBOOK___next",
       version: 2,
       taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "${workflow.correlationId}",
     });
     expect(JSON.parse(JSON.stringify(stripWorkflowDef(out.def, "FACEBOOK")))).toEqual(plain);
   });
