@@ -4,26 +4,14 @@ import { commaList, integer, oneOf, url } from "../../configFields";
 import { CONTENT_NEGOTIATION } from "../../proxy/headers";
 import type { UpstreamTable } from "../../services";
 import { INDEX_BACKENDS } from "./search";
+import { DEFAULT_ALLOWED_TASK_TYPES } from "./capabilities";
 
-/** The system task types a workflow definition may use when ALLOWED_SYSTEM_TASKS is unset. */
-const DEFAULT_SYSTEM_TASKS = [
-  "SIMPLE",
-  "SUB_WORKFLOW",
-  "DECISION",
-  "SWITCH",
-  "DO_WHILE",
-  "EVENT",
-  "FORK",
-  "FORK_JOIN",
-  "FORK_JOIN_DYNAMIC",
-  "JOIN",
-  "EXCLUSIVE_JOIN",
-  "WAIT",
-  "TERMINATE",
-  "KAFKA_PUBLISH",
-  "SET_VARIABLE",
-  "JSON_JQ_TRANSFORM",
-];
+/**
+ * The task types a workflow definition may use when ALLOWED_SYSTEM_TASKS is unset: those the capability table
+ * (./capabilities.ts, the one place task types are described) marks `defaultAllowed`. A type in the variable that
+ * the table does not know, or marks unsupported, is still refused where a definition uses it.
+ */
+const DEFAULT_SYSTEM_TASKS = [...DEFAULT_ALLOWED_TASK_TYPES];
 
 export const conductorConfig = z
   .object({

@@ -33,7 +33,11 @@ beforeAll(async () => {
   stack = await conductorStack("fixtures", {
     ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,DECISION,SWITCH,DO_WHILE,FORK_JOIN,FORK_JOIN_DYNAMIC,JOIN,TERMINATE,LAMBDA,FORK",
   });
-  admin = await stack.key({ subject: "a@fb.com", email: "testmail", roles: ["OWNER"] });
+  // The fixtures use capabilities (src/engines/conductor/capabilities.ts), granted by scope: nested_tasks_decision runs
+  // JavaScript (a DO_WHILE loopCondition, LAMBDA scripts), workflow_with_dynamic_fork sets
+  // workflowStatusListenerEnabled, and the event handler starts a workflow (a start_workflow action).
+  const capabilities = ["javascript", "status_listener", "start_workflow"].map((c) => `conductor-capability/${c}`);
+  admin = await stack.key({ subject: "a@fb.com", email: "testmail", roles: ["OWNER"], scopes: ["conductor", ...capabilities] });
 });
 
 const lastBody = async (method: string, pathStart: string) => {

@@ -59,12 +59,17 @@ describe("task definitions (fixture twins)", () => {
 
 describe("event handlers (fixture twins, caller a@fb.com)", () => {
   it("prefixing the plain handler gives its twin, and stripping the twin gives it back", () => {
-    expect(prefixEventHandler(handler, { tenant: "FACEBOOK", subject: "a@fb.com" })).toEqual({ handler: handlerp });
+    // The fixture starts a workflow: the start_workflow capability (src/engines/conductor/capabilities.ts).
+    const caller = { tenant: "FACEBOOK", subject: "a@fb.com", capabilities: new Set(["start_workflow"] as const) };
+    expect(prefixEventHandler(handler, caller)).toEqual({ handler: handlerp });
+    expect(prefixEventHandler(handler, { ...caller, capabilities: new Set() })).toEqual({
+      refused: expect.stringContaining("conductor-capability/start_workflow"),
+    });
     expect(stripEventHandler(handlerp, "FACEBOOK")).toEqual(handler);
   });
 
   it("refuses shared queues, actions on arbitrary workflow ids, and client-set taskToDomain", () => {
-    const caller = { tenant: "FACEBOOK", subject: "a@fb.com" };
+    const caller = { tenant: "FACEBOOK", subject: "a@fb.com", capabilities: new Set(["start_workflow"] as const) };
     expect(prefixEventHandler({ ...handler, event: "kafka:topic" }, caller)).toHaveProperty("refused");
     expect(
       prefixEventHandler({ ...handler, actions: [{ action: "complete_task", complete_task: { workflowId: "x" } }] }, caller),

@@ -35,7 +35,16 @@ const ALL_TYPES = [
   "LAMBDA",
   "INLINE",
 ];
-const opts = { tenant: "FACEBOOK", ownerEmail: "testmail", allowedTaskTypes: ALL_TYPES };
+/**
+ * The fixtures use two capabilities (src/engines/conductor/capabilities.ts): nested_tasks_decision runs JavaScript
+ * (a DO_WHILE loopCondition, LAMBDA scripts) and workflow_with_dynamic_fork sets workflowStatusListenerEnabled.
+ */
+const opts = {
+  tenant: "FACEBOOK",
+  ownerEmail: "testmail",
+  allowedTaskTypes: ALL_TYPES,
+  capabilities: new Set(["javascript", "status_listener"] as const),
+};
 
 describe("tenant names", () => {
   it("prefixes and strips, keeping GLOBAL___ names", () => {
@@ -98,5 +107,58 @@ describe("workflow definitions (fixture twins, tenant FACEBOOK, user testmail)",
     expect(prefixWorkflowDef(deep, strict)).toEqual({ refused: expect.stringContaining("HTTP") });
     expect(prefixWorkflowDef("nope", opts)).toHaveProperty("refused");
     expect(prefixWorkflowDef({ name: "w", tasks: "x" }, opts)).toHaveProperty("refused");
+  });
+});
+
+describe("granted capabilities stay in the tenant's names (src/engines/conductor/capabilities.ts)", () => {
+  const all = {
+    ...opts,
+    allowedTaskTypes: [...ALL_TYPES, "START_WORKFLOW"],
+    capabilities: new Set(["javascript", "kafka", "status_listener", "start_workflow"] as const),
+  };
+  const plain = {
+    name: "w",
+    workflowStatusListenerEnabled: true,
+    workflowStatusListenerSink: "conductor:done",
+    rateLimitConfig: { rateLimitKey: "${workflow.input.k}", concurrentExecLimit: 2 },
+    tasks: [
+      {
+        name: "k",
+        taskReferenceName: "k",
+        type: "KAFKA_PUBLISH",
+        inputParameters: { kafka_request: { bootStrapServers: "b:9092", topic: "out" } },
+      },
+      { name: "s", taskReferenceName: "s", type: "START_WORKFLOW", inputParameters: { startWorkflow: { name: "next", version: 2 } } },
+      {
+        name: "l",
+        taskReferenceName: "l",
+        type: "DO_WHILE",
+        loopCondition: "$.l.iteration < 2",
+        loopOver: [{ name: "t", taskReferenceName: "t" }],
+      },
+    ],
+  };
+
+  it("prefixes every name a capability opens, and stripping gives the plain definition back", () => {
+    const out = prefixWorkflowDef(plain, { ...all, ownerEmail: null }) as { def: Record<string, any> };
+    expect(out.def.workflowStatusListenerSink).toBe("conductor:FACEBOOK___done");
+    expect(out.def.rateLimitConfig.rateLimitKey).toBe("FACEBOOK___${workflow.input.k}");
+    expect(out.def.tasks[0].inputParameters.kafka_request.topic).toBe("FACEBOOK___out");
+    expect(out.def.tasks[1].inputParameters.startWorkflow).toEqual({
+      name: "FACEBOOK___next",
+      version: 2,
+      taskToDomain: { "*": "FACEBOOK" },
+      correlationId: "${workflow.correlationId}",
+    });
+    expect(JSON.parse(JSON.stringify(stripWorkflowDef(out.def, "FACEBOOK")))).toEqual(plain);
+  });
+
+  it("each capability is needed: without it the same definition is refused, naming its scope", () => {
+    for (const missing of all.capabilities) {
+      const fewer = new Set([...all.capabilities].filter((c) => c !== missing));
+      expect(prefixWorkflowDef(plain, { ...all, capabilities: fewer }), missing).toEqual({
+        refused: expect.stringContaining(`conductor-capability/${missing}`),
+      });
+    }
   });
 });

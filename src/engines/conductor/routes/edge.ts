@@ -5,17 +5,28 @@
 import { recordAudit } from "../../../audit";
 import { badRequest } from "../../../errors";
 import type { Obj } from "../../../jsonValue";
-import { readJsonBody, requireAnswerDepth } from "../../../proxy/json";
 import { chargeRateLimit } from "../../../ratelimit/enforce";
+import { readBodyLimited, utf8 } from "../../../proxy/body";
+import { parseClientJson, requireAnswerDepth } from "../../../proxy/json";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
+import { repeatedKey } from "../jackson";
 import { asAppContext, type ConductorContext } from "../services";
 import { checkName, nameProblem, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed, type ConductorUpstream } from "../upstream";
 
-/** The request's JSON body, or undefined when it is empty. */
-export function jsonBody(c: ConductorContext): Promise<unknown> {
-  return readJsonBody(c.req.raw, c.get("config").maxBodyBytes);
+/**
+ * The request's JSON body, or undefined when it is empty. A key repeated within one object is refused: Conductor's
+ * Jackson and `JSON.parse` may not keep the same one (../jackson.ts), and the upstream gets only the gateway's own
+ * serialization of the parsed value.
+ */
+export async function jsonBody(c: ConductorContext): Promise<unknown> {
+  const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
+  if (text.trim() === "") return undefined;
+  const value = parseClientJson(text);
+  const key = repeatedKey(text);
+  if (key !== null) throw badRequest(`body: the key ${JSON.stringify(key.slice(0, 64))} appears twice in one object`);
+  return value;
 }
 
 /** A parameter of the route's path (declared by the route, so always there). */

@@ -3,6 +3,7 @@
  * tenant (see ../events.ts for why nothing else is accepted).
  */
 import { badRequest } from "../../../errors";
+import { grantedCapabilities } from "../capabilities";
 import { prefixEventHandler, stripEventHandler } from "../events";
 import type { Routes } from "./router";
 import type { ConductorEnv } from "../services";
@@ -28,7 +29,9 @@ export function eventRoutes(r: Routes<ConductorEnv>): void {
 
   for (const method of ["POST", "PUT"] as const) {
     r.on(method, "/api/event", async (c) => {
-      const handler = orThrow(prefixEventHandler(await jsonBody(c), c.get("caller")));
+      const caller = c.get("caller");
+      const capabilities = grantedCapabilities(caller.principal.scopes);
+      const handler = orThrow(prefixEventHandler(await jsonBody(c), { ...caller, capabilities }));
       const res = await relay(c, c.get("conductor"), method, ["api", "event"], undefined, handler);
       audit(c, method === "POST" ? "event.create" : "event.update", String(handler.name));
       return res;

@@ -2,9 +2,10 @@
  * Metadata: workflow definitions (everyone reads the ones labelled for them, admins write) and task definitions
  * (admins only), named in the caller's tenant on the way in and stripped of it on the way out.
  */
-import { badRequest, notFound } from "../../../errors";
+import { GatewayError, badRequest, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import type { Routes } from "./router";
+import { grantedCapabilities } from "../capabilities";
 import { mayUseWorkflowDef, workflowDefView } from "../rbac";
 import { adminOnly, type Caller, type ConductorContext, type ConductorEnv } from "../services";
 import { prefixTaskDef, stripTaskDef } from "../taskDefs";
@@ -54,7 +55,7 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
     const opts = definitionOptions(c);
     const defs = body.map((d, i) => {
       const out = prefixWorkflowDef(d, opts);
-      if (!out.ok) throw badRequest(`[${i}]: ${out.reason}`);
+      if (!out.ok) throw new GatewayError(out.code, `[${i}]: ${out.reason}`);
       return out.value;
     });
     const res = await relay(c, c.get("conductor"), "PUT", ["api", "metadata", "workflow"], undefined, defs);
@@ -80,10 +81,12 @@ function workflowDefRoutes(r: Routes<ConductorEnv>): void {
   });
 }
 
+/** The writer's tenant, the allow-list of task types and the capabilities the writer's scopes grant. */
 const definitionOptions = (c: ConductorContext) => ({
   tenant: c.get("caller").tenant,
   ownerEmail: c.get("caller").email,
   allowedTaskTypes: c.get("config").allowedSystemTasks,
+  capabilities: grantedCapabilities(c.get("caller").principal.scopes),
 });
 
 /** Every route here is for admins (the view given is guarded). */

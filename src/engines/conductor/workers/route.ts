@@ -37,6 +37,7 @@ import { tokenLogin } from "../token";
 import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
+import { repeatedKey } from "../jackson";
 
 /** Queue sizes asked per call (keeps the URL short). */
 const SIZES_PER_CALL = 100;
@@ -242,6 +243,8 @@ async function updateTask(c: WorkerContext): Promise<{ answer: UpstreamAnswer; o
   const worker = workerOf(c);
   const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
   const result = parseClientJson(text);
+  const repeated = repeatedKey(text);
+  if (repeated !== null) throw badRequest(`body: the key ${JSON.stringify(repeated.slice(0, 64))} appears twice in one object`);
   if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
   if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId)))
@@ -321,7 +324,9 @@ export function workersRoutes(): Hono<AppEnv> {
     const taskId = c.req.param("taskId") ?? "";
     await requireServedTask(c, workerOf(c), taskId);
     const log = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
-    const opts = { rawBody: true, contentType: c.req.header("content-type") ?? "application/json" };
+    // Conductor binds the log to a String (TaskResource: `@RequestBody String log`), whatever the media type, in the
+    // charset the content type names: the gateway names its own, UTF-8, which is how it read and checked the text.
+    const opts = { rawBody: true, contentType: "text/plain; charset=utf-8" };
     return relayText(c, await c.get("conductor").call("POST", ["api", "tasks", taskId, "log"], undefined, log, opts));
   });
 

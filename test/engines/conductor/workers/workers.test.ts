@@ -133,6 +133,29 @@ describe("tenant isolation", () => {
     ).toBeLessThan(300);
   });
 
+  it("the upstream reads what the gateway read: a task result with a repeated key is refused, a log goes up as UTF-8 text", async () => {
+    // Conductor binds the log to a String in the charset the content type names (TaskResource.log): the gateway
+    // checked UTF-8, so it names UTF-8, whatever the worker said.
+    const log = await s.as(onlyB, `/workers/conductor/api/tasks/${bTask.taskId}/log`, {
+      method: "POST",
+      body: "d\u00f6ne",
+      headers: { "content-type": "text/plain; charset=utf-16le" },
+    });
+    expect(log.status).toBeLessThan(300);
+    const sent = (await s.records()).filter((r) => r.path.endsWith("/log")).at(-1)!;
+    expect(sent.headers["content-type"]).toBe("text/plain; charset=utf-8");
+    const before = (await s.records()).length;
+    const twice = `{"taskId":"${bTask.taskId}","workflowInstanceId":"${bTask.workflowInstanceId}","status":"COMPLETED","status":"FAILED"}`;
+    const res = await s.as(onlyB, "/workers/conductor/api/tasks", {
+      method: "POST",
+      body: twice,
+      headers: { "content-type": "application/json" },
+    });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).message).toContain("appears twice");
+    expect((await s.records()).length).toBe(before);
+  });
+
   it("needs scope worker or worker/<taskType>", async () => {
     const narrow = await workerKey(s, ["A"], ["worker/job"]);
     expect((await s.as(narrow, "/workers/conductor/api/tasks/poll/batch/job?count=1&timeout=0")).status).toBe(200);
