@@ -340,7 +340,7 @@ function printLimit(l: RateLimitView, json: boolean) {
   if (json) return console.log(JSON.stringify(l));
   const quota = l.quota ? ` quota ${l.quota.limit}/${l.quota.period}` : "";
   console.log(
-    `${l.id}  ${l.targetKind}=${l.target} group=${l.routeGroup} rate ${l.rate.limit}/${l.rate.windowS}s${quota} ${l.mode}  refused=${l.refused} wouldHaveRefused=${l.wouldHaveRefused}`,
+    `${l.id}  ${l.kind}=${l.target} group=${l.routeGroup} rate ${l.rate.limit}/${l.rate.windowS}s${quota} ${l.mode}  refused=${l.refused} wouldHaveRefused=${l.wouldHaveRefused}`,
   );
 }
 
@@ -378,7 +378,7 @@ async function limitsCommand(
       putRateLimit(
         db,
         {
-          targetKind: b.kind,
+          kind: b.kind,
           target: b.target,
           routeGroup: b.routeGroup,
           rate: b.rate,
