@@ -62,6 +62,7 @@ import { routeGroupsOf } from "../src/formats/rateLimitRule.ts";
 import {
   deleteRateLimit,
   listRateLimitViews,
+  missingTarget,
   putRateLimit,
   queryUsage,
   updateRateLimit,
@@ -374,6 +375,8 @@ async function limitsCommand(
     const b = parsed.data;
     const api = (await viaApi("POST", "/admin/limits", b)) as RateLimitView | null;
     if (api) return printLimit(api, json);
+    const missing = await withDb((db) => missingTarget(db, b.kind, b.target));
+    if (missing) throw new UsageError(`--target: ${missing}`);
     const { limit } = await withDb((db) =>
       putRateLimit(
         db,
@@ -401,9 +404,9 @@ async function limitsCommand(
     if (!patch.success || !patch.data.mode) throw new UsageError("limits mode ID shadow|enforce");
     const api = (await viaApi("PATCH", `/admin/limits/${id}`, patch.data)) as RateLimitView | null;
     if (api) return printLimit(api, json);
-    const limit = await withDb((db) => updateRateLimit(db, id, patch.data, operator()));
-    if (!limit) throw new UsageError(`no limit ${id}`);
-    return printLimit(limit, json);
+    const updated = await withDb((db) => updateRateLimit(db, id, patch.data, operator()));
+    if (!updated) throw new UsageError(`no limit ${id}`);
+    return printLimit(updated.limit, json);
   }
   if (verb === "delete") {
     const api = await viaApi("DELETE", `/admin/limits/${id}`);

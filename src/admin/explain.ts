@@ -13,6 +13,7 @@ import { waitUntil, type AppContext, type AppEnv } from "../context";
 import { withDatabase } from "../db/client";
 import { runDryRun, type DryRun } from "../dryRun";
 import { badRequest, notFound } from "../errors";
+import { KEY_ID_RULE, parseKeyId } from "../formats/apiKey";
 import { principalFromKey } from "../identity/authenticate";
 import { isTenantName, type Principal } from "../identity/principal";
 import { requirePrincipal } from "../pipeline";
@@ -42,7 +43,8 @@ export const ExplainBody = z
   .object({
     keyId: z
       .string()
-      .regex(/^[a-z0-9]{12}$/, "must be a key id (12 lowercase letters and digits)")
+      .refine((s) => parseKeyId(s) !== null, KEY_ID_RULE)
+      .transform((s) => parseKeyId(s)!)
       .optional(),
     token: z.string().min(1).max(16_384).optional(),
     request: z
