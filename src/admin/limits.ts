@@ -116,7 +116,7 @@ function audit(c: AppContext, action: string, target: string, details: Record<st
   const p = requirePrincipal(c);
   recordAudit(
     c,
-    { action, target, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details },
+    { action, target, decision: "done", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details },
     "admin.action",
   );
 }

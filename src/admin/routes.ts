@@ -51,7 +51,7 @@ function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKey
   const p = requirePrincipal(c);
   recordAudit(
     c,
-    { ...event, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId") },
+    { ...event, decision: "done", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId") },
     "admin.action",
   );
 }

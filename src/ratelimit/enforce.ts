@@ -200,7 +200,7 @@ function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGro
     c,
     {
       action: shadow ? "ratelimit.shadow" : "ratelimit.refused",
-      decision: shadow ? "ALLOWED" : "BLOCKED",
+      decision: shadow ? "allowed" : "refused",
       actorSubject: p.subject,
       actorKeyId: p.keyId ?? null,
       tenant: p.tenant ?? null,

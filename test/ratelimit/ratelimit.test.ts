@@ -175,7 +175,7 @@ describe("rate limits on Durable Objects", () => {
     for (let i = 0; i < 4; i++) {
       const res = await asAdmin("/admin/explain", { method: "POST", json: question, env: e });
       const answer = (await res.json()) as { decision: string; limits: { routeGroup: string; cost: number; limits: { id: string }[] }[] };
-      expect(answer.decision).toBe("allow");
+      expect(answer.decision).toBe("allowed");
       expect(answer.limits).toEqual([
         { routeGroup: "prefect", cost: 1, limits: [expect.objectContaining({ id: limit.id, pool: `key:${keyId}` })] },
       ]);
@@ -229,7 +229,7 @@ describe("rate limits on Durable Objects", () => {
     expect(view).toMatchObject({ mode: "shadow", refused: 0, wouldHaveRefused: 6 });
     const audits = await auditRows("ratelimit.shadow", limit.id);
     expect(audits).toHaveLength(1);
-    expect(audits[0]!.decision).toBe("ALLOWED");
+    expect(audits[0]!.decision).toBe("allowed");
 
     // Then enforce: the same limit now refuses (the bucket already holds nothing).
     const res = await asAdmin(`/admin/limits/${limit.id}`, { method: "PATCH", json: { mode: "enforce" } });

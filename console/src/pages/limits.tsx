@@ -113,7 +113,7 @@ export function LimitsPage() {
           {(limits.data?.limits ?? []).map((l) => (
             <tr key={l.id} data-limit={l.id}>
               <td>
-                {l.kind} {l.target}
+                {l.kind} {l.kind === "key" && l.target !== "*" ? `fgk_${l.target}` : l.target}
               </td>
               <td>{l.routeGroup === "*" ? "all" : l.routeGroup}</td>
               <td>
