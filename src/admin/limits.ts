@@ -187,7 +187,9 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
     async (c) => {
       const body = parseOr400(LimitBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
       const by = requirePrincipal(c).subject;
-      // A limit on a key, tenant or subject that does not exist would never count anything: refused, naming it.
+      // A limit on a key, tenant or subject that does not exist would never count anything: refused, naming it. A
+      // subject may be known only from its usage: this isolate's pending cells are written first.
+      if (body.kind === "subject") await settleUsage(c.get("config"), c.get("log"));
       const missing = await db(c, (d) => missingTarget(d, body.kind, body.target));
       if (missing) throw badRequest(`invalid request: target ${missing}`, { fields: [{ field: "target", problem: missing }] });
       const { limit, created, changed } = await db(c, (d) =>

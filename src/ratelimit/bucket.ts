@@ -124,6 +124,10 @@ export interface Take {
   refusal: { reason: RefusalReason; retryAfterMs: number; window: string } | null;
 }
 
+/** Whether `cost` is more than the whole rate limit or the whole quota of a limit: then it can never pass. */
+export const exceedsWhole = (spec: Pick<LimitSpec, "rate" | "quota">, cost: number): boolean =>
+  cost > spec.rate.limit || (spec.quota !== null && cost > spec.quota.limit);
+
 /** What `cost` would get from a settled state: a lease of a tenth of what remains (never less than the cost). */
 export function evaluate(state: BucketState, spec: LimitSpec, cost: number, now: number): Take {
   const rate = spec.rate.limit / (spec.rate.windowS * 1000);
@@ -138,7 +142,7 @@ export function evaluate(state: BucketState, spec: LimitSpec, cost: number, now:
   });
   const rateWindow = Math.floor(now / (spec.rate.windowS * 1000));
   // A cost above the whole capacity (or the whole quota) can never pass: waiting would not help, so none is named.
-  if (cost > spec.rate.limit || (spec.quota && cost > spec.quota.limit)) return refused("cost", 0, `c:${rateWindow}`);
+  if (exceedsWhole(spec, cost)) return refused("cost", 0, `c:${rateWindow}`);
   if (spec.quota && cost > quotaLeft) return refused("quota", periodEnd(spec.quota.period, now) - now, `q:${state.quotaPeriod}`);
   if (cost > state.tokens) return refused("rate", Math.ceil((cost - state.tokens) / rate), `r:${rateWindow}`);
   const granted = Math.min(Math.floor(available), Math.max(cost, Math.floor(available / RATE_LEASE_DIVISOR)));

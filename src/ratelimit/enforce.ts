@@ -22,7 +22,7 @@ import { editAnswerHeaders, waitUntil, type AppContext, type AppEnv, type RateLi
 import { RATE_COUNTER_TIMEOUT_MS, RATE_LEASE_MAX_ENTRIES, RATE_LEASE_TTL_MS, RATE_UNAVAILABLE_RETRY_S } from "../constants";
 import { GatewayError } from "../errors";
 import type { Principal } from "../identity/principal";
-import { periodEnd, periodSeconds, type RefusalReason } from "./bucket";
+import { exceedsWhole, periodEnd, periodSeconds, type RefusalReason } from "./bucket";
 import type { AcquireAnswer, RateLimitCounter } from "./counter";
 import type { RouteGroup } from "../formats/rateLimitRule";
 import { LimitsUnavailable, limitTable, matchLimits, type MatchedLimit } from "./limits";
@@ -378,18 +378,18 @@ export async function chargeRateLimit(
     const lease = leases.get(leaseName(m));
     if (lease && lease.version === m.spec.version && lease.deniedUntil > now && cost >= lease.deniedCost && lease.tokens < cost) {
       // Refused a moment ago and not yet due: decided here, without the counter (and audited once already), in the
-      // same words as the counter's refusal.
+      // same words as the counter's refusal would be: a cost above the whole limit is told so even when a smaller
+      // one was refused for the rate just before.
+      const refusal: Refusal = exceedsWhole(m.spec, cost)
+        ? { m, reason: "cost", retryAfterMs: 0 }
+        : { m, reason: lease.deniedReason, retryAfterMs: lease.deniedUntil - now };
       recordFire(config, m.spec.id, lease.deniedShadow);
-      if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, lease.deniedReason, lease.deniedShadow);
+      if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, refusal.reason, lease.deniedShadow);
       if (!lease.deniedShadow) {
         usage(true);
-        throw refuse(
-          c,
-          describe(matched, now),
-          refusalError({ m, reason: lease.deniedReason, retryAfterMs: lease.deniedUntil - now }, cost),
-        );
+        throw refuse(c, describe(matched, now, [refusal]), refusalError(refusal, cost));
       }
-      if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: lease.deniedReason });
+      if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: refusal.reason });
       continue;
     }
     charged.push(m);
