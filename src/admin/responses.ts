@@ -72,7 +72,7 @@ export const Explanation = z
         bodyTruncated: z.boolean(),
       })
       .nullable(),
-    audits: z.array(z.object({ action: z.string(), decision: z.string(), target: z.string().nullable().optional() })),
+    audits: z.array(z.object({ action: z.string(), decision: z.enum(AUDIT_DECISIONS), target: z.string().nullable().optional() })),
     limits: z.array(z.record(z.string(), z.unknown())),
   })
   .meta({ id: "Explanation" });
