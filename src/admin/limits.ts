@@ -191,7 +191,7 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
       // subject may be known only from its usage: this isolate's pending cells are written first.
       if (body.kind === "subject") await settleUsage(c.get("config"), c.get("log"));
       const missing = await db(c, (d) => missingTarget(d, body.kind, body.target));
-      if (missing) throw badRequest(`invalid request: target ${missing}`, { fields: [{ field: "target", problem: missing }] });
+      if (missing) throw badRequest(`invalid request: target: ${missing}`, { fields: [{ field: "target", problem: missing }] });
       const { limit, created, changed } = await db(c, (d) =>
         putRateLimit(
           d,
