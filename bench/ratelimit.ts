@@ -169,7 +169,7 @@ async function overhead() {
     await putRateLimit(
       d,
       {
-        targetKind: "tenant",
+        kind: "tenant",
         target: "elsewhere",
         routeGroup: "*",
         rate: { limit: 10, windowS: 60 },
@@ -182,7 +182,7 @@ async function overhead() {
     await putRateLimit(
       d,
       {
-        targetKind: "key",
+        kind: "key",
         target: limited.row.id,
         routeGroup: "prefect",
         rate: { limit: 1_000_000_000, windowS: 60 },
@@ -241,7 +241,7 @@ async function accuracy() {
     await putRateLimit(
       d,
       {
-        targetKind: "key",
+        kind: "key",
         target: created.row.id,
         routeGroup: "prefect",
         rate: { limit: L, windowS: W },

@@ -8,6 +8,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { GatewayError } from "./errors";
 import type { Principal } from "./identity/principal";
+import type { AuditDecision } from "./store/audit";
 
 export interface UpstreamCall {
   method: string;
@@ -29,7 +30,7 @@ export interface DryRun {
   /** The refusal the pipeline produced, as thrown (before rendering). */
   error: GatewayError | null;
   /** Audit events the request would have written. */
-  audits: { action: string; decision: string; target?: string | null }[];
+  audits: { action: string; decision: AuditDecision; target?: string | null }[];
   /** Rate limits the request would have been counted against. */
   limits: Record<string, unknown>[];
 }

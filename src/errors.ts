@@ -21,6 +21,7 @@ export type ErrorCode =
   | "PERSISTED_QUERY_NOT_SUPPORTED"
   | "BATCH_REFUSED"
   | "RATE_LIMITED"
+  | "COST_EXCEEDS_LIMIT"
   | "INTERNAL";
 
 const STATUS: Record<ErrorCode, number> = {
@@ -43,6 +44,13 @@ const STATUS: Record<ErrorCode, number> = {
   BATCH_REFUSED: 400,
   /** A rate limit or quota (src/ratelimit): 429 for every client, GraphQL or not, with Retry-After. */
   RATE_LIMITED: 429,
+  /**
+   * A request costing more than a whole rate limit or quota (src/ratelimit): it can never pass, so not a 429 (which
+   * says "too many requests in a given amount of time", and which clients retry) and no Retry-After; 413 because
+   * the request is larger, in the limit's units, than the server will ever process (RFC 9110 15.5.14: without
+   * Retry-After the condition is not temporary). Kept as is for GraphQL clients too (src/graphqlHttp.ts).
+   */
+  COST_EXCEEDS_LIMIT: 413,
   INTERNAL: 500,
 };
 

@@ -78,7 +78,8 @@ export const stateOf = (k: KeyView, now = Date.now()): "active" | "revoked" | "e
 export interface AuditEvent {
   at: string;
   action: string;
-  decision: "ALLOWED" | "BLOCKED" | "DONE";
+  /** The API's words: `allowed` / `refused` for decisions on requests, `done` for admin actions. */
+  decision: "allowed" | "refused" | "done";
   actorSubject: string;
   actorKeyId: string | null;
   tenant: string | null;
@@ -92,7 +93,7 @@ export interface Bucket {
   refused: number;
 }
 
-/** Events counted in `n` equal time buckets over their span (refused = BLOCKED; allowed = ALLOWED or DONE). */
+/** Events counted in `n` equal time buckets over their span (refused; allowed = allowed or done). */
 export function buckets(events: AuditEvent[], n = 24): Bucket[] {
   if (events.length === 0) return [];
   const times = events.map((e) => Date.parse(e.at));
@@ -102,7 +103,7 @@ export function buckets(events: AuditEvent[], n = 24): Bucket[] {
   const out: Bucket[] = Array.from({ length: n }, (_, i) => ({ start: from + i * width, allowed: 0, refused: 0 }));
   events.forEach((e, i) => {
     const b = out[Math.min(n - 1, Math.floor((times[i]! - from) / width))]!;
-    if (e.decision === "BLOCKED") b.refused++;
+    if (e.decision === "refused") b.refused++;
     else b.allowed++;
   });
   return out;

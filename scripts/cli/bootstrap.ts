@@ -89,7 +89,7 @@ export async function bootstrapAdminKey(body: Record<string, unknown>, breakGlas
     await insertAuditEvents(db, [
       {
         action: "key.create",
-        decision: "DONE",
+        decision: "done",
         actorSubject: operatorName(),
         tenant: row.tenant,
         target: row.id,

@@ -13,6 +13,7 @@ import { waitUntil, type AppContext, type AppEnv } from "../context";
 import { withDatabase } from "../db/client";
 import { runDryRun, type DryRun } from "../dryRun";
 import { badRequest, notFound } from "../errors";
+import { KEY_ID_RULE, parseKeyId } from "../formats/apiKey";
 import { principalFromKey } from "../identity/authenticate";
 import { isTenantName, type Principal } from "../identity/principal";
 import { requirePrincipal } from "../pipeline";
@@ -42,7 +43,8 @@ export const ExplainBody = z
   .object({
     keyId: z
       .string()
-      .regex(/^[a-z0-9]{12}$/, "must be a key id (12 lowercase letters and digits)")
+      .refine((s) => parseKeyId(s) !== null, KEY_ID_RULE)
+      .transform((s) => parseKeyId(s)!)
       .optional(),
     token: z.string().min(1).max(16_384).optional(),
     request: z
@@ -68,7 +70,8 @@ export type ExplainBody = z.infer<typeof ExplainBody>;
 
 /** What the operator reads: never the token, the key or a header value the client sent. */
 export interface Explanation {
-  decision: "allow" | "refuse";
+  /** In the audit trail's words (src/store/audit.ts). */
+  decision: "allowed" | "refused";
   /** What the client would be answered when refused; null when the request would go upstream. */
   status: number | null;
   principal: Principal | null;
@@ -85,7 +88,7 @@ export function explainRun(run: DryRun, status: number): Explanation {
   if (run.error) {
     return {
       ...base,
-      decision: "refuse",
+      decision: "refused",
       status: run.error.status,
       reason: { ...(run.error.details ?? {}), code: run.error.code, message: run.error.message },
     };
@@ -93,7 +96,7 @@ export function explainRun(run: DryRun, status: number): Explanation {
   if (run.upstreamCall) {
     return {
       ...base,
-      decision: "allow",
+      decision: "allowed",
       status: null,
       reason: {
         code: "FORWARDED",
@@ -105,7 +108,7 @@ export function explainRun(run: DryRun, status: number): Explanation {
   }
   return {
     ...base,
-    decision: status < 400 ? "allow" : "refuse",
+    decision: status < 400 ? "allowed" : "refused",
     status,
     reason: {
       code: status < 400 ? "ANSWERED_BY_GATEWAY" : "REFUSED",
@@ -149,7 +152,7 @@ export function registerExplain(api: AdminApi, dispatch: Dispatch, mounts: reado
         c,
         {
           action: "admin.explain",
-          decision: "DONE",
+          decision: "done",
           actorSubject: requirePrincipal(c).subject,
           actorKeyId: requirePrincipal(c).keyId ?? null,
           target: `${body.request.method} ${body.request.path}`.slice(0, 300),
@@ -180,7 +183,7 @@ async function explain(
     if (validity === "valid" && !isTenantName(record.tenant)) {
       return {
         ...explainRun(run, 401),
-        decision: "refuse",
+        decision: "refused",
         status: 401,
         principal: run.askedPrincipal,
         reason: { code: "UNAUTHENTICATED", message: "API key names a tenant that is reserved or not a tenant name" },
@@ -189,7 +192,7 @@ async function explain(
     if (validity !== "valid") {
       return {
         ...explainRun(run, 401),
-        decision: "refuse",
+        decision: "refused",
         status: 401,
         principal: run.askedPrincipal,
         reason: { code: "UNAUTHENTICATED", message: `API key ${validity.replace(/_/g, " ")}` },

@@ -6,12 +6,12 @@ import { z } from "zod";
 import { recordAudit } from "../audit";
 import type { AppContext } from "../context";
 import { withDatabase, type Database } from "../db/client";
-import { notFound } from "../errors";
+import { badRequest, notFound } from "../errors";
+import { KEY_ID_RULE, parseKeyId } from "../formats/apiKey";
 import { TENANT_NAME } from "../identity/principal";
 import { requirePrincipal } from "../pipeline";
 import { RATE_WINDOW_MAX_S } from "../constants";
 import type { RateLimitCounter } from "../ratelimit/counter";
-import { forgetLeasesInIsolate } from "../ratelimit/enforce";
 import { TARGET_KINDS } from "../formats/rateLimitRule";
 import { publishLimits } from "../ratelimit/limits";
 import { settleUsage } from "../ratelimit/usage";
@@ -20,6 +20,7 @@ import {
   getRateLimit,
   listRateLimits,
   listRateLimitViews,
+  missingTarget,
   putRateLimit,
   queryUsage,
   updateRateLimit,
@@ -58,7 +59,10 @@ const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
  * `routeGroupsOf`): the admin API and the operator CLI build them from the registry they are given.
  */
 export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
-  /** Who is counted: a key id, a subject or a tenant, or `*` for each of them separately. */
+  /**
+   * Who is counted: a key id (either form: stored bare), a subject or a tenant, or `*` for each of them separately.
+   * `kind` is the one name of the target's kind, in requests and answers alike.
+   */
   const LimitBody = z
     .object({
       kind: z.enum(TARGET_KINDS),
@@ -71,12 +75,13 @@ export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
     })
     .strict()
     .refine(
-      (b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? /^[a-z0-9]{12}$/.test(b.target) : TENANT_NAME.test(b.target)),
+      (b) => b.target === "*" || b.kind === "subject" || (b.kind === "key" ? parseKeyId(b.target) !== null : TENANT_NAME.test(b.target)),
       {
-        message: "must be '*', a key id (12 characters), a tenant name, or a subject",
+        message: "must be '*', a key id (fgk_ and 12 characters, or the 12 alone), a tenant name, or a subject",
         path: ["target"],
       },
-    );
+    )
+    .transform((b) => (b.kind === "key" && b.target !== "*" ? { ...b, target: parseKeyId(b.target)! } : b));
 
   const UsageQuery = z.object({
     resolution: z.enum(["minute", "hour", "day"]).default("hour"),
@@ -84,7 +89,8 @@ export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
     subject: z.string().max(256).optional(),
     keyId: z
       .string()
-      .regex(/^[a-z0-9]{12}$/)
+      .refine((s) => parseKeyId(s) !== null, KEY_ID_RULE)
+      .transform((s) => parseKeyId(s)!)
       .optional(),
     routeGroup: z.enum(routeGroups).optional(),
     since: instant.optional(),
@@ -110,16 +116,19 @@ function audit(c: AppContext, action: string, target: string, details: Record<st
   const p = requirePrincipal(c);
   recordAudit(
     c,
-    { action, target, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details },
+    { action, target, decision: "done", actorSubject: p.subject, actorKeyId: p.keyId ?? null, requestId: c.get("requestId"), details },
     "admin.action",
   );
 }
 
-/** Every isolate's copy: this one at once, KV for the others (within MEMORY_CACHE_TTL_S plus KV propagation). */
+/**
+ * Every isolate's copy: this one at once, KV for the others (within MEMORY_CACHE_TTL_S plus KV propagation). No
+ * lease is dropped, here or elsewhere: a lease carries the version of the limit it was granted under, so only the
+ * changed limit's leases stop being spent (and go back to its counter), and every other owner keeps its own.
+ */
 async function publish(c: AppContext): Promise<void> {
   const rules = await db(c, listRateLimits);
   await publishLimits(c.env.KEY_CACHE, c.get("config"), c.get("control").cacheEpoch, rules);
-  forgetLeasesInIsolate();
 }
 
 function counter(c: AppContext, pool: string): DurableObjectStub<RateLimitCounter> | null {
@@ -159,7 +168,7 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
       // The live bucket, for a limit on one target (a `*` limit has one per caller: see /admin/usage instead).
       let bucket: unknown = null;
       if (limit.target !== "*") {
-        const stub = counter(c, `${limit.targetKind}:${limit.target}`);
+        const stub = counter(c, `${limit.kind}:${limit.target}`);
         bucket = (await stub?.buckets().catch(() => null))?.find((b) => b.limitId === limit.id) ?? null;
       }
       return c.json({ ...limit, bucket });
@@ -178,11 +187,16 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
     async (c) => {
       const body = parseOr400(LimitBody, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
       const by = requirePrincipal(c).subject;
-      const { limit, created } = await db(c, (d) =>
+      // A limit on a key, tenant or subject that does not exist would never count anything: refused, naming it. A
+      // subject may be known only from its usage: this isolate's pending cells are written first.
+      if (body.kind === "subject") await settleUsage(c.get("config"), c.get("log"));
+      const missing = await db(c, (d) => missingTarget(d, body.kind, body.target));
+      if (missing) throw badRequest(`invalid request: target: ${missing}`, { fields: [{ field: "target", problem: missing }] });
+      const { limit, created, changed } = await db(c, (d) =>
         putRateLimit(
           d,
           {
-            targetKind: body.kind,
+            kind: body.kind,
             target: body.target,
             routeGroup: body.routeGroup,
             rate: body.rate,
@@ -193,9 +207,10 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
           by,
         ),
       );
+      if (!changed) return c.json(limit, 200);
       await publish(c);
       audit(c, created ? "limit.create" : "limit.update", limit.id, {
-        kind: limit.targetKind,
+        kind: limit.kind,
         target: limit.target.slice(0, 256),
         routeGroup: limit.routeGroup,
         rate: limit.rate,
@@ -218,8 +233,11 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
     async (c) => {
       const id = limitId(c);
       const body = parseOr400(LimitPatch, await jsonBody(c.req.raw, ADMIN_MAX_BODY_BYTES));
-      const limit = await db(c, (d) => updateRateLimit(d, id, body, requirePrincipal(c).subject));
-      if (!limit) throw notFound("no such limit");
+      const updated = await db(c, (d) => updateRateLimit(d, id, body, requirePrincipal(c).subject));
+      if (!updated) throw notFound("no such limit");
+      const { limit, changed } = updated;
+      // A patch that changes nothing is answered with the limit as it is: no version, no publication, no audit.
+      if (!changed) return c.json(limit);
       await publish(c);
       audit(c, "limit.update", id, { rate: limit.rate, quota: limit.quota, mode: limit.mode });
       return c.json(limit);
@@ -240,10 +258,10 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
       if (!limit) throw notFound("no such limit");
       await publish(c);
       if (limit.target !== "*")
-        await counter(c, `${limit.targetKind}:${limit.target}`)
+        await counter(c, `${limit.kind}:${limit.target}`)
           ?.forget(id)
           .catch(() => {});
-      audit(c, "limit.delete", id, { kind: limit.targetKind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup });
+      audit(c, "limit.delete", id, { kind: limit.kind, target: limit.target.slice(0, 256), routeGroup: limit.routeGroup });
       return c.json({ deleted: id });
     },
   );

@@ -3,6 +3,7 @@
  * handlers build these objects from rows (src/store/*); the schemas describe them for clients.
  */
 import { z } from "zod";
+import { AUDIT_DECISIONS } from "../store/audit";
 
 const instant = z.string().meta({ format: "date-time" });
 
@@ -49,7 +50,7 @@ export const TenantCreated = z.object({ name: z.string(), created: z.boolean() }
 export const AuditEventView = z
   .object({
     action: z.string(),
-    decision: z.enum(["ALLOWED", "BLOCKED", "DONE"]),
+    decision: z.enum(AUDIT_DECISIONS),
     actorSubject: z.string(),
     actorKeyId: z.string().nullable(),
     tenant: z.string().nullable(),
@@ -65,7 +66,7 @@ export const LogLevelSet = z.object({ level: z.string(), until: instant, duratio
 export const Revoked = z.object({ kind: z.enum(["jti", "subject"]), revokedAt: instant, expiresAt: instant }).catchall(z.unknown());
 export const Explanation = z
   .object({
-    decision: z.enum(["allow", "refuse"]),
+    decision: z.enum(["allowed", "refused"]),
     status: z.number().nullable().meta({ description: "what the client would be answered; null when it would go upstream" }),
     principal: z.record(z.string(), z.unknown()).nullable(),
     reason: z.object({ code: z.string(), message: z.string() }).catchall(z.unknown()),
@@ -78,7 +79,7 @@ export const Explanation = z
         bodyTruncated: z.boolean(),
       })
       .nullable(),
-    audits: z.array(z.object({ action: z.string(), decision: z.string(), target: z.string().nullable().optional() })),
+    audits: z.array(z.object({ action: z.string(), decision: z.enum(AUDIT_DECISIONS), target: z.string().nullable().optional() })),
     limits: z.array(z.record(z.string(), z.unknown())),
   })
   .meta({ id: "Explanation" });

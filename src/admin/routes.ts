@@ -12,6 +12,7 @@ import { lastScheduledRun } from "../cron/purge";
 import type { AppContext, AppEnv } from "../context";
 import { withDatabase, type Database } from "../db/client";
 import { GatewayError, badRequest, forbidden, notFound } from "../errors";
+import { parseKeyId } from "../formats/apiKey";
 import { forgetAllKeysInIsolate, forgetKeyInIsolate, writeKvEntry } from "../identity/keyLookup";
 import { isAdminPrincipal } from "../identity/principal";
 import { authenticated, requirePrincipal } from "../pipeline";
@@ -54,7 +55,6 @@ import { importLegacyPrefectKeys } from "../store/prefectImport";
 
 /** Admin bodies are small; anything larger is refused before parsing. */
 const ADMIN_MAX_BODY_BYTES = 65_536;
-const KEY_ID = /^[a-z0-9]{12}$/;
 
 const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.get("config"), work);
 
@@ -75,7 +75,7 @@ function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKey
     {
       ...event,
       details: { ...event.details, door: doorOf(c) },
-      decision: "DONE",
+      decision: "done",
       actorSubject: p.subject,
       actorKeyId: p.keyId ?? null,
       requestId: c.get("requestId"),
@@ -84,9 +84,10 @@ function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKey
   );
 }
 
+/** The key a path names, by its id in either form (`fgk_<id>` as shown, or the bare id). */
 function keyIdParam(c: AppContext): string {
-  const id = c.req.param("id") ?? c.req.param("keyId") ?? "";
-  if (!KEY_ID.test(id)) throw notFound("no such key");
+  const id = parseKeyId(c.req.param("id") ?? c.req.param("keyId") ?? "");
+  if (id === null) throw notFound("no such key");
   return id;
 }
 

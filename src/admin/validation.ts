@@ -7,6 +7,7 @@ import { badRequest } from "../errors";
 import { readJsonBody } from "../proxy/json";
 import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
 import { parseScopePattern } from "../formats/scopes";
+import { AUDIT_DECISIONS } from "../store/audit";
 
 const name = z
   .string()
@@ -111,7 +112,7 @@ export const KeyListQuery = z.object({
 
 export const AuditQuery = z.object({
   action: z.string().max(64).optional(),
-  decision: z.enum(["ALLOWED", "BLOCKED", "DONE"]).optional(),
+  decision: z.enum(AUDIT_DECISIONS).optional(),
   subject: z.string().max(256).optional(),
   tenant: tenant.optional(),
   since: instant.optional(),

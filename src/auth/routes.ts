@@ -76,7 +76,7 @@ async function startSession(c: AppContext, s: SessionClaims, config: SessionConf
   }
   recordAudit(c, {
     action: "session.start",
-    decision: "DONE",
+    decision: "done",
     actorSubject: s.sub,
     actorKeyId: null,
     tenant: s.tenant ?? null,
@@ -276,7 +276,7 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
       await publishRevocation(c.env.KEY_CACHE, "jti", facts.jti, new Date(), new Date(s.max * 1000));
       recordAudit(c, {
         action: "session.end",
-        decision: "DONE",
+        decision: "done",
         actorSubject: s.sub,
         actorKeyId: null,
         tenant: s.tenant ?? null,

@@ -64,7 +64,7 @@ export const auditEvents = pgTable(
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
     /** What happened: `key.create`, `key.revoke`, `cache.purge`, `log.level`, `prefect.mutation`, ... */
     action: text("action").notNull(),
-    /** ALLOWED / BLOCKED for decisions, DONE for admin actions. */
+    /** `allowed` / `refused` for decisions on requests, `done` for admin actions (src/store/audit.ts). */
     decision: text("decision").notNull(),
     actorSubject: text("actor_subject").notNull(),
     actorKeyId: text("actor_key_id"),

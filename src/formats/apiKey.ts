@@ -62,6 +62,19 @@ export function parseApiKey(key: string): ParsedApiKey | null {
   return checksum(body) === m[3] ? { id: m[1]! } : null;
 }
 
+/**
+ * A key id as an operator may give it: `fgk_<id>` (the key's prefix, as listings, the console and the key itself
+ * show it) or the bare 12-character `<id>` (the `id` field of answers). Both name the same key everywhere a key id
+ * is asked for (paths, explain, limits, usage); the bare id is what is stored.
+ */
+const KEY_ID_FORM = /^(?:fgk_)?([a-z0-9]{12})$/;
+export const KEY_ID_RULE = "must be a key id: fgk_ and 12 lowercase letters and digits (as shown), or those 12 alone";
+
+/** The stored (bare) id of a key id in either form; null when it is neither. */
+export function parseKeyId(text: string): string | null {
+  return KEY_ID_FORM.exec(text)?.[1] ?? null;
+}
+
 /** A new public key id: 12 characters of `[a-z0-9]`, uniformly random. */
 export function generateKeyId(): string {
   return randomString(ID_ALPHABET, 12);

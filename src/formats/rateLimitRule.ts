@@ -29,7 +29,7 @@ export type QuotaPeriod = "day" | "month";
 /** A limit as stored and cached (no counts: those change too often to cache). */
 export interface RateLimitRule {
   id: string;
-  targetKind: TargetKind;
+  kind: TargetKind;
   /** The key id, subject or tenant, or `*`: each one its own pool. */
   target: string;
   routeGroup: RouteGroup | "*";

@@ -106,6 +106,13 @@ export function settle(state: BucketState, spec: LimitSpec, now: number, returne
   return s;
 }
 
+/**
+ * Why a limit refused: `rate` (the bucket holds less than the cost: wait Retry-After), `quota` (the period's count
+ * is used up: wait for the next period), `cost` (the cost is more than the whole rate limit or quota: it can never
+ * pass, and no wait helps).
+ */
+export type RefusalReason = "rate" | "quota" | "cost";
+
 export interface Take {
   /** Tokens granted (at least `cost`), 0 when refused. */
   granted: number;
@@ -113,9 +120,13 @@ export interface Take {
   available: number;
   /** When the bucket will be full again, from now. */
   fullInMs: number;
-  /** Refused: why, and when the cost will be available. */
-  refusal: { reason: "rate" | "quota"; retryAfterMs: number; window: string } | null;
+  /** Refused: why, and when the cost will be available (0 for `cost`: never). */
+  refusal: { reason: RefusalReason; retryAfterMs: number; window: string } | null;
 }
+
+/** Whether `cost` is more than the whole rate limit or the whole quota of a limit: then it can never pass. */
+export const exceedsWhole = (spec: Pick<LimitSpec, "rate" | "quota">, cost: number): boolean =>
+  cost > spec.rate.limit || (spec.quota !== null && cost > spec.quota.limit);
 
 /** What `cost` would get from a settled state: a lease of a tenth of what remains (never less than the cost). */
 export function evaluate(state: BucketState, spec: LimitSpec, cost: number, now: number): Take {
@@ -123,24 +134,17 @@ export function evaluate(state: BucketState, spec: LimitSpec, cost: number, now:
   const quotaLeft = spec.quota ? Math.max(0, spec.quota.limit - state.quotaUsed) : Infinity;
   const available = Math.min(state.tokens, quotaLeft);
   const fullInMs = Math.ceil((spec.rate.limit - state.tokens) / rate);
-  if (spec.quota && cost > quotaLeft) {
-    return {
-      granted: 0,
-      available: Math.floor(available),
-      fullInMs,
-      refusal: { reason: "quota", retryAfterMs: periodEnd(spec.quota.period, now) - now, window: `q:${state.quotaPeriod}` },
-    };
-  }
-  if (cost > state.tokens) {
-    // A cost above the whole capacity can never pass: the answer names the window so the client stops for a while.
-    const retryAfterMs = cost > spec.rate.limit ? spec.rate.windowS * 1000 : Math.ceil((cost - state.tokens) / rate);
-    return {
-      granted: 0,
-      available: Math.floor(available),
-      fullInMs,
-      refusal: { reason: "rate", retryAfterMs, window: `r:${Math.floor(now / (spec.rate.windowS * 1000))}` },
-    };
-  }
+  const refused = (reason: RefusalReason, retryAfterMs: number, window: string): Take => ({
+    granted: 0,
+    available: Math.floor(available),
+    fullInMs,
+    refusal: { reason, retryAfterMs, window },
+  });
+  const rateWindow = Math.floor(now / (spec.rate.windowS * 1000));
+  // A cost above the whole capacity (or the whole quota) can never pass: waiting would not help, so none is named.
+  if (exceedsWhole(spec, cost)) return refused("cost", 0, `c:${rateWindow}`);
+  if (spec.quota && cost > quotaLeft) return refused("quota", periodEnd(spec.quota.period, now) - now, `q:${state.quotaPeriod}`);
+  if (cost > state.tokens) return refused("rate", Math.ceil((cost - state.tokens) / rate), `r:${rateWindow}`);
   const granted = Math.min(Math.floor(available), Math.max(cost, Math.floor(available / RATE_LEASE_DIVISOR)));
   return { granted: Math.max(granted, cost), available: Math.floor(available - Math.max(granted, cost)), fullInMs, refusal: null };
 }

@@ -21,6 +21,12 @@ export interface LimitAnswer extends Take {
   shadow: boolean;
   /** The refusal is the first of its window for this limit and owner: the isolate records it in the audit trail. */
   firstInWindow: boolean;
+  /**
+   * What each policy of the limit still holds after this answer, in whole units: the bucket (the rate) and the
+   * quota's count (null without one). Apart, so each `RateLimit` item reports its own policy.
+   */
+  rateLeft: number;
+  quotaLeft: number | null;
 }
 
 export interface AcquireAnswer {
@@ -131,7 +137,9 @@ export class RateLimitCounter extends DurableObject {
         const available = ok || x.take.refusal ? x.take.available : x.take.available + x.take.granted;
         // When the bucket is full again, counted from what it holds after this grant.
         const fullInMs = Math.max(0, Math.ceil(((x.spec.rate.limit - state.tokens) * x.spec.rate.windowS * 1000) / x.spec.rate.limit));
-        answers.push({ id: x.spec.id, shadow: x.spec.shadow, ...x.take, granted, available, fullInMs, firstInWindow });
+        const rateLeft = Math.max(0, Math.floor(state.tokens));
+        const quotaLeft = x.spec.quota ? Math.max(0, Math.floor(x.spec.quota.limit - state.quotaUsed)) : null;
+        answers.push({ id: x.spec.id, shadow: x.spec.shadow, ...x.take, granted, available, fullInMs, firstInWindow, rateLeft, quotaLeft });
       }
     });
     return { ok, answers };

@@ -3,7 +3,8 @@
  *
  *   request -> limit table (memory; "no limits" ends here) -> the rules that match the caller and route group
  *           -> per pool (counter object): spend from this isolate's lease, or ask the counter for a new one
- *           -> allowed (RateLimit headers), or 429 RATE_LIMITED with Retry-After (enforced limits only)
+ *           -> allowed (RateLimit headers), or 429 RATE_LIMITED with Retry-After (enforced limits only), or 413
+ *              COST_EXCEEDS_LIMIT without one when the cost is more than a whole limit (it can never pass)
  *
  * Leases: the counter hands an isolate a slice of the bucket (a tenth of what is left, at least the cost); the
  * isolate spends it locally until it is gone or RATE_LEASE_TTL_MS old, then hands the rest back with its next
@@ -21,7 +22,7 @@ import { editAnswerHeaders, waitUntil, type AppContext, type AppEnv, type RateLi
 import { RATE_COUNTER_TIMEOUT_MS, RATE_LEASE_MAX_ENTRIES, RATE_LEASE_TTL_MS, RATE_UNAVAILABLE_RETRY_S } from "../constants";
 import { GatewayError } from "../errors";
 import type { Principal } from "../identity/principal";
-import { periodEnd, periodSeconds } from "./bucket";
+import { exceedsWhole, periodEnd, periodSeconds, type RefusalReason } from "./bucket";
 import type { AcquireAnswer, RateLimitCounter } from "./counter";
 import type { RouteGroup } from "../formats/rateLimitRule";
 import { LimitsUnavailable, limitTable, matchLimits, type MatchedLimit } from "./limits";
@@ -35,12 +36,18 @@ interface Lease {
   /** Refused until then (the counter's Retry-After) for a cost of at least `deniedCost`; a smaller one asks again. */
   deniedUntil: number;
   deniedCost: number;
+  /** Why: a repeated refusal answered here says what the counter said. */
+  deniedReason: RefusalReason;
   /** The counter's verdict on the mode (its newest setting of the limit). */
   deniedShadow: boolean;
   /** The counter reported a window's first refusal that this isolate then served from spare tokens: the next refusal here is audited. */
   auditOwed?: boolean;
-  /** What the counter still held after the grant, and when its bucket is full again (for the RateLimit header). */
-  available: number;
+  /**
+   * What the counter still held after the grant, per policy (the bucket, and the quota or null), and when its bucket
+   * is full again: each RateLimit item reports its own policy from these plus the lease's unspent tokens.
+   */
+  rateLeft: number;
+  quotaLeft: number | null;
   fullAt: number;
 }
 
@@ -61,25 +68,45 @@ export function forgetLeasesInIsolate(): void {
 
 const sfString = (s: string) => `"${s.replace(/[\\"]/g, "")}"`;
 
-function describe(matched: readonly MatchedLimit[], now: number, refused?: { id: string; retryAfterMs: number }): RateLimitOutcome {
+/** A limit's refusal of this request: which limit, why, and when to retry (ms; 0 for `cost`). */
+interface Refusal {
+  m: MatchedLimit;
+  reason: RefusalReason;
+  retryAfterMs: number;
+}
+
+/** The RateLimit item names of a limit's two policies: its rate (the limit's id) and its quota (`<id>-quota`). */
+const quotaPolicy = (id: string) => `${id}-quota`;
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * `RateLimit-Policy` and `RateLimit` items, one per policy (a limit's rate, and its quota when it has one), each
+ * describing that policy alone: what it still holds and when it is full again, or, for the policy that refused this
+ * request (or refused lately, remembered here), `r=0` and the seconds until it admits the cost again. A `cost`
+ * refusal leaves the policy's figures as they are: it is not exhausted, the request is too big for it.
+ */
+function describe(matched: readonly MatchedLimit[], now: number, refusals: readonly Refusal[] = []): RateLimitOutcome {
   const policy: string[] = [];
   const state: string[] = [];
   for (const m of matched) {
     const { rate, quota, id } = m.spec;
     policy.push(`${sfString(id)};q=${rate.limit};w=${rate.windowS}`);
-    if (quota) policy.push(`${sfString(`${id}-quota`)};q=${quota.limit};w=${periodSeconds(quota.period, now)}`);
-    const lease = leases.get(leaseName(m));
-    if (refused?.id === id || (lease && lease.deniedUntil > now)) {
-      const t = refused?.id === id ? refused.retryAfterMs : lease!.deniedUntil - now;
-      state.push(`${sfString(id)};r=0;t=${Math.max(1, Math.ceil(t / 1000))}`);
-    } else if (lease) {
-      const r = Math.max(0, Math.floor(lease.available + lease.tokens));
-      state.push(`${sfString(id)};r=${Math.min(r, rate.limit)};t=${Math.max(0, Math.ceil((lease.fullAt - now) / 1000))}`);
+    if (quota) policy.push(`${sfString(quotaPolicy(id))};q=${quota.limit};w=${periodSeconds(quota.period, now)}`);
+    const held = leases.get(leaseName(m));
+    const lease = held && held.version === m.spec.version ? held : undefined;
+    const refusal: { reason: RefusalReason; retryAfterMs: number } | undefined =
+      refusals.find((r) => r.m === m) ??
+      (lease && lease.deniedUntil > now ? { reason: lease.deniedReason, retryAfterMs: lease.deniedUntil - now } : undefined);
+    if (refusal?.reason === "rate") state.push(`${sfString(id)};r=0;t=${seconds(refusal.retryAfterMs)}`);
+    else if (lease) {
+      const r = Math.min(rate.limit, Math.max(0, Math.floor(lease.rateLeft + lease.tokens)));
+      state.push(`${sfString(id)};r=${r};t=${Math.max(0, Math.ceil((lease.fullAt - now) / 1000))}`);
     }
-    if (quota && lease && !(refused?.id === id)) {
-      state.push(
-        `${sfString(`${id}-quota`)};r=${Math.max(0, Math.floor(lease.available + lease.tokens))};t=${Math.ceil((periodEnd(quota.period, now) - now) / 1000)}`,
-      );
+    if (!quota) continue;
+    if (refusal?.reason === "quota") state.push(`${sfString(quotaPolicy(id))};r=0;t=${seconds(refusal.retryAfterMs)}`);
+    else if (lease && lease.quotaLeft !== null) {
+      const r = Math.min(quota.limit, Math.max(0, Math.floor(lease.quotaLeft + lease.tokens)));
+      state.push(`${sfString(quotaPolicy(id))};r=${r};t=${Math.ceil((periodEnd(quota.period, now) - now) / 1000)}`);
     }
   }
   return { policy, state };
@@ -111,22 +138,69 @@ async function ask(
   }
 }
 
-function refusalError(message: string, retryAfterMs: number, details: Record<string, unknown>): GatewayError {
-  return new GatewayError("RATE_LIMITED", message, { ...details, retryAfterS: Math.max(1, Math.ceil(retryAfterMs / 1000)) });
+/**
+ * The error of a refusal. Every refusal carries the same fields: `reason` (`rate`, `quota`, `cost`, `unavailable`),
+ * `limit` (the limit's id, null when no counter could be asked), `policy` (the RateLimit item that refused), `cost`
+ * and `retryAfterS` (null for `cost`: no wait helps).
+ */
+function refusalError(r: Refusal, cost: number): GatewayError {
+  const { id, rate, quota } = r.m.spec;
+  if (r.reason === "cost") {
+    const overQuota = cost <= rate.limit && quota !== null;
+    const capacity = overQuota ? `quota of ${quota!.limit} a ${quota!.period}` : `rate limit of ${rate.limit} per ${rate.windowS} s`;
+    return new GatewayError(
+      "COST_EXCEEDS_LIMIT",
+      `this request costs ${cost}, more than limit ${id}'s whole ${capacity}: it can never pass`,
+      {
+        reason: "cost",
+        limit: id,
+        policy: overQuota ? quotaPolicy(id) : id,
+        cost,
+        retryAfterS: null,
+      },
+    );
+  }
+  const quotaRefused = r.reason === "quota";
+  return new GatewayError("RATE_LIMITED", quotaRefused ? `quota ${id} exhausted` : `rate limit ${id} exceeded`, {
+    reason: r.reason,
+    limit: id,
+    policy: quotaRefused ? quotaPolicy(id) : id,
+    cost,
+    retryAfterS: seconds(r.retryAfterMs),
+  });
 }
 
-/** Sets what the 429 says in its headers (Retry-After agrees with the body's retryAfterS); returns the error to throw. */
+function unavailableError(cost: number): GatewayError {
+  return new GatewayError("RATE_LIMITED", "rate limiter unavailable; try again shortly", {
+    reason: "unavailable",
+    limit: null,
+    policy: null,
+    cost,
+    retryAfterS: RATE_UNAVAILABLE_RETRY_S,
+  });
+}
+
+/**
+ * The refusal that answers when several limits refused: one that can never pass first (its client must not
+ * retry), else the longest wait (every limit must admit the request).
+ */
+function decisive(refusals: readonly Refusal[]): Refusal {
+  return refusals.reduce((a, b) => (a.reason === "cost" ? a : b.reason === "cost" ? b : b.retryAfterMs > a.retryAfterMs ? b : a));
+}
+
+/** Sets what the refusal says in its headers (Retry-After agrees with the body's retryAfterS); returns the error to throw. */
 function refuse(c: AppContext, outcome: RateLimitOutcome, err: GatewayError): GatewayError {
-  c.set("rateLimit", { ...outcome, retryAfterS: err.details?.retryAfterS as number });
+  const retryAfterS = err.details?.retryAfterS;
+  c.set("rateLimit", { ...outcome, retryAfterS: typeof retryAfterS === "number" ? retryAfterS : undefined });
   return err;
 }
 
-function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGroup, cost: number, reason: string, shadow: boolean) {
+function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGroup, cost: number, reason: RefusalReason, shadow: boolean) {
   recordAudit(
     c,
     {
       action: shadow ? "ratelimit.shadow" : "ratelimit.refused",
-      decision: shadow ? "ALLOWED" : "BLOCKED",
+      decision: shadow ? "allowed" : "refused",
       actorSubject: p.subject,
       actorKeyId: p.keyId ?? null,
       tenant: p.tenant ?? null,
@@ -178,7 +252,8 @@ async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: num
   const returns: Record<string, number> = {};
   for (const m of ms) {
     const l = leases.get(leaseName(m));
-    if (l && l.tokens > 0 && l.version === m.spec.version) {
+    // A lease granted under an older setting goes back too: the counter caps what it takes back at the new limit.
+    if (l && l.tokens > 0) {
       returns[m.spec.id] = l.tokens;
       l.tokens = 0;
     }
@@ -197,7 +272,8 @@ async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: num
         // Tokens another answer brought meanwhile stay, with their (earlier) expiry; a refusal does not throw them
         // away (the counter had none left, this isolate still has some).
         existing.tokens += spare;
-        existing.available = a.available;
+        existing.rateLeft = a.rateLeft;
+        existing.quotaLeft = a.quotaLeft;
         existing.fullAt = at + a.fullInMs;
         existing.deniedUntil = 0;
         lease = existing;
@@ -206,10 +282,13 @@ async function obtain(c: AppContext, pool: string, ms: MatchedLimit[], cost: num
           version: m.spec.version,
           tokens: spare,
           expiresAt: at + RATE_LEASE_TTL_MS,
-          deniedUntil: a.refusal ? at + a.refusal.retryAfterMs : 0,
+          // A cost refusal names no wait: it is remembered for a lease's lifetime, so repeats spare the counter.
+          deniedUntil: a.refusal ? at + (a.refusal.reason === "cost" ? RATE_LEASE_TTL_MS : a.refusal.retryAfterMs) : 0,
           deniedCost: cost,
+          deniedReason: a.refusal?.reason ?? "rate",
           deniedShadow: a.shadow,
-          available: a.available,
+          rateLeft: a.rateLeft,
+          quotaLeft: a.quotaLeft,
           fullAt: at + a.fullInMs,
           auditOwed: existing?.auditOwed,
         };
@@ -287,7 +366,7 @@ export async function chargeRateLimit(
     table = await limitTable(c.env.KEY_CACHE, config, c.get("control").cacheEpoch, (p) => waitUntil(c, p));
   } catch (err) {
     if (!(err instanceof LimitsUnavailable)) throw err;
-    return unavailable(c, "limits", usage);
+    return unavailable(c, "limits", cost, usage);
   }
   if (table.size === 0) return usage(false);
   const matched = matchLimits(table, group, principal);
@@ -298,23 +377,19 @@ export async function chargeRateLimit(
   for (const m of matched) {
     const lease = leases.get(leaseName(m));
     if (lease && lease.version === m.spec.version && lease.deniedUntil > now && cost >= lease.deniedCost && lease.tokens < cost) {
-      // Refused a moment ago and not yet due: decided here, without the counter (and audited once already).
+      // Refused a moment ago and not yet due: decided here, without the counter (and audited once already), in the
+      // same words as the counter's refusal would be: a cost above the whole limit is told so even when a smaller
+      // one was refused for the rate just before.
+      const refusal: Refusal = exceedsWhole(m.spec, cost)
+        ? { m, reason: "cost", retryAfterMs: 0 }
+        : { m, reason: lease.deniedReason, retryAfterMs: lease.deniedUntil - now };
       recordFire(config, m.spec.id, lease.deniedShadow);
-      if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, "rate", lease.deniedShadow);
+      if (takeAuditOwed(m)) auditFire(c, principal, m, group, cost, refusal.reason, lease.deniedShadow);
       if (!lease.deniedShadow) {
         usage(true);
-        const whole = beyondCapacity(m, cost);
-        throw refuse(
-          c,
-          describe(matched, now),
-          refusalError(whole ?? `rate limit ${m.spec.id} exceeded`, lease.deniedUntil - now, {
-            limit: m.spec.id,
-            cost,
-            ...(whole ? { exceedsLimit: true } : {}),
-          }),
-        );
+        throw refuse(c, describe(matched, now, [refusal]), refusalError(refusal, cost));
       }
-      if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group });
+      if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: refusal.reason });
       continue;
     }
     charged.push(m);
@@ -331,8 +406,9 @@ export async function chargeRateLimit(
     else remote.push([pool, ms]);
   }
 
-  let refusal: GatewayError | null = null;
-  let refusedOutcome: RateLimitOutcome | null = null;
+  let unreachable = false;
+  const refusals: Refusal[] = [];
+  let refusedAt = now;
   const reserved: Lease[] = [];
   if (remote.length > 0) {
     const obtained = await Promise.all(remote.map(([pool, ms]) => obtain(c, pool, ms, cost)));
@@ -346,9 +422,7 @@ export async function chargeRateLimit(
       if (result.kind === "error") {
         if (config.rateLimits.onUnavailable === "refuse") {
           log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "refused" });
-          refusal ??= refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, {
-            reason: "unavailable",
-          });
+          unreachable = true;
         } else {
           log.error("ratelimit.counter_unavailable", { pool: pool.slice(0, 100), decision: "allowed" });
         }
@@ -364,52 +438,31 @@ export async function chargeRateLimit(
         if (a.shadow) {
           if (log.enabled("info")) log.info("ratelimit.shadow", { limit: m.spec.id, cost, routeGroup: group, reason: a.refusal.reason });
         } else {
-          refusedOutcome ??= describe(matched, after, { id: m.spec.id, retryAfterMs: a.refusal.retryAfterMs });
-          const whole = beyondCapacity(m, cost);
-          refusal ??= refusalError(
-            whole ?? (a.refusal.reason === "quota" ? `quota ${m.spec.id} exhausted` : `rate limit ${m.spec.id} exceeded`),
-            a.refusal.retryAfterMs,
-            { limit: m.spec.id, cost, reason: a.refusal.reason, ...(whole ? { exceedsLimit: true } : {}) },
-          );
+          refusals.push({ m, reason: a.refusal.reason, retryAfterMs: a.refusal.retryAfterMs });
+          refusedAt = Math.max(refusedAt, after);
         }
       }
     }
   }
 
-  if (refusal) {
+  if (refusals.length > 0 || unreachable) {
     // Nothing is spent by a refused request: what was charged here goes back to the leases.
     for (const l of taken) l.tokens += cost;
     for (const l of reserved) l.tokens += cost;
     usage(true);
-    throw refuse(c, refusedOutcome ?? describe(matched, Date.now()), refusal);
+    if (refusals.length === 0) throw refuse(c, describe(matched, Date.now()), unavailableError(cost));
+    throw refuse(c, describe(matched, refusedAt, refusals), refusalError(decisive(refusals), cost));
   }
   c.set("rateLimit", describe(matched, Date.now()));
   usage(false);
 }
 
-/**
- * The refusal's message when the request alone costs more than the limit ever holds (a bulk request on many ids):
- * waiting does not help, sending less in one request does. Null when it would fit a full bucket.
- */
-function beyondCapacity(m: MatchedLimit, cost: number): string | null {
-  const { rate, quota, id } = m.spec;
-  if (cost > rate.limit) {
-    return `this request costs ${cost}, more than limit ${id} holds (${rate.limit} per ${rate.windowS} s): send less in one request`;
-  }
-  if (quota && cost > quota.limit) return `this request costs ${cost}, more than quota ${id} holds (${quota.limit} per ${quota.period})`;
-  return null;
-}
-
-function unavailable(c: AppContext, what: string, usage: (refused: boolean) => void): void {
+function unavailable(c: AppContext, what: string, cost: number, usage: (refused: boolean) => void): void {
   const config = c.get("config");
   if (config.rateLimits.onUnavailable === "refuse") {
     c.get("log").error("ratelimit.unavailable", { what, decision: "refused" });
     usage(true);
-    throw refuse(
-      c,
-      { policy: [], state: [] },
-      refusalError("rate limiter unavailable; try again shortly", RATE_UNAVAILABLE_RETRY_S * 1000, { reason: "unavailable" }),
-    );
+    throw refuse(c, { policy: [], state: [] }, unavailableError(cost));
   }
   c.get("log").error("ratelimit.unavailable", { what, decision: "allowed" });
   usage(false);
@@ -438,6 +491,7 @@ export function writeRateLimitHeaders(c: AppContext): void {
   editAnswerHeaders(c, (h) => {
     if (outcome.policy.length > 0) h.set("ratelimit-policy", outcome.policy.join(", "));
     if (outcome.state.length > 0) h.set("ratelimit", outcome.state.join(", "));
+    // Only a 429 names a wait: a request that can never pass (413 COST_EXCEEDS_LIMIT) is told none.
     if (status === 429 && outcome.retryAfterS !== undefined) h.set("retry-after", String(outcome.retryAfterS));
   });
 }

@@ -65,11 +65,11 @@ export function matchLimits(table: LimitTable, group: RouteGroup, p: Pick<Princi
   if (!rules || rules.length === 0) return [];
   const out: MatchedLimit[] = [];
   for (const rule of rules) {
-    const value = rule.targetKind === "key" ? p.keyId : rule.targetKind === "subject" ? p.subject : p.tenant;
+    const value = rule.kind === "key" ? p.keyId : rule.kind === "subject" ? p.subject : p.tenant;
     if (value === undefined || value === "") continue;
     if (rule.target !== "*" && rule.target !== value) continue;
     // A subject is free text chosen per tenant: its pool is the tenant's subject, so two tenants' "ci" never share one.
-    const pool = rule.targetKind === "subject" ? `subject:${p.tenant ?? ""}:${value}` : `${rule.targetKind}:${value}`;
+    const pool = rule.kind === "subject" ? `subject:${p.tenant ?? ""}:${value}` : `${rule.kind}:${value}`;
     out.push({ rule, spec: specOf(rule), pool });
   }
   return out;
@@ -82,7 +82,7 @@ const isRule = (v: unknown): v is RateLimitRule => {
     r !== null &&
     typeof r.id === "string" &&
     typeof r.target === "string" &&
-    (TARGET_KINDS as readonly string[]).includes(r.targetKind) &&
+    (TARGET_KINDS as readonly string[]).includes(r.kind) &&
     typeof r.routeGroup === "string" &&
     typeof r.rate?.limit === "number" &&
     typeof r.rate?.windowS === "number" &&

@@ -5,9 +5,16 @@ import { and, desc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { auditEvents } from "../db/schema";
 
+/**
+ * The words of a decision, the same in the API, the console, explain, logs and docs: `allowed` or `refused` for a
+ * decision on a request, `done` for an operator's action.
+ */
+export const AUDIT_DECISIONS = ["allowed", "refused", "done"] as const;
+export type AuditDecision = (typeof AUDIT_DECISIONS)[number];
+
 export interface AuditEvent {
   action: string;
-  decision: "ALLOWED" | "BLOCKED" | "DONE";
+  decision: AuditDecision;
   actorSubject: string;
   actorKeyId?: string | null;
   tenant?: string | null;

@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, gte, lt, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { rateLimits, usageCounters } from "../db/schema";
+import { apiKeys, rateLimits, tenants, usageCounters } from "../db/schema";
 import type { QuotaPeriod, RateLimitRule, RouteGroup, TargetKind } from "../formats/rateLimitRule";
 
 type Row = typeof rateLimits.$inferSelect;
@@ -22,7 +22,7 @@ export interface RateLimitView extends RateLimitRule {
 
 export const toRule = (r: Row): RateLimitRule => ({
   id: r.id,
-  targetKind: r.targetKind as TargetKind,
+  kind: r.targetKind as TargetKind,
   target: r.target,
   routeGroup: r.routeGroup,
   rate: { limit: r.rateLimit, windowS: r.rateWindowS },
@@ -56,7 +56,7 @@ export async function getRateLimit(db: Database, id: string): Promise<RateLimitV
 }
 
 export interface RateLimitInput {
-  targetKind: TargetKind;
+  kind: TargetKind;
   target: string;
   routeGroup: RouteGroup | "*";
   rate: { limit: number; windowS: number };
@@ -70,13 +70,39 @@ const newId = () => {
   return `rl_${[...bytes].map((b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("")}`;
 };
 
+/** What the counters count by: a change of any of these bumps the version (a description is not one). */
+interface Setting {
+  rateLimit: number;
+  rateWindowS: number;
+  quotaLimit: number | null;
+  quotaPeriod: string | null;
+  mode: string;
+}
+
+const sameSetting = (r: Setting, v: Setting) =>
+  r.rateLimit === v.rateLimit &&
+  r.rateWindowS === v.rateWindowS &&
+  r.quotaLimit === v.quotaLimit &&
+  r.quotaPeriod === v.quotaPeriod &&
+  r.mode === v.mode;
+
+/** A version bump for an upsert's update: only when the new setting differs from the stored one. */
+const bumpIfSettingChanged = sql`CASE WHEN (${rateLimits.rateLimit}, ${rateLimits.rateWindowS}, ${rateLimits.quotaLimit}, ${rateLimits.quotaPeriod}, ${rateLimits.mode})
+  IS NOT DISTINCT FROM (excluded.rate_limit, excluded.rate_window_s, excluded.quota_limit, excluded.quota_period, excluded.mode)
+  THEN ${rateLimits.version} ELSE ${rateLimits.version} + 1 END`;
+
 /**
  * Sets the limit of a target on a route group: creates it, or (same kind, target and group) replaces its setting,
- * bumping its version so the counters adopt it.
+ * bumping its version (so the counters adopt it) when the setting changed. Setting it to what it is changes
+ * nothing: `changed` is false and the stored limit is returned as it was.
  */
-export async function putRateLimit(db: Database, input: RateLimitInput, by: string): Promise<{ limit: RateLimitView; created: boolean }> {
+export async function putRateLimit(
+  db: Database,
+  input: RateLimitInput,
+  by: string,
+): Promise<{ limit: RateLimitView; created: boolean; changed: boolean }> {
   const values = {
-    targetKind: input.targetKind,
+    targetKind: input.kind,
     target: input.target,
     routeGroup: input.routeGroup,
     rateLimit: input.rate.limit,
@@ -87,38 +113,80 @@ export async function putRateLimit(db: Database, input: RateLimitInput, by: stri
     description: input.description,
     updatedBy: by,
   };
+  const [existing] = await db
+    .select()
+    .from(rateLimits)
+    .where(and(eq(rateLimits.targetKind, input.kind), eq(rateLimits.target, input.target), eq(rateLimits.routeGroup, input.routeGroup)));
+  if (existing && sameSetting(existing, values) && existing.description === values.description) {
+    return { limit: toView(existing), created: false, changed: false };
+  }
   const id = newId();
   const [r] = await db
     .insert(rateLimits)
     .values({ id, ...values })
     .onConflictDoUpdate({
       target: [rateLimits.targetKind, rateLimits.target, rateLimits.routeGroup],
-      set: { ...values, version: sql`${rateLimits.version} + 1`, updatedAt: new Date() },
+      set: { ...values, version: bumpIfSettingChanged, updatedAt: new Date() },
     })
     .returning();
-  return { limit: toView(r!), created: r!.id === id };
+  return { limit: toView(r!), created: r!.id === id, changed: true };
 }
 
-/** Changes parts of an existing limit (mode, rate, quota, description); null when there is none. */
+/**
+ * Changes parts of an existing limit (mode, rate, quota, description); null when there is none. A patch that
+ * changes nothing (`{}`, or every field as it is) writes nothing: `changed` is false, the version stays.
+ */
 export async function updateRateLimit(
   db: Database,
   id: string,
   patch: Partial<Pick<RateLimitInput, "rate" | "quota" | "mode" | "description">>,
   by: string,
-): Promise<RateLimitView | null> {
-  const set: Record<string, unknown> = { updatedBy: by, updatedAt: new Date(), version: sql`${rateLimits.version} + 1` };
-  if (patch.rate) {
-    set.rateLimit = patch.rate.limit;
-    set.rateWindowS = patch.rate.windowS;
+): Promise<{ limit: RateLimitView; changed: boolean } | null> {
+  const [current] = await db.select().from(rateLimits).where(eq(rateLimits.id, id));
+  if (!current) return null;
+  const next: Setting = {
+    rateLimit: patch.rate?.limit ?? current.rateLimit,
+    rateWindowS: patch.rate?.windowS ?? current.rateWindowS,
+    quotaLimit: patch.quota === undefined ? current.quotaLimit : (patch.quota?.limit ?? null),
+    quotaPeriod: patch.quota === undefined ? current.quotaPeriod : (patch.quota?.period ?? null),
+    mode: patch.mode ?? current.mode,
+  };
+  const description = patch.description === undefined ? current.description : patch.description;
+  const settingChanged = !sameSetting(current, next);
+  if (!settingChanged && description === current.description) return { limit: toView(current), changed: false };
+  const [r] = await db
+    .update(rateLimits)
+    .set({
+      ...next,
+      description,
+      updatedBy: by,
+      updatedAt: new Date(),
+      ...(settingChanged ? { version: sql`${rateLimits.version} + 1` } : {}),
+    })
+    .where(eq(rateLimits.id, id))
+    .returning();
+  return r ? { limit: toView(r), changed: true } : null;
+}
+
+/**
+ * Which of a limit's target does not exist, as the admin API checks it: null when it does. A key id must be a key's
+ * (revoked ones included), a tenant a tenant's; a subject must be some key's subject or have made a recorded
+ * request (a JWT subject is known to flowgate only once it has been seen).
+ */
+export async function missingTarget(db: Database, kind: TargetKind, target: string): Promise<string | null> {
+  if (target === "*") return null;
+  if (kind === "key") {
+    const [k] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.id, target)).limit(1);
+    return k ? null : `no key has id ${target}`;
   }
-  if (patch.quota !== undefined) {
-    set.quotaLimit = patch.quota?.limit ?? null;
-    set.quotaPeriod = patch.quota?.period ?? null;
+  if (kind === "tenant") {
+    const [t] = await db.select({ name: tenants.name }).from(tenants).where(eq(tenants.name, target)).limit(1);
+    return t ? null : `no tenant is named ${target}`;
   }
-  if (patch.mode) set.mode = patch.mode;
-  if (patch.description !== undefined) set.description = patch.description;
-  const [r] = await db.update(rateLimits).set(set).where(eq(rateLimits.id, id)).returning();
-  return r ? toView(r) : null;
+  const [k] = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.subject, target)).limit(1);
+  if (k) return null;
+  const [u] = await db.select({ s: usageCounters.subject }).from(usageCounters).where(eq(usageCounters.subject, target)).limit(1);
+  return u ? null : `no key has subject ${target} and no request by it is recorded`;
 }
 
 export async function deleteRateLimit(db: Database, id: string): Promise<RateLimitView | null> {

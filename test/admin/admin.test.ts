@@ -175,10 +175,14 @@ describe("admin tenants and audit", () => {
     const { events } = (await res.json()) as { events: { action: string; target: string; actorSubject: string; decision: string }[] };
     const mine = events.filter((e) => e.target === id).map((e) => e.action);
     expect(mine).toEqual(expect.arrayContaining(["key.create", "key.revoke"]));
-    expect(events.every((e) => e.actorSubject === "test-admin" && e.decision === "DONE")).toBe(true);
+    expect(events.every((e) => e.actorSubject === "test-admin" && e.decision === "done")).toBe(true);
     const byAction = (await (await asAdmin("/admin/audit?action=key.revoke")).json()) as { events: { action: string }[] };
     expect(byAction.events.every((e) => e.action === "key.revoke")).toBe(true);
     expect((await asAdmin("/admin/audit?decision=MAYBE")).status).toBe(400);
+    // One vocabulary (issue 27): allowed / refused / done, the words of explain, the console and the logs.
+    const done = (await (await asAdmin("/admin/audit?decision=done&subject=test-admin")).json()) as { events: { decision: string }[] };
+    expect(done.events.length).toBeGreaterThan(0);
+    for (const old of ["DONE", "BLOCKED", "ALLOWED"]) expect((await asAdmin(`/admin/audit?decision=${old}`)).status, old).toBe(400);
   });
 });
 

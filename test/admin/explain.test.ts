@@ -5,7 +5,7 @@ import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag, ty
 import { conductorStack } from "../engines/conductor/harness";
 
 interface Explanation {
-  decision: "allow" | "refuse";
+  decision: "allowed" | "refused";
   status: number | null;
   principal: { subject: string; tenant?: string; keyId?: string; scopes: string[] } | null;
   reason: { code: string; message: string; refusedFields?: string[] };
@@ -33,13 +33,13 @@ describe("POST /admin/explain", () => {
     const { id, key } = await createTestKey({ subject: "analyst", scopes: ["query/*", "mutation/create_flow_run"] }, env);
     const answer = await explain({ keyId: id, request: gql('mutation { delete_flow(input: {flow_id: "x"}) { success } }') }, env);
     expect(answer).toMatchObject({
-      decision: "refuse",
+      decision: "refused",
       status: 403,
       principal: { subject: "analyst", keyId: id, scopes: ["query/*", "mutation/create_flow_run"] },
       reason: { code: "FORBIDDEN", refusedFields: ["mutation/delete_flow"] },
       upstream: null,
     });
-    expect(answer.audits).toEqual([expect.objectContaining({ action: "prefect.mutation", decision: "BLOCKED" })]);
+    expect(answer.audits).toEqual([expect.objectContaining({ action: "prefect.mutation", decision: "refused" })]);
     expect(await recorded(tag)).toEqual([]);
     expect(JSON.stringify(answer)).not.toContain(key);
     // The real request is refused the same way.
@@ -65,7 +65,7 @@ describe("POST /admin/explain", () => {
       { keyId: id, request: { ...gql("{ flow { id } }"), headers: { "content-type": "application/json", "x-tenant-id": "other" } } },
       env,
     );
-    expect(answer).toMatchObject({ decision: "allow", status: null, reason: { code: "FORWARDED" } });
+    expect(answer).toMatchObject({ decision: "allowed", status: null, reason: { code: "FORWARDED" } });
     expect(answer.upstream).toMatchObject({ method: "POST", url: stubUrl(`/rec/${tag}/graphql`), body: '{"query":"{ flow { id } }"}' });
     expect(answer.upstream!.headerNames).not.toContain("x-tenant-id");
     expect(await recorded(tag)).toEqual([]);
@@ -83,11 +83,11 @@ describe("POST /admin/explain", () => {
       body: JSON.stringify(def),
     };
     const allowed = await explain({ keyId: owner.id, request }, stack.env);
-    expect(allowed.decision).toBe("allow");
+    expect(allowed.decision).toBe("allowed");
     expect(allowed.upstream!.url).toMatch(/\/api\/metadata\/workflow$/);
     expect(JSON.parse(allowed.upstream!.body!)).toMatchObject({ name: "FACEBOOK___hello", tasks: [{ name: "FACEBOOK___say_hello" }] });
     const refused = await explain({ keyId: bob.id, request }, stack.env);
-    expect(refused).toMatchObject({ decision: "refuse", status: 403, reason: { code: "FORBIDDEN" } });
+    expect(refused).toMatchObject({ decision: "refused", status: 403, reason: { code: "FORBIDDEN" } });
     expect(await stack.records()).toEqual([]);
   });
 
@@ -95,7 +95,7 @@ describe("POST /admin/explain", () => {
     const tag = uniqueTag("explain");
     const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), JWT_JWKS_URL: stubUrl(`/jwks/${tag}.json`) });
     const bad = await explain({ token: "not.a.jwt", request: gql("{ flow { id } }") }, env);
-    expect(bad).toMatchObject({ decision: "refuse", status: 401, reason: { code: "UNAUTHENTICATED" } });
+    expect(bad).toMatchObject({ decision: "refused", status: 401, reason: { code: "UNAUTHENTICATED" } });
     const jwk = await importJWK(inject("idpPrivateJwk") as Parameters<typeof importJWK>[0], "RS256");
     const token = await new SignJWT({ scope: "query/flow" })
       .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
@@ -104,7 +104,7 @@ describe("POST /admin/explain", () => {
       .setExpirationTime("5m")
       .sign(jwk);
     const good = await explain({ token, request: gql("{ flow { id } flow_run { id } }") }, env);
-    expect(good).toMatchObject({ decision: "refuse", principal: { subject: "jwt-user" }, reason: { refusedFields: ["query/flow_run"] } });
+    expect(good).toMatchObject({ decision: "refused", principal: { subject: "jwt-user" }, reason: { refusedFields: ["query/flow_run"] } });
     expect(JSON.stringify(good)).not.toContain(token);
   });
 
@@ -137,7 +137,7 @@ describe("POST /admin/explain", () => {
     const { id } = await createTestKey({ subject: "gone", scopes: ["query/*"] });
     expect((await asAdmin(`/admin/keys/${id}`, { method: "DELETE" })).status).toBe(200);
     expect(await explain({ keyId: id, request: gql("{ flow { id } }") })).toMatchObject({
-      decision: "refuse",
+      decision: "refused",
       status: 401,
       reason: { message: "API key revoked" },
     });
@@ -160,14 +160,14 @@ describe("POST /admin/explain", () => {
     const outsider = await createTestKey({ subject: "outsider", roles: ["sales"] }, env);
     const argo = (keyId: string) => explain({ keyId, request: { method: "GET", path: "/argo/api/v1/workflows/alpha" } }, env);
     expect(await argo(dev.id)).toMatchObject({
-      decision: "allow",
+      decision: "allowed",
       upstream: { method: "GET", url: stubUrl(`/argo/${tag}/api/v1/workflows/alpha`) },
     });
-    expect(await argo(outsider.id)).toMatchObject({ decision: "refuse", status: 403, reason: { code: "FORBIDDEN" } });
+    expect(await argo(outsider.id)).toMatchObject({ decision: "refused", status: 403, reason: { code: "FORBIDDEN" } });
 
     const poll = { method: "GET", path: "/workers/conductor/api/tasks/poll/batch/say_hello?workerid=w1&count=2&timeout=100" };
     const worker = await createTestKey({ tenant: "ops", subject: "w", scopes: ["worker/other_task"] }, env);
-    expect(await explain({ keyId: worker.id, request: poll }, env)).toMatchObject({ decision: "refuse", status: 403 });
+    expect(await explain({ keyId: worker.id, request: poll }, env)).toMatchObject({ decision: "refused", status: 403 });
 
     const claims = (userClaims: Record<string, string[]>) =>
       new SignJWT({ aud: "flowapi-test", sub: "analyst", user_claims: userClaims })
@@ -182,8 +182,8 @@ describe("POST /admin/explain", () => {
       body: JSON.stringify({ query_kind: "daily_location", date: "2016-01-01", method: "last", aggregation_unit: "admin3" }),
     };
     const allowed = await explain({ token: await claims({ r: ["run", "admin3:daily_location:daily_location"] }), request: run }, env);
-    expect(allowed).toMatchObject({ decision: "allow", upstream: { method: "POST", url: stubUrl(`/flowapi/${tag}/api/0/run`) } });
+    expect(allowed).toMatchObject({ decision: "allowed", upstream: { method: "POST", url: stubUrl(`/flowapi/${tag}/api/0/run`) } });
     const refused = await explain({ token: await claims({ r: ["run"] }), request: run }, env);
-    expect(refused).toMatchObject({ decision: "refuse", status: 403 });
+    expect(refused).toMatchObject({ decision: "refused", status: 403 });
   });
 });

@@ -141,7 +141,7 @@ describe("the operator console in Chromium", () => {
     await page.fill('form[name="explain"] input[name="credential"]', keyId);
     await page.click('form[name="explain"] button[type="submit"]');
     await page.waitForSelector(".answer");
-    expect(await page.locator(".answer").getAttribute("data-decision")).toBe("refuse");
+    expect(await page.locator(".answer").getAttribute("data-decision")).toBe("refused");
     expect(await page.locator("code.refused-field").textContent()).toBe("mutation/delete_flow");
     await shot(page, "explain");
 

@@ -127,7 +127,7 @@ describe("rate limits on Durable Objects", () => {
     const three = (p: string) =>
       `mutation { ${[0, 1, 2].map((i) => `${p}${i}: create_flow_run(input: {flow_id: "f"}) { id }`).join(" ")} }`;
     expect((await gql(other, defaults, { query: "{ flow { id } }" })).status).toBe(200); // 1
-    expect((await gql(other, defaults, { query: three("a") })).status).toBe(429); // 30 > 24 left
+    expect((await gql(other, defaults, { query: three("a") })).status).toBe(413); // 30 > the whole 25: never passes
     const res = await gql(other, defaults, {
       query: 'mutation { one: create_flow_run(input: {flow_id: "f"}) { id } two: create_flow_run(input: {flow_id: "f"}) { id } }',
     });
@@ -175,7 +175,7 @@ describe("rate limits on Durable Objects", () => {
     for (let i = 0; i < 4; i++) {
       const res = await asAdmin("/admin/explain", { method: "POST", json: question, env: e });
       const answer = (await res.json()) as { decision: string; limits: { routeGroup: string; cost: number; limits: { id: string }[] }[] };
-      expect(answer.decision).toBe("allow");
+      expect(answer.decision).toBe("allowed");
       expect(answer.limits).toEqual([
         { routeGroup: "prefect", cost: 1, limits: [expect.objectContaining({ id: limit.id, pool: `key:${keyId}` })] },
       ]);
@@ -229,7 +229,7 @@ describe("rate limits on Durable Objects", () => {
     expect(view).toMatchObject({ mode: "shadow", refused: 0, wouldHaveRefused: 6 });
     const audits = await auditRows("ratelimit.shadow", limit.id);
     expect(audits).toHaveLength(1);
-    expect(audits[0]!.decision).toBe("ALLOWED");
+    expect(audits[0]!.decision).toBe("allowed");
 
     // Then enforce: the same limit now refuses (the bucket already holds nothing).
     const res = await asAdmin(`/admin/limits/${limit.id}`, { method: "PATCH", json: { mode: "enforce" } });
@@ -309,11 +309,11 @@ describe("rate limits on Durable Objects", () => {
 
     for (let i = 0; i < 3; i++) {
       const refused = await restart(ids);
-      expect(refused.status).toBe(429);
-      const body = (await refused.json()) as { code: string; message: string; cost: number; exceedsLimit: boolean };
       // 40 restarts at a start's cost each: more than the limit ever holds, said so (waiting does not help).
-      expect(body).toMatchObject({ code: "RATE_LIMITED", cost: 200, exceedsLimit: true });
-      expect(body.message).toContain("send less in one request");
+      expect(refused.status).toBe(413);
+      expect(refused.headers.get("retry-after")).toBeNull();
+      const body = (await refused.json()) as { code: string; message: string; cost: number };
+      expect(body).toMatchObject({ code: "COST_EXCEEDS_LIMIT", cost: 200 });
     }
     // Refused before any id was looked up or restarted.
     expect((await s.records()).filter((r) => r.path.startsWith("/api/workflow"))).toEqual([]);
@@ -368,6 +368,185 @@ describe("rate limits on Durable Objects", () => {
     expect(((await refused.json()) as { code: string; status: number }).code).toBe("RATE_LIMITED");
     expect((await poll(5)).status).toBe(200);
     expect(await usageOf({ keyId })).toMatchObject({ cost: 15, requests: 3, refused: 1 });
+  });
+});
+
+/** The refusal's fields, in the GraphQL shape's extensions. */
+async function refusalOf(res: Response) {
+  return ((await res.json()) as { errors: { message: string; extensions: Record<string, unknown> }[] }).errors[0]!;
+}
+
+/** A `RateLimit` header's items by name: `{"rl_x": {r, t}, "rl_x-quota": {r, t}}`. */
+function items(header: string | null): Record<string, { r: number; t: number }> {
+  const out: Record<string, { r: number; t: number }> = {};
+  for (const item of (header ?? "").split(/,\s*/).filter(Boolean)) {
+    const m = /^"([^"]+)";r=(\d+);t=(\d+)$/.exec(item);
+    expect(m, item).not.toBeNull();
+    out[m![1]!] = { r: Number(m![2]), t: Number(m![3]) };
+  }
+  return out;
+}
+
+const secondsToMidnight = () =>
+  Math.ceil((Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000);
+
+describe("refusals that say the truth (issue 27)", () => {
+  it("every refusal of a run carries the same fields: reason, limit, policy, cost and retryAfterS (with Retry-After), not only the first", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("run"), scopes: ["query/*"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 2, windowS: 3600 } });
+    const { env: e } = prefectEnv();
+    const answers: Response[] = [];
+    for (let i = 0; i < 6; i++) answers.push(await gql(key, e, FLOWS));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 429, 429, 429, 429]);
+    for (const res of answers.slice(2)) {
+      const retryAfter = Number(res.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      const error = await refusalOf(res);
+      expect(error.message).toBe(`rate limit ${limit.id} exceeded`);
+      expect(error.extensions).toMatchObject({
+        code: "RATE_LIMITED",
+        reason: "rate",
+        limit: limit.id,
+        policy: limit.id,
+        cost: 1,
+        retryAfterS: retryAfter,
+      });
+      expect(items(res.headers.get("ratelimit"))[limit.id]).toMatchObject({ r: 0, t: retryAfter });
+    }
+  });
+
+  it("a request costing more than the whole limit is refused as such: 413 COST_EXCEEDS_LIMIT, no Retry-After, every time; smaller ones still pass", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("big"), scopes: ["query/*", "mutation/create_flow_run"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 5, windowS: 3600 } });
+    const { tag, env: e } = prefectEnv();
+    const big = { query: 'mutation { create_flow_run(input: {flow_id: "f"}) { id } }' }; // 10 by default
+    for (let i = 0; i < 3; i++) {
+      const res = await gql(key, e, big);
+      expect(res.status).toBe(413);
+      expect(res.headers.get("retry-after")).toBeNull();
+      const error = await refusalOf(res);
+      expect(error.message).toContain("can never pass");
+      expect(error.extensions).toMatchObject({
+        code: "COST_EXCEEDS_LIMIT",
+        reason: "cost",
+        limit: limit.id,
+        policy: limit.id,
+        cost: 10,
+        retryAfterS: null,
+      });
+      // The policy is not exhausted: its item says what it holds.
+      expect(items(res.headers.get("ratelimit"))[limit.id]!.r).toBeGreaterThan(0);
+    }
+    expect(await recorded(tag)).toEqual([]);
+    expect((await gql(key, e, FLOWS)).status).toBe(200);
+    // Once the rate refuses (remembered in the isolate), a request too big for the whole limit is still told so.
+    for (let i = 0; i < 4; i++) expect((await gql(key, e, FLOWS)).status).toBe(200);
+    expect((await gql(key, e, FLOWS)).status).toBe(429);
+    const after = await gql(key, e, big);
+    expect(after.status).toBe(413);
+    expect(after.headers.get("retry-after")).toBeNull();
+    expect((await refusalOf(after)).extensions).toMatchObject({ code: "COST_EXCEEDS_LIMIT", reason: "cost", retryAfterS: null });
+
+    // Over a whole quota, in the envelope (Conductor's shape: not retryable).
+    const tenant = uniqueTag("Q").slice(0, 20);
+    const ctag = uniqueTag("condbig");
+    const ce = envWith({ CONDUCTOR_URL: stubUrl(`/conductor/${ctag}`), SCHELLAR_URL: stubUrl(`/schellar/${ctag}`) });
+    const conductorKey = await createTestKey({ tenant, subject: uniqueTag("c"), scopes: ["conductor"] }, ce);
+    const quota = await setLimit({
+      kind: "tenant",
+      target: tenant,
+      routeGroup: "conductor",
+      rate: { limit: 100, windowS: 60 },
+      quota: { limit: 4, period: "day" },
+    });
+    const start = await call("/conductor/api/workflow", {
+      method: "POST",
+      env: ce,
+      headers: { authorization: `Bearer ${conductorKey.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "w", input: {} }),
+    }); // 5 > the whole quota of 4
+    expect(start.status).toBe(413);
+    expect(start.headers.get("retry-after")).toBeNull();
+    expect(await start.json()).toMatchObject({
+      status: 413,
+      code: "COST_EXCEEDS_LIMIT",
+      retryable: false,
+      reason: "cost",
+      limit: quota.id,
+      policy: `${quota.id}-quota`,
+      cost: 5,
+      retryAfterS: null,
+    });
+  });
+
+  it("each RateLimit item describes its own policy: the rate's r is the bucket's, the quota's the quota's; a refusal puts r=0 and its reset on the policy that refused, and says the same every time", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("items"), scopes: ["query/*"] });
+    const limit = await setLimit({
+      kind: "key",
+      target: keyId,
+      routeGroup: "prefect",
+      rate: { limit: 1000, windowS: 86_400 }, // a slow refill: the bucket's figures stay exact during the test
+      quota: { limit: 3, period: "day" },
+    });
+    const { env: e } = prefectEnv();
+    const first = await gql(key, e, FLOWS);
+    expect(first.status).toBe(200);
+    expect(first.headers.get("ratelimit-policy")).toBe(`"${limit.id}";q=1000;w=86400, "${limit.id}-quota";q=3;w=86400`);
+    const now = items(first.headers.get("ratelimit"));
+    expect(now[limit.id]!.r).toBe(999);
+    expect(now[`${limit.id}-quota`]!.r).toBe(2);
+    expect((await gql(key, e, FLOWS)).status).toBe(200);
+    expect((await gql(key, e, FLOWS)).status).toBe(200);
+    // The quota refuses, the first time (the counter) and again (remembered in the isolate): in the same words.
+    for (let i = 0; i < 3; i++) {
+      const refused = await gql(key, e, FLOWS);
+      expect(refused.status).toBe(429);
+      const state = items(refused.headers.get("ratelimit"));
+      expect(state[`${limit.id}-quota`]!.r).toBe(0);
+      expect(Math.abs(state[`${limit.id}-quota`]!.t - secondsToMidnight())).toBeLessThanOrEqual(2);
+      expect(state[limit.id]!.r).toBe(997); // the rate is not what refused
+      expect(Number(refused.headers.get("retry-after"))).toBe(state[`${limit.id}-quota`]!.t);
+      const error = await refusalOf(refused);
+      expect(error.message).toBe(`quota ${limit.id} exhausted`);
+      expect(error.extensions).toMatchObject({ reason: "quota", limit: limit.id, policy: `${limit.id}-quota`, cost: 1 });
+    }
+
+    // The rate refuses while the quota holds plenty: r=0 on the rate's item only.
+    const other = await createTestKey({ subject: uniqueTag("items2"), scopes: ["query/*"] });
+    const tight = await setLimit({
+      kind: "key",
+      target: other.id,
+      routeGroup: "prefect",
+      rate: { limit: 2, windowS: 3600 },
+      quota: { limit: 100, period: "day" },
+    });
+    expect((await gql(other.key, e, FLOWS)).status).toBe(200);
+    expect((await gql(other.key, e, FLOWS)).status).toBe(200);
+    const refused = await gql(other.key, e, FLOWS);
+    expect(refused.status).toBe(429);
+    const state = items(refused.headers.get("ratelimit"));
+    expect(state[tight.id]!.r).toBe(0);
+    expect(state[tight.id]!.t).toBe(Number(refused.headers.get("retry-after")));
+    expect(state[`${tight.id}-quota`]!.r).toBe(98);
+  });
+
+  it("changing one limit keeps every other owner's leases: an unrelated change costs a limited key none of its allowance", async () => {
+    const { id: keyId, key } = await createTestKey({ subject: uniqueTag("keep"), scopes: ["query/*"] });
+    const limit = await setLimit({ kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 20, windowS: 86_400 } });
+    const { env: e } = prefectEnv();
+    const first = await gql(key, e, FLOWS);
+    // The counter leased this isolate 2 tokens (a tenth of 20): one spent, one held here.
+    expect(items(first.headers.get("ratelimit"))[limit.id]!.r).toBe(19);
+    // Another owner's limit is set, and changed.
+    const stranger = await createTestKey({ subject: uniqueTag("stranger"), scopes: ["query/*"] });
+    const unrelated = await setLimit({ kind: "key", target: stranger.id, routeGroup: "*", rate: { limit: 5, windowS: 60 } });
+    expect((await asAdmin(`/admin/limits/${unrelated.id}`, { method: "PATCH", json: { mode: "shadow" } })).status).toBe(200);
+    const second = await gql(key, e, FLOWS);
+    expect(items(second.headers.get("ratelimit"))[limit.id]!.r).toBe(18); // the held token was spent, not dropped
+    // The whole limit is still there to spend: 18 more pass, then it refuses.
+    const statuses: number[] = [];
+    for (let i = 0; i < 19; i++) statuses.push((await gql(key, e, FLOWS)).status);
+    expect(statuses).toEqual([...Array(18).fill(200), 429]);
   });
 });
 

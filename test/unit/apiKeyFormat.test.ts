@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey, sha256Hex, sha256HexSync } from "../../src/formats/apiKey";
+import { constantTimeEqual, generateApiKey, hashApiKey, parseApiKey, parseKeyId, sha256Hex, sha256HexSync } from "../../src/formats/apiKey";
 
 describe("API key format", () => {
   it("generates keys that parse back to their id", () => {
@@ -8,6 +8,15 @@ describe("API key format", () => {
       expect(k.key).toMatch(/^fgk_[a-z0-9]{12}_[A-Za-z0-9]{38}$/);
       expect(parseApiKey(k.key)).toEqual({ id: k.id });
       expect(k.prefix).toBe(`fgk_${k.id}`);
+    }
+  });
+
+  it("reads a key id in the form shown (its prefix, fgk_<id>) and bare, as the same id, and nothing else", () => {
+    const k = generateApiKey();
+    expect(parseKeyId(k.prefix)).toBe(k.id);
+    expect(parseKeyId(k.id)).toBe(k.id);
+    for (const bad of ["", "fgk_", `FGK_${k.id}`, `fgk_${k.id}_`, k.key, `${k.id}a`, k.id.slice(1), ` ${k.id}`, `fgk_fgk_${k.id}`]) {
+      expect(parseKeyId(bad), bad).toBeNull();
     }
   });
 

@@ -51,12 +51,12 @@ describe("the audit chart's buckets", () => {
     target: null,
     requestId: null,
   });
-  it("counts refused (BLOCKED) and allowed (ALLOWED, DONE) per time slice, every event once", () => {
+  it("counts refused and allowed (allowed, done) per time slice, every event once", () => {
     const events = [
-      ev("2026-01-01T00:00:00Z", "ALLOWED"),
-      ev("2026-01-01T00:00:01Z", "BLOCKED"),
-      ev("2026-01-01T01:00:00Z", "DONE"),
-      ev("2026-01-01T02:00:00Z", "BLOCKED"),
+      ev("2026-01-01T00:00:00Z", "allowed"),
+      ev("2026-01-01T00:00:01Z", "refused"),
+      ev("2026-01-01T01:00:00Z", "done"),
+      ev("2026-01-01T02:00:00Z", "refused"),
     ];
     const b = buckets(events, 4);
     expect(b).toHaveLength(4);

@@ -35,13 +35,16 @@ describe("token bucket", () => {
     expect(state.tokens).toBeCloseTo(100);
   });
 
-  it("refuses a cost above what is left with the exact wait; a cost above the capacity waits a whole window", () => {
+  it("refuses a cost above what is left with the exact wait; a cost above the capacity or the quota never passes, and names no wait", () => {
     const s = spec({ rate: { limit: 10, windowS: 10 } });
     let state = consume(freshState(s, T0), s, 9);
     const r = evaluate(state, s, 3, T0);
     expect(r.granted).toBe(0);
     expect(r.refusal).toMatchObject({ reason: "rate", retryAfterMs: 2_000 });
-    expect(evaluate(state, s, 11, T0).refusal?.retryAfterMs).toBe(10_000);
+    expect(evaluate(state, s, 11, T0).refusal).toMatchObject({ reason: "cost", retryAfterMs: 0 });
+    expect(evaluate(freshState(s, T0), s, 11, T0).refusal?.reason).toBe("cost"); // even from a full bucket
+    const q = spec({ rate: { limit: 100, windowS: 10 }, quota: { limit: 20, period: "day" } });
+    expect(evaluate(freshState(q, T0), q, 21, T0).refusal).toMatchObject({ reason: "cost", retryAfterMs: 0 });
     state = settle(state, s, T0 + 2_000);
     expect(evaluate(state, s, 3, T0 + 2_000).refusal).toBeNull();
   });
@@ -185,7 +188,7 @@ describe("cost", () => {
 describe("matching", () => {
   const rule = (over: Partial<RateLimitRule>): RateLimitRule => ({
     id: "rl_a",
-    targetKind: "key",
+    kind: "key",
     target: "*",
     routeGroup: "*",
     rate: { limit: 1, windowS: 1 },
@@ -197,9 +200,9 @@ describe("matching", () => {
 
   it("applies a rule to its target on its route group; `*` gives each caller a pool of its own", () => {
     const table = compileTable([
-      rule({ id: "rl_each_key", targetKind: "key", target: "*", routeGroup: "prefect" }),
-      rule({ id: "rl_acme", targetKind: "tenant", target: "acme" }),
-      rule({ id: "rl_alice", targetKind: "subject", target: "alice", routeGroup: "conductor" }),
+      rule({ id: "rl_each_key", kind: "key", target: "*", routeGroup: "prefect" }),
+      rule({ id: "rl_acme", kind: "tenant", target: "acme" }),
+      rule({ id: "rl_alice", kind: "subject", target: "alice", routeGroup: "conductor" }),
     ]);
     const pools = (group: Parameters<typeof matchLimits>[1], p: Parameters<typeof matchLimits>[2]) =>
       matchLimits(table, group, p).map((m) => `${m.rule.id}@${m.pool}`);

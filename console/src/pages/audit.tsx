@@ -67,9 +67,9 @@ export function AuditPage() {
         <Field label="Decision">
           <select name="decision" value={f.decision} onChange={set("decision")}>
             <option value="">any</option>
-            <option value="ALLOWED">allowed</option>
-            <option value="BLOCKED">refused</option>
-            <option value="DONE">done (admin actions)</option>
+            <option value="allowed">allowed</option>
+            <option value="refused">refused</option>
+            <option value="done">done (admin actions)</option>
           </select>
         </Field>
         <Field label="Since">
@@ -98,7 +98,7 @@ export function AuditPage() {
             <tr key={`${e.at}${e.requestId}${e.action}`} data-action={e.action}>
               <td>{when(e.at)}</td>
               <td>{e.action}</td>
-              <td class={`decision-${e.decision}`}>{e.decision === "BLOCKED" ? "refused" : e.decision.toLowerCase()}</td>
+              <td class={`decision-${e.decision}`}>{e.decision}</td>
               <td>{e.actorSubject}</td>
               <td>{e.tenant}</td>
               <td>{e.target}</td>

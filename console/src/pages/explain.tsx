@@ -4,7 +4,7 @@ import { api } from "../api";
 import { ErrorLine, Field } from "../ui";
 
 interface Explanation {
-  decision: "allow" | "refuse";
+  decision: "allowed" | "refused";
   status: number | null;
   principal: { kind: string; subject: string; tenant?: string; scopes: string[]; roles: string[]; groups: string[]; keyId?: string } | null;
   reason: { code: string; message: string; refusedFields?: string[] } & Record<string, unknown>;
@@ -89,7 +89,7 @@ function Answer({ a }: { a: Explanation }) {
   return (
     <div class="answer" data-decision={a.decision}>
       <h3 class={`verdict ${a.decision}`}>
-        {a.decision === "allow" ? "Allowed" : `Refused${a.status ? ` (${a.status})` : ""}`}: {a.reason.code}
+        {a.decision === "allowed" ? "Allowed" : `Refused${a.status ? ` (${a.status})` : ""}`}: {a.reason.code}
       </h3>
       <p data-reason>{a.reason.message}</p>
       {a.reason.refusedFields?.length ? (

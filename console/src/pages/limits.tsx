@@ -8,7 +8,7 @@ import { ErrorLine, Field, useLoad, when } from "../ui";
 
 interface Limit {
   id: string;
-  targetKind: "key" | "subject" | "tenant";
+  kind: "key" | "subject" | "tenant";
   target: string;
   routeGroup: string;
   rate: { limit: number; windowS: number };
@@ -113,7 +113,7 @@ export function LimitsPage() {
           {(limits.data?.limits ?? []).map((l) => (
             <tr key={l.id} data-limit={l.id}>
               <td>
-                {l.targetKind} {l.target}
+                {l.kind} {l.kind === "key" && l.target !== "*" ? `fgk_${l.target}` : l.target}
               </td>
               <td>{l.routeGroup === "*" ? "all" : l.routeGroup}</td>
               <td>

@@ -43,7 +43,7 @@ function audit(c: AppContext, action: string, target: string, details?: Record<s
   const p = requirePrincipal(c);
   recordAudit(
     c,
-    { action, decision: "DONE", actorSubject: p.subject, actorKeyId: p.keyId ?? null, target, requestId: c.get("requestId"), details },
+    { action, decision: "done", actorSubject: p.subject, actorKeyId: p.keyId ?? null, target, requestId: c.get("requestId"), details },
     "admin.action",
   );
 }

@@ -8,6 +8,7 @@
  */
 import { keyLookupDeps, type AppContext } from "../../context";
 import { badRequest, unauthenticated } from "../../errors";
+import { parseKeyId } from "../../formats/apiKey";
 import { authenticateApiKey } from "../../identity/authenticate";
 import { issueGatewayToken, requireTokenSecrets } from "../../identity/gatewayToken";
 import { readBodyLimited, utf8 } from "../../proxy/body";
@@ -36,7 +37,8 @@ export async function tokenLogin(c: AppContext): Promise<Response> {
   // Before the key is looked at: a deployment without a signing secret says so, whatever the pair.
   requireTokenSecrets(config.gatewayTokenSecrets);
   const { principal } = await authenticateApiKey(pair.keySecret.trim(), keyLookupDeps(c));
-  if (principal.keyId === undefined || principal.keyId !== pair.keyId.trim())
+  // The key id in either form an operator sees it (`fgk_<id>` or the bare id: src/formats/apiKey.ts).
+  if (principal.keyId === undefined || principal.keyId !== parseKeyId(pair.keyId.trim()))
     throw unauthenticated("keyId is not the id of the key given as keySecret");
   const { token } = await issueGatewayToken(principal.keyId, config.gatewayTokenSecrets);
   c.set("principal", principal);

@@ -85,7 +85,7 @@ function audit(c: AppContext, caller: Principal, d: Decision): void {
     c,
     {
       action: "prefect.mutation",
-      decision: d.ok ? "ALLOWED" : "BLOCKED",
+      decision: d.ok ? "allowed" : "refused",
       actorSubject: caller.subject,
       actorKeyId: caller.keyId ?? null,
       tenant: caller.tenant ?? null,

@@ -341,12 +341,12 @@ describe("Prefect GraphQL guard through the Worker", () => {
         events: { decision: string; target: string; actorKeyId: string; tenant: string; details: { rootFields: string[] } }[];
       };
       expect(events.map((e) => [e.decision, e.target]).sort()).toEqual([
-        ["ALLOWED", "CreateFlowRun"],
-        ["BLOCKED", "Drop"],
+        ["allowed", "CreateFlowRun"],
+        ["refused", "Drop"],
       ]);
       expect(events.every((e) => e.actorKeyId === id && e.tenant === "acme")).toBe(true);
       expect(JSON.stringify(events)).not.toContain("secret-var-value");
-      const blocked = (await (await asAdmin(`/admin/audit?action=prefect.mutation&decision=BLOCKED&subject=${subject}`)).json()) as {
+      const blocked = (await (await asAdmin(`/admin/audit?action=prefect.mutation&decision=refused&subject=${subject}`)).json()) as {
         events: unknown[];
       };
       expect(blocked.events).toHaveLength(1);

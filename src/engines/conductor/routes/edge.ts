@@ -83,7 +83,7 @@ export function audit(c: ConductorContext, action: string, target: string | null
   const caller = c.get("caller");
   recordAudit(asAppContext(c), {
     action: `conductor.${action}`,
-    decision: "DONE",
+    decision: "done",
     actorSubject: caller.subject,
     actorKeyId: caller.principal.keyId ?? null,
     tenant: caller.tenant,
