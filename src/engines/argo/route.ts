@@ -21,6 +21,7 @@ import { buildServices, requestServices, type Services } from "../../services";
 import { isObj } from "../../jsonValue";
 import { orThrow } from "../../verdict";
 import { NAMESPACE, argoTarget, bodyNamespaces, namespaceOf } from "./paths";
+import { checkArgoBody } from "./specPolicy";
 import { workspaceList } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
 
@@ -85,6 +86,10 @@ async function bodyIn(c: AppContext, namespace: string): Promise<Uint8Array | un
       throw badRequest("body is not valid JSON");
     }
     if (bodyNamespaces(body).some((ns) => ns !== namespace)) throw badRequest("the namespace in the body differs from the path");
+    // What the body asks of the cluster, against the workspace's grants (./specPolicy.ts).
+    const workspace = (await c.get("services").cached(workspaceList)).find((w) => w.name === namespace);
+    if (!workspace) throw forbidden(`not allowed in workspace ${namespace}`);
+    orThrow(checkArgoBody(c.req.method, segmentsOf(c, `${ROUTE}/api/v1/`), body, { ...workspace, namespace }));
   }
   return bytes;
 }
