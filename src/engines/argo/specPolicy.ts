@@ -667,8 +667,20 @@ const CHECKS = {
     return { path, rule: "cluster-template", message: "resourceKind must be WorkflowTemplate, CronWorkflow or ClusterWorkflowTemplate" };
   },
   emptyStatus(v, path) {
-    if (unset(v) || (isObj(v) && Object.keys(v).length === 0)) return null;
-    return { path, rule: "workflow-status", message: "a submitted workflow carries no status (the controller would run its stored spec)" };
+    // Go's encoding/json writes a new Workflow's status as `{"startedAt":null,"finishedAt":null}` (metav1.Time is
+    // a struct: omitempty keeps it), so zero values pass; an empty object only where it cannot be a stored spec.
+    if (unset(v)) return null;
+    if (!isObj(v)) return { path, rule: "malformed", message: "status is an object" };
+    for (const [key, x] of Object.entries(v)) {
+      const zero = unset(x) || x === "" || x === 0 || (Array.isArray(x) && x.length === 0);
+      if (zero || (isObj(x) && Object.keys(x).length === 0 && EMPTY_STATUS_OBJECTS.has(key))) continue;
+      return {
+        path: `${path}${member(key)}`,
+        rule: "workflow-status",
+        message: "a submitted workflow carries no status (the controller runs status.storedWorkflowTemplateSpec as it is)",
+      };
+    }
+    return null;
   },
   noBlockOwnerDeletion(v, path) {
     if (unset(v) || v === false) return null;
@@ -784,6 +796,9 @@ const CHECKS = {
     return null;
   },
 } satisfies Record<string, Check>;
+
+/** Members of a Workflow's status that may be sent as `{}` (none of them a spec the controller would run). */
+const EMPTY_STATUS_OBJECTS = new Set(["nodes", "resourcesDuration", "taskResultsCompletionStatus", "outputs"]);
 
 /** `SubmitWorkflow`'s kinds (server/workflow/workflow_server.go, pkg/apis/workflow/register.go). */
 const CLUSTER_TEMPLATE_KINDS = new Set(["ClusterWorkflowTemplate", "clusterworkflowtemplate", "clusterworkflowtemplates", "cwftmpl"]);

@@ -532,11 +532,21 @@ describe("what reaches beyond the workspace", () => {
   });
 
   it("a submitted workflow carries no status (the controller runs a stored spec as it is)", () => {
-    const wf = edit(
-      (wf) =>
-        (wf.status = { storedWorkflowTemplateSpec: { templates: [{ name: "x", container: { securityContext: { privileged: true } } }] } }),
-    );
-    expect(verdict(wf)).toEqual({ field: "workflow.status", rule: "workflow-status", code: "FORBIDDEN" });
+    const stored = { templates: [{ name: "x", container: { image: "x", securityContext: { privileged: true } } }] };
+    expect(verdict(edit((wf) => (wf.status = { storedWorkflowTemplateSpec: stored })))).toEqual({
+      field: "workflow.status.storedWorkflowTemplateSpec",
+      rule: "workflow-status",
+      code: "FORBIDDEN",
+    });
+    for (const status of [
+      { storedWorkflowTemplateSpec: {} },
+      { StoredWorkflowTemplateSpec: {} },
+      { storedTemplates: { x: {} } },
+      { phase: "Running" },
+    ])
+      expect(verdict(edit((wf) => (wf.status = status)))).toMatchObject({ rule: "workflow-status" });
+    // As Go writes a new Workflow (argo submit): zero values only.
+    expect(verdict(edit((wf) => (wf.status = { startedAt: null, finishedAt: null, nodes: {}, progress: "" })))).toBe("ok");
     expect(verdict(edit((wf) => (wf.status = {})))).toBe("ok");
   });
 });
