@@ -171,6 +171,13 @@ describe("the grants on the workspace", () => {
     expect((await putWorkspace({ podSecurity: "root" })).status).toBe(400);
     expect((await putWorkspace({ capabilities: ["everything"] })).status).toBe(400);
     expect((await putWorkspace({ serviceAccounts: ["Not A Name"] })).status).toBe(400);
+    // The admin API's document describes them.
+    const doc = (await (await asAdmin("/admin/openapi.json", { env })).json()) as {
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown; examples?: object }> } }>>;
+    };
+    const put = doc.paths["/admin/workspaces/{name}"]!.put!.requestBody!.content["application/json"]!;
+    expect(Object.keys(put.examples ?? {})).toContain("withGrants");
+    expect(JSON.stringify(doc)).toContain('"podSecurity"');
   });
 
   it("a workspace's admin may narrow them, not widen them; a flowgate admin may grant privileged", async () => {
