@@ -249,7 +249,7 @@ const TEMPLATE: Shape = {
   },
   dag: one("DAGTemplate"),
   suspend: P,
-  data: P, // transforms artifacts inside the workflow
+  data: one("Data"), // transforms artifacts inside the workflow
   http: P, // a request from the agent pod, as any container of the workspace could make
   plugin: { refused: "plugins", unless: "plugins", message: "a plugin template runs an executor plugin" },
   volumes: list("Volume"),
@@ -419,6 +419,9 @@ const SHAPES: Readonly<Record<string, Shape>> = {
     depends: P,
     hooks: { map: "LifecycleHook" },
   },
+  // data_types.go: the artifacts a data template reads are `Artifact`s (their GC settings included).
+  Data: { source: one("DataSource"), transformation: P },
+  DataSource: { artifactPaths: one("Artifact") },
   LifecycleHook: { template: P, arguments: one("Arguments"), templateRef: one("TemplateRef"), expression: P },
   TemplateRef: { name: P, template: P, clusterScope: check("clusterScope") },
   WorkflowTemplateRef: { name: P, clusterScope: check("clusterScope") },

@@ -407,6 +407,18 @@ describe("what reaches beyond the workspace", () => {
       (wf: Obj) => (main(wf).outputs = { artifacts: [{ name: "a", path: "/a", artifactGC: { serviceAccountName: "SA" } }] }),
       "spec.templates[0].outputs.artifacts[0].artifactGC.serviceAccountName",
     ],
+    [
+      "a data template's artifact's GC's",
+      (wf: Obj) =>
+        (wf.spec.templates[0] = {
+          name: "main",
+          data: {
+            source: { artifactPaths: { name: "a", s3: { key: "k" }, artifactGC: { serviceAccountName: "SA" } } },
+            transformation: [],
+          },
+        }),
+      "spec.templates[0].data.source.artifactPaths.artifactGC.serviceAccountName",
+    ],
   ])("a service account (%s) must be one the workspace may use", (_, f, field) => {
     const wf = (sa: string) => JSON.parse(JSON.stringify(edit(f)).replaceAll('"SA"', JSON.stringify(sa)));
     expect(verdict(wf("cluster-admin-sa"), { podSecurity: "privileged" })).toEqual({
