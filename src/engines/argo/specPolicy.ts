@@ -695,6 +695,8 @@ const CHECKS = {
     if (!baselineApplies(w)) return null;
     for (const [key, value] of Object.entries(v)) {
       const at = `${path}${member(key)}`;
+      // Argo fills `{{...}}` in map keys too: a parameter could name the AppArmor annotation after this check.
+      if (!literal(key)) return podSecurity(at, "apparmor", "a pod annotation's name is a literal", w);
       if (key.startsWith(APPARMOR_ANNOTATION) && !(value === "runtime/default" || (literal(value) && value.startsWith("localhost/"))))
         return podSecurity(at, "apparmor", "AppArmor must be runtime/default or a localhost profile", w);
       if (

@@ -244,6 +244,12 @@ describe("Pod Security baseline (the default)", () => {
       "pod-security-baseline/apparmor",
     ],
     [
+      "an annotation named by a parameter",
+      (wf: Obj) => (main(wf).metadata = { annotations: { "{{inputs.parameters.name}}": "unconfined" } }),
+      'spec.templates[0].metadata.annotations["{{inputs.parameters.name}}"]',
+      "pod-security-baseline/apparmor",
+    ],
+    [
       "an SELinux type",
       (wf: Obj) => (wf.spec.securityContext = { seLinuxOptions: { type: "spc_t" } }),
       "spec.securityContext.seLinuxOptions.type",
