@@ -878,7 +878,7 @@ function walk(value: unknown, shapeName: string, path: string, w: Walk, scope: S
   if (!isObj(value)) return { path, rule: "malformed", message: `${shapeName} is an object` };
   let inner = scope;
   if (shapeName === "WorkflowSpec") inner = { workflowPod: value.securityContext, pod: value.securityContext };
-  else if (shapeName === "Template") inner = { ...scope, pod: value.securityContext ?? scope.workflowPod };
+  else if (shapeName === "Template") inner = { ...scope, pod: value.securityContext ?? scope.workflowPod, defaults: false };
   else if (shapeName === "TemplateDefaults") inner = { ...scope, defaults: true };
   for (const [key, v] of Object.entries(value)) {
     const at = path === "" ? key : `${path}${member(key)}`;

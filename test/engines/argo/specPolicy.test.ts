@@ -355,6 +355,18 @@ describe("Pod Security restricted (on a workspace's request)", () => {
       "spec.volumes[0].nfs",
       "volume-types",
     ],
+    [
+      "a sidecar left to its defaults",
+      (wf: Obj) => (main(wf).sidecars = [{ name: "s", image: "x" }]),
+      "spec.templates[0].sidecars[0].securityContext.allowPrivilegeEscalation",
+      "privilege-escalation",
+    ],
+    [
+      "an inline step template's container left to its defaults",
+      (wf: Obj) => wf.spec.templates.push({ name: "s", steps: [[{ name: "i", inline: { container: { image: "x" } } }]] }),
+      "spec.templates[1].steps[0][0].inline.container.securityContext.allowPrivilegeEscalation",
+      "privilege-escalation",
+    ],
   ])("refuses %s", (_, f, field, rule) => {
     const wf = hardened();
     f(wf);
