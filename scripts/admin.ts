@@ -14,7 +14,10 @@
  *   tenants list [--json]
  *   workspaces list [--json]
  *   workspaces show NAME [--json]
- *   workspaces put NAME --roles a,b | --roles-json '[["a","b"],["c"]]' [--hide] [--description D] [--json]
+ *   workspaces put NAME --roles a,b | --roles-json '[["a","b"],["c"]]' [--hide] [--description D]
+ *              [--pod-security baseline|restricted|privileged] [--service-accounts a,b] [--cluster-templates a,b]
+ *              [--priority-classes a,b] [--capabilities resource-templates,...] [--json]
+ *              (a grant left out keeps its value; docs/engines/argo.md, "What a submitted spec may ask")
  *   workspaces delete NAME [--json]      (the policy only: no namespace is ever touched)
  *   limits list [--json]
  *   limits set --kind key|subject|tenant --target T|'*' [--group prefect|conductor|workers|argo|flowapi|admin]
@@ -168,6 +171,11 @@ async function run(argv: string[]): Promise<void> {
       "roles-json": { type: "string" },
       hide: { type: "boolean" },
       description: { type: "string" },
+      "pod-security": { type: "string" },
+      "service-accounts": { type: "string" },
+      "cluster-templates": { type: "string" },
+      "priority-classes": { type: "string" },
+      capabilities: { type: "string" },
       kind: { type: "string" },
       target: { type: "string" },
       group: { type: "string" },
@@ -296,7 +304,16 @@ async function run(argv: string[]): Promise<void> {
           throw new UsageError("--roles-json: not JSON");
         }
       }
-      const parsed = WorkspaceBody.safeParse({ roles, hideForUnauthorized: values.hide ?? false, description: values.description });
+      const parsed = WorkspaceBody.safeParse({
+        roles,
+        hideForUnauthorized: values.hide ?? false,
+        description: values.description,
+        podSecurity: values["pod-security"],
+        serviceAccounts: list(values["service-accounts"]),
+        clusterTemplates: list(values["cluster-templates"]),
+        priorityClasses: list(values["priority-classes"]),
+        capabilities: list(values.capabilities),
+      });
       if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0] ?? "?")}: ${i.message}`).join("; "));
       const { workspace, created } = await withDb((db) =>
         putWorkspace(db, { name, ...parsed.data, updatedBy: `cli:${process.env.USER ?? "operator"}` }),

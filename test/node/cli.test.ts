@@ -78,11 +78,22 @@ describe("npm run admin", () => {
       created: boolean;
     };
     expect(a).toMatchObject({ roleGroups: [["a", "b"]], created: true });
-    const b = JSON.parse((await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", "--json"])).out) as {
+    // With the grants a submitted Argo spec is checked against (issue 25).
+    const grants = ["--pod-security", "restricted", "--service-accounts", "runner,etl", "--capabilities", "metrics"];
+    const b = JSON.parse(
+      (await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", ...grants, "--json"])).out,
+    ) as {
       roleGroups: string[][];
       hideForUnauthorized: boolean;
     };
-    expect(b).toMatchObject({ roleGroups: [["c"], ["d", "e"]], hideForUnauthorized: true });
+    expect(b).toMatchObject({
+      roleGroups: [["c"], ["d", "e"]],
+      hideForUnauthorized: true,
+      podSecurity: "restricted",
+      serviceAccounts: ["runner", "etl"],
+      capabilities: ["metrics"],
+    });
+    expect(a).toMatchObject({ podSecurity: "baseline", serviceAccounts: [], capabilities: [] });
     const listed = JSON.parse((await admin(["workspaces", "list", "--json"])).out) as { workspaces: { name: string }[] };
     expect(listed.workspaces.map((w) => w.name)).toEqual(["team-a", "team-b"]);
     expect(JSON.parse((await admin(["workspaces", "show", "team-a", "--json"])).out)).toMatchObject({
