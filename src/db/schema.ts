@@ -53,6 +53,16 @@ export const workspaces = pgTable("workspaces", {
   roleGroups: jsonb("role_groups").$type<string[][]>().notNull(),
   hideForUnauthorized: boolean("hide_for_unauthorized").notNull().default(false),
   description: text("description"),
+  /** Pod Security Standards level a submitted spec must meet: `baseline`, `restricted` or `privileged`. */
+  podSecurity: text("pod_security").notNull().default("baseline"),
+  /** Service accounts a workflow may name (none: the namespace's default only). */
+  serviceAccounts: text("service_accounts").array().notNull().default(sql`'{}'::text[]`),
+  /** ClusterWorkflowTemplates a workflow may reference or submit. */
+  clusterTemplates: text("cluster_templates").array().notNull().default(sql`'{}'::text[]`),
+  /** PriorityClasses a workflow's pods may name. */
+  priorityClasses: text("priority_classes").array().notNull().default(sql`'{}'::text[]`),
+  /** Powers granted beyond the defaults (src/engines/argo/specPolicy.ts `SPEC_CAPABILITIES`). */
+  capabilities: text("capabilities").array().notNull().default(sql`'{}'::text[]`),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   updatedBy: text("updated_by").notNull(),
 });

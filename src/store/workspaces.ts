@@ -5,7 +5,16 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { workspaces } from "../db/schema";
 
-export interface WorkspaceRecord {
+/** What a workspace's workflows may ask of the cluster (src/engines/argo/specPolicy.ts decides with it). */
+export interface WorkspaceGrantsRecord {
+  podSecurity: string;
+  serviceAccounts: string[];
+  clusterTemplates: string[];
+  priorityClasses: string[];
+  capabilities: string[];
+}
+
+export interface WorkspaceRecord extends WorkspaceGrantsRecord {
   name: string;
   /** The caller needs every role of at least one group. */
   roleGroups: string[][];
@@ -20,6 +29,11 @@ const toRecord = (r: typeof workspaces.$inferSelect): WorkspaceRecord => ({
   roleGroups: r.roleGroups,
   hideForUnauthorized: r.hideForUnauthorized,
   description: r.description,
+  podSecurity: r.podSecurity,
+  serviceAccounts: r.serviceAccounts,
+  clusterTemplates: r.clusterTemplates,
+  priorityClasses: r.priorityClasses,
+  capabilities: r.capabilities,
   updatedAt: r.updatedAt.toISOString(),
   updatedBy: r.updatedBy,
 });
@@ -33,23 +47,30 @@ export async function getWorkspace(db: Database, name: string): Promise<Workspac
   return r ? toRecord(r) : null;
 }
 
+/**
+ * Creates or replaces a workspace's policy. A grant left undefined keeps its stored value (the column's default
+ * for a new workspace), so a client that does not know the grants cannot drop them.
+ */
 export async function putWorkspace(
   db: Database,
-  w: { name: string; roleGroups: string[][]; hideForUnauthorized: boolean; description: string | null; updatedBy: string },
+  w: {
+    name: string;
+    roleGroups: string[][];
+    hideForUnauthorized: boolean;
+    description: string | null;
+    updatedBy: string;
+    grants?: Partial<WorkspaceGrantsRecord>;
+  },
 ): Promise<{ workspace: WorkspaceRecord; created: boolean }> {
   const existed = (await getWorkspace(db, w.name)) !== null;
+  const grants = Object.fromEntries(Object.entries(w.grants ?? {}).filter(([, v]) => v !== undefined)) as Partial<WorkspaceGrantsRecord>;
+  const policy = { roleGroups: w.roleGroups, hideForUnauthorized: w.hideForUnauthorized, description: w.description };
   const [r] = await db
     .insert(workspaces)
-    .values({ ...w, updatedAt: new Date() })
+    .values({ name: w.name, ...policy, ...grants, updatedBy: w.updatedBy, updatedAt: new Date() })
     .onConflictDoUpdate({
       target: workspaces.name,
-      set: {
-        roleGroups: w.roleGroups,
-        hideForUnauthorized: w.hideForUnauthorized,
-        description: w.description,
-        updatedBy: w.updatedBy,
-        updatedAt: new Date(),
-      },
+      set: { ...policy, ...grants, updatedBy: w.updatedBy, updatedAt: new Date() },
     })
     .returning();
   return { workspace: toRecord(r!), created: !existed };

@@ -155,10 +155,18 @@ describe("npm run admin, through the admin API", () => {
       await admin(["workspaces", "put", "team-a", "--roles", "a,b", "--description", "Team A", "--json"]),
     );
     expect(a).toMatchObject({ roleGroups: [["a", "b"]] });
+    // With the grants a submitted Argo spec is checked against (issue 25): flags read from the API's own schema.
+    const grants = ["--pod-security", "restricted", "--service-accounts", "runner,etl", "--capabilities", "metrics"];
     const b = json<{ roleGroups: string[][]; hideForUnauthorized: boolean }>(
-      await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", "--json"]),
+      await admin(["workspaces", "put", "team-b", "--roles-json", '[["c"],["d","e"]]', "--hide", ...grants, "--json"]),
     );
-    expect(b).toMatchObject({ roleGroups: [["c"], ["d", "e"]], hideForUnauthorized: true });
+    expect(b).toMatchObject({
+      roleGroups: [["c"], ["d", "e"]],
+      hideForUnauthorized: true,
+      podSecurity: "restricted",
+      serviceAccounts: ["runner", "etl"],
+      capabilities: ["metrics"],
+    });
     const listed = json<{ workspaces: { name: string }[] }>(await admin(["workspaces", "list", "--json"]));
     expect(listed.workspaces.map((w) => w.name)).toEqual(["team-a", "team-b"]);
     expect(json(await admin(["workspaces", "show", "team-a", "--json"]))).toMatchObject({ name: "team-a", description: "Team A" });

@@ -16,7 +16,8 @@ import { isAdminPrincipal, type Principal } from "../../identity/principal";
 import { authenticated, requirePrincipal } from "../../pipeline";
 import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace } from "../../store/workspaces";
 import { allWorkspaces, forgetWorkspaces } from "./workspaceCache";
-import { WORKSPACE_NAME, WorkspaceBody, administers } from "./workspaces";
+import { POD_SECURITY_LEVELS, SPEC_CAPABILITIES } from "./specPolicy";
+import { DEFAULT_GRANTS, WORKSPACE_NAME, WorkspaceBody, administers, grantsOf, nextGrants, widenedGrant } from "./workspaces";
 
 const Workspace = z
   .object({
@@ -24,6 +25,11 @@ const Workspace = z
     roleGroups: z.array(z.array(z.string())),
     hideForUnauthorized: z.boolean(),
     description: z.string().nullable(),
+    podSecurity: z.enum(POD_SECURITY_LEVELS),
+    serviceAccounts: z.array(z.string()),
+    clusterTemplates: z.array(z.string()),
+    priorityClasses: z.array(z.string()),
+    capabilities: z.array(z.enum(SPEC_CAPABILITIES)),
   })
   .catchall(z.unknown())
   .meta({ id: "Workspace" });
@@ -86,25 +92,39 @@ export function registerWorkspaceRoutes(api: AdminApi): void {
       method: "put",
       path: "/workspaces/:name",
       tag: "workspaces",
-      summary: "Create or replace an Argo workspace's role policy (creating is for flowgate admins)",
+      summary:
+        "Create or replace an Argo workspace's role policy and grants (creating, and widening a grant, are for flowgate admins; a grant left out keeps its value)",
       access: WORKSPACE_ACCESS,
       body: WorkspaceBody,
       examples: {
         allOf: { roles: ["data-eng", "on-call"], hideForUnauthorized: false, description: "Data engineering" },
         anyGroup: { roles: [["finance"], ["auditor", "cfo"]], hideForUnauthorized: true },
+        withGrants: {
+          roles: ["ml"],
+          hideForUnauthorized: false,
+          podSecurity: "restricted",
+          serviceAccounts: ["ml-runner"],
+          clusterTemplates: ["shared-etl"],
+          capabilities: ["resource-templates"],
+        },
       },
       responses: { 200: { description: "replaced", schema: Workspace }, 201: { description: "created", schema: Workspace } },
     },
     authenticated(),
     async (c) => {
       const name = nameParam(c);
-      await manageable(c, name);
+      const current = await manageable(c, name);
       const body = parseOr400(WorkspaceBody, await jsonBody(c.req.raw, MAX_BODY_BYTES));
+      const held = current ? grantsOf(current) : DEFAULT_GRANTS;
+      const widened = widenedGrant(held, nextGrants(held, body.grants));
+      if (widened && !isAdminPrincipal(requirePrincipal(c)))
+        throw forbidden(`only flowgate admins may widen a workspace's grants (${widened}); its admins may narrow them`);
       const { workspace, created } = await db(c, (d) => putWorkspace(d, { name, ...body, updatedBy: requirePrincipal(c).subject }));
       await forgetWorkspaces(c.env.KEY_CACHE);
       audit(c, created ? "workspace.create" : "workspace.update", name, {
         roleGroups: workspace.roleGroups,
         hideForUnauthorized: workspace.hideForUnauthorized,
+        ...grantsOf(workspace),
       });
       return c.json(workspace, created ? 201 : 200);
     },

@@ -24,6 +24,7 @@ import { decideBody } from "./body";
 import { readAsGo } from "./goJson";
 import { NAMESPACE, argoTarget, namespaceOf } from "./paths";
 import { decideQuery } from "./query";
+import { checkArgoBody } from "./specPolicy";
 import { workspaceList } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
 
@@ -86,6 +87,10 @@ async function bodyIn(c: AppContext, namespace: string | null): Promise<string |
   requireJsonDepth(text);
   if (namespace === null) return JSON.stringify(orThrow(readAsGo(text, [])));
   const decided = orThrow(decideBody(text, namespace));
+  // What the body asks of the cluster, against the workspace's grants (./specPolicy.ts), on the value Argo will read.
+  const workspace = (await c.get("services").cached(workspaceList)).find((w) => w.name === namespace);
+  if (!workspace) throw forbidden(`not allowed in workspace ${namespace}`);
+  orThrow(checkArgoBody(c.req.method, segmentsOf(c, `${ROUTE}/api/v1/`), decided.value, { ...workspace, namespace }));
   return decided.text;
 }
 

@@ -8,7 +8,10 @@ import { ReadThroughList } from "../../cache/readThrough";
 import { waitUntil, type AppContext } from "../../context";
 import { withDatabase } from "../../db/client";
 import { listWorkspaces } from "../../store/workspaces";
-import type { Workspace } from "./workspaces";
+import { POD_SECURITY_LEVELS } from "./specPolicy";
+import { grantsOf, type Workspace } from "./workspaces";
+
+const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");
 
 const isWorkspace = (w: unknown): w is Workspace => {
   const o = w as Workspace;
@@ -18,7 +21,12 @@ const isWorkspace = (w: unknown): w is Workspace => {
     typeof o.name === "string" &&
     typeof o.hideForUnauthorized === "boolean" &&
     Array.isArray(o.roleGroups) &&
-    o.roleGroups.every((g) => Array.isArray(g) && g.every((r) => typeof r === "string"))
+    o.roleGroups.every((g) => Array.isArray(g) && g.every((r) => typeof r === "string")) &&
+    POD_SECURITY_LEVELS.includes(o.podSecurity) &&
+    strings(o.serviceAccounts) &&
+    strings(o.clusterTemplates) &&
+    strings(o.priorityClasses) &&
+    strings(o.capabilities)
   );
 };
 
@@ -29,11 +37,12 @@ export const workspaceList = new ReadThroughList<Workspace>({
   lifetimes: (config) => ({ memoryMs: config.memoryCacheTtlS * 1000, kvS: config.keyCacheTtlS }),
   isItem: isWorkspace,
   load: async (config) =>
-    (await withDatabase(config, listWorkspaces)).map(({ name, roleGroups, hideForUnauthorized, description }) => ({
-      name,
-      roleGroups,
-      hideForUnauthorized,
-      description,
+    (await withDatabase(config, listWorkspaces)).map((w) => ({
+      name: w.name,
+      roleGroups: w.roleGroups,
+      hideForUnauthorized: w.hideForUnauthorized,
+      description: w.description,
+      ...grantsOf(w),
     })),
   unavailable: "workspace policies are unavailable; try again shortly",
 });
