@@ -83,7 +83,7 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions = {}): Promi
       await pglite.close();
     },
   };
-  await migrateDatabase(db.nodeDatabaseUrl);
+  if (opts.migrate !== false) await migrateDatabase(db.nodeDatabaseUrl);
   return db;
 }
 

@@ -182,7 +182,10 @@ async function deployLocally(command: string): Promise<void> {
     FLOWAPI_URL: stub(`/flowapi/${tag}`),
   };
   for (const name of Object.keys(vars)) if (name.endsWith("_URL") && standIns[name]) vars[name] = standIns[name];
-  expect(Object.keys(standIns).filter((n) => !(n in vars)), "every engine in the guide's [vars]").toEqual([]);
+  expect(
+    Object.keys(standIns).filter((n) => !(n in vars)),
+    "every engine in the guide's [vars]",
+  ).toEqual([]);
 
   const bundle = `${ROOT}dist/index.js`;
   expect(existsSync(bundle), "the dry run wrote dist/index.js").toBe(true);
@@ -211,7 +214,14 @@ async function deployLocally(command: string): Promise<void> {
 
 describe("docs/deploy.md", () => {
   it("asks the operator for what it uses, and names only variables the Worker reads", () => {
-    expect(BROUGHT.sort()).toEqual(["FLOWAUTH_PUBLIC_KEY_FILE", "FLOWAUTH_TOKEN", "GW", "NEON_DIRECT", "NEON_POOLED", "OIDC_CLIENT_SECRET"]);
+    expect(BROUGHT.sort()).toEqual([
+      "FLOWAUTH_PUBLIC_KEY_FILE",
+      "FLOWAUTH_TOKEN",
+      "GW",
+      "NEON_DIRECT",
+      "NEON_POOLED",
+      "OIDC_CLIENT_SECRET",
+    ]);
     for (const m of GUIDE.matchAll(/wrangler secret put ([A-Z_]+)/g)) expect(CONFIG_VARIABLE_NAMES, m[1]).toContain(m[1]);
     // Every secret the guide's table lists is one the Worker reads (UPSTREAM_ASSERTION_KEYS arrives with issue 29 item 1).
     const table = GUIDE.split("## 4.")[1]!.split("```")[0]!;
@@ -281,7 +291,9 @@ describe("docs/deploy.md", () => {
     const recorded = (await (await fetch(stub(`/engine-records/${tag}`))).json()) as { path: string }[];
     expect(recorded.map((r) => r.path)).toEqual(expect.arrayContaining(["/graphql", "/api/v1/workflows/", "/api/0/available_dates"]));
     // The smoke key is revoked, and the first admin key is the bootstrap's, audited as such.
-    const keys = await fetch(`${shell.GW}/admin/keys?subject=smoke&includeRevoked=true`, { headers: { authorization: `Bearer ${shell.ADMIN}` } });
+    const keys = await fetch(`${shell.GW}/admin/keys?subject=smoke&includeRevoked=true`, {
+      headers: { authorization: `Bearer ${shell.ADMIN}` },
+    });
     expect(((await keys.json()) as { keys: { revokedAt: string | null }[] }).keys.map((k) => k.revokedAt !== null)).toEqual([true]);
     const audit = await fetch(`${shell.GW}/admin/audit?action=key.create`, { headers: { authorization: `Bearer ${shell.ADMIN}` } });
     expect(((await audit.json()) as { events: { details: { door: string } }[] }).events.map((e) => e.details.door).sort()).toEqual([
