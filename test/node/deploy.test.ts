@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { SignJWT, exportSPKI, generateKeyPair } from "jose";
+import { SignJWT, exportSPKI, generateKeyPair, jwtVerify } from "jose";
 import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -105,6 +105,8 @@ const stub = (path: string) => `http://127.0.0.1:${inject("stubPort")}${path}`;
 let shell: Record<string, string> = {};
 let flowauthToken = "";
 const ran: string[] = [];
+/** What the guide's secrets file held when it was deployed. */
+let deployed: Record<string, string> = {};
 const report: string[] = [];
 
 beforeAll(async () => {
@@ -166,6 +168,7 @@ async function deployLocally(command: string): Promise<void> {
   const file = /--secrets-file (\S+)/.exec(command)?.[1]?.replace(/^~/, home);
   expect(file, "the guide deploys with its secrets file").toBeDefined();
   const secrets = parseDotenv(readFileSync(file!, "utf8"));
+  deployed = secrets;
   const vars = parseDotenv(
     blocks
       .filter((b) => b.lang === "toml")
@@ -280,6 +283,9 @@ describe("docs/deploy.md", () => {
     expect(ran.some((c) => c === "npx wrangler deploy --dry-run --outdir dist")).toBe(true);
     expect(ran.some((c) => c.includes("drizzle-kit migrate"))).toBe(true);
     expect(shell.ADMIN).toMatch(/^fgk_/);
+    // The Conductor SDK login's token is signed with the secret the guide generated.
+    expect(deployed.GATEWAY_TOKEN_SECRET).toMatch(/^[0-9a-f]{64}$/);
+    await jwtVerify(shell.TOKEN!, new TextEncoder().encode(deployed.GATEWAY_TOKEN_SECRET));
     expect(existsSync(join(home, "flowgate-secrets.env")), "the guide removes its local copy of the secrets").toBe(false);
 
     // The smoke checks' answers, and what the engines received.
