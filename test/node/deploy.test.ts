@@ -19,6 +19,7 @@ import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createScratchDatabase, startLocalDatabase, type LocalDatabase } from "../../scripts/local-db";
+import { startIdp, type Idp } from "../../scripts/idp-stub";
 import { startRuntime, wranglerFacts } from "../../scripts/worker-runtime";
 import { CONFIG_VARIABLE_NAMES } from "../../src/readConfig";
 
@@ -99,6 +100,7 @@ let db: LocalDatabase;
 let scratch: Awaited<ReturnType<typeof createScratchDatabase>> | null = null;
 let home: string;
 let mf: Miniflare | undefined;
+let idp: Idp | undefined;
 const tag = `deploy${Date.now().toString(36)}`;
 const stub = (path: string) => `http://127.0.0.1:${inject("stubPort")}${path}`;
 /** The shell's variables: what the operator brings, then what the guide's commands set. */
@@ -132,6 +134,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mf?.dispose();
+  await idp?.close();
   await db?.close();
   await scratch?.drop();
   rmSync(home, { recursive: true, force: true });
@@ -189,12 +192,26 @@ async function deployLocally(command: string): Promise<void> {
     Object.keys(standIns).filter((n) => !(n in vars)),
     "every engine in the guide's [vars]",
   ).toEqual([]);
+  // The OpenID provider likewise: a real one (node-oidc-provider) knowing the guide's client, secret and redirect URI.
+  expect(vars.OIDC_ISSUER && vars.OIDC_CLIENT_ID && vars.OIDC_REDIRECT_URI, "the guide's OIDC_* [vars]").toBeTruthy();
+  idp = await startIdp({
+    clients: [{ client_id: vars.OIDC_CLIENT_ID!, client_secret: secrets.OIDC_CLIENT_SECRET!, redirect_uris: [vars.OIDC_REDIRECT_URI!] }],
+  });
+  vars.OIDC_ISSUER = idp.issuer;
 
   const bundle = `${ROOT}dist/index.js`;
   expect(existsSync(bundle), "the dry run wrote dist/index.js").toBe(true);
   const gzipped = gzipSync(readFileSync(bundle)).length;
   report.push(`bundle: ${(readFileSync(bundle).length / 1024).toFixed(0)} KiB, gzip ${(gzipped / 1024).toFixed(0)} KiB`);
   expect(gzipped).toBeLessThan(FREE_PLAN_GZIP_LIMIT);
+
+  // The guide's `wrangler check startup`: the profile of the startup phase, within Cloudflare's 1 s (a loaded
+  // test machine is slower than Cloudflare's, so this bound is generous there).
+  const profile = JSON.parse(readFileSync(`${ROOT}dist/startup.cpuprofile`, "utf8")) as { startTime: number; endTime: number };
+  const startupMs = (profile.endTime - profile.startTime) / 1000;
+  report.push(`startup profile: ${startupMs.toFixed(0)} ms`);
+  expect(startupMs).toBeGreaterThan(0);
+  expect(startupMs).toBeLessThan(1000);
 
   const started = performance.now();
   const runtime = await startRuntime({
@@ -294,6 +311,7 @@ describe("docs/deploy.md", () => {
     expect(smoke).toMatch(/"subject":"root"/);
     expect(smoke).toContain('"project":[');
     expect(smoke).toContain("available_dates");
+    expect(smoke).toContain(`${idp!.issuer}/`); // the provider's authorization URL: sign-in starts
     const recorded = (await (await fetch(stub(`/engine-records/${tag}`))).json()) as { path: string }[];
     expect(recorded.map((r) => r.path)).toEqual(expect.arrayContaining(["/graphql", "/api/v1/workflows/", "/api/0/available_dates"]));
     // The smoke key is revoked, and the first admin key is the bootstrap's, audited as such.
