@@ -124,8 +124,8 @@ const NOT_PASSED_BACK = [...HOP_BY_HOP, "set-cookie"];
 /**
  * Takes out of an answer's (mutable) headers what is never passed back: hop-by-hop headers (the runtime frames the
  * body) and cookies. The caller copies the upstream's answer with `new Response(res.body, res)`, which the runtime
- * does without rebuilding the headers; building a second Headers and a Response from parts cost ~40 µs more per
- * request (docs/benchmarks.md).
+ * does without rebuilding the headers; building a second Headers and a Response from parts costs ~40 µs more per
+ * request (measured with bench/ab.ts; docs/benchmarks.md says how).
  */
 export function dropNotPassedBack(headers: Headers): void {
   for (const name of NOT_PASSED_BACK) headers.delete(name);
