@@ -30,6 +30,8 @@ export interface LocalDatabaseOptions {
   dataDir?: string;
   wsPort?: number;
   tcpPort?: number;
+  /** Apply flowgate's migrations (default); false leaves the database as it is, for a caller that migrates it its own way. */
+  migrate?: boolean;
 }
 
 export async function startLocalDatabase(opts: LocalDatabaseOptions = {}): Promise<LocalDatabase> {
@@ -48,7 +50,7 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions = {}): Promi
       nodeDatabaseUrl: opts.databaseUrl,
       close: () => bridge.close(),
     };
-    await migrateDatabase(db.nodeDatabaseUrl);
+    if (opts.migrate !== false) await migrateDatabase(db.nodeDatabaseUrl);
     return db;
   }
 
@@ -81,7 +83,7 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions = {}): Promi
       await pglite.close();
     },
   };
-  await migrateDatabase(db.nodeDatabaseUrl);
+  if (opts.migrate !== false) await migrateDatabase(db.nodeDatabaseUrl);
   return db;
 }
 

@@ -43,7 +43,7 @@ export class Logger {
   ) {}
 
   private emit(level: LogLevel | "audit", event: string, fields: LogFields): void {
-    // One object per line, filled in place (was two redacted copies spread into a third): same keys, same order.
+    // One object per line, filled in place (no redacted copies spread into another): same keys, same order.
     const line: LogFields = { level, event, time: new Date().toISOString() };
     copyRedacted(line, this.context);
     copyRedacted(line, fields);

@@ -2,8 +2,8 @@
  * The one shape in which a pure policy answers "yes" or "no". Pure.
  *
  * A policy function never throws and never touches the request: it returns a `Verdict`, and the handler at the
- * edge turns a refusal into the gateway's error (`orThrow`, one envelope). Before this there were four shapes
- * (`{refused}`, `Refusal`, `{kind:"refused"}`, `Problem | null`); every policy now speaks this one.
+ * edge turns a refusal into the gateway's error (`orThrow`, one envelope). Every policy answers in this one shape,
+ * so every refusal reaches the client the same way.
  */
 import { GatewayError, type ErrorCode } from "./errors";
 
