@@ -144,7 +144,7 @@ describe("a listing whose namespace only the query names", () => {
 describe("what reaches Argo is the gateway's own serialization", () => {
   it("a body arrives re-encoded from the checked value, as JSON whatever the client called it", async () => {
     const text =
-      '{ "namespace" : "alpha",\n "workflow" : { "metadata" : { "namespace" : "alpha", "labels" : { "t" : "\\u00e9\\/" } } }, "n": 1.50 }';
+      '{ "namespace" : "alpha",\n "workflow" : { "metadata" : { "namespace" : "alpha", "labels" : { "t" : "\\u00e9\\/" } }, "spec": { "parallelism": 2.0 } } }';
     const res = await as(ab, "/argo/api/v1/workflows/alpha", {
       method: "POST",
       body: text,
@@ -152,7 +152,7 @@ describe("what reaches Argo is the gateway's own serialization", () => {
     });
     expect(res.status).toBe(200);
     const rec = (await records()).at(-1)!;
-    expect(rec.body).toBe('{"namespace":"alpha","workflow":{"metadata":{"namespace":"alpha","labels":{"t":"é/"}}},"n":1.5}');
+    expect(rec.body).toBe('{"namespace":"alpha","workflow":{"metadata":{"namespace":"alpha","labels":{"t":"é/"}},"spec":{"parallelism":2}}}');
     expect(rec.headers["content-type"]).toBe("application/json");
   });
 
