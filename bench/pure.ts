@@ -8,7 +8,8 @@
  * Run by `npm run bench` (results in bench/results/latest.json under `pure`), or alone: `npx tsx bench/pure.ts`.
  */
 import { DEFAULT_GRAPHQL_LIMITS } from "../src/constants.ts";
-import { analyzeRequest, authorizeOperation, decideRequest } from "../src/engines/prefect/policy.ts";
+import { decidePrefectRequest, firstRefusal } from "../src/engines/prefect/decide.ts";
+import { analyzeRequest, authorizeOperation } from "../src/engines/prefect/policy.ts";
 import { readTransport } from "../src/engines/prefect/transport.ts";
 import { graphqlShapes } from "./graphqlShapes.ts";
 import { stripWorkflowDef } from "../src/engines/conductor/workflowDefs.ts";
@@ -47,11 +48,14 @@ async function time(name: string, calls: number, once: () => unknown | Promise<u
 
 export async function measurePure(graphqlBody: string, listing: string): Promise<PureFigures[]> {
   const scopes = ["query/*"] as ScopePattern[];
+  // The route's one decision function (src/engines/prefect/decide.ts): read, parse, decide, plan the forward.
   const guard = () => {
-    const t = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
-    if (!t.ok || t.value.kind !== "single") throw new Error("bench document refused");
-    const d = decideRequest(t.value.request, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
-    if (!d.ok) throw new Error("bench document refused");
+    const d = decidePrefectRequest(
+      { method: "POST", contentType: "application/json", body: graphqlBody, params: new URLSearchParams() },
+      { scopes, isolatedTenantId: null },
+      DEFAULT_GRAPHQL_LIMITS,
+    );
+    if (firstRefusal(d)) throw new Error("bench document refused");
   };
   // The usual case: UIs resend the same documents, so the route finds the analysis cached by document text and
   // only reads the body and decides (src/engines/prefect/route.ts).

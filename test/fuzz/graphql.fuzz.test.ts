@@ -8,14 +8,8 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
 import { Kind, Lexer, Source, TokenKind } from "graphql";
 import { answeredLocally, decideOperation } from "../../src/engines/prefect/cli";
-import {
-  analyzeRequest,
-  decideRequest,
-  measureOperation,
-  nestsDeeperThan,
-  parseDocument,
-  selectOperation,
-} from "../../src/engines/prefect/policy";
+import { decideAsRoute } from "../engines/prefect/seen";
+import { analyzeRequest, measureOperation, nestsDeeperThan, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
 const FIELDS = [
@@ -105,7 +99,7 @@ describe("GraphQL guard properties", () => {
   it("forwards a request only if every root field of the executed operation is in scope", () => {
     fc.assert(
       fc.property(documentArb, scopesArb, (g, scopes) => {
-        const d = decideRequest(
+        const d = decideAsRoute(
           { query: g.document, operationName: g.operationName, persistedQueryHash: null },
           scopes,
           DEFAULT_GRAPHQL_LIMITS,
@@ -122,7 +116,7 @@ describe("GraphQL guard properties", () => {
   it("never throws, whatever the text", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), fc.option(fc.string({ maxLength: 20 })), (text, op) => {
-        const d = decideRequest({ query: text, operationName: op, persistedQueryHash: null }, ["query/*"], DEFAULT_GRAPHQL_LIMITS, "POST");
+        const d = decideAsRoute({ query: text, operationName: op, persistedQueryHash: null }, ["query/*"], DEFAULT_GRAPHQL_LIMITS, "POST");
         expect(typeof d.ok).toBe("boolean");
       }),
       { seed: SEED, numRuns: 1000 },
@@ -153,7 +147,7 @@ describe("GraphQL guard properties", () => {
     );
     fc.assert(
       fc.property(fc.array(tokens, { maxLength: 60 }), (parts) => {
-        const d = decideRequest(
+        const d = decideAsRoute(
           { query: parts.join(" "), operationName: null, persistedQueryHash: null },
           ["query/*"],
           DEFAULT_GRAPHQL_LIMITS,
