@@ -79,7 +79,6 @@ function tenantClause(table: string, tenantId: string): { node: ObjectValueNode;
 interface Walk {
   fragments: Map<string, FragmentDefinitionNode>;
   variables: Record<string, unknown>;
-  defaults: Map<string, ValueNode>;
   /** Null: single-tenant mode (fragments inlined, nothing else changed). */
   tenantId: string | null;
   /** Variables used as a whole `where`, by name: the table whose tenant clause goes into their value. */
@@ -91,11 +90,7 @@ interface Walk {
 }
 
 /** A variable's value as the server would see it: sent, else its default, else absent (undefined). */
-function variableValue(w: Walk, name: string): unknown {
-  if (Object.hasOwn(w.variables, name)) return w.variables[name];
-  const d = w.defaults.get(name);
-  return d ? valueFromASTUntyped(d, w.variables) : undefined;
-}
+const variableValue = (w: Walk, name: string): unknown => (Object.hasOwn(w.variables, name) ? w.variables[name] : undefined);
 
 /**
  * A selection with every fragment spread replaced by an inline fragment holding its selections (keeping the
@@ -120,11 +115,35 @@ function inline(set: SelectionSetNode, w: Walk, typeName: string | null, inner: 
   return { kind: Kind.SELECTION_SET, selections };
 }
 
+/**
+ * Refuses a filter that follows a relationship which may cross tenants (`flow_run(where: {agent: {name: ...}})`
+ * would tell whether another tenant's agent has that name). Read on the value the server will use, variables
+ * substituted, so a filter hidden in a variable or its default is read too.
+ */
+function checkFilter(value: unknown, table: string, at: string): void {
+  if (Array.isArray(value)) {
+    for (const v of value) checkFilter(v, table, at);
+    return;
+  }
+  if (!isObj(value)) return;
+  const relations = TENANT_TABLES[table]!.relations;
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "_and" || k === "_or" || k === "_not") checkFilter(v, table, at);
+    else if (Object.hasOwn(relations, k)) {
+      const rel = relations[k]!;
+      if (rel.kind === "object" && rel.sameTenant === null)
+        unsafe(`${at}: a filter on ${table}.${k}, a relationship that may cross tenants`);
+      checkFilter(v, rel.table, at);
+    }
+  }
+}
+
 /** A `where` argument with the table's tenant clause ANDed in (added when the field had none). */
 function withTenantWhere(field: FieldNode, table: string, w: Walk, extra?: ObjectValueNode): ArgumentNode[] {
   const clause = tenantClause(table, w.tenantId!);
   const args = (field.arguments ?? []).filter((a) => a.name.value !== "where");
   const given = field.arguments?.find((a) => a.name.value === "where")?.value;
+  if (given) checkFilter(valueFromASTUntyped(given, w.variables), table, `${table}(where)`);
   const parts: ValueNode[] = [];
   if (extra) parts.push(extra);
   if (given?.kind === Kind.VARIABLE) {
@@ -308,10 +327,14 @@ export function planForward(ast: OperationAst, variables: Record<string, unknown
   const op = ast.node;
   const defaults = new Map<string, ValueNode>();
   for (const d of op.variableDefinitions ?? []) if (d.defaultValue) defaults.set(d.variable.name.value, d.defaultValue);
+  // The values the server will use: what was sent, else the definition's default. Ids are checked, and where
+  // clauses patched, on these, so that a default naming another tenant's object is read like a sent value.
+  const effective: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [name, node] of defaults) effective[name] = valueFromASTUntyped(node, {});
+  for (const name of Object.keys(variables)) effective[name] = variables[name];
   const w: Walk = {
     fragments: ast.fragments,
-    variables,
-    defaults,
+    variables: effective,
     tenantId,
     whereVariables: new Map(),
     tenantInputs: new Set(),
@@ -336,6 +359,8 @@ export function planForward(ast: OperationAst, variables: Record<string, unknown
   for (const d of op.variableDefinitions ?? []) {
     const name = d.variable.name.value;
     if (Object.hasOwn(variables, name)) out[name] = asJson(variables[name]);
+    // In multi-tenant mode a default goes explicitly too: what was checked is what runs.
+    else if (tenantId !== null && Object.hasOwn(effective, name)) out[name] = asJson(effective[name]);
   }
   for (const [name, table] of w.whereVariables) {
     const given = variableValue(w, name);

@@ -164,8 +164,10 @@ describe("Prefect tenants on one server (multi-tenant mode: TENANT_ID unset)", (
       await ask("acme", { query: "query($w: log_bool_exp) { log(where: $w) { id } }", variables: { w: { id: { _eq: b(7) } } } }),
     );
     expect(theirs).toEqual({ log: [] });
-    // A where variable left out still gets the tenant.
+    // A where variable left out still gets the tenant, and so does one whose default names the other tenant.
     onlyAcme(okData(await ask("acme", { query: "query($w: flow_bool_exp) { flow(where: $w) { id } }" })));
+    const byDefault = `query($w: flow_bool_exp = {tenant_id: {_eq: "${B}"}}) { flow(where: $w) { id } }`;
+    expect(okData(await ask("acme", { query: byDefault }))).toEqual({ flow: [] });
   });
 
   it("answers _by_pk for the caller's rows only, in the _by_pk shape", async () => {
@@ -201,8 +203,10 @@ describe("Prefect tenants on one server (multi-tenant mode: TENANT_ID unset)", (
       ['mutation { update_tenant_name(input: {tenant_id: "x", name: "y"}) { id } }', "mutation/update_tenant_name"],
       ["{ flow { id mystery { id } } }", "flow.mystery"],
       ["{ flow { ... on flow_run { id } } }", "a fragment on flow_run"],
+      ['{ flow_run(where: {agent: {name: {_eq: "globex-agent"}}}) { id } }', "flow_run.agent"],
+      ["query($w: flow_run_bool_exp) { flow_run(where: {_or: [$w]}) { id } }", "flow_run.agent"],
     ] as const) {
-      const r = await ask("acme", { query });
+      const r = await ask("acme", { query, variables: { w: { agent: { name: { _eq: "globex-agent" } } } } });
       expect(r.status, query).toBe(200); // a 1.x-style client (application/json) reads refusals from a 200
       expect(r.body.errors?.[0]?.extensions?.code, query).toBe("FORBIDDEN");
       expect(r.body.errors?.[0]?.message, query).toContain(named);
@@ -286,6 +290,11 @@ describe("Prefect writes checked against their target's tenant", () => {
       ],
       ["write_run_logs", { query: `mutation { write_run_logs(input: {logs: [{flow_run_id: "${b(4)}", message: "x"}]}) { success } }` }],
       ["delete_project", { query: `mutation { delete_project(input: {project_id: "${b(1)}"}) { success } }` }],
+      ["an id in a variable's default", { query: `mutation($id: UUID! = "${b(3)}") { delete_flow(input: {flow_id: $id}) { success } }` }],
+      [
+        "an input in a variable's default",
+        { query: `mutation($i: delete_flow_input! = {flow_id: "${b(3)}"}) { delete_flow(input: $i) { success } }` },
+      ],
       ["an id that does not exist", { query: `mutation { delete_flow(input: {flow_id: "${a(99)}"}) { success } }` }],
       [
         "aliased, beside an allowed one",
