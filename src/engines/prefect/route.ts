@@ -186,7 +186,7 @@ export function prefectRoutes(): Hono<AppEnv> {
     for (const d of decisions) audit(c, caller, d);
 
     // Step 7, forward the gateway's own serialization of what it decided, and give `_by_pk` answers their shape.
-    return forwardPlans(upstream, method, transport.kind === "single", plans);
+    return forwardPlans(upstream, method, transport.kind === "single", plans, c.req.raw.headers);
   });
   // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
   // Its refusals are not GraphQL answers: the envelope, like any other page.
@@ -266,7 +266,18 @@ async function checkIds(upstream: UpstreamClient, checks: IdCheck[], tenantId: s
 }
 
 /** The upstream's request, built from the plans only: POST JSON (a batch as an array), or GET with its parameters. */
-async function forwardPlans(upstream: UpstreamClient, method: string, single: boolean, plans: ForwardPlan[]): Promise<Response> {
+async function forwardPlans(
+  upstream: UpstreamClient,
+  method: string,
+  single: boolean,
+  plans: ForwardPlan[],
+  clientHeaders: Headers,
+): Promise<Response> {
+  // The client's content negotiation passes (forward() copies only the engine's allow-list); the body's type is
+  // the gateway's, since the body is.
+  const headers = new Headers(clientHeaders);
+  if (method === "GET") headers.delete("content-type");
+  else headers.set("content-type", "application/json");
   const bodyOf = (p: ForwardPlan) => ({
     query: p.query,
     ...(p.operationName ? { operationName: p.operationName } : {}),
@@ -278,14 +289,9 @@ async function forwardPlans(upstream: UpstreamClient, method: string, single: bo
     const q = new URLSearchParams({ query: p.query });
     if (p.operationName) q.set("operationName", p.operationName);
     if (Object.keys(p.variables).length > 0) q.set("variables", JSON.stringify(p.variables));
-    res = await upstream.send({ path: `?${q}`, method: "GET", headers: new Headers({ accept: "application/json" }) });
+    res = await upstream.send({ path: `?${q}`, method: "GET", headers });
   } else {
-    res = await upstream.send({
-      path: "",
-      method: "POST",
-      headers: new Headers({ "content-type": "application/json", accept: "application/json" }),
-      body: JSON.stringify(single ? bodyOf(plans[0]!) : plans.map(bodyOf)),
-    });
+    res = await upstream.send({ path: "", method: "POST", headers, body: JSON.stringify(single ? bodyOf(plans[0]!) : plans.map(bodyOf)) });
   }
   if (plans.every((p) => p.byPkKeys.length === 0)) return res;
   // `_by_pk` fields were asked in their list form: each becomes its one row (or null), as the client asked.
@@ -299,7 +305,7 @@ async function forwardPlans(upstream: UpstreamClient, method: string, single: bo
   answers.forEach((a, i) => {
     if (a && typeof a === "object" && "data" in a) reshapeByPk((a as { data: unknown }).data, plans[i]?.byPkKeys ?? []);
   });
-  const headers = new Headers(res.headers);
-  headers.delete("content-length");
-  return new Response(JSON.stringify(answer), { status: res.status, headers });
+  const answerHeaders = new Headers(res.headers);
+  answerHeaders.delete("content-length");
+  return new Response(JSON.stringify(answer), { status: res.status, headers: answerHeaders });
 }
