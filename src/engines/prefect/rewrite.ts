@@ -27,7 +27,7 @@ import {
 } from "graphql";
 import { UUID_PATTERN } from "../../constants";
 import { isObj, type Json } from "../../jsonValue";
-import { allow, refuse, type Verdict } from "../../verdict";
+import { allow, refuse, type Refused, type Verdict } from "../../verdict";
 import type { OperationAst } from "./policy";
 import { APOLLO_FIELDS, LIST_ARGUMENTS, TENANT_TABLES, tableRoot, type NamedId } from "./tenancy";
 
@@ -44,6 +44,8 @@ export interface IdCheck {
 export interface ForwardPlan {
   /** The gateway's printing of the executed operation. */
   query: string;
+  /** `query` as a JSON string, encoded once per document (escaping a 30 KB document costs more than deciding it). */
+  queryJson: string;
   operationName: string | null;
   /** The operation's variables only, re-encoded (and patched where a tenant clause or tenant id went in). */
   variables: Record<string, Json>;
@@ -78,7 +80,6 @@ function tenantClause(table: string, tenantId: string): { node: ObjectValueNode;
 
 interface Walk {
   fragments: Map<string, FragmentDefinitionNode>;
-  variables: Record<string, unknown>;
   /** Null: single-tenant mode (fragments inlined, nothing else changed). */
   tenantId: string | null;
   /** Variables used as a whole `where`, by name: the table whose tenant clause goes into their value. */
@@ -86,11 +87,19 @@ interface Walk {
   /** Variables used as a whole mutation `input` whose `tenant_id` the gateway sets. */
   tenantInputs: Set<string>;
   byPkKeys: Set<string>;
-  checks: IdCheck[];
+  /** `where` values holding variables: read (checkFilter) on each request's values. */
+  filters: { node: ValueNode; table: string }[];
+  /** Apollo fields' arguments naming ids: read on each request's values. */
+  idSites: { key: string; given: ValueNode | undefined }[];
 }
 
-/** A variable's value as the server would see it: sent, else its default, else absent (undefined). */
-const variableValue = (w: Walk, name: string): unknown => (Object.hasOwn(w.variables, name) ? w.variables[name] : undefined);
+/** Whether a value node holds a variable anywhere (then it is read again on each request's values). */
+function hasVariables(node: ValueNode): boolean {
+  if (node.kind === Kind.VARIABLE) return true;
+  if (node.kind === Kind.LIST) return node.values.some(hasVariables);
+  if (node.kind === Kind.OBJECT) return node.fields.some((f) => hasVariables(f.value));
+  return false;
+}
 
 /**
  * A selection with every fragment spread replaced by an inline fragment holding its selections (keeping the
@@ -143,7 +152,10 @@ function withTenantWhere(field: FieldNode, table: string, w: Walk, extra?: Objec
   const clause = tenantClause(table, w.tenantId!);
   const args = (field.arguments ?? []).filter((a) => a.name.value !== "where");
   const given = field.arguments?.find((a) => a.name.value === "where")?.value;
-  if (given) checkFilter(valueFromASTUntyped(given, w.variables), table, `${table}(where)`);
+  if (given) {
+    if (hasVariables(given)) w.filters.push({ node: given, table });
+    else checkFilter(valueFromASTUntyped(given), table, `${table}(where)`);
+  }
   const parts: ValueNode[] = [];
   if (extra) parts.push(extra);
   if (given?.kind === Kind.VARIABLE) {
@@ -254,19 +266,7 @@ function apolloField(f: FieldNode, key: string, w: Walk): FieldNode {
   if (entry.refused) unsafe(`${key}: ${entry.refused}`);
   checkArguments(f, entry.argument === "" ? NO_ARGUMENTS : new Set([entry.argument]), key);
   const given = f.arguments?.find((a) => a.name.value === entry.argument)?.value;
-  const value = given ? valueFromASTUntyped(given, w.variables) : undefined;
-  for (const named of entry.ids) {
-    for (const v of valuesAt(value, named.path)) {
-      if (typeof v !== "string" || (named.column === "id" && !UUID_PATTERN.test(v)))
-        unsafe(`${key}: ${named.path.join(".")} must be a UUID`);
-      w.checks.push({
-        table: named.table,
-        column: named.column,
-        value: (v as string).toLowerCase(),
-        where: `${key} ${named.path.join(".")}`,
-      });
-    }
-  }
+  if (entry.ids.length > 0) w.idSites.push({ key, given });
   if (!entry.setsTenant) return f;
   // The created object's tenant: the caller's, whatever the client sent.
   if (given?.kind === Kind.VARIABLE) {
@@ -319,27 +319,40 @@ function rootField(f: FieldNode, op: OperationDefinitionNode, w: Walk): FieldNod
 /** A JSON value as it may be re-encoded (what JSON.parse gave, or a patch of it). */
 const asJson = (v: unknown): Json => v as Json;
 
+/** An operation's upstream document for one tenant: what does not depend on the variables, made once. */
+export interface CompiledForward {
+  query: string;
+  queryJson: string;
+  operationName: string | null;
+  variableNames: string[];
+  defaults: [string, ValueNode][];
+  byPkKeys: string[];
+  whereVariables: [string, string][];
+  tenantInputs: string[];
+  filters: { node: ValueNode; table: string }[];
+  idSites: { key: string; given: ValueNode | undefined }[];
+}
+
+const refusalOf = (err: unknown): Refused => {
+  if (err instanceof Unsafe) return refuse(err.message, "FORBIDDEN", { refusedFields: [err.message.split(":")[0]!] });
+  if (err instanceof RangeError) return refuse("selection nested too deeply", "LIMIT_EXCEEDED");
+  throw err;
+};
+
 /**
- * The upstream's request for one analysed operation: the operation printed alone with fragments inlined and only its
- * own variables re-encoded; in multi-tenant mode (`tenantId` set) limited to the tenant as described above.
+ * The walk and the printing (the costly half): the operation printed alone with fragments inlined; in multi-tenant
+ * mode (`tenantId` set) limited to the tenant as described above. Depends only on the document and the tenant.
  */
-export function planForward(ast: OperationAst, variables: Record<string, unknown>, tenantId: string | null): Verdict<ForwardPlan> {
+export function compileForward(ast: OperationAst, tenantId: string | null): Verdict<CompiledForward> {
   const op = ast.node;
-  const defaults = new Map<string, ValueNode>();
-  for (const d of op.variableDefinitions ?? []) if (d.defaultValue) defaults.set(d.variable.name.value, d.defaultValue);
-  // The values the server will use: what was sent, else the definition's default. Ids are checked, and where
-  // clauses patched, on these, so that a default naming another tenant's object is read like a sent value.
-  const effective: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const [name, node] of defaults) effective[name] = valueFromASTUntyped(node, {});
-  for (const name of Object.keys(variables)) effective[name] = variables[name];
   const w: Walk = {
     fragments: ast.fragments,
-    variables: effective,
     tenantId,
     whereVariables: new Map(),
     tenantInputs: new Set(),
     byPkKeys: new Set(),
-    checks: [],
+    filters: [],
+    idSites: [],
   };
   let selectionSet: SelectionSetNode;
   try {
@@ -350,36 +363,92 @@ export function planForward(ast: OperationAst, variables: Record<string, unknown
           })
         : inline(op.selectionSet, w, ROOT_TYPES[op.operation], (f) => rootField(f, op, w));
   } catch (err) {
-    if (err instanceof Unsafe) return refuse(err.message, "FORBIDDEN", { refusedFields: [err.message.split(":")[0]!] });
-    if (err instanceof RangeError) return refuse("selection nested too deeply", "LIMIT_EXCEEDED");
-    throw err;
+    return refusalOf(err);
   }
-  // Only the operation's own variables, re-encoded from their parsed values.
+  const defs = op.variableDefinitions ?? [];
+  const query = print({ ...op, selectionSet });
+  return allow({
+    query,
+    queryJson: JSON.stringify(query),
+    operationName: op.name?.value ?? null,
+    variableNames: defs.map((d) => d.variable.name.value),
+    defaults: defs.flatMap((d) => (d.defaultValue ? [[d.variable.name.value, d.defaultValue] as [string, ValueNode]] : [])),
+    byPkKeys: [...w.byPkKeys],
+    whereVariables: [...w.whereVariables],
+    tenantInputs: [...w.tenantInputs],
+    filters: w.filters,
+    idSites: w.idSites,
+  });
+}
+
+/**
+ * One request's plan from its compiled document and its variables (the cheap half, run on every request): the
+ * values the server will use read (filters, ids), only the operation's own variables re-encoded, the tenant
+ * clauses and `tenant_id`s put into them.
+ */
+export function bindForward(c: CompiledForward, variables: Record<string, unknown>, tenantId: string | null): Verdict<ForwardPlan> {
+  // The values the server will use: what was sent, else the definition's default. Ids are checked, and where
+  // clauses patched, on these, so that a default naming another tenant's object is read like a sent value.
+  const effective: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [name, node] of c.defaults) effective[name] = valueFromASTUntyped(node);
+  for (const name of Object.keys(variables)) effective[name] = variables[name];
+  const checks: IdCheck[] = [];
+  try {
+    for (const f of c.filters) checkFilter(valueFromASTUntyped(f.node, effective), f.table, `${f.table}(where)`);
+    for (const site of c.idSites) {
+      const value = site.given ? valueFromASTUntyped(site.given, effective) : undefined;
+      for (const named of APOLLO_FIELDS[site.key]!.ids) {
+        for (const v of valuesAt(value, named.path)) {
+          if (typeof v !== "string" || (named.column === "id" && !UUID_PATTERN.test(v)))
+            unsafe(`${site.key}: ${named.path.join(".")} must be a UUID`);
+          checks.push({
+            table: named.table,
+            column: named.column,
+            value: (v as string).toLowerCase(),
+            where: `${site.key} ${named.path.join(".")}`,
+          });
+        }
+      }
+    }
+  } catch (err) {
+    return refusalOf(err);
+  }
   const out: Record<string, Json> = Object.create(null) as Record<string, Json>;
-  for (const d of op.variableDefinitions ?? []) {
-    const name = d.variable.name.value;
+  for (const name of c.variableNames) {
     if (Object.hasOwn(variables, name)) out[name] = asJson(variables[name]);
     // In multi-tenant mode a default goes explicitly too: what was checked is what runs.
     else if (tenantId !== null && Object.hasOwn(effective, name)) out[name] = asJson(effective[name]);
   }
-  for (const [name, table] of w.whereVariables) {
-    const given = variableValue(w, name);
+  for (const [name, table] of c.whereVariables) {
+    const given = effective[name];
     const clause = tenantClause(table, tenantId!).json;
     out[name] = given === undefined || given === null ? clause : { _and: [asJson(given), clause] };
   }
-  for (const name of w.tenantInputs) {
-    const given = variableValue(w, name);
+  for (const name of c.tenantInputs) {
+    const given = effective[name];
     if (!isObj(given)) return refuse(`$${name}: input must be an object`, "BAD_REQUEST");
     out[name] = { ...(given as Record<string, Json>), tenant_id: tenantId! };
   }
-  const node: OperationDefinitionNode = { ...op, selectionSet };
-  return allow({
-    query: print(node),
-    operationName: op.name?.value ?? null,
-    variables: out,
-    byPkKeys: [...w.byPkKeys],
-    checks: w.checks,
-  });
+  return allow({ query: c.query, queryJson: c.queryJson, operationName: c.operationName, variables: out, byPkKeys: c.byPkKeys, checks });
+}
+
+/** Compiled documents by operation and tenant: the parse cache keeps each operation's AST, so this follows it. */
+const compiled = new WeakMap<OperationAst, Map<string, Verdict<CompiledForward>>>();
+/** Tenants remembered per document; a document's map is emptied when full (a miss costs one compile). */
+const COMPILED_TENANTS_MAX = 64;
+
+/** `compileForward` (remembered per AST and tenant) then `bindForward`. */
+export function planForward(ast: OperationAst, variables: Record<string, unknown>, tenantId: string | null): Verdict<ForwardPlan> {
+  let byTenant = compiled.get(ast);
+  if (!byTenant) compiled.set(ast, (byTenant = new Map()));
+  const key = tenantId ?? "";
+  let c = byTenant.get(key);
+  if (!c) {
+    if (byTenant.size >= COMPILED_TENANTS_MAX) byTenant.clear();
+    c = compileForward(ast, tenantId);
+    byTenant.set(key, c);
+  }
+  return c.ok ? bindForward(c.value, variables, tenantId) : c;
 }
 
 /** An answer's `data` with each `_by_pk` key's list made the one row (or null) `_by_pk` answers with. */
