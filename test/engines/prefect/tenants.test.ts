@@ -12,54 +12,13 @@ import { PREFECT_TENANT_NAMESPACE } from "../../../src/constants";
 import { uuidV5 } from "../../../src/engines/prefect/tenant";
 import { call, createTestKey, envWith } from "../../helpers";
 import opsText from "../../fixtures/prefect/postman_ops_extracted.jsonl?raw";
-import { prefectStandIn, type Rows, type StandIn } from "./standin";
+import { a, b, prefectStandIn, twoTenants, type StandIn } from "./standin";
 
 const STANDIN = "http://prefect-standin.test/graphql";
 const SCOPES = ["query/*", "mutation/*"];
 
 let A = ""; // acme's Prefect tenant id
 let B = ""; // globex's
-const a = (n: number) => `aaaaaaaa-0000-4000-8000-${String(n).padStart(12, "0")}`;
-const b = (n: number) => `bbbbbbbb-0000-4000-8000-${String(n).padStart(12, "0")}`;
-
-/** The same objects in each tenant: project 1, flow group 2, flow 3, run 4, task 5, task run 6, log 7, agent 8. */
-function rowsOf(t: string, id: (n: number) => string, label: string): Rows {
-  return {
-    tenant: [{ id: t, name: label, slug: label }],
-    project: [{ id: id(1), tenant_id: t, name: `${label}-etl` }],
-    flow_group: [{ id: id(2), tenant_id: t, name: `vg-${label}`, labels: [], default_parameters: {} }],
-    flow: [
-      {
-        id: id(3),
-        tenant_id: t,
-        project_id: id(1),
-        flow_group_id: id(2),
-        version_group_id: `vg-${label}`,
-        name: `${label}-nightly`,
-        archived: false,
-        is_schedule_active: false,
-        version: 1,
-      },
-    ],
-    flow_run: [
-      {
-        id: id(4),
-        tenant_id: t,
-        flow_id: id(3),
-        name: `${label}-run`,
-        state: "Running",
-        agent_id: id(8),
-        scheduled_start_time: "2021-12-29T15:00:00Z",
-        updated: "2021-12-29T15:00:00Z",
-      },
-    ],
-    task: [{ id: id(5), tenant_id: t, flow_id: id(3), name: `${label}-task` }],
-    task_run: [{ id: id(6), tenant_id: t, flow_run_id: id(4), task_id: id(5), state: "Running", map_index: -1 }],
-    log: [{ id: id(7), tenant_id: t, flow_run_id: id(4), message: `${label} secret log` }],
-    agent: [{ id: id(8), tenant_id: t, name: `${label}-agent`, type: "LocalAgent", labels: [] }],
-    flow_run_state: [{ id: id(9), tenant_id: t, flow_run_id: id(4), state: "Running" }],
-  };
-}
 
 let standIn: StandIn;
 const realFetch = globalThis.fetch;
@@ -70,11 +29,7 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  const ra = rowsOf(A, a, "acme");
-  const rb = rowsOf(B, b, "globex");
-  const rows: Rows = {};
-  for (const k of new Set([...Object.keys(ra), ...Object.keys(rb)])) rows[k] = [...(ra[k] ?? []), ...(rb[k] ?? [])];
-  standIn = prefectStandIn(rows);
+  standIn = prefectStandIn(twoTenants(A, B));
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
     const req = new Request(input as RequestInfo, init);
     if (req.url.startsWith(STANDIN)) return standIn.handle(req);
