@@ -152,9 +152,13 @@ function withTenantWhere(field: FieldNode, table: string, w: Walk, extra?: Objec
   const clause = tenantClause(table, w.tenantId!);
   const args = (field.arguments ?? []).filter((a) => a.name.value !== "where");
   const given = field.arguments?.find((a) => a.name.value === "where")?.value;
-  if (given) {
-    if (hasVariables(given)) w.filters.push({ node: given, table });
-    else checkFilter(valueFromASTUntyped(given), table, `${table}(where)`);
+  // The filter, and the order (`order_by: {agent: {name: asc}}` would rank another tenant's names), follow only
+  // relationships that keep to the tenant.
+  const order = field.arguments?.find((a) => a.name.value === "order_by")?.value;
+  for (const node of [given, order]) {
+    if (!node) continue;
+    if (hasVariables(node)) w.filters.push({ node, table });
+    else checkFilter(valueFromASTUntyped(node), table, `${table}(where)`);
   }
   const parts: ValueNode[] = [];
   if (extra) parts.push(extra);

@@ -170,17 +170,21 @@ export function prefectRoutes(): Hono<AppEnv> {
     if (!plans) throw new GatewayError("BAD_REQUEST", "nothing to forward");
     const upstream = c.get("services").upstream("prefect");
     if (isolatedTenantId !== null) {
-      const owned = await checkIds(
+      const owners = await readOwners(
         upstream,
         plans.flatMap((p) => p.checks),
-        isolatedTenantId,
         config.upstreams.prefect ?? "",
       );
-      if (!owned.ok) {
-        for (const d of decisions) audit(c, caller, { ...owned, operation: decidedOperation(d)! });
-        c.set("refused", true);
-        c.get("log").info("prefect.refused", { refusals: [owned.code] });
-        throw toError(owned);
+      if (!owners.ok) throw toError(owners);
+      // Each element of a batch on its own ids; one refused refuses the batch, one error per element.
+      const owned: Decision[] = decisions.map((d, i) => {
+        const v = checkOwners(plans[i]!.checks, owners.value, isolatedTenantId);
+        return v.ok || !d.ok ? d : { ...v, operation: d.value };
+      });
+      const notOwned = owned.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
+      if (notOwned.length > 0) {
+        for (const d of owned) audit(c, caller, d.ok ? { ...notOwned[0]!, operation: d.value } : d);
+        return refuseRequest(c, transport.kind === "single", owned, notOwned, media);
       }
     }
     for (const d of decisions) audit(c, caller, d);
@@ -231,9 +235,11 @@ function refuseRequest(c: AppContext, single: boolean, decisions: Decision[], re
  */
 const owners = new LruCache<string>(PREFECT_OWNER_CACHE_MAX_ENTRIES);
 
-/** Every id is found in the caller's tenant: what the cache does not know is asked in ONE query. */
-async function checkIds(upstream: UpstreamClient, checks: IdCheck[], tenantId: string, base: string): Promise<Verdict> {
-  if (checks.length === 0) return allow();
+/**
+ * The tenants of the ids the requests name: what the cache does not know is asked in ONE query (through the same
+ * upstream); ids are remembered briefly, version groups never (new flows can join one).
+ */
+async function readOwners(upstream: UpstreamClient, checks: IdCheck[], base: string): Promise<Verdict<Map<string, Set<string>>>> {
   const known = new Map<string, Set<string>>();
   const unknown: IdCheck[] = [];
   for (const check of checks) {
@@ -241,28 +247,27 @@ async function checkIds(upstream: UpstreamClient, checks: IdCheck[], tenantId: s
     if (t !== undefined) known.set(ownerKey(check), new Set([t]));
     else unknown.push(check);
   }
-  if (unknown.length > 0) {
-    const res = await upstream.send({
-      path: "",
-      method: "POST",
-      headers: new Headers({ "content-type": "application/json", accept: "application/json" }),
-      body: JSON.stringify({ query: ownersQuery(unknown) }),
-    });
-    let answer: unknown = null;
-    try {
-      answer = await res.json();
-    } catch {
-      // not JSON: refused below
-    }
-    const read = ownersFromAnswer(unknown, answer);
-    if (!read.ok) return read;
-    for (const [key, tenants] of read.value) {
-      known.set(key, tenants);
-      const [only] = tenants;
-      if (tenants.size === 1 && !key.includes(".version_group_id=")) owners.set(`${base}\u0000${key}`, only!, PREFECT_OWNER_CACHE_TTL_MS);
-    }
+  if (unknown.length === 0) return allow(known);
+  const res = await upstream.send({
+    path: "",
+    method: "POST",
+    headers: new Headers({ "content-type": "application/json", accept: "application/json" }),
+    body: JSON.stringify({ query: ownersQuery(unknown) }),
+  });
+  let answer: unknown = null;
+  try {
+    answer = await res.json();
+  } catch {
+    // not JSON: refused below
   }
-  return checkOwners(checks, known, tenantId);
+  const read = ownersFromAnswer(unknown, answer);
+  if (!read.ok) return read;
+  for (const [key, tenants] of read.value) {
+    known.set(key, tenants);
+    const [only] = tenants;
+    if (tenants.size === 1 && !key.includes(".version_group_id=")) owners.set(`${base}\u0000${key}`, only!, PREFECT_OWNER_CACHE_TTL_MS);
+  }
+  return allow(known);
 }
 
 /** The upstream's request, built from the plans only: POST JSON (a batch as an array), or GET with its parameters. */

@@ -160,6 +160,7 @@ describe("Prefect tenants on one server (multi-tenant mode: TENANT_ID unset)", (
       ["{ flow { ... on flow_run { id } } }", "a fragment on flow_run"],
       ['{ flow_run(where: {agent: {name: {_eq: "globex-agent"}}}) { id } }', "flow_run.agent"],
       ["query($w: flow_run_bool_exp) { flow_run(where: {_or: [$w]}) { id } }", "flow_run.agent"],
+      ["{ flow_run(order_by: {agent: {name: asc}}) { id } }", "flow_run.agent"],
     ] as const) {
       const r = await ask("acme", { query, variables: { w: { agent: { name: { _eq: "globex-agent" } } } } });
       expect(r.status, query).toBe(200); // a 1.x-style client (application/json) reads refusals from a 200
@@ -265,6 +266,18 @@ describe("Prefect writes checked against their target's tenant", () => {
     expect(standIn.rows.flow_run!.find((r) => r.id === a(4))!.state).toBe("Running");
     expect(standIn.rows.log!.filter((l) => l.tenant_id === B)).toHaveLength(1);
     expect(standIn.received.every((r) => r.query.startsWith("{") && r.query.includes("tenant_id"))).toBe(true);
+  });
+
+  it("refuses a batch whole when one element names the other tenant's id, one error per element", async () => {
+    const r = await ask("acme", [
+      { query: `mutation { cancel_flow_run(input: {flow_run_id: "${a(4)}"}) { state } }` },
+      { query: `mutation { delete_flow(input: {flow_id: "${b(3)}"}) { success } }` },
+    ]);
+    expect(r.status).toBe(200);
+    expect(r.body.map((e) => e.errors?.[0]?.extensions?.code)).toEqual(["BATCH_REFUSED", "FORBIDDEN"]);
+    expect(r.body[1]!.errors![0]!.message).toContain(`no flow ${b(3)} in your tenant`);
+    expect(standIn.rows.flow_run!.find((x) => x.id === a(4))!.state).toBe("Running");
+    expect(standIn.rows.flow!.filter((f) => f.tenant_id === B)).toHaveLength(1);
   });
 
   it("lets the caller's own writes through, with one pre-read per request, cached by id", async () => {
