@@ -64,6 +64,16 @@ describe("Prefect GraphQL guard through the Worker", () => {
     expect(await recorded(tag)).toEqual([]);
   });
 
+  it("refuses every bypass attempt in multi-tenant mode too (TENANT_ID unset), the upstream seeing none", async () => {
+    const { key } = await createTestKey({ subject: "ui-user", scopes: UI_SCOPES });
+    const { tag, env } = prefectEnv({ TENANT_ID: undefined });
+    for (const b of BYPASSES) {
+      const res = await send(b, key, env);
+      expect(res.status, b.name).toBe(b.status);
+    }
+    expect(await recorded(tag)).toEqual([]);
+  });
+
   it("names the refused fields, by real name, in GraphQL's error shape", async () => {
     const { key } = await createTestKey({ subject: "ui-user", scopes: UI_SCOPES });
     const { env } = prefectEnv();

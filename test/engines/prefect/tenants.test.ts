@@ -210,6 +210,17 @@ describe("Prefect tenants on one server (multi-tenant mode: TENANT_ID unset)", (
       ),
     );
     onlyAcme(okData(await ask("acme", { ...ops.find((o) => o.operationName === "FlowRun")!, variables: { id: a(4) } })));
+    // And globex, on the same server, sees its own.
+    const theirs = okData(
+      await ask(
+        "globex",
+        ops.find((o) => o.operationName === "Projects"),
+      ),
+    );
+    expect(idsIn(theirs)).toEqual([b(1), B]);
+    expect(okData(await ask("globex", { ...ops.find((o) => o.operationName === "FlowRun")!, variables: { id: a(4) } }))).toEqual({
+      flow_run_by_pk: null,
+    });
   });
 });
 
