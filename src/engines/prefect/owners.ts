@@ -69,7 +69,8 @@ export function ownersFromAnswer(checks: readonly IdCheck[], answer: unknown): V
     const tenantColumn = TENANT_TABLES[g.table]!.tenantColumn;
     for (const row of rows) {
       if (!isObj(row) || typeof row[g.column] !== "string" || typeof row[tenantColumn] !== "string") continue;
-      const key = `${g.table}.${g.column}=${(row[g.column] as string).toLowerCase()}`;
+      const value = row[g.column] as string;
+      const key = `${g.table}.${g.column}=${g.column === "id" ? value.toLowerCase() : value}`;
       let tenants = out.get(key);
       if (!tenants) out.set(key, (tenants = new Set()));
       tenants.add((row[tenantColumn] as string).toLowerCase());

@@ -408,7 +408,8 @@ export function bindForward(c: CompiledForward, variables: Record<string, unknow
           checks.push({
             table: named.table,
             column: named.column,
-            value: (v as string).toLowerCase(),
+            // A uuid is one value in any case; a version group is a string Postgres compares exactly.
+            value: named.column === "id" ? (v as string).toLowerCase() : (v as string),
             where: `${site.key} ${named.path.join(".")}`,
           });
         }

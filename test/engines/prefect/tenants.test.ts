@@ -243,6 +243,11 @@ describe("Prefect writes checked against their target's tenant", () => {
       ],
       ["create_flow_run", { query: `mutation { create_flow_run(input: {flow_id: "${b(3)}"}) { id } }` }],
       ["create_flow_run by version group", { query: 'mutation { create_flow_run(input: {version_group_id: "vg-globex"}) { id } }' }],
+      // Version groups are strings Postgres compares exactly: acme's "vg-acme" does not vouch for globex's "VG-ACME".
+      [
+        "create_flow_run by a version group in another case",
+        { query: 'mutation { create_flow_run(input: {version_group_id: "VG-ACME"}) { id } }' },
+      ],
       [
         "set_flow_run_states, one of two",
         {
@@ -270,9 +275,18 @@ describe("Prefect writes checked against their target's tenant", () => {
         },
       ],
     ];
+    standIn.rows.flow!.push({
+      id: b(30),
+      tenant_id: B,
+      project_id: b(1),
+      version_group_id: "VG-ACME",
+      name: "globex-upper",
+      archived: false,
+    });
     for (const [what, json] of attempts) refusedHere(await ask("acme", json), what);
     // Nothing of globex's changed, and only pre-reads reached the server.
-    expect(standIn.rows.flow!.filter((f) => f.tenant_id === B)).toHaveLength(1);
+    expect(standIn.rows.flow!.filter((f) => f.tenant_id === B)).toHaveLength(2);
+    expect(standIn.rows.flow_run!.filter((r) => r.tenant_id === B)).toHaveLength(1);
     expect(standIn.rows.flow_run!.find((r) => r.id === b(4))!.state).toBe("Running");
     expect(standIn.rows.flow_run!.find((r) => r.id === a(4))!.state).toBe("Running");
     expect(standIn.rows.log!.filter((l) => l.tenant_id === B)).toHaveLength(1);
