@@ -401,16 +401,17 @@ export function bindForward(c: CompiledForward, variables: Record<string, unknow
     for (const f of c.filters) checkFilter(valueFromASTUntyped(f.node, effective), f.table, `${f.table}(where)`);
     for (const site of c.idSites) {
       const value = site.given ? valueFromASTUntyped(site.given, effective) : undefined;
-      for (const named of APOLLO_FIELDS[site.key]!.ids) {
+      const entry = APOLLO_FIELDS[site.key]!;
+      for (const named of entry.ids) {
+        const at = [entry.argument, ...named.path].join(".");
         for (const v of valuesAt(value, named.path)) {
-          if (typeof v !== "string" || (named.column === "id" && !UUID_PATTERN.test(v)))
-            unsafe(`${site.key}: ${named.path.join(".")} must be a UUID`);
+          if (typeof v !== "string" || (named.column === "id" && !UUID_PATTERN.test(v))) unsafe(`${site.key}: ${at} must be a UUID`);
           checks.push({
             table: named.table,
             column: named.column,
             // A uuid is one value in any case; a version group is a string Postgres compares exactly.
             value: named.column === "id" ? (v as string).toLowerCase() : (v as string),
-            where: `${site.key} ${named.path.join(".")}`,
+            where: `${site.key} ${at}`,
           });
         }
       }

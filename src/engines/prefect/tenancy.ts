@@ -139,8 +139,9 @@ export const APOLLO_FIELDS: Readonly<Record<string, ApolloField>> = {
   "query/reference_data": input([], { argument: "" }),
   "query/api": input([], { argument: "" }),
   // runs.graphql (api/runs.py): a task run's children and state.
-  "query/mapped_children": { ids: [id("task_run_id", "task_run")], argument: "task_run_id" },
-  "query/get_task_run_info": { ids: [id("task_run_id", "task_run")], argument: "task_run_id" },
+  // The argument is the id itself (path []), not an input object.
+  "query/mapped_children": { ids: [{ path: [], table: "task_run", column: "id" }], argument: "task_run_id" },
+  "query/get_task_run_info": { ids: [{ path: [], table: "task_run", column: "id" }], argument: "task_run_id" },
   // schema.graphql: schedules and cloud hooks (api/flows.py, api/cloud_hooks.py).
   "mutation/set_schedule_active": input([id("flow_id", "flow")]),
   "mutation/set_schedule_inactive": input([id("flow_id", "flow")]),

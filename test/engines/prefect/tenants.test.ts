@@ -267,6 +267,11 @@ describe("Prefect writes checked against their target's tenant", () => {
         "an input in a variable's default",
         { query: `mutation($i: delete_flow_input! = {flow_id: "${b(3)}"}) { delete_flow(input: $i) { success } }` },
       ],
+      ["mapped_children of another tenant's task run", { query: `{ mapped_children(task_run_id: "${b(6)}") { state_counts } }` }],
+      [
+        "get_task_run_info by variable",
+        { query: "query($t: UUID!) { get_task_run_info(task_run_id: $t) { id state } }", variables: { t: b(6) } },
+      ],
       ["an id that does not exist", { query: `mutation { delete_flow(input: {flow_id: "${a(99)}"}) { success } }` }],
       [
         "aliased, beside an allowed one",
