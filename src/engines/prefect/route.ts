@@ -175,7 +175,10 @@ export function prefectRoutes(): Hono<AppEnv> {
         plans.flatMap((p) => p.checks),
         config.upstreams.prefect ?? "",
       );
-      if (!owners.ok) throw toError(owners);
+      if (!owners.ok) {
+        for (const d of decisions) audit(c, caller, d.ok ? { ...owners, operation: d.value } : d);
+        throw toError(owners);
+      }
       // Each element of a batch on its own ids; one refused refuses the batch, one error per element.
       const owned: Decision[] = decisions.map((d, i) => {
         const v = checkOwners(plans[i]!.checks, owners.value, isolatedTenantId);
