@@ -1,14 +1,16 @@
 /**
  * Per-call CPU of the gateway's two heaviest pure paths, timed call by call in Node (the same V8 as workerd, with
  * a clock fine enough to give percentiles; workerd's clock stands still during a request by design):
- * - the GraphQL guard on a 20 KB document: read the body, parse, decide (uncached: every call parses);
+ * - the GraphQL guard on a 20 KB document: read the body, parse, decide (uncached: every call parses), and in
+ *   multi-tenant mode with the parse cached (the decision plus the tenant rewrite, src/engines/prefect/decide.ts);
  * - the Conductor listing rewrite of 1,000 definitions (about 1 MB): parsed, stripped, label-filtered, serialized;
  * - the GraphQL analysis of the worst documents we can build (bench/graphqlShapes.ts: fragment fan-out, nesting,
  *   aliases, directives, tokens, strings, variables, operations), uncached: the slowest of them (by median) is reported.
  * Run by `npm run bench` (results in bench/results/latest.json under `pure`), or alone: `npx tsx bench/pure.ts`.
  */
 import { DEFAULT_GRAPHQL_LIMITS } from "../src/constants.ts";
-import { analyzeRequest, authorizeOperation, decideRequest } from "../src/engines/prefect/policy.ts";
+import { decidePrefectRequest, firstRefusal } from "../src/engines/prefect/decide.ts";
+import { analyzeDocument, analyzeRequest, authorizeOperation } from "../src/engines/prefect/policy.ts";
 import { readTransport } from "../src/engines/prefect/transport.ts";
 import { graphqlShapes } from "./graphqlShapes.ts";
 import { stripWorkflowDef } from "../src/engines/conductor/workflowDefs.ts";
@@ -47,11 +49,14 @@ async function time(name: string, calls: number, once: () => unknown | Promise<u
 
 export async function measurePure(graphqlBody: string, listing: string): Promise<PureFigures[]> {
   const scopes = ["query/*"] as ScopePattern[];
+  // The route's one decision function (src/engines/prefect/decide.ts): read, parse, decide, plan the forward.
   const guard = () => {
-    const t = readTransport("POST", "application/json", graphqlBody, new URLSearchParams(), DEFAULT_GRAPHQL_LIMITS);
-    if (!t.ok || t.value.kind !== "single") throw new Error("bench document refused");
-    const d = decideRequest(t.value.request, scopes, DEFAULT_GRAPHQL_LIMITS, "POST");
-    if (!d.ok) throw new Error("bench document refused");
+    const d = decidePrefectRequest(
+      { method: "POST", contentType: "application/json", body: graphqlBody, params: new URLSearchParams() },
+      { scopes, isolatedTenantId: null },
+      DEFAULT_GRAPHQL_LIMITS,
+    );
+    if (firstRefusal(d)) throw new Error("bench document refused");
   };
   // The usual case: UIs resend the same documents, so the route finds the analysis cached by document text and
   // only reads the body and decides (src/engines/prefect/route.ts).
@@ -65,6 +70,19 @@ export async function measurePure(graphqlBody: string, listing: string): Promise
     if (!t.ok || t.value.kind !== "single") throw new Error("bench document refused");
     const op = cached.get(t.value.request.query);
     if (!op || !authorizeOperation(op, scopes, "POST").ok) throw new Error("bench document refused");
+  };
+  // Multi-tenant mode (TENANT_ID unset), the document's parse cached as the route caches it: the decision plus the
+  // tenant rewrite (compiled once per document and tenant) and the upstream body's variables, per request.
+  const parsedOnce = analyzeDocument(first.value.request, DEFAULT_GRAPHQL_LIMITS);
+  const guardTenant = () => {
+    const d = decidePrefectRequest(
+      { method: "POST", contentType: "application/json", body: graphqlBody, params: new URLSearchParams() },
+      { scopes, isolatedTenantId: "137fe27e-578f-5a00-aa0f-04b8eeec7f83" },
+      DEFAULT_GRAPHQL_LIMITS,
+      () => parsedOnce,
+    );
+    if (firstRefusal(d) || !d.ok || !d.value.forward) throw new Error("bench document refused");
+    return d.value.forward[0]!.queryJson.length + JSON.stringify(d.value.forward[0]!.variables).length;
   };
   const bytes = new TextEncoder().encode(listing);
   const caller = { kind: "api_key" as const, subject: "u", roles: [], groups: ["OPS"], scopes: [] as ScopePattern[] };
@@ -88,6 +106,7 @@ export async function measurePure(graphqlBody: string, listing: string): Promise
   return [
     await time("graphql-20kb guard (uncached: parse)", 2_000, guard),
     await time("graphql-20kb guard (cached analysis)", 2_000, guardCached),
+    await time("graphql-20kb guard, multi-tenant rewrite (cached parse)", 2_000, guardTenant),
     await time("conductor 1 MB listing rewrite", 200, rewrite),
     ...(worst ? [worst] : []),
   ];

@@ -133,6 +133,15 @@ export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
  */
 export const PREFECT_TENANT_NAMESPACE = "a805008c-5ac9-4a2c-833b-280f1c2532ae";
 
+/**
+ * How long the Prefect route trusts an id's tenant read back from the upstream (src/engines/prefect/owners.ts):
+ * a row's tenant never changes once written, so this only bounds how long a deleted id is still known; short, so
+ * an agent's burst of state updates for one run costs one pre-read, not one each.
+ */
+export const PREFECT_OWNER_CACHE_TTL_MS = 30_000;
+/** Ids whose tenant each isolate remembers (about 100 bytes each). */
+export const PREFECT_OWNER_CACHE_MAX_ENTRIES = 10_000;
+
 /** A UUID in its canonical 8-4-4-4-12 hex form (any version; the Prefect client accepts any). */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

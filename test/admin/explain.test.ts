@@ -3,6 +3,9 @@ import { inject } from "vitest";
 import { describe, expect, it } from "vitest";
 import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag, type CallOptions } from "../helpers";
 import { conductorStack } from "../engines/conductor/harness";
+import { parse, print } from "graphql";
+import { PREFECT_TENANT_NAMESPACE } from "../../src/constants";
+import { uuidV5 } from "../../src/engines/prefect/tenant";
 
 interface Explanation {
   decision: "allowed" | "refused";
@@ -66,7 +69,13 @@ describe("POST /admin/explain", () => {
       env,
     );
     expect(answer).toMatchObject({ decision: "allowed", status: null, reason: { code: "FORWARDED" } });
-    expect(answer.upstream).toMatchObject({ method: "POST", url: stubUrl(`/rec/${tag}/graphql`), body: '{"query":"{ flow { id } }"}' });
+    expect(answer.upstream).toMatchObject({ method: "POST", url: stubUrl(`/rec/${tag}/graphql`) });
+    // The gateway's own serialization, limited to the key's Prefect tenant (multi-tenant mode).
+    const acme = await uuidV5(PREFECT_TENANT_NAMESPACE, "acme");
+    expect(JSON.parse(answer.upstream!.body!)).toEqual({
+      query: print(parse(`{ flow(where: {tenant_id: {_eq: "${acme}"}}) { id } }`)),
+      variables: {},
+    });
     expect(answer.upstream!.headerNames).not.toContain("x-tenant-id");
     expect(await recorded(tag)).toEqual([]);
   });

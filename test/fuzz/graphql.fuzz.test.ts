@@ -8,14 +8,11 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_GRAPHQL_LIMITS } from "../../src/constants";
 import { Kind, Lexer, Source, TokenKind } from "graphql";
 import { answeredLocally, decideOperation } from "../../src/engines/prefect/cli";
-import {
-  analyzeRequest,
-  decideRequest,
-  measureOperation,
-  nestsDeeperThan,
-  parseDocument,
-  selectOperation,
-} from "../../src/engines/prefect/policy";
+import { decideAsRoute } from "../engines/prefect/seen";
+import { a, b, prefectStandIn, twoTenants } from "../engines/prefect/standin";
+import { decidePrefectRequest } from "../../src/engines/prefect/decide";
+import { reshapeByPk } from "../../src/engines/prefect/rewrite";
+import { analyzeRequest, measureOperation, nestsDeeperThan, parseDocument, selectOperation } from "../../src/engines/prefect/policy";
 
 const SEED = Number((globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.FC_SEED ?? 20261122);
 const FIELDS = [
@@ -105,7 +102,7 @@ describe("GraphQL guard properties", () => {
   it("forwards a request only if every root field of the executed operation is in scope", () => {
     fc.assert(
       fc.property(documentArb, scopesArb, (g, scopes) => {
-        const d = decideRequest(
+        const d = decideAsRoute(
           { query: g.document, operationName: g.operationName, persistedQueryHash: null },
           scopes,
           DEFAULT_GRAPHQL_LIMITS,
@@ -122,7 +119,7 @@ describe("GraphQL guard properties", () => {
   it("never throws, whatever the text", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), fc.option(fc.string({ maxLength: 20 })), (text, op) => {
-        const d = decideRequest({ query: text, operationName: op, persistedQueryHash: null }, ["query/*"], DEFAULT_GRAPHQL_LIMITS, "POST");
+        const d = decideAsRoute({ query: text, operationName: op, persistedQueryHash: null }, ["query/*"], DEFAULT_GRAPHQL_LIMITS, "POST");
         expect(typeof d.ok).toBe("boolean");
       }),
       { seed: SEED, numRuns: 1000 },
@@ -153,7 +150,7 @@ describe("GraphQL guard properties", () => {
     );
     fc.assert(
       fc.property(fc.array(tokens, { maxLength: 60 }), (parts) => {
-        const d = decideRequest(
+        const d = decideAsRoute(
           { query: parts.join(" "), operationName: null, persistedQueryHash: null },
           ["query/*"],
           DEFAULT_GRAPHQL_LIMITS,
@@ -349,6 +346,84 @@ describe("GraphQL guard properties", () => {
         },
       ),
       { seed: SEED, numRuns: 1000 },
+    );
+  });
+});
+
+describe("Prefect tenant rewrite properties (multi-tenant mode)", () => {
+  // Two tenants' rows in an executing stand-in of Prefect Server (test/engines/prefect/standin.ts), which filters
+  // nothing by tenant: whatever the document, the rewritten one must validate there and answer only acme's rows.
+  const A = "aaaa0000-0000-4000-8000-00000000000a";
+  const B = "bbbb0000-0000-4000-8000-00000000000b";
+  const evil = (table: string) =>
+    `{_or: [{${table === "tenant" ? "id" : "tenant_id"}: {_eq: "${B}"}}, {id: {_in: ["${b(3)}", "${b(4)}"]}}]}`;
+  const inner: Record<string, string[]> = {
+    flow: ["project { id tenant_id }", 'flow_runs(where: {tenant_id: {_eq: "' + B + '"}}) { id tenant_id }', "tenant { id }"],
+    flow_run: ["flow { id tenant_id project { id } }", "task_runs { id tenant_id }", "logs_aggregate { aggregate { count } nodes { id } }"],
+    project: ["flows { id tenant_id flow_runs { id } }", "flows_aggregate { aggregate { count } }"],
+    log: [],
+    task_run: ["flow_run { id tenant_id }", "task { id tenant_id }"],
+  };
+  const root = fc.record({
+    table: fc.constantFrom("flow", "flow_run", "project", "log", "task_run"),
+    form: fc.constantFrom("list", "by_pk", "aggregate"),
+    where: fc.constantFrom("none", "literal", "variable"),
+    pk: fc.constantFrom(3, 4, 1),
+    owner: fc.constantFrom("a", "b"),
+    rel: fc.nat(3),
+    wrap: fc.constantFrom("plain", "inline", "named", "alias"),
+  });
+  it("answers only the caller's rows, through aliases, fragments, variables and _by_pk, and every document validates", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(root, { minLength: 1, maxLength: 4 }), async (roots) => {
+        const standIn = prefectStandIn(twoTenants(A, B));
+        const defs: string[] = [];
+        const frags: string[] = [];
+        const variables: Record<string, unknown> = {};
+        const sels = roots.map((r, i) => {
+          const rel = inner[r.table]![r.rel % Math.max(1, inner[r.table]!.length)] ?? "";
+          const rows = `id tenant_id ${rel}`;
+          let field: string;
+          if (r.form === "by_pk") field = `${r.table}_by_pk(id: "${(r.owner === "a" ? a : b)(r.pk)}") { ${rows} }`;
+          else {
+            let args = "";
+            if (r.where === "literal") args = `(where: ${evil(r.table)})`;
+            if (r.where === "variable") {
+              defs.push(`$w${i}: ${r.table}_bool_exp`);
+              variables[`w${i}`] = { _or: [{ tenant_id: { _eq: B } }, { id: { _eq: b(4) } }] };
+              args = `(where: $w${i})`;
+            }
+            field =
+              r.form === "list" ? `${r.table}${args} { ${rows} }` : `${r.table}_aggregate${args} { aggregate { count } nodes { ${rows} } }`;
+          }
+          const keyed = `k${i}: ${field}`;
+          if (r.wrap === "inline") return `... on Query { ${keyed} }`;
+          if (r.wrap === "named") {
+            frags.push(`fragment F${i} on Query { ${keyed} }`);
+            return `...F${i}`;
+          }
+          return keyed;
+        });
+        const query = `query${defs.length ? `(${defs.join(", ")})` : ""} { ${sels.join(" ")} } ${frags.join(" ")}`;
+        const d = decidePrefectRequest(
+          { method: "POST", contentType: "application/json", body: JSON.stringify({ query, variables }), params: new URLSearchParams() },
+          { scopes: ["query/*"], isolatedTenantId: A },
+          DEFAULT_GRAPHQL_LIMITS,
+        );
+        if (!d.ok || !d.value.forward) throw new Error(`refused: ${JSON.stringify(d)} ${query}`);
+        const plan = d.value.forward[0]!;
+        const res = await standIn.handle(
+          new Request("http://standin/graphql", { method: "POST", body: JSON.stringify({ query: plan.query, variables: plan.variables }) }),
+        );
+        const answer = (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] };
+        expect(answer.errors, `${query}\n${plan.query}`).toBeUndefined();
+        reshapeByPk(answer.data, plan.byPkKeys);
+        const text = JSON.stringify(answer.data);
+        expect(text.includes("bbbbbbbb") || text.includes(B), `${query}\n${text}`).toBe(false);
+        // Counts are acme's alone (one row of each table there).
+        for (const m of text.matchAll(/"count":(\d+)/g)) expect(Number(m[1])).toBeLessThanOrEqual(1);
+      }),
+      { seed: SEED, numRuns: 150 },
     );
   });
 });

@@ -125,6 +125,9 @@ beforeAll(async () => {
       // Break-glass: the key exchange stays on beside the provider in this stack, so both are tested together.
       SESSION_KEY_EXCHANGE: "true",
       PREFECT_GRAPHQL_URL: `${stubUrl()}/rec/${PREFECT_TAG}`,
+      // Single-tenant Prefect: this stack is about sessions and scopes, and its recording stub cannot answer the
+      // multi-tenant mode's pre-read of a mutation's ids (test/engines/prefect/tenants.test.ts proves that mode).
+      TENANT_ID: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12",
       CONDUCTOR_URL: `${stubUrl()}/conductor/${CONDUCTOR_TAG}`,
       ARGO_URL: `${stubUrl()}/argo/browser`,
       PREFECT_UI_URL: `${stubUrl()}/rec/prefect-ui`,

@@ -4,7 +4,7 @@
  * Decided on the parsed operation, never by substring. Pure.
  */
 import { Kind, type FieldNode, type FragmentDefinitionNode, type ObjectValueNode, type SelectionSetNode } from "graphql";
-import { isObj, type Json } from "../../jsonValue";
+import type { Json } from "../../jsonValue";
 import { refuse } from "../../verdict";
 import { authorizeOperation, scopeForRootField, type Decision, type Operation, type OperationAst } from "./policy";
 
@@ -156,33 +156,6 @@ function pickTenant(tenant: PrefectTenant, variables: Record<string, unknown>): 
     const where = field.arguments?.find((a) => a.name.value === "where")?.value;
     return where?.kind === Kind.OBJECT && !mayMatch(where, tenant, variables) ? [] : value;
   };
-}
-
-/**
- * The variables of each request in a body (or GET parameters), for the local answers: an object, or an object
- * encoded as a JSON string (the 1.x Python client sends `"variables": "{\"slug\": \"x\"}"`). Anything else is none.
- */
-export function requestVariables(method: string, body: string, params: URLSearchParams): Record<string, unknown>[] {
-  const asObject = (raw: unknown): Record<string, unknown> => {
-    let v = raw;
-    if (typeof v === "string") {
-      try {
-        v = JSON.parse(v);
-      } catch {
-        return {};
-      }
-    }
-    return isObj(v) ? v : {};
-  };
-  if (method === "GET") return [asObject(params.get("variables"))];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return []; // application/graphql: the body is the document, there are no variables
-  }
-  const variablesOf = (r: unknown) => asObject(isObj(r) ? r.variables : undefined);
-  return Array.isArray(parsed) ? parsed.map(variablesOf) : [variablesOf(parsed)];
 }
 
 function shape(sets: readonly SelectionSetNode[], v: Value, typename: string, fragments: Map<string, FragmentDefinitionNode>): Value {

@@ -28,6 +28,8 @@ export interface GraphQLRequest {
   operationName: string | null;
   /** The client asked for a persisted query by this hash (Apollo APQ). */
   persistedQueryHash: string | null;
+  /** The request's variables as parsed (an object; sent as a JSON string by the 1.x client); none if absent. */
+  variables?: Record<string, unknown>;
 }
 
 /** What the guard needs to know of an operation: small, and the same for every caller (so it can be cached). */
@@ -325,6 +327,22 @@ function fragmentsOf(document: DocumentNode): Map<string, FragmentDefinitionNode
  * half of a decision. Refuses what no caller may send (malformed, over a limit, ambiguous).
  */
 export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Analysis {
+  return analyzeDocument(req, limits).analysis;
+}
+
+/** A request's analysis and, when it is valid, the executed operation's AST: the document parsed once. */
+export interface Parsed {
+  analysis: Analysis;
+  ast: OperationAst | null;
+}
+
+/** `analyzeRequest`, keeping the parsed operation for what follows (local answers, the forwarded document). */
+export function analyzeDocument(req: GraphQLRequest, limits: GraphQLLimits): Parsed {
+  const analysis = analyzeParsed(req, limits);
+  return analysis.ok ? { analysis: allow(analysis.value.operation), ast: analysis.value.ast } : { analysis, ast: null };
+}
+
+function analyzeParsed(req: GraphQLRequest, limits: GraphQLLimits): Verdict<{ operation: Operation; ast: OperationAst }> {
   if (req.query.trim() === "") {
     if (req.persistedQueryHash) return refuse("persisted queries are not supported: send the query text", "PERSISTED_QUERY_NOT_SUPPORTED");
     return refuse("missing query");
@@ -359,12 +377,15 @@ export function analyzeRequest(req: GraphQLRequest, limits: GraphQLLimits): Anal
   const type = node.operation as OperationType;
   const requiredScopes = [...new Set(collected.fields.map((f) => scopeForRootField(type, f)).filter((s): s is string => s !== null))];
   return allow({
-    type,
-    name: node.name?.value ?? null,
-    rootFields: collected.fields,
-    rootFieldUses: collected.uses,
-    cost: measure.cost,
-    requiredScopes,
+    operation: {
+      type,
+      name: node.name?.value ?? null,
+      rootFields: collected.fields,
+      rootFieldUses: collected.uses,
+      cost: measure.cost,
+      requiredScopes,
+    },
+    ast: { node, fragments },
   });
 }
 
@@ -379,12 +400,6 @@ export function authorizeOperation(operation: Operation, scopes: readonly string
   const refusedFields = operation.requiredScopes.filter((s) => !hasScope(scopes, s));
   if (refusedFields.length > 0) return { ...refuse(`not allowed: ${refusedFields.join(", ")}`, "FORBIDDEN", { refusedFields }), operation };
   return allow(operation);
-}
-
-/** `analyzeRequest` then `authorizeOperation`: the whole decision for one request. */
-export function decideRequest(req: GraphQLRequest, scopes: readonly string[], limits: GraphQLLimits, method: "GET" | "POST"): Decision {
-  const analysis = analyzeRequest(req, limits);
-  return analysis.ok ? authorizeOperation(analysis.value, scopes, method) : analysis;
 }
 
 /** The executed operation's AST, for a request already analysed as valid. */

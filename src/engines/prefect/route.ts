@@ -1,7 +1,8 @@
 /**
  * `/prefect/graphql` -> PREFECT_GRAPHQL_URL: every GraphQL operation decided on its parsed document before the
- * upstream sees anything; allowed requests forwarded byte for byte; mutations audited; the CLI's `auth_info` /
- * `tenant` answered here.
+ * upstream sees anything (./decide.ts, the one decision function); in multi-tenant mode every read limited to the
+ * caller's Prefect tenant and every id a write names checked against it (one pre-read); only the gateway's own
+ * serialization of what it decided is forwarded; mutations audited; the CLI's `auth_info` / `tenant` answered here.
  */
 import { PREFECT_FORWARDED_HEADERS } from "./config";
 import { Hono } from "hono";
@@ -16,44 +17,53 @@ import { chargeRateLimit } from "../../ratelimit/enforce";
 import { serveUi } from "../../proxy/ui";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { LruCache } from "../../cache/lru";
-import { ANALYSIS_CACHE_MAX_CHARS, ANALYSIS_CACHE_TTL_MS } from "../../constants";
-import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "../../graphqlHttp";
-import { answeredLocally, decideOperation, localAnswer, requestVariables } from "./cli";
-import { requestServices } from "../../services";
-import { refuse, type Refused } from "../../verdict";
 import {
-  analyzeRequest,
+  ANALYSIS_CACHE_MAX_CHARS,
+  ANALYSIS_CACHE_TTL_MS,
+  PREFECT_OWNER_CACHE_MAX_ENTRIES,
+  PREFECT_OWNER_CACHE_TTL_MS,
+} from "../../constants";
+import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia, type GraphQLMedia } from "../../graphqlHttp";
+import { localAnswer } from "./cli";
+import { requestServices, type UpstreamClient } from "../../services";
+import { allow, refuse, type Refused, type Verdict } from "../../verdict";
+import { decidePrefectRequest } from "./decide";
+import { checkOwners, ownerKey, ownersFromAnswer, ownersQuery } from "./owners";
+import {
+  analyzeDocument,
   decidedOperation,
-  operationAst,
   refusedFieldsOf,
-  type Analysis,
   type Decision,
   type GraphQLLimits,
   type GraphQLRequest,
+  type Parsed,
 } from "./policy";
+import { reshapeByPk, type ForwardPlan, type IdCheck } from "./rewrite";
 import { namesAnotherTenant, prefectTenantOf } from "./tenant";
-import { mediaType, readTransport } from "./transport";
+import { mediaType } from "./transport";
 
 /**
- * Analyses of documents already seen, by operation name and text (bounded in count and in characters held).
- * UIs send the same few documents over and over with new variables, so most requests skip parsing; the decision
- * itself (scopes) is made every time. Limits are part of the key so a configuration change is never bypassed.
+ * Parsed documents already seen, by operation name and text (bounded in count and in characters held): their
+ * analysis and executed operation. UIs send the same few documents over and over with new variables, so most
+ * requests skip parsing; the decision itself (scopes, tenant) is made every time. Limits are part of the key so a
+ * configuration change is never bypassed.
  */
-const analysisCaches = new Map<number, LruCache<Analysis>>();
+const parseCaches = new Map<number, LruCache<Parsed>>();
 
-function analyze(req: GraphQLRequest, limits: GraphQLLimits, cacheEntries: number): Analysis {
-  if (cacheEntries === 0 || req.query === "" || req.query.length > limits.maxDocumentBytes) return analyzeRequest(req, limits);
-  let analyses = analysisCaches.get(cacheEntries);
-  if (!analyses) {
-    analyses = new LruCache<Analysis>(cacheEntries, Date.now, ANALYSIS_CACHE_MAX_CHARS, (key) => key.length);
-    analysisCaches.set(cacheEntries, analyses);
+function parseCached(req: GraphQLRequest, limits: GraphQLLimits, cacheEntries: number): Parsed {
+  if (cacheEntries === 0 || req.query === "" || req.query.length > limits.maxDocumentBytes) return analyzeDocument(req, limits);
+  let parsed = parseCaches.get(cacheEntries);
+  if (!parsed) {
+    // Weighed by the key's characters: the document's text, of which the AST is a bounded multiple.
+    parsed = new LruCache<Parsed>(cacheEntries, Date.now, ANALYSIS_CACHE_MAX_CHARS, (key) => key.length);
+    parseCaches.set(cacheEntries, parsed);
   }
   const key = `${limits.maxTokens},${limits.maxDepth},${limits.maxAliases},${limits.maxDirectives},${limits.maxCost}\u0000${req.operationName ?? ""}\u0000${req.query}`;
-  const cached = analyses.get(key);
+  const cached = parsed.get(key);
   if (cached) return cached;
-  const analysis = analyzeRequest(req, limits);
-  analyses.set(key, analysis, ANALYSIS_CACHE_TTL_MS);
-  return analysis;
+  const fresh = analyzeDocument(req, limits);
+  parsed.set(key, fresh, ANALYSIS_CACHE_TTL_MS);
+  return fresh;
 }
 
 /** The parameters of a request whose URL is not read (a JSON POST): none. Never written to. */
@@ -122,63 +132,68 @@ export function prefectRoutes(): Hono<AppEnv> {
     // its URL is not parsed.
     const params = method === "POST" && mediaType(contentType) === "application/json" ? NO_PARAMS : new URL(c.req.url).searchParams;
     const bytes = method === "POST" ? await readBodyLimited(c.req.raw, config.maxBodyBytes) : new Uint8Array();
-    const read = readTransport(method, contentType, method === "POST" ? utf8(bytes) : "", params, config.graphqlLimits);
-    if (!read.ok) throw toError(read);
-    const transport = read.value;
-    const requests = transport.kind === "single" ? [transport.request] : transport.requests;
-    const httpMethod = method === "GET" ? "GET" : "POST";
 
-    const analyses: Analysis[] = [];
-    for (const r of requests) {
-      // Awaited only when there is a hash to check: most requests carry none.
-      const hashRefusal = r.persistedQueryHash ? await checkPersistedHash(r) : null;
-      analyses.push(hashRefusal ?? analyze(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries));
+    // Step 1, the decision: transport, parse, scopes, the tenant's rewrite (./decide.ts, pure).
+    const isolatedTenantId = config.prefectTenant.id === undefined ? tenant.id : null;
+    const decided = decidePrefectRequest(
+      { method, contentType, body: method === "POST" ? utf8(bytes) : "", params },
+      { scopes: caller.scopes, isolatedTenantId },
+      config.graphqlLimits,
+      (r) => parseCached(r, config.graphqlLimits, config.graphqlAnalysisCacheEntries),
+    );
+    if (!decided.ok) throw toError(decided);
+    const { transport, requests, asts, local } = decided.value;
+    const decisions = [...decided.value.decisions];
+    // Step 2, persisted queries: a hash sent with its text must be the text's hash (awaited only when sent).
+    for (let i = 0; i < requests.length; i++) {
+      const hashRefusal = requests[i]!.persistedQueryHash ? await checkPersistedHash(requests[i]!) : null;
+      if (hashRefusal) decisions[i] = hashRefusal;
     }
-    // Answered here only if the WHOLE request is the CLI's identity questions; mixed with forwarded fields, they
-    // are refused (cli.ts decideOperation), so they never reach the upstream nor vouch for what does.
-    const local = answeredLocally(analyses.flatMap((a) => (a.ok ? [a.value] : [])));
-    const decisions: Decision[] = analyses.map((a) => (a.ok ? decideOperation(a.value, caller.scopes, httpMethod, local) : a));
-    for (const d of decisions) audit(c, caller, d);
-    // Every root field the operations execute, aliases apart, at its weight (src/ratelimit/cost.ts).
+    // Step 3, the rate limit: every root field the operations execute, charged at its weight.
     await chargeRateLimit(c, "prefect", prefectRequestCost(requests, decisions.map(decidedOperation), config), caller);
 
+    // Step 4, refusals (mutations audited): a batch is refused whole, one error per element, never shortened.
     const refused = decisions.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
     if (refused.length > 0) {
-      c.get("log").info("prefect.refused", { refusals: refused.map((d) => d.code) });
-      c.set("refused", true);
-      if (transport.kind === "single") throw toError(refused[0]!);
-      // A batch is refused whole, with one error per element: never silently shortened.
-      const requestId = c.get("requestId");
-      const body = decisions.map((d) =>
-        d.ok
-          ? graphqlErrorBody(new GatewayError("BATCH_REFUSED", "not executed: another operation in this batch was refused"), requestId)
-          : graphqlErrorBody(toError(d), requestId),
-      );
-      return graphqlResponse(body, graphqlStatus(statusOf(refused[0]!.code), media), media);
+      for (const d of decisions) audit(c, caller, d);
+      return refuseRequest(c, transport.kind === "single", decisions, refused, media);
     }
 
-    // The CLI's identity questions are answered here and never reach the upstream.
+    // Step 5, the CLI's identity questions: answered here, never reaching the upstream.
     if (local) {
-      const variables = requestVariables(method, utf8(bytes), params);
-      const answers = requests.map((r, i) => {
-        const ast = operationAst(r, config.graphqlLimits);
-        if (!ast) throw new GatewayError("BAD_REQUEST", "invalid GraphQL");
-        return { data: localAnswer(ast, tenant, caller.subject, variables[i]) };
-      });
+      const answers = requests.map((r, i) => ({ data: localAnswer(asts[i]!, tenant, caller.subject, r.variables ?? {}) }));
       return graphqlResponse(transport.kind === "single" ? answers[0] : answers, 200, media);
     }
 
-    // The client carries the principal's headers (none for anonymous public access: there is no principal).
+    // Step 6, the writes' ids: every id the operations name is found in the caller's tenant (one pre-read).
+    const plans = decided.value.forward;
+    if (!plans) throw new GatewayError("BAD_REQUEST", "nothing to forward");
     const upstream = c.get("services").upstream("prefect");
-    const path = method === "GET" ? `?${rebuildGetQuery(params)}` : "";
-    // The client's headers as they are (forward() copies only the engine's allow-list); a copy only in the case
-    // a POST names no content type, which readTransport refuses today (415) before this point.
-    let headers = c.req.raw.headers;
-    if (method === "POST" && contentType === null) {
-      headers = new Headers(headers);
-      headers.set("content-type", "application/json");
+    if (isolatedTenantId !== null) {
+      const owners = await readOwners(
+        upstream,
+        plans.flatMap((p) => p.checks),
+        config.upstreams.prefect ?? "",
+      );
+      if (!owners.ok) {
+        for (const d of decisions) audit(c, caller, d.ok ? { ...owners, operation: d.value } : d);
+        throw toError(owners);
+      }
+      // Each element of a batch on its own ids; one refused refuses the batch, one error per element.
+      const owned: Decision[] = decisions.map((d, i) => {
+        const v = checkOwners(plans[i]!.checks, owners.value, isolatedTenantId);
+        return v.ok || !d.ok ? d : { ...v, operation: d.value };
+      });
+      const notOwned = owned.filter((d): d is Extract<Decision, { ok: false }> => !d.ok);
+      if (notOwned.length > 0) {
+        for (const d of owned) audit(c, caller, d.ok ? { ...notOwned[0]!, operation: d.value } : d);
+        return refuseRequest(c, transport.kind === "single", owned, notOwned, media);
+      }
     }
-    return upstream.send({ path, method, headers, body: method === "POST" ? bytes : undefined });
+    for (const d of decisions) audit(c, caller, d);
+
+    // Step 7, forward the gateway's own serialization of what it decided, and give `_by_pk` answers their shape.
+    return forwardPlans(upstream, method, transport.kind === "single", plans, c.req.raw.headers);
   });
   // The Prefect UI's pages and files (PREFECT_UI_URL), on the gateway's origin.
   // Its refusals are not GraphQL answers: the envelope, like any other page.
@@ -203,12 +218,100 @@ export function prefectRoutes(): Hono<AppEnv> {
   return prefect;
 }
 
-/** GET parameters rebuilt from parsed values: only what a GraphQL server reads. */
-function rebuildGetQuery(params: URLSearchParams): string {
-  const out = new URLSearchParams();
-  for (const name of ["query", "operationName", "variables", "extensions"]) {
-    const v = params.get(name);
-    if (v !== null) out.set(name, v);
+/** A refusal as GraphQL's answer: the single request's error, or one error per element of a batch. */
+function refuseRequest(c: AppContext, single: boolean, decisions: Decision[], refused: Refused[], media: GraphQLMedia): Response {
+  c.get("log").info("prefect.refused", { refusals: refused.map((d) => d.code) });
+  c.set("refused", true);
+  if (single) throw toError(refused[0]!);
+  const requestId = c.get("requestId");
+  const body = decisions.map((d) =>
+    d.ok
+      ? graphqlErrorBody(new GatewayError("BATCH_REFUSED", "not executed: another operation in this batch was refused"), requestId)
+      : graphqlErrorBody(toError(d), requestId),
+  );
+  return graphqlResponse(body, graphqlStatus(statusOf(refused[0]!.code), media), media);
+}
+
+/**
+ * Ids' tenants read back from the upstream, by upstream and id (never version groups, which new flows can join):
+ * a row's tenant never changes, so an entry is only ever stale for a deleted row.
+ */
+const owners = new LruCache<string>(PREFECT_OWNER_CACHE_MAX_ENTRIES);
+
+/**
+ * The tenants of the ids the requests name: what the cache does not know is asked in ONE query (through the same
+ * upstream); ids are remembered briefly, version groups never (new flows can join one).
+ */
+async function readOwners(upstream: UpstreamClient, checks: IdCheck[], base: string): Promise<Verdict<Map<string, Set<string>>>> {
+  const known = new Map<string, Set<string>>();
+  const unknown: IdCheck[] = [];
+  for (const check of checks) {
+    const t = check.column === "id" ? owners.get(`${base}\u0000${ownerKey(check)}`) : undefined;
+    if (t !== undefined) known.set(ownerKey(check), new Set([t]));
+    else unknown.push(check);
   }
-  return out.toString();
+  if (unknown.length === 0) return allow(known);
+  const res = await upstream.send({
+    path: "",
+    method: "POST",
+    headers: new Headers({ "content-type": "application/json", accept: "application/json" }),
+    body: JSON.stringify({ query: ownersQuery(unknown) }),
+  });
+  let answer: unknown = null;
+  try {
+    answer = await res.json();
+  } catch {
+    // not JSON: refused below
+  }
+  const read = ownersFromAnswer(unknown, answer);
+  if (!read.ok) return read;
+  for (const [key, tenants] of read.value) {
+    known.set(key, tenants);
+    const [only] = tenants;
+    if (tenants.size === 1 && !key.includes(".version_group_id=")) owners.set(`${base}\u0000${key}`, only!, PREFECT_OWNER_CACHE_TTL_MS);
+  }
+  return allow(known);
+}
+
+/** The upstream's request, built from the plans only: POST JSON (a batch as an array), or GET with its parameters. */
+async function forwardPlans(
+  upstream: UpstreamClient,
+  method: string,
+  single: boolean,
+  plans: ForwardPlan[],
+  clientHeaders: Headers,
+): Promise<Response> {
+  // The client's content negotiation passes (forward() copies only the engine's allow-list); the body's type is
+  // the gateway's, since the body is.
+  const headers = new Headers(clientHeaders);
+  if (method === "GET") headers.delete("content-type");
+  else headers.set("content-type", "application/json");
+  // The same JSON as JSON.stringify({query, operationName, variables}), the query's encoding made once per document.
+  const bodyOf = (p: ForwardPlan) =>
+    `{"query":${p.queryJson}${p.operationName ? `,"operationName":${JSON.stringify(p.operationName)}` : ""},"variables":${JSON.stringify(p.variables)}}`;
+  let res: Response;
+  if (method === "GET") {
+    const p = plans[0]!;
+    const q = new URLSearchParams({ query: p.query });
+    if (p.operationName) q.set("operationName", p.operationName);
+    if (Object.keys(p.variables).length > 0) q.set("variables", JSON.stringify(p.variables));
+    res = await upstream.send({ path: `?${q}`, method: "GET", headers });
+  } else {
+    res = await upstream.send({ path: "", method: "POST", headers, body: single ? bodyOf(plans[0]!) : `[${plans.map(bodyOf).join(",")}]` });
+  }
+  if (plans.every((p) => p.byPkKeys.length === 0)) return res;
+  // `_by_pk` fields were asked in their list form: each becomes its one row (or null), as the client asked.
+  let answer: unknown;
+  try {
+    answer = await res.clone().json();
+  } catch {
+    return res;
+  }
+  const answers = single ? [answer] : Array.isArray(answer) ? answer : [];
+  answers.forEach((a, i) => {
+    if (a && typeof a === "object" && "data" in a) reshapeByPk((a as { data: unknown }).data, plans[i]?.byPkKeys ?? []);
+  });
+  const answerHeaders = new Headers(res.headers);
+  answerHeaders.delete("content-length");
+  return new Response(JSON.stringify(answer), { status: res.status, headers: answerHeaders });
 }

@@ -25,6 +25,24 @@ function persistedHash(extensions: unknown): string | null | "invalid" {
   return typeof hash === "string" && /^[0-9a-f]{64}$/i.test(hash) ? hash.toLowerCase() : "invalid";
 }
 
+/**
+ * A request's variables as the upstream reads them: an object, or an object encoded as a JSON string (the 1.x
+ * Python client sends `"variables": "{\"slug\": \"x\"}"`, and `"null"` for none). Absent or null is none;
+ * anything else is refused, since the gateway forwards its own encoding of what it read.
+ */
+function variablesOf(raw: unknown): Record<string, unknown> | string {
+  let v = raw;
+  if (typeof v === "string") {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return "variables is not valid JSON";
+    }
+  }
+  if (v === undefined || v === null) return {};
+  return isObj(v) ? v : "variables must be an object";
+}
+
 function fromObject(value: unknown): GraphQLRequest | string {
   if (!isObj(value)) return "each request must be a JSON object";
   const o = value;
@@ -37,10 +55,13 @@ function fromObject(value: unknown): GraphQLRequest | string {
     return `variables: JSON nested deeper than ${MAX_JSON_DEPTH} levels`;
   const hash = persistedHash(o.extensions);
   if (hash === "invalid") return "extensions must be an object with a valid persistedQuery hash";
+  const variables = variablesOf(o.variables);
+  if (typeof variables === "string") return variables;
   return {
     query: (o.query as string | undefined) ?? "",
     operationName: (o.operationName as string | null | undefined) ?? null,
     persistedQueryHash: hash,
+    variables,
   };
 }
 
@@ -73,9 +94,16 @@ export function readTransport(
       if (h === "invalid") return bad("extensions must be an object with a valid persistedQuery hash");
       hash = h;
     }
+    const vars = variablesOf(variables ?? undefined);
+    if (typeof vars === "string") return bad(vars);
     return allow({
       kind: "single",
-      request: { query: params.get("query") ?? "", operationName: params.get("operationName") || null, persistedQueryHash: hash },
+      request: {
+        query: params.get("query") ?? "",
+        operationName: params.get("operationName") || null,
+        persistedQueryHash: hash,
+        variables: vars,
+      },
     });
   }
   if (method !== "POST") return refuse("use POST (or GET for queries)", "METHOD_NOT_ALLOWED");
@@ -83,7 +111,7 @@ export function readTransport(
   if (type === "application/graphql") {
     return allow({
       kind: "single",
-      request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null },
+      request: { query: body, operationName: params.get("operationName") || null, persistedQueryHash: null, variables: {} },
     });
   }
   if (type !== "application/json") return refuse("send application/json or application/graphql", "UNSUPPORTED_MEDIA_TYPE");

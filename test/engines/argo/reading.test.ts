@@ -152,7 +152,9 @@ describe("what reaches Argo is the gateway's own serialization", () => {
     });
     expect(res.status).toBe(200);
     const rec = (await records()).at(-1)!;
-    expect(rec.body).toBe('{"namespace":"alpha","workflow":{"metadata":{"namespace":"alpha","labels":{"t":"é/"}},"spec":{"parallelism":2}}}');
+    expect(rec.body).toBe(
+      '{"namespace":"alpha","workflow":{"metadata":{"namespace":"alpha","labels":{"t":"é/"}},"spec":{"parallelism":2}}}',
+    );
     expect(rec.headers["content-type"]).toBe("application/json");
   });
 

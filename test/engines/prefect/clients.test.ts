@@ -21,11 +21,13 @@
  * - client/client.py:1076 `create_project` sends `tenant_id=self.tenant_id` in its input; cli/create.py:72-74
  *   prints the `ClientError` and "Error creating project". client.py:448: `variables` go as `json.dumps(...)`.
  */
+import { parse, print } from "graphql";
 import { describe, expect, it, vi } from "vitest";
 import recording from "../../fixtures/clients/prefect-1.4.1.jsonl?raw";
 import { PREFECT_TENANT_NAMESPACE } from "../../../src/constants";
 import { uuidV5 } from "../../../src/engines/prefect/tenant";
 import { call, createTestKey, envWith, stubUrl, uniqueTag } from "../../helpers";
+import { prefectStandIn } from "./standin";
 
 interface Recorded {
   step: string;
@@ -57,6 +59,10 @@ const conversation = recording
 
 /** The tenant id flowgate had at recording time (TENANT_ID), as the client sent it back from the second call on. */
 const RECORDED_TENANT_ID = "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12";
+/** The flow the recording runs (create_flow_run's flow_id). */
+const RECORDED_FLOW_ID = "f1f1f1f1-0000-4000-8000-000000000001";
+/** Where the executing stand-in (./standin.ts) answers the Worker's outbound fetch. */
+const STANDIN = "http://prefect-standin.test/graphql";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const upstreamRecords = async (tag: string) => (await (await fetch(stubUrl(`/engine-records/${tag}`))).json()) as Upstreamed[];
@@ -104,12 +110,38 @@ describe("the Prefect 1.x client, replayed", () => {
       const tenantName = uniqueTag("acme");
       const { key } = await createTestKey({ tenant: tenantName, subject: "prefect-cli", scopes: ["query/*", "mutation/create_flow_run"] });
       const tag = uniqueTag("prefect");
-      const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/prefect/${tag}/graphql`), ...vars });
       const expected = {
         id: vars.TENANT_ID ?? (await uuidV5(PREFECT_TENANT_NAMESPACE, tenantName)),
         name: vars.TENANT_NAME ?? tenantName,
         slug: vars.TENANT_SLUG ?? tenantName.toLowerCase(),
       };
+      // Multi-tenant mode runs against the executing stand-in holding this tenant's rows and another's (the
+      // recording stub cannot answer the gateway's pre-read); single-tenant mode against the recording stub.
+      const multi = vars.TENANT_ID === undefined;
+      const other = "0ddba11e-0000-4000-8000-000000000000";
+      const standIn = prefectStandIn({
+        project: [
+          { id: "c0c0c0c0-0000-4000-8000-000000000001", tenant_id: expected.id, name: "etl", created: "2026-11-02T09:00:00+00:00" },
+          { id: "c0c0c0c0-0000-4000-8000-000000000002", tenant_id: other, name: "theirs", created: "2026-11-02T09:00:00+00:00" },
+        ],
+        flow: [
+          { id: RECORDED_FLOW_ID, tenant_id: expected.id, project_id: "c0c0c0c0-0000-4000-8000-000000000001", name: "nightly" },
+          {
+            id: "f1f1f1f1-0000-4000-8000-000000000002",
+            tenant_id: other,
+            project_id: "c0c0c0c0-0000-4000-8000-000000000002",
+            name: "theirs",
+          },
+        ],
+      });
+      if (multi) {
+        const realFetch = globalThis.fetch;
+        vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+          const req = new Request(input as RequestInfo, init);
+          return req.url.startsWith(STANDIN) ? standIn.handle(req) : realFetch(input as RequestInfo, init);
+        });
+      }
+      const env = envWith({ PREFECT_GRAPHQL_URL: multi ? STANDIN : stubUrl(`/prefect/${tag}/graphql`), ...vars });
 
       let tenantId = "";
       const answers = new Map<number, { status: number; contentType: string | null; body: GraphQLAnswer }>();
@@ -139,10 +171,13 @@ describe("the Prefect 1.x client, replayed", () => {
       // 3. `prefect auth list-tenants`: the key's own tenant, marked active because its id is the client's.
       expect(answers.get(3)!.body).toEqual({ data: { tenant: [{ slug: expected.slug, id: tenantId, name: expected.name }] } });
 
-      // 4-6. `get projects`, `Client().graphql(flow)`, `create_flow_run`: the stand-in's own answers, passed on.
-      expect((answers.get(4)!.body.data?.project as { name: string }[])[0]!.name).toBe("etl");
-      expect(answers.get(5)!.body.data).toEqual({ flow: [{ id: "f1f1f1f1-0000-4000-8000-000000000001", name: "nightly" }] });
-      expect(answers.get(6)!.body.data).toEqual({ create_flow_run: { id: "e2e2e2e2-0000-4000-8000-000000000002" } });
+      // 4-6. `get projects`, `Client().graphql(flow)`, `create_flow_run`: the stand-in's own answers, passed on;
+      //      in multi-tenant mode only this tenant's project and flow, and the run made in this tenant.
+      expect((answers.get(4)!.body.data?.project as { name: string }[]).map((p) => p.name)).toEqual(["etl"]);
+      expect(answers.get(5)!.body.data).toEqual({ flow: [{ id: RECORDED_FLOW_ID, name: "nightly" }] });
+      const runId = (answers.get(6)!.body.data?.create_flow_run as { id: string }).id;
+      expect(runId).toMatch(UUID);
+      if (multi) expect(standIn.rows.flow_run!.find((r) => r.id === runId)!.tenant_id).toBe(expected.id);
 
       // 7. delete_flow outside the key's scopes: `errors` naming the refused field, not UNAUTHENTICATED, so
       //    `Client.graphql` raises `ClientError` showing "not allowed: mutation/delete_flow".
@@ -162,10 +197,28 @@ describe("the Prefect 1.x client, replayed", () => {
       expect(mistyped.data).toBeUndefined();
       expect(mistyped.errors![0]!.extensions!.code).toBe("UNAUTHENTICATED");
 
-      // The upstream saw exactly the three allowed operations, byte for byte, and neither the key nor the tenant
-      // header; the refused delete_flow and create_project never reached it, nor did the local answers.
+      // The refused delete_flow and create_project never reached the upstream, nor did the local answers.
+      if (multi) {
+        // The three allowed operations, each limited to the tenant, and create_flow_run's one pre-read before it.
+        const clause = `tenant_id: {_eq: "${expected.id}"}`;
+        expect(standIn.received.map((r) => [r.query.replace(/\s+/g, " ").split(/[({]/)[1]!.trim(), r.query.includes(clause)])).toEqual([
+          ["project", true],
+          ["flow", true],
+          ["t0: flow", false], // the pre-read: which tenant the flow is in
+          ["$input: create_flow_run_input!)", false],
+        ]);
+        vi.restoreAllMocks();
+        return;
+      }
+      // Single-tenant mode: the three allowed operations as the gateway serializes them (printed by graphql-js,
+      // variables re-encoded), and neither the key nor the tenant header.
       const seen = await upstreamRecords(tag);
-      expect(seen.map((s) => s.body)).toEqual([4, 5, 6].map((seq) => conversation[seq - 1]!.rawBody));
+      expect(seen.map((s) => JSON.parse(s.body))).toEqual(
+        [4, 5, 6].map((seq) => {
+          const sent = JSON.parse(conversation[seq - 1]!.rawBody) as { query: string; variables: string };
+          return { query: print(parse(sent.query)), variables: JSON.parse(sent.variables) ?? {} };
+        }),
+      );
       for (const s of seen) {
         expect(s.path).toBe("/graphql");
         expect(s.headers.authorization).toBeUndefined();

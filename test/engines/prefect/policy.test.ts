@@ -5,7 +5,6 @@ import { DEFAULT_GRAPHQL_LIMITS } from "../../../src/constants";
 import { answeredLocally, decideOperation, localAnswer } from "../../../src/engines/prefect/cli";
 import {
   analyzeRequest,
-  decideRequest,
   measureOperation,
   operationAst,
   parseDocument,
@@ -16,12 +15,12 @@ import {
 import { readTransport } from "../../../src/engines/prefect/transport";
 import opsText from "../../fixtures/prefect/postman_ops_extracted.jsonl?raw";
 import { BYPASSES } from "./bypass";
-import { seen } from "./seen";
+import { decideAsRoute, seen } from "./seen";
 
 const UI_SCOPES = ["query/*", "mutation/create_flow_run", "mutation/cancel_flow_run", "mutation/set_flow_run_states"];
 const req = (query: string, operationName: string | null = null): GraphQLRequest => ({ query, operationName, persistedQueryHash: null });
 const decide = (query: string, scopes = UI_SCOPES, operationName: string | null = null, method: "GET" | "POST" = "POST") =>
-  seen(decideRequest(req(query, operationName), scopes, DEFAULT_GRAPHQL_LIMITS, method));
+  seen(decideAsRoute(req(query, operationName), scopes, DEFAULT_GRAPHQL_LIMITS, method));
 
 describe("authorizeGraphQL decisions (pure)", () => {
   it("collects root fields through aliases, inline fragments and spreads, by real name", () => {
@@ -76,7 +75,7 @@ describe("authorizeGraphQL decisions (pure)", () => {
         continue;
       }
       const requests = t.value.kind === "single" ? [t.value.request] : t.value.requests;
-      const decisions = requests.map((r) => decideRequest(r, UI_SCOPES, DEFAULT_GRAPHQL_LIMITS, "POST"));
+      const decisions = requests.map((r) => decideAsRoute(r, UI_SCOPES, DEFAULT_GRAPHQL_LIMITS, "POST"));
       const persisted = requests.some((r) => r.persistedQueryHash && r.query);
       expect(decisions.some((d) => !d.ok) || persisted, b.name).toBe(true);
       checked++;

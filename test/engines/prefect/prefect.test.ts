@@ -1,3 +1,4 @@
+import { parse, print } from "graphql";
 import { describe, expect, it } from "vitest";
 import opsText from "../../fixtures/prefect/postman_ops_extracted.jsonl?raw";
 import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag, type CallOptions } from "../../helpers";
@@ -8,11 +9,26 @@ const UI_SCOPES = ["query/*", "mutation/create_flow_run", "mutation/cancel_flow_
 /** What a GraphQL-over-HTTP client sends to get refusals as 401/403 (a client of application/json gets 200). */
 const MODERN = { accept: "application/graphql-response+json" };
 
-/** An env whose Prefect upstream records under its own tag. */
+/** The one Prefect tenant of a single-tenant deployment (TENANT_ID set), which these tests use. */
+const SINGLE_TENANT = { TENANT_ID: "6f3a1c2e-0000-4000-8000-000000000001" };
+
+/**
+ * An env whose Prefect upstream records under its own tag. Single-tenant mode: these tests are about what scopes
+ * decide and what reaches the upstream; a recording stub cannot answer the multi-tenant mode's pre-reads, which
+ * ./tenants.test.ts proves against an executing stand-in.
+ */
 function prefectEnv(extra: Record<string, unknown> = {}) {
   const tag = uniqueTag("prefect");
-  return { tag, env: envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), ...extra }) };
+  return { tag, env: envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`), ...SINGLE_TENANT, ...extra }) };
 }
+
+/** What the gateway sends for a client's request: its own printing of the operation, and the variables re-encoded. */
+const serialized = (op: { query: string; operationName?: string | null; variables?: unknown }) =>
+  JSON.stringify({
+    query: print(parse(op.query)),
+    ...(op.operationName ? { operationName: op.operationName } : {}),
+    variables: op.variables ?? {},
+  });
 
 function send(b: Bypass, key: string | null, env: CallOptions["env"], accept: Record<string, string> = MODERN) {
   const headers: Record<string, string> = key ? { "x-api-key": key, ...accept } : { ...accept };
@@ -44,6 +60,16 @@ describe("Prefect GraphQL guard through the Worker", () => {
       // A client of application/json (the Prefect 1.x client sends */*) gets the refusal as a 200 with its code.
       const legacy = await send(b, key, env, { accept: "*/*" });
       expect(legacy.status, b.name).toBe(b.status === 403 ? 200 : b.status);
+    }
+    expect(await recorded(tag)).toEqual([]);
+  });
+
+  it("refuses every bypass attempt in multi-tenant mode too (TENANT_ID unset), the upstream seeing none", async () => {
+    const { key } = await createTestKey({ subject: "ui-user", scopes: UI_SCOPES });
+    const { tag, env } = prefectEnv({ TENANT_ID: undefined });
+    for (const b of BYPASSES) {
+      const res = await send(b, key, env);
+      expect(res.status, b.name).toBe(b.status);
     }
     expect(await recorded(tag)).toEqual([]);
   });
@@ -86,7 +112,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
     expect(await recorded(tag)).toEqual([]);
   });
 
-  it("lets every real Prefect UI operation through, byte for byte, with identity stripped", async () => {
+  it("lets every real Prefect UI operation through, as the gateway's own serialization, with identity stripped", async () => {
     const { key } = await createTestKey({ subject: "ui-user", tenant: "acme", scopes: UI_SCOPES });
     const { tag, env } = prefectEnv();
     expect(uiOperations.length).toBe(18);
@@ -104,7 +130,7 @@ describe("Prefect GraphQL guard through the Worker", () => {
     const seen = await recorded(tag);
     expect(seen).toHaveLength(uiOperations.length);
     for (const [i, r] of seen.entries()) {
-      expect(r.body).toBe(JSON.stringify(uiOperations[i]));
+      expect(JSON.parse(r.body)).toEqual(JSON.parse(serialized(uiOperations[i]!)));
       expect(r.headers["x-prefect-user-id"]).toBeUndefined();
       expect(r.headers["x-tenant-id"]).toBeUndefined();
       expect(r.headers["from"]).toBeUndefined();
@@ -130,9 +156,10 @@ describe("Prefect GraphQL guard through the Worker", () => {
     expect(gql.status).toBe(200);
     const seen = await recorded(tag);
     expect(seen[0]!.method).toBe("GET");
-    expect(seen[0]!.path).toBe(`/rec/${tag}/graphql?query=${encodeURIComponent("{ flow { id } }").replace(/%20/g, "+")}`);
-    expect(seen[1]!.body).toBe("{ flow { id } }");
-    expect(seen[1]!.headers["content-type"]).toBe("application/graphql");
+    expect(seen[0]!.path).toBe(`/rec/${tag}/graphql?${new URLSearchParams({ query: print(parse("{ flow { id } }")) })}`);
+    // An application/graphql body goes on as JSON: the gateway's encoding, never the client's bytes.
+    expect(seen[1]!.body).toBe(serialized({ query: "{ flow { id } }" }));
+    expect(seen[1]!.headers["content-type"]).toBe("application/json");
   });
 
   it("needs query/__schema (or query/*) for introspection; __typename is free", async () => {

@@ -4,7 +4,9 @@
  * The policy speaks `Verdict` (src/verdict.ts); the tests' expectations are written in what the client reads.
  */
 import { statusOf, type ErrorCode } from "../../../src/errors";
-import { decidedOperation, refusedFieldsOf, type Decision, type Operation } from "../../../src/engines/prefect/policy";
+import type { GraphQLLimits } from "../../../src/constants";
+import { decidePrefectRequest } from "../../../src/engines/prefect/decide";
+import { decidedOperation, refusedFieldsOf, type Decision, type GraphQLRequest, type Operation } from "../../../src/engines/prefect/policy";
 
 export type Seen =
   | { ok: true; operation: Operation }
@@ -19,4 +21,29 @@ export function seen(d: Decision): Seen {
     ...(operation ? { operation } : {}),
     refusal: { status: statusOf(d.code), code: d.code, message: d.reason, ...(refusedFields ? { refusedFields } : {}) },
   };
+}
+
+/**
+ * One request's decision as the route makes it (src/engines/prefect/decide.ts, the one decision function), sent as
+ * a JSON POST or a GET; `tenantId` null is single-tenant mode.
+ */
+export function decideAsRoute(
+  req: GraphQLRequest,
+  scopes: readonly string[],
+  limits: GraphQLLimits,
+  method: "GET" | "POST" = "POST",
+  tenantId: string | null = null,
+): Decision {
+  const body = { query: req.query, operationName: req.operationName, variables: req.variables ?? null };
+  const params = new URLSearchParams();
+  if (method === "GET") {
+    params.set("query", req.query);
+    if (req.operationName) params.set("operationName", req.operationName);
+  }
+  const d = decidePrefectRequest(
+    { method, contentType: "application/json", body: method === "POST" ? JSON.stringify(body) : "", params },
+    { scopes, isolatedTenantId: tenantId },
+    limits,
+  );
+  return d.ok ? d.value.decisions[0]! : d;
 }
