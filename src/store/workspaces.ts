@@ -4,6 +4,7 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { workspaces } from "../db/schema";
+import { checkWorkspaceName } from "./identities";
 
 export interface WorkspaceRecord {
   name: string;
@@ -37,6 +38,8 @@ export async function putWorkspace(
   db: Database,
   w: { name: string; roleGroups: string[][]; hideForUnauthorized: boolean; description: string | null; updatedBy: string },
 ): Promise<{ workspace: WorkspaceRecord; created: boolean }> {
+  // Another spelling of a stored workspace is a 409 naming both (the unique index on lower(name) holds it too).
+  await checkWorkspaceName(db, w.name);
   const existed = (await getWorkspace(db, w.name)) !== null;
   const [r] = await db
     .insert(workspaces)
