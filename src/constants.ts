@@ -216,3 +216,11 @@ export const OIDC_FETCH_TIMEOUT_MS = 10_000;
  * together) and silently drop a larger one, which would send the browser round through sign-in again and again.
  */
 export const MAX_SESSION_COOKIE_BYTES = 3_900;
+
+/**
+ * `POST /admin/explain`'s described request (src/admin/explain.ts): at most 100 headers of at most 64 KiB in all,
+ * well inside what a client could send (Cloudflare refuses request headers beyond 128 KiB) and below the 1 MiB
+ * question, so a question cannot be made mostly of headers.
+ */
+export const EXPLAIN_MAX_HEADERS = 100;
+export const EXPLAIN_MAX_HEADER_BYTES = 65_536;
