@@ -275,4 +275,16 @@ describe("POST /admin/explain: the question's input", () => {
     expect(answer.decision, JSON.stringify(answer.reason)).toBe("allow");
     expect(await recorded(tag)).toEqual([]);
   });
+
+  it("never shows an upstream's user:password: such a URL is refused by configuration, and explain's upstream holds none", async () => {
+    const tag = uniqueTag("explaincred");
+    const url = stubUrl(`/rec/${tag}/graphql`).replace("http://", "http://svc:s3cr3t-pw@");
+    const env = envWith({ PREFECT_GRAPHQL_URL: url });
+    const res = await asAdmin("/admin/explain", { method: "POST", env, json: { keyId: "abcdefabcdef", request: gql("{ flow { id } }") } });
+    const text = await res.text();
+    expect(res.status, text).toBe(500);
+    expect(text).toContain("PREFECT_GRAPHQL_URL");
+    expect(text).not.toContain("s3cr3t");
+    expect(await recorded(tag)).toEqual([]);
+  });
 });
