@@ -16,7 +16,9 @@ import { storedIdentityCollisions } from "../../src/store/identities";
 import { createKey, ensureTenant } from "../../src/store/keys";
 import { importLegacyPrefectKeys } from "../../src/store/prefectImport";
 import { putWorkspace } from "../../src/store/workspaces";
-import { asAdmin, errorOf, uniqueTag } from "../helpers";
+import { SignJWT, exportSPKI, generateKeyPair } from "jose";
+import { asAdmin, bearer, call, errorOf, uniqueTag } from "../helpers";
+import { conductorStack } from "../engines/conductor/harness";
 
 const config = (() => {
   const r = parseConfig(env as unknown as Env);
@@ -132,16 +134,14 @@ describe("subjects under folding", () => {
     await withDatabase(config, async (db) => {
       await ensureTenant(db, "acme");
       // A key written around the store, as keys were before migration 0003: no subjects row.
-      await db
-        .insert(apiKeys)
-        .values({
-          id: `o${t}`.slice(0, 12).padEnd(12, "0"),
-          prefix: "fgk_x",
-          secretHash: `h-${t}`,
-          tenant: "acme",
-          subject: old,
-          createdBy: "t",
-        });
+      await db.insert(apiKeys).values({
+        id: `o${t}`.slice(0, 12).padEnd(12, "0"),
+        prefix: "fgk_x",
+        secretHash: `h-${t}`,
+        tenant: "acme",
+        subject: old,
+        createdBy: "t",
+      });
       await expect(createKey(db, { tenant: "acme", subject: old.toLowerCase(), createdBy: "t" })).rejects.toMatchObject({ status: 409 });
       const report = await importLegacyPrefectKeys(
         db,
@@ -168,18 +168,16 @@ describe("subjects under folding", () => {
     // Assertions stay outside withDatabase, which turns any error inside into a 503.
     const { found, rows } = await withDatabase(config, async (db) => {
       await ensureTenant(db, "acme");
-      await db
-        .insert(apiKeys)
-        .values(
-          pair.map((subject, i) => ({
-            id: `p${i}${t}`.slice(0, 12),
-            prefix: "fgk_p",
-            secretHash: `h${i}-${t}`,
-            tenant: "acme",
-            subject,
-            createdBy: "t",
-          })),
-        );
+      await db.insert(apiKeys).values(
+        pair.map((subject, i) => ({
+          id: `p${i}${t}`.slice(0, 12),
+          prefix: "fgk_p",
+          secretHash: `h${i}-${t}`,
+          tenant: "acme",
+          subject,
+          createdBy: "t",
+        })),
+      );
       const found = await storedIdentityCollisions(db);
       const rows = await db.select().from(apiKeys).where(sql`lower(${apiKeys.subject}) = ${pair[0]}`);
       // Clean up: the shared database's other tests run the same check.
@@ -210,5 +208,33 @@ describe("workspaces under case folding", () => {
       await expect(db.insert(workspaces).values({ name: lower, roleGroups: [], updatedBy: "t" })).rejects.toThrow();
       await db.delete(workspaces).where(sql`${workspaces.name} = ${lower.toUpperCase()}`);
     });
+  });
+});
+
+describe("tenants an identity provider names", () => {
+  it("a JWT naming ACME where acme is stored is refused on Conductor and worker routes (403), nothing sent; its own spelling passes", async () => {
+    const stack = await conductorStack("foldjwt");
+    const lower = `jwt-${tag()}`;
+    expect((await asAdmin("/admin/tenants", { method: "POST", json: { name: lower } })).status).toBe(201);
+    const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+    const env = { ...stack.env, JWT_PUBLIC_KEYS: await exportSPKI(publicKey) } as Env;
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT({ sub: `u-${lower}`, scope: "conductor worker", roles: ["OWNER"], ...claims })
+        .setProtectedHeader({ alg: "RS256" })
+        .setExpirationTime("5m")
+        .sign(privateKey);
+    for (const other of [lower.toUpperCase(), `J${lower.slice(1)}`]) {
+      const res = await call("/conductor/api/metadata/workflow", { env, headers: bearer(await sign({ tenant: other })) });
+      expect(res.status, other).toBe(403);
+      expect((await errorOf(res)).message).toContain(`is tenant "${lower}" under case folding`);
+      const poll = await call("/workers/conductor/api/tasks/poll/batch/job?count=1&timeout=1", {
+        env,
+        headers: bearer(await sign({ tenant: "ops", serves_tenants: [other] })),
+      });
+      expect(poll.status, other).toBe(403);
+      expect((await errorOf(poll)).message).toContain("under case folding");
+    }
+    expect(await stack.records()).toHaveLength(0);
+    expect((await call("/conductor/api/metadata/workflow", { env, headers: bearer(await sign({ tenant: lower })) })).status).toBe(200);
   });
 });
