@@ -12,6 +12,7 @@ import { withDatabase } from "../../src/db/client";
 import { apiKeys, subjects, tenants, workspaces } from "../../src/db/schema";
 import { foldSubject } from "../../src/formats/identityFold";
 import { parseConfig } from "../../src/readConfig";
+import { storedIdentityCheck } from "../../src/cron/purge";
 import { storedIdentityCollisions } from "../../src/store/identities";
 import { createKey, ensureTenant } from "../../src/store/keys";
 import { importLegacyPrefectKeys } from "../../src/store/prefectImport";
@@ -162,34 +163,41 @@ describe("subjects under folding", () => {
     });
   });
 
-  it("the check at start names a pair stored around every check, and changes none of their rows", async () => {
+  it("the check at start (and the cron's) names a pair stored around every check, and changes none of their rows", async () => {
     const t = tag();
     const pair = [`carol-${t}`, `CAROL-${t}`];
-    // Assertions stay outside withDatabase, which turns any error inside into a 503.
-    const { found, rows } = await withDatabase(config, async (db) => {
+    // Assertions stay outside withDatabase, which turns any error inside into a 503; one session at a time (PGlite).
+    const found = await withDatabase(config, async (db) => {
       await ensureTenant(db, "acme");
-      await db.insert(apiKeys).values(
-        pair.map((subject, i) => ({
-          id: `p${i}${t}`.slice(0, 12),
-          prefix: "fgk_p",
-          secretHash: `h${i}-${t}`,
-          tenant: "acme",
-          subject,
-          createdBy: "t",
-        })),
-      );
-      const found = await storedIdentityCollisions(db);
+      await db
+        .insert(apiKeys)
+        .values(
+          pair.map((subject, i) => ({
+            id: `p${i}${t}`.slice(0, 12),
+            prefix: "fgk_p",
+            secretHash: `h${i}-${t}`,
+            tenant: "acme",
+            subject,
+            createdBy: "t",
+          })),
+        );
+      return storedIdentityCollisions(db);
+    });
+    // The cron repeats the check, for deployments that migrate with drizzle-kit and never run npm start.
+    const cron = await storedIdentityCheck(config);
+    const rows = await withDatabase(config, async (db) => {
       const rows = await db.select().from(apiKeys).where(sql`lower(${apiKeys.subject}) = ${pair[0]}`);
       // Clean up: the shared database's other tests run the same check.
       await db.delete(apiKeys).where(sql`lower(${apiKeys.subject}) = ${pair[0]}`);
       await db.delete(subjects).where(sql`${subjects.folded} = ${pair[0]}`);
-      return { found, rows };
+      return rows;
     });
     const mine = found.filter((c) => pair.includes(c.existing));
     expect(mine).toHaveLength(1);
     expect(mine[0]!.kind).toBe("subject");
     expect([mine[0]!.existing, mine[0]!.requested].sort()).toEqual([...pair].sort());
     expect(rows).toHaveLength(2);
+    expect(cron?.filter((c) => pair.includes(c.existing))).toEqual(mine);
   });
 });
 
