@@ -5,7 +5,7 @@
  * between (the browser sends both, ordered by path length and age, not by who set them).
  */
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { SessionConfig } from "../../src/config";
 import { extractCredential } from "../../src/identity/credentials";
 import { newSession, sealSession } from "../../src/identity/session";
@@ -33,13 +33,17 @@ const authorizationCookie = (key: string) => `authorization=${encodeURIComponent
 describe("credential cookies beside a session", () => {
   const mine = `ck-mine-${tag}`.slice(0, 40);
   const theirs = `ck-theirs-${tag}`.slice(0, 40);
+  // Hidden, and removed afterwards: other files list the workspaces of the shared database.
+  afterAll(async () => {
+    for (const name of [mine, theirs]) await asAdmin(`/admin/workspaces/${name}`, { method: "DELETE", env });
+  });
 
   it("a signed-in browser acts as its session on the Argo route, whatever authorization cookie was planted beside it", async () => {
     for (const [name, role] of [
       [mine, "victim-role"],
       [theirs, "attacker-role"],
     ] as const) {
-      const res = await asAdmin(`/admin/workspaces/${name}`, { method: "PUT", env, json: { roles: [role], hideForUnauthorized: false } });
+      const res = await asAdmin(`/admin/workspaces/${name}`, { method: "PUT", env, json: { roles: [role], hideForUnauthorized: true } });
       expect([200, 201], await res.clone().text()).toContain(res.status);
     }
     const attacker = (await createTestKey({ tenant: "acme", subject: `attacker-${tag}`, roles: ["attacker-role"] }, env)).key;
