@@ -280,7 +280,9 @@ describe("POST /admin/explain: the question's input", () => {
     const tag = uniqueTag("explaincred");
     const url = stubUrl(`/rec/${tag}/graphql`).replace("http://", "http://svc:s3cr3t-pw@");
     const env = envWith({ PREFECT_GRAPHQL_URL: url });
-    const res = await asAdmin("/admin/explain", { method: "POST", env, json: { keyId: "abcdefabcdef", request: gql("{ flow { id } }") } });
+    // A key made under the good configuration: under the old rule, explain answered 200 with the URL in `upstream`.
+    const { id } = await createTestKey({ subject: "cred-reader", scopes: ["query/*"] });
+    const res = await asAdmin("/admin/explain", { method: "POST", env, json: { keyId: id, request: gql("{ flow { id } }") } });
     const text = await res.text();
     expect(res.status, text).toBe(500);
     expect(text).toContain("PREFECT_GRAPHQL_URL");
