@@ -59,8 +59,11 @@ const REFUSED_HEADERS = new Map<string, string>([
 ]);
 /** A path as a client sends it on the request line: visible ASCII only (anything else is percent-encoded). */
 const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
-/** A bearer credential (RFC 9110 section 11.2 `token68`, which JWTs and flowgate keys are): it becomes a header. */
-const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+/**
+ * A bearer credential as the gateway reads one from `Authorization: Bearer <value>`: visible ASCII, no space (JWTs,
+ * flowgate keys and imported Prefect keys all are). It becomes a header, so nothing else may be in it.
+ */
+const BEARER_VALUE = /^[\x21-\x7e]+$/;
 
 /**
  * The described request's headers as a list of pairs, read from the parsed JSON object itself (a zod record would
@@ -116,7 +119,12 @@ export const ExplainBody = z
       .string()
       .regex(/^[a-z0-9]{12}$/, "must be a key id (12 lowercase letters and digits)")
       .optional(),
-    token: z.string().min(1).max(16_384).regex(TOKEN68, "must be a bearer token (letters, digits and -._~+/, then '=' padding)").optional(),
+    token: z
+      .string()
+      .min(1)
+      .max(16_384)
+      .regex(BEARER_VALUE, "must be a bearer credential (visible ASCII, no space or control character)")
+      .optional(),
     request: z
       .object({
         method: z.enum(METHODS),

@@ -237,8 +237,8 @@ describe("POST /admin/explain: the question's input", () => {
   it("refuses a token that could not be a header, a path with raw controls or spaces, and an unknown method: 400", async () => {
     const keyId = await admin();
     const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
-      [{}, { keyId: undefined, token: "eyJ.x\r\ninjected: 1" }, /token must be a bearer token/],
-      [{}, { keyId: undefined, token: "a b" }, /token must be a bearer token/],
+      [{}, { keyId: undefined, token: "eyJ.x\r\ninjected: 1" }, /token must be a bearer credential/],
+      [{}, { keyId: undefined, token: "a b" }, /token must be a bearer credential/],
       [{ path: "/prefect/graphql x" }, {}, /request\.path must start with \//],
       [{ path: "/whoami\u0000" }, {}, /request\.path/],
       [{ path: "/whoami\nHost: x" }, {}, /request\.path/],
