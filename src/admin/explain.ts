@@ -136,7 +136,12 @@ export const ExplainBody = z
         headers: DescribedHeaders.optional(),
         body: z.string().max(EXPLAIN_MAX_BODY_BYTES).optional(),
       })
-      .strict(),
+      .strict()
+      // A body beside GET or HEAD would be dropped: the run would explain another request than the one described.
+      .refine((r) => r.body === undefined || (r.method !== "GET" && r.method !== "HEAD"), {
+        message: "GET and HEAD carry no body",
+        path: ["body"],
+      }),
   })
   .strict()
   .refine((b) => (b.keyId === undefined) !== (b.token === undefined), { message: "give exactly one of keyId and token", path: ["keyId"] });

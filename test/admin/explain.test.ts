@@ -245,6 +245,8 @@ describe("POST /admin/explain: the question's input", () => {
       [{ path: "/prefect/ü" }, {}, /request\.path/],
       [{ method: "TRACE" }, {}, /request\.method/],
       [{ method: "get" }, {}, /request\.method/],
+      [{ method: "GET", body: "{}" }, {}, /request\.body GET and HEAD carry no body/],
+      [{ method: "HEAD", body: "" }, {}, /request\.body GET and HEAD carry no body/],
       [{ path: `/${"a".repeat(8_192)}` }, {}, /request\.path/],
     ];
     for (const [request, extra, message] of cases) {
