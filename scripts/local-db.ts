@@ -11,6 +11,8 @@ import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { startBridge, type Bridge } from "./db-bridge.ts";
+import { schema } from "../src/db/schema.ts";
+import { describeCollisions, storedIdentityCollisions } from "../src/store/identities.ts";
 
 export interface LocalDatabase {
   /** Connection string the Worker gives the Neon driver. */
@@ -87,14 +89,38 @@ export async function startLocalDatabase(opts: LocalDatabaseOptions = {}): Promi
   return db;
 }
 
+/**
+ * Applies flowgate's migrations, then refuses to go on (naming each pair, changing nothing) when the database
+ * holds two tenants, workspaces or subjects that are one name under folding (src/formats/identityFold.ts).
+ */
 export async function migrateDatabase(nodeDatabaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: nodeDatabaseUrl });
   await client.connect();
   try {
-    await migrate(drizzle(client), { migrationsFolder: new URL("../migrations", import.meta.url).pathname });
+    try {
+      await migrate(drizzle(client), { migrationsFolder: new URL("../migrations", import.meta.url).pathname });
+    } catch (err) {
+      // drizzle wraps the database's error in "Failed query: <the whole migration>"; the operator needs the reason.
+      const cause = (err as { cause?: unknown }).cause;
+      throw cause instanceof Error ? new Error(`migration failed: ${cause.message}`, { cause: err }) : err;
+    }
+    await checkStoredIdentities(drizzle(client, { schema }));
   } finally {
     await client.end();
   }
+}
+
+export class IdentityCollision extends Error {}
+
+/** The check at start: in one transaction, rolled back when it finds a pair, so a refusal changes nothing. */
+export async function checkStoredIdentities(db: Parameters<typeof storedIdentityCollisions>[0]): Promise<void> {
+  await db.transaction(async (tx) => {
+    const collisions = await storedIdentityCollisions(tx);
+    if (collisions.length > 0)
+      throw new IdentityCollision(
+        `the database holds names that are one identity under folding (a case-insensitive store behind Conductor merges them); nothing was changed. Move everything of one onto the other (docs/storage.md, "Names under folding"):\n${describeCollisions(collisions)}`,
+      );
+  });
 }
 
 /** Creates a database of its own for one run on a shared server; `drop` removes it. */

@@ -57,19 +57,45 @@ export const boolean = (fallback: boolean) =>
       return z.NEVER;
     });
 
+/**
+ * Why an upstream URL may not carry credentials, and what to do instead: flowgate sends no credential of its own
+ * to an engine (it forwards the caller's identity in its own headers), so a `user:password@` would only end up
+ * where URLs are shown (explain's `upstream`, a Location rewrite, an operator's screen). The engines trust the
+ * network the gateway reaches them on (docs/configuration.md, "Upstream URLs").
+ */
+export const UPSTREAM_CREDENTIALS_RULE =
+  "must not carry credentials (user:password@): flowgate sends none to an upstream; reach the engine on a network that admits the gateway (docs/configuration.md, Upstream URLs)";
+
+/**
+ * An upstream's base URL: http(s), an origin and a path prefix only. No credentials (UPSTREAM_CREDENTIALS_RULE),
+ * no query (a request's path is appended to it, so a query would end up inside every path) and no fragment.
+ * Messages never repeat the value.
+ */
 export const url = z
   .string()
   .optional()
   .transform((s, ctx) => {
     if (!s || s.trim() === "") return undefined;
+    let u: URL;
     try {
-      const u = new URL(s.trim());
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-      return u.toString().replace(/\/+$/, "");
+      u = new URL(s.trim());
     } catch {
       ctx.addIssue({ code: "custom", message: "must be an http(s) URL" });
       return z.NEVER;
     }
+    const problem =
+      u.protocol !== "http:" && u.protocol !== "https:"
+        ? "must be an http(s) URL"
+        : u.username !== "" || u.password !== ""
+          ? UPSTREAM_CREDENTIALS_RULE
+          : u.search !== "" || u.hash !== "" || /[?#]/.test(s)
+            ? "must be an origin and a path prefix only: no query or fragment"
+            : null;
+    if (problem !== null) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return z.NEVER;
+    }
+    return u.toString().replace(/\/+$/, "");
   });
 
 /** A URL kept exactly as written: an issuer and a redirect URI are compared byte for byte, trailing slash included. */
@@ -79,14 +105,24 @@ export const exactUrl = z
   .transform((s, ctx) => {
     if (!s || s.trim() === "") return undefined;
     const v = s.trim();
+    let u: URL;
     try {
-      const u = new URL(v);
-      if ((u.protocol !== "http:" && u.protocol !== "https:") || u.hash !== "" || u.username !== "" || u.password !== "") throw new Error();
-      return v;
+      u = new URL(v);
     } catch {
       ctx.addIssue({ code: "custom", message: "must be an http(s) URL without fragment or credentials" });
       return z.NEVER;
     }
+    const problem =
+      (u.protocol !== "http:" && u.protocol !== "https:") || u.hash !== ""
+        ? "must be an http(s) URL without fragment or credentials"
+        : u.username !== "" || u.password !== ""
+          ? UPSTREAM_CREDENTIALS_RULE
+          : null;
+    if (problem !== null) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return z.NEVER;
+    }
+    return v;
   });
 
 export const commaList = (fallback: string[]) =>

@@ -258,3 +258,11 @@ export const UPSTREAM_ASSERTION_MAX_KEYS = 8;
  * minutes, which bounds the wait between publishing a new key and letting it sign (docs/security.md, rotation).
  */
 export const JWKS_PUBLISH_MAX_AGE_S = 300;
+
+/**
+ * `POST /admin/explain`'s described request (src/admin/explain.ts): at most 100 headers of at most 64 KiB in all,
+ * well inside what a client could send (Cloudflare refuses request headers beyond 128 KiB) and below the 1 MiB
+ * question, so a question cannot be made mostly of headers.
+ */
+export const EXPLAIN_MAX_HEADERS = 100;
+export const EXPLAIN_MAX_HEADER_BYTES = 65_536;

@@ -4,7 +4,7 @@
 import { buildApp } from "./app";
 import type { Env } from "./config";
 import { configFor } from "./readConfig";
-import { runScheduledPurge } from "./cron/purge";
+import { runScheduledPurge, storedIdentityCheck } from "./cron/purge";
 import { createLogger } from "./log";
 
 /** The rate-limit counter object class, bound as RATE_LIMITER in wrangler.toml. */
@@ -26,7 +26,12 @@ export default {
       (summary) => log.warn("cron.purge", { ...summary }),
       () => log.error("cron.purge_failed", {}),
     );
+    // Two stored spellings of one identity are said every run until the operator merges them (docs/storage.md).
+    const identities = storedIdentityCheck(result.config).then((pairs) => {
+      if (pairs && pairs.length > 0) log.error("identity.fold_collisions", { pairs: pairs.slice(0, 20), count: pairs.length });
+    });
+    ctx.waitUntil(identities);
     ctx.waitUntil(work);
-    await work;
+    await Promise.all([work, identities]);
   },
 } satisfies ExportedHandler<Env>;

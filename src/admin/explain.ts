@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { recordAudit } from "../audit";
+import { EXPLAIN_MAX_HEADERS, EXPLAIN_MAX_HEADER_BYTES } from "../constants";
 import { waitUntil, type AppContext, type AppEnv } from "../context";
 import { withDatabase } from "../db/client";
 import { runDryRun, type DryRun } from "../dryRun";
@@ -39,6 +40,80 @@ function explainable(mounts: readonly string[]): (pathname: string) => boolean {
   return (pathname) => pathname === "/whoami" || mounts.some((m) => pathname === m || pathname.startsWith(`${m}/`));
 }
 
+/** An RFC 9110 field name (section 5.1: a `token`, 1*tchar): what `Headers` and every HTTP parser accept as a name. */
+const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * An RFC 9110 field value (section 5.5): visible ASCII, space, tab and obs-text (0x80-0xFF, what a byte string
+ * holds), never CR, LF, NUL or another control character (a header cannot carry them: `Headers` throws).
+ */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/**
+ * Headers the question may not set, by why: a credential is named by `keyId` or `token`; framing (`content-length`,
+ * `transfer-encoding`) and hop-by-hop headers, and `host`, belong to the connection the gateway itself receives,
+ * not to a described request (the body's length is its own, the host is this gateway).
+ */
+const REFUSED_HEADERS = new Map<string, string>([
+  ...CREDENTIAL_HEADERS.map((h): [string, string] => [h, "must not carry a credential: give it as keyId or token"]),
+  ...["content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection", "host"].map(
+    (h): [string, string] => [h, "is the connection's own, not the described request's"],
+  ),
+]);
+/** A path as a client sends it on the request line: visible ASCII only (anything else is percent-encoded). */
+const REQUEST_PATH = /^\/[\x21-\x7e]*$/;
+/**
+ * A bearer credential as the gateway reads one from `Authorization: Bearer <value>`: visible ASCII, no space (JWTs,
+ * flowgate keys and imported Prefect keys all are). It becomes a header, so nothing else may be in it.
+ */
+const BEARER_VALUE = /^[\x21-\x7e]+$/;
+
+/**
+ * The described request's headers as a list of pairs, read from the parsed JSON object itself (a zod record would
+ * assign each name to a new object, where `__proto__` vanishes): names checked one by one, each name once in any case (a client cannot send two `Content-Type` lines that
+ * `Headers` would join), values within the field-value grammar, and the whole bounded.
+ */
+const DescribedHeaders = z
+  .unknown()
+  .describe("an object of header names (RFC 9110 tokens, each once in any case) and their values")
+  .transform((record, ctx) => {
+    if (typeof record !== "object" || record === null || Array.isArray(record)) {
+      ctx.addIssue({ code: "custom", message: "must be an object of header names and values" });
+      return z.NEVER;
+    }
+    const pairs: [string, string][] = [];
+    const seen = new Set<string>();
+    let bytes = 0;
+    const entries = Object.entries(record);
+    if (entries.length > EXPLAIN_MAX_HEADERS) {
+      ctx.addIssue({ code: "custom", message: `at most ${EXPLAIN_MAX_HEADERS} headers` });
+      return z.NEVER;
+    }
+    for (const [name, raw] of entries) {
+      const lower = name.toLowerCase();
+      const value = typeof raw === "string" ? raw : "";
+      const problem =
+        name.length > 256 || !FIELD_NAME.test(name)
+          ? "is not a header name (an RFC 9110 token: letters, digits and !#$%&'*+-.^_`|~, at most 256)"
+          : typeof raw !== "string" || value.length > 8_192 || !FIELD_VALUE.test(value)
+            ? "is not a header value (a string of at most 8192 visible characters, spaces and tabs: no CR, LF, NUL or control character)"
+            : seen.has(lower)
+              ? "is given twice (header names are compared without regard to case)"
+              : (REFUSED_HEADERS.get(lower) ?? null); // a Map: `__proto__` is a name, not Object.prototype
+      if (problem !== null) {
+        // The name is echoed only when it is a token (a bad name is described, never repeated).
+        ctx.addIssue({ code: "custom", message: FIELD_NAME.test(name) && name.length <= 256 ? `${name} ${problem}` : `a name ${problem}` });
+        return z.NEVER;
+      }
+      seen.add(lower);
+      bytes += name.length + value.length;
+      pairs.push([name, value]);
+    }
+    if (bytes > EXPLAIN_MAX_HEADER_BYTES) {
+      ctx.addIssue({ code: "custom", message: `at most ${EXPLAIN_MAX_HEADER_BYTES} bytes of headers in all` });
+      return z.NEVER;
+    }
+    return pairs;
+  });
+
 export const ExplainBody = z
   .object({
     keyId: z
@@ -46,22 +121,29 @@ export const ExplainBody = z
       .refine((s) => parseKeyId(s) !== null, KEY_ID_RULE)
       .transform((s) => parseKeyId(s)!)
       .optional(),
-    token: z.string().min(1).max(16_384).optional(),
+    token: z
+      .string()
+      .min(1)
+      .max(16_384)
+      .regex(BEARER_VALUE, "must be a bearer credential (visible ASCII, no space or control character)")
+      .optional(),
     request: z
       .object({
         method: z.enum(METHODS),
-        path: z.string().min(1).max(8_192).startsWith("/", "must start with /"),
-        headers: z
-          .record(z.string().min(1).max(256), z.string().max(8_192))
-          .refine((h) => Object.keys(h).length <= 100, "at most 100 headers")
-          .refine(
-            (h) => Object.keys(h).every((n) => !CREDENTIAL_HEADERS.includes(n.toLowerCase())),
-            "must not carry a credential: give it as keyId or token",
-          )
-          .optional(),
+        path: z
+          .string()
+          .min(1)
+          .max(8_192)
+          .regex(REQUEST_PATH, "must start with / and hold visible ASCII only (percent-encode anything else, as a client does)"),
+        headers: DescribedHeaders.optional(),
         body: z.string().max(EXPLAIN_MAX_BODY_BYTES).optional(),
       })
-      .strict(),
+      .strict()
+      // A body beside GET or HEAD would be dropped: the run would explain another request than the one described.
+      .refine((r) => r.body === undefined || (r.method !== "GET" && r.method !== "HEAD"), {
+        message: "GET and HEAD carry no body",
+        path: ["body"],
+      }),
   })
   .strict()
   .refine((b) => (b.keyId === undefined) !== (b.token === undefined), { message: "give exactly one of keyId and token", path: ["keyId"] });
@@ -173,7 +255,7 @@ async function explain(
   isExplainable: (pathname: string) => boolean,
 ): Promise<Explanation> {
   const run: DryRun = { askedPrincipal: null, principal: null, upstreamCall: null, error: null, audits: [], limits: [] };
-  const headers = new Headers(body.request.headers ?? {});
+  const headers = new Headers(body.request.headers ?? []);
   if (body.keyId) {
     const row = await withDatabase(c.get("config"), (db) => getKeyRow(db, body.keyId!));
     if (!row) throw notFound("no such key");

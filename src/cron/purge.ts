@@ -20,6 +20,8 @@ import { withDatabase } from "../db/client";
 import { pruneAuditEvents } from "../store/audit";
 import { pruneRevocations } from "../store/revocations";
 import { pruneUsage } from "../store/rateLimits";
+import { storedIdentityCollisions } from "../store/identities";
+import type { FoldCollision } from "../formats/identityFold";
 
 export interface PurgeSummary {
   scanned: number;
@@ -113,6 +115,19 @@ export async function runScheduledPurge(kv: KVNamespace, config: Config, now = D
   const summary = { ...cache, auditPruned, revocationsPruned, usagePruned };
   await kv.put(KV.cronLastRun, JSON.stringify({ at: now, summary }), { expirationTtl: 30 * 86_400 }).catch(() => {});
   return summary;
+}
+
+/**
+ * The check at start, repeated by the cron for deployments that migrate with drizzle-kit and never run `npm start`:
+ * stored tenants, workspaces or subjects that are one name under folding (src/store/identities.ts), each pair for
+ * an error log line; claims the folds of subjects stored without one. Null: the database could not be asked.
+ */
+export async function storedIdentityCheck(config: Config): Promise<FoldCollision[] | null> {
+  try {
+    return await withDatabase(config, storedIdentityCollisions);
+  } catch {
+    return null;
+  }
 }
 
 /** The cron's last run as recorded by `runScheduledPurge` (null: none recorded, or unreadable). */

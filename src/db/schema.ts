@@ -5,10 +5,18 @@
 import { sql } from "drizzle-orm";
 import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
 
-export const tenants = pgTable("tenants", {
-  name: text("name").primaryKey(),
-  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
-});
+/**
+ * Tenant names are unique without regard to case (`lower(name)`: names are ASCII, src/formats/identityFold.ts):
+ * a case-insensitive store behind Conductor (MySQL's default collation) holds `acme___x` and `ACME___x` as one.
+ */
+export const tenants = pgTable(
+  "tenants",
+  {
+    name: text("name").primaryKey(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("tenants_name_folded_idx").on(sql`lower(${t.name})`)],
+);
 
 export const apiKeys = pgTable(
   "api_keys",
@@ -47,24 +55,41 @@ export const apiKeys = pgTable(
   ],
 );
 
-export const workspaces = pgTable("workspaces", {
-  name: text("name").primaryKey(),
-  /** Role groups: the caller needs every role of at least one group. `[["a","b"],["c"]]`. */
-  roleGroups: jsonb("role_groups").$type<string[][]>().notNull(),
-  hideForUnauthorized: boolean("hide_for_unauthorized").notNull().default(false),
-  description: text("description"),
-  /** Pod Security Standards level a submitted spec must meet: `baseline`, `restricted` or `privileged`. */
-  podSecurity: text("pod_security").notNull().default("baseline"),
-  /** Service accounts a workflow may name (none: the namespace's default only). */
-  serviceAccounts: text("service_accounts").array().notNull().default(sql`'{}'::text[]`),
-  /** ClusterWorkflowTemplates a workflow may reference or submit. */
-  clusterTemplates: text("cluster_templates").array().notNull().default(sql`'{}'::text[]`),
-  /** PriorityClasses a workflow's pods may name. */
-  priorityClasses: text("priority_classes").array().notNull().default(sql`'{}'::text[]`),
-  /** Powers granted beyond the defaults (src/engines/argo/specPolicy.ts `SPEC_CAPABILITIES`). */
-  capabilities: text("capabilities").array().notNull().default(sql`'{}'::text[]`),
-  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
-  updatedBy: text("updated_by").notNull(),
+/** Workspace names are unique without regard to case, like tenant names (they are lower-case DNS labels anyway). */
+export const workspaces = pgTable(
+  "workspaces",
+  {
+    name: text("name").primaryKey(),
+    /** Role groups: the caller needs every role of at least one group. `[["a","b"],["c"]]`. */
+    roleGroups: jsonb("role_groups").$type<string[][]>().notNull(),
+    hideForUnauthorized: boolean("hide_for_unauthorized").notNull().default(false),
+    description: text("description"),
+    /** Pod Security Standards level a submitted spec must meet: `baseline`, `restricted` or `privileged`. */
+    podSecurity: text("pod_security").notNull().default("baseline"),
+    /** Service accounts a workflow may name (none: the namespace's default only). */
+    serviceAccounts: text("service_accounts").array().notNull().default(sql`'{}'::text[]`),
+    /** ClusterWorkflowTemplates a workflow may reference or submit. */
+    clusterTemplates: text("cluster_templates").array().notNull().default(sql`'{}'::text[]`),
+    /** PriorityClasses a workflow's pods may name. */
+    priorityClasses: text("priority_classes").array().notNull().default(sql`'{}'::text[]`),
+    /** Powers granted beyond the defaults (src/engines/argo/specPolicy.ts `SPEC_CAPABILITIES`). */
+    capabilities: text("capabilities").array().notNull().default(sql`'{}'::text[]`),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedBy: text("updated_by").notNull(),
+  },
+  (t) => [uniqueIndex("workspaces_name_folded_idx").on(sql`lower(${t.name})`)],
+);
+
+/**
+ * Every subject a key was made for, under its fold (src/formats/identityFold.ts `foldSubject`: NFKD, accents and
+ * ignorables dropped, full case folding): the primary key holds one spelling per fold, so `alice` and `Alice` are
+ * never two key holders (Conductor's `correlationId` search, on a case-insensitive store, would merge them).
+ * Written with each key; subjects of keys stored before it are claimed at start (src/store/identities.ts).
+ */
+export const subjects = pgTable("subjects", {
+  folded: text("folded").primaryKey(),
+  subject: text("subject").notNull(),
+  createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const auditEvents = pgTable(
@@ -169,7 +194,7 @@ export const usageCounters = pgTable(
   ],
 );
 
-export const schema = { tenants, apiKeys, workspaces, auditEvents, tokenRevocations, rateLimits, usageCounters };
+export const schema = { tenants, apiKeys, workspaces, subjects, auditEvents, tokenRevocations, rateLimits, usageCounters };
 export type Schema = typeof schema;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AuditEventRow = typeof auditEvents.$inferSelect;

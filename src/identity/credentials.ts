@@ -37,21 +37,22 @@ export interface CredentialSources {
   flowAuth?: boolean;
 }
 
+/**
+ * The credential cookie's value (the Argo UI's `authorization=Bearer <token>`), or undefined when absent. Two
+ * cookies of that name are refused: a sibling subdomain can set one for the parent domain beside the page's own,
+ * the browser sends both, and which it lists first depends on path length and age, not on who set it.
+ */
 function fromCookie(header: string | null, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) {
-      let v = part.slice(eq + 1).trim();
-      try {
-        v = decodeURIComponent(v);
-      } catch {
-        throw unauthenticated("malformed credential cookie");
-      }
-      return v.replace(/^Bearer\s+/i, "");
-    }
+  const values = cookieValues(header, name);
+  if (values.length === 0) return undefined;
+  if (values.length > 1) throw unauthenticated(`more than one ${name} cookie; clear the site's cookies and sign in again`);
+  let v = values[0]!;
+  try {
+    v = decodeURIComponent(v);
+  } catch {
+    throw unauthenticated("malformed credential cookie");
   }
-  return undefined;
+  return v.replace(/^Bearer\s+/i, "");
 }
 
 function sessionFromCookie(header: string | null, name: string): Credential | null {
@@ -62,9 +63,26 @@ function sessionFromCookie(header: string | null, name: string): Credential | nu
   return { kind: "session", value: values[0]!, viaCookie: true };
 }
 
+/** A bearer value as a credential of the route's kind. */
+function credentialOf(value: string, sources: CredentialSources, viaCookie: boolean): Credential {
+  if (value.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(value)) throw unauthenticated("malformed credential");
+  const carried = viaCookie ? { viaCookie: true } : {};
+  if (sources.flowAuth) {
+    if (!JWT_SHAPE.test(value)) throw unauthenticated("FlowAPI takes FlowAuth tokens, not API keys");
+    return { kind: "flowauth", value, ...carried };
+  }
+  return JWT_SHAPE.test(value) ? { kind: "jwt", value, ...carried } : { kind: "api_key", value, ...carried };
+}
+
 /**
- * The one credential of a request, or null when it carries none.
- * Several different credentials in one request are refused rather than guessed between.
+ * The one credential of a request, or null when it carries none, in this order:
+ * 1. What a client put in headers (Authorization, X-Api-Key, X-Prefect-User-Id, X-Authorization): set by a script
+ *    or the page's own code, never by another site. Several different ones are refused rather than guessed
+ *    between; any cookie beside them is not read.
+ * 2. The gateway's session cookie (`__Host-` over https: no sibling subdomain or path can set it). A signed-in
+ *    browser is its session, whatever other cookie it carries.
+ * 3. Only where neither exists, the route's credential cookie (the Argo UI's `authorization`): a cookie any sibling
+ *    subdomain can plant, so it never stands beside a session, and two of them are refused.
  */
 export function extractCredential(headers: Headers, sources: CredentialSources = {}): Credential | null {
   const found: string[] = [];
@@ -78,11 +96,6 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
     const v = headers.get(name);
     if (v !== null && v.trim() !== "") found.push(v.trim());
   }
-  const fromHeaders = found.length;
-  if (sources.cookieName) {
-    const v = fromCookie(headers.get("cookie"), sources.cookieName);
-    if (v) found.push(v);
-  }
   const token = sources.gatewayToken ? headers.get("x-authorization")?.trim() : undefined;
   if (token) {
     // The SDKs send the token alone, with no scheme; a token beside another credential is not guessed between.
@@ -90,14 +103,14 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
     if (token.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(token)) throw unauthenticated("malformed credential");
     return { kind: "gateway_token", value: token };
   }
-  if (found.length === 0) return sources.sessionCookie ? sessionFromCookie(headers.get("cookie"), sources.sessionCookie) : null;
-  const value = found[0]!;
-  if (found.some((v) => v !== value)) throw unauthenticated("conflicting credentials in one request");
-  if (value.length > MAX_CREDENTIAL_LENGTH || !PRINTABLE.test(value)) throw unauthenticated("malformed credential");
-  const viaCookie = fromHeaders === 0 ? { viaCookie: true } : {};
-  if (sources.flowAuth) {
-    if (!JWT_SHAPE.test(value)) throw unauthenticated("FlowAPI takes FlowAuth tokens, not API keys");
-    return { kind: "flowauth", value, ...viaCookie };
+  if (found.length > 0) {
+    const value = found[0]!;
+    if (found.some((v) => v !== value)) throw unauthenticated("conflicting credentials in one request");
+    return credentialOf(value, sources, false);
   }
-  return JWT_SHAPE.test(value) ? { kind: "jwt", value, ...viaCookie } : { kind: "api_key", value, ...viaCookie };
+  const cookie = headers.get("cookie");
+  const session = sources.sessionCookie ? sessionFromCookie(cookie, sources.sessionCookie) : null;
+  if (session) return session;
+  const fromCredentialCookie = sources.cookieName ? fromCookie(cookie, sources.cookieName) : undefined;
+  return fromCredentialCookie ? credentialOf(fromCredentialCookie, sources, true) : null;
 }

@@ -73,6 +73,22 @@ export async function forward(opts: ForwardOptions): Promise<Response> {
   return answer;
 }
 
+/**
+ * `url` without a `user:password@` part. Configuration refuses credentials in upstream URLs (src/configFields.ts
+ * `url`); this keeps an answer free of one even so, should a URL be built some other way.
+ */
+export function withoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === "" && u.password === "") return url;
+    u.username = "";
+    u.password = "";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** In a dry run (`/admin/explain`): records the first upstream call the pipeline would make, and stops there. */
 async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Promise<never> {
   if (!dryRun.upstreamCall) {
@@ -82,7 +98,7 @@ async function haltDryRun(dryRun: DryRun, url: string, opts: ForwardOptions): Pr
     const identity = opts.assertion ? { ...opts.identity, [ASSERTION_HEADER]: "-" } : opts.identity;
     dryRun.upstreamCall = {
       method: opts.method,
-      url,
+      url: withoutCredentials(url),
       // Built as `fetch` would build them, so a value it would refuse is refused here too.
       headerNames: [...new Headers(upstreamRequestHeaders(opts.headers, identity, opts.forwardedHeaders)).keys()].sort(),
       body: text === null ? null : text.slice(0, DRY_RUN_BODY_CHARS),

@@ -7,6 +7,7 @@ import { apiKeys, tenants, type ApiKeyRow } from "../db/schema";
 import { generateApiKey, hashApiKey } from "../formats/apiKey";
 import { badRequest } from "../errors";
 import { TENANT_NAME_RULE, isTenantName, type TenantName } from "../formats/tenantName";
+import { claimSubject, claimTenant } from "./identities";
 
 /** The part of a key the gateway caches and decides on: no secret, only its hash. Times are epoch ms. */
 export interface KeyRecord {
@@ -114,10 +115,11 @@ export function requireTenantName(name: string): void {
   if (!isTenantName(name)) throw badRequest(`tenant: ${TENANT_NAME_RULE}`);
 }
 
+/** Creates a tenant, or finds it; another spelling of a stored tenant (`ACME` beside `acme`) is a 409 naming both. */
 export async function ensureTenant(db: Database, name: TenantName): Promise<{ name: string; created: boolean }> {
   requireTenantName(name);
-  const inserted = await db.insert(tenants).values({ name }).onConflictDoNothing().returning({ name: tenants.name });
-  return { name, created: inserted.length > 0 };
+  const { created } = await claimTenant(db, name);
+  return { name, created };
 }
 
 export async function listTenants(db: Database): Promise<{ name: string; createdAt: string }[]> {
@@ -141,7 +143,11 @@ export interface NewKey {
   createdBy: string;
 }
 
-/** Creates a key (and its tenant when new). The plaintext is returned here once and stored nowhere. */
+/**
+ * Creates a key (and its tenant when new). The plaintext is returned here once and stored nowhere. A tenant or
+ * subject that is a stored one spelled otherwise under folding (`Acme` where `acme` exists) is refused with a 409
+ * naming both, never resolved to the stored one: the admin meant one of the two, and only they know which.
+ */
 export async function createKey(db: Database, input: NewKey): Promise<{ key: string; row: ApiKeyRow }> {
   requireTenantName(input.tenant);
   for (const t of input.servesTenants ?? []) if (t !== "*") requireTenantName(t);
@@ -149,7 +155,8 @@ export async function createKey(db: Database, input: NewKey): Promise<{ key: str
   const secretHash = await hashApiKey(generated.key);
   const scopes = [...new Set([...(input.scopes ?? []), ...(input.admin ? ["admin"] : [])])];
   const row = await db.transaction(async (tx) => {
-    await tx.insert(tenants).values({ name: input.tenant }).onConflictDoNothing();
+    await claimTenant(tx, input.tenant);
+    await claimSubject(tx, input.subject);
     const [r] = await tx
       .insert(apiKeys)
       .values({

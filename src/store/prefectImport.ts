@@ -5,10 +5,12 @@
  */
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { apiKeys, tenants } from "../db/schema";
+import { apiKeys } from "../db/schema";
+import { GatewayError } from "../errors";
 import { KEY_PREFIX, generateKeyId, hashApiKey } from "../formats/apiKey";
 import { MAX_LEGACY_KEY_LENGTH } from "../constants";
 import { parseScopePattern } from "../formats/scopes";
+import { claimSubject, claimTenant } from "./identities";
 import { requireTenantName } from "./keys";
 
 export interface LegacyPrefectKeyRow {
@@ -64,7 +66,7 @@ export async function importLegacyPrefectKeys(
 ): Promise<ImportReport> {
   requireTenantName(tenant);
   const report: ImportReport = { created: [], skipped: [], refused: [] };
-  await db.insert(tenants).values({ name: tenant }).onConflictDoNothing();
+  await claimTenant(db, tenant); // another spelling of a stored tenant refuses the whole import, naming both
   for (const row of rows) {
     const checked = checkLegacyRow(row);
     if ("reason" in checked) {
@@ -75,6 +77,13 @@ export async function importLegacyPrefectKeys(
     const existing = await db.select({ id: apiKeys.id }).from(apiKeys).where(eq(apiKeys.secretHash, secretHash)).limit(1);
     if (existing.length > 0) {
       report.skipped.push({ subject: checked.subject, reason: `already imported as ${existing[0]!.id}` });
+      continue;
+    }
+    try {
+      await claimSubject(db, checked.subject);
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      report.refused.push({ subject: checked.subject, reason: err.message });
       continue;
     }
     const id = generateKeyId();

@@ -4,6 +4,7 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { workspaces } from "../db/schema";
+import { checkWorkspaceName } from "./identities";
 
 /** What a workspace's workflows may ask of the cluster (src/engines/argo/specPolicy.ts decides with it). */
 export interface WorkspaceGrantsRecord {
@@ -62,6 +63,8 @@ export async function putWorkspace(
     grants?: Partial<WorkspaceGrantsRecord>;
   },
 ): Promise<{ workspace: WorkspaceRecord; created: boolean }> {
+  // Another spelling of a stored workspace is a 409 naming both (the unique index on lower(name) holds it too).
+  await checkWorkspaceName(db, w.name);
   const existed = (await getWorkspace(db, w.name)) !== null;
   const grants = Object.fromEntries(Object.entries(w.grants ?? {}).filter(([, v]) => v !== undefined)) as Partial<WorkspaceGrantsRecord>;
   const policy = { roleGroups: w.roleGroups, hideForUnauthorized: w.hideForUnauthorized, description: w.description };

@@ -196,3 +196,108 @@ describe("POST /admin/explain", () => {
     expect(refused).toMatchObject({ decision: "refused", status: 403 });
   });
 });
+
+/**
+ * Issue 25, class 7: explain's question is validated like every admin input. A header name that is not an HTTP
+ * token answered 500 (`new Headers` threw); every field of the question is attacked the same way here: each bad
+ * one is a 400 naming the field and the rule, never a 500, and never echoes a bad name.
+ */
+describe("POST /admin/explain: the question's input", () => {
+  const admin = async () => ((await (await asAdmin("/whoami")).json()) as { keyId: string }).keyId;
+  const ask = (keyId: string, request: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    asAdmin("/admin/explain", { method: "POST", json: { keyId, ...extra, request: { method: "GET", path: "/whoami", ...request } } });
+
+  it("refuses header names that are not RFC 9110 tokens, values with CR, LF, NUL or controls, and twice-given names: 400, not 500", async () => {
+    const keyId = await admin();
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ "bad name": "x" }, /request\.headers a name is not a header name/],
+      [{ "x:y": "x" }, /not a header name/],
+      [{ "x\r\ny": "x" }, /not a header name/],
+      [{ "": "x" }, /not a header name/],
+      [{ zürich: "x" }, /not a header name/],
+      [{ "(x)": "x" }, /not a header name/],
+      [{ "x-a": "one\r\nx-injected: two" }, /x-a is not a header value/],
+      [{ "x-a": "one\ntwo" }, /not a header value/],
+      [{ "x-a": "nul\u0000" }, /not a header value/],
+      [{ "x-a": "bell\u0007" }, /not a header value/],
+      [{ "x-a": "euro €" }, /not a header value/],
+      [{ "x-a": 5 }, /not a header value/],
+      [{ "x-a": "x".repeat(8_193) }, /not a header value/],
+      [{ "Content-Type": "application/json", "content-type": "text/plain" }, /content-type is given twice/],
+      [{ "content-length": "3" }, /content-length is the connection's own/],
+      [{ "Transfer-Encoding": "chunked" }, /is the connection's own/],
+      [{ host: "evil.example" }, /is the connection's own/],
+      [{ Cookie: "authorization=Bearer x" }, /must not carry a credential/],
+      [Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`x-h${i}`, "v"])), /at most 100 headers/],
+      [Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`x-h${i}`, "v".repeat(8_000)])), /at most 65536 bytes of headers/],
+      [["x-a", "b"] as unknown as Record<string, unknown>, /must be an object/],
+    ];
+    for (const [headers, message] of bad) {
+      const res = await ask(keyId, { headers });
+      const label = JSON.stringify(headers).slice(0, 80);
+      expect(res.status, label).toBe(400);
+      const error = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.error.code, label).toBe("BAD_REQUEST");
+      expect(error.error.message, label).toMatch(message);
+      expect(error.error.message, label).not.toContain("zürich");
+    }
+  });
+
+  it("refuses a token that could not be a header, a path with raw controls or spaces, and an unknown method: 400", async () => {
+    const keyId = await admin();
+    const cases: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [{}, { keyId: undefined, token: "eyJ.x\r\ninjected: 1" }, /token must be a bearer credential/],
+      [{}, { keyId: undefined, token: "a b" }, /token must be a bearer credential/],
+      [{ path: "/prefect/graphql x" }, {}, /request\.path must start with \//],
+      [{ path: "/whoami\u0000" }, {}, /request\.path/],
+      [{ path: "/whoami\nHost: x" }, {}, /request\.path/],
+      [{ path: "/prefect/ü" }, {}, /request\.path/],
+      [{ method: "TRACE" }, {}, /request\.method/],
+      [{ method: "get" }, {}, /request\.method/],
+      [{ method: "GET", body: "{}" }, {}, /request\.body GET and HEAD carry no body/],
+      [{ method: "HEAD", body: "" }, {}, /request\.body GET and HEAD carry no body/],
+      [{ path: `/${"a".repeat(8_192)}` }, {}, /request\.path/],
+    ];
+    for (const [request, extra, message] of cases) {
+      const res = await ask(keyId, request, extra);
+      const label = JSON.stringify({ request, extra }).slice(0, 80);
+      expect(res.status, label).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message, label).toMatch(message);
+    }
+  });
+
+  it("takes every valid token name and obs-text value, and a header named __proto__ as a header like any other", async () => {
+    const tag = uniqueTag("explainhdr");
+    const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${tag}/graphql`) });
+    const { id: keyId } = await createTestKey({ subject: "hdr-reader", scopes: ["query/*"] }, env);
+    const res = await asAdmin("/admin/explain", {
+      method: "POST",
+      env,
+      json: {
+        keyId,
+        request: {
+          ...gql("{ flow { id } }"),
+          headers: { "content-type": "application/json", "x-!#$%&'*+-.^_`|~": "ok", ["__proto__"]: "v", "x-latin": "café\tà" },
+        },
+      },
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const answer = (await res.json()) as Explanation;
+    expect(answer.decision, JSON.stringify(answer.reason)).toBe("allow");
+    expect(await recorded(tag)).toEqual([]);
+  });
+
+  it("never shows an upstream's user:password: such a URL is refused by configuration, and explain's upstream holds none", async () => {
+    const tag = uniqueTag("explaincred");
+    const url = stubUrl(`/rec/${tag}/graphql`).replace("http://", "http://svc:s3cr3t-pw@");
+    const env = envWith({ PREFECT_GRAPHQL_URL: url });
+    // A key made under the good configuration: under the old rule, explain answered 200 with the URL in `upstream`.
+    const { id } = await createTestKey({ subject: "cred-reader", scopes: ["query/*"] });
+    const res = await asAdmin("/admin/explain", { method: "POST", env, json: { keyId: id, request: gql("{ flow { id } }") } });
+    const text = await res.text();
+    expect(res.status, text).toBe(500);
+    expect(text).toContain("PREFECT_GRAPHQL_URL");
+    expect(text).not.toContain("s3cr3t");
+    expect(await recorded(tag)).toEqual([]);
+  });
+});

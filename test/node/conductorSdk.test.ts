@@ -67,13 +67,13 @@ afterAll(async () => {
 describe("@io-orkes/conductor-javascript against flowgate", () => {
   it("registers, starts, reads, searches with defaults, terminates, works a task on the worker route and executes synchronously", async () => {
     const admin = await createKey({
-      tenant: "ACME",
+      tenant: "INITECH",
       subject: "ann-admin",
       email: "ann@acme.example",
       roles: ["OWNER"],
       scopes: ["conductor"],
     });
-    const workerKey = await createKey({ tenant: "ops", subject: "sdk-worker", scopes: ["worker"], servesTenants: ["ACME"] });
+    const workerKey = await createKey({ tenant: "ops", subject: "sdk-worker", scopes: ["worker"], servesTenants: ["INITECH"] });
     const clients = await clientsFor(admin);
     const metadata = clients.getMetadataClient();
     const executor = clients.getWorkflowClient();
@@ -132,7 +132,7 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
       const run = await wf.execute({ who: "sync" });
       expect(run.status).toBe("COMPLETED");
       expect(run.output).toEqual({ greeting: "hello sync" });
-      expect(JSON.stringify(run)).not.toContain("ACME___");
+      expect(JSON.stringify(run)).not.toContain("INITECH___");
     } finally {
       await manager.stopPolling();
     }
@@ -144,7 +144,7 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
       headers: Obj;
       body: string;
     }[];
-    expect(records.some((r) => r.path.startsWith("/api/workflow/execute/ACME___sdk_hello/1?requestId="))).toBe(true);
+    expect(records.some((r) => r.path.startsWith("/api/workflow/execute/INITECH___sdk_hello/1?requestId="))).toBe(true);
     const updates = records.filter((r) => r.method === "POST" && r.path === "/api/tasks");
     expect(updates.length).toBeGreaterThanOrEqual(2);
     for (const r of records) {
@@ -154,7 +154,7 @@ describe("@io-orkes/conductor-javascript against flowgate", () => {
   }, 60_000);
 
   it("a refused call shows flowgate's reason in the SDK's error", async () => {
-    const bob = await createKey({ tenant: "ACME", subject: "bob", groups: ["ops"], scopes: ["conductor"] });
+    const bob = await createKey({ tenant: "INITECH", subject: "bob", groups: ["ops"], scopes: ["conductor"] });
     const clients = await clientsFor(bob);
     const refused = clients
       .getMetadataClient()

@@ -155,3 +155,67 @@ describe("configuration", () => {
     });
   });
 });
+
+/**
+ * Issue 25, class 7: explain echoed an upstream URL's `user:password`. Configuration refuses credentials in every
+ * upstream URL (and the OIDC issuer, and the JWKS URL), saying what to do instead and never repeating them.
+ */
+describe("upstream URLs carry no credentials", () => {
+  const UPSTREAMS = [
+    "PREFECT_GRAPHQL_URL",
+    "PREFECT_UI_URL",
+    "CONDUCTOR_URL",
+    "CONDUCTOR_UI_URL",
+    "SCHELLAR_URL",
+    "ARGO_URL",
+    "FLOWAPI_URL",
+    "JWT_JWKS_URL",
+  ];
+  const WITH_CREDENTIALS = [
+    "http://svc:s3cr3t-pw@engine.internal:8080/api",
+    "https://s3cr3t-pw@engine.internal",
+    "http://:s3cr3t-pw@engine.internal",
+    "http://s3cr3t%40pw:x%3Ay@engine.internal/",
+    "  HTTP://svc:s3cr3t-pw@Engine.Internal  ",
+    "http://svc:s3cr3t-pw@[::1]:8080",
+  ];
+
+  it.each(UPSTREAMS)("%s: a URL with user:password@ is refused, naming the rule and how to do without, never the value", (name) => {
+    for (const value of WITH_CREDENTIALS) {
+      const r = parseConfig({ ...base, [name]: value });
+      expect(r.ok, `${name}=${value}`).toBe(false);
+      if (r.ok) continue;
+      expect(r.error.message).toContain(name);
+      expect(r.error.message).toContain("must not carry credentials (user:password@)");
+      expect(r.error.message).toContain("network that admits the gateway");
+      expect(r.error.message).not.toContain("s3cr3t");
+      expect(r.error.message).not.toContain("svc");
+    }
+    // A query (a token in `?key=`) is refused too; an `@` in the path is no credential.
+    const query = parseConfig({ ...base, [name]: "http://engine.internal/api?token=s3cr3t" });
+    expect(query.ok).toBe(false);
+    if (!query.ok) expect(query.error.message).not.toContain("s3cr3t");
+    expect(parseConfig({ ...base, [name]: "http://engine.internal/api#x" }).ok).toBe(false);
+    expect(parseConfig({ ...base, [name]: "http://engine.internal:8080/a@b/" }).ok).toBe(true);
+  });
+
+  it("the OIDC issuer and redirect URI refuse credentials with the same rule", () => {
+    const oidc = { OIDC_CLIENT_ID: "flowgate", SESSION_SECRETS: "s".repeat(32), OIDC_REDIRECT_URI: "https://gw.example/auth/callback" };
+    const r = parseConfig({ ...base, ...oidc, OIDC_ISSUER: "https://admin:s3cr3t-pw@idp.example/realms/x" });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.message).toMatch(/OIDC_ISSUER: must not carry credentials/);
+    expect(r.error.message).not.toContain("s3cr3t");
+  });
+
+  it("a deployment with one answers 500 BAD_CONFIGURATION on every route, and no answer holds the password", async () => {
+    const env = envWith({ CONDUCTOR_URL: "http://svc:s3cr3t-pw@conductor.internal:8080" });
+    for (const path of ["/healthz", "/conductor/api/metadata/workflow", "/admin/explain"]) {
+      const res = await call(path, { env, method: path === "/admin/explain" ? "POST" : "GET" });
+      expect(res.status, path).toBe(500);
+      const text = await res.text();
+      expect(text).toContain("CONDUCTOR_URL");
+      expect(text).not.toContain("s3cr3t");
+    }
+  });
+});

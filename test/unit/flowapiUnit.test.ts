@@ -3,7 +3,7 @@
  * the sub-query the kind is built on, else none (`nonspatial`).
  */
 import { describe, expect, it } from "vitest";
-import { aggregationUnit as unitVerdict, queryScopes as scopesVerdict } from "../../src/engines/flowapi/policy";
+import { aggregationUnit as unitVerdict, inexactNumber, queryScopes as scopesVerdict, repeatedKey } from "../../src/engines/flowapi/policy";
 import type { Obj } from "../../src/jsonValue";
 
 // The policy answers in `Verdict`s (src/verdict.ts); the expectations below read them as the unit, the scopes, or
@@ -77,5 +77,30 @@ describe("aggregation unit", () => {
     expect(queryScopes({ query_kind: "spatial_aggregate", locations: daily("admin3") })).toEqual({
       scopes: ["admin3:spatial_aggregate:spatial_aggregate", "admin3:spatial_aggregate:daily_location"],
     });
+  });
+});
+
+describe("repeatedKey: a key given twice in one object, as Python's json reads keys (after unescaping)", () => {
+  it("finds repeats in any object at any depth, and nothing else", () => {
+    const cases: [string, string | null][] = [
+      ['{"a":1,"b":2}', null],
+      ['{"a":1,"a":2}', "a"],
+      ['{"a":{"a":1},"b":[{"a":1},{"a":2}]}', null],
+      ['{"x":[{"a":1,"a":2}]}', "a"],
+      ['{"a\\u0062":1,"ab":2}', "ab"],
+      ['{"s":"\\"a\\":1,","a":1,"t":"{\\"a\\":2}"}', null],
+      ['{"s":"\\\\","a":1,"a":2}', "a"],
+      ['[{"k":1},{"k":2}]', null],
+      ['{"":1,"":2}', ""],
+      ['{"a":[1,{"b":2}],"a ":3}', null],
+      ['"{\\"a\\":1,\\"a\\":2}"', null],
+    ];
+    for (const [text, key] of cases) {
+      JSON.parse(text); // each case is valid JSON
+      expect(repeatedKey(text), text).toBe(key);
+    }
+    expect(inexactNumber({ a: [1, 2.5, -9007199254740991] })).toBeNull();
+    expect(inexactNumber({ a: [9007199254740992] })).toMatch(/2\^53/);
+    expect(inexactNumber(JSON.parse("[1e400]"))).toMatch(/range/);
   });
 });

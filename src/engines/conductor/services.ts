@@ -15,6 +15,7 @@ import { requirePrincipal } from "../../pipeline";
 import type { ExecutionViewer } from "./executions";
 import { isConductorAdmin } from "./rbac";
 import { ConductorUpstream } from "./upstream";
+import { refuseRespelledTenants } from "./workers/tenants";
 
 /** The caller as Conductor's routes see them. */
 export interface Caller extends ExecutionViewer {
@@ -45,6 +46,7 @@ export const conductorServices: MiddlewareHandler<ConductorEnv> = async (c, next
   const p = requirePrincipal(asAppContext(c));
   if (!hasScope(p.scopes, "conductor")) throw forbidden("scope conductor required");
   if (!p.tenant) throw forbidden("a tenant is required: this credential names none");
+  await refuseRespelledTenants(asAppContext(c), p, [p.tenant]);
   const config = c.get("config");
   const caller: Caller = {
     principal: p,

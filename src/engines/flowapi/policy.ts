@@ -95,3 +95,88 @@ export function mayAct(roles: RoleClaims, action: string, scopes: readonly strin
 export const geographyScope = (unit: string) => `${unit}:geography:geography`;
 export const AVAILABLE_DATES_SCOPE = "nonspatial:available_dates:available_dates";
 export const isWord = (s: string) => WORD.test(s);
+
+/**
+ * How FlowAPI reads a body (docs/security.md, "How each engine reads a request", FlowAPI): Quart's `request.json`,
+ * Python's `json.loads` into a dict, where a key given twice in one object keeps its last value, keys match exactly
+ * after JSON unescaping (`"query\u005fkind"` is `query_kind`), integer literals are exact (Python ints) and `NaN`
+ * or `Infinity` are numbers. The gateway sends its own `JSON.stringify` of the value it checked, so FlowAPI reads
+ * exactly that; what follows refuses the requests whose value would not survive that re-encoding unchanged, or
+ * that a reader could take two ways.
+ */
+
+/** The first key given twice in one object of `text` (valid JSON), compared after unescaping; null when none. */
+export function repeatedKey(text: string): string | null {
+  const objects: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      const keys = objects.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (ch === 0x7b /* { */) {
+      objects.push(new Set());
+      expectKey = true;
+    } else if (ch === 0x5b /* [ */) {
+      objects.push(null);
+      expectKey = false;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      objects.pop();
+      expectKey = false;
+    } else if (ch === 0x2c /* , */) {
+      expectKey = objects.length > 0 && objects.at(-1) !== null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Why `value` (parsed from a client's JSON) would reach FlowAPI changed by re-encoding, or null: an integer beyond
+ * 2^53 (JavaScript rounds it, Python keeps it exact) or a number beyond a double's range (read as Infinity here,
+ * re-encoded as null).
+ */
+export function inexactNumber(value: unknown, depth = 0): string | null {
+  if (depth > MAX_DEPTH) return "the query is nested too deeply";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return "a number is beyond the range FlowAPI and the gateway read alike";
+    if (Number.isInteger(value) && !Number.isSafeInteger(value))
+      return "an integer beyond ±2^53 (FlowAPI reads it exactly, the gateway cannot)";
+    return null;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const p = inexactNumber(v, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (isObj(value)) {
+    for (const v of Object.values(value)) {
+      const p = inexactNumber(v, depth + 1);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+/**
+ * A run's body as FlowAPI will read it, or why not: a JSON object with no key given twice and every number exact;
+ * `encoded` is the gateway's own serialization of that value, the only body sent.
+ */
+export function runBody(text: string, spec: unknown): Verdict<{ spec: Obj; encoded: string }> {
+  if (!isObj(spec)) return refuse("the query must be a JSON object");
+  const repeated = repeatedKey(text);
+  if (repeated !== null)
+    return refuse(`key ${JSON.stringify(repeated.slice(0, 64))} is given twice in one object (FlowAPI would keep the last)`);
+  const inexact = inexactNumber(spec);
+  if (inexact) return refuse(inexact);
+  return allow({ spec, encoded: JSON.stringify(spec) });
+}

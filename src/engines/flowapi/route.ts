@@ -12,14 +12,14 @@ import { every } from "hono/combine";
 import { LruCache } from "../../cache/lru";
 import { KV } from "../../cache/kv";
 import { waitUntil, type AppContext, type AppEnv } from "../../context";
-import { badRequest, forbidden, notFound, unauthenticated } from "../../errors";
+import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "../../errors";
 import { authenticated } from "../../pipeline";
 import { rateLimited } from "../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../proxy/body";
 import { parseClientJson } from "../../proxy/json";
 import { requestServices } from "../../services";
 import { orThrow } from "../../verdict";
-import { AVAILABLE_DATES_SCOPE, geographyScope, isWord, mayAct, queryScopes, type RoleClaims } from "./policy";
+import { AVAILABLE_DATES_SCOPE, geographyScope, isWord, mayAct, queryScopes, runBody, type RoleClaims } from "./policy";
 
 const QUERY_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** How long the scopes of a run query are remembered for its polls and results. */
@@ -57,13 +57,29 @@ function requireGrant(roles: RoleClaims, action: string, scopes: readonly string
   }
 }
 
-function send(c: AppContext, path: string, body?: Uint8Array): Promise<Response> {
-  const search = new URL(c.req.url).search;
-  // FlowAPI verifies the token itself as well: its allow-list passes `authorization`.
+/**
+ * Sends the gateway's own request: `path` as the route built it, no query string (no FlowAPI endpoint reads one, so
+ * none is forwarded), and a body only when the gateway encoded it, declared as `application/json` (UTF-8, which is
+ * what Quart decodes without a charset). FlowAPI verifies the token itself as well: its allow-list passes
+ * `authorization`.
+ */
+function send(c: AppContext, path: string, body?: string): Promise<Response> {
+  const headers = new Headers(c.req.raw.headers);
+  headers.delete("content-type");
+  if (body !== undefined) headers.set("content-type", "application/json");
   return c
     .get("services")
     .upstream("flowapi")
-    .send({ path: path + search, method: c.req.method, headers: c.req.raw.headers, body });
+    .send({ path, method: c.req.method, headers, body: body === undefined ? undefined : new TextEncoder().encode(body) });
+}
+
+/** `application/json`, with no charset or UTF-8's: the body is read as UTF-8 JSON, and nothing else is claimed. */
+function requireJsonType(c: AppContext): void {
+  const type = c.req.header("content-type") ?? "";
+  const [media, ...params] = type.split(";").map((p) => p.trim().toLowerCase());
+  const charsetOk = params.every((p) => p === "" || p === "charset=utf-8" || p === 'charset="utf-8"');
+  if (media !== "application/json" || !charsetOk)
+    throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "a FlowAPI query is sent as application/json (UTF-8)");
 }
 
 async function rememberedScopes(kv: KVNamespace, queryId: string): Promise<string[] | null> {
@@ -81,11 +97,12 @@ export function flowapiRoutes(): Hono<AppEnv> {
 
   r.post("/api/0/run", async (c) => {
     const roles = flowAuthRolesOf(c);
-    const bytes = await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes);
-    const spec = parseClientJson(utf8(bytes));
-    const needed = orThrow(queryScopes(spec));
+    requireJsonType(c);
+    const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
+    const body = orThrow(runBody(text, parseClientJson(text)));
+    const needed = orThrow(queryScopes(body.spec));
     requireGrant(roles, "run", needed);
-    const res = await send(c, "/api/0/run", bytes);
+    const res = await send(c, "/api/0/run", body.encoded);
     // Remember what the query needs, so its polls and results are checked against the same scopes.
     const id = /\/api\/0\/poll\/([A-Za-z0-9_-]{1,128})$/.exec(res.headers.get("location") ?? "")?.[1];
     if (id) {

@@ -39,11 +39,11 @@ describe("replay of @io-orkes/conductor-javascript 4.0.0", () => {
     const s = await conductorStack("replay");
     const keys = {
       admin: await createTestKey(
-        { tenant: "ACME", subject: "ann", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] },
+        { tenant: "INITECH", subject: "ann", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] },
         s.env,
       ),
-      nonAdmin: await createTestKey({ tenant: "ACME", subject: "bob", groups: ["ops"], scopes: ["conductor"] }, s.env),
-      worker: await createTestKey({ tenant: "ops", subject: "sdk-worker", scopes: ["worker"], servesTenants: ["ACME"] }, s.env),
+      nonAdmin: await createTestKey({ tenant: "INITECH", subject: "bob", groups: ["ops"], scopes: ["conductor"] }, s.env),
+      worker: await createTestKey({ tenant: "ops", subject: "sdk-worker", scopes: ["worker"], servesTenants: ["INITECH"] }, s.env),
     };
     const keyOf = (step: string) =>
       step.includes("(worker credential)") ? keys.worker : step.includes("(non-admin user)") ? keys.nonAdmin : keys.admin;
@@ -109,7 +109,7 @@ describe("replay of @io-orkes/conductor-javascript 4.0.0", () => {
       if (r.path === "/conductor/api/workflow/search") {
         const body = JSON.parse(text) as { results: { workflowType: string }[] };
         expect(body.results.length, label).toBeGreaterThan(0);
-        expect(JSON.stringify(body), label).not.toContain("ACME___");
+        expect(JSON.stringify(body), label).not.toContain("INITECH___");
       }
       if (r.path.startsWith("/conductor/api/workflow/execute/")) {
         const run = JSON.parse(text) as { workflowId: string; requestId: string };

@@ -223,3 +223,78 @@ describe("revocation (beyond FlowKit)", () => {
     }
   });
 });
+
+/**
+ * Issue 25, class 1, FlowAPI: what FlowAPI receives is the gateway's own serialization of what it decided. FlowAPI
+ * reads a run with Quart's `request.json` (Python's json: a repeated key keeps its last value, integers exact, the
+ * body decoded by the Content-Type's charset); the gateway re-encodes the value it checked, sends it as UTF-8
+ * application/json, and refuses what a reader could take two ways. No FlowAPI endpoint reads a query string: none
+ * is forwarded.
+ */
+describe("FlowAPI reads what the gateway decided", () => {
+  const allowed = () => token({ analyst: ["run", "get_result", ...needed] });
+  const raw = async (body: string, contentType = "application/json") =>
+    call("/flowapi/api/0/run", {
+      env,
+      method: "POST",
+      body,
+      headers: { authorization: `Bearer ${await allowed()}`, "content-type": contentType },
+    });
+  const bodies = async () => (await records()) as unknown as { path: string; body: string; headers: Record<string, string> }[];
+
+  it("sends its own encoding of the checked query, as application/json, never the client's bytes", async () => {
+    const text = `\ufeff{ "query_kind" : "spatial_aggregate",\n\t"locations": {"query_kind": "daily_\\u006cocation", "date": "2016-01-01", "method": "last", "aggregation_unit": "admin3", "sampling": {"query_kind": "random_sample", "size": 10.0}}}  `;
+    const before = (await bodies()).length;
+    const res = await raw(text, "application/json; charset=UTF-8");
+    expect(res.status, await res.clone().text()).toBe(202);
+    const sent = (await bodies()).slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body).toBe(JSON.stringify(nested));
+    expect(sent[0]!.headers["content-type"]).toBe("application/json");
+  });
+
+  it("refuses a key given twice in one object, in any escaping, before FlowAPI sees it", async () => {
+    const inner = JSON.stringify(nested.locations);
+    const admin2 = JSON.stringify({ ...nested.locations, aggregation_unit: "admin2" });
+    for (const text of [
+      `{"query_kind":"spatial_aggregate","locations":${admin2},"locations":${inner}}`,
+      `{"query_kind":"spatial_aggregate","locations":${inner},"locations":${admin2}}`,
+      `{"query_kind":"spatial_aggregate","query\\u005fkind":"spatial_aggregate","locations":${inner}}`,
+      `{"query_kind":"spatial_aggregate","locations":{"query_kind":"daily_location","aggregation_unit":"admin2","aggregation_unit":"admin3","date":"2016-01-01","method":"last"}}`,
+    ]) {
+      const before = (await bodies()).length;
+      const res = await raw(text);
+      expect(res.status, text).toBe(400);
+      expect((await errorOf(res)).message).toMatch(/is given twice in one object/);
+      expect((await bodies()).length).toBe(before);
+    }
+    // The same key in two different objects is fine.
+    expect((await raw(JSON.stringify(nested))).status).toBe(202);
+  });
+
+  it("refuses a number re-encoding would change, and a body declared in another charset or type", async () => {
+    const cases: [string, string, number][] = [
+      [JSON.stringify(nested).replace('"size":10', '"size":9007199254740993'), "application/json", 400],
+      [JSON.stringify(nested).replace('"size":10', '"size":1e400'), "application/json", 400],
+      [JSON.stringify(nested), "application/json; charset=utf-16", 415],
+      [JSON.stringify(nested), "text/plain", 415],
+      [JSON.stringify(nested), "application/x-www-form-urlencoded", 415],
+    ];
+    for (const [text, type, status] of cases) {
+      const before = (await bodies()).length;
+      const res = await raw(text, type);
+      expect(res.status, `${type} ${text.slice(-60)}`).toBe(status);
+      expect((await bodies()).length).toBe(before);
+    }
+  });
+
+  it("forwards no query string on any route", async () => {
+    const t = { authorization: `Bearer ${await token({ analyst: ["run", "get_result", ...needed, "admin3:geography:geography"] })}` };
+    const before = (await bodies()).length;
+    await call("/flowapi/api/0/run?query_kind=x&aggregation_unit=admin2", { env, method: "POST", json: nested, headers: t });
+    await call("/flowapi/api/0/poll/0123456789abcdef0123456789abcdef?filetype=csv", { env, headers: t });
+    await call("/flowapi/api/0/geography/admin3?aggregation_unit=admin2", { env, headers: t });
+    const paths = (await bodies()).slice(before).map((r) => r.path);
+    expect(paths).toEqual(["/api/0/run", "/api/0/poll/0123456789abcdef0123456789abcdef", "/api/0/geography/admin3"]);
+  });
+});
