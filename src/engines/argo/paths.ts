@@ -154,6 +154,20 @@ export function argoTarget(method: string, segments: readonly string[], query: U
 }
 
 /**
+ * The path segments Argo receives for a request decided to act in `namespace`: an empty namespace segment (a
+ * listing or watch whose namespace the query alone names) is filled with it. Argo scopes a request by the path's
+ * namespace, while some of its handlers drop `listOptions` (ListSensors, ListEventSources) or replace its field
+ * selector (WatchWorkflows, given `metadata.name=`, resolves `@latest` over the path's namespace, every namespace
+ * when it is empty): the selector is no bound, the path is.
+ */
+export function segmentsIn(segments: readonly string[], namespace: string): string[] {
+  const out = [...segments];
+  const at = out[0] === "stream" ? 2 : NAMESPACED.has(out[0] ?? "") ? 1 : -1;
+  if (at > 0 && (out[at] === undefined || out[at] === "")) out[at] = namespace;
+  return out;
+}
+
+/**
  * Namespaces a request body names: its own `namespace`, and `metadata.namespace` of the body and of each object it
  * carries (`workflow`, `template`, `cronWorkflow`, ...). They must all be the path's.
  */

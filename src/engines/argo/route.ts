@@ -22,7 +22,7 @@ import { isObj } from "../../jsonValue";
 import { orThrow } from "../../verdict";
 import { decideBody } from "./body";
 import { readAsGo } from "./goJson";
-import { NAMESPACE, argoTarget, namespaceOf } from "./paths";
+import { NAMESPACE, argoTarget, namespaceOf, segmentsIn } from "./paths";
 import { decideQuery } from "./query";
 import { workspaceList } from "./workspaceCache";
 import { mayEnter, workspaceListing } from "./workspaces";
@@ -135,7 +135,8 @@ export function argoRoutes(): Hono<AppEnv> {
     if (segments.some((s) => s.includes(":"))) throw badRequest("an Argo path segment may not hold ':'");
     const query = orThrow(decideQuery(method, segments, new URL(c.req.url).searchParams));
     const target = orThrow(argoTarget(method, segments, query));
-    const path = `/api/v1/${encodePath(segments)}${query.size > 0 ? `?${query.toString()}` : ""}`;
+    const pathOf = (segs: readonly string[]) => `/api/v1/${encodePath(segs)}${query.size > 0 ? `?${query.toString()}` : ""}`;
+    const path = pathOf(segments);
     switch (target.kind) {
       case "unknown":
         throw notFound("no such Argo route on this gateway");
@@ -146,7 +147,7 @@ export function argoRoutes(): Hono<AppEnv> {
         return send(c, path, await bodyIn(c, null));
       case "namespaced": {
         requireWorkspace(await enterable(c.get("services"), p), target.namespace);
-        return send(c, path, await bodyIn(c, target.namespace));
+        return send(c, pathOf(segmentsIn(segments, target.namespace)), await bodyIn(c, target.namespace));
       }
       case "cluster-list": {
         let allowed = await enterable(c.get("services"), p);
