@@ -21,7 +21,7 @@ export type ArgoTarget =
   | { kind: "archived"; uid: string }
   /** Not about any namespace (version, info, userinfo; reading cluster templates). */
   | { kind: "open" }
-  /** Cluster-scoped changes: flowgate admins only. */
+  /** Cluster-scoped changes, and reads Argo answers from every namespace whatever the request names: admins only. */
   | { kind: "cluster-admin" }
   | { kind: "unknown" };
 
@@ -136,8 +136,12 @@ export function argoTarget(method: string, segments: readonly string[], query: U
     return allow({ kind: "archived", uid: second });
   }
   if (resource === "archived-workflows-label-keys" || resource === "archived-workflows-label-values") {
-    const t = withQuery(null, query, false, false);
-    return !t.ok || t.value.kind === "namespaced" ? t : tooWide("name a workspace");
+    // Argo reads these from the archive of every namespace and does not use the `namespace` parameter
+    // (server/workflowarchive/archived_workflow_server.go ListArchivedWorkflowLabelKeys/Values): a workspace
+    // named in the query bounds nothing, and the answer (bare keys or values) cannot be filtered.
+    const named = queryNamespaces(query);
+    if (!named.ok) return named;
+    return method === "GET" ? allow({ kind: "cluster-admin" }) : unknown;
   }
   if (resource === "stream") {
     if (second === undefined || !STREAMED.has(second)) return unknown;

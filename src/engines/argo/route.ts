@@ -143,11 +143,20 @@ export function argoRoutes(): Hono<AppEnv> {
       case "open":
         return send(c, path, await bodyIn(c, null));
       case "cluster-admin":
-        if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes are for flowgate admins");
+        if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes, and reads spanning every workspace, are for flowgate admins");
         return send(c, path, await bodyIn(c, null));
       case "namespaced": {
         requireWorkspace(await enterable(c.get("services"), p), target.namespace);
-        return send(c, pathOf(segmentsIn(segments, target.namespace)), await bodyIn(c, target.namespace));
+        const res = await send(c, pathOf(segmentsIn(segments, target.namespace)), await bodyIn(c, target.namespace));
+        // A read of one object (`<resource>/<namespace>/<name>`) is answered only with an object of that
+        // namespace: GetWorkflow given a `uid` falls back to Argo's archive, which looks the uid up alone
+        // (persist/sqldb/workflow_archive.go), whatever namespace the path names.
+        if (method !== "GET" || target.stream || segments.length !== 3 || res.status !== 200) return res;
+        if (!(res.headers.get("content-type") ?? "").includes("json")) return res;
+        const answer = await jsonAnswer(res);
+        if (isObj(answer) && isObj(answer.metadata) && answer.metadata.namespace !== undefined && namespaceOf(answer) !== target.namespace)
+          throw notFound("no such object in this workspace");
+        return c.json(answer, 200);
       }
       case "cluster-list": {
         let allowed = await enterable(c.get("services"), p);

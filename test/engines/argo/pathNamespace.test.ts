@@ -63,3 +63,34 @@ describe("Argo receives the decided namespace in its path, never an empty one be
     expect(res.status).toBe(403);
   });
 });
+
+describe("an answer about one object names the workspace it was asked in", () => {
+  // GetWorkflow's `uid` (workflow.proto WorkflowGetRequest) sends Argo to the archive when the live workflow is not
+  // found, and the archive looks the uid up alone (persist/sqldb/workflow_archive.go GetWorkflow).
+  it("a workflow read in one's own workspace with another workspace's archived uid is not found", async () => {
+    const res = await call("/argo/api/v1/workflows/alpha/anything?uid=uid-secret", { env, headers: { authorization: `Bearer ${ab}` } });
+    expect(res.status).toBe(404);
+    expect(await res.text()).not.toContain("secret");
+  });
+
+  it("one's own archived workflow by uid is read as before", async () => {
+    const res = await call("/argo/api/v1/workflows/alpha/anything?uid=uid-alpha", { env, headers: { authorization: `Bearer ${ab}` } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { metadata: { namespace: string } }).metadata.namespace).toBe("alpha");
+  });
+});
+
+describe("what Argo answers across every namespace whatever the request names", () => {
+  // ListArchivedWorkflowLabelKeys / ListArchivedWorkflowLabelValues (server/workflowarchive/
+  // archived_workflow_server.go) read the archive of every namespace; the `namespace` parameter is not used.
+  it.each([
+    "/argo/api/v1/archived-workflows-label-keys?namespace=alpha",
+    `/argo/api/v1/archived-workflows-label-values?namespace=alpha&listOptions.labelSelector=${encodeURIComponent("customer")}`,
+  ])("%s is for flowgate admins only", async (path) => {
+    const before = (await records()).length;
+    const res = await call(path, { env, headers: { authorization: `Bearer ${ab}` } });
+    expect(res.status).toBe(403);
+    expect((await records()).length).toBe(before);
+    expect((await asAdmin(path, { env })).status).toBe(200);
+  });
+});
