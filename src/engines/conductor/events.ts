@@ -8,12 +8,18 @@
 import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
+import { IDEMPOTENCY_SCOPE_PREFIX, unscopedIdempotencyKey } from "./startWorkflow";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
 export interface EventCaller {
   tenant: TenantName;
   /** Becomes the correlationId of the handler and of the workflows it starts. */
   subject: string;
+  /**
+   * `idempotencyScope(tenant, subject)`: the scope of the idempotency keys of the workflows it starts; without
+   * one, an action with an idempotency key is refused.
+   */
+  idempotencyScope?: string;
 }
 
 export function prefixEventHandler(input: unknown, caller: EventCaller): Verdict<Obj> {
@@ -34,15 +40,23 @@ export function prefixEventHandler(input: unknown, caller: EventCaller): Verdict
     if (sw.taskToDomain !== undefined) return refuse(`actions[${i}]: taskToDomain is set by the gateway`);
     const np = nameProblem(sw.name);
     if (np) return refuse(`actions[${i}].start_workflow.name: invalid (${np})`);
-    actions.push({
-      ...a,
-      start_workflow: {
-        ...sw,
-        name: prefixTenant(caller.tenant, sw.name as string),
-        taskToDomain: { "*": caller.tenant },
-        correlationId: caller.subject,
-      },
-    });
+    // Conductor starts these with the action's idempotencyKey (SimpleActionProcessor): scoped like a start's
+    // (startWorkflow.ts), to the handler's author whose subject the started workflows carry, so no handler can
+    // hold a key in another user's scope.
+    const key = sw.idempotencyKey;
+    if (key !== undefined && key !== null && key !== "" && typeof key !== "string")
+      return refuse(`actions[${i}].start_workflow.idempotencyKey must be text`);
+    const started: Obj = {
+      ...sw,
+      name: prefixTenant(caller.tenant, sw.name as string),
+      taskToDomain: { "*": caller.tenant },
+      correlationId: caller.subject,
+    };
+    if (typeof key === "string" && key !== "" && caller.idempotencyScope === undefined)
+      return refuse(`actions[${i}].start_workflow.idempotencyKey cannot be scoped here`);
+    if (typeof key === "string" && key !== "") started.idempotencyKey = `${IDEMPOTENCY_SCOPE_PREFIX}${caller.idempotencyScope}.${key}`;
+    else delete started.idempotencyKey;
+    actions.push({ ...a, start_workflow: started });
   }
   return allow({
     ...input,
@@ -66,6 +80,7 @@ export function stripEventHandler(input: unknown, tenant: TenantName): Obj | nul
     out.actions = input.actions.map((a) => {
       if (!isObj(a) || !isObj(a.start_workflow)) return a;
       const { taskToDomain: _t, correlationId: _c, ...sw } = a.start_workflow;
+      if (typeof sw.idempotencyKey === "string") sw.idempotencyKey = unscopedIdempotencyKey(sw.idempotencyKey);
       return { ...a, start_workflow: { ...sw, name: typeof sw.name === "string" ? (stripTenant(tenant, sw.name) ?? sw.name) : sw.name } };
     });
   }

@@ -4,6 +4,7 @@
  */
 import { badRequest } from "../../../errors";
 import { prefixEventHandler, stripEventHandler } from "../events";
+import { idempotencyScope } from "../startWorkflow";
 import type { Routes } from "./router";
 import type { ConductorEnv } from "../services";
 import { prefixTenant } from "../tenantNames";
@@ -28,7 +29,9 @@ export function eventRoutes(r: Routes<ConductorEnv>): void {
 
   for (const method of ["POST", "PUT"] as const) {
     r.on(method, "/api/event", async (c) => {
-      const handler = orThrow(prefixEventHandler(await jsonBody(c), c.get("caller")));
+      const { tenant, subject } = c.get("caller");
+      const scope = await idempotencyScope(tenant, subject);
+      const handler = orThrow(prefixEventHandler(await jsonBody(c), { tenant, subject, idempotencyScope: scope }));
       const res = await relay(c, c.get("conductor"), method, ["api", "event"], undefined, handler);
       audit(c, method === "POST" ? "event.create" : "event.update", String(handler.name));
       return res;
