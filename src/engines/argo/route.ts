@@ -152,10 +152,10 @@ export function argoRoutes(): Hono<AppEnv> {
         // namespace: GetWorkflow given a `uid` falls back to Argo's archive, which looks the uid up alone
         // (persist/sqldb/workflow_archive.go), whatever namespace the path names.
         if (method !== "GET" || target.stream || segments.length !== 3 || res.status !== 200) return res;
-        if (!(res.headers.get("content-type") ?? "").includes("json")) return res;
         const answer = await jsonAnswer(res);
-        if (isObj(answer) && isObj(answer.metadata) && answer.metadata.namespace !== undefined && namespaceOf(answer) !== target.namespace)
-          throw notFound("no such object in this workspace");
+        // An answer that does not say its namespace (`fields` can leave it out) is not passed on either.
+        if (namespaceOf(answer) !== target.namespace)
+          throw notFound("no such object in this workspace (an answer must carry metadata.namespace: keep it in `fields`)");
         return c.json(answer, 200);
       }
       case "cluster-list": {

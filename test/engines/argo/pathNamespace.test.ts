@@ -73,6 +73,14 @@ describe("an answer about one object names the workspace it was asked in", () =>
     expect(await res.text()).not.toContain("secret");
   });
 
+  it("nor when `fields` leaves the namespace out of the answer", async () => {
+    const res = await call("/argo/api/v1/workflows/alpha/anything?uid=uid-secret&fields=status,metadata.name", {
+      env,
+      headers: { authorization: `Bearer ${ab}` },
+    });
+    expect(res.status).toBe(404);
+  });
+
   it("one's own archived workflow by uid is read as before", async () => {
     const res = await call("/argo/api/v1/workflows/alpha/anything?uid=uid-alpha", { env, headers: { authorization: `Bearer ${ab}` } });
     expect(res.status).toBe(200);
