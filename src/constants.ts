@@ -266,3 +266,10 @@ export const JWKS_PUBLISH_MAX_AGE_S = 300;
  */
 export const EXPLAIN_MAX_HEADERS = 100;
 export const EXPLAIN_MAX_HEADER_BYTES = 65_536;
+
+/**
+ * Longest identity header value sent to an engine (`x-flowgate-*`, src/proxy/headers.ts): far above any real
+ * subject, e-mail or name list, and well inside the header limits of the engines' servers (Tomcat's 8 KB default for
+ * all headers together). A role or group list is cut at a whole name before this length.
+ */
+export const IDENTITY_HEADER_MAX_CHARS = 4_096;

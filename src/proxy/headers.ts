@@ -6,6 +6,7 @@
  * a header nobody thought of (`remote-user`, `impersonate-user`, `x-hasura-role`, `forwarded`, `grpc-metadata-*`,
  * ...) cannot pass; the gateway then sets its own identity headers from the Principal.
  */
+import { IDENTITY_HEADER_MAX_CHARS } from "../constants";
 import type { Principal } from "../identity/principal";
 
 /**
@@ -83,7 +84,28 @@ const CONTROLS = /[\x00-\x1f\x7f]/g;
  * Header values may not carry line breaks or other control characters. Values are set twice on the way (from the
  * principal, then for the upstream) and are almost always clean: tested first, rebuilt only when needed.
  */
-const clean = (v: string) => (v.length <= 4096 && !CONTROL.test(v) ? v : v.replace(CONTROLS, " ").slice(0, 4096));
+const clean = (v: string) =>
+  v.length <= IDENTITY_HEADER_MAX_CHARS && !CONTROL.test(v) ? v : v.replace(CONTROLS, " ").slice(0, IDENTITY_HEADER_MAX_CHARS);
+
+/**
+ * The role or group names an engine can read back exactly from a comma-joined header, and the assertion states
+ * (src/proxy/assertion.ts `assertionClaims`, so a verifier comparing the two finds them equal): a name holding a
+ * comma would be read as two names the gateway never granted, and one holding a control character would arrive
+ * changed, so neither is sent; the list ends at the last whole name that fits IDENTITY_HEADER_MAX_CHARS, never
+ * inside one (a cut name could read as a shorter one: `admin` from `administrators`). Leaving a name out only ever
+ * gives an engine less.
+ */
+export function carriedNames(names: readonly string[]): string[] {
+  const out: string[] = [];
+  let length = -1;
+  for (const name of names) {
+    if (name === "" || name.includes(",") || CONTROL.test(name)) continue;
+    if (length + 1 + name.length > IDENTITY_HEADER_MAX_CHARS) break;
+    length += 1 + name.length;
+    out.push(name);
+  }
+  return out;
+}
 
 /** The identity headers flowgate sets for an upstream, from the principal alone. */
 export function principalHeaders(p: Principal | null, requestId: string): Record<string, string> {
@@ -92,8 +114,10 @@ export function principalHeaders(p: Principal | null, requestId: string): Record
   h["x-flowgate-subject"] = clean(p.subject);
   if (p.tenant) h["x-flowgate-tenant"] = clean(p.tenant);
   if (p.email) h["x-flowgate-email"] = clean(p.email);
-  if (p.roles.length) h["x-flowgate-roles"] = clean(p.roles.join(","));
-  if (p.groups.length) h["x-flowgate-groups"] = clean(p.groups.join(","));
+  const roles = carriedNames(p.roles);
+  const groups = carriedNames(p.groups);
+  if (roles.length) h["x-flowgate-roles"] = roles.join(",");
+  if (groups.length) h["x-flowgate-groups"] = groups.join(",");
   if (p.keyId) h["x-flowgate-key-id"] = clean(p.keyId);
   return h;
 }

@@ -71,6 +71,21 @@ function argo(rest: string, method: string, body: string, res: ServerResponse): 
     }, 400);
     return;
   }
+  // GetWorkflow with `uid`: Argo falls back to the archive, which it looks up by uid alone
+  // (persist/sqldb/workflow_archive.go GetWorkflow), whatever the path's namespace.
+  const byUid = /^\/api\/v1\/workflows\/[^/]+\/[^/]+$/.test(path) ? new URLSearchParams(rest.split("?")[1] ?? "").get("uid") : null;
+  if (method === "GET" && byUid && ARCHIVED[byUid]) {
+    // `fields` keeps only the paths it lists (Argo's fields.Cleaner): `metadata.name` keeps metadata's name alone.
+    const fields = new URLSearchParams(rest.split("?")[1] ?? "").get("fields");
+    const full = item(ARCHIVED[byUid]!, "archived");
+    if (!fields) return json(200, full);
+    const kept: Record<string, unknown> = {};
+    for (const f of fields.split(",")) {
+      if (f === "status") kept.status = full.status;
+      if (f === "metadata.name") kept.metadata = { name: full.metadata.name };
+    }
+    return json(200, kept);
+  }
   const list = /^\/api\/v1\/(workflows|workflow-templates|cron-workflows)\/([^/]+)$/.exec(path);
   if (list && method === "GET") return json(200, { items: [item(list[2]!, "wf-1")] });
   json(200, { echo: { method, path: rest, body: body === "" ? null : JSON.parse(body) } });

@@ -21,7 +21,7 @@ export type ArgoTarget =
   | { kind: "archived"; uid: string }
   /** Not about any namespace (version, info, userinfo; reading cluster templates). */
   | { kind: "open" }
-  /** Cluster-scoped changes: flowgate admins only. */
+  /** Cluster-scoped changes, and reads Argo answers from every namespace whatever the request names: admins only. */
   | { kind: "cluster-admin" }
   | { kind: "unknown" };
 
@@ -136,8 +136,12 @@ export function argoTarget(method: string, segments: readonly string[], query: U
     return allow({ kind: "archived", uid: second });
   }
   if (resource === "archived-workflows-label-keys" || resource === "archived-workflows-label-values") {
-    const t = withQuery(null, query, false, false);
-    return !t.ok || t.value.kind === "namespaced" ? t : tooWide("name a workspace");
+    // Argo reads these from the archive of every namespace and does not use the `namespace` parameter
+    // (server/workflowarchive/archived_workflow_server.go ListArchivedWorkflowLabelKeys/Values): a workspace
+    // named in the query bounds nothing, and the answer (bare keys or values) cannot be filtered.
+    const named = queryNamespaces(query);
+    if (!named.ok) return named;
+    return method === "GET" ? allow({ kind: "cluster-admin" }) : unknown;
   }
   if (resource === "stream") {
     if (second === undefined || !STREAMED.has(second)) return unknown;
@@ -151,6 +155,20 @@ export function argoTarget(method: string, segments: readonly string[], query: U
     return method === "GET" ? withQuery(null, query, stream, true) : malformed("a namespace is required");
   if (!NAMESPACE.test(second)) return malformed("not a namespace");
   return withQuery(second, query, stream, false);
+}
+
+/**
+ * The path segments Argo receives for a request decided to act in `namespace`: an empty namespace segment (a
+ * listing or watch whose namespace the query alone names) is filled with it. Argo scopes a request by the path's
+ * namespace, while some of its handlers drop `listOptions` (ListSensors, ListEventSources) or replace its field
+ * selector (WatchWorkflows, given `metadata.name=`, resolves `@latest` over the path's namespace, every namespace
+ * when it is empty): the selector is no bound, the path is.
+ */
+export function segmentsIn(segments: readonly string[], namespace: string): string[] {
+  const out = [...segments];
+  const at = out[0] === "stream" ? 2 : NAMESPACED.has(out[0] ?? "") ? 1 : -1;
+  if (at > 0 && (out[at] === undefined || out[at] === "")) out[at] = namespace;
+  return out;
 }
 
 /**

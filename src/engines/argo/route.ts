@@ -22,7 +22,7 @@ import { isObj } from "../../jsonValue";
 import { orThrow } from "../../verdict";
 import { decideBody } from "./body";
 import { readAsGo } from "./goJson";
-import { NAMESPACE, argoTarget, namespaceOf } from "./paths";
+import { NAMESPACE, argoTarget, namespaceOf, segmentsIn } from "./paths";
 import { decideQuery } from "./query";
 import { checkArgoBody } from "./specPolicy";
 import { workspaceList } from "./workspaceCache";
@@ -140,18 +140,28 @@ export function argoRoutes(): Hono<AppEnv> {
     if (segments.some((s) => s.includes(":"))) throw badRequest("an Argo path segment may not hold ':'");
     const query = orThrow(decideQuery(method, segments, new URL(c.req.url).searchParams));
     const target = orThrow(argoTarget(method, segments, query));
-    const path = `/api/v1/${encodePath(segments)}${query.size > 0 ? `?${query.toString()}` : ""}`;
+    const pathOf = (segs: readonly string[]) => `/api/v1/${encodePath(segs)}${query.size > 0 ? `?${query.toString()}` : ""}`;
+    const path = pathOf(segments);
     switch (target.kind) {
       case "unknown":
         throw notFound("no such Argo route on this gateway");
       case "open":
         return send(c, path, await bodyIn(c, null));
       case "cluster-admin":
-        if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes are for flowgate admins");
+        if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes, and reads spanning every workspace, are for flowgate admins");
         return send(c, path, await bodyIn(c, null));
       case "namespaced": {
         requireWorkspace(await enterable(c.get("services"), p), target.namespace);
-        return send(c, path, await bodyIn(c, target.namespace));
+        const res = await send(c, pathOf(segmentsIn(segments, target.namespace)), await bodyIn(c, target.namespace));
+        // A read of one object (`<resource>/<namespace>/<name>`) is answered only with an object of that
+        // namespace: GetWorkflow given a `uid` falls back to Argo's archive, which looks the uid up alone
+        // (persist/sqldb/workflow_archive.go), whatever namespace the path names.
+        if (method !== "GET" || target.stream || segments.length !== 3 || res.status !== 200) return res;
+        const answer = await jsonAnswer(res);
+        // An answer that does not say its namespace (`fields` can leave it out) is not passed on either.
+        if (namespaceOf(answer) !== target.namespace)
+          throw notFound("no such object in this workspace (an answer must carry metadata.namespace: keep it in `fields`)");
+        return c.json(answer, 200);
       }
       case "cluster-list": {
         let allowed = await enterable(c.get("services"), p);

@@ -27,8 +27,38 @@ export function parseScheduleName(name: string): Verdict<{ workflowName: string;
 /** The upstream name of a client's schedule name (already checked). */
 export const scheduleUpstreamName = (tenant: TenantName, name: string) => prefixTenant(tenant, name);
 
+/**
+ * The fields of a schedule, spelled exactly as Schellar's `ifc.Schedule` names them (FRINXio/schellar
+ * schellar/ifc/ifc.go). Schellar decodes a body with Go's encoding/json, which matches keys to fields ignoring case
+ * (Unicode simple folding: `Name`, `NAME`, `ſ` for `s`), the last match winning, and its `PUT /schedule/{name}`
+ * updates the schedule the body's name names: a second spelling of `name` or `workflowName` beside the gateway's
+ * would name another tenant's. Only these exact keys pass; any other key is refused, so no key can fold onto a field.
+ */
+const SCHEDULE_FIELDS: ReadonlySet<string> = new Set([
+  "name",
+  "enabled",
+  "status",
+  "workflowName",
+  "workflowVersion",
+  "workflowContext",
+  "cronString",
+  "parallelRuns",
+  "checkWarningSeconds",
+  "fromDate",
+  "toDate",
+  "lastUpdate",
+  "correlationId",
+  "taskToDomain",
+]);
+
 export function prefixSchedule(input: unknown, caller: { tenant: TenantName; subject: string }, nameFromPath?: string): Verdict<Obj> {
   if (!isObj(input)) return refuse("a schedule must be a JSON object");
+  const stray = Object.keys(input).find((k) => !SCHEDULE_FIELDS.has(k));
+  if (stray !== undefined) {
+    return refuse(
+      `${JSON.stringify(stray.slice(0, 64))} is not a schedule field (Schellar reads keys ignoring case: write each field exactly)`,
+    );
+  }
   if (typeof input.name !== "string") return refuse("name is required");
   if (nameFromPath !== undefined && input.name !== nameFromPath) return refuse("name in the body differs from the path");
   const parsed = parseScheduleName(input.name);
