@@ -283,7 +283,7 @@ describe("POST /admin/explain: the question's input", () => {
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const answer = (await res.json()) as Explanation;
-    expect(answer.decision, JSON.stringify(answer.reason)).toBe("allow");
+    expect(answer.decision, JSON.stringify(answer.reason)).toBe("allowed");
     expect(await recorded(tag)).toEqual([]);
   });
 

@@ -24,17 +24,17 @@ describe("import from the replaced Prefect proxy", () => {
         key_issu_dt: "2021-12-27 00:00:00",
         key_expr_dt: "2099-12-31 00:00:00",
       },
-      { user_id: "READER", scopes: "query/*", api_key: readOnly, key_issu_dt: new Date("2021-01-01"), key_expr_dt: new Date("2099-01-01") },
+      { user_id: "LEGACY-READER", scopes: "query/*", api_key: readOnly, key_issu_dt: new Date("2021-01-01"), key_expr_dt: new Date("2099-01-01") },
       { user_id: "EXPIRED", scopes: "query/*", api_key: `old-${uniqueTag("")}`, key_issu_dt: "2021-12-27", key_expr_dt: "2022-12-31" },
       { user_id: "BAD", scopes: "query/*, *", api_key: `bad-${uniqueTag("")}`, key_issu_dt: null, key_expr_dt: null },
       { user_id: "SHORT", scopes: "query/*", api_key: "abc", key_issu_dt: null, key_expr_dt: null },
     ];
     const first = await withDatabase(config, (db) => importLegacyPrefectKeys(db, rows, "legacy", "test"));
-    expect(first.created.map((c) => c.subject)).toEqual(["USERID", "READER", "EXPIRED"]);
+    expect(first.created.map((c) => c.subject)).toEqual(["USERID", "LEGACY-READER", "EXPIRED"]);
     expect(first.refused.map((r) => r.subject)).toEqual(["BAD", "SHORT"]);
     const again = await withDatabase(config, (db) => importLegacyPrefectKeys(db, rows, "legacy", "test"));
     expect(again.created).toEqual([]);
-    expect(again.skipped.map((s) => s.subject)).toEqual(["USERID", "READER", "EXPIRED"]);
+    expect(again.skipped.map((s) => s.subject)).toEqual(["USERID", "LEGACY-READER", "EXPIRED"]);
 
     const tag = uniqueTag("legacy");
     // Single-tenant Prefect: this is about the imported keys' scopes; a recording stub cannot answer the
