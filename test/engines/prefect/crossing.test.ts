@@ -91,12 +91,14 @@ describe("globex filtering by a relationship that may reach acme's rows", () => 
   });
 
   it("has the stand-in answer such a filter across tenants (the oracle the gateway must not open)", async () => {
-    const { data } = (await standIn.handle(
-      new Request(STANDIN, {
-        method: "POST",
-        body: JSON.stringify({ query: '{ agent(where: {flow_runs: {name: {_eq: "acme-secret-run"}}}) { id } }' }),
-      }),
-    ).then((r) => r.json())) as { data: { agent: { id: string }[] } };
+    const { data } = (await standIn
+      .handle(
+        new Request(STANDIN, {
+          method: "POST",
+          body: JSON.stringify({ query: '{ agent(where: {flow_runs: {name: {_eq: "acme-secret-run"}}}) { id } }' }),
+        }),
+      )
+      .then((r) => r.json())) as { data: { agent: { id: string }[] } };
     expect(data.agent).toEqual([{ id: b(8) }]);
   });
 

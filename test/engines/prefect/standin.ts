@@ -327,7 +327,14 @@ export function prefectStandIn(rows: Rows): StandIn {
     if (!project) throw new Error("Invalid project ID");
     const group = (input.version_group_id as string | undefined) ?? newId();
     const id = newId();
-    (rows.flow ??= []).push({ id, tenant_id: project.tenant_id, project_id: project.id, version_group_id: group, name: "f", archived: false });
+    (rows.flow ??= []).push({
+      id,
+      tenant_id: project.tenant_id,
+      project_id: project.id,
+      version_group_id: group,
+      name: "f",
+      archived: false,
+    });
     if (input.version_group_id)
       for (const f of rows.flow) if (f.version_group_id === group && f.id !== id && !f.archived) f.archived = true;
     return { id };
