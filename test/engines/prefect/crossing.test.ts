@@ -131,3 +131,45 @@ describe("globex filtering by a relationship that may reach acme's rows", () => 
     expect(r.body.data).toEqual({ agent: [{ id: b(8), flow_runs: [{ id: b(4), name: "globex-run" }] }] });
   });
 });
+
+describe("what held on the attacker's pass (kept as regressions)", () => {
+  it("keeps acme's rows and ids out of globex's reads and writes", async () => {
+    const empty: [string, unknown][] = [
+      ["an alias named like a _by_pk", { query: `{ flow_run_by_pk: flow_run(where: {tenant_id: {_eq: "${A}"}}) { id } }` }],
+      ["_by_pk with acme's id in upper case", { query: `{ flow_by_pk(id: "${a(3).toUpperCase()}") { id } }` }],
+      ["a filter through the tenant relationship", { query: `{ flow(where: {tenant: {id: {_eq: "${A}"}}}) { id } }` }],
+      ["_not of the tenant", { query: `{ log(where: {_not: {tenant_id: {_eq: "${B}"}}}) { id message } }` }],
+      [
+        "a where variable with a default, sent as a JSON string",
+        { query: "query($w: flow_run_bool_exp = {}) { flow_run(where: $w) { id } }", variables: `{"w": {"tenant_id": {"_eq": "${A}"}}}` },
+      ],
+    ];
+    for (const [what, json] of empty) {
+      const r = await asGlobex(json);
+      expect(r.body.errors, what).toBeUndefined();
+      expect(JSON.stringify(r.body.data), what).not.toMatch(/aaaaaaaa|acme/);
+    }
+    const writes: [string, unknown][] = [
+      [
+        "states as one object, not a list",
+        { query: `mutation { set_flow_run_states(input: {states: {flow_run_id: "${a(4)}", state: {type: "Failed"}}}) { states { id } } }` },
+      ],
+      [
+        "a log as one object naming acme's task run",
+        { query: `mutation { write_run_logs(input: {logs: {flow_run_id: "${b(4)}", task_run_id: "${a(6)}", message: "x"}}) { success } }` },
+      ],
+      [
+        "duplicate keys in a variables string (the last is what is read and sent)",
+        {
+          query: "mutation($i: delete_flow_input!) { delete_flow(input: $i) { success } }",
+          variables: `{"i": {"flow_id": "${b(3)}", "flow_id": "${a(3)}"}}`,
+        },
+      ],
+      ["skipped, still checked", { query: `mutation { x: delete_flow(input: {flow_id: "${a(3)}"}) @skip(if: true) { success } }` }],
+      ["an id in upper case", { query: `mutation { cancel_flow_run(input: {flow_run_id: "${a(4).toUpperCase()}"}) { state } }` }],
+    ];
+    for (const [what, json] of writes) refused(await asGlobex(json), "in your tenant", what);
+    expect(standIn.rows.flow!.find((f) => f.id === a(3))).toBeDefined();
+    expect(standIn.rows.flow_run!.find((r) => r.id === a(4))!.state).toBe("Running");
+  });
+});
