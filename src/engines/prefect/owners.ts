@@ -83,13 +83,14 @@ export const ownerKey = (c: IdCheck) => `${c.table}.${c.column}=${c.value}`;
 
 /**
  * Whether every id is the caller's: found, and every row found in the caller's tenant (a version group must have
- * flows, all of them the caller's). A refusal says the same for an id of another tenant and an id that does not
+ * flows, all of them the caller's; one that may be new, none elsewhere). A refusal says the same for an id of another tenant and an id that does not
  * exist, so it tells nothing about other tenants.
  */
 export function checkOwners(checks: readonly IdCheck[], owners: ReadonlyMap<string, ReadonlySet<string>>, tenantId: string): Verdict {
   const own = tenantId.toLowerCase();
   for (const c of checks) {
     const tenants = owners.get(ownerKey(c));
+    if (c.mayBeNew && (!tenants || tenants.size === 0)) continue;
     if (!tenants || tenants.size === 0 || [...tenants].some((t) => t !== own))
       return refuse(`${c.where}: no ${c.table} ${c.value.slice(0, 100)} in your tenant`, "FORBIDDEN", {
         refusedFields: [c.where.split(" ")[0]!],

@@ -38,6 +38,8 @@ export interface IdCheck {
   value: string;
   /** `mutation/delete_flow input.flow_id`: named in the refusal. */
   where: string;
+  /** Naming nothing is allowed (a new version group); rows of another tenant are not. */
+  mayBeNew?: boolean;
 }
 
 /** What goes upstream for one GraphQL request. */
@@ -137,11 +139,16 @@ function checkFilter(value: unknown, table: string, at: string): void {
   if (!isObj(value)) return;
   const relations = TENANT_TABLES[table]!.relations;
   for (const [k, v] of Object.entries(value)) {
-    if (k === "_and" || k === "_or" || k === "_not") checkFilter(v, table, at);
-    else if (Object.hasOwn(relations, k)) {
-      const rel = relations[k]!;
-      if (rel.kind === "object" && rel.sameTenant === null)
-        unsafe(`${at}: a filter on ${table}.${k}, a relationship that may cross tenants`);
+    if (k === "_and" || k === "_or" || k === "_not") {
+      checkFilter(v, table, at);
+      continue;
+    }
+    // `r_aggregate` (order_by's `{flow_runs_aggregate: {count: desc}}`) reads r's rows like r does.
+    const name = !Object.hasOwn(relations, k) && k.endsWith("_aggregate") ? k.slice(0, -"_aggregate".length) : k;
+    if (Object.hasOwn(relations, name)) {
+      const rel = relations[name]!;
+      // Hasura follows the relationship unfiltered here: nothing adds the tenant to the related rows.
+      if (rel.sameTenant === null) unsafe(`${at}: a filter on ${table}.${name}, a relationship that may cross tenants`);
       checkFilter(v, rel.table, at);
     }
   }
@@ -412,6 +419,7 @@ export function bindForward(c: CompiledForward, variables: Record<string, unknow
             // A uuid is one value in any case; a version group is a string Postgres compares exactly.
             value: named.column === "id" ? (v as string).toLowerCase() : (v as string),
             where: `${site.key} ${at}`,
+            ...(named.mayBeNew ? { mayBeNew: true } : {}),
           });
         }
       }

@@ -23,8 +23,9 @@ export interface Relation {
   table: string;
   kind: "object" | "array";
   /**
-   * Why both ends share a tenant, or `null` when nothing guarantees it (then it is refused). Array relationships
-   * are filtered by the target's tenant anyway (a `where` is added), so only object relationships rely on this.
+   * Why both ends share a tenant, or `null` when nothing guarantees it (then it is refused). A selected array
+   * relationship is filtered by the target's tenant anyway (a `where` is added); a `where` or `order_by` that
+   * follows one is not (Hasura compares the related rows as they are), so there `null` refuses it too.
    */
   sameTenant: string | null;
 }
@@ -39,15 +40,21 @@ const FLOW_TENANT = "the server copies the flow's tenant (api/runs.py create_flo
 const RUN_TENANT = "the server copies the run's tenant (initial migration's insert trigger, api/states.py)";
 const TENANT_ITSELF = "the row's tenant_id is the foreign key of this relationship";
 const CHECKED = "the gateway checks both ids of get_or_create_task_run / create_task_run_artifact against the caller's tenant";
-const arr = (table: string): Relation => ({ table, kind: "array", sameTenant: "filtered by the target's tenant" });
+const arr = (table: string, sameTenant: string | null = "filtered by the target's tenant"): Relation => ({
+  table,
+  kind: "array",
+  sameTenant,
+});
+/** The reverse of a relationship whose foreign key nothing keeps in one tenant: selectable (filtered), never filtered on. */
+const crossing = (table: string): Relation => arr(table, null);
 const obj = (table: string, sameTenant: string | null): Relation => ({ table, kind: "object", sameTenant });
 
 /** Every Hasura-tracked table of the `public` schema (services/hasura/migrations/metadata.yaml). */
 export const TENANT_TABLES: Readonly<Record<string, TenantTable>> = {
-  agent_config: { tenantColumn: "tenant_id", relations: { agents: arr("agent") } },
+  agent_config: { tenantColumn: "tenant_id", relations: { agents: crossing("agent") } },
   // agent.agent_config_id comes from the client's register_agent input, and flow_run.agent_id from the agent's own
   // calls: nothing in the server makes them the same tenant, so those object relationships are refused.
-  agent: { tenantColumn: "tenant_id", relations: { agent_config: obj("agent_config", null), flow_runs: arr("flow_run") } },
+  agent: { tenantColumn: "tenant_id", relations: { agent_config: obj("agent_config", null), flow_runs: crossing("flow_run") } },
   cloud_hook: { tenantColumn: "tenant_id", relations: {} },
   edge: {
     tenantColumn: "tenant_id",
@@ -110,6 +117,8 @@ export interface NamedId {
   table: string;
   /** The column the value is matched on: the row's `id`, or `version_group_id` (every flow of that group). */
   column: "id" | "version_group_id";
+  /** The value may name nothing yet (a new version group): then only rows found elsewhere refuse it. */
+  mayBeNew?: boolean;
 }
 
 export interface ApolloField {
@@ -151,9 +160,12 @@ export const APOLLO_FIELDS: Readonly<Record<string, ApolloField>> = {
   "mutation/delete_cloud_hook": input([id("cloud_hook_id", "cloud_hook")]),
   "mutation/set_cloud_hook_active": input([id("cloud_hook_id", "cloud_hook")]),
   "mutation/set_cloud_hook_inactive": input([id("cloud_hook_id", "cloud_hook")]),
-  // flows.graphql (api/flows.py): create_flow takes the new flow's tenant from project_id's project.
-  "mutation/create_flow": input([id("project_id", "project")]),
-  "mutation/create_flow_from_compressed_string": input([id("project_id", "project")]),
+  // flows.graphql (api/flows.py): create_flow takes the new flow's tenant from project_id's project. Given a
+  // version_group_id, graphql/flows.py resolve_create_flow archives every other unarchived flow of that group in
+  // ANY tenant, and api/flows.py create_flow's idempotency path answers that group's newest flow in any tenant: the
+  // group must hold no other tenant's flow (a new group holds none).
+  "mutation/create_flow": input([id("project_id", "project"), { ...VERSION_GROUP, mayBeNew: true }]),
+  "mutation/create_flow_from_compressed_string": input([id("project_id", "project"), { ...VERSION_GROUP, mayBeNew: true }]),
   "mutation/register_tasks": input([id("flow_id", "flow")]),
   "mutation/register_edges": input([id("flow_id", "flow")]),
   "mutation/delete_flow": input([id("flow_id", "flow")]),

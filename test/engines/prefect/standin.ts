@@ -322,6 +322,23 @@ export function prefectStandIn(rows: Rows): StandIn {
     }
   }
   const byId = (table: string, id: unknown) => (rows[table] ?? []).find((r) => r.id === id);
+  const registerFlow = (input: Row) => {
+    const project = byId("project", input.project_id);
+    if (!project) throw new Error("Invalid project ID");
+    const group = (input.version_group_id as string | undefined) ?? newId();
+    const id = newId();
+    (rows.flow ??= []).push({
+      id,
+      tenant_id: project.tenant_id,
+      project_id: project.id,
+      version_group_id: group,
+      name: "f",
+      archived: false,
+    });
+    if (input.version_group_id)
+      for (const f of rows.flow) if (f.version_group_id === group && f.id !== id && !f.archived) f.archived = true;
+    return { id };
+  };
   // The mutations the tests use, executed as api/*.py does (tenant taken where the server takes it).
   const mutations: Record<string, GraphQLFieldResolver<unknown, unknown>> = {
     create_project: (_s, { input }) => {
@@ -348,6 +365,10 @@ export function prefectStandIn(rows: Rows): StandIn {
       });
       return { id };
     },
+    // graphql/flows.py resolve_create_flow + api/flows.py create_flow: the new flow's tenant is its project's, and
+    // with a version_group_id given, every other unarchived flow of that group is archived, in ANY tenant.
+    create_flow: (_s, { input }) => registerFlow(input),
+    create_flow_from_compressed_string: (_s, { input }) => registerFlow(input),
     delete_flow: (_s, { input }) => {
       rows.flow = (rows.flow ?? []).filter((r) => r.id !== input.flow_id);
       return { success: true };
