@@ -19,7 +19,7 @@
  * flood of one kind costs one row a window, however many requests, isolates or batches carry it. The presented
  * credential is never part of an entry or its key.
  */
-import { routePath } from "hono/route";
+import { matchedRoutes } from "hono/route";
 import { AUDIT_AGGREGATION_WINDOW_MS, AUDIT_ANONYMOUS_CLIENTS_PER_WINDOW } from "./constants";
 import { waitUntil, type AppContext } from "./context";
 import { currentDryRun } from "./dryRun";
@@ -99,17 +99,20 @@ function auditLine(log: Logger, logEvent: string, row: AuditRow): void {
 }
 
 /**
- * The route that answered, as registered (`POST /argo/api/v1/workflows/:namespace`), never the raw path: the last
- * route Hono matched (a group's catch-all middleware when no handler matched). Bounded by the app's own patterns.
+ * The route the request was for, as registered (`POST /argo/api/v1/workflows/:namespace`), never the raw path: of
+ * the routes Hono matched, the last one a handler was registered on for this method (not a group's middleware or
+ * catch-all), else the last pattern that is not the front door's `*`. Bounded by the app's own patterns.
  */
 export function routeOf(c: AppContext): string {
   let pattern = "";
   try {
-    pattern = routePath(c, -1);
+    const matched = [...matchedRoutes(c)].reverse();
+    const handler = matched.find((r) => r.method !== "ALL" && !r.path.endsWith("*"));
+    pattern = (handler ?? matched.find((r) => r.path !== "*" && r.path !== "/*"))?.path ?? "";
   } catch {
     // a context without a match result (a bare unit-test context): no pattern to name
   }
-  return `${c.req.method.slice(0, 10)} ${pattern === "" || pattern === "/*" || pattern === "*" ? "(no route)" : pattern}`;
+  return `${c.req.method.slice(0, 10)} ${pattern === "" ? "(no route)" : pattern}`;
 }
 
 /** FNV-1a, 2 × 32 bits, as hex: a short fingerprint for dedupe keys (not a secret's digest: none is ever hashed). */

@@ -45,13 +45,15 @@ export interface AuditRow extends AuditEvent {
  * is added to that row: its count grows and its last time moves on, so a flood adds no rows. A batch never holds
  * one key twice (src/audit.ts aggregates first), which ON CONFLICT DO UPDATE requires.
  */
-export async function insertAuditEvents(db: Database, events: AuditRow[]): Promise<void> {
+export async function insertAuditEvents(db: Database, events: (AuditEvent & Partial<AuditRow>)[]): Promise<void> {
   if (events.length === 0) return;
+  // An event written as it happens (the CLI's bootstrap) takes the time of the write.
+  const now = new Date().toISOString();
   const rows = JSON.stringify(
     events.map((e) => ({
-      at: e.at,
-      last_at: e.lastAt,
-      count: e.count,
+      at: e.at ?? now,
+      last_at: e.lastAt ?? e.at ?? now,
+      count: e.count ?? 1,
       action: e.action,
       decision: e.decision,
       actor_subject: e.actorSubject,
@@ -61,7 +63,7 @@ export async function insertAuditEvents(db: Database, events: AuditRow[]): Promi
       request_id: e.requestId ?? null,
       engine: e.engine ?? null,
       route: e.route ?? null,
-      dedupe_key: e.dedupeKey,
+      dedupe_key: e.dedupeKey ?? null,
       details: e.details ?? {},
     })),
   );
