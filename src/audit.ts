@@ -7,7 +7,7 @@
  *
  * Each event carries its own time (`at`, taken when it is recorded) and the request's route group (`engine`) and
  * route pattern (`route`). Nothing waits for the database: the request only queues the event; the first event of a
- * quiet moment starts a flush 200 ms later (kept alive by that request's waitUntil), which writes every queued
+ * quiet moment starts a flush AUDIT_FLUSH_MS (200 ms) later (kept alive by that request's waitUntil), which writes every queued
  * event's log line (the record that is never lost: written before the database is tried) and then its rows, up to
  * 200 per INSERT. The backlog is bounded: past 5,000 waiting rows, rows are dropped (and counted in an error line);
  * their log lines are written at once. A failed write is logged, never turned into a failed request.
@@ -29,7 +29,6 @@ import type { GatewayError } from "./errors";
 import type { Logger } from "./log";
 import { insertAuditEvents, type AuditEvent, type AuditRow } from "./store/audit";
 
-const FLUSH_DELAY_MS = 200;
 const MAX_BATCH = 200;
 const MAX_BACKLOG = 5_000;
 
@@ -58,7 +57,7 @@ const queues = new Map<string, Queue>();
 let anonymousClients: { window: number; seen: Set<string> } = { window: 0, seen: new Set() };
 
 async function flush(queue: Queue, config: Config, log: Logger): Promise<void> {
-  await new Promise((r) => setTimeout(r, FLUSH_DELAY_MS));
+  await new Promise((r) => setTimeout(r, config.auditFlushMs));
   queue.next = null;
   const queued = queue.pending.splice(0, queue.pending.length);
   queue.byKey.clear();

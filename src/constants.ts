@@ -63,6 +63,13 @@ export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 export const AUDIT_AGGREGATION_WINDOW_MS = 60_000;
 
 /**
+ * How long the first audit event of a quiet moment waits before its batch is written (AUDIT_FLUSH_MS): long enough
+ * that a burst shares one INSERT (and its refusals one row), short enough that the rows are readable at once. The
+ * wait is the request's waitUntil, never its answer's.
+ */
+export const DEFAULT_AUDIT_FLUSH_MS = 200;
+
+/**
  * Distinct anonymous clients (by address fingerprint) an isolate keeps apart in one window; refusals of any further
  * client in that window share one row. So a flood from many addresses (a botnet's bad keys) still adds a bounded
  * number of rows a window: this many per isolate and kind, plus one.

@@ -46,7 +46,8 @@ async function entryOf(requestId: string, query: Record<string, string> = {}): P
 
 /**
  * A request through the Worker, and when its answer came: before the work it left behind (the audit batch is
- * written at least 200 ms later), which is then waited for, so the entry is stored when this returns.
+ * written AUDIT_FLUSH_MS later and after a database round trip), which is then waited for, so the entry is stored
+ * when this returns.
  */
 async function timedCall(path: string, headers: Record<string, string>): Promise<{ status: number; answeredAt: number }> {
   const ctx = createExecutionContext();
@@ -82,7 +83,7 @@ describe("every refusal is audited, with its own time", () => {
     });
     expect(e.details).toMatchObject({ code: "FORBIDDEN", status: 403 });
     expect(typeof e.details.message).toBe("string");
-    // Its own time: within the request, not when the batch was written (200 ms later).
+    // Its own time: within the request, not when the batch was written (later, after the answer).
     expect(Date.parse(e.at)).toBeGreaterThanOrEqual(before - 5);
     expect(Date.parse(e.at)).toBeLessThanOrEqual(res.answeredAt);
     expect(e.lastAt).toBe(e.at);
