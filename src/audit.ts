@@ -98,16 +98,22 @@ function auditLine(log: Logger, logEvent: string, row: AuditRow): void {
 }
 
 /**
- * The route the request was for, as registered (`POST /argo/api/v1/workflows/:namespace`), never the raw path: of
- * the routes Hono matched, the last one a handler was registered on for this method (not a group's middleware or
- * catch-all), else the last pattern that is not the front door's `*`. Bounded by the app's own patterns.
+ * The route the request was for, as registered (`POST /argo/api/v1/workflows/:namespace`), never the raw path: the
+ * handler that ran when it is one registered for the method; else (a refusal by a group's middleware, before any
+ * handler) the first handler Hono matched for the method, the one it would have dispatched to; else the last
+ * pattern matched other than the front door's `*` (a group's catch-all). Bounded by the app's own patterns.
  */
 export function routeOf(c: AppContext): string {
   let pattern = "";
   try {
-    const matched = [...matchedRoutes(c)].reverse();
-    const handler = matched.find((r) => r.method !== "ALL" && !r.path.endsWith("*"));
-    pattern = (handler ?? matched.find((r) => r.path !== "*" && r.path !== "/*"))?.path ?? "";
+    const matched = matchedRoutes(c);
+    const specific = (r: (typeof matched)[number] | undefined) => !!r && r.method !== "ALL" && !r.path.endsWith("*");
+    const current = matched[c.req.routeIndex];
+    const chosen =
+      (specific(current) ? current : undefined) ??
+      matched.find(specific) ??
+      [...matched].reverse().find((r) => r.path !== "*" && r.path !== "/*");
+    pattern = chosen?.path ?? "";
   } catch {
     // a context without a match result (a bare unit-test context): no pattern to name
   }

@@ -12,6 +12,9 @@ import { SignJWT, exportSPKI, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { asAdmin, baseEnv, call, createTestKey, envWith, stubUrl, uniqueTag } from "../helpers";
 import type { Env } from "../../src/config";
+import { withDatabase } from "../../src/db/client";
+import { parseConfig } from "../../src/readConfig";
+import { insertAuditEvents, pruneAuditEvents } from "../../src/store/audit";
 import worker from "../../src/index";
 
 interface Entry {
@@ -87,6 +90,16 @@ describe("every refusal is audited, with its own time", () => {
     expect(Date.parse(e.at)).toBeGreaterThanOrEqual(before - 5);
     expect(Date.parse(e.at)).toBeLessThanOrEqual(res.answeredAt);
     expect(e.lastAt).toBe(e.at);
+
+    // A path two patterns match (a fixed word beside a parameter) is named by the route that serves it.
+    const bulkId = rid("bulk");
+    const bulk = await call("/conductor/api/workflow/bulk/pause", {
+      method: "PUT",
+      json: ["wf-1"],
+      headers: { "x-api-key": key, "x-request-id": bulkId },
+    });
+    expect(bulk.status).toBe(403);
+    expect((await entryOf(bulkId, { principal: subject })).route).toBe("PUT /conductor/api/workflow/bulk/pause");
   });
 
   it("an Argo 403 and its target", async () => {
@@ -360,5 +373,44 @@ describe("GET /admin/audit", () => {
     };
     const content = doc.paths["/admin/audit"]?.get?.responses["200"]?.content ?? {};
     expect(Object.keys(content).sort()).toEqual(["application/json", "application/x-ndjson"]);
+  });
+});
+
+describe("storage of runs", () => {
+  const db = <T>(work: (d: Parameters<Parameters<typeof withDatabase>[1]>[0]) => Promise<T>) => {
+    const parsed = parseConfig(baseEnv);
+    if (!parsed.ok) throw parsed.error;
+    return withDatabase(parsed.config, work);
+  };
+  const run = (subject: string, at: string, lastAt: string, count: number, dedupeKey: string | null) => ({
+    action: "request.refused",
+    decision: "refused" as const,
+    actorSubject: subject,
+    engine: "argo",
+    route: "GET /argo/api/v1/*",
+    at,
+    lastAt,
+    count,
+    dedupeKey,
+  });
+
+  it("adds a batch's run to the stored run of the same key (another batch or isolate): one row, counts summed, times widened", async () => {
+    const subject = uniqueTag("aud-merge");
+    const key = `${uniqueTag("k")}:0`;
+    await db((d) => insertAuditEvents(d, [run(subject, "2026-12-06T10:00:10.000Z", "2026-12-06T10:00:20.000Z", 3, key)]));
+    await db((d) => insertAuditEvents(d, [run(subject, "2026-12-06T10:00:05.000Z", "2026-12-06T10:00:40.000Z", 4, key)]));
+    const rows = await audit({ principal: subject });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ count: 7, at: "2026-12-06T10:00:05.000Z", lastAt: "2026-12-06T10:00:40.000Z" });
+  });
+
+  it("the cron's pruning keeps a run whose last event is recent, however old its first", async () => {
+    const subject = uniqueTag("aud-prune");
+    const old = new Date(Date.now() - 100 * 86_400_000).toISOString();
+    const now = new Date().toISOString();
+    await db((d) => insertAuditEvents(d, [run(subject, old, old, 1, null), run(subject, old, now, 5, `${uniqueTag("k")}:0`)]));
+    await db((d) => pruneAuditEvents(d, new Date(Date.now() - 90 * 86_400_000)));
+    const rows = await audit({ principal: subject });
+    expect(rows.map((r) => r.count)).toEqual([5]);
   });
 });
