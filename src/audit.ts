@@ -20,7 +20,7 @@
  * credential is never part of an entry or its key.
  */
 import { matchedRoutes } from "hono/route";
-import { AUDIT_AGGREGATION_WINDOW_MS, AUDIT_ANONYMOUS_CLIENTS_PER_WINDOW } from "./constants";
+import { AUDIT_AGGREGATION_WINDOW_MS, AUDIT_ANONYMOUS_CLIENTS_PER_WINDOW, AUDIT_DEDUPE_KEY_MAX_CHARS } from "./constants";
 import { waitUntil, type AppContext } from "./context";
 import { currentDryRun } from "./dryRun";
 import type { Config } from "./config";
@@ -120,7 +120,10 @@ export function routeOf(c: AppContext): string {
   return `${c.req.method.slice(0, 10)} ${pattern === "" ? "(no route)" : pattern}`;
 }
 
-/** FNV-1a, 2 × 32 bits, as hex: a short fingerprint for dedupe keys (not a secret's digest: none is ever hashed). */
+/**
+ * FNV-1a, 2 × 32 bits, as hex: a short fingerprint of a client address or an over-long key (not a secret's digest:
+ * no credential is ever part of a key).
+ */
 function fingerprint(text: string): string {
   let h1 = 0x811c9dc5;
   let h2 = 0x01000193 ^ text.length;
@@ -146,6 +149,16 @@ function actorKey(c: AppContext, event: AuditEvent, window: number): string {
   if (seen.size >= AUDIT_ANONYMOUS_CLIENTS_PER_WINDOW) return "a:*";
   seen.add(client);
   return `a:${client}`;
+}
+
+/**
+ * A run's key as stored: its parts as JSON (unambiguous whatever a subject holds, and never a NUL, which PostgreSQL
+ * text refuses). A key longer than AUDIT_DEDUPE_KEY_MAX_CHARS (a very long subject) is stored as its fingerprint
+ * instead, so the unique index never meets a value past its size limit (which would fail the whole batch).
+ */
+function dedupeKeyOf(parts: readonly (string | number)[]): string {
+  const key = JSON.stringify(parts);
+  return key.length <= AUDIT_DEDUPE_KEY_MAX_CHARS ? key : `${JSON.stringify(parts[0])}#${fingerprint(key)}`;
 }
 
 /** The subject of an entry for a request without a (valid) credential. */
@@ -179,8 +192,7 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
   if (event.decision === "refused") {
     const window = Math.floor(now / AUDIT_AGGREGATION_WINDOW_MS) * AUDIT_AGGREGATION_WINDOW_MS;
     const code = typeof event.details?.code === "string" ? event.details.code : "";
-    const parts = [event.decision, event.action, code, engine ?? "", route, actorKey(c, event, window)].join("\u0000");
-    dedupeKey = `${fingerprint(parts)}:${window}`;
+    dedupeKey = dedupeKeyOf([window, event.decision, event.action, code, engine ?? "", route, actorKey(c, event, window)]);
     const earlier = queue.byKey.get(dedupeKey);
     if (earlier) {
       earlier.row.count++;

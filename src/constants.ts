@@ -69,6 +69,9 @@ export const AUDIT_AGGREGATION_WINDOW_MS = 60_000;
  */
 export const DEFAULT_AUDIT_FLUSH_MS = 200;
 
+/** Longest aggregation key stored as it is (src/audit.ts); PostgreSQL's btree refuses index entries past ~2,700 bytes. */
+export const AUDIT_DEDUPE_KEY_MAX_CHARS = 600;
+
 /**
  * Distinct anonymous clients (by address fingerprint) an isolate keeps apart in one window; refusals of any further
  * client in that window share one row. So a flood from many addresses (a botnet's bad keys) still adds a bounded

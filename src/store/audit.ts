@@ -66,6 +66,9 @@ export async function insertAuditEvents(db: Database, events: (AuditEvent & Part
       dedupe_key: e.dedupeKey ?? null,
       details: e.details ?? {},
     })),
+    // PostgreSQL's text and jsonb refuse NUL, which a refusal's message may quote from the request (a field's
+    // name): one such row would fail its whole batch, so NUL is written as U+FFFD.
+    (_key, value: unknown) => (typeof value === "string" && value.includes("\u0000") ? value.replaceAll("\u0000", "\uFFFD") : value),
   );
   await db.execute(sql`
     INSERT INTO ${auditEvents} AS a (at, last_at, count, action, decision, actor_subject, actor_key_id, tenant, target,

@@ -274,6 +274,17 @@ describe("every refusal is audited, with its own time", () => {
     expect(e).toMatchObject({ engine: "admin", route: "GET /admin/audit", actorSubject: "test-admin" });
     expect(e.details).toMatchObject({ code: "BAD_REQUEST", status: 400 });
     expect(Array.isArray(e.details.fields)).toBe(true);
+
+    // A refusal quoting a field name with a NUL (which PostgreSQL text refuses) is stored, with U+FFFD in its place.
+    const nulId = rid("a400nul");
+    const nul = await asAdmin("/admin/tenants", {
+      method: "POST",
+      json: { name: "ok", "ev\u0000il": 1 },
+      headers: { "x-request-id": nulId },
+    });
+    expect(nul.status).toBe(400);
+    const n = await entryOf(nulId, { engine: "admin", principal: "test-admin" });
+    expect(n.details.message).toContain("ev\uFFFDil");
   });
 });
 
