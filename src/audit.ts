@@ -2,8 +2,9 @@
  * The audit trail's one writer. Every decision worth keeping comes here: refusals on any route (recorded by the
  * error renderer, src/pipeline.ts `renderError`, whatever refused), allowed writes that reached an engine and
  * allowed reads when AUDIT_READS is on (recorded by the front door after the answer), and the events the engines
- * and the admin API record themselves (admin actions, Prefect mutations, rate-limit refusals). One request leaves
- * one entry: the pipeline records its own only when the route recorded none (`auditedRequest`).
+ * and the admin API record themselves (admin actions, Prefect mutations, rate-limit refusals). A request leaves one
+ * entry per decision: the renderer records a refusal unless the route recorded that refusal itself
+ * (`auditedRefusal`), the front door an allowed request only when the route recorded nothing (`auditedRequest`).
  *
  * Each event carries its own time (`at`, taken when it is recorded) and the request's route group (`engine`) and
  * route pattern (`route`). Nothing waits for the database: the request only queues the event; the first event of a
@@ -176,6 +177,7 @@ export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"
     return;
   }
   c.set("auditedRequest", true);
+  if (event.decision === "refused") c.set("auditedRefusal", true);
   const now = Date.now();
   const at = new Date(now).toISOString();
   const log = c.get("log");
@@ -222,10 +224,11 @@ const KEPT_DETAILS = ["fields", "refusedFields", "reason", "limit", "cost", "ret
 
 /**
  * Records a refusal the gateway answered (called by the error renderer, for 4xx answers): who, where, why. Skipped
- * when the route recorded its own entry for the request (a Prefect mutation's refusal, a rate limit's).
+ * when the route recorded the refusal itself (a Prefect mutation's, a rate limit's).
  */
 export function auditRefusal(c: AppContext, e: GatewayError): void {
-  if (c.get("auditedRequest") || !c.get("config") || !c.get("log")) return;
+  // An entry the route recorded that is not a refusal (a shadow limit's, an action's) does not stand for this one.
+  if (c.get("auditedRefusal") || !c.get("config") || !c.get("log")) return;
   const p = c.get("principal");
   const details: Record<string, unknown> = { code: e.code, status: e.status, message: e.message.slice(0, 300) };
   for (const k of KEPT_DETAILS) if (e.details?.[k] !== undefined) details[k] = e.details[k];

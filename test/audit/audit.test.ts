@@ -266,6 +266,25 @@ describe("every refusal is audited, with its own time", () => {
     expect(Date.parse(e.at)).toBeLessThanOrEqual(answeredAt);
   });
 
+  it("a refusal after a shadow limit's (allowed) entry is still recorded", async () => {
+    const subject = uniqueTag("aud-shadow");
+    const { id: keyId, key } = await createTestKey({ subject, scopes: ["query/*"] });
+    const limit = await asAdmin("/admin/limits", {
+      method: "POST",
+      json: { kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 1, windowS: 600 }, mode: "shadow" },
+    });
+    expect(limit.status).toBe(201);
+    const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${uniqueTag("aud")}/graphql`), GRAPHQL_MAX_DEPTH: "2" });
+    const gql = (requestId: string, query: string) =>
+      call("/prefect/graphql", { env, method: "POST", headers: { "x-api-key": key, "x-request-id": requestId }, json: { query } });
+    expect((await gql(rid("ok"), "{ flow { id } }")).status).toBe(200);
+    const deepId = rid("deep");
+    const deep = await gql(deepId, "{ flow { flow_runs { task_runs { id } } } }");
+    expect(deep.status).toBe(400);
+    const entries = (await audit({ principal: subject })).filter((e) => e.requestId === deepId);
+    expect(entries.map((e) => `${e.action} ${e.decision}`).sort()).toEqual(["ratelimit.shadow allowed", "request.refused refused"]);
+  });
+
   it("a policy 400 on the admin API names the refused fields", async () => {
     const requestId = rid("a400");
     const res = await asAdmin("/admin/audit?decision=MAYBE", { headers: { "x-request-id": requestId } });
