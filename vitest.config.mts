@@ -16,6 +16,10 @@ export default defineConfig({
                 DATABASE_URL: inject("databaseUrl"),
                 DB_WS_PROXY: inject("wsProxy"),
                 LOG_LEVEL: "error",
+                // Every refusal is audited and a test waits for its request's work (the audit batch) to end: a
+                // 200 ms batch wait would add 200 ms to each refusal of a sequential test. Batching and the
+                // aggregation of identical refusals do not depend on it (test/audit/audit.test.ts).
+                AUDIT_FLUSH_MS: "5",
                 // Signs the Conductor SDK tokens; tests of an unset secret override it.
                 GATEWAY_TOKEN_SECRET: "test-gateway-token-secret-0123456789abcdef",
               },

@@ -30,7 +30,15 @@ export function buildApp(): Hono<AppEnv> {
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after. The registry's upstreams
   // (their variables and header allow-lists) are put together once and handed to each request.
-  app.use("*", frontDoor({ configFor, upstreams: upstreamTable(engines), finish: writeRateLimitHeaders }));
+  app.use(
+    "*",
+    frontDoor({
+      configFor,
+      upstreams: upstreamTable(engines),
+      groups: [...engines, { name: "admin", mount: "/admin" }, { name: "auth", mount: "/auth" }],
+      finish: writeRateLimitHeaders,
+    }),
+  );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
 

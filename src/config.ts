@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import {
+  DEFAULT_AUDIT_FLUSH_MS,
   DEFAULT_AUDIT_RETENTION_DAYS,
   DEFAULT_GRAPHQL_LIMITS,
   DEFAULT_USAGE_RETENTION_DAYS,
@@ -91,6 +92,8 @@ export const sharedConfig = z
     SUBREQUEST_BUDGET: integer(50, 10, 10_000),
     TOKEN_REVOCATION_TTL_S: integer(90 * 86_400, 60, 3650 * 86_400),
     AUDIT_RETENTION_DAYS: integer(DEFAULT_AUDIT_RETENTION_DAYS, 1, 3650),
+    AUDIT_READS: boolean(false),
+    AUDIT_FLUSH_MS: integer(DEFAULT_AUDIT_FLUSH_MS, 0, 5_000),
     RATE_LIMIT_ON_UNAVAILABLE: unavailablePolicy,
     // Read by the shared rate limiter (src/ratelimit/cost.ts), which weighs Prefect's GraphQL documents.
     PREFECT_FIELD_COSTS: fieldCosts,
@@ -169,6 +172,10 @@ export const sharedConfig = z
       /** How long a revocation lasts when the revoked token's expiry is not given (the longest token lifetime). */
       tokenRevocationTtlS: v.TOKEN_REVOCATION_TTL_S,
       auditRetentionDays: v.AUDIT_RETENTION_DAYS,
+      /** Whether allowed reads (GET, HEAD) that reached an engine are audited too; refusals and writes always are. */
+      auditReads: v.AUDIT_READS,
+      /** How long the first audit event of a quiet moment waits for others to share its batch (src/audit.ts). */
+      auditFlushMs: v.AUDIT_FLUSH_MS,
       rateLimits: {
         /** What a request gets when its counter object cannot be asked: allowed (and logged) or refused with 429. */
         onUnavailable: v.RATE_LIMIT_ON_UNAVAILABLE,

@@ -56,6 +56,34 @@ export const CRON_DELETE_CONCURRENCY = 6;
 export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 
 /**
+ * Identical refusals (same decision, action, code, engine, route, principal or anonymous client) within one window
+ * of this length are one audit row with a count (src/audit.ts). A minute keeps a flood to one row per minute and
+ * kind while an operator still sees when it started and stopped (the row's first and last times).
+ */
+export const AUDIT_AGGREGATION_WINDOW_MS = 60_000;
+
+/**
+ * How long the first audit event of a quiet moment waits before its batch is written (AUDIT_FLUSH_MS): long enough
+ * that a burst shares one INSERT (and its refusals one row), short enough that the rows are readable at once. The
+ * wait is the request's waitUntil, never its answer's.
+ */
+export const DEFAULT_AUDIT_FLUSH_MS = 200;
+
+/** Longest aggregation key stored as it is (src/audit.ts); PostgreSQL's btree refuses index entries past ~2,700 bytes. */
+export const AUDIT_DEDUPE_KEY_MAX_CHARS = 600;
+
+/**
+ * Distinct anonymous clients (by address fingerprint) an isolate keeps apart in one window; refusals of any further
+ * client in that window share one row. So a flood from many addresses (a botnet's bad keys) still adds a bounded
+ * number of rows a window: this many per isolate and kind, plus one.
+ */
+export const AUDIT_ANONYMOUS_CLIENTS_PER_WINDOW = 100;
+
+/** Rows an NDJSON audit export reads per database query, and at most in all (an export past it ends with a note). */
+export const AUDIT_EXPORT_PAGE_ROWS = 500;
+export const AUDIT_EXPORT_MAX_ROWS = 100_000;
+
+/**
  * Cached GraphQL analyses (root fields of a document, not decisions), keyed by the document's text: enough for
  * every distinct document a UI and its CLIs send, at most 8 M characters (~16 MB) of keys, refreshed every 10 min.
  */

@@ -24,6 +24,17 @@ export interface AppVariables {
   errorStyle: ErrorStyle;
   /** The gateway refused the request, whatever status it answered with (a GraphQL refusal may be a 200). */
   refused: boolean;
+  /**
+   * The route group the request is for (`prefect`, `conductor`, `workers`, `argo`, `flowapi`, `admin`, `auth`,
+   * `gateway`), from its path's prefix, set first thing by the front door (src/pipeline.ts); named in audit entries.
+   */
+  engine?: string;
+  /** The route recorded an audit entry for this request itself; the pipeline then records no allowed one (src/audit.ts). */
+  auditedRequest?: boolean;
+  /** The route recorded a refusal of this request itself; the error renderer then records none (src/audit.ts). */
+  auditedRefusal?: boolean;
+  /** The route found the request reads only, whatever its method (a GraphQL query sent by POST): audited as a read. */
+  auditRead?: boolean;
   /** Limits that applied to this request, for the RateLimit headers (src/ratelimit/enforce.ts). */
   rateLimit?: RateLimitOutcome;
   // `services` (what handlers use, built after authentication) is declared by src/services.ts, which sets it.

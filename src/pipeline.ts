@@ -16,6 +16,7 @@ import { crossSiteCheck, isBrowserNavigation, safeReturnPath } from "./identity/
 import { cookieNamesFor, sealSession, setCookie } from "./identity/session";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
+import { auditAllowed, auditRefusal } from "./audit";
 import { DryRunHalt, currentDryRun } from "./dryRun";
 import { createLogger } from "./log";
 import { allow, orThrow, refuse, type Verdict } from "./verdict";
@@ -83,12 +84,21 @@ function rawPathOf(url: string): string {
 export function frontDoor(options: {
   configFor: (env: Env) => ConfigResult;
   upstreams: AppVariables["upstreams"];
+  /** The route groups by mount (the engines', `/admin`, `/auth`), for `c.get("engine")`; any other path is `gateway`. */
+  groups?: readonly { name: string; mount: string }[];
   /** Run on every answer before it leaves (src/ratelimit/enforce.ts writes the RateLimit headers). */
   finish: (c: AppContext) => void;
 }): MiddlewareHandler<AppEnv> {
   const { configFor, upstreams, finish } = options;
+  // Longest mount first, so a nested mount (none today) wins over its parent.
+  const groups = [...(options.groups ?? [])].sort((a, b) => b.mount.length - a.mount.length);
+  const groupOf = (url: string): string => {
+    const path = rawPathOf(url);
+    return groups.find((g) => path === g.mount || path.startsWith(`${g.mount}/`))?.name ?? "gateway";
+  };
   return async (c, next) => {
     const url = c.req.url;
+    c.set("engine", groupOf(url));
     const offered = c.req.header("x-request-id");
     const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
     c.set("requestId", requestId);
@@ -113,6 +123,7 @@ export function frontDoor(options: {
     } catch (err) {
       c.res = renderError(err, c);
     }
+    if (c.get("config") && !currentDryRun()) auditAllowed(c, (c.get("services")?.budget.spent ?? 0) > 0);
     finish(c);
     editAnswerHeaders(c, (h) => h.set("x-request-id", requestId));
     const log = c.get("log");
@@ -257,6 +268,9 @@ export function renderError(err: unknown, c: AppContext): Response {
     log.info("request.refused", { code: e.code, status: e.status });
   }
   c.set("refused", true);
+  // The one place every refusal passes: it is audited here, whichever layer refused (a 5xx is a failure, not a
+  // decision, and is logged above). An explained request is the operator's question, not a client's refusal.
+  if (e.status >= 400 && e.status < 500 && !dryRun) auditRefusal(c, e);
   const redirect = signInRedirect(c, e);
   if (redirect) {
     redirect.headers.set("x-request-id", requestId);

@@ -25,7 +25,7 @@ export interface AdminOperation {
   body?: z.ZodType;
   /** Request body examples; each must validate against `body` (checked by the test suite). */
   examples?: Record<string, unknown>;
-  responses: Record<number, { description: string; schema?: z.ZodType }>;
+  responses: Record<number, { description: string; schema?: z.ZodType; ndjson?: z.ZodType }>;
   /** Who may call it, in words, when more than flowgate admins may. */
   access?: string;
 }
@@ -88,9 +88,20 @@ export class AdminApi {
           : {}),
       },
       responses: Object.fromEntries(
-        Object.entries({ ...op.responses, ...ERRORS }).map(([status, r]) => [
+        Object.entries({ ...op.responses, ...ERRORS } as AdminOperation["responses"]).map(([status, r]) => [
           status,
-          { description: r.description, ...(r.schema ? { content: { "application/json": { schema: r.schema } } } : {}) },
+          {
+            description: r.description,
+            ...(r.schema || r.ndjson
+              ? {
+                  content: {
+                    ...(r.schema ? { "application/json": { schema: r.schema } } : {}),
+                    // One JSON object a line (each an instance of the schema), for exports read as a stream.
+                    ...(r.ndjson ? { "application/x-ndjson": { schema: r.ndjson } } : {}),
+                  },
+                }
+              : {}),
+          },
         ]),
       ),
     });

@@ -57,6 +57,11 @@ export const AuditEventView = z
     target: z.string().nullable(),
     requestId: z.string().nullable(),
     details: z.record(z.string(), z.unknown()).nullable(),
+    at: z.string().meta({ description: "when it happened (ISO 8601); the first of an aggregated run" }),
+    lastAt: z.string().meta({ description: "when the last event of the run happened; at for a single event" }),
+    count: z.number().int().meta({ description: "how many identical events this entry stands for" }),
+    engine: z.string().nullable().meta({ description: "route group: prefect, conductor, workers, argo, flowapi, admin, auth, gateway" }),
+    route: z.string().nullable().meta({ description: "method and route pattern, e.g. POST /argo/api/v1/workflows/:namespace" }),
   })
   .catchall(z.unknown())
   .meta({ id: "AuditEvent" });

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
-import { DEFAULT_ROTATION_GRACE_S, PREFECT_IMPORT_MAX_ROWS } from "../constants";
+import { AUDIT_EXPORT_MAX_ROWS, AUDIT_EXPORT_PAGE_ROWS, DEFAULT_ROTATION_GRACE_S, PREFECT_IMPORT_MAX_ROWS } from "../constants";
 import { bumpCacheEpoch, setLogLevelOverride } from "../control";
 import { recordAudit, settleAudit } from "../audit";
 import { lastScheduledRun } from "../cron/purge";
@@ -20,13 +20,14 @@ import { rateLimited } from "../ratelimit/enforce";
 import { forgetLimitsInIsolate } from "../ratelimit/limits";
 import { registerLimitRoutes } from "./limits";
 import { ADMIN_ROUTE_GROUP, routeGroupsOf } from "../formats/rateLimitRule";
-import { listAuditEvents, type AuditEvent } from "../store/audit";
+import { auditPage, listAuditEvents, type AuditCursor, type AuditEvent } from "../store/audit";
 import { createKey, ensureTenant, getKeyRow, listKeys, listTenants, revokeKey, rotateKey, toKeyRecord, toKeyView } from "../store/keys";
 import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
 import { AdminApi, ErrorEnvelope, type AdminExtension } from "./openapi";
 import {
   GatewayStatus,
+  AuditEventView,
   AuditList,
   CreatedKey,
   KeyList,
@@ -82,6 +83,49 @@ function audit(c: AppContext, event: Omit<AuditEvent, "actorSubject" | "actorKey
     },
     "admin.action",
   );
+}
+
+/**
+ * The audit trail as NDJSON, streamed: one page of AUDIT_EXPORT_PAGE_ROWS read per pull (keyset paging, so rows
+ * written meanwhile neither shift nor repeat it), up to AUDIT_EXPORT_MAX_ROWS; an export cut there, or by a failed
+ * read, ends with one line `{"truncated":true,...}` saying so rather than ending as if complete.
+ */
+function exportAudit(c: AppContext, filter: Parameters<typeof auditPage>[1]): Response {
+  const config = c.get("config");
+  const encoder = new TextEncoder();
+  let cursor: AuditCursor | null = null;
+  let sent = 0;
+  let done = false;
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (done) return;
+      if (sent >= AUDIT_EXPORT_MAX_ROWS) {
+        controller.enqueue(
+          encoder.encode(`${JSON.stringify({ truncated: true, reason: `export limit of ${AUDIT_EXPORT_MAX_ROWS} events` })}\n`),
+        );
+        controller.close();
+        done = true;
+        return;
+      }
+      try {
+        const size = Math.min(AUDIT_EXPORT_PAGE_ROWS, AUDIT_EXPORT_MAX_ROWS - sent);
+        const page = await withDatabase(config, (d) => auditPage(d, filter, cursor, size));
+        sent += page.events.length;
+        if (page.events.length > 0) controller.enqueue(encoder.encode(page.events.map((e) => `${JSON.stringify(e)}\n`).join("")));
+        cursor = page.next;
+        if (!cursor) {
+          controller.close();
+          done = true;
+        }
+      } catch {
+        c.get("log").error("audit.export_failed", { sent });
+        controller.enqueue(encoder.encode(`${JSON.stringify({ truncated: true, reason: "the database failed during the export" })}\n`));
+        controller.close();
+        done = true;
+      }
+    },
+  });
+  return new Response(stream, { status: 200, headers: { "content-type": "application/x-ndjson", "cache-control": "no-store" } });
 }
 
 /** The key a path names, by its id in either form (`fgk_<id>` as shown, or the bare id). */
@@ -446,13 +490,20 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       path: "/audit",
       tag: "audit",
       summary: "The audit trail, newest first",
+      description:
+        "Refusals (any engine, the admin API), allowed writes, admin actions, and allowed reads when AUDIT_READS is on. " +
+        "Identical refusals within a minute are one event with `count`, `at` (first) and `lastAt` (last). " +
+        "With `format=ndjson`, every matching event, one JSON object a line, streamed page by page.",
       query: AuditQuery,
-      responses: { 200: { description: "events", schema: AuditList } },
+      responses: { 200: { description: "events", schema: AuditList, ndjson: AuditEventView } },
     },
     async (c) => {
       const q = parseOr400(AuditQuery, c.req.query());
+      if (q.subject && q.principal && q.subject !== q.principal) throw badRequest("subject and principal name the same field: give one");
+      const filter = { ...q, subject: q.subject ?? q.principal };
       await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed
-      return c.json({ events: await db(c, (d) => listAuditEvents(d, q)), limit: q.limit, offset: q.offset });
+      if (q.format === "ndjson") return exportAudit(c, filter);
+      return c.json({ events: await db(c, (d) => listAuditEvents(d, filter)), limit: q.limit, offset: q.offset });
     },
   );
 

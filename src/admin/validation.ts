@@ -113,10 +113,20 @@ export const KeyListQuery = z.object({
 export const AuditQuery = z.object({
   action: z.string().max(64).optional(),
   decision: z.enum(AUDIT_DECISIONS).optional(),
+  /** The route group: `prefect`, `conductor`, `workers`, `argo`, `flowapi`, `admin`, `auth` or `gateway`. */
+  engine: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .optional()
+    .meta({ description: "route group: prefect, conductor, workers, argo, flowapi, admin, auth or gateway" }),
   subject: z.string().max(256).optional(),
+  /** The same as `subject` (the principal's subject; `anonymous` for requests without a valid credential). */
+  principal: z.string().max(256).optional().meta({ description: "the principal's subject (anonymous: no valid credential); as subject" }),
   tenant: tenant.optional(),
-  since: instant.optional(),
-  until: instant.optional(),
+  since: instant.optional().meta({ description: "events whose last occurrence is at or after this instant" }),
+  until: instant.optional().meta({ description: "events whose first occurrence is at or before this instant" }),
+  /** `ndjson`: every matching event, one JSON object a line (application/x-ndjson), streamed; limit and offset unused. */
+  format: z.enum(["json", "ndjson"]).default("json").meta({ description: "ndjson: every matching event, one per line, streamed" }),
   limit,
   offset,
 });

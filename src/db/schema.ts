@@ -96,8 +96,13 @@ export const auditEvents = pgTable(
   "audit_events",
   {
     id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** When the event happened (the first of an aggregated run): taken when it is decided, not when it is written. */
     at: timestamp("at", { withTimezone: true }).notNull().defaultNow(),
-    /** What happened: `key.create`, `key.revoke`, `cache.purge`, `log.level`, `prefect.mutation`, ... */
+    /** When the last event of an aggregated run happened; `at` for a single event. */
+    lastAt: timestamp("last_at", { withTimezone: true }).notNull().defaultNow(),
+    /** How many identical events this row stands for (refusals repeated within one window, src/audit.ts). */
+    count: integer("count").notNull().default(1),
+    /** What happened: `key.create`, `key.revoke`, `request.refused`, `request.allowed`, `prefect.mutation`, ... */
     action: text("action").notNull(),
     /** `allowed` / `refused` for decisions on requests, `done` for admin actions (src/store/audit.ts). */
     decision: text("decision").notNull(),
@@ -106,10 +111,24 @@ export const auditEvents = pgTable(
     tenant: text("tenant"),
     target: text("target"),
     requestId: text("request_id"),
+    /** The route group the request went to (`prefect`, `conductor`, `workers`, `argo`, `flowapi`, `admin`, `auth`, `gateway`). */
+    engine: text("engine"),
+    /** The method and the route pattern that answered (`POST /argo/api/v1/workflows/:namespace`), never the raw path. */
+    route: text("route"),
+    /**
+     * The aggregation key of a refusal (its kind, route, principal or client fingerprint, and window): one row per
+     * key, later events of the window add to its `count`. Null for events that are never aggregated.
+     */
+    dedupeKey: text("dedupe_key"),
     /** Non-secret details (never variables, keys or tokens). */
     details: jsonb("details").$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   },
-  (t) => [index("audit_events_at_idx").on(t.at), index("audit_events_action_idx").on(t.action, t.at)],
+  (t) => [
+    index("audit_events_at_idx").on(t.at),
+    index("audit_events_action_idx").on(t.action, t.at),
+    index("audit_events_engine_idx").on(t.engine, t.at),
+    uniqueIndex("audit_events_dedupe_key_idx").on(t.dedupeKey),
+  ],
 );
 
 /**

@@ -14,6 +14,11 @@ export class SubrequestBudget {
   private used = 0;
   constructor(readonly limit: number) {}
 
+  /** Subrequests taken so far: more than none means the request reached an upstream (src/audit.ts). */
+  get spent(): number {
+    return this.used;
+  }
+
   get remaining(): number {
     return Math.max(0, this.limit - RESERVED_SUBREQUESTS - this.used);
   }

@@ -90,7 +90,11 @@ async function checkPersistedHash(req: GraphQLRequest): Promise<Refused | null> 
 
 function audit(c: AppContext, caller: Principal, d: Decision): void {
   const op = decidedOperation(d);
-  if (!op || op.type !== "mutation") return;
+  if (!op || op.type !== "mutation") {
+    // A query or subscription reads, though sent by POST: audited only as a read (AUDIT_READS), by the pipeline.
+    c.set("auditRead", true);
+    return;
+  }
   recordAudit(
     c,
     {
