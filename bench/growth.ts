@@ -253,15 +253,19 @@ async function databaseCurves(): Promise<{ curves: Curve[]; explained: Explained
       const q = captured.at(-1)!;
       const plan = await client.query(`EXPLAIN (${analyze ? "ANALYZE, " : ""}COSTS OFF) ${q.query}`, q.params as unknown[]);
       const lines = plan.rows.map((r: Record<string, string>) => r["QUERY PLAN"]!);
-      explained.push({ what, rows, sql: q.query, plan: lines, usesIndex: lines.some((l) => /Index (Only )?Scan|Bitmap Index Scan/.test(l)) });
+      explained.push({
+        what,
+        rows,
+        sql: q.query,
+        plan: lines,
+        usesIndex: lines.some((l) => /Index (Only )?Scan|Bitmap Index Scan/.test(l)),
+      });
     } finally {
       await client.query("ROLLBACK");
     }
   };
   try {
-    await client.query(
-      `INSERT INTO tenants(name) SELECT 'GROWTH' || g FROM generate_series(1, ${tenantCount}) g ON CONFLICT DO NOTHING`,
-    );
+    await client.query(`INSERT INTO tenants(name) SELECT 'GROWTH' || g FROM generate_series(1, ${tenantCount}) g ON CONFLICT DO NOTHING`);
     let stored = 0;
     for (const n of rowCounts) {
       await client.query(
@@ -279,9 +283,9 @@ async function databaseCurves(): Promise<{ curves: Curve[]; explained: Explained
       );
       stored = n;
       await client.query("ANALYZE api_keys; ANALYZE audit_events");
-      const hashes = (await client.query(`SELECT encode(sha256(('growth-key-' || g)::bytea), 'hex') AS h FROM generate_series(1, 200) g`)).rows.map(
-        (r: { h: string }) => r.h,
-      );
+      const hashes = (
+        await client.query(`SELECT encode(sha256(('growth-key-' || g)::bytea), 'hex') AS h FROM generate_series(1, 200) g`)
+      ).rows.map((r: { h: string }) => r.h);
       const t0 = performance.now();
       for (const h of hashes) await findKeyByHash(db, h);
       lookup.push({ x: n, y: ((performance.now() - t0) * 1000) / hashes.length });
