@@ -66,3 +66,63 @@ export function workflowDefListing(count: number): string {
   }
   return JSON.stringify(defs);
 }
+
+/**
+ * One workflow definition as Conductor's own API serializes it (Jackson, NON_NULL: every field with a default is
+ * written, e.g. each task's startDelay, optional, decisionCases, joinOn; see conductor-oss common/.../WorkflowDef.java
+ * and WorkflowTask.java), with `tasks` simple tasks: about 2.6 KB with the default 6 tasks.
+ */
+export function conductorWorkflowDef(tenant: string, i: number, tasks = 6): Record<string, unknown> {
+  const task = (t: number) => ({
+    name: `${tenant}___step_${i}_${t}`,
+    taskReferenceName: `step_${t}`,
+    inputParameters: { device_id: "${workflow.input.device_id}", previous: `\${step_${Math.max(0, t - 1)}.output.result}` },
+    type: "SIMPLE",
+    decisionCases: {},
+    defaultCase: [],
+    forkTasks: [],
+    startDelay: 0,
+    joinOn: [],
+    optional: false,
+    defaultExclusiveJoinTask: [],
+    asyncComplete: false,
+    loopOver: [],
+    onStateChange: {},
+    permissive: false,
+  });
+  return {
+    createTime: 1_767_225_600_000 + i,
+    updateTime: 1_767_225_600_000 + i,
+    createdBy: "ops@example.com",
+    updatedBy: "ops@example.com",
+    accessPolicy: {},
+    name: `${tenant}___workflow_${i}`,
+    description: JSON.stringify({ description: `Provisions device group ${i}`, labels: ["OPS", "BENCH"] }),
+    version: 1,
+    tasks: Array.from({ length: tasks }, (_, t) => task(t)),
+    inputParameters: ["device_id", "template"],
+    outputParameters: { result: `\${step_${tasks - 1}.output.result}` },
+    schemaVersion: 2,
+    restartable: true,
+    workflowStatusListenerEnabled: false,
+    ownerEmail: "ops@example.com",
+    timeoutPolicy: "ALERT_ONLY",
+    timeoutSeconds: 0,
+    variables: {},
+    inputTemplate: {},
+    enforceSchema: true,
+    metadata: {},
+    maskedFields: [],
+  };
+}
+
+/**
+ * Conductor's answer to GET /api/metadata/workflow holding `count` definitions spread over `tenants` tenants
+ * (`bench` first, then `t1`, `t2`...), as JSON text.
+ */
+export function conductorDefinitionListing(count: number, tenants = 1, tasks = 6): string {
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++)
+    parts.push(JSON.stringify(conductorWorkflowDef(i % tenants === 0 ? "bench" : `t${i % tenants}`, i, tasks)));
+  return `[${parts.join(",")}]`;
+}

@@ -13,6 +13,7 @@ import {
   DEFAULT_AUDIT_FLUSH_MS,
   DEFAULT_AUDIT_RETENTION_DAYS,
   DEFAULT_GRAPHQL_LIMITS,
+  DEFAULT_MAX_UPSTREAM_ANSWER_BYTES,
   DEFAULT_USAGE_RETENTION_DAYS,
   JWKS_CACHE_MAX_AGE_MS,
   MIN_TOKEN_SECRET_LENGTH,
@@ -88,6 +89,7 @@ export const sharedConfig = z
     LOG_LEVEL_OVERRIDE_DURATION: integer(300, 1, 86_400),
     MAX_BODY_BYTES: integer(1_048_576, 1024, 100 * 1_048_576),
     UPSTREAM_TIMEOUT_MS: integer(30_000, 100, 600_000),
+    MAX_UPSTREAM_ANSWER_BYTES: integer(DEFAULT_MAX_UPSTREAM_ANSWER_BYTES, 65_536, 64 * 1_048_576),
     CORS_ORIGINS: commaList([]),
     SUBREQUEST_BUDGET: integer(50, 10, 10_000),
     TOKEN_REVOCATION_TTL_S: integer(90 * 86_400, 60, 3650 * 86_400),
@@ -166,6 +168,8 @@ export const sharedConfig = z
       logLevelOverrideDurationS: v.LOG_LEVEL_OVERRIDE_DURATION,
       maxBodyBytes: v.MAX_BODY_BYTES,
       upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
+      /** The largest upstream answer read whole to be parsed and rewritten (Conductor's); larger ones get 502. */
+      maxUpstreamAnswerBytes: v.MAX_UPSTREAM_ANSWER_BYTES,
       corsOrigins: v.CORS_ORIGINS,
       /** Subrequests one request may make (Workers: 50 on the free plan, 1,000 on paid); fan-outs stay within it. */
       subrequestBudget: v.SUBREQUEST_BUDGET,

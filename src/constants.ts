@@ -102,6 +102,15 @@ export const LISTING_CACHE_MAX_ENTRIES = 64;
 export const LISTING_CACHE_MAX_WEIGHT = 24_000_000;
 export const LISTING_CACHE_TTL_MS = 300_000;
 
+/**
+ * Default of MAX_UPSTREAM_ANSWER_BYTES: the largest Conductor (or Schellar) answer the gateway reads whole to parse
+ * and rewrite. Measured (docs/benchmarks.md, "Hard edges: the largest listing"; bench/growthListing.ts): the
+ * rewrite holds about 8 MB of V8 heap per MB of answer plus the answer's and the output's bytes, so a 10 MB listing
+ * peaks near 110 MB and the 28.7 MB answer of 10,000 definitions needs more than 180 MB, past a Worker isolate's
+ * 128 MB. 8 MiB peaks near 95 MB, leaving the isolate its code and caches. Larger answers get a clean 502.
+ */
+export const DEFAULT_MAX_UPSTREAM_ANSWER_BYTES = 8 * 1_048_576;
+
 /** Page size bounds of admin listings. */
 export const ADMIN_LIST_DEFAULT_LIMIT = 100;
 export const ADMIN_LIST_MAX_LIMIT = 1_000;

@@ -56,6 +56,12 @@ export function controlState(
   return current;
 }
 
+/** Drops this isolate's copy: the next request reads the control state from KV, as on a new isolate. */
+export function forgetControlInIsolate(): void {
+  current = null;
+  fetchedAt = 0;
+}
+
 /** Applies a change this isolate made, so it takes effect here at once. */
 export function applyControl(patch: Partial<ControlState>): void {
   current = { ...(current ?? { cacheEpoch: 0, logLevelOverride: null }), ...patch };

@@ -19,6 +19,7 @@ import type { Principal } from "./identity/principal";
 import { auditAllowed, auditRefusal } from "./audit";
 import { DryRunHalt, currentDryRun } from "./dryRun";
 import { createLogger } from "./log";
+import { limitTable } from "./ratelimit/limits";
 import { allow, orThrow, refuse, type Verdict } from "./verdict";
 
 /**
@@ -187,6 +188,16 @@ export function authenticated(sources: CredentialSources = {}, options: { browse
     if (names) c.set("sessionAccepted", true);
     // `/admin/explain` about a key by id: the principal comes from the operator's question, not a credential.
     const dryRun = currentDryRun();
+    // The limit table does not depend on who asks: when this isolate must read it (KV, else the database), that
+    // read starts now, beside the credential's lookup, and the charge after authentication joins it (one round
+    // trip on a new isolate instead of two; fresh in memory it answers at once and this does nothing). Kept alive
+    // by `waitUntil`: a request answered before its charge (a redirect, a refusal) must not leave behind a read
+    // its I/O context no longer carries, which the next request would wait on forever.
+    if (!dryRun)
+      waitUntil(
+        c,
+        limitTable(c.env.KEY_CACHE, config, c.get("control").cacheEpoch, (p) => waitUntil(c, p)).catch(() => {}),
+      );
     const outcome: AuthOutcome = dryRun?.askedPrincipal
       ? { principal: dryRun.askedPrincipal, lookup: "explain" }
       : await authenticate(c.req.raw.headers, keyLookupDeps(c), names ? { ...sources, sessionCookie: names.session } : sources);

@@ -150,12 +150,17 @@ async function authenticateSession(value: string, deps: KeyLookupDeps, now: numb
   if (!config) throw unauthenticated("sessions are not enabled on this gateway");
   const nowS = now / 1000;
   const claims = await openSession(value, config, nowS);
+  // The revocation check and the key's lookup are independent reads (KV, and KV then the database on a cold
+  // isolate): asked at once, so a session costs the longer of the two round trips, not their sum. Both must pass.
+  // A revoked session is refused as revoked whatever the lookup gives (its failure is then not waited for).
+  const lookingUp = claims.src === "key" ? lookupKey(claims.keyHash!, deps) : null;
+  lookingUp?.catch(() => {});
   if (await isTokenRevoked(deps.kv, sessionRevocationFacts(claims), deps.config.memoryCacheTtlS))
     throw unauthenticated("session revoked; sign in again");
   let principal: Principal;
   let lookup: string | undefined;
-  if (claims.src === "key") {
-    const { record, source } = await lookupKey(claims.keyHash!, deps);
+  if (claims.src === "key" && lookingUp) {
+    const { record, source } = await lookingUp;
     if (!record || !constantTimeEqual(record.secretHash, claims.keyHash!))
       throw unauthenticated("the key behind this session is gone; sign in again");
     const validity = keyValidity(record, now);

@@ -441,7 +441,15 @@ export function handleConductor(req: IncomingMessage, url: URL, rawBody: string,
     }
     if (rest === "/seed") {
       const s = body as Obj;
-      if (Array.isArray(s.workflowDefs)) for (const d of s.workflowDefs as Obj[]) upsert(inst.workflowDefs, d, defKey);
+      if (Array.isArray(s.workflowDefs)) {
+        // Indexed once: tests seed tens of thousands of definitions (the largest listing, test/engines/conductor).
+        const at = new Map(inst.workflowDefs.map((d, i) => [defKey(d), i]));
+        for (const d of s.workflowDefs as Obj[]) {
+          const i = at.get(defKey(d));
+          if (i === undefined) at.set(defKey(d), inst.workflowDefs.push(d) - 1);
+          else inst.workflowDefs[i] = d;
+        }
+      }
       if (Array.isArray(s.taskDefs)) for (const d of s.taskDefs as Obj[]) upsert(inst.taskDefs, d, (x) => String(x.name));
       if (Array.isArray(s.executions)) for (const x of s.executions as Obj[]) inst.executions.set(String(x.workflowId), x);
       if (Array.isArray(s.tasks)) for (const t of s.tasks as Obj[]) inst.tasks.set(String(t.taskId), t);

@@ -57,8 +57,9 @@ export const conductorServices: MiddlewareHandler<ConductorEnv> = async (c, next
   };
   c.set("caller", caller);
   const services = c.get("services");
-  c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), caller.tenant, services.budget));
-  c.set("schellar", new ConductorUpstream(() => services.upstream("schellar"), caller.tenant, services.budget));
+  const maxAnswer = config.maxUpstreamAnswerBytes;
+  c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), caller.tenant, services.budget, maxAnswer));
+  c.set("schellar", new ConductorUpstream(() => services.upstream("schellar"), caller.tenant, services.budget, maxAnswer));
   await next();
 };
 

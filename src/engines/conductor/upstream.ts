@@ -5,7 +5,12 @@
  * prefix taken out of its message, and nothing of another tenant's is ever quoted.
  */
 import { LruCache } from "../../cache/lru";
-import { LISTING_CACHE_MAX_ENTRIES, LISTING_CACHE_MAX_WEIGHT, LISTING_CACHE_TTL_MS } from "../../constants";
+import {
+  DEFAULT_MAX_UPSTREAM_ANSWER_BYTES,
+  LISTING_CACHE_MAX_ENTRIES,
+  LISTING_CACHE_MAX_WEIGHT,
+  LISTING_CACHE_TTL_MS,
+} from "../../constants";
 import { GatewayError, type ErrorCode } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 import type { SubrequestBudget } from "../../proxy/budget";
@@ -71,6 +76,8 @@ export class ConductorUpstream {
     readonly tenant: TenantName | null,
     /** The request's subrequest budget (the client's): fan-outs look at what is left. */
     readonly budget: SubrequestBudget,
+    /** MAX_UPSTREAM_ANSWER_BYTES: the largest answer read whole; a larger one is refused before it is held. */
+    private readonly maxAnswerBytes = DEFAULT_MAX_UPSTREAM_ANSWER_BYTES,
   ) {}
 
   /** The upstream's base URL: part of every cache key, so two Conductors never share an answer. */
@@ -108,9 +115,7 @@ export class ConductorUpstream {
     opts: SendOptions = {},
   ): Promise<UpstreamAnswer> {
     const res = await this.send(method, segments, query, body, opts);
-    const text = await res.text().catch(() => {
-      throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
-    });
+    const text = decoder.decode(await readAnswer(res, this.maxAnswerBytes));
     const answer = { status: res.status, contentType: res.headers.get("content-type") ?? "", text };
     if (res.status >= 400) throw upstreamError(answer, this.tenant);
     return answer;
@@ -134,12 +139,10 @@ export class ConductorUpstream {
   async list(segments: readonly string[], rewrite: (element: unknown) => unknown, query?: URLSearchParams): Promise<unknown[]> {
     const res = await this.send("GET", segments, query);
     if (res.status >= 400) {
-      const text = await res.text().catch(() => "");
+      const text = decoder.decode(await readAnswer(res, this.maxAnswerBytes).catch(() => new Uint8Array(0)));
       throw upstreamError({ status: res.status, contentType: res.headers.get("content-type") ?? "", text }, this.tenant);
     }
-    const text = await res.text().catch(() => {
-      throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
-    });
+    const text = decoder.decode(await readAnswer(res, this.maxAnswerBytes));
     return rewriteListing(text, rewrite);
   }
 
@@ -158,14 +161,10 @@ export class ConductorUpstream {
   ): Promise<Uint8Array<ArrayBuffer>> {
     const res = await this.send("GET", segments, query);
     if (res.status >= 400) {
-      const text = await res.text().catch(() => "");
+      const text = decoder.decode(await readAnswer(res, this.maxAnswerBytes).catch(() => new Uint8Array(0)));
       throw upstreamError({ status: res.status, contentType: res.headers.get("content-type") ?? "", text }, this.tenant);
     }
-    const bytes = new Uint8Array(
-      await res.arrayBuffer().catch(() => {
-        throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
-      }),
-    );
+    const bytes = await readAnswer(res, this.maxAnswerBytes);
     const key = `${this.id}\u0000${segments.join("/")}?${query?.toString() ?? ""}\u0000${this.tenant ?? ""}\u0000${view}`;
     const cached = rewrittenListings.get(key);
     if (cached && sameBytes(cached.upstream, bytes)) return cached.body;
@@ -197,6 +196,52 @@ export class ConductorUpstream {
       throw e;
     }
   }
+}
+
+/**
+ * The whole body of an answer, at most `maxBytes` of it: a larger one (by its Content-Length, or counted as it
+ * arrives) is refused with 502 and its stream cancelled, so it is never held whole, parsed or half relayed. What
+ * the bound is chosen from: docs/benchmarks.md, "Hard edges: the largest listing".
+ */
+export async function readAnswer(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new GatewayError(
+      "BAD_GATEWAY",
+      `the upstream's answer is larger than MAX_UPSTREAM_ANSWER_BYTES (${maxBytes} bytes), more than the gateway rewrites in its memory; ask for less (a narrower search or a smaller page)`,
+      { limit: maxBytes },
+    );
+  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw tooLarge();
+  }
+  if (!res.body) return new Uint8Array(0);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof GatewayError) throw e;
+    throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 export function parseAnswer(answer: UpstreamAnswer): unknown {

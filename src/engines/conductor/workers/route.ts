@@ -67,7 +67,8 @@ type WorkerContext = Context<WorkerEnv>;
 /** Conductor's API over the request's client (the worker's identity headers, the request's budget), for every tenant. */
 const workerServices: MiddlewareHandler<WorkerEnv> = async (c, next) => {
   const services = c.get("services"); // not `c.var`: that copies every variable into a new object
-  c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), null, services.budget));
+  const maxAnswer = c.get("config").maxUpstreamAnswerBytes;
+  c.set("conductor", new ConductorUpstream(() => services.upstream("conductor"), null, services.budget, maxAnswer));
   await next();
 };
 
