@@ -173,3 +173,44 @@ describe("what held on the attacker's pass (kept as regressions)", () => {
     expect(standIn.rows.flow_run!.find((r) => r.id === a(4))!.state).toBe("Running");
   });
 });
+
+describe("a second attacker's pass", () => {
+  // Only the executed operation is printed: a fragment spread the tenant rewrite does not walk into (an Apollo
+  // payload, introspection) must be inlined too, or Prefect answers "Unknown fragment" to a valid request.
+  it("inlines fragments inside Apollo payloads and introspection (low: valid requests failed upstream)", async () => {
+    const cases: [string, unknown, (d: Record<string, unknown>) => void][] = [
+      [
+        "a mutation's payload through a fragment",
+        { query: `mutation { create_project(input: {name: "frag"}) { ...P } } fragment P on project_id_payload { id }` },
+        (d) => expect((d.create_project as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/),
+      ],
+      [
+        "a mutation's payload through a fragment, the input in a variable",
+        {
+          query: "mutation($i: create_project_input!) { create_project(input: $i) { ...P } } fragment P on project_id_payload { id }",
+          variables: { i: { name: "frag2", tenant_id: A } },
+        },
+        (d) => expect((d.create_project as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/),
+      ],
+      [
+        "a run's cancellation through a nested fragment",
+        {
+          query: `mutation { cancel_flow_run(input: {flow_run_id: "${b(4)}"}) { ...C } } fragment C on cancel_flow_run_payload { ... on cancel_flow_run_payload { state } }`,
+        },
+        (d) => expect(d.cancel_flow_run).toEqual({ state: "Cancelled" }),
+      ],
+      [
+        "introspection through fragments",
+        { query: `{ __type(name: "flow") { ...T } } fragment T on __Type { name fields { ...F } } fragment F on __Field { name }` },
+        (d) => expect((d.__type as { name: string }).name).toBe("flow"),
+      ],
+    ];
+    for (const [what, json, check] of cases) {
+      const r = await asGlobex(json);
+      expect(r.body.errors, what).toBeUndefined();
+      check(r.body.data ?? {});
+    }
+    // Created in globex's tenant, whatever the variable said.
+    expect(standIn.rows.project!.filter((p) => String(p.name).startsWith("frag")).map((p) => p.tenant_id)).toEqual([B, B]);
+  });
+});
