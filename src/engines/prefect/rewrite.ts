@@ -127,6 +127,14 @@ function inline(set: SelectionSetNode, w: Walk, typeName: string | null, inner: 
 }
 
 /**
+ * A field whose selection the tenant rewrite leaves as it is (an Apollo payload, introspection), with its fragment
+ * spreads inlined all the way down: only the executed operation is printed, so no fragment definition goes along.
+ */
+function keepSelection(f: FieldNode, w: Walk): FieldNode {
+  return f.selectionSet ? { ...f, selectionSet: inline(f.selectionSet, w, null, (g) => keepSelection(g, w)) } : f;
+}
+
+/**
  * Refuses a filter that follows a relationship which may cross tenants (`flow_run(where: {agent: {name: ...}})`
  * would tell whether another tenant's agent has that name). Read on the value the server will use, variables
  * substituted, so a filter hidden in a variable or its default is read too.
@@ -278,16 +286,16 @@ function apolloField(f: FieldNode, key: string, w: Walk): FieldNode {
   checkArguments(f, entry.argument === "" ? NO_ARGUMENTS : new Set([entry.argument]), key);
   const given = f.arguments?.find((a) => a.name.value === entry.argument)?.value;
   if (entry.ids.length > 0) w.idSites.push({ key, given });
-  if (!entry.setsTenant) return f;
+  if (!entry.setsTenant) return keepSelection(f, w);
   // The created object's tenant: the caller's, whatever the client sent.
   if (given?.kind === Kind.VARIABLE) {
     w.tenantInputs.add(given.name.value);
-    return f;
+    return keepSelection(f, w);
   }
   if (given?.kind !== Kind.OBJECT) return unsafe(`${key}: input must be an object`);
   const fields = given.fields.filter((o) => o.name.value !== "tenant_id");
   return {
-    ...f,
+    ...keepSelection(f, w),
     arguments: (f.arguments ?? []).map((a) =>
       a.name.value === entry.argument ? argument(a.name.value, object([...fields, objectField("tenant_id", str(w.tenantId!))])) : a,
     ),
@@ -299,7 +307,7 @@ const ROOT_TYPES = { query: "Query", mutation: "Mutation", subscription: "Subscr
 function rootField(f: FieldNode, op: OperationDefinitionNode, w: Walk): FieldNode {
   const name = f.name.value;
   const type = op.operation;
-  if (name === "__typename" || name === "__schema" || name === "__type") return f;
+  if (name === "__typename" || name === "__schema" || name === "__type") return keepSelection(f, w);
   const key = `${type === "mutation" ? "mutation" : "query"}/${name}`;
   if (Object.hasOwn(APOLLO_FIELDS, key)) return apolloField(f, key, w);
   const root = type === "mutation" ? null : tableRoot(name);
@@ -369,9 +377,7 @@ export function compileForward(ast: OperationAst, tenantId: string | null): Verd
   try {
     selectionSet =
       tenantId === null
-        ? inline(op.selectionSet, w, null, function keep(f): FieldNode {
-            return f.selectionSet ? { ...f, selectionSet: inline(f.selectionSet, w, null, keep) } : f;
-          })
+        ? inline(op.selectionSet, w, null, (f) => keepSelection(f, w))
         : inline(op.selectionSet, w, ROOT_TYPES[op.operation], (f) => rootField(f, op, w));
   } catch (err) {
     return refusalOf(err);

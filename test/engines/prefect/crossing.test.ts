@@ -173,3 +173,110 @@ describe("what held on the attacker's pass (kept as regressions)", () => {
     expect(standIn.rows.flow_run!.find((r) => r.id === a(4))!.state).toBe("Running");
   });
 });
+
+describe("a second attacker's pass", () => {
+  // Only the executed operation is printed: a fragment spread the tenant rewrite does not walk into (an Apollo
+  // payload, introspection) must be inlined too, or Prefect answers "Unknown fragment" to a valid request.
+  it("inlines fragments inside Apollo payloads and introspection (low: valid requests failed upstream)", async () => {
+    const cases: [string, unknown, (d: Record<string, unknown>) => void][] = [
+      [
+        "a mutation's payload through a fragment",
+        { query: `mutation { create_project(input: {name: "frag"}) { ...P } } fragment P on project_id_payload { id }` },
+        (d) => expect((d.create_project as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/),
+      ],
+      [
+        "a mutation's payload through a fragment, the input in a variable",
+        {
+          query: "mutation($i: create_project_input!) { create_project(input: $i) { ...P } } fragment P on project_id_payload { id }",
+          variables: { i: { name: "frag2", tenant_id: A } },
+        },
+        (d) => expect((d.create_project as { id: string }).id).toMatch(/^[0-9a-f-]{36}$/),
+      ],
+      [
+        "a run's cancellation through a nested fragment",
+        {
+          query: `mutation { cancel_flow_run(input: {flow_run_id: "${b(4)}"}) { ...C } } fragment C on cancel_flow_run_payload { ... on cancel_flow_run_payload { state } }`,
+        },
+        (d) => expect(d.cancel_flow_run).toEqual({ state: "Cancelled" }),
+      ],
+      [
+        "introspection through fragments",
+        { query: `{ __type(name: "flow") { ...T } } fragment T on __Type { name fields { ...F } } fragment F on __Field { name }` },
+        (d) => expect((d.__type as { name: string }).name).toBe("flow"),
+      ],
+    ];
+    for (const [what, json, check] of cases) {
+      const r = await asGlobex(json);
+      expect(r.body.errors, what).toBeUndefined();
+      check(r.body.data ?? {});
+    }
+    // Created in globex's tenant, whatever the variable said.
+    expect(standIn.rows.project!.filter((p) => String(p.name).startsWith("frag")).map((p) => p.tenant_id)).toEqual([B, B]);
+  });
+});
+
+describe("what held on the second attacker's pass (kept as regressions)", () => {
+  let acmeKey: string | null = null;
+  const asAcme = async (json: unknown) => {
+    acmeKey ??= (await createTestKey({ tenant: "acme", subject: "ann", scopes: SCOPES })).key;
+    const res = await call("/prefect/graphql", { method: "POST", env, headers: { "x-api-key": acmeKey }, json });
+    return (await res.json()) as Answer;
+  };
+
+  it("limits subscriptions, introspection and the operation operationName picks like any query", async () => {
+    const r = await asGlobex({ query: `query A { flow { name } } query B { log { message } }`, operationName: "B" });
+    expect(r.body.data).toEqual({ log: [{ message: "globex secret log" }] });
+    const sent = standIn.received.at(-1)!;
+    expect(sent.query).not.toContain("query A");
+    expect(sent.operationName).toBe("B");
+    // Prefect's Apollo has no subscription transport; what reaches it is limited to the tenant all the same.
+    await asGlobex({ query: `subscription { flow_by_pk(id: "${a(3)}") { id name } }` });
+    expect(standIn.received.at(-1)!.query).toContain(`tenant_id: {_eq: "${B}"}`);
+    const intro = await asGlobex({ query: `{ __schema { queryType { name } } __type(name: "tenant") { name } }` });
+    expect(JSON.stringify(intro.body.data)).not.toMatch(/acme|aaaaaaaa/);
+  });
+
+  it("keeps an id's tenant in the cache, whichever tenant named it first", async () => {
+    // acme's own heartbeat caches its run's tenant; globex naming that run is then refused without a pre-read.
+    const beat = { query: `mutation { update_flow_run_heartbeat(input: {flow_run_id: "${a(4)}"}) { success } }` };
+    expect((await asAcme(beat)).errors).toBeUndefined();
+    const before = standIn.received.length;
+    refused(await asGlobex(beat), "in your tenant", "a cached id of acme's");
+    expect(standIn.received.length).toBe(before);
+  });
+
+  it("refuses acme's ids in any position a write carries them", async () => {
+    const writes: [string, string][] = [
+      [
+        "a second state naming acme's run",
+        `set_flow_run_states(input: {states: [{flow_run_id: "${b(4)}", state: {type: "Failed"}}, {flow_run_id: "${a(4)}", state: {type: "Failed"}}]}) { states { id } }`,
+      ],
+      [
+        "acme's task run in a task state",
+        `set_task_run_states(input: {states: [{task_run_id: "${a(6)}", state: {type: "Failed"}}]}) { states { id } }`,
+      ],
+      ["globex's run with acme's task", `get_or_create_task_run(input: {flow_run_id: "${b(4)}", task_id: "${a(5)}"}) { id }`],
+      ["acme's run with globex's task", `get_or_create_task_run_info(input: {flow_run_id: "${a(4)}", task_id: "${b(5)}"}) { id }`],
+      ["a task run heartbeat", `update_task_run_heartbeat(input: {task_run_id: "${a(6)}"}) { success }`],
+      ["acme's agent", `delete_agent(input: {agent_id: "${a(8)}"}) { success }`],
+      ["an artifact on acme's task run", `create_task_run_artifact(input: {task_run_id: "${a(6)}", kind: "link", data: {}}) { id }`],
+      ["acme's flow group labels", `set_flow_group_labels(input: {flow_group_id: "${a(2)}", labels: ["x"]}) { success }`],
+      ["acme's flow into globex's project", `update_flow_project(input: {flow_id: "${a(3)}", project_id: "${b(1)}"}) { id }`],
+      ["globex's flow into acme's project", `update_flow_project(input: {flow_id: "${b(3)}", project_id: "${a(1)}"}) { id }`],
+      ["acme's schedule", `set_schedule_active(input: {flow_id: "${a(3)}"}) { success }`],
+      [
+        "a run of acme's group with globex's idempotency key",
+        `create_flow_run(input: {version_group_id: "vg-acme", idempotency_key: "k"}) { id }`,
+      ],
+
+      ["acme's id in braces", `delete_flow(input: {flow_id: "{${a(3)}}"}) { success }`],
+      ["acme's id without hyphens", `delete_flow(input: {flow_id: "${a(3).replace(/-/g, "")}"}) { success }`],
+    ];
+    for (const [what, field] of writes) {
+      const r = await asGlobex({ query: `mutation { ${field} }` });
+      expect(r.body.errors?.[0]?.extensions?.code, what).toBe("FORBIDDEN");
+      expect(r.body.data ?? null, what).toBeNull();
+    }
+    expect(standIn.received.filter((s) => s.query.startsWith("mutation"))).toEqual([]);
+  });
+});
