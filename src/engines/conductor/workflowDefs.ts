@@ -33,6 +33,7 @@ import {
   missingCapability,
   type ModelTable,
 } from "./capabilities";
+import { expressionProblem } from "./expressions";
 import { checkTaskDefFields } from "./taskDefs";
 import {
   GLOBAL_PREFIX,
@@ -292,6 +293,8 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): Verdict<
   const granted = opts.capabilities ?? NO_CAPABILITIES;
   const fields = fieldsOf(input, WORKFLOW_DEF, "", granted);
   if (fields) return fields;
+  const expression = expressionProblem(input, "");
+  if (expression) return refuse(expression);
   const def: Obj = structuredClone(input);
   const name = checkName(def.name);
   if (!name.ok) return name;
@@ -349,6 +352,8 @@ export interface TaskListOptions {
  * `dynamic_tasks` a worker returns (which Conductor then runs as if they were part of the definition).
  */
 export function prefixTaskList(tasks: unknown[], opts: TaskListOptions, where: string): Verdict {
+  const expression = expressionProblem(tasks, where);
+  if (expression) return refuse(expression);
   const refs = referenceTypes(tasks);
   const granted = opts.runtime ? NO_CAPABILITIES : (opts.capabilities ?? NO_CAPABILITIES);
   const problem = walkTasks(tasks, (task, here) => prefixTask(task, here, opts, granted, refs), where);
