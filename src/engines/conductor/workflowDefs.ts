@@ -129,6 +129,8 @@ export interface PrefixOptions {
  */
 export const DYNAMIC_TASKS_KEYS: readonly string[] = ["dynamic_tasks", "dynamicTasks"];
 /** Plain reference names only: `[`, `*`, `'` and the like mean something else to the JsonPath Conductor evaluates. */
+/** `${<ref>.output.<key>}`: the forked tasks' inputs, from one output key of a task. */
+const FORK_INPUTS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.[A-Za-z0-9_-]+\}$/;
 const DYNAMIC_TASKS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.(dynamic_tasks|dynamicTasks)\}$/;
 
 /**
@@ -211,6 +213,18 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
     const types = source && source[1] !== "workflow" ? refs.get(source[1]!) : undefined;
     if (!types || [...types].some((t) => t !== "SIMPLE")) {
       return `${where}: inputParameters.${param.slice(0, 64)} must be "\${<ref>.output.dynamic_tasks}" (or .dynamicTasks) naming a SIMPLE task of this definition`;
+    }
+    // ForkJoinDynamicTaskMapper puts each forked task's input into its inputParameters, which are resolved again:
+    // the inputs come from the task that gives the list, whose output is checked (runtimeData.ts), never from
+    // the start input or another task's output.
+    const inputName = task.dynamicForkTasksInputParamName;
+    if (hasValue(inputName)) {
+      const from =
+        typeof inputName === "string" && typeof inputs[inputName] === "string"
+          ? FORK_INPUTS_SOURCE.exec(inputs[inputName] as string)
+          : null;
+      if (!from || from[1] !== source![1])
+        return `${where}: dynamicForkTasksInputParamName must name an input "\${${source![1]}.output.<key>}" (the task that gives the fork's list)`;
     }
   }
   if (type === "DYNAMIC") {

@@ -16,8 +16,38 @@ let stack: ConductorStack;
 let admin: string;
 
 beforeAll(async () => {
-  stack = await conductorStack("exprs", { ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,SWITCH,DO_WHILE,FORK_JOIN,JOIN,WAIT,TERMINATE" });
+  stack = await conductorStack("exprs", {
+    ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,SWITCH,DO_WHILE,FORK_JOIN,FORK_JOIN_DYNAMIC,JOIN,WAIT,TERMINATE",
+  });
   await seedTwoTenants(stack);
+  // A running workflow whose definition forks what its worker task `inv` returns (as Conductor shows it).
+  await stack.seed({
+    executions: [
+      {
+        workflowId: "fb-dyn",
+        workflowName: "FACEBOOK___wfA",
+        workflowType: "FACEBOOK___wfA",
+        correlationId: "fb-admin",
+        status: "RUNNING",
+        tasks: [],
+        workflowDefinition: {
+          name: "FACEBOOK___wfA",
+          tasks: [
+            { name: "FACEBOOK___inventory", taskReferenceName: "inv", type: "SIMPLE" },
+            {
+              name: "FACEBOOK___fork",
+              taskReferenceName: "fork",
+              type: "FORK_JOIN_DYNAMIC",
+              dynamicForkTasksParam: "d",
+              dynamicForkTasksInputParamName: "i",
+              inputParameters: { d: "${inv.output.dynamic_tasks}", i: "${inv.output.dynamic_tasks_i}" },
+            },
+            { name: "FACEBOOK___join", taskReferenceName: "join", type: "JOIN" },
+          ],
+        },
+      },
+    ],
+  });
   admin = await stack.key({ subject: "fb-admin", roles: ["OWNER"], scopes: ["conductor", "conductor-capability/*"] });
 });
 
@@ -116,6 +146,45 @@ describe("a `${...}` that reads the server's environment, properties or shared s
       }),
     ];
     const res = await post(def(tasks, { outputParameters: { o: "${t.output.result}" } }));
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+});
+
+/**
+ * ForkJoinDynamicTaskMapper puts each forked task's input (from `dynamicForkTasksInputParamName`) into that task's
+ * inputParameters, which its own mapper resolves again: a `${HOME}` in data (a worker's output, the start input)
+ * is then read from the server's environment (and `$${HOME}` becomes `${HOME}` in the first pass).
+ */
+describe("data that a dynamic fork resolves again", () => {
+  const fork = (inputExpr: string) =>
+    def([
+      { name: "gen", taskReferenceName: "gen", type: "SIMPLE" },
+      {
+        name: "f",
+        taskReferenceName: "f",
+        type: "FORK_JOIN_DYNAMIC",
+        dynamicForkTasksParam: "dt",
+        dynamicForkTasksInputParamName: "di",
+        inputParameters: { dt: "${gen.output.dynamic_tasks}", di: inputExpr },
+      },
+      { name: "j", taskReferenceName: "j", type: "JOIN" },
+    ]);
+
+  it("the fork's inputs come from the task that gives its list, not from the start input", async () => {
+    await refusedUnsent(() => post(fork("${workflow.input.di}")), "dynamicForkTasksInputParamName");
+    const res = await post(fork("${gen.output.dynamic_tasks_i}"));
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it("an output that brings a task list holds no expression that reads the server", async () => {
+    const skip = (inputs: unknown) =>
+      stack.as(admin, "/conductor/api/workflow/fb-dyn/skiptask/inv", {
+        method: "PUT",
+        json: { taskOutput: { dynamic_tasks: [{ name: "t", taskReferenceName: "t9", type: "SIMPLE" }], dynamic_tasks_i: { t9: inputs } } },
+      });
+    await refusedUnsent(() => skip({ a: "${SPRING_DATASOURCE_PASSWORD}" }), "dynamic_tasks_i.t9.a");
+    await refusedUnsent(() => skip({ a: "$${HOME}" }), "dynamic_tasks_i.t9.a");
+    const res = await skip({ a: "plain", b: "${workflow.input.x}" });
     expect(res.status, await res.clone().text()).toBe(200);
   });
 });
