@@ -10,12 +10,14 @@
 
 /** Default-ignorable code points (zero-width joiners, variation selectors, soft hyphens...): collations skip them. */
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/gu;
+/** Control characters (C0 and C1): completely ignorable in DUCET, the Unicode collation under utf8mb4_0900_ai_ci. */
+const CONTROLS = /\p{Cc}/gu;
 /** Combining marks, left by canonical decomposition: accent-insensitive collations skip them. */
 const MARKS = /\p{M}/gu;
 
 /**
  * A subject's identity under folding: compatibility decomposition (NFKD: `ﬁ` is `fi`, fullwidth `Ａ` is `A`, the
- * Kelvin sign is `K`), accents dropped (`é` is `e`), default-ignorable characters dropped, full case folding
+ * Kelvin sign is `K`), accents dropped (`é` is `e`), default-ignorable and control characters dropped, full case folding
  * (upper then lower: `ß` is `ss`, `ſ` is `s`, dotless `ı` is `i`), white space trimmed and runs of it made one
  * space (MySQL's PAD SPACE collations ignore trailing spaces), then NFKC. Everything MySQL's `_ai_ci` collations
  * merge by case, accent, width or compatibility form is merged here; the fold merges more rather than less,
@@ -26,6 +28,7 @@ export function foldSubject(s: string): string {
     .normalize("NFKD")
     .replace(MARKS, "")
     .replace(IGNORABLE, "")
+    .replace(CONTROLS, "")
     .toUpperCase()
     .toLowerCase()
     .normalize("NFKD")

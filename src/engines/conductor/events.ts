@@ -23,6 +23,7 @@ import {
   missingCapability,
   type ModelTable,
 } from "./capabilities";
+import { expressionProblem } from "./expressions";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
 export interface EventCaller {
@@ -58,6 +59,8 @@ export function prefixEventHandler(input: unknown, caller: EventCaller): Verdict
   const granted = caller.capabilities ?? NO_CAPABILITIES;
   const top = fields(input, EVENT_HANDLER, "", granted) ?? conditionProblem(input, granted);
   if (top) return top;
+  const expression = expressionProblem(input, "", "payload");
+  if (expression) return refuse(expression);
   const p = nameProblem(input.name);
   if (p) return refuse(`name: invalid (${p})`);
   const event = typeof input.event === "string" ? /^conductor:([^:]+):([^:]+)$/.exec(input.event) : null;

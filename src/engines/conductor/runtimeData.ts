@@ -15,6 +15,7 @@ import { isObj, type Obj } from "../../jsonValue";
 import { allow, orThrow, refuse, type Verdict } from "../../verdict";
 import { stripTenantDeep } from "./tenantNames";
 import type { ConductorUpstream } from "./upstream";
+import { expressionProblem } from "./expressions";
 import { DYNAMIC_TASKS_KEYS, definitionReferenceNames, prefixTaskList } from "./workflowDefs";
 
 const hasValue = (v: unknown) => v !== undefined && v !== null && v !== "";
@@ -55,6 +56,12 @@ export function sanitizeTaskOutput(
       runtimeRefs.push(ref);
     }
     out = { ...out, [key]: tasks };
+  }
+  // The fork's inputs sit beside its list (the definition takes both from this task's output): Conductor resolves
+  // them again as the forked tasks' inputParameters, so they are held to the definitions' expression rule.
+  if (runtimeRefs.length > 0) {
+    const expression = expressionProblem(output, where);
+    if (expression) return refuse(expression);
   }
   return allow({ output: out, runtimeRefs });
 }

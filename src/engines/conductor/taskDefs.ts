@@ -10,12 +10,15 @@ import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
 import { NO_CAPABILITIES, POWER_INPUT_KEYS, TASK_DEF, fieldProblem } from "./capabilities";
+import { expressionProblem } from "./expressions";
 import { nameProblem, prefixTenant, stripTenant } from "./tenantNames";
 
 /** Why a TaskDef's fields are refused (`where` names it), or null. Also used for a task's inline `taskDefinition`. */
 export function checkTaskDefFields(def: Obj, where: string): string | null {
   const p = fieldProblem(def, TASK_DEF, where, NO_CAPABILITIES);
   if (p) return p.reason;
+  const expression = expressionProblem(def, where);
+  if (expression) return expression;
   const template = def.inputTemplate;
   if (template !== undefined && template !== null) {
     const here = where === "" ? "inputTemplate" : `${where}.inputTemplate`;

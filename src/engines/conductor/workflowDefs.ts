@@ -33,6 +33,7 @@ import {
   missingCapability,
   type ModelTable,
 } from "./capabilities";
+import { expressionProblem } from "./expressions";
 import { checkTaskDefFields } from "./taskDefs";
 import {
   GLOBAL_PREFIX,
@@ -128,6 +129,8 @@ export interface PrefixOptions {
  */
 export const DYNAMIC_TASKS_KEYS: readonly string[] = ["dynamic_tasks", "dynamicTasks"];
 /** Plain reference names only: `[`, `*`, `'` and the like mean something else to the JsonPath Conductor evaluates. */
+/** `${<ref>.output.<key>}`: the forked tasks' inputs, from one output key of a task. */
+const FORK_INPUTS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.[A-Za-z0-9_-]+\}$/;
 const DYNAMIC_TASKS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.(dynamic_tasks|dynamicTasks)\}$/;
 
 /**
@@ -211,6 +214,18 @@ function runtimeProblem(task: Obj, where: string, type: string, refs: Map<string
     if (!types || [...types].some((t) => t !== "SIMPLE")) {
       return `${where}: inputParameters.${param.slice(0, 64)} must be "\${<ref>.output.dynamic_tasks}" (or .dynamicTasks) naming a SIMPLE task of this definition`;
     }
+    // ForkJoinDynamicTaskMapper puts each forked task's input into its inputParameters, which are resolved again:
+    // the inputs come from the task that gives the list, whose output is checked (runtimeData.ts), never from
+    // the start input or another task's output.
+    const inputName = task.dynamicForkTasksInputParamName;
+    if (hasValue(inputName)) {
+      const from =
+        typeof inputName === "string" && typeof inputs[inputName] === "string"
+          ? FORK_INPUTS_SOURCE.exec(inputs[inputName] as string)
+          : null;
+      if (!from || from[1] !== source![1])
+        return `${where}: dynamicForkTasksInputParamName must name an input "\${${source![1]}.output.<key>}" (the task that gives the fork's list)`;
+    }
   }
   if (type === "DYNAMIC") {
     const param = task.dynamicTaskNameParam;
@@ -292,6 +307,8 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): Verdict<
   const granted = opts.capabilities ?? NO_CAPABILITIES;
   const fields = fieldsOf(input, WORKFLOW_DEF, "", granted);
   if (fields) return fields;
+  const expression = expressionProblem(input, "");
+  if (expression) return refuse(expression);
   const def: Obj = structuredClone(input);
   const name = checkName(def.name);
   if (!name.ok) return name;
@@ -349,6 +366,8 @@ export interface TaskListOptions {
  * `dynamic_tasks` a worker returns (which Conductor then runs as if they were part of the definition).
  */
 export function prefixTaskList(tasks: unknown[], opts: TaskListOptions, where: string): Verdict {
+  const expression = expressionProblem(tasks, where);
+  if (expression) return refuse(expression);
   const refs = referenceTypes(tasks);
   const granted = opts.runtime ? NO_CAPABILITIES : (opts.capabilities ?? NO_CAPABILITIES);
   const problem = walkTasks(tasks, (task, here) => prefixTask(task, here, opts, granted, refs), where);

@@ -311,7 +311,7 @@ describe("event handlers", () => {
     name: `h${++n}`,
     event: "conductor:wfA:t",
     active: true,
-    actions: [{ action: "start_workflow", start_workflow: { name: "wfB", input: { a: "${x}" } }, ...action }],
+    actions: [{ action: "start_workflow", start_workflow: { name: "wfB", input: { a: "${$.x}" } }, ...action }],
     ...extra,
   });
   const postHandler = (key: string, body: unknown) => post(key, body, "/conductor/api/event");
@@ -341,7 +341,7 @@ describe("event handlers", () => {
 
   it("actions that name workflow ids (complete_task, fail_task, terminate_workflow, update_workflow_variables) are refused even when granted", async () => {
     for (const action of ["complete_task", "fail_task", "terminate_workflow", "update_workflow_variables"]) {
-      const body = handler({}, { action, start_workflow: undefined, [action]: { workflowId: "${workflowId}" } });
+      const body = handler({}, { action, start_workflow: undefined, [action]: { workflowId: "${$.workflowId}" } });
       await refusedUnsent(() => postHandler(granted, body), 400, action);
     }
   });

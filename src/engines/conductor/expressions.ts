@@ -1,0 +1,117 @@
+/**
+ * The `${...}` expressions Conductor resolves in what a definition holds. Pure.
+ *
+ * conductor-oss/conductor core/utils/ParametersUtils.java `replaceVariables` resolves every `${path}` in a task's
+ * inputs, a workflow's outputs, a task definition's `inputTemplate` and an event handler's start input (values at
+ * any depth, also inside lists), and for each path:
+ * - resolves a `${...}` nested in the path first (so the path's name can come from the start input);
+ * - `workflow.secrets.*` and `workflow.env.*` come from the server's secret and environment stores, which every
+ *   tenant shares;
+ * - a path naming an environment variable or a Java system property of the server (common/utils/EnvUtils.java
+ *   `isEnvironmentVariable`, `getSystemParametersValue`: `System.getenv`, `System.getProperty`) is replaced by its
+ *   value, before the workflow's own document is read;
+ * - anything else is a JsonPath over the workflow's own document: `workflow` (the keys of `getTaskInputV2`'s
+ *   workflowParams) and each task by reference name (its taskParams).
+ * So a path is accepted only when it reads that document: `workflow.<key>` or `<ref>.<key>` with a key of those
+ * maps, or `CPEWF_TASK_ID` (the task's own id). A path nested in a path, unclosed, or naming anything else is
+ * refused: it would read the shared server's environment or stores.
+ *
+ * An event handler's action input is resolved the same way over the event's payload (core/events/
+ * SimpleActionProcessor.java, `parametersUtils.replace(input, payload)`), whose keys are anyone's: there a path is
+ * accepted only rooted at the payload, `$.<key>` or `$[...]` (no environment variable or property is so named),
+ * since a bare `${http_proxy}` or `${user.home}` would read the server's.
+ */
+import { MAX_JSON_DEPTH } from "../../constants";
+import { isObj } from "../../jsonValue";
+
+/** workflowParams of ParametersUtils.getTaskInputV2: what `${workflow.<key>}` reads. */
+const WORKFLOW_KEYS = [
+  "input",
+  "output",
+  "status",
+  "workflowId",
+  "parentWorkflowId",
+  "parentWorkflowTaskId",
+  "workflowType",
+  "version",
+  "correlationId",
+  "reasonForIncompletion",
+  "schemaVersion",
+  "variables",
+];
+
+/** taskParams of ParametersUtils.getTaskInputV2: what `${<taskReferenceName>.<key>}` reads. */
+const TASK_KEYS = [
+  "input",
+  "output",
+  "taskType",
+  "status",
+  "referenceTaskName",
+  "retryCount",
+  "correlationId",
+  "pollCount",
+  "taskDefName",
+  "scheduledTime",
+  "startTime",
+  "endTime",
+  "workflowInstanceId",
+  "taskId",
+  "reasonForIncompletion",
+  "callbackAfterSeconds",
+  "workerId",
+  "iteration",
+];
+
+const DOCUMENT_PATH = new RegExp(
+  `^(?:workflow\\.(?:${WORKFLOW_KEYS.join("|")})|[^.\\[\\]\\s{}$]+\\.(?:${TASK_KEYS.join("|")}))(?:[.[].*)?$`,
+  "s",
+);
+
+/** A JsonPath rooted at the event's payload. */
+const PAYLOAD_PATH = /^\$(?:[.[].*)?$/s;
+
+/** What a `${...}` is resolved over: a workflow's own document, or an event's payload. */
+export type ExpressionRoot = "workflow" | "payload";
+
+/** Why one string's expressions are refused, or null. */
+function stringProblem(s: string, root: ExpressionRoot): string | null {
+  let at = s.indexOf("${");
+  while (at !== -1) {
+    const end = s.indexOf("}", at + 2);
+    if (end === -1) return "an unclosed ${";
+    const path = s.slice(at + 2, end);
+    if (path.includes("{")) return "a ${...} nested in an expression (its name would be chosen at run time)";
+    const trimmed = path.trim();
+    if (root === "payload") {
+      if (trimmed !== "" && !PAYLOAD_PATH.test(path))
+        return `\${${path.slice(0, 64)}} is not a path of the event's payload ($.<field>): Conductor would read the server's environment or system properties by that name`;
+    } else if (trimmed !== "" && trimmed !== "CPEWF_TASK_ID" && !DOCUMENT_PATH.test(path)) {
+      return `\${${path.slice(0, 64)}} does not read the workflow's own document (workflow.<field> or <taskReferenceName>.<field>): Conductor would read the server's environment, system properties or shared stores`;
+    }
+    at = s.indexOf("${", end + 1);
+  }
+  return null;
+}
+
+/** Why an expression somewhere in `value` (any depth, values only) is refused, naming its place, or null. */
+export function expressionProblem(value: unknown, where: string, root: ExpressionRoot = "workflow", depth = 0): string | null {
+  if (typeof value === "string") {
+    const p = stringProblem(value, root);
+    return p === null ? null : `${where || "(value)"}: ${p}`;
+  }
+  if (depth > MAX_JSON_DEPTH) return `${where}: nested too deep`;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const p = expressionProblem(v, `${where}[${i}]`, root, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (isObj(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const p = expressionProblem(v, where === "" ? k.slice(0, 64) : `${where}.${k.slice(0, 64)}`, root, depth + 1);
+      if (p) return p;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,190 @@
+/**
+ * Attacker's pass (attack3) over issue 25, class 2: Conductor resolves every `${...}` in a definition's inputs
+ * and outputs with ParametersUtils.replaceVariables (conductor-oss/conductor core/utils/ParametersUtils.java), which
+ * reads a path that names an environment variable or a Java system property of the shared server
+ * (common/utils/EnvUtils.java `isEnvironmentVariable`, `getSystemParametersValue`) before reading the workflow's
+ * own document, resolves `${...}` nested in a path first (so the name can come from the start input), and reads
+ * `workflow.secrets.*` / `workflow.env.*` from server-wide stores. So `${SPRING_DATASOURCE_PASSWORD}` in an output
+ * parameter handed the server's secrets to any tenant's definition writer, with no capability.
+ * Through the real Worker against the recording stub: refused (400 naming the field), nothing sent.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { errorOf } from "../../helpers";
+import { conductorStack, seedTwoTenants, type ConductorStack } from "./harness";
+
+let stack: ConductorStack;
+let admin: string;
+
+beforeAll(async () => {
+  stack = await conductorStack("exprs", {
+    ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,SWITCH,DO_WHILE,FORK_JOIN,FORK_JOIN_DYNAMIC,JOIN,WAIT,TERMINATE",
+  });
+  await seedTwoTenants(stack);
+  // A running workflow whose definition forks what its worker task `inv` returns (as Conductor shows it).
+  await stack.seed({
+    executions: [
+      {
+        workflowId: "fb-dyn",
+        workflowName: "FACEBOOK___wfA",
+        workflowType: "FACEBOOK___wfA",
+        correlationId: "fb-admin",
+        status: "RUNNING",
+        tasks: [],
+        workflowDefinition: {
+          name: "FACEBOOK___wfA",
+          tasks: [
+            { name: "FACEBOOK___inventory", taskReferenceName: "inv", type: "SIMPLE" },
+            {
+              name: "FACEBOOK___fork",
+              taskReferenceName: "fork",
+              type: "FORK_JOIN_DYNAMIC",
+              dynamicForkTasksParam: "d",
+              dynamicForkTasksInputParamName: "i",
+              inputParameters: { d: "${inv.output.dynamic_tasks}", i: "${inv.output.dynamic_tasks_i}" },
+            },
+            { name: "FACEBOOK___join", taskReferenceName: "join", type: "JOIN" },
+          ],
+        },
+      },
+    ],
+  });
+  admin = await stack.key({ subject: "fb-admin", roles: ["OWNER"], scopes: ["conductor", "conductor-capability/*"] });
+});
+
+const count = async () => (await stack.records()).length;
+const post = (body: unknown, path = "/conductor/api/metadata/workflow") => stack.as(admin, path, { method: "POST", json: body });
+
+async function refusedUnsent(send: () => Promise<Response>, says: string): Promise<void> {
+  const before = await count();
+  const res = await send();
+  expect(res.status, await res.clone().text()).toBe(400);
+  expect((await errorOf(res)).message).toContain(says);
+  expect(await count()).toBe(before);
+}
+
+let n = 0;
+const simple = (inputParameters: Record<string, unknown>) => ({ name: "t", taskReferenceName: "t", type: "SIMPLE", inputParameters });
+const def = (tasks: unknown[], extra: Record<string, unknown> = {}) => ({ name: `exwf${++n}`, version: 1, tasks, ...extra });
+
+describe("a `${...}` that reads the server's environment, properties or shared stores is refused", () => {
+  it.each([
+    ["an environment variable in a task input", def([simple({ x: "${SPRING_DATASOURCE_PASSWORD}" })]), "tasks[0].inputParameters.x"],
+    ["a system property in an output parameter", def([simple({})], { outputParameters: { p: "${java.home}" } }), "outputParameters.p"],
+    ["a name chosen by the start input (nested)", def([simple({ x: "${${workflow.input.name}}" })]), "inputParameters.x"],
+    ["workflow.secrets", def([simple({ x: "${workflow.secrets.db}" })]), "inputParameters.x"],
+    ["workflow.env", def([simple({ x: "${workflow.env.region}" })]), "inputParameters.x"],
+    [
+      "inside a list, in a SWITCH case",
+      def([
+        {
+          name: "s",
+          taskReferenceName: "s",
+          type: "SWITCH",
+          evaluatorType: "value-param",
+          expression: "k",
+          inputParameters: { k: "a" },
+          decisionCases: { a: [simple({ l: ["ok", "${HOME}"] })] },
+        },
+      ]),
+      "decisionCases",
+    ],
+    [
+      "in a sub-workflow name",
+      def([{ name: "s", taskReferenceName: "s", type: "SUB_WORKFLOW", subWorkflowParam: { name: "${JAVA_HOME}" } }]),
+      "subWorkflowParam",
+    ],
+    [
+      "in a DO_WHILE's items",
+      def([{ name: "l", taskReferenceName: "l", type: "DO_WHILE", items: "${PATH}", loopOver: [simple({})] }]),
+      "items",
+    ],
+  ])("%s", async (_n, body, says) => {
+    await refusedUnsent(() => post(body), says);
+  });
+
+  it("in a task definition's inputTemplate", async () => {
+    await refusedUnsent(
+      () => post([{ name: "tdx", inputTemplate: { x: "${AWS_SECRET_ACCESS_KEY}" } }], "/conductor/api/metadata/taskdefs"),
+      "inputTemplate.x",
+    );
+  });
+
+  it("in an event handler's start input", async () => {
+    const h = {
+      name: "hx",
+      event: "conductor:wfA:t",
+      actions: [{ action: "start_workflow", start_workflow: { name: "wfA", input: { x: "${DATABASE_URL}" } } }],
+    };
+    await refusedUnsent(() => post(h, "/conductor/api/event"), "start_workflow.input.x");
+    // Over the payload, a bare name is an environment variable's or a property's if the server has one.
+    for (const x of ["${workflowInstanceId}", "${user.home}", "${http_proxy}"]) {
+      const bare = { ...h, name: "hy", actions: [{ action: "start_workflow", start_workflow: { name: "wfA", input: { x } } }] };
+      await refusedUnsent(() => post(bare, "/conductor/api/event"), "$.<field>");
+    }
+    const rooted = {
+      ...h,
+      name: "hz",
+      actions: [
+        { action: "start_workflow", start_workflow: { name: "wfA", input: { x: "${$.workflowInstanceId}", y: "${$['data'].id}" } } },
+      ],
+    };
+    const res = await post(rooted, "/conductor/api/event");
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it("the workflow's own document still passes (workflow.*, a task's input and output, CPEWF_TASK_ID, `${}`)", async () => {
+    const tasks = [
+      simple({
+        a: "${workflow.input.x}",
+        b: "id ${workflow.workflowId} of ${workflow.correlationId}",
+        c: "${CPEWF_TASK_ID}",
+        d: "${t0.output.list[0].name}",
+        e: "${t0.output}",
+        f: ["${workflow.variables.v}", { g: "${t0.taskId}" }],
+        h: "${}",
+        i: "${workflow.input['x']}",
+      }),
+    ];
+    const res = await post(def(tasks, { outputParameters: { o: "${t.output.result}" } }));
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+});
+
+/**
+ * ForkJoinDynamicTaskMapper puts each forked task's input (from `dynamicForkTasksInputParamName`) into that task's
+ * inputParameters, which its own mapper resolves again: a `${HOME}` in data (a worker's output, the start input)
+ * is then read from the server's environment (and `$${HOME}` becomes `${HOME}` in the first pass).
+ */
+describe("data that a dynamic fork resolves again", () => {
+  const fork = (inputExpr: string) =>
+    def([
+      { name: "gen", taskReferenceName: "gen", type: "SIMPLE" },
+      {
+        name: "f",
+        taskReferenceName: "f",
+        type: "FORK_JOIN_DYNAMIC",
+        dynamicForkTasksParam: "dt",
+        dynamicForkTasksInputParamName: "di",
+        inputParameters: { dt: "${gen.output.dynamic_tasks}", di: inputExpr },
+      },
+      { name: "j", taskReferenceName: "j", type: "JOIN" },
+    ]);
+
+  it("the fork's inputs come from the task that gives its list, not from the start input", async () => {
+    await refusedUnsent(() => post(fork("${workflow.input.di}")), "dynamicForkTasksInputParamName");
+    const res = await post(fork("${gen.output.dynamic_tasks_i}"));
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it("an output that brings a task list holds no expression that reads the server", async () => {
+    const skip = (inputs: unknown) =>
+      stack.as(admin, "/conductor/api/workflow/fb-dyn/skiptask/inv", {
+        method: "PUT",
+        json: { taskOutput: { dynamic_tasks: [{ name: "t", taskReferenceName: "t9", type: "SIMPLE" }], dynamic_tasks_i: { t9: inputs } } },
+      });
+    await refusedUnsent(() => skip({ a: "${SPRING_DATASOURCE_PASSWORD}" }), "dynamic_tasks_i.t9.a");
+    await refusedUnsent(() => skip({ a: "$${HOME}" }), "dynamic_tasks_i.t9.a");
+    const res = await skip({ a: "plain", b: "${workflow.input.x}" });
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+});
