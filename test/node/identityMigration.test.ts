@@ -3,7 +3,11 @@
  * refused by `migrateDatabase` (what `npm start`, the CLI and the test setup run), naming the pair and changing
  * nothing: the rows stay, and migration 0005 is not recorded as applied.
  */
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { drizzle } from "drizzle-orm/node-postgres";
+import { migrate } from "drizzle-orm/node-postgres/migrator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { migrateDatabase, startLocalDatabase, type LocalDatabase } from "../../scripts/local-db";
@@ -26,16 +30,29 @@ async function sql<T = Record<string, unknown>>(text: string, params: unknown[] 
   }
 }
 
-/** The database as it was before migration 0005_identity_folds (its indexes and table gone, its journal row too). */
+/**
+ * The database as it was before migration 0005_identity_folds: emptied, then migrated with the migrations before it
+ * only (a copy of the journal that stops there), so later migrations never stand in the way.
+ */
 async function beforeIdentityFolds() {
-  await sql(`drop index if exists tenants_name_folded_idx`);
-  await sql(`drop index if exists workspaces_name_folded_idx`);
-  await sql(`drop table if exists subjects`);
-  const journal = JSON.parse(readFileSync(new URL("../../migrations/meta/_journal.json", import.meta.url), "utf8")) as {
-    entries: { tag: string; when: number }[];
-  };
-  const when = journal.entries.find((e) => e.tag === "0005_identity_folds")!.when;
-  await sql(`delete from drizzle.__drizzle_migrations where created_at >= $1`, [when]);
+  await sql("drop schema if exists drizzle cascade");
+  await sql("drop schema public cascade");
+  await sql("create schema public");
+  const folder = new URL("../../migrations/", import.meta.url).pathname;
+  const journal = JSON.parse(readFileSync(`${folder}meta/_journal.json`, "utf8")) as { entries: { tag: string }[] };
+  const cut = journal.entries.findIndex((e) => e.tag === "0005_identity_folds");
+  const before = mkdtempSync(join(tmpdir(), "flowgate-before-0005-"));
+  mkdirSync(join(before, "meta"));
+  writeFileSync(join(before, "meta", "_journal.json"), JSON.stringify({ ...journal, entries: journal.entries.slice(0, cut) }));
+  for (const e of journal.entries.slice(0, cut)) copyFileSync(`${folder}${e.tag}.sql`, join(before, `${e.tag}.sql`));
+  const c = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+  await c.connect();
+  try {
+    await migrate(drizzle(c), { migrationsFolder: before });
+  } finally {
+    await c.end();
+    rmSync(before, { recursive: true, force: true });
+  }
 }
 
 describe("names under folding, at start", () => {
