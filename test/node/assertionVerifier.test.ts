@@ -160,7 +160,7 @@ beforeAll(async () => {
   const res = await fetch(`${world.reuse.gateway}/admin/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${inject("adminKey")}`, "content-type": "application/json" },
-    body: JSON.stringify({ tenant: "ACME", subject: "ann", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] }),
+    body: JSON.stringify({ tenant: "VERIFIER", subject: "ann", email: "ann@acme.example", roles: ["OWNER"], scopes: ["conductor"] }),
   });
   expect(res.status).toBe(201);
   conductorKey = ((await res.json()) as { key: string }).key;
