@@ -115,3 +115,38 @@ export function expressionProblem(value: unknown, where: string, root: Expressio
   }
   return null;
 }
+
+/**
+ * What Conductor resolves in data as well: `${workflow.secrets.<name>}` is left literal when a task's input is
+ * resolved and is replaced at hand-off, over the resolved input, whoever wrote the string (ParametersUtils
+ * `substituteSecrets`, SECRET_PATTERN `\$\{workflow\.secrets\.([^}]+)\}`, called from ExecutionService.poll,
+ * AsyncSystemTaskExecutor and the synchronous system tasks), from a store every tenant shares (by default
+ * core/secrets/EnvVariableSecretsDAO.java: the server's `CONDUCTOR_SECRET_*` and LLM API key variables). A start
+ * input, a rerun's overrides or a task's output passed on as `${workflow.input.x}` would hand it to the tenant's
+ * worker, so no string a client sends Conductor may hold its opening.
+ */
+const SECRET_OPENING = "${workflow.secrets.";
+
+/** Where a string of `value` (any depth, keys too) holds a secret reference Conductor resolves in data, or null. */
+export function secretReferenceProblem(value: unknown, where = "body", depth = 0): string | null {
+  if (typeof value === "string")
+    return value.includes(SECRET_OPENING)
+      ? `${where}: \${workflow.secrets.*} is not allowed in data (Conductor would replace it by a secret of the shared server)`
+      : null;
+  if (depth > MAX_JSON_DEPTH) return `${where}: nested too deep`;
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const p = secretReferenceProblem(v, `${where}[${i}]`, depth + 1);
+      if (p) return p;
+    }
+    return null;
+  }
+  if (isObj(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const at = `${where}.${k.slice(0, 64)}`;
+      const p = secretReferenceProblem(k, at, depth + 1) ?? secretReferenceProblem(v, at, depth + 1);
+      if (p) return p;
+    }
+  }
+  return null;
+}

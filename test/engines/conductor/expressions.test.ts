@@ -188,3 +188,27 @@ describe("data that a dynamic fork resolves again", () => {
     expect(res.status, await res.clone().text()).toBe(200);
   });
 });
+
+/**
+ * Attack5: ParametersUtils leaves `${workflow.secrets.X}` literal when it resolves a task's input and resolves it
+ * at hand-off, over the resolved input (ExecutionService.poll, AsyncSystemTaskExecutor, the synchronous system
+ * tasks: `substituteSecrets`, SECRET_PATTERN `\$\{workflow\.secrets\.([^}]+)\}`), from a store every tenant shares
+ * (EnvVariableSecretsDAO by default: CONDUCTOR_SECRET_* and OPENAI_API_KEY and the like). So data, not only a
+ * definition, reads it: a start input passed on as `${workflow.input.x}` reached the tenant's worker resolved.
+ */
+describe("data that names a shared secret", () => {
+  const secret = "${workflow.secrets.OPENAI_API_KEY}";
+  it.each([
+    ["a start's input", "/conductor/api/workflow/wfA", "POST", { x: secret }],
+    ["a StartWorkflowRequest's input", "/conductor/api/workflow", "POST", { name: "wfA", input: { a: [`k ${secret} v`] } }],
+    ["a rerun's workflowInput", "/conductor/api/workflow/fb-dyn/rerun", "POST", { workflowInput: { x: secret } }],
+    ["a skipped task's output", "/conductor/api/workflow/fb-dyn/skiptask/inv", "PUT", { taskOutput: { x: secret } }],
+  ])("is refused in %s", async (_what, path, method, json) => {
+    await refusedUnsent(() => stack.as(admin, path, { method, json }), "workflow.secrets");
+  });
+
+  it("plain data still goes through", async () => {
+    const res = await stack.as(admin, "/conductor/api/workflow/wfA", { method: "POST", json: { x: "${workflow.input.y}", y: "a $ {b}" } });
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+});

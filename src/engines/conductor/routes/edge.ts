@@ -10,6 +10,7 @@ import { readBodyLimited, utf8 } from "../../../proxy/body";
 import { parseClientJson, requireAnswerDepth } from "../../../proxy/json";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
+import { secretReferenceProblem } from "../expressions";
 import { repeatedKey } from "../jackson";
 import { asAppContext, type ConductorContext } from "../services";
 import { checkName, nameProblem, stripTenantDeep, tenantPrefix } from "../tenantNames";
@@ -26,6 +27,8 @@ export async function jsonBody(c: ConductorContext): Promise<unknown> {
   const value = parseClientJson(text);
   const key = repeatedKey(text);
   if (key !== null) throw badRequest(`body: the key ${JSON.stringify(key.slice(0, 64))} appears twice in one object`);
+  const secret = secretReferenceProblem(value);
+  if (secret !== null) throw badRequest(secret);
   return value;
 }
 

@@ -37,6 +37,7 @@ import { tokenLogin } from "../token";
 import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
+import { secretReferenceProblem } from "../expressions";
 import { repeatedKey } from "../jackson";
 
 /** Queue sizes asked per call (keeps the URL short). */
@@ -247,6 +248,8 @@ async function updateTask(c: WorkerContext): Promise<{ answer: UpstreamAnswer; o
   const repeated = repeatedKey(text);
   if (repeated !== null) throw badRequest(`body: the key ${JSON.stringify(repeated.slice(0, 64))} appears twice in one object`);
   if (!isObj(result) || typeof result.taskId !== "string") throw badRequest("body must be a TaskResult with a taskId");
+  const secret = secretReferenceProblem(result);
+  if (secret !== null) throw badRequest(secret);
   const workerId = result.workerId === undefined || result.workerId === null || result.workerId === "" ? null : result.workerId;
   if (workerId !== null && (typeof workerId !== "string" || workerId.length > 256 || /[\x00-\x1f\x7f]/.test(workerId)))
     throw badRequest("workerId: invalid");

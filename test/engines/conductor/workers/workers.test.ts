@@ -243,6 +243,25 @@ describe("updates", () => {
     http.outputData.dynamic_tasks[0]!.type = "HTTP";
     expect((await s.as(key, "/workers/conductor/api/tasks", { method: "POST", json: { ...http, ...ids } })).status).toBe(400);
   });
+
+  it("a task result naming a shared secret is refused: Conductor resolves it when a later task is handed out (attack5)", async () => {
+    const s = await conductorStack("wsec");
+    await s.seed({ fill: [{ tenant: "FACEBOOK", taskType: "sec_gen", count: 1 }] });
+    const key = await workerKey(s, ["FACEBOOK"]);
+    const [task] = await poll(s, key, "sec_gen", "count=1&timeout=0");
+    const ids = { taskId: task!.taskId, workflowInstanceId: task!.workflowInstanceId, status: "COMPLETED" };
+    const before = (await s.records()).length;
+    const res = await s.as(key, "/workers/conductor/api/tasks", {
+      method: "POST",
+      json: { ...ids, outputData: { k: "${workflow.secrets.CONDUCTOR_SECRET_DB}" } },
+    });
+    expect(res.status, await res.clone().text()).toBe(400);
+    expect((await s.records()).filter((r) => r.path === "/api/tasks" && r.method === "POST").length).toBe(
+      (await s.records()).slice(0, before).filter((r) => r.path === "/api/tasks" && r.method === "POST").length,
+    );
+    const ok = await s.as(key, "/workers/conductor/api/tasks", { method: "POST", json: { ...ids, outputData: { k: "${x}" } } });
+    expect(ok.status, await ok.clone().text()).toBe(200);
+  });
 });
 
 describe("who a worker serves", () => {
