@@ -89,8 +89,27 @@ function stringProblem(s: string, root: ExpressionRoot): string | null {
       return `\${${path.slice(0, 64)}} does not read the workflow's own document (workflow.<field> or <taskReferenceName>.<field>): Conductor would read the server's environment, system properties or shared stores`;
     }
     at = s.indexOf("${", end + 1);
+    const after = s.slice(end + 1, at === -1 ? undefined : at);
+    if (at !== -1 && after === "")
+      return "two ${...} side by side (their values would join into an expression Conductor resolves at hand-off)";
+    if (continuesSecretOpening(after, at !== -1))
+      return `the text after \${${path.slice(0, 64)}} could complete a \${workflow.secrets.*} with the value before it`;
   }
   return null;
+}
+
+/**
+ * Whether text written right after an interpolated value could finish a secret reference that value starts: the
+ * resolved string is joined from values and text, and `substituteSecrets` then reads the joined string. A value
+ * may not hold `${workflow.secrets` itself (`secretReferenceProblem`), so only the text's start is looked at; text
+ * that a further value follows may also end inside the opening.
+ */
+function continuesSecretOpening(text: string, valueFollows: boolean): boolean {
+  for (let k = 1; k < SECRET_REFUSED.length; k++) {
+    const rest = SECRET_OPENING.slice(k);
+    if (text.startsWith(rest) || (valueFollows && text !== "" && rest.startsWith(text))) return true;
+  }
+  return false;
 }
 
 /** Why an expression somewhere in `value` (any depth, values only) is refused, naming its place, or null. */
@@ -126,11 +145,13 @@ export function expressionProblem(value: unknown, where: string, root: Expressio
  * worker, so no string a client sends Conductor may hold its opening.
  */
 const SECRET_OPENING = "${workflow.secrets.";
+/** What a value may not hold: the opening but for its last dot, so that no value joined to `.` completes it. */
+const SECRET_REFUSED = SECRET_OPENING.slice(0, -1);
 
 /** Where a string of `value` (any depth, keys too) holds a secret reference Conductor resolves in data, or null. */
 export function secretReferenceProblem(value: unknown, where = "body", depth = 0): string | null {
   if (typeof value === "string")
-    return value.includes(SECRET_OPENING)
+    return value.includes(SECRET_REFUSED)
       ? `${where}: \${workflow.secrets.*} is not allowed in data (Conductor would replace it by a secret of the shared server)`
       : null;
   if (depth > MAX_JSON_DEPTH) return `${where}: nested too deep`;

@@ -212,3 +212,26 @@ describe("data that names a shared secret", () => {
     expect(res.status, await res.clone().text()).toBe(200);
   });
 });
+
+/** The reference may be joined at run time from values and text: `${a}${b}` with a = "$", b = "{workflow.secrets.X}". */
+describe("a secret reference joined from values (attack5)", () => {
+  it.each([
+    ["two values side by side", "${workflow.input.a}${workflow.input.b}", "side by side"],
+    ["a value then the rest of the opening", "${workflow.input.a}{workflow.secrets.OPENAI_API_KEY}", "could complete"],
+    ["a value then part of the opening, then a value", "x${workflow.input.a}flow.sec${workflow.input.b}", "could complete"],
+  ])("%s is refused", async (_what, template, says) => {
+    await refusedUnsent(() => post(def([simple({ x: template })])), says);
+  });
+
+  it("text after a value that cannot finish the opening is kept", async () => {
+    const res = await post(def([simple({ x: "${workflow.input.name}.csv", y: "${workflow.input.n}s", z: "a ${workflow.input.b} c" })]));
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  it("a value holding the opening but for its dot is refused", async () => {
+    await refusedUnsent(
+      () => stack.as(admin, "/conductor/api/workflow/wfA", { method: "POST", json: { x: "${workflow.secrets" } }),
+      "workflow.secrets",
+    );
+  });
+});
