@@ -64,3 +64,45 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   if (text.trim() === "") return undefined;
   return parseClientJson(text);
 }
+
+/**
+ * The first key repeated within one object of `text` (decoded, at any depth), or null. `text` must already be
+ * valid JSON (parse it first); linear in its length, no recursion. `JSON.parse` keeps the last of a repeated key
+ * without a word, and each engine has its own rule for one (Jackson, Python's `json`, Go's `encoding/json`:
+ * docs/security.md, "How each engine reads a request"), so the engines that read JSON refuse repeated keys with it.
+ */
+export function repeatedKey(text: string): string | null {
+  // One frame per open object (its keys so far) or array (null); `expectKey` is true right after `{` or a `,` in an object.
+  const frames: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 0x22 /* " */) {
+      const start = i;
+      for (i++; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c === 0x5c /* \ */) i++;
+        else if (c === 0x22) break;
+      }
+      const keys = frames.at(-1);
+      if (expectKey && keys) {
+        const key = JSON.parse(text.slice(start, i + 1)) as string;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (ch === 0x7b /* { */) {
+      frames.push(new Set());
+      expectKey = true;
+    } else if (ch === 0x5b /* [ */) {
+      frames.push(null);
+      expectKey = false;
+    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
+      frames.pop();
+      expectKey = false;
+    } else if (ch === 0x2c /* , */) {
+      expectKey = frames.at(-1) instanceof Set;
+    }
+  }
+  return null;
+}

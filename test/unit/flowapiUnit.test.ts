@@ -3,7 +3,8 @@
  * the sub-query the kind is built on, else none (`nonspatial`).
  */
 import { describe, expect, it } from "vitest";
-import { aggregationUnit as unitVerdict, inexactNumber, queryScopes as scopesVerdict, repeatedKey } from "../../src/engines/flowapi/policy";
+import { aggregationUnit as unitVerdict, inexactNumber, queryScopes as scopesVerdict } from "../../src/engines/flowapi/policy";
+import { repeatedKey } from "../../src/proxy/json";
 import type { Obj } from "../../src/jsonValue";
 
 // The policy answers in `Verdict`s (src/verdict.ts); the expectations below read them as the unit, the scopes, or

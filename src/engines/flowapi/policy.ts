@@ -14,6 +14,7 @@
  */
 import type { FlowAuthRoles } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
+import { repeatedKey } from "../../proxy/json";
 import { allow, refuse, type Verdict } from "../../verdict";
 
 export type RoleClaims = FlowAuthRoles;
@@ -104,39 +105,6 @@ export const isWord = (s: string) => WORD.test(s);
  * exactly that; what follows refuses the requests whose value would not survive that re-encoding unchanged, or
  * that a reader could take two ways.
  */
-
-/** The first key given twice in one object of `text` (valid JSON), compared after unescaping; null when none. */
-export function repeatedKey(text: string): string | null {
-  const objects: (Set<string> | null)[] = [];
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 0x22 /* " */) {
-      let j = i + 1;
-      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
-      const keys = objects.at(-1);
-      if (expectKey && keys) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        if (keys.has(key)) return key;
-        keys.add(key);
-        expectKey = false;
-      }
-      i = j;
-    } else if (ch === 0x7b /* { */) {
-      objects.push(new Set());
-      expectKey = true;
-    } else if (ch === 0x5b /* [ */) {
-      objects.push(null);
-      expectKey = false;
-    } else if (ch === 0x7d /* } */ || ch === 0x5d /* ] */) {
-      objects.pop();
-      expectKey = false;
-    } else if (ch === 0x2c /* , */) {
-      expectKey = objects.length > 0 && objects.at(-1) !== null;
-    }
-  }
-  return null;
-}
 
 /**
  * Why `value` (parsed from a client's JSON) would reach FlowAPI changed by re-encoding, or null: an integer beyond

@@ -7,18 +7,17 @@ import { badRequest } from "../../../errors";
 import type { Obj } from "../../../jsonValue";
 import { chargeRateLimit } from "../../../ratelimit/enforce";
 import { readBodyLimited, utf8 } from "../../../proxy/body";
-import { parseClientJson, requireAnswerDepth } from "../../../proxy/json";
+import { parseClientJson, repeatedKey, requireAnswerDepth } from "../../../proxy/json";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
 import { secretReferenceProblem } from "../expressions";
-import { repeatedKey } from "../jackson";
 import { asAppContext, type ConductorContext } from "../services";
 import { checkName, nameProblem, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed, type ConductorUpstream } from "../upstream";
 
 /**
  * The request's JSON body, or undefined when it is empty. A key repeated within one object is refused: Conductor's
- * Jackson and `JSON.parse` may not keep the same one (../jackson.ts), and the upstream gets only the gateway's own
+ * Jackson and `JSON.parse` may not keep the same one (src/proxy/json.ts `repeatedKey`), and the upstream gets only the gateway's own
  * serialization of the parsed value.
  */
 export async function jsonBody(c: ConductorContext): Promise<unknown> {

@@ -26,7 +26,7 @@ import { rateLimited } from "../../../ratelimit/enforce";
 import { requestServices } from "../../../services";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../../proxy/body";
-import { parseClientJson } from "../../../proxy/json";
+import { parseClientJson, repeatedKey } from "../../../proxy/json";
 import { orThrow } from "../../../verdict";
 import { isConductorId } from "../executions";
 import { requireUnshadowedReferences, sanitizeTaskResult } from "../runtimeData";
@@ -38,7 +38,6 @@ import { ConductorUpstream, malformed, type UpstreamAnswer } from "../upstream";
 import { fairShares, longPollShares, rotated } from "./fairness";
 import { servedTenants } from "./tenants";
 import { secretReferenceProblem } from "../expressions";
-import { repeatedKey } from "../jackson";
 
 /** Queue sizes asked per call (keeps the URL short). */
 const SIZES_PER_CALL = 100;

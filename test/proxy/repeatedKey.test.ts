@@ -1,11 +1,12 @@
 /**
- * `repeatedKey`: the one thing about Conductor's reading of a body (Jackson: a repeated key is no error, and which
- * value wins depends on the property) that `JSON.parse` cannot see. Expectations are written per case, and JSON
- * that `JSON.stringify` produced (which never repeats a key) is the property's oracle.
+ * `repeatedKey`: what `JSON.parse` cannot see of a body that Conductor (Jackson: a repeated key is no error, and
+ * which value wins depends on the property) and FlowAPI (Python's `json`: the last wins) read their own way.
+ * Expectations are written per case, and JSON that `JSON.stringify` produced (which never repeats a key) is the
+ * property's oracle.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { repeatedKey } from "../../../src/engines/conductor/jackson";
+import { repeatedKey } from "../../src/proxy/json";
 
 describe("repeatedKey", () => {
   it.each([
