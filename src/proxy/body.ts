@@ -15,7 +15,15 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
     return bytes;
   }
   if (!req.body) return new Uint8Array();
-  const reader = req.body.getReader();
+  return readStreamLimited(req.body, maxBytes, tooLarge);
+}
+
+/**
+ * A stream read whole, at most `maxBytes` of it: past the bound the stream is cancelled and `tooLarge()` thrown,
+ * so nothing larger is ever held. Request bodies (above) and upstream answers a route rewrites share it.
+ */
+export async function readStreamLimited(stream: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -28,6 +36,7 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
     }
     chunks.push(value);
   }
+  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {

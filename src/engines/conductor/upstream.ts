@@ -14,6 +14,7 @@ import {
 import { GatewayError, type ErrorCode } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 import type { SubrequestBudget } from "../../proxy/budget";
+import { readStreamLimited } from "../../proxy/body";
 import { requireAnswerDepth } from "../../proxy/json";
 import type { UpstreamClient } from "../../services";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, tenantPrefix } from "./tenantNames";
@@ -216,32 +217,12 @@ export async function readAnswer(res: Response, maxBytes: number): Promise<Uint8
     throw tooLarge();
   }
   if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > maxBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
+    return await readStreamLimited(res.body, maxBytes, tooLarge);
   } catch (e) {
     if (e instanceof GatewayError) throw e;
     throw new GatewayError("BAD_GATEWAY", "upstream answer was cut off");
   }
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
 
 export function parseAnswer(answer: UpstreamAnswer): unknown {
