@@ -310,8 +310,10 @@ run(process.argv.slice(2)).then(
   (err) => {
     const message =
       err instanceof UsageError || err instanceof Unreachable ? err.message : `failed: ${err instanceof Error ? err.message : String(err)}`;
+    // With --json the error is also one JSON document on stdout, for scripts; the words always go to stderr, so an
+    // operator whose stdout is piped (`ADMIN=$(npm run -s admin -- ... --json | ...)`) still sees why.
     if (process.argv.includes("--json")) console.log(JSON.stringify({ error: { message } }));
-    else console.error(message);
+    console.error(message);
     process.exit(err instanceof UsageError ? 2 : 1);
   },
 );
