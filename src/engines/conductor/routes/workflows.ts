@@ -222,8 +222,9 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
       await charge(c, conductorBulkCost(op, ids.length));
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
       const mine = ids.filter((_, i) => owners[i]?.workflowType.startsWith(tenantPrefix(caller.tenant)));
+      const isMine = new Set(mine);
       const errors: Record<string, string> = {};
-      for (const id of ids) if (!mine.includes(id)) errors[id] = `No such workflow found by id: ${id}`;
+      for (const id of ids) if (!isMine.has(id)) errors[id] = `No such workflow found by id: ${id}`;
       let answer: Obj = { bulkErrorResults: {}, bulkSuccessfulResults: [] };
       if (mine.length > 0) {
         const got = await upstream.json(method, ["api", "workflow", "bulk", op], q, mine);
@@ -233,7 +234,7 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
       audit(c, `workflow.bulk.${op}`, null, { workflowIds: mine.length, dropped: ids.length - mine.length });
       const upstreamErrors = isObj(answer.bulkErrorResults) ? answer.bulkErrorResults : {};
       const reported = Array.isArray(answer.bulkSuccessfulResults) ? answer.bulkSuccessfulResults : [];
-      const successes = reported.filter((id) => mine.includes(id as string));
+      const successes = reported.filter((id) => isMine.has(id as string));
       return c.json({ ...answer, bulkErrorResults: { ...upstreamErrors, ...errors }, bulkSuccessfulResults: successes });
     });
   bulk("PUT", "pause", {});
