@@ -7,7 +7,7 @@ import { apiKeys, tenants, type ApiKeyRow } from "../db/schema";
 import { generateApiKey, hashApiKey } from "../formats/apiKey";
 import { badRequest } from "../errors";
 import { TENANT_NAME_RULE, isTenantName, type TenantName } from "../formats/tenantName";
-import { claimSubject, claimTenant } from "./identities";
+import { claimSubject, claimTenant, collisionError, tenantUnderFold } from "./identities";
 
 /** The part of a key the gateway caches and decides on: no secret, only its hash. Times are epoch ms. */
 export interface KeyRecord {
@@ -156,6 +156,12 @@ export async function createKey(db: Database, input: NewKey): Promise<{ key: str
   const scopes = [...new Set([...(input.scopes ?? []), ...(input.admin ? ["admin"] : [])])];
   const row = await db.transaction(async (tx) => {
     await claimTenant(tx, input.tenant);
+    // A worker key polls its served tenants' queues by name, and the worker routes do not check a key's names
+    // again (workers/tenants.ts): a respelling of a stored tenant is refused here, as the key's own tenant is.
+    for (const t of input.servesTenants ?? []) {
+      const existing = t === "*" ? null : await tenantUnderFold(tx, t);
+      if (existing !== null && existing !== t) throw collisionError({ kind: "tenant", existing, requested: t });
+    }
     await claimSubject(tx, input.subject);
     const [r] = await tx
       .insert(apiKeys)

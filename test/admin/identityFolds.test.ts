@@ -84,6 +84,23 @@ describe("tenants under case folding", () => {
     });
   });
 
+  it("a worker key serving Acme where acme exists is refused (409 naming both): worker keys' tenants are not read again", async () => {
+    const lower = `wfold-${tag()}`;
+    const mixed = `W${lower.slice(1)}`;
+    await withDatabase(config, async (db) => {
+      await ensureTenant(db, lower);
+      const serving = { tenant: "workers", subject: `w-${lower}`, servesTenants: [mixed], createdBy: "test" };
+      await expect(createKey(db, serving)).rejects.toMatchObject({ status: 409 });
+      const keys = await db
+        .select()
+        .from(apiKeys)
+        .where(sql`${apiKeys.subject} = ${`w-${lower}`}`);
+      expect(keys).toEqual([]);
+      // Its own spelling, and a tenant not stored yet, are served as named.
+      await createKey(db, { ...serving, servesTenants: [lower, `new-${lower}`] });
+    });
+  });
+
   it("the database itself holds the rule: a second spelling written around the store is refused by the unique index", async () => {
     const lower = `idx-${tag()}`;
     await withDatabase(config, async (db) => {

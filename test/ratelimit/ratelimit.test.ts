@@ -326,6 +326,24 @@ describe("rate limits on Durable Objects", () => {
     expect(await usageOf({ keyId })).toMatchObject({ cost: 20, requests: 7, refused: 5 });
   });
 
+  it("charges a Conductor bulk request refused before its ids are known (not an admin, a body that is no list of ids) its method's cost", async () => {
+    const s = await conductorStack("rlbulkrefused");
+    const limited = async (groups: string[]) => {
+      const { id, key } = await createTestKey({ tenant: "FACEBOOK", subject: uniqueTag("bulkr"), scopes: ["conductor"], groups }, s.env);
+      await setLimit({ kind: "key", target: id, routeGroup: "conductor", rate: { limit: 4, windowS: 3600 } });
+      return (json: unknown) => s.as(key, "/conductor/api/workflow/bulk/pause", { method: "PUT", json });
+    };
+    const nonAdmin = await limited([]);
+    expect((await nonAdmin(["fb-1"])).status).toBe(403);
+    expect((await nonAdmin(["fb-1"])).status).toBe(403); // 4: a write's cost each
+    expect((await nonAdmin(["fb-1"])).status).toBe(429);
+    const admin = await limited(["network-admin"]);
+    expect((await admin({ ids: ["fb-1"] })).status).toBe(400);
+    expect((await admin([7])).status).toBe(400);
+    expect((await admin(["fb-1"])).status).toBe(429);
+    expect((await s.records()).filter((r) => r.path.startsWith("/api/workflow"))).toEqual([]);
+  });
+
   it("charges a synchronous execution and a rerun like the starts they are", async () => {
     const s = await conductorStack("rlexec");
     await s.seed({

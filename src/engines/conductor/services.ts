@@ -66,7 +66,12 @@ export const conductorServices: MiddlewareHandler<ConductorEnv> = async (c, next
 /** Admits Conductor admins only (ADMIN_ROLES / ADMIN_GROUPS); `what` names the refused thing in the message. */
 export function adminOnly(what: string): MiddlewareHandler<ConductorEnv> {
   return async (c, next) => {
-    if (!c.get("caller").admin) throw forbidden(`${what} is for Conductor admins (ADMIN_ROLES / ADMIN_GROUPS)`);
+    requireAdmin(c.get("caller"), what);
     await next();
   };
+}
+
+/** Throws 403 unless the caller is a Conductor admin (`what` names what they asked for). */
+export function requireAdmin(caller: Caller, what: string): void {
+  if (!caller.admin) throw forbidden(`${what} is for Conductor admins (ADMIN_ROLES / ADMIN_GROUPS)`);
 }

@@ -442,10 +442,11 @@ function prefixTask(
     if (!isObj(task.taskDefinition)) return bad(`${where}: taskDefinition must be an object`);
     const p = checkTaskDefFields(task.taskDefinition, `${where}.taskDefinition`);
     if (p) return bad(p);
-    if (typeof task.taskDefinition.name === "string") {
+    // Any name that is there is checked: Jackson reads a number as a name (5 -> "5"), which the prefix would miss.
+    if (hasValue(task.taskDefinition.name)) {
       const n = checkTaskName(task.taskDefinition.name, `${where}.taskDefinition`);
       if (n) return bad(n);
-      task.taskDefinition.name = prefixTenant(opts.tenant, task.taskDefinition.name);
+      task.taskDefinition.name = prefixTenant(opts.tenant, task.taskDefinition.name as string);
     }
   }
   if (task.subWorkflowParam !== undefined && task.subWorkflowParam !== null) {

@@ -378,6 +378,11 @@ describe("unknown fields, unknown task types and repeated keys are refused", () 
       def([{ name: "t", taskReferenceName: "t", taskDefinition: { name: "t", isolationGroupId: "g" } }]),
       "isolationGroupId",
     ],
+    [
+      'an inline task definition named by a number (Jackson reads it as the name "5", outside the tenant\'s)',
+      def([{ name: "t", taskReferenceName: "t", taskDefinition: { name: 5 } }]),
+      "taskDefinition: name must be a string",
+    ],
   ])("%s", async (_n, body, says) => {
     await refusedUnsent(() => post(granted, body), 400, says);
   });

@@ -10,7 +10,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { errorOf } from "../../helpers";
-import { conductorStack, seedTwoTenants, type ConductorStack } from "./harness";
+import { conductorStack, seedDynamicForkExecution, seedTwoTenants, type ConductorStack } from "./harness";
 
 let stack: ConductorStack;
 let admin: string;
@@ -20,34 +20,7 @@ beforeAll(async () => {
     ALLOWED_SYSTEM_TASKS: "SIMPLE,SUB_WORKFLOW,SWITCH,DO_WHILE,FORK_JOIN,FORK_JOIN_DYNAMIC,JOIN,WAIT,TERMINATE",
   });
   await seedTwoTenants(stack);
-  // A running workflow whose definition forks what its worker task `inv` returns (as Conductor shows it).
-  await stack.seed({
-    executions: [
-      {
-        workflowId: "fb-dyn",
-        workflowName: "FACEBOOK___wfA",
-        workflowType: "FACEBOOK___wfA",
-        correlationId: "fb-admin",
-        status: "RUNNING",
-        tasks: [],
-        workflowDefinition: {
-          name: "FACEBOOK___wfA",
-          tasks: [
-            { name: "FACEBOOK___inventory", taskReferenceName: "inv", type: "SIMPLE" },
-            {
-              name: "FACEBOOK___fork",
-              taskReferenceName: "fork",
-              type: "FORK_JOIN_DYNAMIC",
-              dynamicForkTasksParam: "d",
-              dynamicForkTasksInputParamName: "i",
-              inputParameters: { d: "${inv.output.dynamic_tasks}", i: "${inv.output.dynamic_tasks_i}" },
-            },
-            { name: "FACEBOOK___join", taskReferenceName: "join", type: "JOIN" },
-          ],
-        },
-      },
-    ],
-  });
+  await seedDynamicForkExecution(stack);
   admin = await stack.key({ subject: "fb-admin", roles: ["OWNER"], scopes: ["conductor", "conductor-capability/*"] });
 });
 

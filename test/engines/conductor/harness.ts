@@ -103,3 +103,38 @@ export const seedTwoTenants = (s: ConductorStack) =>
     queues: { "FACEBOOK:FACEBOOK___t1": 3, "OTHER:OTHER___t1": 5, GLOBAL___shared: 1, FACEBOOK___t2: 2 },
     queuesVerbose: { FACEBOOK___t1: { FACEBOOK: { a: 3 } }, OTHER___t1: { OTHER: { a: 5 } } },
   });
+
+/**
+ * A running FACEBOOK workflow `fb-dyn` (alice's admin `fb-admin` started it) whose definition forks what its worker
+ * task `inv` returns, as Conductor shows it: `fork` takes its list from `${inv.output.dynamic_tasks}` and its inputs
+ * from `${inv.output.dynamic_tasks_i}`; `inv2` is a second task of the definition a run-time list may not shadow.
+ */
+export const seedDynamicForkExecution = (s: ConductorStack) =>
+  s.seed({
+    executions: [
+      {
+        workflowId: "fb-dyn",
+        workflowName: "FACEBOOK___wfA",
+        workflowType: "FACEBOOK___wfA",
+        correlationId: "fb-admin",
+        status: "RUNNING",
+        tasks: [],
+        workflowDefinition: {
+          name: "FACEBOOK___wfA",
+          tasks: [
+            { name: "FACEBOOK___inventory", taskReferenceName: "inv", type: "SIMPLE" },
+            {
+              name: "FACEBOOK___fork",
+              taskReferenceName: "fork",
+              type: "FORK_JOIN_DYNAMIC",
+              dynamicForkTasksParam: "d",
+              dynamicForkTasksInputParamName: "i",
+              inputParameters: { d: "${inv.output.dynamic_tasks}", i: "${inv.output.dynamic_tasks_i}" },
+            },
+            { name: "FACEBOOK___join", taskReferenceName: "join", type: "JOIN" },
+            { name: "FACEBOOK___inventory", taskReferenceName: "inv2", type: "SIMPLE" },
+          ],
+        },
+      },
+    ],
+  });

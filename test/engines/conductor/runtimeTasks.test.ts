@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { asAdmin, errorOf, uniqueTag } from "../../helpers";
-import { conductorStack, seedTwoTenants, type ConductorStack } from "./harness";
+import { conductorStack, seedDynamicForkExecution, seedTwoTenants, type ConductorStack } from "./harness";
 
 let stack: ConductorStack;
 let admin: string;
@@ -19,34 +19,7 @@ const ALLOWED =
 beforeAll(async () => {
   stack = await conductorStack("runtime", { ALLOWED_SYSTEM_TASKS: ALLOWED });
   await seedTwoTenants(stack);
-  // A running workflow whose definition forks what its worker task `inv` returns (as Conductor shows it).
-  await stack.seed({
-    executions: [
-      {
-        workflowId: "fb-dyn",
-        workflowName: "FACEBOOK___wfA",
-        workflowType: "FACEBOOK___wfA",
-        correlationId: "fb-admin",
-        status: "RUNNING",
-        tasks: [],
-        workflowDefinition: {
-          name: "FACEBOOK___wfA",
-          tasks: [
-            { name: "FACEBOOK___inventory", taskReferenceName: "inv", type: "SIMPLE" },
-            {
-              name: "FACEBOOK___fork",
-              taskReferenceName: "fork",
-              type: "FORK_JOIN_DYNAMIC",
-              dynamicForkTasksParam: "d",
-              inputParameters: { d: "${inv.output.dynamic_tasks}" },
-            },
-            { name: "FACEBOOK___join", taskReferenceName: "join", type: "JOIN" },
-            { name: "FACEBOOK___inventory", taskReferenceName: "inv2", type: "SIMPLE" },
-          ],
-        },
-      },
-    ],
-  });
+  await seedDynamicForkExecution(stack);
   admin = await stack.key({ subject: "fb-admin", roles: ["OWNER"] });
   alice = await stack.key({ subject: "alice", groups: ["TEST"] });
 });

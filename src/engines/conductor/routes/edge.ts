@@ -80,6 +80,19 @@ export function charge(c: ConductorContext, cost: number): Promise<void> {
   return chargeRateLimit(asAppContext(c), "conductor", cost);
 }
 
+/**
+ * Runs what a `costing("decided")` route reads before it knows its cost; a refusal there (the caller, the body, the
+ * query) is charged `refusalCost` (its method's, as on any other route), so no refusal is free of the limits.
+ */
+export async function chargedOnRefusal<T>(c: ConductorContext, refusalCost: number, decide: () => Promise<T>): Promise<T> {
+  try {
+    return await decide();
+  } catch (err) {
+    await charge(c, refusalCost);
+    throw err;
+  }
+}
+
 /** Records what the caller did (`conductor.<action>`). */
 export function audit(c: ConductorContext, action: string, target: string | null, details?: Obj): void {
   const caller = c.get("caller");

@@ -8,7 +8,7 @@ import { waitUntil } from "../../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
-import { conductorBulkCost } from "../../../ratelimit/cost";
+import { conductorBulkCost, conductorCost } from "../../../ratelimit/cost";
 import { orThrow } from "../../../verdict";
 import {
   filterSearchResult,
@@ -26,12 +26,25 @@ import { mayUseWorkflowDef } from "../rbac";
 import type { Routes, Step } from "./router";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "../runtimeData";
 import { grammarOf, scopedSearchQuery } from "../search";
-import { asAppContext, adminOnly, type ConductorContext, type ConductorEnv } from "../services";
+import { asAppContext, adminOnly, requireAdmin, type ConductorContext, type ConductorEnv } from "../services";
 import { admitStartRequest, idempotencyScope, startRequestFromPath, type AdmittedStart, type Starter } from "../startWorkflow";
 import { prefixTenant, stripTenantDeep, tenantPrefix } from "../tenantNames";
 import { malformed } from "../upstream";
 import { stripWorkflowDef } from "../workflowDefs";
-import { TASK_REFERENCE, VERSION, audit, charge, checkedId, checkedName, jsonBody, params, pathParam, relay, type ParamKind } from "./edge";
+import {
+  TASK_REFERENCE,
+  VERSION,
+  audit,
+  charge,
+  chargedOnRefusal,
+  checkedId,
+  checkedName,
+  jsonBody,
+  params,
+  pathParam,
+  relay,
+  type ParamKind,
+} from "./edge";
 
 /** Conductor's own cap on one bulk request. */
 const MAX_BULK_IDS = 1_000;
@@ -47,7 +60,7 @@ export function workflowRoutes(r: Routes<ConductorEnv>): void {
   starts.post("/api/workflow", async (c) => start(c, orThrow(admitStartRequest(await jsonBody(c), await starter(c)))));
   starts.post("/api/workflow/execute/:name/:version", executeSynchronously);
   searchRoutes(r);
-  bulkRoutes(r.with(adminOnly("bulk operations")).costing("decided"));
+  bulkRoutes(r.costing("decided"));
   r.get("/api/workflow/running/:name", adminOnly("listing running workflows"), async (c) => {
     const name = checkedName(pathParam(c, "name"));
     const q = params(c, { version: VERSION, startTime: "int", endTime: "int" });
@@ -208,22 +221,26 @@ async function tenantWorkflowNames(c: ConductorContext): Promise<string[]> {
 }
 
 /**
- * Bulk operations (the view given is for admins, charged by the handler); ids of other tenants are dropped as
- * unknown. A bulk request costs each distinct id it names at the operation's cost (`conductorBulkCost`), charged from
- * the ids as parsed here, before any id is looked up: a body costing more than a limit holds is refused whole.
+ * Bulk operations (for admins, charged by the handler); ids of other tenants are dropped as unknown. A bulk request
+ * costs each distinct id it names at the operation's cost (`conductorBulkCost`), charged from the ids as parsed here,
+ * before any id is looked up: a body costing more than a limit holds is refused whole. A request refused before its
+ * ids are known (not an admin, no list of ids) costs its method's, as on any route.
  */
 function bulkRoutes(r: Routes<ConductorEnv>): void {
   const bulk = (method: "PUT" | "POST" | "DELETE", op: string, spec: Record<string, ParamKind>) =>
     r.on(method, `/api/workflow/bulk/${op}`, async (c) => {
       const caller = c.get("caller");
       const upstream = c.get("conductor");
-      const ids = orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS));
-      const q = params(c, spec);
+      const { ids, q } = await chargedOnRefusal(c, conductorCost(method), async () => {
+        requireAdmin(caller, "bulk operations");
+        return { ids: orThrow(parseBulkIds(await jsonBody(c), MAX_BULK_IDS)), q: params(c, spec) };
+      });
       await charge(c, conductorBulkCost(op, ids.length));
       const owners = await mapLimited(ids, MAX_PARALLEL_SUBREQUESTS, (id) => workflowOwner(upstream, id));
       const mine = ids.filter((_, i) => owners[i]?.workflowType.startsWith(tenantPrefix(caller.tenant)));
+      const isMine = new Set(mine);
       const errors: Record<string, string> = {};
-      for (const id of ids) if (!mine.includes(id)) errors[id] = `No such workflow found by id: ${id}`;
+      for (const id of ids) if (!isMine.has(id)) errors[id] = `No such workflow found by id: ${id}`;
       let answer: Obj = { bulkErrorResults: {}, bulkSuccessfulResults: [] };
       if (mine.length > 0) {
         const got = await upstream.json(method, ["api", "workflow", "bulk", op], q, mine);
@@ -233,7 +250,7 @@ function bulkRoutes(r: Routes<ConductorEnv>): void {
       audit(c, `workflow.bulk.${op}`, null, { workflowIds: mine.length, dropped: ids.length - mine.length });
       const upstreamErrors = isObj(answer.bulkErrorResults) ? answer.bulkErrorResults : {};
       const reported = Array.isArray(answer.bulkSuccessfulResults) ? answer.bulkSuccessfulResults : [];
-      const successes = reported.filter((id) => mine.includes(id as string));
+      const successes = reported.filter((id) => isMine.has(id as string));
       return c.json({ ...answer, bulkErrorResults: { ...upstreamErrors, ...errors }, bulkSuccessfulResults: successes });
     });
   bulk("PUT", "pause", {});
