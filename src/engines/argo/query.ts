@@ -103,22 +103,6 @@ const ROUTES: readonly [method: string, pattern: string, params: Params][] = [
   ["GET", "workflows/{namespace}/{name}/{podName}/log", { ...podLog("logOptions"), grep: "string", selector: "string" }],
 ];
 
-/**
- * The parameters `method /api/v1/<segments>` takes (none when the route takes no query). A trailing `/` after a
- * fixed name (`archived-workflows/`, as the UI asks) is the same route.
- */
-export function routeParams(method: string, segments: readonly string[]): Params {
-  const m = method === "HEAD" ? "GET" : method;
-  const trimmed = segments.at(-1) === "" ? segments.slice(0, -1) : null;
-  for (const [routeMethod, pattern, params] of ROUTES) {
-    if (routeMethod !== m) continue;
-    const parts = pattern.split("/");
-    const matches = (s: readonly string[]) => parts.length === s.length && parts.every((p, i) => p.startsWith("{") || p === s[i]);
-    if (matches(segments) || (trimmed !== null && !parts.at(-1)!.startsWith("{") && matches(trimmed))) return params;
-  }
-  return {};
-}
-
 /** `listOptions` -> `list_options`: the proto-style spelling grpc-gateway also takes for a segment. */
 const snake = (segment: string) => segment.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
@@ -134,6 +118,33 @@ function spellings(names: readonly string[]): Map<string, string> {
     for (const f of forms) out.set(f, name);
   }
   return out;
+}
+
+/** A route's parameters and every spelling of them, made once (not on each request). */
+interface RouteQuery {
+  params: Params;
+  names: ReadonlyMap<string, string>;
+}
+const NO_QUERY: RouteQuery = { params: {}, names: new Map() };
+const TABLE = ROUTES.map(([method, pattern, params]) => ({
+  method,
+  parts: pattern.split("/"),
+  query: { params, names: spellings(Object.keys(params)) } satisfies RouteQuery,
+}));
+
+/**
+ * The parameters `method /api/v1/<segments>` takes (none when the route takes no query). A trailing `/` after a
+ * fixed name (`archived-workflows/`, as the UI asks) is the same route.
+ */
+function routeQuery(method: string, segments: readonly string[]): RouteQuery {
+  const m = method === "HEAD" ? "GET" : method;
+  const trimmed = segments.at(-1) === "" ? segments.slice(0, -1) : null;
+  for (const { method: routeMethod, parts, query } of TABLE) {
+    if (routeMethod !== m) continue;
+    const matches = (s: readonly string[]) => parts.length === s.length && parts.every((p, i) => p.startsWith("{") || p === s[i]);
+    if (matches(segments) || (trimmed !== null && !parts.at(-1)!.startsWith("{") && matches(trimmed))) return query;
+  }
+  return NO_QUERY;
 }
 
 /** Go's `strconv.ParseBool`, which grpc-gateway uses for a bool field: the values it takes, as true or false. */
@@ -157,8 +168,7 @@ const BOOLS: Readonly<Record<string, string>> = {
  * as `true`/`false`; or why Argo could read it otherwise (400).
  */
 export function decideQuery(method: string, segments: readonly string[], query: URLSearchParams): Verdict<URLSearchParams> {
-  const params = routeParams(method, segments);
-  const names = spellings(Object.keys(params));
+  const { params, names } = routeQuery(method, segments);
   const given = new Map<string, { spelling: string; values: string[] }>();
   for (const [key, value] of query) {
     const name = names.get(key);

@@ -80,7 +80,7 @@ function requireWorkspace(allowed: Set<string>, namespace: string): void {
  * PATCH, a DELETE with options) goes through here; none has a way around it. Returns what Argo receives: the
  * re-encoding of the checked value; nothing for a GET or HEAD or an empty body.
  */
-async function bodyIn(c: AppContext, namespace: string | null): Promise<string | undefined> {
+async function bodyIn(c: AppContext, segments: readonly string[], namespace: string | null): Promise<string | undefined> {
   if (c.req.method === "GET" || c.req.method === "HEAD" || c.req.raw.body === null) return undefined;
   const text = utf8(await readBodyLimited(c.req.raw, c.get("config").maxBodyBytes));
   if (text.trim() === "") return undefined;
@@ -90,7 +90,7 @@ async function bodyIn(c: AppContext, namespace: string | null): Promise<string |
   // What the body asks of the cluster, against the workspace's grants (./specPolicy.ts), on the value Argo will read.
   const workspace = (await c.get("services").cached(workspaceList)).find((w) => w.name === namespace);
   if (!workspace) throw forbidden(`not allowed in workspace ${namespace}`);
-  orThrow(checkArgoBody(c.req.method, segmentsOf(c, `${ROUTE}/api/v1/`), decided.value, { ...workspace, namespace }));
+  orThrow(checkArgoBody(c.req.method, segments, decided.value, { ...workspace, namespace }));
   return decided.text;
 }
 
@@ -146,13 +146,13 @@ export function argoRoutes(): Hono<AppEnv> {
       case "unknown":
         throw notFound("no such Argo route on this gateway");
       case "open":
-        return send(c, path, await bodyIn(c, null));
+        return send(c, path, await bodyIn(c, segments, null));
       case "cluster-admin":
         if (!isAdminPrincipal(p)) throw forbidden("cluster-wide changes, and reads spanning every workspace, are for flowgate admins");
-        return send(c, path, await bodyIn(c, null));
+        return send(c, path, await bodyIn(c, segments, null));
       case "namespaced": {
         requireWorkspace(await enterable(c.get("services"), p), target.namespace);
-        const res = await send(c, pathOf(segmentsIn(segments, target.namespace)), await bodyIn(c, target.namespace));
+        const res = await send(c, pathOf(segmentsIn(segments, target.namespace)), await bodyIn(c, segments, target.namespace));
         // A read of one object (`<resource>/<namespace>/<name>`) is answered only with an object of that
         // namespace: GetWorkflow given a `uid` falls back to Argo's archive, which looks the uid up alone
         // (persist/sqldb/workflow_archive.go), whatever namespace the path names.
@@ -193,7 +193,7 @@ export function argoRoutes(): Hono<AppEnv> {
         if (named !== null && named !== "" && named !== namespaceOf(archived)) throw notFound("no such archived workflow");
         if (method === "GET" && segments.length === 2) return c.json(archived);
         // Resubmitting names a namespace in the body: it must be the archived workflow's own.
-        return send(c, path, await bodyIn(c, namespaceOf(archived)!));
+        return send(c, path, await bodyIn(c, segments, namespaceOf(archived)!));
       }
     }
   });

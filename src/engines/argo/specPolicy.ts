@@ -229,6 +229,29 @@ const OBJECT_META: Shape = {
   managedFields: P,
 };
 
+/** Powers refused in more than one type, unless granted. */
+const POD_SPEC_PATCH: FieldRule = {
+  refused: "pod-spec-patch",
+  unless: "pod-spec-patch",
+  message: "podSpecPatch merges any pod field after every other check",
+};
+const METRICS: FieldRule = { refused: "metrics", unless: "metrics", message: "custom metrics go to the shared controller's metrics" };
+
+/** workflow_types.go `ArtifactLocation`: where an artifact is stored; `Artifact` inlines it (`json:",inline"`). */
+const ARTIFACT_LOCATION: Shape = {
+  archiveLogs: P,
+  s3: P,
+  git: P,
+  http: P,
+  artifactory: P,
+  hdfs: P,
+  raw: P,
+  oss: P,
+  gcs: P,
+  azure: P,
+  plugin: P, // an artifact driver the cluster's operator installed
+};
+
 /** workflow_types.go `Template`: one step of a workflow, and the pod that runs it. */
 const TEMPLATE: Shape = {
   name: P,
@@ -268,12 +291,8 @@ const TEMPLATE: Shape = {
   executor: one("ExecutorConfig"),
   hostAliases: P,
   securityContext: one("PodSecurityContext"),
-  podSpecPatch: {
-    refused: "pod-spec-patch",
-    unless: "pod-spec-patch",
-    message: "podSpecPatch merges any pod field after every other check",
-  },
-  metrics: { refused: "metrics", unless: "metrics", message: "custom metrics go to the shared controller's metrics" },
+  podSpecPatch: POD_SPEC_PATCH,
+  metrics: METRICS,
   synchronization: one("Synchronization"),
   memoize: P, // a config map of the namespace
   timeout: P,
@@ -365,13 +384,9 @@ const SHAPES: Readonly<Record<string, Shape>> = {
     podPriorityClassName: check("priorityClass"),
     hostAliases: P, // the pod's own /etc/hosts
     securityContext: one("PodSecurityContext"),
-    podSpecPatch: {
-      refused: "pod-spec-patch",
-      unless: "pod-spec-patch",
-      message: "podSpecPatch merges any pod field after every other check",
-    },
+    podSpecPatch: POD_SPEC_PATCH,
     podDisruptionBudget: P, // a budget for this workflow's pods, in its namespace
-    metrics: { refused: "metrics", unless: "metrics", message: "custom metrics go to the shared controller's metrics" },
+    metrics: METRICS,
     shutdown: P,
     workflowTemplateRef: one("WorkflowTemplateRef"),
     synchronization: one("Synchronization"),
@@ -440,21 +455,11 @@ const SHAPES: Readonly<Record<string, Shape>> = {
   Outputs: { parameters: P, artifacts: list("Artifact"), result: P, exitCode: P },
   // Artifacts come from and go to stores with credentials from the namespace's own secrets.
   Artifact: {
+    ...ARTIFACT_LOCATION,
     name: P,
     path: P,
     mode: P,
     from: P,
-    archiveLogs: P,
-    s3: P,
-    git: P,
-    http: P,
-    artifactory: P,
-    hdfs: P,
-    raw: P,
-    oss: P,
-    gcs: P,
-    azure: P,
-    plugin: P, // an artifact driver the cluster's operator installed
     globalName: P,
     archive: P,
     optional: P,
@@ -464,30 +469,14 @@ const SHAPES: Readonly<Record<string, Shape>> = {
     artifactGC: one("ArtifactGC"),
     deleted: P,
   },
-  ArtifactLocation: {
-    archiveLogs: P,
-    s3: P,
-    git: P,
-    http: P,
-    artifactory: P,
-    hdfs: P,
-    raw: P,
-    oss: P,
-    gcs: P,
-    azure: P,
-    plugin: P,
-  },
+  ArtifactLocation: ARTIFACT_LOCATION,
   // Artifact garbage collection runs its own pod: its service account is checked, its patch refused.
   WorkflowLevelArtifactGC: {
     strategy: P,
     podMetadata: one("PodMetadata"),
     serviceAccountName: check("serviceAccount"),
     forceFinalizerRemoval: P,
-    podSpecPatch: {
-      refused: "pod-spec-patch",
-      unless: "pod-spec-patch",
-      message: "podSpecPatch merges any pod field after every other check",
-    },
+    podSpecPatch: POD_SPEC_PATCH,
   },
   ArtifactGC: { strategy: P, podMetadata: one("PodMetadata"), serviceAccountName: check("serviceAccount") },
   // The containers.

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import type { Principal } from "../../identity/principal";
+import { NAMESPACE } from "./paths";
 import { POD_SECURITY_LEVELS, SPEC_CAPABILITIES, type PodSecurityLevel, type SpecCapability } from "./specPolicy";
 
 /** What a workspace's workflows may ask of the cluster (./specPolicy.ts). */
@@ -119,8 +120,8 @@ export function widenedGrant(current: WorkspaceGrants, next: WorkspaceGrants): s
   return null;
 }
 
-/** A workspace is a Kubernetes namespace: a DNS label. */
-export const WORKSPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A workspace is a Kubernetes namespace: its name is one (./paths.ts `NAMESPACE`, a DNS label). */
+export const WORKSPACE_NAME = NAMESPACE;
 
 export const OWNER_SUFFIX = "--$owner";
 

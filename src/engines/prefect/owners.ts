@@ -68,7 +68,10 @@ export function ownersFromAnswer(checks: readonly IdCheck[], answer: unknown): V
     if (!Array.isArray(rows)) return refuse("Prefect's answer to the gateway's check has no rows", "UPSTREAM_UNAVAILABLE");
     const tenantColumn = TENANT_TABLES[g.table]!.tenantColumn;
     for (const row of rows) {
-      if (!isObj(row) || typeof row[g.column] !== "string" || typeof row[tenantColumn] !== "string") continue;
+      // A row that does not say both its value and its tenant proves nothing: skipped, it would let a version
+      // group that may be new pass as one that holds no flow.
+      if (!isObj(row) || typeof row[g.column] !== "string" || typeof row[tenantColumn] !== "string")
+        return refuse("Prefect's answer to the gateway's check has a row without its tenant", "UPSTREAM_UNAVAILABLE");
       const value = row[g.column] as string;
       const key = `${g.table}.${g.column}=${g.column === "id" ? value.toLowerCase() : value}`;
       let tenants = out.get(key);

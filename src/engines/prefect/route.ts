@@ -261,9 +261,11 @@ async function readOwners(upstream: UpstreamClient, checks: IdCheck[], base: str
     headers: new Headers({ "content-type": "application/json", accept: "application/json" }),
     body: JSON.stringify({ query: ownersQuery(unknown) }),
   });
+  // An error status is not Prefect's answer to the question, whatever its body holds: refused below.
   let answer: unknown = null;
   try {
-    answer = await res.json();
+    if (res.ok) answer = await res.json();
+    else await res.body?.cancel();
   } catch {
     // not JSON: refused below
   }

@@ -69,6 +69,27 @@ describe("globex registering a flow into acme's version group", () => {
     expect(standIn.rows.flow!.filter((f) => f.tenant_id === B)).toHaveLength(1);
   });
 
+  it("is refused when the pre-read is answered with an error status, whatever its body holds", async () => {
+    // The ids' pre-read answered 503 with a body that leaves acme's flow out of the version group: an error
+    // status is not Prefect's answer to the gateway's question, so the group is not taken as new.
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const req = new Request(input as RequestInfo, init);
+      if (!req.url.startsWith(STANDIN)) return realFetch(input as RequestInfo, init);
+      const text = await req.clone().text();
+      if (!(JSON.parse(text) as { query: string }).query.startsWith("{\n  t0:")) return standIn.handle(req);
+      const answer = (await (await standIn.handle(req)).json()) as { data: Record<string, Record<string, unknown>[]> };
+      for (const k of Object.keys(answer.data)) answer.data[k] = answer.data[k]!.filter((row) => !("version_group_id" in row));
+      return new Response(JSON.stringify(answer), { status: 503, headers: { "content-type": "application/json" } });
+    });
+    const r = await asGlobex({
+      query: `mutation { create_flow(input: {project_id: "${b(1)}", serialized_flow: {}, version_group_id: "vg-acme"}) { id } }`,
+    });
+    expect(r.body.errors?.[0]?.extensions?.code).toBe("UPSTREAM_UNAVAILABLE");
+    expect(r.body.data ?? null).toBeNull();
+    expect(standIn.rows.flow!.find((f) => f.id === a(3))!.archived).toBe(false);
+    expect(standIn.received.filter((q) => q.query.startsWith("mutation"))).toEqual([]);
+  });
+
   it("still lets globex register into its own group or a new one", async () => {
     for (const group of ["vg-globex", "vg-brand-new"]) {
       const r = await asGlobex({
