@@ -29,7 +29,7 @@ import type { Config } from "./config";
 import { withDatabase } from "./db/client";
 import type { GatewayError } from "./errors";
 import type { Logger } from "./log";
-import { insertAuditEvents, type AuditEvent, type AuditRow } from "./store/audit";
+import { insertAuditEvents, type AuditDecision, type AuditEvent, type AuditRow } from "./store/audit";
 
 const MAX_BATCH = 200;
 const MAX_BACKLOG = 5_000;
@@ -232,23 +232,9 @@ const KEPT_DETAILS = ["fields", "refusedFields", "reason", "limit", "cost", "ret
 export function auditRefusal(c: AppContext, e: GatewayError): void {
   // An entry the route recorded that is not a refusal (an action's) does not stand for this one.
   if (c.get("auditedRefusal") || !c.get("config") || !c.get("log")) return;
-  const p = c.get("principal");
   const details: Record<string, unknown> = { code: e.code, status: e.status, message: e.message.slice(0, 300) };
   for (const k of KEPT_DETAILS) if (e.details?.[k] !== undefined) details[k] = e.details[k];
-  recordAudit(
-    c,
-    {
-      action: "request.refused",
-      decision: "refused",
-      actorSubject: p?.subject ?? ANONYMOUS,
-      actorKeyId: p?.keyId ?? null,
-      tenant: p?.tenant ?? null,
-      target: targetOf(c),
-      requestId: c.get("requestId"),
-      details,
-    },
-    "audit.refused",
-  );
+  recordAudit(c, requestEvent(c, "request.refused", "refused", details), "audit.refused");
 }
 
 /**
@@ -261,21 +247,22 @@ export function auditAllowed(c: AppContext, reachedUpstream: boolean): void {
   const method = c.req.method;
   const read = method === "GET" || method === "HEAD" || method === "OPTIONS" || c.get("auditRead") === true;
   if (read && !c.get("config").auditReads) return;
+  recordAudit(c, requestEvent(c, "request.allowed", "allowed", { status: c.res.status }), "audit.allowed");
+}
+
+/** The front door's entry for a request's decision: its principal (or anonymous), target and id. */
+function requestEvent(c: AppContext, action: string, decision: AuditDecision, details: Record<string, unknown>): AuditEvent {
   const p = c.get("principal");
-  recordAudit(
-    c,
-    {
-      action: "request.allowed",
-      decision: "allowed",
-      actorSubject: p?.subject ?? ANONYMOUS,
-      actorKeyId: p?.keyId ?? null,
-      tenant: p?.tenant ?? null,
-      target: targetOf(c),
-      requestId: c.get("requestId"),
-      details: { status: c.res.status },
-    },
-    "audit.allowed",
-  );
+  return {
+    action,
+    decision,
+    actorSubject: p?.subject ?? ANONYMOUS,
+    actorKeyId: p?.keyId ?? null,
+    tenant: p?.tenant ?? null,
+    target: targetOf(c),
+    requestId: c.get("requestId"),
+    details,
+  };
 }
 
 /**
