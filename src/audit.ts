@@ -4,7 +4,8 @@
  * allowed reads when AUDIT_READS is on (recorded by the front door after the answer), and the events the engines
  * and the admin API record themselves (admin actions, Prefect mutations, rate-limit refusals). A request leaves one
  * entry per decision: the renderer records a refusal unless the route recorded that refusal itself
- * (`auditedRefusal`), the front door an allowed request only when the route recorded nothing (`auditedRequest`).
+ * (`auditedRefusal`), the front door an allowed request only when the route recorded nothing but entries beside its decision
+ * (`auditedRequest`; a shadow limit's firing stands beside it).
  *
  * Each event carries its own time (`at`, taken when it is recorded) and the request's route group (`engine`) and
  * route pattern (`route`). Nothing waits for the database: the request only queues the event; the first event of a
@@ -28,7 +29,7 @@ import type { Config } from "./config";
 import { withDatabase } from "./db/client";
 import type { GatewayError } from "./errors";
 import type { Logger } from "./log";
-import { insertAuditEvents, type AuditEvent, type AuditRow } from "./store/audit";
+import { insertAuditEvents, type AuditDecision, type AuditEvent, type AuditRow } from "./store/audit";
 
 const MAX_BATCH = 200;
 const MAX_BACKLOG = 5_000;
@@ -167,16 +168,18 @@ export const ANONYMOUS = "anonymous";
 
 /**
  * Queues an audit event. `engine`, `route` and the time are the request's own unless the event names them; a
- * refusal aggregates with identical refusals of its window (see the module comment).
+ * refusal aggregates with identical refusals of its window (see the module comment). An entry `beside` the request's
+ * decision (a shadow limit's firing: it allows nothing and refuses nothing) leaves the request's own entry to be
+ * recorded as well.
  */
-export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit"): void {
+export function recordAudit(c: AppContext, event: AuditEvent, logEvent = "audit", options: { beside?: boolean } = {}): void {
   const dryRun = currentDryRun();
   if (dryRun) {
     // An explained request changes nothing: the event is reported to the operator, not written.
     dryRun.audits.push({ action: event.action, decision: event.decision, target: event.target ?? null });
     return;
   }
-  c.set("auditedRequest", true);
+  if (!options.beside) c.set("auditedRequest", true);
   if (event.decision === "refused") c.set("auditedRefusal", true);
   const now = Date.now();
   const at = new Date(now).toISOString();
@@ -227,25 +230,11 @@ const KEPT_DETAILS = ["fields", "refusedFields", "reason", "limit", "cost", "ret
  * when the route recorded the refusal itself (a Prefect mutation's, a rate limit's).
  */
 export function auditRefusal(c: AppContext, e: GatewayError): void {
-  // An entry the route recorded that is not a refusal (a shadow limit's, an action's) does not stand for this one.
+  // An entry the route recorded that is not a refusal (an action's) does not stand for this one.
   if (c.get("auditedRefusal") || !c.get("config") || !c.get("log")) return;
-  const p = c.get("principal");
   const details: Record<string, unknown> = { code: e.code, status: e.status, message: e.message.slice(0, 300) };
   for (const k of KEPT_DETAILS) if (e.details?.[k] !== undefined) details[k] = e.details[k];
-  recordAudit(
-    c,
-    {
-      action: "request.refused",
-      decision: "refused",
-      actorSubject: p?.subject ?? ANONYMOUS,
-      actorKeyId: p?.keyId ?? null,
-      tenant: p?.tenant ?? null,
-      target: targetOf(c),
-      requestId: c.get("requestId"),
-      details,
-    },
-    "audit.refused",
-  );
+  recordAudit(c, requestEvent(c, "request.refused", "refused", details), "audit.refused");
 }
 
 /**
@@ -258,21 +247,22 @@ export function auditAllowed(c: AppContext, reachedUpstream: boolean): void {
   const method = c.req.method;
   const read = method === "GET" || method === "HEAD" || method === "OPTIONS" || c.get("auditRead") === true;
   if (read && !c.get("config").auditReads) return;
+  recordAudit(c, requestEvent(c, "request.allowed", "allowed", { status: c.res.status }), "audit.allowed");
+}
+
+/** The front door's entry for a request's decision: its principal (or anonymous), target and id. */
+function requestEvent(c: AppContext, action: string, decision: AuditDecision, details: Record<string, unknown>): AuditEvent {
   const p = c.get("principal");
-  recordAudit(
-    c,
-    {
-      action: "request.allowed",
-      decision: "allowed",
-      actorSubject: p?.subject ?? ANONYMOUS,
-      actorKeyId: p?.keyId ?? null,
-      tenant: p?.tenant ?? null,
-      target: targetOf(c),
-      requestId: c.get("requestId"),
-      details: { status: c.res.status },
-    },
-    "audit.allowed",
-  );
+  return {
+    action,
+    decision,
+    actorSubject: p?.subject ?? ANONYMOUS,
+    actorKeyId: p?.keyId ?? null,
+    tenant: p?.tenant ?? null,
+    target: targetOf(c),
+    requestId: c.get("requestId"),
+    details,
+  };
 }
 
 /**

@@ -19,7 +19,7 @@ import type { Principal } from "./identity/principal";
 import { auditAllowed, auditRefusal } from "./audit";
 import { DryRunHalt, currentDryRun } from "./dryRun";
 import { createLogger } from "./log";
-import { limitTable } from "./ratelimit/limits";
+import { limitTable, limitTableFresh } from "./ratelimit/limits";
 import { allow, orThrow, refuse, type Verdict } from "./verdict";
 
 /**
@@ -93,13 +93,12 @@ export function frontDoor(options: {
   const { configFor, upstreams, finish } = options;
   // Longest mount first, so a nested mount (none today) wins over its parent.
   const groups = [...(options.groups ?? [])].sort((a, b) => b.mount.length - a.mount.length);
-  const groupOf = (url: string): string => {
-    const path = rawPathOf(url);
-    return groups.find((g) => path === g.mount || path.startsWith(`${g.mount}/`))?.name ?? "gateway";
-  };
+  const groupOf = (path: string): string => groups.find((g) => path === g.mount || path.startsWith(`${g.mount}/`))?.name ?? "gateway";
   return async (c, next) => {
     const url = c.req.url;
-    c.set("engine", groupOf(url));
+    // Read once: it names the route group and is the path checked below.
+    const rawPath = rawPathOf(url);
+    c.set("engine", groupOf(rawPath));
     const offered = c.req.header("x-request-id");
     const requestId = offered && REQUEST_ID_PATTERN.test(offered) ? offered : crypto.randomUUID();
     c.set("requestId", requestId);
@@ -117,7 +116,7 @@ export function frontDoor(options: {
       const control = pending instanceof Promise ? await pending : pending;
       c.set("control", control);
       c.set("log", createLogger(effectiveLogLevel(config.logLevel, control), { requestId }));
-      orThrow(checkPath(rawPathOf(url)));
+      orThrow(checkPath(rawPath));
       // A preflight is answered by CORS itself (its return value); everything else by the route, through next().
       const answer = await corsPolicy(c, next);
       if (answer instanceof Response) c.res = answer;
@@ -190,13 +189,14 @@ export function authenticated(sources: CredentialSources = {}, options: { browse
     const dryRun = currentDryRun();
     // The limit table does not depend on who asks: when this isolate must read it (KV, else the database), that
     // read starts now, beside the credential's lookup, and the charge after authentication joins it (one round
-    // trip on a new isolate instead of two; fresh in memory it answers at once and this does nothing). Kept alive
-    // by `waitUntil`: a request answered before its charge (a redirect, a refusal) must not leave behind a read
-    // its I/O context no longer carries, which the next request would wait on forever.
-    if (!dryRun)
+    // trip on a new isolate instead of two; fresh in memory, as on almost every request, nothing is started). Kept
+    // alive by `waitUntil`: a request answered before its charge (a redirect, a refusal) must not leave behind a
+    // read its I/O context no longer carries, which the next request would wait on forever.
+    const epoch = c.get("control").cacheEpoch;
+    if (!dryRun && !limitTableFresh(config, epoch))
       waitUntil(
         c,
-        limitTable(c.env.KEY_CACHE, config, c.get("control").cacheEpoch, (p) => waitUntil(c, p)).catch(() => {}),
+        limitTable(c.env.KEY_CACHE, config, epoch, (p) => waitUntil(c, p)).catch(() => {}),
       );
     const outcome: AuthOutcome = dryRun?.askedPrincipal
       ? { principal: dryRun.askedPrincipal, lookup: "explain" }

@@ -113,13 +113,26 @@ export function asserterFor(setup: UpstreamAssertionConfig, principal: Principal
   }
   // Every claim is part of the key: a principal whose roles change between requests gets a new assertion.
   const cacheKey = `${setup.issuer}\n${setup.signing.kid}\n${audience}\n${JSON.stringify(claims)}`;
+  // The signature under way for this request's calls: a fan-out started on a cold cache (several calls before the
+  // first is signed) waits for that one rather than signing each call. Per request (this asserter is), so no
+  // request waits on a promise another request's I/O context carries.
+  let signing: Promise<string> | null = null;
   return () => {
     const hit = reused.get(cacheKey);
     if (hit !== undefined) return hit;
-    return sign(setup, claims, audience, {}, nowS()).then((token) => {
-      reused.set(cacheKey, token, UPSTREAM_ASSERTION_REUSE_S * 1000);
-      return token;
-    });
+    signing ??= sign(setup, claims, audience, {}, nowS()).then(
+      (token) => {
+        // From now on the cache answers (and, past the reuse window, a later call signs anew).
+        reused.set(cacheKey, token, UPSTREAM_ASSERTION_REUSE_S * 1000);
+        signing = null;
+        return token;
+      },
+      (err: unknown) => {
+        signing = null;
+        throw err;
+      },
+    );
+    return signing;
   };
 }
 

@@ -90,16 +90,17 @@ const clean = (v: string) =>
 /**
  * The role or group names an engine can read back exactly from a comma-joined header, and the assertion states
  * (src/proxy/assertion.ts `assertionClaims`, so a verifier comparing the two finds them equal): a name holding a
- * comma would be read as two names the gateway never granted, and one holding a control character would arrive
- * changed, so neither is sent; the list ends at the last whole name that fits IDENTITY_HEADER_MAX_CHARS, never
- * inside one (a cut name could read as a shorter one: `admin` from `administrators`). Leaving a name out only ever
- * gives an engine less.
+ * comma would be read as two names the gateway never granted, and one holding a control character or a space at
+ * either end would arrive changed (HTTP drops a value's outer spaces, and engines trim the names they split: ` admin`
+ * would be read as `admin`), so none of these is sent; the list ends at the last whole name that fits
+ * IDENTITY_HEADER_MAX_CHARS, never inside one (a cut name could read as a shorter one: `admin` from
+ * `administrators`). Leaving a name out only ever gives an engine less.
  */
 export function carriedNames(names: readonly string[]): string[] {
   const out: string[] = [];
   let length = -1;
   for (const name of names) {
-    if (name === "" || name.includes(",") || CONTROL.test(name)) continue;
+    if (name === "" || name.includes(",") || CONTROL.test(name) || name.trim() !== name) continue;
     if (length + 1 + name.length > IDENTITY_HEADER_MAX_CHARS) break;
     length += 1 + name.length;
     out.push(name);

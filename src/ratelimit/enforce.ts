@@ -209,6 +209,8 @@ function auditFire(c: AppContext, p: Principal, m: MatchedLimit, group: RouteGro
       details: { pool: m.pool.slice(0, 300), routeGroup: group, cost, reason, mode: shadow ? "shadow" : "enforce" },
     },
     "RATE_LIMIT",
+    // A shadow firing is not the request's decision: the request's own entry (allowed or refused) is recorded too.
+    { beside: shadow },
   );
 }
 

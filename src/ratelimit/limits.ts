@@ -120,6 +120,12 @@ async function readRules(
   return rules;
 }
 
+/** Whether `limitTable` would answer from memory at once (no read to start): the request path's cheap test. */
+export function limitTableFresh(config: Config, epoch: number, now = Date.now()): boolean {
+  const cached = memory.get(config.databaseUrl);
+  return cached !== undefined && cached.epoch === epoch && cached.until > now;
+}
+
 /**
  * The limit table for this configuration, from memory when fresh; a stale one (or one of an older cache epoch)
  * answers at once while a fresh one is read behind the request. A failed read keeps the last table for another
@@ -135,7 +141,7 @@ export async function limitTable(
 ): Promise<LimitTable> {
   const id = config.databaseUrl;
   const cached = memory.get(id);
-  if (cached && cached.epoch === epoch && cached.until > now) {
+  if (cached && limitTableFresh(config, epoch, now)) {
     if (cached.table) return cached.table;
     throw new LimitsUnavailable();
   }

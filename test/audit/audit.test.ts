@@ -285,6 +285,29 @@ describe("every refusal is audited, with its own time", () => {
     expect(entries.map((e) => `${e.action} ${e.decision}`).sort()).toEqual(["ratelimit.shadow allowed", "request.refused refused"]);
   });
 
+  it("an allowed request over a shadow limit still has its own allowed entry beside the limit's", async () => {
+    const subject = uniqueTag("aud-shadow-ok");
+    const { id: keyId, key } = await createTestKey({ subject, scopes: ["query/*"] });
+    const limit = await asAdmin("/admin/limits", {
+      method: "POST",
+      json: { kind: "key", target: keyId, routeGroup: "prefect", rate: { limit: 1, windowS: 600 }, mode: "shadow" },
+    });
+    expect(limit.status).toBe(201);
+    const env = envWith({ PREFECT_GRAPHQL_URL: stubUrl(`/rec/${uniqueTag("aud")}/graphql`), AUDIT_READS: "true" });
+    const gql = (requestId: string) =>
+      call("/prefect/graphql", {
+        env,
+        method: "POST",
+        headers: { "x-api-key": key, "x-request-id": requestId },
+        json: { query: "{ flow { id } }" },
+      });
+    expect((await gql(rid("ok"))).status).toBe(200);
+    const overId = rid("over");
+    expect((await gql(overId)).status).toBe(200);
+    const entries = (await audit({ principal: subject })).filter((e) => e.requestId === overId);
+    expect(entries.map((e) => `${e.action} ${e.decision}`).sort()).toEqual(["ratelimit.shadow allowed", "request.allowed allowed"]);
+  });
+
   it("a policy 400 on the admin API names the refused fields", async () => {
     const requestId = rid("a400");
     const res = await asAdmin("/admin/audit?decision=MAYBE", { headers: { "x-request-id": requestId } });

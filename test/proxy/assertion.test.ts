@@ -185,6 +185,19 @@ describe("asserterFor", () => {
   });
 });
 
+describe("reuse mode", () => {
+  it("calls made at once (a fan-out) on a cold cache share one signature", async () => {
+    const r = parseConfig({ ...reuse });
+    if (!r.ok) throw r.error;
+    const principal = { kind: "api_key" as const, subject: uniqueTag("fan"), tenant: "acme", roles: [], groups: [], scopes: [] };
+    const assert = asserterFor(r.config.upstreamAssertion!, principal, "conductor", "req-12345678");
+    // Six calls started before any answer: each jti is random, so separate signatures would differ.
+    const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => assert(`http://engine/api/${i}`, "GET")));
+    expect(new Set(tokens).size).toBe(1);
+    expect(assert("http://engine/api/later", "GET")).toBe(tokens[0]);
+  });
+});
+
 describe("the upstream's mtls_certificates binding (<NAME>_MTLS)", () => {
   it("when bound, every call to that upstream goes through it (which presents the client certificate), assertion included", async () => {
     const through: { url: string; assertion: string | null }[] = [];

@@ -9,7 +9,8 @@
  */
 import { createLocalJWKSet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { ASSERTION_TYPE } from "../../src/proxy/assertion";
+import { ASSERTION_TYPE, assertionClaims } from "../../src/proxy/assertion";
+import { principalHeaders } from "../../src/proxy/headers";
 import { call, createTestKey, envWith, recorded, stubUrl, uniqueTag } from "../helpers";
 
 const signing = {
@@ -61,5 +62,17 @@ describe("a role or group name reaches the engine as the one name the gateway de
     expect(carried.length).toBeGreaterThan(0);
     for (const g of carried) expect(groups).toContain(g);
     expect(claims.groups.join(",")).toBe(headers["x-flowgate-groups"]);
+  });
+
+  it("a name with a space at either end is not read as the trimmed name (HTTP drops a value's outer spaces, engines trim split names)", () => {
+    const roles = [" admin", "OWNER ", "ops"];
+    const groups = ["\u00a0conductor-admins", "plain"];
+    const principal = { kind: "api_key" as const, subject: "svc", tenant: "acme", roles, groups, scopes: [] };
+    const headers = principalHeaders(principal, "req-12345678");
+    // An engine reads each name of the list trimmed, as the HTTP field value already is at its ends.
+    const read = (header: string | undefined) => split(header).map((n) => n.trim());
+    for (const r of read(headers["x-flowgate-roles"])) expect(roles).toContain(r);
+    for (const g of read(headers["x-flowgate-groups"])) expect(groups).toContain(g);
+    expect(assertionClaims(principal)).toMatchObject({ roles: ["ops"], groups: ["plain"] });
   });
 });
