@@ -18,7 +18,7 @@ import type { UpstreamAssertionConfig } from "../config";
 import { UPSTREAM_ASSERTION_CACHE_MAX_ENTRIES, UPSTREAM_ASSERTION_REUSE_S, UPSTREAM_ASSERTION_TTL_S } from "../constants";
 import { GatewayError } from "../errors";
 import type { Principal } from "../identity/principal";
-import { carriedNames } from "./headers";
+import { carriedExactly, carriedNames } from "./headers";
 
 /** The header the assertion travels in. Never taken from a client (src/proxy/headers.ts CLIENT_IDENTITY_HEADERS). */
 export const ASSERTION_HEADER = "x-flowgate-assertion";
@@ -64,7 +64,7 @@ function signingKey(signing: UpstreamAssertionConfig["signing"]): Promise<Crypto
 export function assertionClaims(p: Principal): AssertionClaims {
   const claims: AssertionClaims = { sub: p.subject, kind: p.kind, roles: carriedNames(p.roles), groups: carriedNames(p.groups) };
   if (p.tenant) claims.tenant = p.tenant;
-  if (p.email) claims.email = p.email;
+  if (p.email && carriedExactly(p.email)) claims.email = p.email;
   if (p.keyId) claims.key_id = p.keyId;
   return claims;
 }

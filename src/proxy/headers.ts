@@ -7,6 +7,7 @@
  * ...) cannot pass; the gateway then sets its own identity headers from the Principal.
  */
 import { IDENTITY_HEADER_MAX_CHARS } from "../constants";
+import { forbidden } from "../errors";
 import type { Principal } from "../identity/principal";
 
 /**
@@ -108,13 +109,28 @@ export function carriedNames(names: readonly string[]): string[] {
   return out;
 }
 
-/** The identity headers flowgate sets for an upstream, from the principal alone. */
+/**
+ * Whether a header carries `v` exactly: no control character (cleaned to a space), no space at either end (HTTP
+ * drops a value's outer spaces, engines trim), within IDENTITY_HEADER_MAX_CHARS (cut beyond).
+ */
+export const carriedExactly = (v: string): boolean => v.length <= IDENTITY_HEADER_MAX_CHARS && !CONTROL.test(v) && v.trim() === v;
+
+/**
+ * The identity headers flowgate sets for an upstream, from the principal alone. A subject no header carries exactly
+ * (`admin\n` would arrive as `admin`) is refused: the engine would act for someone else. An email that would arrive
+ * changed is left out (the engine then knows less).
+ */
 export function principalHeaders(p: Principal | null, requestId: string): Record<string, string> {
   const h: Record<string, string> = { "x-request-id": requestId };
   if (!p) return h;
-  h["x-flowgate-subject"] = clean(p.subject);
+  if (!carriedExactly(p.subject)) {
+    throw forbidden(
+      `this subject cannot be passed to an engine as it is (a control character, a space at either end, or more than ${IDENTITY_HEADER_MAX_CHARS} characters)`,
+    );
+  }
+  h["x-flowgate-subject"] = p.subject;
   if (p.tenant) h["x-flowgate-tenant"] = clean(p.tenant);
-  if (p.email) h["x-flowgate-email"] = clean(p.email);
+  if (p.email && carriedExactly(p.email)) h["x-flowgate-email"] = p.email;
   const roles = carriedNames(p.roles);
   const groups = carriedNames(p.groups);
   if (roles.length) h["x-flowgate-roles"] = roles.join(",");

@@ -76,3 +76,39 @@ describe("a role or group name reaches the engine as the one name the gateway de
     expect(assertionClaims(principal)).toMatchObject({ roles: ["ops"], groups: ["plain"] });
   });
 });
+
+describe("the subject reaches the engine as the gateway decided it, or no call is made", () => {
+  const as = (subject: string, email?: string) => ({
+    kind: "jwt" as const,
+    subject,
+    email,
+    tenant: "acme",
+    roles: [],
+    groups: [],
+    scopes: [],
+  });
+  // The engine's view: the record as `fetch` sends it (a value's outer spaces dropped).
+  const engineReads = (subject: string, email?: string) => new Headers(principalHeaders(as(subject, email), "req-12345678"));
+
+  it.each(["admin\n", "admin ", " admin", "admin\u0000", "\tadmin", `${"a".repeat(4_096)}-second`])(
+    "subject #%# (a control character, an outer space, past the header's length) is refused, never sent as another",
+    (subject) => {
+      let read: string | null = null;
+      try {
+        read = engineReads(subject).get("x-flowgate-subject");
+      } catch (e) {
+        expect((e as { code?: string }).code).toBe("FORBIDDEN");
+        return;
+      }
+      expect(read).toBe(subject);
+    },
+  );
+
+  it("an email that would arrive changed is left out; a plain one is sent as it is", () => {
+    expect(engineReads("alice", " boss@example.org").get("x-flowgate-email")).toBeNull();
+    // The assertion states what the headers say.
+    expect(assertionClaims(as("alice", " boss@example.org")).email).toBeUndefined();
+    expect(engineReads("alice", "alice@example.org").get("x-flowgate-email")).toBe("alice@example.org");
+    expect(engineReads("alice").get("x-flowgate-subject")).toBe("alice");
+  });
+});
