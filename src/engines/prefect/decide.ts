@@ -69,7 +69,7 @@ export function decidePrefectRequest(
   const forward: ForwardPlan[] = [];
   let refused = false;
   for (let i = 0; i < requests.length; i++) {
-    const plan = planForward(asts[i]!, requests[i]!.variables ?? {}, caller.isolatedTenantId);
+    const plan = planForward(asts[i]!, requests[i]!.variables ?? {}, caller.isolatedTenantId, limits.maxCost);
     const d = decisions[i]!;
     if (plan.ok) forward.push(plan.value);
     else if (d.ok) {

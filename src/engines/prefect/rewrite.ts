@@ -58,6 +58,8 @@ export interface ForwardPlan {
 
 /** A refusal of the rewrite: always a 403 naming what is not known to be tenant-safe. */
 class Unsafe extends Error {}
+/** A refusal of the rewrite: the inlined document would hold more selections than the budget. */
+class TooLarge extends Error {}
 const unsafe = (message: string): never => {
   throw new Unsafe(message);
 };
@@ -93,6 +95,8 @@ interface Walk {
   filters: { node: ValueNode; table: string }[];
   /** Apollo fields' arguments naming ids: read on each request's values. */
   idSites: { key: string; given: ValueNode | undefined }[];
+  /** Selections the printed document may still hold (`inline`). */
+  budget: number;
 }
 
 /** Whether a value node holds a variable anywhere (then it is read again on each request's values). */
@@ -104,25 +108,46 @@ function hasVariables(node: ValueNode): boolean {
 }
 
 /**
- * A selection with every fragment spread replaced by an inline fragment holding its selections (keeping the
- * spread's directives and the fragment's type condition), so the printed operation needs no fragment definition.
- * `inner` rewrites each field in place.
+ * A selection with every fragment spread replaced by the fragment's selections, so the printed operation needs no
+ * fragment definition: spliced in where that changes nothing (no directive on the spread, and no type condition or
+ * the one the selection already has), else as an inline fragment keeping the spread's directives and the
+ * fragment's type condition. `inner` rewrites each field in place. Every selection made is counted against
+ * `w.budget`: the cost limit bounds the expanded fields, not the fragments around them, so a chain of fragments
+ * each spreading the next, spread many times, would otherwise make spreads x chain of them.
  */
 function inline(set: SelectionSetNode, w: Walk, typeName: string | null, inner: (f: FieldNode) => FieldNode): SelectionSetNode {
-  const selections: SelectionNode[] = set.selections.map((sel) => {
-    if (sel.kind === Kind.FIELD) return inner(sel);
+  const selections: SelectionNode[] = [];
+  const add = (sel: SelectionNode) => {
+    if (--w.budget < 0) throw new TooLarge();
+    selections.push(sel);
+  };
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) {
+      add(inner(sel));
+      continue;
+    }
     const frag = sel.kind === Kind.FRAGMENT_SPREAD ? w.fragments.get(sel.name.value) : null;
     if (sel.kind === Kind.FRAGMENT_SPREAD && !frag) return unsafe(`unknown fragment ${sel.name.value.slice(0, 100)}`);
     const condition = sel.kind === Kind.INLINE_FRAGMENT ? sel.typeCondition : frag!.typeCondition;
     if (w.tenantId !== null && typeName !== null && condition && condition.name.value !== typeName)
       unsafe(`a fragment on ${condition.name.value.slice(0, 100)} where ${typeName} is selected`);
-    return {
+    const body = inline(
+      sel.kind === Kind.INLINE_FRAGMENT ? sel.selectionSet : frag!.selectionSet,
+      w,
+      condition?.name.value ?? typeName,
+      inner,
+    );
+    if ((sel.directives?.length ?? 0) === 0 && (!condition || condition.name.value === typeName)) {
+      for (const s of body.selections) selections.push(s);
+      continue;
+    }
+    add({
       kind: Kind.INLINE_FRAGMENT,
       ...(condition ? { typeCondition: condition } : {}),
       directives: sel.directives as DirectiveNode[] | undefined,
-      selectionSet: inline(sel.kind === Kind.INLINE_FRAGMENT ? sel.selectionSet : frag!.selectionSet, w, typeName, inner),
-    };
-  });
+      selectionSet: body,
+    });
+  }
   return { kind: Kind.SELECTION_SET, selections };
 }
 
@@ -355,6 +380,7 @@ export interface CompiledForward {
 const refusalOf = (err: unknown): Refused => {
   if (err instanceof Unsafe) return refuse(err.message, "FORBIDDEN", { refusedFields: [err.message.split(":")[0]!] });
   if (err instanceof RangeError) return refuse("selection nested too deeply", "LIMIT_EXCEEDED");
+  if (err instanceof TooLarge) return refuse("fragments expand to more selections than the cost limit allows", "LIMIT_EXCEEDED");
   throw err;
 };
 
@@ -362,9 +388,12 @@ const refusalOf = (err: unknown): Refused => {
  * The walk and the printing (the costly half): the operation printed alone with fragments inlined; in multi-tenant
  * mode (`tenantId` set) limited to the tenant as described above. Depends only on the document and the tenant.
  */
-export function compileForward(ast: OperationAst, tenantId: string | null): Verdict<CompiledForward> {
+export function compileForward(ast: OperationAst, tenantId: string | null, maxCost: number): Verdict<CompiledForward> {
   const op = ast.node;
   const w: Walk = {
+    // The expanded fields are at most `maxCost` (the analysis refused more); the fragments kept around them as
+    // many again.
+    budget: 2 * maxCost,
     fragments: ast.fragments,
     tenantId,
     whereVariables: new Map(),
@@ -377,7 +406,7 @@ export function compileForward(ast: OperationAst, tenantId: string | null): Verd
   try {
     selectionSet =
       tenantId === null
-        ? inline(op.selectionSet, w, null, (f) => keepSelection(f, w))
+        ? inline(op.selectionSet, w, ROOT_TYPES[op.operation], (f) => keepSelection(f, w))
         : inline(op.selectionSet, w, ROOT_TYPES[op.operation], (f) => rootField(f, op, w));
   } catch (err) {
     return refusalOf(err);
@@ -458,14 +487,19 @@ const compiled = new WeakMap<OperationAst, Map<string, Verdict<CompiledForward>>
 const COMPILED_TENANTS_MAX = 64;
 
 /** `compileForward` (remembered per AST and tenant) then `bindForward`. */
-export function planForward(ast: OperationAst, variables: Record<string, unknown>, tenantId: string | null): Verdict<ForwardPlan> {
+export function planForward(
+  ast: OperationAst,
+  variables: Record<string, unknown>,
+  tenantId: string | null,
+  maxCost: number,
+): Verdict<ForwardPlan> {
   let byTenant = compiled.get(ast);
   if (!byTenant) compiled.set(ast, (byTenant = new Map()));
   const key = tenantId ?? "";
   let c = byTenant.get(key);
   if (!c) {
     if (byTenant.size >= COMPILED_TENANTS_MAX) byTenant.clear();
-    c = compileForward(ast, tenantId);
+    c = compileForward(ast, tenantId, maxCost);
     byTenant.set(key, c);
   }
   return c.ok ? bindForward(c.value, variables, tenantId) : c;
