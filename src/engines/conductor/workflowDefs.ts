@@ -301,7 +301,8 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): Verdict<
   const granted = opts.capabilities ?? NO_CAPABILITIES;
   const fields = fieldsOf(input, WORKFLOW_DEF, "", granted);
   if (fields) return fields;
-  const expression = expressionProblem(input, "");
+  // The task list's expressions are checked with the list (`prefixTaskList`), not walked twice.
+  const expression = expressionProblem({ ...input, tasks: undefined }, "");
   if (expression) return refuse(expression);
   const def: Obj = structuredClone(input);
   const name = checkName(def.name);
