@@ -466,7 +466,12 @@ export const TASK_TYPES: ReadonlyMap<string, TaskTypeRule> = new Map<string, Tas
 /** ALLOWED_SYSTEM_TASKS when unset. */
 export const DEFAULT_ALLOWED_TASK_TYPES: readonly string[] = [...TASK_TYPES].filter(([, r]) => r.defaultAllowed).map(([t]) => t);
 
-/** Types a task list supplied at run time may hold (see TaskTypeRule.runtime). */
+/**
+ * Types a task list supplied at run time (a worker's `dynamic_tasks`, a skipped task's output) may hold (see
+ * TaskTypeRule.runtime). Conductor merges the fork's per-task input (`dynamicForkTasksInputParamName`, also data)
+ * over each forked task's input parameters, so a type whose behaviour is chosen by its inputs (code, a DYNAMIC name,
+ * a nested dynamic fork, an HTTP or Kafka request, an EVENT's sink) cannot be checked there.
+ */
 export const RUNTIME_TASK_TYPES: readonly string[] = [...TASK_TYPES].filter(([, r]) => r.runtime).map(([t]) => t);
 
 /** Whether a field is there for Conductor: not absent, null, `{}` or `[]` (which Jackson reads as its default). */

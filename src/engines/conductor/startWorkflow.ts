@@ -9,6 +9,7 @@
 import type { TenantName } from "../../identity/principal";
 import { isObj, type Obj } from "../../jsonValue";
 import { allow, refuse, type Verdict } from "../../verdict";
+import { START_WORKFLOW_INPUT } from "./capabilities";
 import { nameProblem, prefixTenant } from "./tenantNames";
 
 export interface Starter {
@@ -45,6 +46,9 @@ export async function idempotencyScope(tenant: TenantName, subject: string): Pro
 export function unscopedIdempotencyKey(key: string): string {
   return key.replace(SCOPED_KEY, "");
 }
+
+/** StartWorkflowRequest's fields by their lower case (capabilities.ts START_WORKFLOW_INPUT). */
+const START_FIELDS_BY_FOLD: ReadonlyMap<string, string> = new Map([...START_WORKFLOW_INPUT.fields.keys()].map((f) => [f.toLowerCase(), f]));
 
 const VERSION = /^[1-9][0-9]{0,8}$/;
 const PRIORITY = /^[0-9]{1,2}$/;
@@ -95,11 +99,12 @@ export function admitStartRequest(input: unknown, caller: Starter): Verdict<Admi
     payloadPath = path;
   }
   // Conductor's Jackson matches keys exactly (ObjectMapperProvider leaves case-insensitive matching off); a reader
-  // that folds case would take `IdempotencyKey` unscoped: such spellings are refused rather than guessed at.
-  const variant = Object.keys(input).find(
-    (k) => /^idempotency(key|strategy)$/i.test(k) && k !== "idempotencyKey" && k !== "idempotencyStrategy",
-  );
-  if (variant !== undefined) return refuse(`${variant}: write idempotencyKey / idempotencyStrategy exactly`);
+  // that folds case would take `IdempotencyKey` unscoped, `TaskToDomain` or `CorrelationId` beside the gateway's:
+  // a second spelling of any field is refused rather than guessed at.
+  for (const k of Object.keys(input)) {
+    const field = START_FIELDS_BY_FOLD.get(k.toLowerCase());
+    if (field !== undefined && field !== k) return refuse(`${k.slice(0, 64)}: write ${field} exactly`);
+  }
   const strategy = input.idempotencyStrategy;
   if (strategy !== undefined && strategy !== null && !(typeof strategy === "string" && STRATEGIES.includes(strategy))) {
     return refuse(`idempotencyStrategy must be one of ${STRATEGIES.join(", ")}`);

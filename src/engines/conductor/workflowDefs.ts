@@ -128,8 +128,10 @@ export interface PrefixOptions {
  * task's output, a literal, an expression built of parts) cannot be checked at the gateway and is refused.
  */
 export const DYNAMIC_TASKS_KEYS: readonly string[] = ["dynamic_tasks", "dynamicTasks"];
-/** Plain reference names only: `[`, `*`, `'` and the like mean something else to the JsonPath Conductor evaluates. */
-/** `${<ref>.output.<key>}`: the forked tasks' inputs, from one output key of a task. */
+/**
+ * `${<ref>.output.<key>}`: the forked tasks' inputs, from one output key of a task. Plain reference names and keys
+ * only (here and below): `[`, `*`, `'` and the like mean something else to the JsonPath Conductor evaluates.
+ */
 const FORK_INPUTS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.[A-Za-z0-9_-]+\}$/;
 const DYNAMIC_TASKS_SOURCE = /^\$\{([A-Za-z0-9_-]+)\.output\.(dynamic_tasks|dynamicTasks)\}$/;
 
@@ -150,14 +152,6 @@ const CODE_INPUTS: Record<string, readonly string[]> = {
   JSON_JQ_TRANSFORM: ["queryExpression"],
   LAMBDA: ["scriptExpression"],
 };
-
-/**
- * Types a task list supplied at run time (a worker's `dynamic_tasks`, a skipped task's output) may hold: those of
- * the capability table marked `runtime`. Conductor merges the fork's per-task input (`dynamicForkTasksInputParamName`,
- * also data) over each forked task's input parameters, so a type whose behaviour is chosen by its inputs (code, a
- * DYNAMIC name, a nested dynamic fork, an HTTP or Kafka request, an EVENT's sink) cannot be checked there.
- */
-export { RUNTIME_TASK_TYPES };
 
 /** A literal string: written out, not a `${...}` Conductor resolves from data. */
 const literal = (v: unknown): v is string => typeof v === "string" && v !== "" && !v.includes("${");
@@ -307,7 +301,8 @@ export function prefixWorkflowDef(input: unknown, opts: PrefixOptions): Verdict<
   const granted = opts.capabilities ?? NO_CAPABILITIES;
   const fields = fieldsOf(input, WORKFLOW_DEF, "", granted);
   if (fields) return fields;
-  const expression = expressionProblem(input, "");
+  // The task list's expressions are checked with the list (`prefixTaskList`), not walked twice.
+  const expression = expressionProblem({ ...input, tasks: undefined }, "");
   if (expression) return refuse(expression);
   const def: Obj = structuredClone(input);
   const name = checkName(def.name);

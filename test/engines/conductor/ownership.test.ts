@@ -81,6 +81,24 @@ describe("idempotency keys are the caller's own", () => {
   });
 });
 
+describe("a second spelling of a start's fields", () => {
+  it("is refused for every field the gateway sets or checks, not only the idempotency key's, before the engine is asked", async () => {
+    const before = (await stack.records()).length;
+    for (const body of [
+      { name: "wfA", TaskToDomain: { "*": "OTHER" } },
+      { name: "wfA", CorrelationId: "bob" },
+      { name: "wfA", workflowdef: { name: "x", tasks: [] } },
+      { name: "wfA", Name: "OTHER___wfA" },
+      { name: "wfA", ExternalInputPayloadStoragePath: "workflow/ot-in.json" },
+    ]) {
+      const res = await start(alice, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(await res.text()).toContain(Object.keys(body)[1]!);
+    }
+    expect((await stack.records()).length).toBe(before);
+  });
+});
+
 describe("no owner is learned from a start's answer", () => {
   it("an engine answering a keyed start with someone else's execution gives the caller nothing of it", async () => {
     // Bob's scoped key, as the engine holds it, planted on an execution of Alice's: an engine whose key table
