@@ -310,3 +310,10 @@ export const EXPLAIN_MAX_HEADER_BYTES = 65_536;
  * all headers together). A role or group list is cut at a whole name before this length.
  */
 export const IDENTITY_HEADER_MAX_CHARS = 4_096;
+
+/**
+ * Tenants whose compiled form of one Prefect document is kept (src/engines/prefect/rewrite.ts): a dashboard document
+ * is sent by the UIs of every tenant, and 64 covers a shared server's active tenants; past it the document's map is
+ * emptied, and a miss costs one compile (a walk and a print of the document).
+ */
+export const PREFECT_COMPILED_TENANTS_MAX = 64;

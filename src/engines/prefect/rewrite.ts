@@ -25,7 +25,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from "graphql";
-import { UUID_PATTERN } from "../../constants";
+import { PREFECT_COMPILED_TENANTS_MAX, UUID_PATTERN } from "../../constants";
 import { isObj, type Json } from "../../jsonValue";
 import { allow, refuse, type Refused, type Verdict } from "../../verdict";
 import type { OperationAst } from "./policy";
@@ -483,8 +483,6 @@ export function bindForward(c: CompiledForward, variables: Record<string, unknow
 
 /** Compiled documents by operation and tenant: the parse cache keeps each operation's AST, so this follows it. */
 const compiled = new WeakMap<OperationAst, Map<string, Verdict<CompiledForward>>>();
-/** Tenants remembered per document; a document's map is emptied when full (a miss costs one compile). */
-const COMPILED_TENANTS_MAX = 64;
 
 /** `compileForward` (remembered per AST and tenant) then `bindForward`. */
 export function planForward(
@@ -498,7 +496,7 @@ export function planForward(
   const key = tenantId ?? "";
   let c = byTenant.get(key);
   if (!c) {
-    if (byTenant.size >= COMPILED_TENANTS_MAX) byTenant.clear();
+    if (byTenant.size >= PREFECT_COMPILED_TENANTS_MAX) byTenant.clear();
     c = compileForward(ast, tenantId, maxCost);
     byTenant.set(key, c);
   }
