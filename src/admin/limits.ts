@@ -26,7 +26,7 @@ import {
   updateRateLimit,
 } from "../store/rateLimits";
 import { ErrorEnvelope, type AdminApi } from "./openapi";
-import { jsonBody, parseOr400 } from "./validation";
+import { jsonBody, parseOr400, singleQuery } from "./validation";
 
 const ADMIN_MAX_BODY_BYTES = 16_384;
 const LIMIT_ID = /^rl_[a-z0-9]{12}$/;
@@ -276,7 +276,7 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
       responses: { 200: { description: "usage cells, oldest first" } },
     },
     async (c) => {
-      const q = parseOr400(UsageQuery, c.req.query());
+      const q = parseOr400(UsageQuery, singleQuery(c.req.url));
       await settleUsage(c.get("config"), c.get("log")); // this isolate's pending cells first, so they are listed
       const since = q.since ?? new Date(Date.now() - DEFAULT_SINCE_MS[q.resolution]);
       const rows = await db(c, (d) => queryUsage(d, { ...q, since }));

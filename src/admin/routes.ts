@@ -51,6 +51,7 @@ import {
   TenantBody,
   jsonBody,
   parseOr400,
+  singleQuery,
 } from "./validation";
 import { importLegacyPrefectKeys } from "../store/prefectImport";
 
@@ -259,7 +260,7 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       responses: { 200: { description: "keys, newest first", schema: KeyList } },
     },
     async (c) => {
-      const q = parseOr400(KeyListQuery, c.req.query());
+      const q = parseOr400(KeyListQuery, singleQuery(c.req.url));
       const rows = await db(c, (d) => listKeys(d, { ...q, includeRevoked: q.includeRevoked === "true" }));
       return c.json({ keys: rows.map(toKeyView), limit: q.limit, offset: q.offset });
     },
@@ -498,7 +499,7 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       responses: { 200: { description: "events", schema: AuditList, ndjson: AuditEventView } },
     },
     async (c) => {
-      const q = parseOr400(AuditQuery, c.req.query());
+      const q = parseOr400(AuditQuery, singleQuery(c.req.url));
       if (q.subject && q.principal && q.subject !== q.principal) throw badRequest("subject and principal name the same field: give one");
       const filter = { ...q, subject: q.subject ?? q.principal };
       await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed

@@ -131,6 +131,25 @@ export const AuditQuery = z.object({
   offset,
 });
 
+/**
+ * A request's query parameters as one record, refusing a name given twice (400 naming it): Hono's `c.req.query()`
+ * keeps the first, so `format=ndjson&format=json` would be read one way here and could be read another by a proxy
+ * or log in front; one reading, as on the engines' routes.
+ */
+export function singleQuery(url: string): Record<string, string> {
+  const seen = new Map<string, string>();
+  for (const [name, value] of new URL(url).searchParams) {
+    if (seen.has(name)) {
+      throw badRequest(`invalid request: ${name.slice(0, 64)} given twice`, {
+        fields: [{ field: name.slice(0, 64), problem: "given twice" }],
+      });
+    }
+    seen.set(name, value);
+  }
+  // Own properties whatever the names (a parameter named __proto__ is a parameter, not a prototype).
+  return Object.fromEntries(seen);
+}
+
 /** Parses `input` or throws a 400 listing the offending fields and what is wrong with each. */
 export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const r = schema.safeParse(input);

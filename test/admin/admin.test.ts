@@ -190,6 +190,24 @@ describe("admin tenants and audit", () => {
   });
 });
 
+describe("admin query parameters", () => {
+  it("refuses a parameter given twice, naming it, on every admin listing that reads a query", async () => {
+    for (const path of [
+      "/admin/audit?format=ndjson&format=json",
+      "/admin/audit?limit=1&limit=100000",
+      "/admin/keys?subject=a&subject=b",
+      "/admin/usage?resolution=hour&resolution=day",
+    ]) {
+      const res = await asAdmin(path);
+      expect(res.status, path).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message, path).toContain("given twice");
+    }
+    // A parameter named like an object's prototype is a parameter, read and refused as unknown or ignored, never a 500.
+    expect((await asAdmin("/admin/keys?__proto__=x")).status).toBeLessThan(500);
+    expect((await asAdmin("/admin/audit?limit=1")).status).toBe(200);
+  });
+});
+
 describe("admin bodies", () => {
   it("refuses a body over the admin limit with 413, and invalid UTF-8 with 400", async () => {
     const big = await asAdmin("/admin/tenants", {
