@@ -44,6 +44,8 @@ async function main() {
       DB_WS_PROXY: db.wsProxy,
       LOG_LEVEL: "error",
       PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql`,
+      // Prefect single-tenant, as in bench/run.ts: the mutation's made-up flow id is decided on scopes.
+      TENANT_ID: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12",
       CONDUCTOR_URL: upstreamUrl,
     },
   });

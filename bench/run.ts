@@ -36,6 +36,8 @@ import { measurePure, type PureFigures } from "./pure.ts";
 import { cpuUs, startUpstream, workerdPids } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+/** The one Prefect tenant of the bench's single-tenant gateway (any UUID). */
+const BENCH_PREFECT_TENANT_ID = "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12";
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ONLY = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
@@ -230,6 +232,11 @@ async function main() {
     LOG_LEVEL: "error",
     JWT_PUBLIC_KEYS: `${await exportSPKI(rsa.publicKey)}\n${await exportSPKI(ec.publicKey)}`,
     PREFECT_GRAPHQL_URL: `${upstreamUrl}/graphql`,
+    // Prefect single-tenant, so these rows stay comparable from run to run and the mutation scenario's made-up flow
+    // id is decided on scopes (multi-tenant mode would refuse it at the owners' pre-read, which this upstream cannot
+    // answer); the multi-tenant rewrite's cost is measured by bench/ab.ts (docs/benchmarks.md, "Prefect tenant
+    // isolation").
+    TENANT_ID: BENCH_PREFECT_TENANT_ID,
     CONDUCTOR_URL: upstreamUrl,
     // The paid plan's subrequest budget, so a 50-tenant poll fans out to all 50 (the free plan's 50 would cap it).
     SUBREQUEST_BUDGET: "1000",
