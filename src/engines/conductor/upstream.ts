@@ -218,6 +218,15 @@ export async function readAnswer(res: Response, maxBytes: number): Promise<Uint8
   }
   if (!res.body) return new Uint8Array(0);
   try {
+    // A declared length within the bound, of an answer the runtime does not decompress, is read natively: the
+    // runtime holds the body to its Content-Length, and one native read costs far less CPU than a read loop in JS
+    // (the 1 MB listing: about 1.6 ms less, docs/benchmarks.md). Otherwise the bytes are counted as they arrive.
+    const encoded = (res.headers.get("content-encoding") ?? "identity").toLowerCase() !== "identity";
+    if (Number.isFinite(declared) && !encoded) {
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      if (bytes.byteLength > maxBytes) throw tooLarge();
+      return bytes;
+    }
     return await readStreamLimited(res.body, maxBytes, tooLarge);
   } catch (e) {
     if (e instanceof GatewayError) throw e;
