@@ -155,6 +155,14 @@ export function conductorBulkCost(op: string, ids: number): number {
   return Math.max(1, ids) * (BULK_COST_PER_ID[op] ?? CONDUCTOR_START_COST);
 }
 
+/**
+ * SUB_WORKFLOW tasks that a run-time task list (a worker's `dynamic_tasks`, a skipped task's output) forks: each is
+ * an execution Conductor starts, so each costs a start, charged beside the request's own cost.
+ */
+export function runtimeStartsCost(subWorkflows: number): number {
+  return subWorkflows * CONDUCTOR_START_COST;
+}
+
 /** Task workers: a batch poll may take `count` tasks and costs that; anything else 1. */
 export function workerCost(path: string, count: string | undefined, maxPollCount: number): number {
   if (!/\/tasks\/poll\/batch\//.test(path)) return 1;

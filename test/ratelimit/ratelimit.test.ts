@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag } from "../helpers";
 import type { RateLimitCounter } from "../../src/ratelimit/counter";
 import { forgetLeasesInIsolate } from "../../src/ratelimit/enforce";
-import { conductorStack } from "../engines/conductor/harness";
+import { conductorStack, seedDynamicForkExecution, seedTwoTenants } from "../engines/conductor/harness";
 
 interface LimitView {
   id: string;
@@ -386,6 +386,88 @@ describe("rate limits on Durable Objects", () => {
     expect(((await refused.json()) as { code: string; status: number }).code).toBe("RATE_LIMITED");
     expect((await poll(5)).status).toBe(200);
     expect(await usageOf({ keyId })).toMatchObject({ cost: 15, requests: 3, refused: 1 });
+  });
+
+  it("charges each SUB_WORKFLOW a worker's dynamic_tasks fork like a start, beside the update's own cost", async () => {
+    const s = await conductorStack("rlfanout");
+    await s.seed({ fill: [{ tenant: "FACEBOOK", taskType: "fork_gen", count: 2 }] });
+    const { id: keyId, key } = await createTestKey(
+      { tenant: "ops", subject: uniqueTag("worker"), scopes: ["worker"], servesTenants: ["FACEBOOK"] },
+      s.env,
+    );
+    const polled = (await (await s.as(key, "/workers/conductor/api/tasks/poll/batch/fork_gen?count=2&timeout=0")).json()) as {
+      taskId: string;
+      workflowInstanceId: string;
+    }[];
+    expect(polled).toHaveLength(2);
+    // The poll (cost 2) is charged before the limit exists; the limit then holds 15 for what follows.
+    await setLimit({ kind: "key", target: keyId, routeGroup: "workers", rate: { limit: 15, windowS: 3600 } });
+    const subs = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        name: "s",
+        taskReferenceName: `${tag}${i}`,
+        type: "SUB_WORKFLOW",
+        subWorkflowParam: { name: "w" },
+      }));
+    const update = (i: number, tasks: unknown[]) =>
+      s.as(key, "/workers/conductor/api/tasks", {
+        method: "POST",
+        json: {
+          taskId: polled[i]!.taskId,
+          workflowInstanceId: polled[i]!.workflowInstanceId,
+          status: "COMPLETED",
+          outputData: { dynamic_tasks: tasks },
+        },
+      });
+    const updates = async () => (await s.records()).filter((r) => r.method === "POST" && r.path === "/api/tasks").length;
+
+    // Four forked sub-workflows cost 4 starts (20) beside the update (1): more than the limit ever holds.
+    const tooMany = await update(0, subs(4, "a"));
+    expect(tooMany.status).toBe(413);
+    expect((await tooMany.json()) as { code: string; cost: number }).toMatchObject({ code: "COST_EXCEEDS_LIMIT", cost: 20 });
+    expect(await updates()).toBe(0);
+    // Two sub-workflows and a SIMPLE task: 1 + 2 starts = 11 of 15; then two more sub-workflows (10) no longer fit.
+    expect((await update(0, [...subs(2, "b"), { name: "t", taskReferenceName: "t", type: "SIMPLE" }])).status).toBe(200);
+    const refused = await update(1, subs(2, "c"));
+    expect(refused.status).toBe(429);
+    expect(await updates()).toBe(1);
+    // A list of plain tasks costs the update alone.
+    expect((await update(1, [{ name: "t", taskReferenceName: "t2", type: "SIMPLE" }])).status).toBe(200);
+    expect(await updates()).toBe(2);
+  });
+
+  it("charges each SUB_WORKFLOW a skipped task's output forks like a start, beside the skip's own cost", async () => {
+    const s = await conductorStack("rlskipfanout");
+    await seedTwoTenants(s);
+    await seedDynamicForkExecution(s);
+    const { id: keyId, key } = await createTestKey(
+      { tenant: "FACEBOOK", subject: uniqueTag("owner"), roles: ["OWNER"], scopes: ["conductor"] },
+      s.env,
+    );
+    await setLimit({ kind: "key", target: keyId, routeGroup: "conductor", rate: { limit: 15, windowS: 3600 } });
+    const skip = (n: number, tag: string) =>
+      s.as(key, "/conductor/api/workflow/fb-dyn/skiptask/inv", {
+        method: "PUT",
+        json: {
+          taskOutput: {
+            dynamic_tasks: Array.from({ length: n }, (_, i) => ({
+              name: "s",
+              taskReferenceName: `${tag}${i}`,
+              type: "SUB_WORKFLOW",
+              subWorkflowParam: { name: "wfA" },
+            })),
+          },
+        },
+      });
+    const skips = async () => (await s.records()).filter((r) => r.method === "PUT" && r.path.includes("/skiptask/")).length;
+    // Four sub-workflows cost 20: more than the limit ever holds, and nothing is skipped.
+    const tooMany = await skip(4, "a");
+    expect(tooMany.status).toBe(413);
+    expect(await skips()).toBe(0);
+    // Two cost 10 beside the skip's own write cost; then two more no longer fit.
+    expect((await skip(2, "b")).status).toBe(200);
+    expect((await skip(2, "c")).status).toBe(429);
+    expect(await skips()).toBe(1);
   });
 });
 

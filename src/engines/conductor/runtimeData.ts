@@ -20,16 +20,21 @@ import { DYNAMIC_TASKS_KEYS, definitionReferenceNames, prefixTaskList } from "./
 
 const hasValue = (v: unknown) => v !== undefined && v !== null && v !== "";
 
-/** A checked output, and the task reference names its task lists bring into the workflow. */
+/**
+ * A checked output, the task reference names its task lists bring into the workflow, and how many of those tasks
+ * are SUB_WORKFLOWs: each is an execution Conductor starts, which the route charges like a start.
+ */
 export interface CheckedOutput {
   output: unknown;
   runtimeRefs: string[];
+  subWorkflows: number;
 }
 
-/** A checked request body (a task result, a skip request), and the task reference names its outputs bring in. */
+/** A checked request body (a task result, a skip request), with what its outputs bring in (as `CheckedOutput`). */
 export interface CheckedBody {
   body: Obj;
   runtimeRefs: string[];
+  subWorkflows: number;
 }
 
 /** A task's output with its task lists (`dynamic_tasks`, `dynamicTasks`) named in the tenant's space and allow-listed. */
@@ -39,9 +44,10 @@ export function sanitizeTaskOutput(
   allowedTaskTypes: readonly string[],
   where: string,
 ): Verdict<CheckedOutput> {
-  if (!isObj(output)) return allow({ output, runtimeRefs: [] });
+  if (!isObj(output)) return allow({ output, runtimeRefs: [], subWorkflows: 0 });
   let out: Obj = output;
   const runtimeRefs: string[] = [];
+  let subWorkflows = 0;
   for (const key of DYNAMIC_TASKS_KEYS) {
     const list = output[key];
     if (list === undefined) continue;
@@ -54,6 +60,7 @@ export function sanitizeTaskOutput(
       const ref = isObj(t) ? t.taskReferenceName : undefined;
       if (typeof ref !== "string" || ref === "") return refuse(`${where}.${key}: every task needs a taskReferenceName`);
       runtimeRefs.push(ref);
+      if (isObj(t) && t.type === "SUB_WORKFLOW") subWorkflows++;
     }
     out = { ...out, [key]: tasks };
   }
@@ -63,7 +70,7 @@ export function sanitizeTaskOutput(
     const expression = expressionProblem(output, where);
     if (expression) return refuse(expression);
   }
-  return allow({ output: out, runtimeRefs });
+  return allow({ output: out, runtimeRefs, subWorkflows });
 }
 
 /**
@@ -112,12 +119,12 @@ export function sanitizeTaskResult(result: Obj, tenant: TenantName, allowedTaskT
   const out = sanitizeTaskOutput(result.outputData, tenant, allowedTaskTypes, "outputData");
   if (!out.ok) return out;
   const body = result.outputData === undefined ? result : { ...result, outputData: out.value.output };
-  return allow({ body, runtimeRefs: out.value.runtimeRefs });
+  return allow({ body, runtimeRefs: out.value.runtimeRefs, subWorkflows: out.value.subWorkflows });
 }
 
 /** A SkipTaskRequest (`PUT /api/workflow/{id}/skiptask/{ref}`): the skipped task's output is read like a worker's. */
 export function sanitizeSkipTask(body: unknown, tenant: TenantName, allowedTaskTypes: readonly string[]): Verdict<CheckedBody> {
-  if (body === undefined || body === null) return allow({ body: {}, runtimeRefs: [] });
+  if (body === undefined || body === null) return allow({ body: {}, runtimeRefs: [], subWorkflows: 0 });
   if (!isObj(body)) return refuse("body must be a JSON object (a SkipTaskRequest)");
   if (hasValue(body.taskInputMessage) || hasValue(body.taskOutputMessage)) {
     return refuse("taskInputMessage and taskOutputMessage are not accepted: send taskInput / taskOutput");
@@ -127,5 +134,5 @@ export function sanitizeSkipTask(body: unknown, tenant: TenantName, allowedTaskT
   const out = sanitizeTaskOutput(body.taskOutput, tenant, allowedTaskTypes, "taskOutput");
   if (!out.ok) return out;
   const checked = body.taskOutput === undefined ? body : { ...body, taskOutput: out.value.output };
-  return allow({ body: checked, runtimeRefs: out.value.runtimeRefs });
+  return allow({ body: checked, runtimeRefs: out.value.runtimeRefs, subWorkflows: out.value.subWorkflows });
 }

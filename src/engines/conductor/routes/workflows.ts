@@ -8,7 +8,7 @@ import { waitUntil } from "../../../context";
 import { GatewayError, badRequest, forbidden, notFound } from "../../../errors";
 import { isObj, type Obj } from "../../../jsonValue";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
-import { conductorBulkCost, conductorCost } from "../../../ratelimit/cost";
+import { conductorBulkCost, conductorCost, runtimeStartsCost } from "../../../ratelimit/cost";
 import { orThrow } from "../../../verdict";
 import {
   filterSearchResult,
@@ -317,7 +317,11 @@ function executionAction(r: Routes<ConductorEnv>) {
 const skipTaskBody: ActionBody = async (c, id) => {
   const caller = c.get("caller");
   const upstream = c.get("conductor");
-  const { body, runtimeRefs } = orThrow(sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks));
+  const { body, runtimeRefs, subWorkflows } = orThrow(
+    sanitizeSkipTask(await jsonBody(c), caller.tenant, c.get("config").allowedSystemTasks),
+  );
+  // Each forked SUB_WORKFLOW is an execution Conductor starts: charged like a start, beyond the skip's own cost.
+  if (subWorkflows > 0) await charge(c, runtimeStartsCost(subWorkflows));
   if (runtimeRefs.length > 0) {
     await requireVisibleWorkflow(upstream, caller, id);
     await requireUnshadowedReferences(upstream, id, runtimeRefs);

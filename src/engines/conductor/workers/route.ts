@@ -21,8 +21,8 @@ import { isTenantName } from "../../../identity/principal";
 import { hasScope } from "../../../formats/scopes";
 import { isObj, type Obj } from "../../../jsonValue";
 import { authenticated, requirePrincipal } from "../../../pipeline";
-import { workerCost } from "../../../ratelimit/cost";
-import { rateLimited } from "../../../ratelimit/enforce";
+import { runtimeStartsCost, workerCost } from "../../../ratelimit/cost";
+import { chargeRateLimit, rateLimited } from "../../../ratelimit/enforce";
 import { requestServices } from "../../../services";
 import { MAX_PARALLEL_SUBREQUESTS, mapLimited } from "../../../proxy/budget";
 import { readBodyLimited, utf8 } from "../../../proxy/body";
@@ -256,6 +256,8 @@ async function updateTask(c: WorkerContext): Promise<{ answer: UpstreamAnswer; o
   const owner = await requireServedTask(c, worker, result.taskId, result.workflowInstanceId);
   // A task result's `dynamic_tasks` become part of the workflow: named in its tenant's space, allow-listed.
   const checked = orThrow(sanitizeTaskResult(result, owner.tenant, c.get("config").allowedSystemTasks));
+  // Each forked SUB_WORKFLOW is an execution Conductor starts: charged like a start, beyond the update's own cost.
+  if (checked.subWorkflows > 0) await chargeRateLimit(asAppContext(c), "workers", runtimeStartsCost(checked.subWorkflows));
   await requireUnshadowedReferences(upstream, owner.workflowId, checked.runtimeRefs);
   return { answer: await upstream.call("POST", ["api", "tasks"], undefined, checked.body), owner, workerId };
 }
