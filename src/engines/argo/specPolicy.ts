@@ -42,6 +42,10 @@ export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
  *   controller's (workflow/artifactrepositories/artifactrepositories.go `Resolve`).
  * - `argo-events`: sensors and event sources (Argo Events) run pods and triggers that create any object; their
  *   specs are not classed here, so they are refused whole unless this is granted.
+ * - `node-storage`: volume sources the node mounts by an address the cluster shares (`nfs`, `iscsi`, `rbd`,
+ *   `cephfs`, cloud disks by id, inline `csi` and `flexVolume` drivers...), outside the namespace's claims: the
+ *   same export or disk may back another workspace's PersistentVolume, and neither RBAC nor NetworkPolicies
+ *   govern the node's own mount. Kubernetes' baseline allows them; a shared cluster's workspaces must not.
  */
 export const SPEC_CAPABILITIES = [
   "resource-templates",
@@ -50,6 +54,7 @@ export const SPEC_CAPABILITIES = [
   "metrics",
   "artifact-repository-ref",
   "argo-events",
+  "node-storage",
 ] as const;
 export type SpecCapability = (typeof SPEC_CAPABILITIES)[number];
 
@@ -145,6 +150,11 @@ const VOLUME_SOURCES = [
   "csi",
   "image",
 ] as const;
+/**
+ * The volume sources whose data stays the namespace's own (its claims, config maps, secrets, scratch space, the
+ * pod's own metadata, an image): every other source needs `node-storage` below privileged.
+ */
+const NAMESPACED_VOLUMES = new Set(["configMap", "downwardAPI", "emptyDir", "image", "persistentVolumeClaim", "secret"]);
 /** `check_restrictedVolumes.go`: the volume sources restricted allows (with `ephemeral` and `projected`). */
 const RESTRICTED_VOLUMES = new Set(["configMap", "csi", "downwardAPI", "emptyDir", "image", "persistentVolumeClaim", "secret"]);
 /** `check_appArmorProfile.go`: the AppArmor annotation and the values it may hold. */
@@ -787,6 +797,12 @@ const CHECKS = {
       return podSecurity(path, "git-repo", "gitRepo volumes run git on the node (use a git artifact)", w);
     if (restrictedApplies(w) && !RESTRICTED_VOLUMES.has(source))
       return podSecurity(path, "volume-types", `${source} volumes are not allowed under restricted`, w);
+    if (baselineApplies(w) && !NAMESPACED_VOLUMES.has(source) && !w.grants.capabilities.includes("node-storage"))
+      return {
+        path,
+        rule: "node-storage",
+        message: `${source} volumes mount storage the cluster shares, outside the workspace's claims: refused unless the workspace is granted node-storage (use a persistentVolumeClaim)`,
+      };
     return null;
   },
 } satisfies Record<string, Check>;

@@ -62,13 +62,23 @@ const TASK_KEYS = [
   "iteration",
 ];
 
-const DOCUMENT_PATH = new RegExp(
-  `^(?:workflow\\.(?:${WORKFLOW_KEYS.join("|")})|[^.\\[\\]\\s{}$]+\\.(?:${TASK_KEYS.join("|")}))(?:[.[].*)?$`,
-  "s",
-);
+/**
+ * What may follow a path's root: property names (dotted, or bracketed in quotes), indices and wildcards, the
+ * JsonPath that only selects. Conductor reads a path with Jayway JsonPath (json-path 2.4.0), whose functions
+ * compute: `concat()` joins strings, so `${workflow.input.parts.concat()}` or `${x.concat("$", "\u007b...")}`
+ * would build a `${workflow.secrets.*}` reference inside one expression that `substituteSecrets` then replaces at
+ * hand-off; a filter `[?(...)]` runs predicates, `=~` a regular expression of the writer's on the shared server. So
+ * no function, filter, slice, union or script is accepted: only what this grammar names.
+ */
+const NAME = String.raw`[\p{L}\p{N}_\-]+`;
+const QUOTED = String.raw`'[^'"\\\[\](){}$]*'|"[^'"\\\[\](){}$]*"`;
+const SELECTOR = String.raw`(?:\.(?:${NAME}|\*)|\.\.${NAME}|\[(?:-?[0-9]{1,9}|\*|${QUOTED})\])`;
+const TAIL = `${SELECTOR}*`;
 
-/** A JsonPath rooted at the event's payload. */
-const PAYLOAD_PATH = /^\$(?:[.[].*)?$/s;
+const DOCUMENT_PATH = new RegExp(`^(?:workflow\\.(?:${WORKFLOW_KEYS.join("|")})|${NAME}\\.(?:${TASK_KEYS.join("|")}))${TAIL}$`, "u");
+
+/** A JsonPath rooted at the event's payload, held to the same selectors. */
+const PAYLOAD_PATH = new RegExp(`^\\$${TAIL}$`, "u");
 
 /** What a `${...}` is resolved over: a workflow's own document, or an event's payload. */
 export type ExpressionRoot = "workflow" | "payload";

@@ -290,12 +290,24 @@ describe("Pod Security baseline (the default)", () => {
       wf.spec.securityContext = { sysctls: [{ name: "net.ipv4.tcp_syncookies", value: "1" }], seccompProfile: { type: "RuntimeDefault" } };
       wf.spec.volumes = [
         { name: "w", emptyDir: {} },
-        { name: "n", nfs: { server: "nfs", path: "/x" } },
+        { name: "c", persistentVolumeClaim: { claimName: "mine" } },
       ];
       wf.spec.podMetadata = { annotations: { "container.apparmor.security.beta.kubernetes.io/main": "runtime/default" } };
       main(wf).container.ports = [{ containerPort: 80, hostPort: 0 }];
     });
     expect(verdict(wf)).toBe("ok");
+  });
+
+  it.each([
+    ["nfs", { server: "nfs.storage.svc", path: "/export" }],
+    ["csi", { driver: "nfs.csi.k8s.io", volumeAttributes: { server: "nfs", share: "/" } }],
+    ["awsElasticBlockStore", { volumeID: "vol-0123" }],
+    ["flexVolume", { driver: "x/y" }],
+  ])("refuses a %s volume (storage the node mounts by a shared address) unless node-storage is granted", (source, spec) => {
+    const wf = edit((wf) => (wf.spec.volumes = [{ name: "v", [source]: spec }]));
+    expect(verdict(wf)).toEqual({ field: `workflow.spec.volumes[0].${source}`, rule: "node-storage", code: "FORBIDDEN" });
+    expect(verdict(wf, { capabilities: ["node-storage"] })).toBe("ok");
+    expect(verdict(wf, { podSecurity: "privileged" })).toBe("ok");
   });
 });
 
@@ -371,7 +383,8 @@ describe("Pod Security restricted (on a workspace's request)", () => {
     const wf = hardened();
     f(wf);
     expect(verdict(wf, restricted)).toEqual({ field: `workflow.${field}`, rule: `pod-security-restricted/${rule}`, code: "FORBIDDEN" });
-    expect(verdict(wf)).toBe("ok"); // baseline allows each of them
+    // Baseline allows each of them (a volume outside the namespace's own kinds once node-storage is granted).
+    expect(verdict(wf, { capabilities: ["node-storage"] })).toBe("ok");
   });
 
   it("refuses a plain hello-world, which leaves every setting to its defaults", () => {

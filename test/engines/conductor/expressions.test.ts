@@ -124,6 +124,58 @@ describe("a `${...}` that reads the server's environment, properties or shared s
 });
 
 /**
+ * Conductor reads a path with Jayway JsonPath (json-path 2.4.0), whose functions and filters compute (attack25):
+ * `concat()` joins strings into a `${workflow.secrets.*}` that `substituteSecrets` replaces at hand-off, and a
+ * filter's `=~` runs the writer's regular expression on the shared server. Only selecting paths pass.
+ */
+describe("a JsonPath that computes rather than selects", () => {
+  it.each([
+    ["a function over the start input", "${workflow.input.parts.concat()}"],
+    ["a function of literals, escapes read", '${workflow.input.concat("$", "\\u007bworkflow.secrets.DB\\u007d")}'],
+    ["length()", "${t0.output.list.length()}"],
+    ["a filter", "${workflow.input.l[?(@.v == 1)]}"],
+    ["a filter's regular expression", "${workflow.input.l[?(@.v =~ /((a+)+)+b/)]}"],
+    ["a slice", "${workflow.input.l[0:2]}"],
+    ["a union of names", "${workflow.input['a','b']}"],
+    ["an escaped quote in a name", "${workflow.input['a\\'b']}"],
+    ["a space in a dotted path", "${workflow.input.a b}"],
+    ["a function on a task's output", "${t0.output.keys()}"],
+  ])("%s is refused", async (_, expr) => {
+    await refusedUnsent(() => post(def([simple({ x: expr })])), "does not read the workflow's own document");
+  });
+
+  it("a function in an event handler's payload path is refused", async () => {
+    const handler = {
+      name: "jp-handler",
+      event: "conductor:FACEBOOK___wfA:x",
+      active: true,
+      actions: [
+        {
+          action: "start_workflow",
+          start_workflow: { name: "wfA", input: { x: '${$.concat("$", "\\u007bworkflow.secrets.DB\\u007d")}' } },
+        },
+      ],
+    };
+    await refusedUnsent(() => post(handler, "/conductor/api/event"), "is not a path of the event's payload");
+  });
+
+  it("selecting paths pass: names, quoted names, indices, wildcards, a deep scan", async () => {
+    const tasks = [
+      simple({
+        a: "${workflow.input.items[*].id}",
+        b: "${t0.output.list[-1]}",
+        c: "${workflow.input['a b'].c}",
+        d: '${workflow.input["x-y"]}',
+        e: "${t0.output..id}",
+        f: "${workflow.input.wörter.ünï_1}",
+      }),
+    ];
+    const res = await post(def(tasks));
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+});
+
+/**
  * ForkJoinDynamicTaskMapper puts each forked task's input (from `dynamicForkTasksInputParamName`) into that task's
  * inputParameters, which its own mapper resolves again: a `${HOME}` in data (a worker's output, the start input)
  * is then read from the server's environment (and `$${HOME}` becomes `${HOME}` in the first pass).
