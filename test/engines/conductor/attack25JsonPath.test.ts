@@ -60,11 +60,46 @@ describe("a JsonPath function joins a shared secret's reference inside one expre
     await refusedUnsent(body);
   });
 
+  it.fails("over an event's payload, in an event handler's start input (the started workflow then passes it on)", async () => {
+    const granted = await stack.key({
+      subject: "fb-granted",
+      roles: ["OWNER"],
+      scopes: ["conductor", "conductor-capability/start_workflow"],
+    });
+    const handler = {
+      name: "jph",
+      event: "conductor:wfA:t",
+      actions: [
+        {
+          action: "start_workflow",
+          start_workflow: { name: "wfA", input: { x: '${$.concat("$", "\\u007bworkflow.secrets.DB\\u007d")}' } },
+        },
+      ],
+    };
+    const before = await count();
+    const res = await stack.as(granted, "/conductor/api/event", { method: "POST", json: handler });
+    expect(res.status, await res.clone().text()).toBe(400);
+    expect(await count()).toBe(before);
+  });
+
   it("the data that completes it passes the data rule (it holds no `${workflow.secrets`)", async () => {
     const res = await stack.as(writer, "/conductor/api/workflow/wfA", {
       method: "POST",
       json: { parts: ["$", "{workflow.secrets.DB}"], b: "{workflow.secrets.DB}" },
     });
     expect(res.status, await res.clone().text()).toBe(200);
+  });
+});
+
+/**
+ * The same reader evaluates JsonPath filters, whose `=~` runs a Java regular expression the definition writes over
+ * data the start input gives (json-path filter/EvaluatorFactory RegexpEvaluator). Measured with Conductor's
+ * ParametersUtils and json-path 2.4.0 on JDK 21: `((a+)+)+b` over 28 `a`s and a `!` took 14.7 s of one CPU, each
+ * further `a` doubling it, in the decider (a sweeper retries the workflow): any writer stalls the shared server
+ * for every tenant with no capability (medium: availability).
+ */
+describe("a JsonPath filter runs a regular expression on the shared server (attack25, medium)", () => {
+  it.fails("a filter with =~ is refused", async () => {
+    await refusedUnsent(def([simple({ r: "${workflow.input.l[?(@.v =~ /((a+)+)+b/)]}" })]));
   });
 });
