@@ -1,0 +1,1 @@
+package com.netflix.conductor.dao; public interface EnvironmentDAO { String getEnvVariable(String name); }

@@ -1,0 +1,1 @@
+package org.conductoross.conductor.dao; public interface SecretsDAO { String getSecret(String name); }

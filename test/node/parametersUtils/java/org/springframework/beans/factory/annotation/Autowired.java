@@ -1,0 +1,1 @@
+package org.springframework.beans.factory.annotation; public @interface Autowired {}

@@ -1,0 +1,1 @@
+package org.springframework.lang; public @interface Nullable {}

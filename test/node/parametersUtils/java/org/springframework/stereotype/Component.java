@@ -1,0 +1,1 @@
+package org.springframework.stereotype; public @interface Component {}
