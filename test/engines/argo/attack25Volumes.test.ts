@@ -10,7 +10,7 @@
  *   `iscsi`, `fc.wwids`, `cephfs`, `glusterfs`: a disk or share by its infrastructure name, the same one that backs
  *   another namespace's PersistentVolume (CSI migration still translates these inline volumes).
  * The table refuses a PersistentVolume named by `volumeName`, which is the same reach by a Kubernetes name.
- * Each `it.fails` is a finding (the body reaches Argo); turn it into `it` once refused unless granted.
+ * Each case was a finding (the body reached Argo); such volumes now need the workspace's `node-storage` grant.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { asAdmin, call, createTestKey, envWith, stubUrl, uniqueTag, type CallOptions } from "../../helpers";
@@ -49,7 +49,7 @@ beforeAll(async () => {
 });
 
 describe("storage named by the cluster's shared addresses, under the default baseline (attack25)", () => {
-  it.fails.each([
+  it.each([
     ["an NFS export (every claim of an nfs-subdir provisioner)", { nfs: { server: "nfs.storage.svc", path: "/export" } }],
     ["a GCE persistent disk by name", { gcePersistentDisk: { pdName: "pvc-0b1e-other-workspace" } }],
     ["an EBS volume by id", { awsElasticBlockStore: { volumeID: "vol-0123456789abcdef0" } }],

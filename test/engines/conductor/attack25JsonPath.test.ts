@@ -13,8 +13,8 @@
  * `${workflow.secrets.DB}` and hand off `hunter2` (CONDUCTOR_SECRET_DB=hunter2); so does
  * `${workflow.input.concat("$", "\u007bworkflow.secrets.DB\u007d")}` with no data at all.
  *
- * Each `it.fails` below is a finding: the gateway accepts and forwards what it should refuse. It passes (as a
- * failing test) until a fix refuses these definitions; then turn it into `it`.
+ * Each test below was a finding (the gateway accepted and forwarded it); the fix holds paths to selecting JsonPath
+ * (src/engines/conductor/expressions.ts `DOCUMENT_PATH`, `PAYLOAD_PATH`).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { conductorStack, seedTwoTenants, type ConductorStack } from "./harness";
@@ -48,7 +48,7 @@ async function refusedUnsent(body: unknown): Promise<void> {
 }
 
 describe("a JsonPath function joins a shared secret's reference inside one expression (attack25, high)", () => {
-  it.fails.each([
+  it.each([
     ["concat over an array of the start input, into SET_VARIABLE", def([setVariable({ leak: "${workflow.input.parts.concat()}" })])],
     ["concat over an array of the start input, to a worker", def([simple({ leak: "k=${workflow.input.parts.concat()}" })])],
     [
@@ -60,7 +60,7 @@ describe("a JsonPath function joins a shared secret's reference inside one expre
     await refusedUnsent(body);
   });
 
-  it.fails("over an event's payload, in an event handler's start input (the started workflow then passes it on)", async () => {
+  it("over an event's payload, in an event handler's start input (the started workflow then passes it on)", async () => {
     const granted = await stack.key({
       subject: "fb-granted",
       roles: ["OWNER"],
@@ -99,7 +99,7 @@ describe("a JsonPath function joins a shared secret's reference inside one expre
  * for every tenant with no capability (medium: availability).
  */
 describe("a JsonPath filter runs a regular expression on the shared server (attack25, medium)", () => {
-  it.fails("a filter with =~ is refused", async () => {
+  it("a filter with =~ is refused", async () => {
     await refusedUnsent(def([simple({ r: "${workflow.input.l[?(@.v =~ /((a+)+)+b/)]}" })]));
   });
 });
