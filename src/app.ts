@@ -12,6 +12,7 @@
  *           -> renderError (one envelope) on any refusal
  */
 import { Hono } from "hono";
+import { TrieRouter } from "hono/router/trie-router";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
 import type { AppEnv } from "./context";
@@ -21,12 +22,15 @@ import { GatewayError } from "./errors";
 import { authenticated, frontDoor, renderError, requirePrincipal } from "./pipeline";
 import { writeRateLimitHeaders } from "./ratelimit/enforce";
 import { configFor } from "./readConfig";
-import { gatewayRouter } from "./router";
 import { upstreamTable } from "./services";
 
 export function buildApp(): Hono<AppEnv> {
-  // Hono's RegExpRouter, taught the fixed-word-beside-a-parameter paths of Conductor's API (src/router.ts).
-  const app = new Hono<AppEnv>({ router: gatewayRouter() });
+  // Hono's TrieRouter, named rather than left to SmartRouter: the route table puts fixed words beside parameters
+  // at one place (`POST /admin/keys/import-prefect` beside `POST /admin/keys/:id/rotate`, Conductor's
+  // `/api/workflow/search` beside `/api/workflow/:workflowId`), which RegExpRouter refuses, so SmartRouter would try
+  // RegExpRouter on each isolate's first request (about 1 ms of CPU) and settle on TrieRouter anyway. A match costs
+  // 0.4-1.4 µs of CPU (`npx tsx bench/router.ts`; docs/benchmarks.md, "Router").
+  const app = new Hono<AppEnv>({ router: new TrieRouter() });
   // The path guard is the first decision: only the request id and the configuration (so its refusals are logged
   // like any other) come before it; CORS, authentication and routing all come after. The registry's upstreams
   // (their variables and header allow-lists) are put together once and handed to each request.

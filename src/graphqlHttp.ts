@@ -13,6 +13,10 @@
  *
  * Why 200 matters in practice: the Prefect 1.x client raises on every non-2xx status and reads `errors` only from
  * a 200 (or formats them for a 400): see test/engines/prefect/clients.test.ts.
+ *
+ * Not Hono's `accepts()` (hono/accepts): its default match breaks a tie of q by the header's order (so
+ * `application/json, application/graphql-response+json` would get JSON), never lets `*\/*` match, and reads a
+ * malformed q (`q=abc`, `q=1.5`) as 1; 6 of the 23 cases in test/unit/graphqlHttp.test.ts would come out otherwise.
  */
 
 export const GRAPHQL_RESPONSE_MEDIA = "application/graphql-response+json";

@@ -3,6 +3,10 @@
  *
  * Each key also has a generation: `invalidate(key)` bumps it, and `setIfGeneration` refuses to store a value
  * loaded before the bump, so a revocation racing a cache fill cannot bring the old value back.
+ *
+ * Not `lru-cache` (isaacs; it runs on workerd, 20 KB minified): it has no generations, so this class would stay
+ * around it, and it refuses null values (revocation.ts caches "not revoked" as null); it would replace only the
+ * Map-order eviction below (about 35 lines).
  */
 export class LruCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number; weight: number }>();

@@ -4,8 +4,6 @@ import { describe, expect, it } from "vitest";
 import { asAdmin, call, createTestKey, envWith, recorded, stubUrl, uniqueTag, type CallOptions } from "../helpers";
 import { conductorStack } from "../engines/conductor/harness";
 import { parse, print } from "graphql";
-import { PREFECT_TENANT_NAMESPACE } from "../../src/constants";
-import { uuidV5 } from "../../src/engines/prefect/tenant";
 
 interface Explanation {
   decision: "allowed" | "refused";
@@ -71,7 +69,7 @@ describe("POST /admin/explain", () => {
     expect(answer).toMatchObject({ decision: "allowed", status: null, reason: { code: "FORWARDED" } });
     expect(answer.upstream).toMatchObject({ method: "POST", url: stubUrl(`/rec/${tag}/graphql`) });
     // The gateway's own serialization, limited to the key's Prefect tenant (multi-tenant mode).
-    const acme = await uuidV5(PREFECT_TENANT_NAMESPACE, "acme");
+    const acme = "137fe27e-578f-5a00-aa0f-04b8eeec7f83"; // Python: uuid.uuid5(uuid.UUID(PREFECT_TENANT_NAMESPACE), "acme")
     expect(JSON.parse(answer.upstream!.body!)).toEqual({
       query: print(parse(`{ flow(where: {tenant_id: {_eq: "${acme}"}}) { id } }`)),
       variables: {},

@@ -1,6 +1,7 @@
+import { v5 as uuidV5 } from "uuid";
 import { describe, expect, it } from "vitest";
 import { PREFECT_TENANT_NAMESPACE } from "../../src/constants";
-import { namesAnotherTenant, prefectTenantOf, tenantSlug, uuidV5 } from "../../src/engines/prefect/tenant";
+import { namesAnotherTenant, prefectTenantIdOf, prefectTenantOf, tenantSlug } from "../../src/engines/prefect/tenant";
 import { graphqlStatus, negotiateGraphQLMedia } from "../../src/graphqlHttp";
 
 const MODERN = "application/graphql-response+json";
@@ -53,27 +54,43 @@ describe("GraphQL-over-HTTP media negotiation", () => {
 });
 
 describe("Prefect tenant ids", () => {
-  it("are RFC 9562 name-based (v5) UUIDs", async () => {
-    // Python: uuid.uuid5(uuid.NAMESPACE_DNS, "python.org")
-    expect(await uuidV5("6ba7b810-9dad-11d1-80b4-00c04fd430c8", "python.org")).toBe("886313e1-3b8a-5372-9b90-0c9aee199e5d");
-    // Python: uuid.uuid5(uuid.UUID(PREFECT_TENANT_NAMESPACE), "acme") and of "" (callers without a tenant)
-    expect(await uuidV5(PREFECT_TENANT_NAMESPACE, "acme")).toBe("137fe27e-578f-5a00-aa0f-04b8eeec7f83");
-    expect(await uuidV5(PREFECT_TENANT_NAMESPACE, "")).toBe("1ca0b074-82ec-5f54-adc2-2b6a2a7255bf");
+  // The ids were given to Prefect clients (`prefect auth login` keeps them): they must never change. The expected
+  // values come from Python's uuid.uuid5, not from this code.
+  it("are RFC 9562 name-based (v5) UUIDs of the tenant's name, as Python's uuid.uuid5 makes them", () => {
+    // RFC 9562 appendix A.4 (uuid.uuid5(uuid.NAMESPACE_DNS, "www.example.com")) and Python's documentation's example,
+    // through the same library the gateway derives its ids with.
+    expect(uuidV5("www.example.com", "6ba7b810-9dad-11d1-80b4-00c04fd430c8")).toBe("2ed6657d-e927-568b-95e1-2665a8aea6a2");
+    expect(uuidV5("python.org", "6ba7b810-9dad-11d1-80b4-00c04fd430c8")).toBe("886313e1-3b8a-5372-9b90-0c9aee199e5d");
+    // uuid.uuid5(uuid.UUID(PREFECT_TENANT_NAMESPACE), name): "" is callers without a tenant; a name of 64 characters
+    // (the longest) takes the hash over two blocks; a non-ASCII name is hashed as its UTF-8 bytes.
+    const python: [string, string][] = [
+      ["acme", "137fe27e-578f-5a00-aa0f-04b8eeec7f83"],
+      ["globex", "0e50fbc7-22c7-572d-aaef-5edaea5a0b5f"],
+      ["Acme--Ops", "238c8201-e9e3-531a-b875-1f5741f02245"],
+      ["", "1ca0b074-82ec-5f54-adc2-2b6a2a7255bf"],
+      ["x".repeat(64), "842cab21-1d69-5916-a6f6-bf9ed9de2537"],
+      ["Ünïcødé テナント", "86d97762-8fe9-5a41-8f87-ffff81e17cb3"],
+    ];
+    for (const [name, id] of python) {
+      expect(prefectTenantIdOf(name), JSON.stringify(name)).toBe(id);
+      expect(prefectTenantIdOf(name), `${JSON.stringify(name)}, remembered`).toBe(id);
+    }
+    expect(PREFECT_TENANT_NAMESPACE).toBe("a805008c-5ac9-4a2c-833b-280f1c2532ae");
   });
 
-  it("come from the caller's tenant unless TENANT_* say otherwise", async () => {
+  it("come from the caller's tenant unless TENANT_* say otherwise", () => {
     const caller = { kind: "api_key" as const, subject: "s", tenant: "Acme--Ops", roles: [], groups: [], scopes: [] };
-    expect(await prefectTenantOf(caller, {})).toEqual({
-      id: await uuidV5(PREFECT_TENANT_NAMESPACE, "Acme--Ops"),
+    expect(prefectTenantOf(caller, {})).toEqual({
+      id: "238c8201-e9e3-531a-b875-1f5741f02245",
       name: "Acme--Ops",
       slug: "acme-ops",
     });
-    expect(await prefectTenantOf(caller, { id: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12", name: "Acme Org" })).toEqual({
+    expect(prefectTenantOf(caller, { id: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12", name: "Acme Org" })).toEqual({
       id: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12",
       name: "Acme Org",
       slug: "acme-ops",
     });
-    const tenantless = await prefectTenantOf({ ...caller, tenant: undefined }, {});
+    const tenantless = prefectTenantOf({ ...caller, tenant: undefined }, {});
     expect(tenantless).toEqual({ id: "1ca0b074-82ec-5f54-adc2-2b6a2a7255bf", name: "Default", slug: "default" });
     expect(tenantSlug("-A-b-")).toBe("a-b");
   });

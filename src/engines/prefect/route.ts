@@ -121,7 +121,7 @@ export function prefectRoutes(): Hono<AppEnv> {
   prefect.all("/graphql", authenticated(), requestServices, async (c) => {
     const config = c.get("config");
     const caller = callerOf(c);
-    const tenant = await prefectTenantOf(caller, config.prefectTenant);
+    const tenant = prefectTenantOf(caller, config.prefectTenant);
     // The 1.x client sends the tenant `auth_info` gave it; naming another one is a credential not valid there
     // (the client then says "Your API key is not valid for that tenant", src/prefect/cli/auth.py switch_tenants).
     if (namesAnotherTenant(c.req.header("x-prefect-tenant-id"), tenant.id)) {

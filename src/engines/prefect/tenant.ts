@@ -1,6 +1,6 @@
 /**
  * The Prefect tenant a caller sees in the CLI's `auth_info` / `tenant` answers, and what a client's
- * `X-Prefect-Tenant-Id` may say. Pure but for the SHA-1 of the name-based UUID.
+ * `X-Prefect-Tenant-Id` may say. Pure.
  *
  * Every flowgate tenant is one Prefect tenant to the 1.x client: its id is the version-5 UUID of the tenant's name
  * under PREFECT_TENANT_NAMESPACE (stable, never stored, different for each tenant), its name the flowgate tenant's
@@ -8,6 +8,7 @@
  * caller's instead: a deployment whose upstream Prefect Server has one tenant sets `TENANT_ID` to that tenant's
  * id, so that mutations carrying the id the client was given (`create_project`) name a tenant the server knows.
  */
+import { v5 as uuidV5 } from "uuid";
 import type { Config } from "../../config";
 import { PREFECT_TENANT_NAMESPACE, UUID_PATTERN } from "../../constants";
 import type { Principal } from "../../identity/principal";
@@ -15,22 +16,6 @@ import type { PrefectTenant } from "./cli";
 
 /** What callers without a flowgate tenant (a JWT without the tenant claim, public access) are shown. */
 const NO_TENANT_NAME = "Default";
-
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** The name-based UUID (version 5, SHA-1; RFC 9562 §5.5) of `name` under `namespace`. */
-export async function uuidV5(namespace: string, name: string): Promise<string> {
-  const ns = namespace.replace(/-/g, "");
-  const nameBytes = new TextEncoder().encode(name);
-  const data = new Uint8Array(16 + nameBytes.length);
-  for (let i = 0; i < 16; i++) data[i] = parseInt(ns.slice(2 * i, 2 * i + 2), 16);
-  data.set(nameBytes, 16);
-  const b = new Uint8Array(await crypto.subtle.digest("SHA-1", data)).slice(0, 16);
-  b[6] = (b[6]! & 0x0f) | 0x50;
-  b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = hex(b);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 /** A slug of a tenant name: lower case, runs of anything but letters and digits as one `-`. */
 export function tenantSlug(name: string): string {
@@ -43,17 +28,18 @@ export function tenantSlug(name: string): string {
 }
 
 /**
- * Tenant ids already derived, by tenant name: the id is a pure function of the name, and deriving it (a SHA-1
- * through crypto.subtle, the hex) was ~6 % of a GraphQL query's CPU. Bounded: cleared whole when full, since an
- * isolate serves few tenants and a miss costs only the hash.
+ * Tenant ids already derived, by tenant name: the id is a pure function of the name, and a Map lookup costs less
+ * than uuid's SHA-1 (in JavaScript) and formatting. Bounded: cleared whole when full, since an isolate serves few
+ * tenants and a miss costs only the hash.
  */
 const tenantIds = new Map<string, string>();
 const TENANT_IDS_MAX = 1_000;
 
-async function tenantIdOf(name: string): Promise<string> {
+/** The name-based UUID (version 5, SHA-1; RFC 9562 §5.5) of a tenant's name under PREFECT_TENANT_NAMESPACE. */
+export function prefectTenantIdOf(name: string): string {
   const known = tenantIds.get(name);
   if (known !== undefined) return known;
-  const id = await uuidV5(PREFECT_TENANT_NAMESPACE, name);
+  const id = uuidV5(name, PREFECT_TENANT_NAMESPACE);
   if (tenantIds.size >= TENANT_IDS_MAX) tenantIds.clear();
   tenantIds.set(name, id);
   return id;
@@ -63,10 +49,10 @@ async function tenantIdOf(name: string): Promise<string> {
  * The caller's Prefect tenant. Tenantless callers get the id of the empty name, which no flowgate tenant can have
  * (names are 1-64 characters), so they never share an id with a tenant.
  */
-export async function prefectTenantOf(caller: Principal, explicit: Partial<Config["prefectTenant"]>): Promise<PrefectTenant> {
+export function prefectTenantOf(caller: Principal, explicit: Partial<Config["prefectTenant"]>): PrefectTenant {
   const name = caller.tenant ?? null;
   return {
-    id: explicit.id ?? (await tenantIdOf(name ?? "")),
+    id: explicit.id ?? prefectTenantIdOf(name ?? ""),
     name: explicit.name ?? name ?? NO_TENANT_NAME,
     slug: explicit.slug ?? tenantSlug(name ?? NO_TENANT_NAME),
   };

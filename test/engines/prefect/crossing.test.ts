@@ -4,9 +4,7 @@
  * that ./tenants.test.ts does not try: what Prefect Server's own resolvers do with a field the gateway did not
  * check, and filters that follow relationships the classification says may cross tenants.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { PREFECT_TENANT_NAMESPACE } from "../../../src/constants";
-import { uuidV5 } from "../../../src/engines/prefect/tenant";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { call, createTestKey, envWith } from "../../helpers";
 import { a, b, prefectStandIn, twoTenants, type StandIn } from "./standin";
 
@@ -14,15 +12,12 @@ const STANDIN = "http://prefect-standin.test/graphql";
 const SCOPES = ["query/*", "mutation/*"];
 const env = envWith({ PREFECT_GRAPHQL_URL: STANDIN });
 
-let A = "";
-let B = "";
+// The Prefect tenant ids of acme and globex: Python's uuid.uuid5(uuid.UUID(PREFECT_TENANT_NAMESPACE), name).
+const A = "137fe27e-578f-5a00-aa0f-04b8eeec7f83";
+const B = "0e50fbc7-22c7-572d-aaef-5edaea5a0b5f";
 let standIn: StandIn;
 const realFetch = globalThis.fetch;
 
-beforeAll(async () => {
-  A = await uuidV5(PREFECT_TENANT_NAMESPACE, "acme");
-  B = await uuidV5(PREFECT_TENANT_NAMESPACE, "globex");
-});
 beforeEach(() => {
   standIn = prefectStandIn(twoTenants(A, B));
   vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {

@@ -7,9 +7,7 @@
  * route by answering the Worker's outbound `fetch` for its URL. So every document the gateway sends is validated
  * against that schema and executed, and the answers are checked against which tenant owns each row.
  */
-import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { PREFECT_TENANT_NAMESPACE } from "../../../src/constants";
-import { uuidV5 } from "../../../src/engines/prefect/tenant";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { call, createTestKey, envWith } from "../../helpers";
 import opsText from "../../fixtures/prefect/postman_ops_extracted.jsonl?raw";
 import { a, b, prefectStandIn, twoTenants, type StandIn } from "./standin";
@@ -17,16 +15,12 @@ import { a, b, prefectStandIn, twoTenants, type StandIn } from "./standin";
 const STANDIN = "http://prefect-standin.test/graphql";
 const SCOPES = ["query/*", "mutation/*"];
 
-let A = ""; // acme's Prefect tenant id
-let B = ""; // globex's
+// The Prefect tenant ids of acme and globex: Python's uuid.uuid5(uuid.UUID(PREFECT_TENANT_NAMESPACE), name).
+const A = "137fe27e-578f-5a00-aa0f-04b8eeec7f83";
+const B = "0e50fbc7-22c7-572d-aaef-5edaea5a0b5f";
 
 let standIn: StandIn;
 const realFetch = globalThis.fetch;
-
-beforeAll(async () => {
-  A = await uuidV5(PREFECT_TENANT_NAMESPACE, "acme");
-  B = await uuidV5(PREFECT_TENANT_NAMESPACE, "globex");
-});
 
 beforeEach(() => {
   standIn = prefectStandIn(twoTenants(A, B));
