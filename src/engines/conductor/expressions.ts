@@ -181,3 +181,27 @@ export function secretReferenceProblem(value: unknown, where = "body", depth = 0
   }
   return null;
 }
+
+/**
+ * Where a request about to be sent to Conductor carries a secret reference: a path segment, a query parameter's
+ * name or value (Spring binds both decoded), or the body's text. Conductor copies query parameters into the
+ * workflow's document (a terminate's `reason` becomes `reasonForIncompletion` and a failure workflow's input; a
+ * poll's `workerid` the task's `workerId`), where a selecting path reads them and `substituteSecrets` replaces the
+ * joined reference at hand-off; so every value of every request is held to the data rule, at the one place all of
+ * them leave the gateway (`ConductorUpstream.send`), whoever chose it (the client, or the gateway from the
+ * principal). The body is the gateway's own JSON text: `JSON.stringify` escapes none of the opening's characters,
+ * so a string (or key) holding it shows it verbatim, and two strings cannot join into it across a quote.
+ */
+export function secretInRequest(
+  segments: readonly string[],
+  query: URLSearchParams | undefined,
+  bodyText: string | undefined,
+): string | null {
+  const refused = "holds ${workflow.secrets.*}, which Conductor would replace by a secret of the shared server";
+  for (const s of segments) if (s.includes(SECRET_REFUSED)) return `the path ${refused}`;
+  if (query)
+    for (const [k, v] of query)
+      if (k.includes(SECRET_REFUSED) || v.includes(SECRET_REFUSED)) return `query parameter ${JSON.stringify(k.slice(0, 64))} ${refused}`;
+  if (bodyText?.includes(SECRET_REFUSED)) return `the body ${refused}`;
+  return null;
+}

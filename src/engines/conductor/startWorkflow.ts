@@ -59,21 +59,11 @@ export interface AdmittedStart {
   name: string;
   version?: number;
   /**
-   * `externalInputPayloadStoragePath` as the client sent it: the input then comes from external storage, so the
-   * route must verify the path was minted for (or shown to) the caller's tenant before sending (`authorizeStart` in
-   * routes/workflows.ts); another tenant's path would otherwise become this tenant's execution input, then a READ
-   * grant.
-   */
-  payloadPath?: string;
-  /**
    * The start carries an idempotency key: the engine may answer with an execution it started before instead of a
    * new one, so the answer is no proof that the gateway created it (its owner is read back, never assumed).
    */
   idempotent: boolean;
 }
-
-/** Longest external payload path accepted (the upstream's are tens of characters). */
-const MAX_PAYLOAD_PATH = 1_024;
 
 /**
  * THE check of every start (`POST /api/workflow`, `POST /api/workflow/{name}`, and any other route that starts a
@@ -92,11 +82,12 @@ export function admitStartRequest(input: unknown, caller: Starter): Verdict<Admi
     return refuse("version must be a positive whole number");
   }
   if (input.input !== undefined && input.input !== null && !isObj(input.input)) return refuse("input must be a JSON object");
-  let payloadPath: string | undefined;
+  // An input kept in external storage is written by the client straight to the store and downloaded by Conductor
+  // as the workflow's input: the gateway would never read it (a `${workflow.secrets.*}` in it would be handed off,
+  // another tenant's path would become this tenant's input). Like a worker's external output, it is refused.
   const path = input.externalInputPayloadStoragePath;
   if (path !== undefined && path !== null && path !== "") {
-    if (typeof path !== "string" || path.length > MAX_PAYLOAD_PATH) return refuse("externalInputPayloadStoragePath: not a payload path");
-    payloadPath = path;
+    return refuse("externalInputPayloadStoragePath is not accepted: send the input inline (the gateway must read it)");
   }
   // Conductor's Jackson matches keys exactly (ObjectMapperProvider leaves case-insensitive matching off); a reader
   // that folds case would take `IdempotencyKey` unscoped, `TaskToDomain` or `CorrelationId` beside the gateway's:
@@ -123,7 +114,7 @@ export function admitStartRequest(input: unknown, caller: Starter): Verdict<Admi
   };
   if (idempotent) body.idempotencyKey = `${IDEMPOTENCY_SCOPE_PREFIX}${caller.idempotencyScope}.${key as string}`;
   else delete body.idempotencyKey;
-  return allow({ name, version: typeof input.version === "number" ? input.version : undefined, body, payloadPath, idempotent });
+  return allow({ name, version: typeof input.version === "number" ? input.version : undefined, body, idempotent });
 }
 
 /**

@@ -11,12 +11,13 @@ import {
   LISTING_CACHE_MAX_WEIGHT,
   LISTING_CACHE_TTL_MS,
 } from "../../constants";
-import { GatewayError, type ErrorCode } from "../../errors";
+import { GatewayError, badRequest, type ErrorCode } from "../../errors";
 import type { TenantName } from "../../identity/principal";
 import type { SubrequestBudget } from "../../proxy/budget";
 import { readStreamLimited } from "../../proxy/body";
 import { requireAnswerDepth } from "../../proxy/json";
 import type { UpstreamClient } from "../../services";
+import { secretInRequest } from "./expressions";
 import { GLOBAL_PREFIX, TENANT_SEPARATOR, tenantPrefix } from "./tenantNames";
 
 export interface SendOptions {
@@ -98,13 +99,11 @@ export class ConductorUpstream {
     const qs = query && [...query.keys()].length > 0 ? `?${query.toString()}` : "";
     const headers = new Headers({ accept: "application/json, text/plain" });
     if (body !== undefined) headers.set("content-type", opts.contentType ?? "application/json");
-    return this.client().send({
-      path: path + qs,
-      method,
-      headers,
-      body: body === undefined ? undefined : opts.rawBody ? (body as BodyInit) : JSON.stringify(body),
-      timeoutMs: opts.timeoutMs,
-    });
+    if (opts.rawBody && body !== undefined && typeof body !== "string") throw new TypeError("a raw body is sent as a string");
+    const text = body === undefined ? undefined : opts.rawBody ? (body as string) : JSON.stringify(body);
+    const secret = secretInRequest(segments, query, text);
+    if (secret !== null) throw badRequest(secret);
+    return this.client().send({ path: path + qs, method, headers, body: text, timeoutMs: opts.timeoutMs });
   }
 
   /** Sends a request and reads the whole answer; an error status becomes a GatewayError. */

@@ -21,7 +21,7 @@ import {
 } from "../executions";
 import { executionHierarchy } from "../hierarchy";
 import { rememberWorkflowOwner, requireVisibleWorkflow, workflowOwner } from "../ownership";
-import { grantPayloadPaths, mayReadPayloadPath, payloadPaths } from "../payloadPaths";
+import { grantPayloadPaths, payloadPaths } from "../payloadPaths";
 import { mayUseWorkflowDef } from "../rbac";
 import type { Routes, Step } from "./router";
 import { requireUnshadowedReferences, sanitizeSkipTask } from "../runtimeData";
@@ -82,18 +82,8 @@ async function starter(c: ConductorContext): Promise<Starter> {
   return { tenant, subject, idempotencyScope: await idempotencyScope(tenant, subject) };
 }
 
-/**
- * What every start must pass after `admitStartRequest`, before anything is sent (any start route calls it): an
- * external input path only when the tenant may read it (minted by a WRITE location it asked for, or shown in its
- * own executions), and RBAC on the definition.
- */
+/** What every start must pass after `admitStartRequest`, before anything is sent (any start route calls it): RBAC on the definition. */
 async function authorizeStart(c: ConductorContext, start: AdmittedStart): Promise<void> {
-  const caller = c.get("caller");
-  if (start.payloadPath !== undefined && !(await mayReadPayloadPath(c.env.KEY_CACHE, caller.tenant, start.payloadPath))) {
-    throw badRequest(
-      "externalInputPayloadStoragePath: not a location given to this tenant (ask /api/workflow/externalstoragelocation for a WRITE)",
-    );
-  }
   await requireStartable(c, start.name, start.version);
 }
 

@@ -119,6 +119,10 @@ function workerIdParam(c: WorkerContext): string | null {
   const v = queryParam(c, "workerid");
   if (v === undefined) return null;
   if (v.length > 256 || /[\x00-\x1f\x7f]/.test(v)) throw badRequest("workerid: invalid");
+  // Conductor stores it as the task's workerId, which `${<ref>.workerId}` reads: held to the data rule here, so the
+  // refusal is a 400 rather than a poll the fan-out skips (ConductorUpstream.send refuses it too).
+  const secret = secretReferenceProblem(v, "workerid");
+  if (secret !== null) throw badRequest(secret);
   return v;
 }
 
