@@ -9,9 +9,13 @@ export const CHART_STEPS_S = [60, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21
 /** Buckets a chart holds when its step is chosen here (a step given by the caller may make more, up to the route's bound). */
 export const CHART_DEFAULT_BUCKETS = 48;
 
-/** The smallest step of CHART_STEPS_S that lays `rangeMs` out in at most `buckets` buckets (the largest if none does). */
+/**
+ * The smallest step of CHART_STEPS_S that lays `rangeMs` out in at most `buckets` buckets, one more allowed for the
+ * range's start aligned down (so "the last 24 hours" asked a moment ago still gets 30-minute buckets); the largest
+ * step if none does.
+ */
 export function chartStepS(rangeMs: number, buckets = CHART_DEFAULT_BUCKETS): number {
-  return CHART_STEPS_S.find((s) => s * 1000 * buckets >= rangeMs) ?? CHART_STEPS_S[CHART_STEPS_S.length - 1]!;
+  return CHART_STEPS_S.find((s) => Math.ceil(rangeMs / (s * 1000)) <= buckets + 1) ?? CHART_STEPS_S[CHART_STEPS_S.length - 1]!;
 }
 
 /** `ms` down to a multiple of `stepS` (buckets are aligned on UTC: an hour's start, a day's midnight UTC). */
