@@ -90,9 +90,6 @@ export const list = (s: string) =>
     .map((x) => x.trim())
     .filter((x) => x !== "");
 
-/** `<input type=datetime-local>` value -> ISO instant (UTC), or undefined when empty. */
-export const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefined);
-
 /** Whether times are shown in UTC rather than the browser's zone (the header's switch; kept in this browser). */
 let utc = (() => {
   try {
@@ -112,6 +109,12 @@ export function setTimesInUtc(v: boolean) {
 }
 /** The zone times are shown in, for `Intl.DateTimeFormat`: undefined is the browser's own. */
 export const shownZone = () => (utc ? "UTC" : undefined);
+
+/**
+ * `<input type=datetime-local>` value -> ISO instant, or undefined when empty: read in the zone times are shown in
+ * (UTC when the header says so), as the operator means it.
+ */
+export const isoOf = (local: string) => (local ? new Date(utc ? `${local}Z` : local).toISOString() : undefined);
 
 export const when = (iso: string | null | undefined) =>
   iso ? new Date(iso).toLocaleString(undefined, { timeZone: shownZone(), dateStyle: "medium", timeStyle: "short" }) : "";
