@@ -115,6 +115,14 @@ export const DEFAULT_MAX_UPSTREAM_ANSWER_BYTES = 8 * 1_048_576;
 export const ADMIN_LIST_DEFAULT_LIMIT = 100;
 export const ADMIN_LIST_MAX_LIMIT = 1_000;
 
+/**
+ * Bounds of the admin API's time series (`/admin/audit/counts`, `/admin/usage/series`): buckets in one answer (a day
+ * of minutes, two months of hours), and names given their own series (the rest are summed as one).
+ */
+export const CHART_MAX_BUCKETS = 1_440;
+export const USAGE_SERIES_DEFAULT_TOP = 8;
+export const USAGE_SERIES_MAX_TOP = 25;
+
 /** Request ids accepted from a client: short and plain, so they cannot forge log lines. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,64}$/;
 

@@ -15,12 +15,20 @@ export interface Session {
   csrfToken: string;
 }
 
+/** One field the gateway refused, and what is wrong with it in words (the admin API's `error.fields`). */
+export interface FieldProblem {
+  /** The field's path in the request body or query: `rate.limit`, `request.headers`, `scopes.0`. */
+  field: string;
+  problem: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly requestId?: string,
+    readonly fields: FieldProblem[] = [],
   ) {
     super(message);
   }
@@ -49,8 +57,17 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     json = null;
   }
   if (!res.ok) {
-    const e = (json as { error?: { code?: string; message?: string; requestId?: string } } | null)?.error;
-    throw new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `the gateway answered ${res.status}`, e?.requestId);
+    const e = (json as { error?: { code?: string; message?: string; requestId?: string; fields?: unknown } } | null)?.error;
+    const fields = Array.isArray(e?.fields)
+      ? e.fields.filter((f): f is FieldProblem => typeof f?.field === "string" && typeof f?.problem === "string")
+      : [];
+    throw new ApiError(
+      res.status,
+      e?.code ?? `HTTP_${res.status}`,
+      e?.message ?? `the gateway answered ${res.status}`,
+      e?.requestId,
+      fields,
+    );
   }
   return json as T;
 }

@@ -13,16 +13,19 @@ import { LimitsPage } from "./pages/limits";
 import { OperationsPage } from "./pages/operations";
 import { ReferencePage } from "./pages/reference";
 import { TenantsPage } from "./pages/tenants";
+import { UsagePage } from "./pages/usage";
 import { WorkspacesPage } from "./pages/workspaces";
-import { ErrorLine, Field } from "./ui";
+import { zoneWords } from "./model";
+import { ErrorLine, Field, setTimesInUtc, timesInUtc } from "./ui";
 
 const PAGES = [
   { id: "keys", title: "Keys", admin: true },
   { id: "tenants", title: "Tenants", admin: true },
   { id: "workspaces", title: "Workspaces", admin: false },
   { id: "audit", title: "Audit trail", admin: true },
-  { id: "explain", title: "Explain", admin: true },
+  { id: "usage", title: "Usage", admin: true },
   { id: "limits", title: "Limits", admin: true },
+  { id: "explain", title: "Explain", admin: true },
   { id: "operations", title: "Operations", admin: true },
   { id: "api", title: "API", admin: true },
 ] as const;
@@ -62,6 +65,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
 
 function Console({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
   const [page, setPage] = useState<PageId>(pageFromHash());
+  const [utc, setUtc] = useState(timesInUtc());
   useEffect(() => {
     const onHash = () => setPage(pageFromHash());
     addEventListener("hashchange", onHash);
@@ -81,6 +85,18 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
             </a>
           ))}
         </nav>
+        <label class="check zone" data-zone title={`Times on every page are in ${utc ? "UTC" : zoneWords(undefined)}`}>
+          <input
+            type="checkbox"
+            name="utc"
+            checked={utc}
+            onChange={(e) => {
+              setTimesInUtc(e.currentTarget.checked);
+              setUtc(e.currentTarget.checked);
+            }}
+          />{" "}
+          Times in UTC
+        </label>
         <span class="who">
           {session.subject} ({session.source === "key" ? "key" : "sign-in"})
           <button type="button" onClick={() => api("POST", "/auth/logout").finally(onSignedOut)}>
@@ -93,6 +109,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
         {current === "tenants" && <TenantsPage />}
         {current === "workspaces" && <WorkspacesPage isAdmin={isAdmin} />}
         {current === "audit" && <AuditPage />}
+        {current === "usage" && <UsagePage />}
         {current === "explain" && <ExplainPage />}
         {current === "limits" && <LimitsPage />}
         {current === "operations" && <OperationsPage />}

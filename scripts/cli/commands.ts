@@ -39,6 +39,8 @@ function keyLine(k: Obj): string {
   ];
   if (k.revokedAt) lines.push(`  revoked ${k.revokedAt}`);
   if (k.expiresAt) lines.push(`  expires ${k.expiresAt}`);
+  const lastUsed = k.lastUsed as { at: string; resolution: string } | null | undefined;
+  if (lastUsed !== undefined) lines.push(lastUsed ? `  last used in the ${lastUsed.resolution} from ${lastUsed.at}` : "  no use recorded");
   if (k.key) lines.push(`  key: ${k.key}\n  (shown once: it is stored only as a hash)`);
   return lines.join("\n");
 }
@@ -140,6 +142,14 @@ export const COMMANDS: Command[] = [
     print: (a) => limitLine(a as Obj),
   },
   { words: ["limits", "delete"], method: "delete", path: "/admin/limits/{id}", positionals: [path("id")] },
+  // Before `usage` and `audit`: a command is the first whose words all match.
+  {
+    words: ["usage", "series"],
+    method: "get",
+    path: "/admin/usage/series",
+    aliases: { key: { flag: ["key-id"] }, group: { flag: ["route-group"] } },
+  },
+  { words: ["audit", "counts"], method: "get", path: "/admin/audit/counts" },
   {
     words: ["usage"],
     method: "get",

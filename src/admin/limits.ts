@@ -8,9 +8,9 @@ import type { AppContext } from "../context";
 import { withDatabase, type Database } from "../db/client";
 import { badRequest, notFound } from "../errors";
 import { KEY_ID_RULE, parseKeyId } from "../formats/apiKey";
-import { TENANT_NAME } from "../identity/principal";
+import { TENANT_NAME, TENANT_NAME_RULE } from "../identity/principal";
 import { requirePrincipal } from "../pipeline";
-import { RATE_WINDOW_MAX_S } from "../constants";
+import { CHART_MAX_BUCKETS, RATE_WINDOW_MAX_S, USAGE_SERIES_DEFAULT_TOP, USAGE_SERIES_MAX_TOP } from "../constants";
 import type { RateLimitCounter } from "../ratelimit/counter";
 import { TARGET_KINDS } from "../formats/rateLimitRule";
 import { publishLimits } from "../ratelimit/limits";
@@ -24,7 +24,11 @@ import {
   putRateLimit,
   queryUsage,
   updateRateLimit,
+  USAGE_SERIES_BY,
+  usageSeries,
 } from "../store/rateLimits";
+import { UsageSeriesList } from "./responses";
+import { alignDown, bucketCount, usageSeriesOf } from "./series";
 import { ErrorEnvelope, type AdminApi } from "./openapi";
 import { jsonBody, parseOr400, singleQuery } from "./validation";
 
@@ -85,7 +89,7 @@ export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
 
   const UsageQuery = z.object({
     resolution: z.enum(["minute", "hour", "day"]).default("hour"),
-    tenant: z.string().regex(TENANT_NAME).optional(),
+    tenant: z.string().regex(TENANT_NAME, TENANT_NAME_RULE).optional(),
     subject: z.string().max(256).optional(),
     keyId: z
       .string()
@@ -98,11 +102,23 @@ export function limitSchemas(routeGroups: readonly [string, ...string[]]) {
     limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
     offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   });
-  return { LimitBody, UsageQuery };
+  /** `/admin/usage/series`: the usage query's filters and range, summed per `by` for the `top` names (the rest as one). */
+  const UsageSeriesQuery = UsageQuery.omit({ limit: true, offset: true }).extend({
+    by: z.enum(USAGE_SERIES_BY).meta({ description: "sum per tenant, subject, key (its id) or route group" }),
+    top: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(USAGE_SERIES_MAX_TOP)
+      .default(USAGE_SERIES_DEFAULT_TOP)
+      .meta({ description: "names given a series of their own, most requests first; the others are summed in rest" }),
+  });
+  return { LimitBody, UsageQuery, UsageSeriesQuery };
 }
 
 /** Default look-back of a usage query: an hour of minutes, two days of hours, a month of days. */
 const DEFAULT_SINCE_MS = { minute: 3_600_000, hour: 2 * 86_400_000, day: 31 * 86_400_000 };
+const STEP_S = { minute: 60, hour: 3_600, day: 86_400 };
 
 const db = <T>(c: AppContext, work: (db: Database) => Promise<T>) => withDatabase(c.get("config"), work);
 
@@ -137,7 +153,7 @@ function counter(c: AppContext, pool: string): DurableObjectStub<RateLimitCounte
 }
 
 export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string, ...string[]]): void {
-  const { LimitBody, UsageQuery } = limitSchemas(routeGroups);
+  const { LimitBody, UsageQuery, UsageSeriesQuery } = limitSchemas(routeGroups);
   const NOT_FOUND = { description: "no such limit", schema: ErrorEnvelope };
   api.route(
     {
@@ -287,6 +303,47 @@ export function registerLimitRoutes(api: AdminApi, routeGroups: readonly [string
         usage: rows,
         limit: q.limit,
         offset: q.offset,
+      });
+    },
+  );
+
+  api.route(
+    {
+      method: "get",
+      path: "/usage/series",
+      tag: "limits",
+      summary: "Usage over time per tenant, subject, key or route group (the console's usage charts)",
+      description:
+        "The cells of `/admin/usage` summed per bucket (the resolution's minute, hour or day, aligned on UTC) for the " +
+        `\`top\` names with the most requests over the range; every other name is summed in \`rest\`. At most ${CHART_MAX_BUCKETS} buckets.`,
+      query: UsageSeriesQuery,
+      responses: { 200: { description: "one series per name, oldest bucket first", schema: UsageSeriesList } },
+    },
+    async (c) => {
+      const q = parseOr400(UsageSeriesQuery, singleQuery(c.req.url));
+      const stepS = STEP_S[q.resolution];
+      const until = q.until?.getTime() ?? Date.now();
+      const since = alignDown(q.since?.getTime() ?? until - DEFAULT_SINCE_MS[q.resolution], stepS);
+      if (since >= until) {
+        throw badRequest("invalid request: since must be before until", { fields: [{ field: "since", problem: "must be before until" }] });
+      }
+      const n = bucketCount(since, until, stepS);
+      if (n > CHART_MAX_BUCKETS) {
+        const problem = `makes ${n} ${q.resolution}s; at most ${CHART_MAX_BUCKETS} (a coarser resolution or a shorter range)`;
+        throw badRequest(`invalid request: since ${problem}`, { fields: [{ field: "since", problem }] });
+      }
+      await settleUsage(c.get("config"), c.get("log"));
+      const { names, owners, cells } = await db(c, (d) => usageSeries(d, { ...q, since: new Date(since), until: new Date(until) }));
+      const { series, rest } = usageSeriesOf(cells, names, since, stepS, n, owners);
+      return c.json({
+        resolution: q.resolution,
+        by: q.by,
+        since: new Date(since).toISOString(),
+        until: new Date(until).toISOString(),
+        stepS,
+        buckets: n,
+        series,
+        rest,
       });
     },
   );

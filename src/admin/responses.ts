@@ -30,6 +30,19 @@ export const KeyView = z
   })
   .meta({ id: "Key" });
 
+export const KeyDetail = KeyView.extend({
+  lastUsed: z
+    .object({
+      at: instant.meta({ description: "the start of the usage cell holding the key's last counted request" }),
+      resolution: z.enum(["minute", "hour", "day"]).meta({ description: "that cell's length: how precise `at` is" }),
+    })
+    .nullable()
+    .meta({
+      description:
+        "When the key was last used, from its usage cells (minutes kept 2 days, hours 35, days USAGE_RETENTION_DAYS); null when none is kept. Usage is written in batches: up to USAGE_FLUSH_INTERVAL_MS behind.",
+    }),
+}).meta({ id: "KeyDetail" });
+
 export const KeyList = z.object({ keys: z.array(KeyView), limit: z.number(), offset: z.number() }).meta({ id: "KeyList" });
 export const CreatedKey = KeyView.extend({
   key: z.string().meta({ description: "the plaintext key: shown this once, never stored" }),
@@ -95,3 +108,52 @@ export const GatewayStatus = z
     cron: z.object({ lastRun: z.object({ at: instant, summary: z.record(z.string(), z.unknown()) }).nullable() }),
   })
   .meta({ id: "GatewayStatus" });
+
+const counts = z.array(z.number().int());
+
+export const AuditCounts = z
+  .object({
+    since: instant.meta({ description: "the first bucket's start (aligned on UTC to stepS)" }),
+    until: instant,
+    stepS: z.number().int().meta({ description: "each bucket's length in seconds" }),
+    buckets: z.number().int().meta({ description: "how many buckets each series holds" }),
+    total: z.number().int(),
+    series: z.array(
+      z.object({
+        engine: z.string().nullable().meta({ description: "route group; null for events recorded without one" }),
+        decision: z.enum(AUDIT_DECISIONS),
+        total: z.number().int(),
+        counts: counts.meta({
+          description: "events in each bucket, from since, stepS apart (an aggregated run counts each of its events)",
+        }),
+      }),
+    ),
+  })
+  .meta({ id: "AuditCounts" });
+
+const usageSums = { requests: counts, cost: counts, refused: counts };
+export const UsageSeriesList = z
+  .object({
+    resolution: z.enum(["minute", "hour", "day"]),
+    by: z.enum(["tenant", "subject", "key", "routeGroup"]),
+    since: instant,
+    until: instant,
+    stepS: z.number().int(),
+    buckets: z.number().int(),
+    series: z.array(
+      z.object({
+        name: z.string().meta({ description: "the tenant, subject, key id or route group; empty for none (a token has no key id)" }),
+        owner: z
+          .object({ subject: z.string(), tenant: z.string() })
+          .optional()
+          .meta({ description: "by key: the key's subject and tenant" }),
+        total: z.object({ requests: z.number(), cost: z.number(), refused: z.number() }),
+        ...usageSums,
+      }),
+    ),
+    rest: z
+      .object({ total: z.object({ requests: z.number(), cost: z.number(), refused: z.number() }), ...usageSums })
+      .nullable()
+      .meta({ description: "every other name summed; null when the series hold them all" }),
+  })
+  .meta({ id: "UsageSeries" });

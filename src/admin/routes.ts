@@ -5,7 +5,13 @@
 import { Hono } from "hono";
 import { KV } from "../cache/kv";
 import { LOG_LEVELS, type LogLevel } from "../config";
-import { AUDIT_EXPORT_MAX_ROWS, AUDIT_EXPORT_PAGE_ROWS, DEFAULT_ROTATION_GRACE_S, PREFECT_IMPORT_MAX_ROWS } from "../constants";
+import {
+  AUDIT_EXPORT_MAX_ROWS,
+  AUDIT_EXPORT_PAGE_ROWS,
+  CHART_MAX_BUCKETS,
+  DEFAULT_ROTATION_GRACE_S,
+  PREFECT_IMPORT_MAX_ROWS,
+} from "../constants";
 import { bumpCacheEpoch, setLogLevelOverride } from "../control";
 import { recordAudit, settleAudit } from "../audit";
 import { lastScheduledRun } from "../cron/purge";
@@ -17,19 +23,24 @@ import { forgetAllKeysInIsolate, forgetKeyInIsolate, writeKvEntry } from "../ide
 import { isAdminPrincipal } from "../identity/principal";
 import { authenticated, requirePrincipal } from "../pipeline";
 import { rateLimited } from "../ratelimit/enforce";
+import { settleUsage } from "../ratelimit/usage";
 import { forgetLimitsInIsolate } from "../ratelimit/limits";
 import { registerLimitRoutes } from "./limits";
 import { ADMIN_ROUTE_GROUP, routeGroupsOf } from "../formats/rateLimitRule";
-import { auditPage, listAuditEvents, type AuditCursor, type AuditEvent } from "../store/audit";
+import { auditPage, countAuditEvents, listAuditEvents, type AuditCursor, type AuditEvent } from "../store/audit";
+import { lastUseOfKey } from "../store/rateLimits";
+import { alignDown, auditSeries, bucketCount, chartStepS } from "./series";
 import { createKey, ensureTenant, getKeyRow, listKeys, listTenants, revokeKey, rotateKey, toKeyRecord, toKeyView } from "../store/keys";
 import { recordRevocation } from "../store/revocations";
 import { registerExplain, type Dispatch } from "./explain";
 import { AdminApi, ErrorEnvelope, type AdminExtension } from "./openapi";
 import {
   GatewayStatus,
+  AuditCounts,
   AuditEventView,
   AuditList,
   CreatedKey,
+  KeyDetail,
   KeyList,
   KeyView,
   LogLevelSet,
@@ -42,6 +53,7 @@ import {
 } from "./responses";
 import { publishRevocation } from "../identity/revocation";
 import {
+  AuditCountsQuery,
   AuditQuery,
   CreateKeyBody,
   KeyListQuery,
@@ -295,14 +307,18 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       method: "get",
       path: "/keys/:id",
       tag: "keys",
-      summary: "One key",
-      responses: { 200: { description: "the key", schema: KeyView }, 404: { description: "no such key", schema: ErrorEnvelope } },
+      summary: "One key, with when it was last used",
+      responses: { 200: { description: "the key", schema: KeyDetail }, 404: { description: "no such key", schema: ErrorEnvelope } },
     },
     async (c) => {
       const id = keyIdParam(c);
-      const row = await db(c, (d) => getKeyRow(d, id));
-      if (!row) throw notFound("no such key");
-      return c.json(toKeyView(row));
+      await settleUsage(c.get("config"), c.get("log")); // this isolate's pending usage first, so a use a moment ago shows
+      const found = await db(c, async (d) => {
+        const row = await getKeyRow(d, id);
+        return row && { row, lastUsed: await lastUseOfKey(d, id) };
+      });
+      if (!found) throw notFound("no such key");
+      return c.json({ ...toKeyView(found.row), lastUsed: found.lastUsed });
     },
   );
 
@@ -505,6 +521,58 @@ export function adminRoutes(dispatch: Dispatch, engines: readonly AdminExtension
       await settleAudit(c.get("config")); // rows recorded a moment ago are written first, so they are listed
       if (q.format === "ndjson") return exportAudit(c, filter);
       return c.json({ events: await db(c, (d) => listAuditEvents(d, filter)), limit: q.limit, offset: q.offset });
+    },
+  );
+
+  api.route(
+    {
+      method: "get",
+      path: "/audit/counts",
+      tag: "audit",
+      summary: "Events counted over time, per engine and decision (the console's audit chart)",
+      description:
+        "The audit trail's filters; the range `since`..`until` (default: the last 24 hours) cut into buckets of `stepS` " +
+        "seconds aligned on UTC (default: about 48 buckets), at most " +
+        `${CHART_MAX_BUCKETS}. A run of identical refusals counts each of its events, in the bucket of its first.`,
+      query: AuditCountsQuery,
+      responses: { 200: { description: "one series of counts per engine and decision", schema: AuditCounts } },
+    },
+    async (c) => {
+      const q = parseOr400(AuditCountsQuery, singleQuery(c.req.url));
+      if (q.subject && q.principal && q.subject !== q.principal) throw badRequest("subject and principal name the same field: give one");
+      const until = q.until?.getTime() ?? Date.now();
+      const from = q.since?.getTime() ?? until - 86_400_000;
+      if (from >= until)
+        throw badRequest("invalid request: since must be before until", { fields: [{ field: "since", problem: "must be before until" }] });
+      const stepS = q.stepS ?? chartStepS(until - from);
+      const since = alignDown(from, stepS);
+      const n = bucketCount(since, until, stepS);
+      if (n > CHART_MAX_BUCKETS) {
+        const problem = `makes ${n} buckets of the range; at most ${CHART_MAX_BUCKETS} (a longer step or a shorter range)`;
+        throw badRequest(`invalid request: stepS ${problem}`, { fields: [{ field: "stepS", problem }] });
+      }
+      await settleAudit(c.get("config"));
+      const cells = await db(c, (d) =>
+        countAuditEvents(d, {
+          action: q.action,
+          decision: q.decision,
+          engine: q.engine,
+          subject: q.subject ?? q.principal,
+          tenant: q.tenant,
+          since: new Date(since),
+          until: new Date(until),
+          stepS,
+        }),
+      );
+      const series = auditSeries(cells, n);
+      return c.json({
+        since: new Date(since).toISOString(),
+        until: new Date(until).toISOString(),
+        stepS,
+        buckets: n,
+        total: series.reduce((t, s) => t + s.total, 0),
+        series,
+      });
     },
   );
 

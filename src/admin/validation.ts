@@ -8,6 +8,7 @@ import { readJsonBody } from "../proxy/json";
 import { TENANT_NAME_RULE, isTenantName } from "../identity/principal";
 import { parseScopePattern } from "../formats/scopes";
 import { AUDIT_DECISIONS } from "../store/audit";
+import { CHART_STEPS_S } from "./series";
 
 const name = z
   .string()
@@ -32,7 +33,7 @@ export const CreateKeyBody = z
       .string()
       .trim()
       .max(320)
-      .regex(/^[^\x00-\x1f\x7f]*$/)
+      .regex(/^[^\x00-\x1f\x7f]*$/, "must not contain control characters")
       .optional(),
     name: name.optional(),
     roles: names.optional(),
@@ -116,7 +117,7 @@ export const AuditQuery = z.object({
   /** The route group: `prefect`, `conductor`, `workers`, `argo`, `flowapi`, `admin`, `auth` or `gateway`. */
   engine: z
     .string()
-    .regex(/^[a-z][a-z0-9-]{0,31}$/)
+    .regex(/^[a-z][a-z0-9-]{0,31}$/, "must be a route group: prefect, conductor, workers, argo, flowapi, admin, auth or gateway")
     .optional()
     .meta({ description: "route group: prefect, conductor, workers, argo, flowapi, admin, auth or gateway" }),
   subject: z.string().max(256).optional(),
@@ -129,6 +130,28 @@ export const AuditQuery = z.object({
   format: z.enum(["json", "ndjson"]).default("json").meta({ description: "ndjson: every matching event, one per line, streamed" }),
   limit,
   offset,
+});
+
+/**
+ * `GET /admin/audit/counts`: the audit trail's filters (not the paging), the range (default: the last 24 hours) and
+ * the bucket's length (default: the step that lays the range out in about 48 buckets).
+ */
+export const AuditCountsQuery = AuditQuery.pick({
+  action: true,
+  decision: true,
+  engine: true,
+  subject: true,
+  principal: true,
+  tenant: true,
+}).extend({
+  since: instant.optional().meta({ description: "the range's start (default: 24 hours before until); aligned down to a bucket" }),
+  until: instant.optional().meta({ description: "the range's end (default: now)" }),
+  stepS: z.coerce
+    .number()
+    .int()
+    .refine((s) => (CHART_STEPS_S as readonly number[]).includes(s), `must be one of ${CHART_STEPS_S.join(", ")} (seconds)`)
+    .optional()
+    .meta({ description: `each bucket's length in seconds, one of ${CHART_STEPS_S.join(", ")}` }),
 });
 
 /**
@@ -150,14 +173,68 @@ export function singleQuery(url: string): Record<string, string> {
   return Object.fromEntries(seen);
 }
 
-/** Parses `input` or throws a 400 listing the offending fields and what is wrong with each. */
+const TYPE_WORDS: Record<string, string> = {
+  number: "a number",
+  int: "a whole number",
+  string: "text",
+  boolean: "true or false",
+  array: "a list",
+  object: "an object",
+};
+const SIZE_UNITS: Record<string, string> = { string: "characters", array: "items", set: "items", file: "bytes" };
+
+/**
+ * What is wrong with a field, in words an operator reads beside it (the console shows it there, the CLI after the
+ * field's name): zod's own messages ("Too small: expected number to be >=1") are rewritten; a message a schema
+ * wrote itself is kept. Never the value given (it may be a secret), only its kind.
+ */
+export function problemInWords(issue: z.core.$ZodIssue): string {
+  const m = issue.message;
+  switch (issue.code) {
+    case "unrecognized_keys":
+      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.join(", ")}`;
+    case "invalid_type": {
+      if (!m.startsWith("Invalid input")) return m;
+      const received = /received (\w+)/.exec(m)?.[1];
+      if (received === "undefined") return "is required";
+      const expected = TYPE_WORDS[issue.expected] ?? issue.expected;
+      if (issue.expected === "int" && received === "number") return "must be a whole number";
+      return `must be ${expected}${received === "string" && issue.expected !== "string" ? ", not text" : ""}`;
+    }
+    case "too_small": {
+      if (!m.startsWith("Too small")) return m;
+      const min = String(issue.minimum);
+      if (issue.origin === "string" && issue.minimum === 1) return "must not be empty";
+      const unit = SIZE_UNITS[issue.origin];
+      if (unit) return `must have at least ${min} ${unit}`;
+      return issue.inclusive ? `must be at least ${min}` : `must be more than ${min}`;
+    }
+    case "too_big": {
+      if (!m.startsWith("Too big")) return m;
+      const max = String(issue.maximum);
+      const unit = SIZE_UNITS[issue.origin];
+      if (unit) return `must have at most ${max} ${unit}`;
+      return issue.inclusive ? `must be at most ${max}` : `must be less than ${max}`;
+    }
+    case "invalid_value":
+      return m.startsWith("Invalid option") || m.startsWith("Invalid input")
+        ? `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => String(v)).join(", ")}`
+        : m;
+    case "invalid_format":
+      if (issue.format === "datetime" && m.startsWith("Invalid")) {
+        return "must be a date and time with its offset (ISO 8601), such as 2030-01-31T09:00:00Z";
+      }
+      return m.startsWith("Invalid string") ? "is not in the expected form" : m;
+    default:
+      return m;
+  }
+}
+
+/** Parses `input` or throws a 400 listing the offending fields and what is wrong with each, in words. */
 export function parseOr400<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  const fields = r.error.issues.map((i) => ({
-    field: i.path.join(".") || "(body)",
-    problem: i.code === "unrecognized_keys" ? `unknown field(s) ${i.keys.join(", ")}` : i.message,
-  }));
+  const fields = r.error.issues.map((i) => ({ field: i.path.join(".") || "(body)", problem: problemInWords(i) }));
   throw badRequest(`invalid request: ${fields.map((f) => `${f.field} ${f.problem}`).join("; ")}`, { fields });
 }
 

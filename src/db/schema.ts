@@ -210,6 +210,8 @@ export const usageCounters = pgTable(
   (t) => [
     primaryKey({ name: "usage_counters_pk", columns: [t.resolution, t.bucketStart, t.tenant, t.subject, t.keyId, t.routeGroup] }),
     index("usage_counters_bucket_idx").on(t.resolution, t.bucketStart),
+    /** A key's cells: its last use and its usage on the console's key page (`GET /admin/keys/{id}`, `/admin/usage/series`). */
+    index("usage_counters_key_idx").on(t.keyId, t.resolution, t.bucketStart),
   ],
 );
 

@@ -155,3 +155,40 @@ export async function pruneAuditEvents(db: Database, before: Date): Promise<numb
   const rows = await db.delete(auditEvents).where(lt(auditEvents.lastAt, before)).returning({ id: auditEvents.id });
   return rows.length;
 }
+
+/** One cell of the audit's counts: events (runs weighed by their `count`) of one engine and decision in one bucket. */
+export interface AuditCountCell {
+  /** The bucket's index: its start is `since + bucket * stepS` (`since` a multiple of `stepS`). */
+  bucket: number;
+  engine: string | null;
+  decision: string;
+  count: number;
+}
+
+/**
+ * Events counted per time bucket, engine and decision (a run of N identical refusals counts N, in the bucket of its
+ * first event: a run spans at most AUDIT_AGGREGATION_WINDOW_MS). Only the buckets that hold events are returned.
+ * `stepS` is a whole number of seconds; `since` is a multiple of it (buckets aligned on UTC).
+ */
+export async function countAuditEvents(
+  db: Database,
+  f: Omit<AuditFilter, "limit" | "offset" | "since" | "until"> & { since: Date; until: Date; stepS: number },
+): Promise<AuditCountCell[]> {
+  if (!Number.isInteger(f.stepS) || f.stepS < 1) throw new Error("stepS must be a whole number of seconds");
+  const conds = [...conditions({ ...f, since: undefined, until: undefined }), gte(auditEvents.at, f.since), lt(auditEvents.at, f.until)];
+  // The step is written into the statement (a checked integer): as a parameter it would be a different expression
+  // in SELECT and GROUP BY, which PostgreSQL refuses.
+  const bucket = sql<number>`floor((extract(epoch from ${auditEvents.at}) - ${sql.raw(String(Math.floor(f.since.getTime() / 1000)))}) / ${sql.raw(String(f.stepS))})`;
+  const rows = await db
+    .select({
+      bucket: bucket.mapWith(Number),
+      engine: auditEvents.engine,
+      decision: auditEvents.decision,
+      count: sql<number>`sum(${auditEvents.count})`.mapWith(Number),
+    })
+    .from(auditEvents)
+    .where(and(...conds))
+    .groupBy(sql`1`, auditEvents.engine, auditEvents.decision)
+    .orderBy(sql`1`);
+  return rows;
+}

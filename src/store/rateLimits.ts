@@ -2,7 +2,7 @@
  * Rate limits and usage in PostgreSQL: the operator's settings (`rate_limits`), how often each fired, and the
  * usage cells isolates write in batches (`usage_counters`).
  */
-import { and, asc, eq, gte, lt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, lt, lte, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { apiKeys, rateLimits, tenants, usageCounters } from "../db/schema";
 import type { QuotaPeriod, RateLimitRule, RouteGroup, TargetKind } from "../formats/rateLimitRule";
@@ -284,6 +284,98 @@ export async function queryUsage(db: Database, f: UsageFilter) {
     cost: r.cost,
     refused: r.refused,
   }));
+}
+
+/** What usage can be summed by: each is a column of the cells (`key`: the key id, empty for a token's requests). */
+export const USAGE_SERIES_BY = ["tenant", "subject", "key", "routeGroup"] as const;
+export type UsageSeriesBy = (typeof USAGE_SERIES_BY)[number];
+
+const SERIES_COLUMN = {
+  tenant: usageCounters.tenant,
+  subject: usageCounters.subject,
+  key: usageCounters.keyId,
+  routeGroup: usageCounters.routeGroup,
+} as const;
+
+/** One cell of a usage series: one bucket's sums for one name (`null`: every name past the top ones). */
+export interface UsageSeriesCell {
+  at: Date;
+  name: string | null;
+  requests: number;
+  cost: number;
+  refused: number;
+}
+
+/**
+ * Usage summed per bucket for the `top` names (tenants, subjects, keys or route groups) with the most requests over
+ * the range, and for the rest together (`name: null`): two statements whatever the number of names, and at most
+ * buckets x (top + 1) rows. `names` lists the top ones, most requests first; `more` says whether a rest exists.
+ */
+export async function usageSeries(
+  db: Database,
+  f: Omit<UsageFilter, "limit" | "offset"> & { by: UsageSeriesBy; top: number },
+): Promise<{ names: string[]; owners: Map<string, { subject: string; tenant: string }>; more: boolean; cells: UsageSeriesCell[] }> {
+  const col = SERIES_COLUMN[f.by];
+  const conds = [eq(usageCounters.resolution, f.resolution), gte(usageCounters.bucketStart, f.since)];
+  if (f.until) conds.push(lt(usageCounters.bucketStart, f.until));
+  if (f.tenant !== undefined) conds.push(eq(usageCounters.tenant, f.tenant));
+  if (f.subject !== undefined) conds.push(eq(usageCounters.subject, f.subject));
+  if (f.keyId !== undefined) conds.push(eq(usageCounters.keyId, f.keyId));
+  if (f.routeGroup !== undefined) conds.push(eq(usageCounters.routeGroup, f.routeGroup));
+  const ranked = await db
+    .select({
+      name: col,
+      requests: sql<number>`sum(${usageCounters.requests})`.mapWith(Number),
+      // A key has one subject and tenant: named beside its id.
+      subject: sql<string>`min(${usageCounters.subject})`,
+      tenant: sql<string>`min(${usageCounters.tenant})`,
+    })
+    .from(usageCounters)
+    .where(and(...conds))
+    .groupBy(col)
+    .orderBy(desc(sql`2`), asc(col))
+    .limit(f.top + 1);
+  const names = ranked.slice(0, f.top).map((r) => r.name);
+  const more = ranked.length > f.top;
+  const owners = new Map(f.by === "key" ? ranked.slice(0, f.top).map((r) => [r.name, { subject: r.subject, tenant: r.tenant }]) : []);
+  if (names.length === 0) return { names, owners, more, cells: [] };
+  // Grouped by position: the name's CASE holds parameters, which PostgreSQL would not match between SELECT and GROUP BY.
+  const name = more ? sql<string | null>`CASE WHEN ${inArray(col, names)} THEN ${col} END` : sql<string | null>`${col}`;
+  const cells = await db
+    .select({
+      at: usageCounters.bucketStart,
+      name,
+      requests: sql<number>`sum(${usageCounters.requests})`.mapWith(Number),
+      cost: sql<number>`sum(${usageCounters.cost})`.mapWith(Number),
+      refused: sql<number>`sum(${usageCounters.refused})`.mapWith(Number),
+    })
+    .from(usageCounters)
+    .where(and(...conds))
+    .groupBy(sql`1`, sql`2`)
+    .orderBy(sql`1`);
+  return { names, owners, more, cells };
+}
+
+/**
+ * When a key was last used, from its usage cells: the latest minute cell (kept 2 days), else hour (35 days), else
+ * day (USAGE_RETENTION_DAYS). Every request a route group charges (src/ratelimit/enforce.ts) adds to its key's
+ * cell, written in batches, so this costs the request path nothing; it is the start of the cell, to its resolution,
+ * and up to USAGE_FLUSH_INTERVAL_MS behind for isolates that have not written yet. Three index lookups
+ * (usage_counters_key_idx).
+ */
+export async function lastUseOfKey(db: Database, keyId: string): Promise<{ at: string; resolution: UsageResolution } | null> {
+  const latest = (resolution: UsageResolution) =>
+    sql<
+      number | null
+    >`(SELECT extract(epoch from max(${usageCounters.bucketStart})) * 1000 FROM ${usageCounters} WHERE ${usageCounters.keyId} = ${keyId} AND ${usageCounters.resolution} = ${resolution})`.mapWith(
+      (v: unknown) => (v === null ? null : Number(v)),
+    );
+  const [row] = await db.select({ minute: latest("minute"), hour: latest("hour"), day: latest("day") }).from(sql`(SELECT 1) AS one`);
+  for (const resolution of ["minute", "hour", "day"] as const) {
+    const ms = row?.[resolution];
+    if (typeof ms === "number" && Number.isFinite(ms)) return { at: new Date(ms).toISOString(), resolution };
+  }
+  return null;
 }
 
 /** Deletes cells of a resolution older than `before`; returns how many went. */

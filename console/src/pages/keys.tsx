@@ -1,8 +1,13 @@
-/** Keys: search and filter, create with a scope picker (plaintext shown once), rotate with grace, revoke. */
+/**
+ * Keys: search and filter, create with a scope picker (plaintext shown once), and a key's page: what it can do,
+ * when it was last used and its usage over two days, rotate with grace, revoke.
+ */
 import { useState } from "preact/hooks";
 import { api, query } from "../api";
-import { ErrorLine, Field, isoOf, list, useLoad, when } from "../ui";
-import { describeKey, stateOf, type KeyView } from "../model";
+import { BarChart, ENGINE_COLORS, OTHER_COLOR } from "../chart";
+import { count, describeKey, lastUseWords, stateOf, type KeyView } from "../model";
+import { ErrorLine, Field, isoOf, list, problemOf, shownZone, useLoad, when } from "../ui";
+import type { UsageSeries } from "./usage";
 
 type State = "active" | "revoked" | "expired" | "all";
 
@@ -87,31 +92,70 @@ export function KeysPage() {
   );
 }
 
+type LastUsed = { at: string; resolution: "minute" | "hour" | "day" } | null;
+
 function KeyDetail({ k, onChanged }: { k: KeyView; onChanged: () => void }) {
   const [grace, setGrace] = useState("3600");
   const [error, setError] = useState<unknown>(null);
   const [rotated, setRotated] = useState<string | null>(null);
+  const detail = useLoad(() => api<KeyView & { lastUsed: LastUsed }>("GET", `/admin/keys/${k.id}`), [k.id]);
+  const usage = useLoad(
+    () => api<UsageSeries>("GET", `/admin/usage/series${query({ by: "routeGroup", keyId: k.id, resolution: "hour" })}`),
+    [k.id],
+  );
   const act = (work: () => Promise<unknown>) => work().then(onChanged, setError);
+  const u = usage.data;
+  const sums = u?.series.reduce(
+    (t, s) => ({ requests: t.requests + s.total.requests, cost: t.cost + s.total.cost, refused: t.refused + s.total.refused }),
+    {
+      requests: 0,
+      cost: 0,
+      refused: 0,
+    },
+  );
   return (
-    <div class="detail">
-      <h3>What this key can do</h3>
-      <ul class="can-do">
-        {describeKey(k).map((line) => (
-          <li>{line}</li>
-        ))}
-      </ul>
+    <div class="detail" data-key-detail={k.id}>
+      <div class="detail-columns">
+        <div>
+          <h3>What this key can do</h3>
+          <ul class="can-do">
+            {describeKey(k).map((line) => (
+              <li>{line}</li>
+            ))}
+          </ul>
+          <h3>Use</h3>
+          <p data-last-used>{detail.data ? lastUseWords(detail.data.lastUsed, shownZone()) : detail.error ? "" : "…"}</p>
+          {sums ? (
+            <p data-usage-total>
+              In the last 2 days: {count(sums.requests)} request{sums.requests === 1 ? "" : "s"}, cost {count(sums.cost)}
+              {sums.refused ? `, ${count(sums.refused)} refused by a limit` : ""}.
+            </p>
+          ) : null}
+          <ErrorLine error={detail.error ?? usage.error} />
+        </div>
+        {u ? (
+          <BarChart
+            id="key-usage"
+            title="Requests per hour, by route group"
+            since={u.since}
+            stepS={u.stepS}
+            buckets={u.buckets}
+            series={u.series.map((s) => ({ name: s.name, label: s.name, color: ENGINE_COLORS[s.name] ?? OTHER_COLOR, values: s.requests }))}
+            empty="No request by this key"
+          />
+        ) : null}
+      </div>
       {stateOf(k) === "active" ? (
         <div class="actions">
-          <Field label="Grace (s)">
+          <Field label="Grace (s)" error={problemOf(error, "gracePeriodS")}>
             <input name="grace" value={grace} onInput={(e) => setGrace(e.currentTarget.value)} size={6} />
           </Field>
           <button
             type="button"
             onClick={() =>
-              api<{ key: string }>("POST", `/admin/keys/${k.id}/rotate`, { gracePeriodS: Number(grace) }).then(
-                (r) => setRotated(r.key),
-                setError,
-              )
+              api<{ key: string }>("POST", `/admin/keys/${k.id}/rotate`, {
+                gracePeriodS: /^\s*\d+\s*$/.test(grace) ? Number(grace) : grace,
+              }).then((r) => (setRotated(r.key), setError(null)), setError)
             }
           >
             Rotate
@@ -129,7 +173,7 @@ function KeyDetail({ k, onChanged }: { k: KeyView; onChanged: () => void }) {
         </div>
       ) : null}
       {rotated ? <Plaintext value={rotated} /> : null}
-      <ErrorLine error={error} />
+      <ErrorLine error={error} beside={["gracePeriodS"]} />
     </div>
   );
 }
@@ -179,26 +223,30 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
       ...(form.expires ? { expiresAt: isoOf(form.expires) } : {}),
       ...(scopes.includes("admin") ? { admin: true } : {}),
     };
-    api<{ key: string }>("POST", "/admin/keys", body).then((r) => {
-      setCreated(r.key);
-      setError(null);
-      onCreated();
-    }, setError);
+    api<{ key: string }>("POST", "/admin/keys", body).then(
+      (r) => {
+        setCreated(r.key);
+        setError(null);
+        onCreated();
+      },
+      (e: unknown) => (setCreated(null), setError(e)),
+    );
   };
+  const problem = (...paths: string[]) => problemOf(error, ...paths);
   return (
     <details class="create">
       <summary>Create a key</summary>
       <form onSubmit={submit} name="create-key">
-        <Field label="Tenant">
+        <Field label="Tenant" error={problem("tenant")}>
           <input name="tenant" required value={form.tenant} onInput={set("tenant")} />
         </Field>
-        <Field label="Subject">
+        <Field label="Subject" error={problem("subject")}>
           <input name="subject" required value={form.subject} onInput={set("subject")} />
         </Field>
-        <Field label="Email">
+        <Field label="Email" error={problem("email")}>
           <input name="email" value={form.email} onInput={set("email")} />
         </Field>
-        <Field label="Name">
+        <Field label="Name" error={problem("name")}>
           <input name="name" value={form.name} onInput={set("name")} />
         </Field>
         <fieldset class="scopes">
@@ -208,26 +256,29 @@ function CreateKey({ onCreated }: { onCreated: () => void }) {
               <input type="checkbox" name={`scope:${s}`} checked={scopes.includes(s)} onChange={() => toggle(s)} /> {s}
             </label>
           ))}
-          <Field label="More (comma separated)">
+          <Field label="More (comma separated)" error={problem("scopes", "admin")}>
             <input name="custom" placeholder="mutation/cancel_flow_run, worker/say_hello" value={form.custom} onInput={set("custom")} />
           </Field>
         </fieldset>
-        <Field label="Roles">
+        <Field label="Roles" error={problem("roles")}>
           <input name="roles" value={form.roles} onInput={set("roles")} />
         </Field>
-        <Field label="Groups">
+        <Field label="Groups" error={problem("groups")}>
           <input name="groups" value={form.groups} onInput={set("groups")} />
         </Field>
-        <Field label="Serves tenants (workers)">
+        <Field label="Serves tenants (workers)" error={problem("servesTenants")}>
           <input name="serves" placeholder="* or acme, globex" value={form.serves} onInput={set("serves")} />
         </Field>
-        <Field label="Expires">
+        <Field label="Expires" error={problem("expiresAt", "notBefore")}>
           <input name="expires" type="datetime-local" value={form.expires} onInput={set("expires")} />
         </Field>
         <button type="submit">Create</button>
       </form>
       {created ? <Plaintext value={created} /> : null}
-      <ErrorLine error={error} />
+      <ErrorLine
+        error={error}
+        beside={["tenant", "subject", "email", "name", "scopes", "admin", "roles", "groups", "servesTenants", "expiresAt", "notBefore"]}
+      />
     </details>
   );
 }

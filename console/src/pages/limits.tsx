@@ -1,10 +1,11 @@
 /**
- * Rate limits and usage: every limit with how often it refused (or would have, in shadow mode), setting one,
- * switching shadow and enforce, deleting; usage per key, subject, tenant and route group (docs/ratelimits.md).
+ * Rate limits: every limit with how often it refused (or would have, in shadow mode), setting one (each field's
+ * problem shown beside it, in the gateway's words), switching shadow and enforce, deleting (docs/ratelimits.md).
+ * Usage over time is the Usage page's.
  */
 import { useState } from "preact/hooks";
-import { api, query } from "../api";
-import { ErrorLine, Field, useLoad, when } from "../ui";
+import { api } from "../api";
+import { ErrorLine, Field, problemOf, useLoad, when } from "../ui";
 
 interface Limit {
   id: string;
@@ -21,9 +22,13 @@ interface Limit {
 
 const GROUPS = ["*", "prefect", "conductor", "workers", "argo", "flowapi", "admin"];
 
+/** A number as typed: sent as a number when it reads as one, else as typed, so the gateway names what is wrong. */
+const numberOf = (typed: string): number | string => (/^\s*-?\d+(\.\d+)?\s*$/.test(typed) ? Number(typed) : typed);
+
 export function LimitsPage() {
   const limits = useLoad(() => api<{ limits: Limit[] }>("GET", "/admin/limits"), []);
   const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState("");
   const [f, setF] = useState({
     kind: "key",
     target: "",
@@ -35,7 +40,11 @@ export function LimitsPage() {
     mode: "shadow",
   });
   const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
-  const act = (work: Promise<unknown>) => work.then(() => (setError(null), limits.reload()), setError);
+  const act = (work: Promise<unknown>, done = "") =>
+    work.then(
+      () => (setError(null), setSaved(done), limits.reload()),
+      (e: unknown) => (setSaved(""), setError(e)),
+    );
   const submit = (e: Event) => {
     e.preventDefault();
     act(
@@ -43,50 +52,52 @@ export function LimitsPage() {
         kind: f.kind,
         target: f.target,
         routeGroup: f.routeGroup,
-        rate: { limit: Number(f.limit), windowS: Number(f.windowS) },
-        ...(f.quota ? { quota: { limit: Number(f.quota), period: f.period } } : {}),
+        rate: { limit: numberOf(f.limit), windowS: numberOf(f.windowS) },
+        ...(f.quota ? { quota: { limit: numberOf(f.quota), period: f.period } } : {}),
         mode: f.mode,
       }),
+      `Limit on ${f.kind} ${f.target} set.`,
     );
   };
+  const problem = (...paths: string[]) => problemOf(error, ...paths);
   return (
     <section>
       <h2>Rate limits</h2>
       <p class="muted">Roll a limit out in shadow mode first: it counts and audits what it would refuse, and refuses nothing.</p>
       <form class="filters" name="limit" onSubmit={submit}>
-        <Field label="Who">
+        <Field label="Who" error={problem("kind")}>
           <select name="kind" value={f.kind} onChange={set("kind")}>
             <option value="key">a key</option>
             <option value="subject">a subject (all its keys)</option>
             <option value="tenant">a tenant</option>
           </select>
         </Field>
-        <Field label="Target (or * for each)">
+        <Field label="Target (or * for each)" error={problem("target")}>
           <input name="target" required value={f.target} onInput={set("target")} />
         </Field>
-        <Field label="Route group">
+        <Field label="Route group" error={problem("routeGroup")}>
           <select name="routeGroup" value={f.routeGroup} onChange={set("routeGroup")}>
             {GROUPS.map((g) => (
               <option value={g}>{g === "*" ? "all" : g}</option>
             ))}
           </select>
         </Field>
-        <Field label="Cost per window">
+        <Field label="Cost per window" error={problem("rate.limit", "rate")}>
           <input name="limit" value={f.limit} onInput={set("limit")} size={6} />
         </Field>
-        <Field label="Window (s)">
+        <Field label="Window (s)" error={problem("rate.windowS")}>
           <input name="windowS" value={f.windowS} onInput={set("windowS")} size={6} />
         </Field>
-        <Field label="Quota (optional)">
+        <Field label="Quota (optional)" error={problem("quota.limit", "quota")}>
           <input name="quota" value={f.quota} onInput={set("quota")} size={8} />
         </Field>
-        <Field label="per">
+        <Field label="per" error={problem("quota.period")}>
           <select name="period" value={f.period} onChange={set("period")}>
             <option value="day">day</option>
             <option value="month">month</option>
           </select>
         </Field>
-        <Field label="Mode">
+        <Field label="Mode" error={problem("mode")}>
           <select name="mode" value={f.mode} onChange={set("mode")}>
             <option value="shadow">shadow</option>
             <option value="enforce">enforce</option>
@@ -94,7 +105,12 @@ export function LimitsPage() {
         </Field>
         <button type="submit">Set</button>
       </form>
-      <ErrorLine error={error ?? limits.error} />
+      <ErrorLine error={error ?? limits.error} beside={["kind", "target", "routeGroup", "rate", "quota", "mode"]} />
+      {saved ? (
+        <p role="status" class="ok">
+          {saved}
+        </p>
+      ) : null}
       <table class="limits">
         <thead>
           <tr>
@@ -143,54 +159,9 @@ export function LimitsPage() {
           ))}
         </tbody>
       </table>
-      <Usage />
+      <p class="muted">
+        What each key and tenant uses over time: the <a href="#/usage">Usage</a> page.
+      </p>
     </section>
-  );
-}
-
-function Usage() {
-  const [resolution, setResolution] = useState("hour");
-  const [tenant, setTenant] = useState("");
-  const usage = useLoad(
-    () => api<{ usage: Record<string, unknown>[] }>("GET", `/admin/usage${query({ resolution, tenant, limit: "200" })}`),
-    [resolution, tenant],
-  );
-  const rows = usage.data?.usage ?? [];
-  const columns = rows.length > 0 ? Object.keys(rows[0]!) : [];
-  return (
-    <div>
-      <h3>Usage</h3>
-      <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <Field label="By">
-          <select name="resolution" value={resolution} onChange={(e) => setResolution(e.currentTarget.value)}>
-            <option value="minute">minute</option>
-            <option value="hour">hour</option>
-            <option value="day">day</option>
-          </select>
-        </Field>
-        <Field label="Tenant">
-          <input name="usage-tenant" value={tenant} onChange={(e) => setTenant(e.currentTarget.value)} />
-        </Field>
-      </form>
-      <ErrorLine error={usage.error} />
-      <table class="usage">
-        <thead>
-          <tr>
-            {columns.map((c) => (
-              <th>{c}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr>
-              {columns.map((c) => (
-                <td>{String(r[c] ?? "")}</td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
   );
 }

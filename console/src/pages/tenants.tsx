@@ -1,7 +1,7 @@
 /** Tenants: the list, and adding one. */
 import { useState } from "preact/hooks";
 import { api } from "../api";
-import { ErrorLine, Field, useLoad, when } from "../ui";
+import { ErrorLine, Field, problemOf, useLoad, when } from "../ui";
 
 export function TenantsPage() {
   const tenants = useLoad(() => api<{ tenants: { name: string; createdAt: string }[] }>("GET", "/admin/tenants"), []);
@@ -17,12 +17,12 @@ export function TenantsPage() {
           api("POST", "/admin/tenants", { name }).then(() => (setName(""), setError(null), tenants.reload()), setError);
         }}
       >
-        <Field label="New tenant">
+        <Field label="New tenant" error={problemOf(error, "name")}>
           <input name="tenant" value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </Field>
         <button type="submit">Add</button>
       </form>
-      <ErrorLine error={error ?? tenants.error} />
+      <ErrorLine error={error ?? tenants.error} beside={["name"]} />
       <table>
         <thead>
           <tr>

@@ -4,7 +4,7 @@
  */
 import { useState } from "preact/hooks";
 import { api } from "../api";
-import { ErrorLine, Field, list, useLoad } from "../ui";
+import { ErrorLine, Field, list, problemOf, useLoad } from "../ui";
 
 interface Workspace {
   name: string;
@@ -77,12 +77,12 @@ function WorkspaceEditor({ initial, onDone }: { initial: Workspace; onDone: () =
   return (
     <form class="editor" onSubmit={save} name="workspace">
       <h3>{initial.name ? `Workspace ${initial.name}` : "New workspace"}</h3>
-      <Field label="Name (a Kubernetes namespace)">
+      <Field label="Name (a Kubernetes namespace)" error={problemOf(error, "name")}>
         <input name="name" value={name} readOnly={initial.name !== ""} onInput={(e) => setName(e.currentTarget.value)} />
       </Field>
       {groups.map((g, i) => (
         <div class="group">
-          <Field label={`Group ${i + 1}: roles, all required`}>
+          <Field label={`Group ${i + 1}: roles, all required`} error={problemOf(error, `roles.${i}`)}>
             <input name={`group-${i}`} value={g} onInput={(e) => setGroups(groups.map((x, j) => (j === i ? e.currentTarget.value : x)))} />
           </Field>
           {groups.length > 1 ? (
@@ -99,7 +99,7 @@ function WorkspaceEditor({ initial, onDone }: { initial: Workspace; onDone: () =
         <input type="checkbox" name="hidden" checked={hidden} onChange={(e) => setHidden(e.currentTarget.checked)} /> Hide from those who
         may not enter
       </label>
-      <Field label="Description">
+      <Field label="Description" error={problemOf(error, "description")}>
         <input name="description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
       </Field>
       <div class="actions">
@@ -120,7 +120,7 @@ function WorkspaceEditor({ initial, onDone }: { initial: Workspace; onDone: () =
           Close
         </button>
       </div>
-      <ErrorLine error={error} />
+      <ErrorLine error={error} beside={["name", "description", ...groups.map((_, i) => `roles.${i}`)]} />
     </form>
   );
 }
