@@ -26,7 +26,7 @@ import { requireAnswerDepth } from "../proxy/json";
 import type { SignInTransaction } from "./session";
 
 /** Algorithms an ID token may be signed with: asymmetric only (never `none`, never HMAC with a public value). */
-export const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
 
 /** The provider as the gateway's client knows it: its metadata (which also keys the library's JWKS cache), and how to reach it. */
 export interface Provider {
