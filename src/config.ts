@@ -279,6 +279,11 @@ function signInProblems(p: SignInVariables): [variable: string, problem: string]
     if (p.OIDC_ALLOWED_CLAIMS.length > 0) out.push(["OIDC_ALLOWED_CLAIMS", "is set without OIDC_ISSUER"]);
   }
   if (given.length === 3 && p.SESSION_SECRETS.length === 0) out.push(["SESSION_SECRETS", "is required for browser sign-in"]);
+  if (p.OIDC_ISSUER) {
+    const u = new URL(p.OIDC_ISSUER);
+    if (u.protocol === "http:" && !isLoopbackHost(u.hostname))
+      out.push(["OIDC_ISSUER", "must be https (http only on 127.0.0.1 or localhost)"]);
+  }
   if (p.OIDC_REDIRECT_URI) {
     const u = new URL(p.OIDC_REDIRECT_URI);
     if (u.search !== "" || u.pathname !== "/auth/callback")

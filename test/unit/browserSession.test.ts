@@ -142,6 +142,11 @@ describe("sign-in configuration", () => {
     expect(parseConfig({ ...base, ...oidc, OIDC_REDIRECT_URI: "http://gw.example.com/auth/callback" })).toMatchObject({ ok: false });
     expect(parseConfig({ ...base, ...oidc, OIDC_REDIRECT_URI: "https://gw.example.com/elsewhere" })).toMatchObject({ ok: false });
     expect(parseConfig({ ...base, ...oidc, OIDC_SCOPES: "email profile" })).toMatchObject({ ok: false });
+    expect(parseConfig({ ...base, ...oidc, OIDC_ISSUER: "http://id.example.com/realms/acme" })).toMatchObject({
+      ok: false,
+      error: { details: { variables: ["OIDC_ISSUER"] } },
+    });
+    expect(parseConfig({ ...base, ...oidc, OIDC_ISSUER: "http://127.0.0.1:9000" })).toMatchObject({ ok: true });
   });
 
   it("keeps the issuer exactly as written (a trailing slash is part of it)", () => {
