@@ -1,7 +1,8 @@
 /**
  * Builds the operator console (console/src, Preact) into console/dist, the Workers static-assets directory that
- * wrangler.toml declares: /console/console.js (bundled and minified by esbuild), index.html, the stylesheet, and
- * the `_headers` file the asset server applies (CSP and friends). Run by `npm start`, `npm test` and a deploy.
+ * wrangler.toml declares: /console/console.js (bundled and minified by esbuild), index.html and the stylesheet. Their
+ * security headers (CSP and friends) are the Worker's to set (src/console.ts). Run by `npm start`, `npm test` and a
+ * deploy.
  */
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync } from "node:fs";
@@ -25,4 +26,3 @@ await build({
 });
 copyFileSync(`${ROOT}console/src/index.html`, `${out}/console/index.html`);
 copyFileSync(`${ROOT}console/src/console.css`, `${out}/console/console.css`);
-copyFileSync(`${ROOT}console/public/_headers`, `${out}/_headers`);

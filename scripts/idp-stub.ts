@@ -9,7 +9,8 @@
  *   JWT_CLAIM_SCOPES=flowgate_scopes SESSION_SECRETS=<32+ characters> npm start
  *
  * Users (password = `password-<name>`): alice (group `analysts`: GraphQL queries, Conductor as a plain user),
- * bob (group `NETWORK-ADMIN`: GraphQL queries and mutations, Conductor admin, flowgate admin), carol (no grants).
+ * bob (group `NETWORK-ADMIN`: GraphQL queries and mutations, Conductor admin, flowgate admin), carol (no grants:
+ * refused at sign-in), dave (group `contractors`, GraphQL queries: refused where OIDC_ALLOWED_GROUPS leaves it out).
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { pathToFileURL } from "node:url";
@@ -44,6 +45,7 @@ export const TEST_USERS: Record<string, TestUser> = {
     scopes: "query/* mutation/* conductor admin",
   },
   carol: { password: "password-carol", email: "carol@example.test", groups: [], roles: [], scopes: "" },
+  dave: { password: "password-dave", email: "dave@example.test", groups: ["contractors"], roles: [], tenant: "acme", scopes: "query/*" },
 };
 
 export interface IdpClient {

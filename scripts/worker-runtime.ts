@@ -183,22 +183,6 @@ const CONTENT_TYPES: Record<string, string> = {
   svg: "image/svg+xml",
 };
 
-/** The `_headers` rules of the console's build (one path pattern, its indented headers), as the asset server applies them. */
-function consoleHeaderRules(): { prefix: string; headers: [string, string][] }[] {
-  const file = `${ROOT}console/dist/_headers`;
-  if (!existsSync(file)) return [];
-  const rules: { prefix: string; headers: [string, string][] }[] = [];
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (line.trim() === "" || line.trimStart().startsWith("#")) continue;
-    if (!/^\s/.test(line)) rules.push({ prefix: line.trim().replace(/\*$/, ""), headers: [] });
-    else {
-      const m = /^\s+([^:]+):\s*(.*)$/.exec(line);
-      if (m && rules.length > 0) rules[rules.length - 1]!.headers.push([m[1]!, m[2]!]);
-    }
-  }
-  return rules;
-}
-
 /** The ASSETS binding locally: files of console/dist, `index.html` for a directory, 404 for anything else. */
 async function serveConsoleFile(request: MiniflareRequest): Promise<MiniflareResponse> {
   const path = decodeURIComponent(new URL(request.url).pathname);
@@ -206,6 +190,5 @@ async function serveConsoleFile(request: MiniflareRequest): Promise<MiniflareRes
   const file = `${ROOT}console/dist${path.endsWith("/") ? `${path}index.html` : path}`;
   if (!existsSync(file)) return new MiniflareResponse("not found", { status: 404 });
   const headers = new Headers({ "content-type": CONTENT_TYPES[file.split(".").pop() ?? ""] ?? "application/octet-stream" });
-  for (const rule of consoleHeaderRules()) if (path.startsWith(rule.prefix)) for (const [k, v] of rule.headers) headers.set(k, v);
   return new MiniflareResponse(readFileSync(file), { headers: [...headers] });
 }

@@ -15,6 +15,7 @@ import { Hono } from "hono";
 import { TrieRouter } from "hono/router/trie-router";
 import { adminRoutes } from "./admin/routes";
 import { authRoutes } from "./auth/routes";
+import { consoleRoutes } from "./console";
 import type { AppEnv } from "./context";
 import { engines } from "./engines";
 import { JWKS_PUBLISH_MAX_AGE_S } from "./constants";
@@ -59,14 +60,8 @@ export function buildApp(): Hono<AppEnv> {
     return c.json({ kind, subject, email, tenant, roles, groups, scopes, keyId, tokenId, servesTenants });
   });
 
-  // The operator console's static files (console/, Workers static assets). Cloudflare serves them before the
-  // Worker; these routes serve them where the Worker is reached first (the local runtime's direct socket).
-  app.get("/console", (c) => c.redirect("/console/", 301));
-  app.get("/console/*", async (c) => {
-    if (!c.env.ASSETS) throw new GatewayError("NOT_FOUND", "no such route");
-    const file = await c.env.ASSETS.fetch(c.req.raw);
-    return new Response(file.body, file); // the asset's headers are immutable; the pipeline adds X-Request-Id
-  });
+  // The operator console (src/console.ts): its files behind the same sign-in as every UI.
+  app.route("/console", consoleRoutes());
 
   app.route("/auth", authRoutes(engines));
   app.route(

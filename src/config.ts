@@ -25,7 +25,9 @@ import {
   assertionMode,
   boolean,
   claim,
+  claimRules,
   commaList,
+  domainList,
   exactUrl,
   fieldCosts,
   integer,
@@ -112,6 +114,9 @@ export const sharedConfig = z
     OIDC_CLIENT_SECRET: optionalString,
     OIDC_REDIRECT_URI: exactUrl,
     OIDC_SCOPES: optionalString.transform((s) => s ?? "openid email profile"),
+    OIDC_ALLOWED_GROUPS: commaList([]),
+    OIDC_ALLOWED_EMAIL_DOMAINS: domainList,
+    OIDC_ALLOWED_CLAIMS: claimRules,
     SESSION_SECRETS: commaList([]).refine((l) => l.every((s) => s.length >= 32), "every secret must be at least 32 characters"),
     SESSION_IDLE_TTL_S: integer(SESSION_DEFAULT_IDLE_TTL_S, 60, 86_400),
     SESSION_MAX_TTL_S: integer(SESSION_DEFAULT_MAX_TTL_S, 300, 7 * 86_400),
@@ -209,6 +214,8 @@ export const sharedConfig = z
               /** The one redirect URI registered at the provider; the callback is served on its path. */
               redirectUri: v.OIDC_REDIRECT_URI,
               scopes: list(v.OIDC_SCOPES.replace(/\s+/g, ",")),
+              /** Who may sign in (src/identity/admission.ts): each non-empty rule must hold. */
+              allowed: { groups: v.OIDC_ALLOWED_GROUPS, emailDomains: v.OIDC_ALLOWED_EMAIL_DOMAINS, claims: v.OIDC_ALLOWED_CLAIMS },
             }
           : null,
       /** Browser sessions; null without SESSION_SECRETS (then no session is issued or accepted). */
@@ -244,7 +251,16 @@ export const sharedConfig = z
 
 type SignInVariables = Pick<
   z.output<typeof sharedConfig.in>,
-  "OIDC_ISSUER" | "OIDC_CLIENT_ID" | "OIDC_CLIENT_SECRET" | "OIDC_REDIRECT_URI" | "OIDC_SCOPES" | "SESSION_SECRETS" | "SESSION_KEY_EXCHANGE"
+  | "OIDC_ISSUER"
+  | "OIDC_CLIENT_ID"
+  | "OIDC_CLIENT_SECRET"
+  | "OIDC_REDIRECT_URI"
+  | "OIDC_SCOPES"
+  | "OIDC_ALLOWED_GROUPS"
+  | "OIDC_ALLOWED_EMAIL_DOMAINS"
+  | "OIDC_ALLOWED_CLAIMS"
+  | "SESSION_SECRETS"
+  | "SESSION_KEY_EXCHANGE"
 >;
 
 /** Browser sign-in is all or nothing: a half-configured provider would fail at the first sign-in, not at deploy. */
@@ -255,8 +271,19 @@ function signInProblems(p: SignInVariables): [variable: string, problem: string]
   if (given.length > 0 && given.length < 3) {
     for (const [name, v] of Object.entries(oidc)) if (v === undefined) out.push([name, "is required with the other OIDC_* variables"]);
   }
-  if (p.OIDC_CLIENT_SECRET !== undefined && given.length === 0) out.push(["OIDC_CLIENT_SECRET", "is set without OIDC_ISSUER"]);
+  if (given.length === 0) {
+    // A rule of who may sign in, with no provider to sign in with, is a configuration someone believes is in force.
+    if (p.OIDC_CLIENT_SECRET !== undefined) out.push(["OIDC_CLIENT_SECRET", "is set without OIDC_ISSUER"]);
+    if (p.OIDC_ALLOWED_GROUPS.length > 0) out.push(["OIDC_ALLOWED_GROUPS", "is set without OIDC_ISSUER"]);
+    if (p.OIDC_ALLOWED_EMAIL_DOMAINS.length > 0) out.push(["OIDC_ALLOWED_EMAIL_DOMAINS", "is set without OIDC_ISSUER"]);
+    if (p.OIDC_ALLOWED_CLAIMS.length > 0) out.push(["OIDC_ALLOWED_CLAIMS", "is set without OIDC_ISSUER"]);
+  }
   if (given.length === 3 && p.SESSION_SECRETS.length === 0) out.push(["SESSION_SECRETS", "is required for browser sign-in"]);
+  if (p.OIDC_ISSUER) {
+    const u = new URL(p.OIDC_ISSUER);
+    if (u.protocol === "http:" && !isLoopbackHost(u.hostname))
+      out.push(["OIDC_ISSUER", "must be https (http only on 127.0.0.1 or localhost)"]);
+  }
   if (p.OIDC_REDIRECT_URI) {
     const u = new URL(p.OIDC_REDIRECT_URI);
     if (u.search !== "" || u.pathname !== "/auth/callback")

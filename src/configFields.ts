@@ -221,6 +221,38 @@ export const oneOf = <T extends string>(values: readonly T[], fallback: T) =>
 
 export const claim = (fallback: string) => optionalString.transform((s) => s ?? fallback);
 
+/** Domains, lowercased (`example.com`): OIDC_ALLOWED_EMAIL_DOMAINS. */
+export const domainList = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const out = list(s ?? "").map((d) => d.toLowerCase());
+    if (!out.every((d) => /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(d))) {
+      ctx.addIssue({ code: "custom", message: "must be a comma list of domains (e.g. example.com)" });
+      return z.NEVER;
+    }
+    return out;
+  });
+
+/** `claim=value` pairs, a claim named as JWT_CLAIM_* names one (a dotted path allowed): OIDC_ALLOWED_CLAIMS. */
+export const claimRules = z
+  .string()
+  .optional()
+  .transform((s, ctx) => {
+    const out: { claim: string; value: string }[] = [];
+    for (const raw of list(s ?? "")) {
+      const eq = raw.indexOf("=");
+      const claim = raw.slice(0, eq).trim();
+      const value = raw.slice(eq + 1).trim();
+      if (eq <= 0 || claim === "" || value === "") {
+        ctx.addIssue({ code: "custom", message: "must be a comma list of claim=value (e.g. hd=example.com)" });
+        return z.NEVER;
+      }
+      out.push({ claim, value });
+    }
+    return out;
+  });
+
 /** A key that signs upstream assertions, as UPSTREAM_ASSERTION_KEYS gives it, with the part that is published. */
 export interface AssertionSigningKey {
   kid: string;

@@ -268,10 +268,18 @@ export const SESSION_DEFAULT_MAX_TTL_S = 28_800;
 export const LOGIN_TRANSACTION_TTL_S = 600;
 /** Longest return path kept across a sign-in: longer ones are dropped for `/`. */
 export const MAX_RETURN_PATH_LENGTH = 2_048;
-/** The provider's discovery document is re-read after an hour (its keys follow JWKS_CACHE_MAX_AGE_MS). */
+/**
+ * The provider's discovery document is re-read after an hour. Its signing keys are oauth4webapi's to cache: fresh
+ * for 5 minutes, refetched sooner for a token naming a key it does not hold once they are a minute old.
+ */
 export const OIDC_DISCOVERY_TTL_MS = 3_600_000;
-/** Token endpoint and discovery calls give up after 10 s: a sign-in then fails with 502, it never hangs. */
+/** Token endpoint, discovery and key calls give up after 10 s: a sign-in then fails with 502, it never hangs. */
 export const OIDC_FETCH_TIMEOUT_MS = 10_000;
+/**
+ * Largest answer read from the provider (discovery document, key set, token answer): real ones are a few KB (a
+ * key set with a dozen RSA keys is about 6 KB); a larger one is refused with 502 rather than held.
+ */
+export const OIDC_MAX_ANSWER_BYTES = 262_144;
 /**
  * Largest session cookie value issued: browsers keep at least 4,096 bytes per cookie (name, value and attributes
  * together) and silently drop a larger one, which would send the browser round through sign-in again and again.

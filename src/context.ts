@@ -35,6 +35,8 @@ export interface AppVariables {
   auditedRefusal?: boolean;
   /** The route found the request reads only, whatever its method (a GraphQL query sent by POST): audited as a read. */
   auditRead?: boolean;
+  /** Where a sign-in that failed would have gone: its "try again" link goes back there (src/auth/pages.ts). */
+  signInReturn?: string;
   /** Limits that applied to this request, for the RateLimit headers (src/ratelimit/enforce.ts). */
   rateLimit?: RateLimitOutcome;
   // `services` (what handlers use, built after authentication) is declared by src/services.ts, which sets it.
@@ -50,7 +52,8 @@ export interface RateLimitOutcome {
   retryAfterS?: number;
 }
 
-export type ErrorStyle = "envelope" | "graphql" | "conductor";
+/** `signin`: sign-in's routes, which answer a person with a page and a script with the envelope (src/auth/pages.ts). */
+export type ErrorStyle = "envelope" | "graphql" | "conductor" | "signin";
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };
 export type AppContext = Context<AppEnv>;

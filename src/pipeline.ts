@@ -12,7 +12,8 @@ import { editAnswerHeaders, keyLookupDeps, waitUntil } from "./context";
 import { GatewayError, conductorErrorBody, errorEnvelope, graphqlErrorBody, toGatewayError, unauthenticated } from "./errors";
 import { graphqlResponse, graphqlStatus, negotiateGraphQLMedia } from "./graphqlHttp";
 import { authenticate, type AuthOutcome } from "./identity/authenticate";
-import { crossSiteCheck, isBrowserNavigation, safeReturnPath } from "./identity/browser";
+import { PAGE_CSP, signInFailureHtml } from "./auth/pages";
+import { crossSiteCheck, isBrowserNavigation, safeReturnPath, wantsPage } from "./identity/browser";
 import { cookieNamesFor, sealSession, setCookie } from "./identity/session";
 import type { CredentialSources } from "./identity/credentials";
 import type { Principal } from "./identity/principal";
@@ -27,14 +28,16 @@ import { allow, orThrow, refuse, type Verdict } from "./verdict";
  * (configuration, authentication, path checks, limits, not found), so the style is set from the path first thing.
  */
 function errorStyleOf(pathname: string): ErrorStyle {
+  if (pathname.startsWith("/auth/")) return "signin";
   return /^\/(workers\/)?conductor(\/|$)/.test(pathname) ? "conductor" : "envelope";
 }
 
 /**
- * errorStyleOf for a request URL, parsing it only when it could be a Conductor path: the parser never makes the
- * letters of "conductor" out of anything else, so a URL without them is "envelope" either way.
+ * errorStyleOf for a request URL, parsing it only when it could be a Conductor or sign-in path: the parser never
+ * makes the letters of "conductor" or "/auth/" out of anything else, so a URL without them is "envelope" either way.
  */
-const errorStyleOfUrl = (url: string): ErrorStyle => (url.includes("conductor") ? errorStyleOf(new URL(url).pathname) : "envelope");
+const errorStyleOfUrl = (url: string): ErrorStyle =>
+  url.includes("conductor") || url.includes("/auth/") ? errorStyleOf(new URL(url).pathname) : "envelope";
 
 /**
  * Refuses (400), before any route is chosen, a path that an upstream could read differently from the gateway:
@@ -258,6 +261,14 @@ const ERROR_RENDERERS: Record<AppVariables["errorStyle"], ErrorRenderer> = {
   },
   // Conductor's ErrorResponse at the top level, which every Conductor client reads (src/errors.ts).
   conductor: (e, requestId, c) => c.json(conductorErrorBody(e, requestId), e.status as 400),
+  // A person signing in reads what went wrong and how to start again; a script gets the envelope.
+  signin: (e, requestId, c) => {
+    if (!wantsPage(c.req.raw.headers)) return c.json(errorEnvelope(e, requestId), e.status as 400);
+    const res = c.html(signInFailureHtml(e, requestId, c.get("signInReturn") ?? "/"), e.status as 400);
+    res.headers.set("content-security-policy", PAGE_CSP);
+    res.headers.set("cache-control", "no-store");
+    return res;
+  },
 };
 
 /** The one error renderer: the route's error style picks the shape. Never a stack trace. */

@@ -36,9 +36,21 @@ const pageFromHash = (): PageId => {
   return (PAGES.find((p) => p.id === id)?.id ?? "keys") as PageId;
 };
 
+/** How this gateway lets a browser sign in (`GET /auth/methods`): the console offers only what can work. */
+interface SignInMethods {
+  provider: boolean;
+  keyExchange: boolean;
+}
+
+const PROVIDER_SIGN_IN = "/auth/login?return_to=/console/";
+
 function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   const [key, setKey] = useState("");
+  const [methods, setMethods] = useState<SignInMethods | null>(null);
   const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api<SignInMethods>("GET", "/auth/methods").then(setMethods, setError);
+  }, []);
   const submit = (e: Event) => {
     e.preventDefault();
     api<{ csrfToken: string }>("POST", "/auth/key", { key: key.trim() })
@@ -48,16 +60,25 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   return (
     <main class="signin">
       <h1>flowgate console</h1>
-      <form onSubmit={submit} name="signin">
-        <Field label="flowgate key (an admin's, or a workspace admin's)">
-          <input name="key" type="password" autocomplete="off" required value={key} onInput={(e) => setKey(e.currentTarget.value)} />
-        </Field>
-        <button type="submit">Sign in</button>
-      </form>
-      <p class="muted">
-        Or <a href="/auth/login?return_to=/console/">sign in with your identity provider</a>. The key is exchanged for a short-lived session
-        cookie and is not kept by the browser.
-      </p>
+      {methods?.provider && (
+        <p>
+          <a href={PROVIDER_SIGN_IN} class="button" data-sign-in="provider">
+            Sign in with your identity provider
+          </a>
+        </p>
+      )}
+      {methods?.keyExchange && (
+        <form onSubmit={submit} name="signin">
+          <Field label="flowgate key (an admin's, or a workspace admin's)">
+            <input name="key" type="password" autocomplete="off" required value={key} onInput={(e) => setKey(e.currentTarget.value)} />
+          </Field>
+          <button type="submit">Sign in</button>
+          <p class="muted">The key is exchanged for a short-lived session cookie and is not kept by the browser.</p>
+        </form>
+      )}
+      {methods && !methods.provider && !methods.keyExchange && (
+        <p>Browser sign-in is not configured on this gateway (SESSION_SECRETS, and OIDC_* or SESSION_KEY_EXCHANGE).</p>
+      )}
       <ErrorLine error={error} />
     </main>
   );
@@ -135,7 +156,9 @@ function App() {
   if (error) return <ErrorLine error={error} />;
   if (session === undefined) return <p class="muted">Loading…</p>;
   if (session === null) return <SignIn onSignedIn={adopt} />;
-  return <Console session={session} onSignedOut={() => setSession(null)} />;
+  // Signed in with the provider, signing out ends on the gateway's page (the provider's sign-in is one click away).
+  const signedOut = () => (session.source === "oidc" ? location.assign("/auth/signed-out?return_to=/console/") : setSession(null));
+  return <Console session={session} onSignedOut={signedOut} />;
 }
 
 render(<App />, document.getElementById("app")!);

@@ -4,8 +4,12 @@
  *   GET  /auth/callback                the provider's redirect back: code -> ID token -> principal -> session cookie
  *   POST /auth/key                     no provider needed: a flowgate key (admin, or a workspace admin's) for a session
  *   GET  /auth/session                 who this browser is signed in as, and its CSRF token (for the console)
+ *   GET  /auth/methods                 how a browser can sign in here (a provider, a key), for the console's sign-in
  *   POST /auth/logout                  sign-out: the cookie cleared and the session's id revoked
  *   GET  /auth/signed-out              a plain page saying so
+ *
+ * A failure of any of them answers a person with a page in words and a link to start again, and a script with the
+ * error envelope (the `signin` error style, src/pipeline.ts).
  */
 import { Hono } from "hono";
 import { recordAudit } from "../audit";
@@ -17,16 +21,17 @@ import { GatewayError, badRequest, forbidden, notFound, unauthenticated } from "
 import { KV } from "../cache/kv";
 import { constantTimeEqual, sha256Hex } from "../formats/apiKey";
 import { authenticate } from "../identity/authenticate";
-import { crossSiteCheck, safeReturnPath, sameOriginCheck } from "../identity/browser";
+import { admit } from "../identity/admission";
+import { crossSiteCheck, safeReturnPath, sameOriginCheck, wantsPage } from "../identity/browser";
 import { allow, orThrow } from "../verdict";
 import { principalFromClaims } from "../identity/jwt";
-import { authorizationUrl, discover, exchangeCode, providerKeys, verifyIdToken } from "../identity/oidc";
+import { authorizationUrl, discover, idTokenClaims, redeemCode } from "../identity/oidc";
 import { isAdminPrincipal, type Principal } from "../identity/principal";
 import { publishRevocation } from "../identity/revocation";
 import {
   clearCookie,
   cookieNamesFor,
-  cookieValues,
+  cookieOf,
   newSession,
   newSignIn,
   openSession,
@@ -42,6 +47,7 @@ import { LOGIN_TRANSACTION_TTL_S, MAX_SESSION_COOKIE_BYTES } from "../constants"
 import { authenticated, requirePrincipal } from "../pipeline";
 import { readBodyLimited, utf8 } from "../proxy/body";
 import { requireJsonDepth } from "../proxy/json";
+import { PAGE_CSP, escapeHtml, pageHtml, signInLink } from "./pages";
 
 /** The callback's path: OIDC_REDIRECT_URI must point here on the gateway's own origin. */
 export const CALLBACK_PATH = "/auth/callback";
@@ -93,13 +99,10 @@ function redirectWith(location: string, cookies: string[]): Response {
   return new Response(null, { status: 303, headers });
 }
 
-/** A plain page without scripts, styles or anything a hostile return path could inject into. */
-function page(c: AppContext, title: string, body: string, status = 200): Response {
-  const res = c.html(
-    `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`,
-    status as 200,
-  );
-  res.headers.set("content-security-policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'");
+/** A plain page (src/auth/pages.ts); `body` is HTML built from escaped parts. */
+function page(c: AppContext, title: string, body: string): Response {
+  const res = c.html(pageHtml(title, body));
+  res.headers.set("content-security-policy", PAGE_CSP);
   return noStore(res);
 }
 
@@ -119,17 +122,18 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     const session = sessionConfig(c);
     const names = namesFor(c);
     const ret = safeReturnPath(c.req.query("return_to"));
+    c.set("signInReturn", ret);
     if (!config.oidc) {
       if (!session.keyExchange) throw notFound("no identity provider is configured (OIDC_*)");
       return page(
         c,
         "Sign in to flowgate",
-        `<form method="post" action="/auth/key"><label>flowgate key <input name="key" type="password" autocomplete="off" required></label><input type="hidden" name="return_to" value="${ret.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`)}"><button>Sign in</button></form>`,
+        `<form method="post" action="/auth/key"><label>flowgate key <input name="key" type="password" autocomplete="off" required></label><input type="hidden" name="return_to" value="${escapeHtml(ret)}"><button>Sign in</button></form>`,
       );
     }
     const t = newSignIn(ret, nowS());
-    const d = await discover(config.oidc.issuer);
-    const headers = new Headers({ location: await authorizationUrl(d, config.oidc, t), "cache-control": "no-store" });
+    const provider = await discover(config.oidc, config.jwt.clockToleranceS);
+    const headers = new Headers({ location: await authorizationUrl(provider, config.oidc, t), "cache-control": "no-store" });
     headers.append("set-cookie", setCookie(names.signin, await sealSignIn(t, session), LOGIN_TRANSACTION_TTL_S, names.secure));
     return new Response(null, { status: 302, headers });
   });
@@ -151,10 +155,11 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     const code = url.searchParams.get("code");
     const state = url.searchParams.get("state");
     if (!code || !state || code.length > 2_048 || state.length > 512) throw failed("the provider's answer lacks code or state");
-    const carried = cookieValues(c.req.header("cookie") ?? null, names.signin);
-    if (carried.length !== 1) throw failed("no sign-in in progress in this browser; start again");
-    const t = await openSignIn(carried[0]!, session, nowS());
+    const carried = cookieOf(c.req.header("cookie") ?? null, names.signin);
+    if (carried.value === undefined || carried.repeated) throw failed("no sign-in in progress in this browser; start again");
+    const t = await openSignIn(carried.value, session, nowS());
     if (!t) throw failed("the sign-in expired or is not this gateway's; start again");
+    c.set("signInReturn", safeReturnPath(t.ret));
     // `state` ties the provider's answer to this browser's own sign-in (login CSRF, injected codes).
     if (!constantTimeEqual(state, t.state)) throw failed("state does not match this browser's sign-in");
     // And each state is used once: a replayed callback (same cookie, same URL) is refused before the code is redeemed.
@@ -163,22 +168,25 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     if ((await kv.get(used)) !== null) throw failed("this sign-in was already completed; start again");
     await kv.put(used, "1", { expirationTtl: Math.max(60, LOGIN_TRANSACTION_TTL_S) });
 
-    const d = await discover(oidc.issuer);
-    const idToken = await exchangeCode(d, oidc, code, t.verifier).catch((e: unknown) => {
-      if (e instanceof GatewayError && e.status === 401) throw failed(e.message);
-      throw e;
-    });
-    const claims = await verifyIdToken(idToken, {
-      issuer: oidc.issuer,
-      clientId: oidc.clientId,
-      nonce: t.nonce,
-      clockToleranceS: config.jwt.clockToleranceS,
-      keys: providerKeys(d.jwks_uri),
-    }).catch((e: unknown) => {
-      throw e instanceof GatewayError ? failed(e.message) : e;
-    });
+    const provider = await discover(oidc, config.jwt.clockToleranceS);
+    const claims = await idTokenClaims(provider, await redeemCode(provider, oidc, url.searchParams, t), t.nonce);
     // The same claim mapping as bearer JWTs (JWT_CLAIM_*): RBAC, workspaces and GraphQL scopes see one principal.
     const p = principalFromClaims(claims, config);
+    // Who may enter at all (OIDC_ALLOWED_*, and never an account that maps to nothing): refused before any session.
+    const admitted = admit(claims, p, oidc.allowed);
+    if (!admitted.ok) {
+      recordAudit(c, {
+        action: "session.refused",
+        decision: "refused",
+        actorSubject: p.subject,
+        actorKeyId: null,
+        tenant: p.tenant ?? null,
+        target: "oidc",
+        requestId: c.get("requestId"),
+        details: { reason: admitted.reason },
+      });
+      orThrow(admitted);
+    }
     const s = newSession(
       { src: "oidc", sub: p.subject, email: p.email, tenant: p.tenant, roles: p.roles, groups: p.groups, scopes: [...p.scopes] },
       session,
@@ -212,6 +220,7 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     } else {
       throw new GatewayError("UNSUPPORTED_MEDIA_TYPE", "send the key as JSON or as a form");
     }
+    c.set("signInReturn", safeReturnPath(ret));
     if (typeof key !== "string" || key === "") throw badRequest("key is required");
     const outcome = await authenticate(new Headers({ authorization: `Bearer ${key}` }), keyLookupDeps(c));
     const p = outcome.principal;
@@ -252,12 +261,18 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
     );
   });
 
+  // Public: what the console's sign-in offers (a provider's link, the key form), so it never shows a way that cannot work.
+  r.get("/methods", (c) => {
+    const config = c.get("config");
+    return c.json({ provider: !!config.oidc && !!config.session, keyExchange: !!config.session?.keyExchange });
+  });
+
   r.post("/logout", async (c) => {
     const session = sessionConfig(c);
     const names = namesFor(c);
-    const values = cookieValues(c.req.header("cookie") ?? null, names.session);
+    const carried = cookieOf(c.req.header("cookie") ?? null, names.session);
     let s: SessionClaims | null = null;
-    if (values.length === 1) s = await openSession(values[0]!, session, nowS()).catch(() => null);
+    if (carried.value !== undefined && !carried.repeated) s = await openSession(carried.value, session, nowS()).catch(() => null);
     if (s) {
       // The same proof as any change made with the cookie; a plain form sends its token as `csrf_token`.
       const origin = new URL(c.req.url).origin;
@@ -285,13 +300,16 @@ export function authRoutes(engines: readonly Engine[]): Hono<AppEnv> {
         details: { source: s.src },
       });
     }
-    const wantsPage = (c.req.header("accept") ?? "").includes("text/html");
-    const res = wantsPage ? new Response(null, { status: 303, headers: { location: "/auth/signed-out" } }) : c.json({ signedOut: true });
+    const res = wantsPage(c.req.raw.headers)
+      ? new Response(null, { status: 303, headers: { location: "/auth/signed-out" } })
+      : c.json({ signedOut: true });
     res.headers.append("set-cookie", clearCookie(names.session, names.secure));
     return noStore(res);
   });
 
-  r.get("/signed-out", (c) => page(c, "Signed out", '<p><a href="/auth/login">Sign in again</a></p>'));
+  r.get("/signed-out", (c) =>
+    page(c, "Signed out", `<p><a href="${escapeHtml(signInLink(safeReturnPath(c.req.query("return_to"))))}">Sign in again</a></p>`),
+  );
 
   return r;
 }

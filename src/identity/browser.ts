@@ -45,6 +45,16 @@ export function isBrowserNavigation(method: string, headers: Headers): boolean {
   return (headers.get("accept") ?? "").toLowerCase().includes("text/html");
 }
 
+/**
+ * Whether an answer is for a person to read (a page) rather than for a script (JSON): a navigation, whatever its
+ * method (a form post is one), or, from a client that sends no fetch metadata, one that asks for HTML.
+ */
+export function wantsPage(headers: Headers): boolean {
+  const mode = headers.get("sec-fetch-mode");
+  if (mode !== null) return mode === "navigate";
+  return (headers.get("accept") ?? "").toLowerCase().includes("text/html");
+}
+
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** The content types an HTML form (or a no-preflight fetch) can send cross-origin. */
 const FORM_TYPES = new Set(["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"]);
@@ -70,7 +80,15 @@ export function sameOriginCheck(headers: Headers, gatewayOrigin: string): Verdic
  * 2. the request is one no other origin can make without a CORS preflight (which the gateway grants only to
  *    CORS_ORIGINS): a method other than POST, or a POST whose body is not a form type (the Prefect UI's Apollo
  *    client, the Conductor UI and the Argo UI all send `application/json`), or an `X-CSRF-Token` header equal to
- *    the session's token (forms use the `csrf_token` field, read by the route that takes forms).
+ *    the session's token (forms use the `csrf_token` field, read by the route that takes forms). The token stands
+ *    where Origin cannot: the gateway's origin serves the engines' UIs, pages it does not write, and a form
+ *    injected into one of them (no script needed) would post from the gateway's own origin.
+ *
+ * Not Hono's `hono/csrf`, which fits neither proof: it looks only at requests with a form content type, and passes
+ * one when either Sec-Fetch-Site or Origin names the gateway. A change carried by the cookie is checked here
+ * whatever its content type (an origin listed in CORS_ORIGINS passes the preflight of a JSON request with
+ * credentials, and still must not act with the session), both headers must agree when sent, and a form needs the
+ * session's token besides. `POST /auth/key` uses proof 1 alone for the same reason.
  */
 export function crossSiteCheck(method: string, headers: Headers, gatewayOrigin: string, csrfToken: string | null): Verdict {
   if (SAFE_METHODS.has(method)) return allow();

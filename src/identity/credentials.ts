@@ -3,7 +3,7 @@
  */
 import { MAX_CREDENTIAL_LENGTH } from "../constants";
 import { unauthenticated } from "../errors";
-import { cookieValues } from "./session";
+import { cookieOf } from "./session";
 
 export type Credential = (
   | { kind: "api_key"; value: string }
@@ -16,6 +16,14 @@ export type Credential = (
   /** Carried by a cookie (the session, or the Argo UI's `authorization` cookie): changes need a same-origin proof. */
   viaCookie?: boolean;
 };
+
+/**
+ * What the Prefect 1.x UI sends as `X-Prefect-User-ID` when it has no user: its Apollo client sets the header from
+ * its user store on every request (src/vue-apollo.js), whose id is `null` against Prefect Server, and the browser
+ * writes that as the text `null`. It names no credential: taken as one, it would stand before the session cookie
+ * of the UI served behind sign-in and refuse every call. No key is either word.
+ */
+const NO_PREFECT_USER = new Set(["null", "undefined"]);
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const PRINTABLE = /^[\x21-\x7e]+$/;
@@ -43,24 +51,17 @@ export interface CredentialSources {
  * the browser sends both, and which it lists first depends on path length and age, not on who set it.
  */
 function fromCookie(header: string | null, name: string): string | undefined {
-  const values = cookieValues(header, name);
-  if (values.length === 0) return undefined;
-  if (values.length > 1) throw unauthenticated(`more than one ${name} cookie; clear the site's cookies and sign in again`);
-  let v = values[0]!;
-  try {
-    v = decodeURIComponent(v);
-  } catch {
-    throw unauthenticated("malformed credential cookie");
-  }
-  return v.replace(/^Bearer\s+/i, "");
+  const { value, repeated } = cookieOf(header, name);
+  if (repeated) throw unauthenticated(`more than one ${name} cookie; clear the site's cookies and sign in again`);
+  return value?.replace(/^Bearer\s+/i, "");
 }
 
 function sessionFromCookie(header: string | null, name: string): Credential | null {
-  const values = cookieValues(header, name).filter((v) => v !== "");
-  if (values.length === 0) return null;
+  const { value, repeated } = cookieOf(header, name);
+  if (value === undefined) return null;
   // Two session cookies means one was set for another path or domain: refused, never guessed between.
-  if (values.length > 1) throw unauthenticated("more than one session cookie; sign in again");
-  return { kind: "session", value: values[0]!, viaCookie: true };
+  if (repeated) throw unauthenticated("more than one session cookie; sign in again");
+  return { kind: "session", value, viaCookie: true };
 }
 
 /** A bearer value as a credential of the route's kind. */
@@ -92,10 +93,10 @@ export function extractCredential(headers: Headers, sources: CredentialSources =
     if (!m) throw unauthenticated("Authorization must use the Bearer scheme");
     found.push(m[1]!);
   }
-  for (const name of ["x-api-key", "x-prefect-user-id"]) {
-    const v = headers.get(name);
-    if (v !== null && v.trim() !== "") found.push(v.trim());
-  }
+  const apiKey = headers.get("x-api-key")?.trim();
+  if (apiKey) found.push(apiKey);
+  const prefectUser = headers.get("x-prefect-user-id")?.trim();
+  if (prefectUser && !NO_PREFECT_USER.has(prefectUser)) found.push(prefectUser);
   const token = sources.gatewayToken ? headers.get("x-authorization")?.trim() : undefined;
   if (token) {
     // The SDKs send the token alone, with no scheme; a token beside another credential is not guessed between.

@@ -1,31 +1,40 @@
 /**
- * OpenID Connect relying party: authorization code flow with PKCE (S256), `state` and `nonce`, against any provider
- * that publishes a discovery document. I/O (discovery, JWKS, token endpoint) is confined to `discover`,
- * `exchangeCode` and the JWKS getter; the checks are in `verifyIdToken`.
+ * OpenID Connect relying party: the authorization code flow with PKCE (S256), `state` and `nonce`, against any
+ * provider that publishes a discovery document, through oauth4webapi (by the author of jose and node-oidc-provider).
+ * This module holds flowgate's choices around it: which endpoints a provider may send the gateway to, how long its
+ * answers may be, which signing algorithms count, and how each failure reads to the person signing in.
  *
- * What an ID token must show before its claims become a principal (OpenID Connect Core 3.1.3.7):
- * signed by a key from the provider's JWKS with an asymmetric algorithm; `iss` exactly OIDC_ISSUER (which is also
- * the discovery document's `issuer`); `aud` containing OIDC_CLIENT_ID; `azp` equal to it when present, and present
- * when there are several audiences; `nonce` equal to the one this browser's sign-in sent; `exp`, `iat`, `sub`.
+ * What an ID token must show before its claims become a principal (OpenID Connect Core 3.1.3.7), and who checks it:
+ * - signed by a key from the provider's `jwks_uri` (oauth4webapi's `validateApplicationLevelSignature`, which never
+ *   takes an HMAC algorithm), with an algorithm from ID_TOKEN_ALGORITHMS that the provider advertises (the
+ *   algorithms are narrowed here, before the library compares the token's `alg` with them);
+ * - `iss` exactly OIDC_ISSUER: the discovery document must name that very issuer (checked here, byte for byte),
+ *   and the library compares the token's `iss` with the document's;
+ * - `aud` containing OIDC_CLIENT_ID; `azp` present when there are several audiences and then equal to the client
+ *   id (the library); `azp` equal to the client id whenever present (here: the library checks it only beside
+ *   several audiences);
+ * - `nonce` equal to the one this browser's sign-in sent; `exp` (with JWT_CLOCK_TOLERANCE_S), `iat`, `sub` present
+ *   (the library).
+ * The provider's `iss` on the redirect back (RFC 9207, where it advertises it) must be OIDC_ISSUER too (the library).
  */
-import { base64url, createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
+import * as oauth from "oauth4webapi";
 import { isLoopbackHost, type OidcConfig } from "../config";
-import { JWKS_CACHE_MAX_AGE_MS, JWKS_COOLDOWN_MS, JWKS_FETCH_TIMEOUT_MS, OIDC_DISCOVERY_TTL_MS, OIDC_FETCH_TIMEOUT_MS } from "../constants";
+import { OIDC_DISCOVERY_TTL_MS, OIDC_FETCH_TIMEOUT_MS, OIDC_MAX_ANSWER_BYTES } from "../constants";
 import { GatewayError, unauthenticated } from "../errors";
+import { readStreamLimited, utf8 } from "../proxy/body";
 import { requireAnswerDepth } from "../proxy/json";
-import { constantTimeEqual } from "../formats/apiKey";
 import type { SignInTransaction } from "./session";
 
-export interface Discovery {
-  issuer: string;
-  authorization_endpoint: string;
-  token_endpoint: string;
-  jwks_uri: string;
-  end_session_endpoint?: string;
-}
-
 /** Algorithms an ID token may be signed with: asymmetric only (never `none`, never HMAC with a public value). */
-export const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+
+/** The provider as the gateway's client knows it: its metadata (which also keys the library's JWKS cache), and how to reach it. */
+export interface Provider {
+  as: oauth.AuthorizationServer;
+  client: oauth.Client;
+  clientAuth: oauth.ClientAuth;
+  http: oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams>;
+}
 
 const providerDown = (what: string) => new GatewayError("BAD_GATEWAY", `the identity provider could not be reached (${what})`);
 
@@ -40,147 +49,148 @@ function endpointOk(raw: unknown): raw is string {
   }
 }
 
-const discoveries = new Map<string, { doc: Discovery; at: number }>();
-
-/** The provider's discovery document (cached per isolate for OIDC_DISCOVERY_TTL_MS). */
-export async function discover(issuer: string, now = Date.now()): Promise<Discovery> {
-  const cached = discoveries.get(issuer);
-  if (cached && now - cached.at < OIDC_DISCOVERY_TTL_MS) return cached.doc;
-  let body: unknown;
+/**
+ * Every call to the provider (discovery, token endpoint, keys): given up after OIDC_FETCH_TIMEOUT_MS, its answer
+ * read to at most OIDC_MAX_ANSWER_BYTES and refused when its JSON nests deeper than the gateway parses, before
+ * the library reads it.
+ */
+async function providerFetch(url: string, init: oauth.CustomFetchOptions<string, unknown>): Promise<Response> {
+  const res = await fetch(url, init as RequestInit);
+  const tooLarge = () => new GatewayError("BAD_GATEWAY", "the identity provider's answer is too large");
+  const bytes = res.body ? await readStreamLimited(res.body, OIDC_MAX_ANSWER_BYTES, tooLarge) : new Uint8Array();
+  let text: string;
   try {
-    const res = await fetch(`${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`, {
-      headers: { accept: "application/json" },
-      signal: AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS),
-    });
-    if (!res.ok) throw providerDown(`discovery answered ${res.status}`);
-    const text = await res.text();
-    requireAnswerDepth(text);
-    body = JSON.parse(text);
-  } catch (err) {
-    throw err instanceof GatewayError ? err : providerDown("discovery");
+    text = utf8(bytes);
+  } catch {
+    throw new GatewayError("BAD_GATEWAY", "the identity provider's answer is not UTF-8");
   }
-  const d = body as Partial<Discovery> | null;
-  // The document must name the very issuer it was fetched for, or another provider could stand in for it.
-  if (!d || typeof d !== "object" || d.issuer !== issuer)
-    throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document names another issuer");
-  if (!endpointOk(d.authorization_endpoint) || !endpointOk(d.token_endpoint) || !endpointOk(d.jwks_uri)) {
-    throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document lacks usable endpoints");
-  }
-  const doc: Discovery = {
-    issuer: d.issuer,
-    authorization_endpoint: d.authorization_endpoint,
-    token_endpoint: d.token_endpoint,
-    jwks_uri: d.jwks_uri,
-    end_session_endpoint: endpointOk(d.end_session_endpoint) ? d.end_session_endpoint : undefined,
+  requireAnswerDepth(text);
+  return new Response(text, { status: res.status, headers: res.headers });
+}
+
+function httpOptions(insecure: boolean): Provider["http"] {
+  return {
+    signal: () => AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS),
+    [oauth.customFetch]: providerFetch,
+    // http only ever reaches a loopback host: every endpoint is checked by endpointOk first.
+    [oauth.allowInsecureRequests]: insecure,
   };
-  discoveries.set(issuer, { doc, at: now });
-  return doc;
 }
 
-const jwksSets = new Map<string, JWTVerifyGetKey>();
+const providers = new Map<string, { provider: Provider; at: number }>();
 
-/** The provider's signing keys (jose's remote set: cached, refetched on an unknown `kid` after a cooldown). */
-export function providerKeys(jwksUri: string): JWTVerifyGetKey {
-  let set = jwksSets.get(jwksUri);
-  if (!set) {
-    set = createRemoteJWKSet(new URL(jwksUri), {
-      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
-      cooldownDuration: JWKS_COOLDOWN_MS,
-      timeoutDuration: JWKS_FETCH_TIMEOUT_MS,
-    });
-    jwksSets.set(jwksUri, set);
+/**
+ * The provider of `oidc` from its discovery document, cached per isolate for OIDC_DISCOVERY_TTL_MS (the same
+ * object is kept, so the library's cache of its signing keys lives as long).
+ */
+export async function discover(oidc: OidcConfig, clockToleranceS: number, now = Date.now()): Promise<Provider> {
+  const memo = `${oidc.issuer}\u0000${oidc.clientId}\u0000${clockToleranceS}`;
+  const cached = providers.get(memo);
+  if (cached && now - cached.at < OIDC_DISCOVERY_TTL_MS) return cached.provider;
+  const http = httpOptions(new URL(oidc.issuer).protocol === "http:");
+  let doc: oauth.AuthorizationServer;
+  try {
+    const issuer = new URL(oidc.issuer);
+    doc = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, http as oauth.DiscoveryRequestOptions));
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw err instanceof oauth.OperationProcessingError
+      ? new GatewayError("BAD_GATEWAY", "the identity provider's discovery document is not usable")
+      : providerDown("discovery");
   }
-  return set;
-}
-
-export async function codeChallenge(verifier: string): Promise<string> {
-  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))));
+  // The document must name the very issuer it was fetched for, byte for byte, or another provider could stand in
+  // for it (the library compares them as URLs, which folds a trailing slash).
+  if (doc.issuer !== oidc.issuer) throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document names another issuer");
+  const endpoints = [doc.authorization_endpoint, doc.token_endpoint, doc.jwks_uri];
+  if (!endpoints.every(endpointOk))
+    throw new GatewayError("BAD_GATEWAY", "the identity provider's discovery document lacks usable endpoints");
+  const advertised = doc.id_token_signing_alg_values_supported ?? ["RS256"];
+  const algorithms = advertised.filter((a) => ID_TOKEN_ALGORITHMS.includes(a));
+  if (algorithms.length === 0) throw new GatewayError("BAD_GATEWAY", "the identity provider signs ID tokens with no asymmetric algorithm");
+  const provider: Provider = {
+    as: { ...doc, id_token_signing_alg_values_supported: algorithms },
+    client: { client_id: oidc.clientId, [oauth.clockTolerance]: clockToleranceS },
+    // client_secret_basic with a secret; a public client (PKCE alone) without.
+    clientAuth: oidc.clientSecret ? oauth.ClientSecretBasic(oidc.clientSecret) : oauth.None(),
+    http: httpOptions(new URL(oidc.issuer).protocol === "http:" || endpoints.some((e) => e?.startsWith("http:"))),
+  };
+  providers.set(memo, { provider, at: now });
+  return provider;
 }
 
 /** Where the browser goes to sign in. */
-export async function authorizationUrl(d: Discovery, oidc: OidcConfig, t: SignInTransaction): Promise<string> {
-  const u = new URL(d.authorization_endpoint);
+export async function authorizationUrl(p: Provider, oidc: OidcConfig, t: SignInTransaction): Promise<string> {
+  const u = new URL(p.as.authorization_endpoint!);
   u.searchParams.set("response_type", "code");
   u.searchParams.set("client_id", oidc.clientId);
   u.searchParams.set("redirect_uri", oidc.redirectUri);
   u.searchParams.set("scope", oidc.scopes.join(" "));
   u.searchParams.set("state", t.state);
   u.searchParams.set("nonce", t.nonce);
-  u.searchParams.set("code_challenge", await codeChallenge(t.verifier));
+  u.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(t.verifier));
   u.searchParams.set("code_challenge_method", "S256");
   return u.toString();
 }
 
-/** Redeems the authorization code at the token endpoint; answers the raw ID token. */
-export async function exchangeCode(d: Discovery, oidc: OidcConfig, code: string, verifier: string): Promise<string> {
-  const form = new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: oidc.redirectUri, code_verifier: verifier });
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded", accept: "application/json" };
-  if (oidc.clientSecret) {
-    // client_secret_basic (RFC 6749 2.3.1: each part form-encoded before base64).
-    const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, "+");
-    headers.authorization = `Basic ${btoa(`${enc(oidc.clientId)}:${enc(oidc.clientSecret)}`)}`;
-  } else {
-    form.set("client_id", oidc.clientId);
-  }
-  let res: Response;
+/**
+ * Redeems the code of the provider's redirect back (`callback`, already matched with this browser's transaction)
+ * with the PKCE verifier; answers the token endpoint's answer, for `idTokenClaims`.
+ */
+export async function redeemCode(p: Provider, oidc: OidcConfig, callback: URLSearchParams, t: SignInTransaction): Promise<Response> {
+  let params: URLSearchParams;
   try {
-    res = await fetch(d.token_endpoint, {
-      method: "POST",
-      headers,
-      body: form.toString(),
-      signal: AbortSignal.timeout(OIDC_FETCH_TIMEOUT_MS),
-    });
+    params = oauth.validateAuthResponse(p.as, p.client, callback, t.state);
   } catch {
-    throw providerDown("token endpoint");
+    // A redirect back naming another issuer (RFC 9207: a mix-up between providers), or not of the code flow.
+    throw unauthenticated("the provider's answer is not this sign-in's; start again");
   }
-  const text = await res.text().catch(() => "");
-  requireAnswerDepth(text);
-  let body: { id_token?: unknown } | null = null;
   try {
-    body = JSON.parse(text) as { id_token?: unknown } | null;
-  } catch {
-    // not JSON: handled below
-  }
-  if (res.status === 400 || res.status === 401) {
-    // invalid_grant: a code used twice, issued to another client, or a PKCE verifier that does not match.
-    throw unauthenticated("the identity provider refused the sign-in; start again");
-  }
-  if (!res.ok || !body) throw providerDown(`token endpoint answered ${res.status}`);
-  if (typeof body.id_token !== "string") throw new GatewayError("BAD_GATEWAY", "the identity provider answered without an ID token");
-  return body.id_token;
-}
-
-export interface IdTokenExpectations {
-  issuer: string;
-  clientId: string;
-  nonce: string;
-  clockToleranceS: number;
-  keys: JWTVerifyGetKey;
-}
-
-/** The ID token's claims once every check above holds; otherwise a 401 saying which, never echoing the token. */
-export async function verifyIdToken(idToken: string, e: IdTokenExpectations): Promise<JWTPayload> {
-  let payload: JWTPayload;
-  try {
-    payload = (
-      await jwtVerify(idToken, e.keys, {
-        issuer: e.issuer,
-        audience: e.clientId,
-        algorithms: ID_TOKEN_ALGORITHMS,
-        clockTolerance: e.clockToleranceS,
-        requiredClaims: ["exp", "iat", "sub"],
-      })
-    ).payload;
+    return await oauth.authorizationCodeGrantRequest(p.as, p.client, p.clientAuth, params, oidc.redirectUri, t.verifier, p.http);
   } catch (err) {
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw unauthenticated(`ID token claim check failed (${err.claim})`);
-    if (err instanceof joseErrors.JWTExpired) throw unauthenticated("ID token expired");
-    throw unauthenticated("ID token could not be verified");
+    throw err instanceof GatewayError ? err : providerDown("token endpoint");
   }
-  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-  const azp = (payload as { azp?: unknown }).azp;
-  if (azp !== undefined && azp !== e.clientId) throw unauthenticated("ID token claim check failed (azp)");
-  if (audiences.length > 1 && azp === undefined) throw unauthenticated("ID token claim check failed (azp)");
-  const nonce = (payload as { nonce?: unknown }).nonce;
-  if (typeof nonce !== "string" || !constantTimeEqual(nonce, e.nonce)) throw unauthenticated("ID token claim check failed (nonce)");
-  return payload;
+}
+
+/** The ID token's claims once every check above holds; otherwise an error saying which, never echoing the token. */
+export async function idTokenClaims(p: Provider, tokenAnswer: Response, nonce: string): Promise<oauth.IDToken> {
+  if (tokenAnswer.status === 200) {
+    const body = (await tokenAnswer
+      .clone()
+      .json()
+      .catch(() => null)) as { id_token?: unknown } | null;
+    if (typeof body?.id_token !== "string") throw new GatewayError("BAD_GATEWAY", "the identity provider answered without an ID token");
+  }
+  let claims: oauth.IDToken | undefined;
+  try {
+    const answer = await oauth.processAuthorizationCodeResponse(p.as, p.client, tokenAnswer, {
+      expectedNonce: nonce,
+      requireIdToken: true,
+    });
+    await oauth.validateApplicationLevelSignature(p.as, tokenAnswer, p.http as oauth.ValidateSignatureOptions);
+    claims = oauth.getValidatedIdTokenClaims(answer);
+  } catch (err) {
+    throw tokenRefusal(err);
+  }
+  if (!claims) throw unauthenticated("ID token could not be verified");
+  // The library checks `azp` only beside several audiences; flowgate takes no token authorized for another party.
+  if (claims.azp !== undefined && claims.azp !== p.client.client_id) throw unauthenticated("ID token claim check failed (azp)");
+  return claims;
+}
+
+/** A failed token exchange or ID token check, in words: which claim, never the token or the provider's text. */
+function tokenRefusal(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof oauth.ResponseBodyError || err instanceof oauth.WWWAuthenticateChallengeError) {
+    // invalid_grant: a code used twice, issued to another client, or a PKCE verifier that does not match.
+    if (err.status === 400 || err.status === 401) return unauthenticated("the identity provider refused the sign-in; start again");
+    return providerDown(`token endpoint answered ${err.status}`);
+  }
+  if (err instanceof oauth.OperationProcessingError) {
+    if (err.code === oauth.RESPONSE_IS_NOT_CONFORM || err.code === oauth.RESPONSE_IS_NOT_JSON || err.code === oauth.PARSE_ERROR)
+      return new GatewayError("BAD_GATEWAY", "the identity provider's token answer is not usable");
+    const claim = (err.cause as { claim?: unknown } | undefined)?.claim;
+    if (err.code === oauth.JWT_TIMESTAMP_CHECK && claim === "exp") return unauthenticated("ID token expired");
+    if (typeof claim === "string" && /^[a-z_]{1,20}$/.test(claim)) return unauthenticated(`ID token claim check failed (${claim})`);
+  }
+  return unauthenticated("ID token could not be verified");
 }

@@ -12,6 +12,8 @@
  * - The same sealing carries the short-lived sign-in transaction (state, nonce, PKCE verifier, return path); a
  *   `pur` claim keeps one from ever being taken for the other.
  */
+import { generateCookie } from "hono/cookie";
+import { parse } from "hono/utils/cookie";
 import { EncryptJWT, jwtDecrypt, base64url, errors as joseErrors } from "jose";
 import { isLoopbackHost, type SessionConfig } from "../config";
 import { LOGIN_TRANSACTION_TTL_S } from "../constants";
@@ -72,22 +74,21 @@ export function cookieNamesFor(url: URL): CookieNames | null {
 }
 
 /**
- * Every value of cookie `name` in a Cookie header. Browsers send one cookie per (name, domain, path); more than
- * one value means another path or domain set one too, and the caller refuses rather than guesses.
+ * Cookie `name` of a Cookie header: its value as Hono's parser reads it (the first of that name, URI-decoded; an
+ * empty value is none), and whether the header carries that name more than once. Browsers send one cookie per
+ * (name, domain, path); a second one means another path or domain set one too, and the caller refuses rather than
+ * guesses (Hono's parser keeps the first, which depends on path length and age, not on who set it).
  */
-export function cookieValues(header: string | null, name: string): string[] {
-  if (!header) return [];
-  const out: string[] = [];
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq > 0 && part.slice(0, eq).trim() === name) out.push(part.slice(eq + 1).trim());
-  }
-  return out;
+export function cookieOf(header: string | null, name: string): { value: string | undefined; repeated: boolean } {
+  if (!header) return { value: undefined, repeated: false };
+  const value = parse(header, name)[name] || undefined;
+  const repeated = value !== undefined && header.split(";").filter((part) => part.trim().startsWith(`${name}=`)).length > 1;
+  return { value, repeated };
 }
 
-export function setCookie(name: string, value: string, maxAgeS: number, secure: boolean): string {
-  return `${name}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${Math.max(0, Math.floor(maxAgeS))}${secure ? "; Secure" : ""}`;
-}
+/** A gateway cookie: host-only, `Path=/`, HttpOnly, SameSite=Lax (docs/browser-sign-in.md), Secure over https. */
+export const setCookie = (name: string, value: string, maxAgeS: number, secure: boolean): string =>
+  generateCookie(name, value, { path: "/", httpOnly: true, sameSite: "Lax", secure, maxAge: Math.max(0, Math.floor(maxAgeS)) });
 
 export const clearCookie = (name: string, secure: boolean): string => setCookie(name, "", 0, secure);
 

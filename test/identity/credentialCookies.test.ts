@@ -94,6 +94,15 @@ describe("the order of credentials (pure)", () => {
       kind: "api_key",
       value: "fgk_header",
     });
+    // The Prefect UI's "no user" (`X-Prefect-User-ID: null`) is no credential: the session decides.
+    for (const none of ["null", "undefined"]) {
+      expect(extractCredential(h({ "x-prefect-user-id": none, cookie: `${SESSION}=sess` }), sources)).toEqual({
+        kind: "session",
+        value: "sess",
+        viaCookie: true,
+      });
+    }
+    expect(extractCredential(h({ "x-prefect-user-id": "null" }), sources)).toBeNull();
     // Without sessions on this route, the credential cookie alone.
     expect(extractCredential(h({ cookie: `${SESSION}=s; authorization=fgk_x` }), { cookieName: "authorization" })).toMatchObject({
       value: "fgk_x",

@@ -68,6 +68,21 @@ async function signedIn(): Promise<Page> {
 }
 
 describe("the operator console in Chromium", () => {
+  it("without a provider, loads with its key form, its files carrying the console's security headers", async () => {
+    const res = await fetch(`${GATEWAY}/console/`, {
+      headers: { accept: "text/html", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(await (await fetch(`${GATEWAY}/auth/methods`)).json()).toEqual({ provider: false, keyExchange: true });
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${GATEWAY}/console/`);
+    await page.waitForSelector('form[name="signin"] input[name="key"]');
+    expect(await page.locator("[data-sign-in=provider]").count()).toBe(0);
+    await page.context().close();
+  });
+
   it("refuses a wrong admin key, and a key that is not an admin's, and stays on the sign-in form", async () => {
     const page = await signIn("fgk_notarealkey0_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
     await expect.poll(() => page.locator("p.error").getAttribute("data-error-code")).toBe("UNAUTHENTICATED");

@@ -263,6 +263,16 @@ export const ROUTES: RouteEntry[] = [
     grant: "any",
     lacking: null,
   },
+  // How a browser can sign in here: public, like the sign-in it describes.
+  {
+    engine: "gateway",
+    method: "GET",
+    pattern: "/auth/methods",
+    credential: "public",
+    sample: get("/auth/methods"),
+    grant: "any",
+    lacking: null,
+  },
   // Only a browser session answers; any other credential is a 401 too.
   {
     engine: "gateway",
