@@ -158,10 +158,32 @@ const SECRET_OPENING = "${workflow.secrets.";
 /** What a value may not hold: the opening but for its last dot, so that no value joined to `.` completes it. */
 const SECRET_REFUSED = SECRET_OPENING.slice(0, -1);
 
+/**
+ * Whether a string holds the opening, as written or once its `\uXXXX` escapes are decoded, at any level of
+ * escaping: Conductor parses JSON held in strings (an event handler's `expandInlineJSON`, Jackson's `readValue` of
+ * each string that looks like JSON), so `{"x":"\u0024{workflow.secrets.DB}"}` becomes `${workflow.secrets.DB}`
+ * after the gateway looked. A run of backslashes is read as one whatever its length (one per level of nesting), and
+ * decoding repeats until nothing changes, so an escape that decodes to an escape is read too.
+ */
+function holdsSecretOpening(s: string): boolean {
+  if (s.includes(SECRET_REFUSED)) return true;
+  let text = s;
+  for (;;) {
+    // Runs of backslashes collapse to one first (one linear pass: `\\+u` tried at each backslash of a long run that
+    // no `u` follows would be quadratic), then each escape is decoded.
+    const decoded = text
+      .replace(/\\+/g, "\\")
+      .replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+    if (decoded === text) return false;
+    if (decoded.includes(SECRET_REFUSED)) return true;
+    text = decoded;
+  }
+}
+
 /** Where a string of `value` (any depth, keys too) holds a secret reference Conductor resolves in data, or null. */
 export function secretReferenceProblem(value: unknown, where = "body", depth = 0): string | null {
   if (typeof value === "string")
-    return value.includes(SECRET_REFUSED)
+    return holdsSecretOpening(value)
       ? `${where}: \${workflow.secrets.*} is not allowed in data (Conductor would replace it by a secret of the shared server)`
       : null;
   if (depth > MAX_JSON_DEPTH) return `${where}: nested too deep`;
@@ -198,10 +220,10 @@ export function secretInRequest(
   bodyText: string | undefined,
 ): string | null {
   const refused = "holds ${workflow.secrets.*}, which Conductor would replace by a secret of the shared server";
-  for (const s of segments) if (s.includes(SECRET_REFUSED)) return `the path ${refused}`;
+  for (const s of segments) if (holdsSecretOpening(s)) return `the path ${refused}`;
   if (query)
     for (const [k, v] of query)
-      if (k.includes(SECRET_REFUSED) || v.includes(SECRET_REFUSED)) return `query parameter ${JSON.stringify(k.slice(0, 64))} ${refused}`;
-  if (bodyText?.includes(SECRET_REFUSED)) return `the body ${refused}`;
+      if (holdsSecretOpening(k) || holdsSecretOpening(v)) return `query parameter ${JSON.stringify(k.slice(0, 64))} ${refused}`;
+  if (bodyText !== undefined && holdsSecretOpening(bodyText)) return `the body ${refused}`;
   return null;
 }
