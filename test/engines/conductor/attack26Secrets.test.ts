@@ -1,0 +1,113 @@
+/**
+ * A fifth attacker's pass over issue 25 (attack26): `${workflow.secrets.X}` reaches the workflow's document through
+ * a query parameter, not a JSON body. `secretReferenceProblem` (src/engines/conductor/expressions.ts) is applied to
+ * JSON bodies (`jsonBody`) and task results only, but Conductor copies two query parameters into fields a selecting
+ * path reads:
+ * - `DELETE /api/workflow/{id}?reason=` becomes the workflow's `reasonForIncompletion`
+ *   (WorkflowExecutorOps.terminateWorkflow), and Conductor starts the definition's `failureWorkflow` with the input
+ *   `{reason, workflowId, failureStatus, failedWorkflow, ...}` (same file, the `failureWorkflow` block); and the parent
+ *   of a terminated sub-workflow reads it as its SUB_WORKFLOW task's reason;
+ * - a poll's `workerid` becomes the task's `workerId` (ExecutionService.poll `taskModel.setWorkerId(workerId)`),
+ *   which `${<ref>.workerId}` reads (ParametersUtils.getTaskInputV2 taskParams) as long as no result overwrote it
+ *   (a task left IN_PROGRESS on one branch of a fork, read by a later task of another branch).
+ * Either way the resolved value is the literal `${workflow.secrets.DB}`, which `substituteSecrets` replaces at
+ * hand-off (a worker's poll; SET_VARIABLE, which stores it in `workflow.variables` for the caller to read back), from
+ * the store every tenant shares (EnvVariableSecretsDAO: the server's CONDUCTOR_SECRET_* variables). Checked on the
+ * real reader with test/node/parametersUtils/run.sh: `{"input":{"reason":"${workflow.secrets.DB}"},
+ * "params":{"s":"${workflow.input.reason}"}}` resolves to `${workflow.secrets.DB}` and hands off `hunter2`.
+ *
+ * High (reaches a shared secret with no capability): left to the lead as `it.fails`; each test states the refusal
+ * the fix should give, so it turns green (and the `.fails` must go) when the class is closed.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { asAdmin, uniqueTag } from "../../helpers";
+import { conductorStack, seedTwoTenants, type ConductorStack } from "./harness";
+
+let stack: ConductorStack;
+let alice: string;
+let writer: string;
+
+beforeAll(async () => {
+  stack = await conductorStack("attack26sec");
+  await seedTwoTenants(stack);
+  alice = await stack.key({ subject: "alice", groups: ["test"] });
+  writer = await stack.key({ subject: "fb-writer", roles: ["OWNER"], scopes: ["conductor"] });
+});
+
+const SECRET = "${workflow.secrets.DB}";
+
+describe("terminate's reason carries a shared secret's reference into a failure workflow (attack26, high)", () => {
+  it("the definitions that pass the reason on are accepted (no capability needed)", async () => {
+    // The failure workflow Conductor starts with `reason` in its input, and stores it through SET_VARIABLE.
+    const failure = {
+      name: "a26fail",
+      version: 1,
+      tasks: [{ name: "sv", taskReferenceName: "sv", type: "SET_VARIABLE", inputParameters: { leak: "${workflow.input.reason}" } }],
+    };
+    const main = {
+      name: "a26main",
+      version: 1,
+      failureWorkflow: "a26fail",
+      tasks: [{ name: "t1", taskReferenceName: "t", type: "SIMPLE", inputParameters: {} }],
+    };
+    for (const body of [failure, main]) {
+      const res = await stack.as(writer, "/conductor/api/metadata/workflow", { method: "POST", json: body });
+      expect(res.status, await res.clone().text()).toBe(200);
+    }
+  });
+
+  // FIXME(attack26, high): `reason` is a "text" parameter (routes/workflows.ts `action("DELETE", [], "terminate",
+  // { reason: "text" })`, and the admins' bulk terminate), checked for length and control characters only.
+  it.fails("a terminate whose reason names a shared secret is refused, and nothing is sent", async () => {
+    const before = (await stack.records()).length;
+    const res = await stack.as(alice, `/conductor/api/workflow/fb-1?reason=${encodeURIComponent(SECRET)}`, { method: "DELETE" });
+    expect(res.status, await res.clone().text()).toBe(400);
+    expect((await stack.records()).slice(before).filter((r) => r.method === "DELETE")).toEqual([]);
+  });
+});
+
+describe("a poll's workerid carries a shared secret's reference into ${<ref>.workerId} (attack26, high)", () => {
+  it("the definition that reads a polled task's workerId from another branch is accepted", async () => {
+    const def = {
+      name: "a26fork",
+      version: 1,
+      tasks: [
+        {
+          name: "fork",
+          taskReferenceName: "fork",
+          type: "FORK_JOIN",
+          forkTasks: [
+            [{ name: "t1", taskReferenceName: "held", type: "SIMPLE" }],
+            [
+              { name: "t1", taskReferenceName: "done", type: "SIMPLE" },
+              { name: "sv", taskReferenceName: "sv", type: "SET_VARIABLE", inputParameters: { leak: "${held.workerId}" } },
+            ],
+          ],
+        },
+        { name: "join", taskReferenceName: "join", type: "JOIN", joinOn: ["held", "sv"] },
+      ],
+    };
+    const res = await stack.as(writer, "/conductor/api/metadata/workflow", { method: "POST", json: def });
+    expect(res.status, await res.clone().text()).toBe(200);
+  });
+
+  // FIXME(attack26, high): workers/route.ts `workerIdParam` checks length and control characters only; the
+  // TaskResult's `workerId` is checked (secretReferenceProblem over the body), the poll's and ack's are not.
+  it.fails("a poll whose workerid names a shared secret is refused, and nothing is sent", async () => {
+    await stack.seed({ fill: [{ tenant: "FACEBOOK", taskType: "t1", count: 1 }] });
+    const res = await asAdmin("/admin/keys", {
+      method: "POST",
+      env: stack.env,
+      json: { tenant: "FACEBOOK", subject: `worker-${uniqueTag("w")}`, scopes: ["worker"], servesTenants: ["FACEBOOK"] },
+    });
+    expect(res.status).toBe(201);
+    const worker = ((await res.json()) as { key: string }).key;
+    const before = (await stack.records()).length;
+    const poll = await stack.as(
+      worker,
+      `/workers/conductor/api/tasks/poll/batch/t1?count=1&timeout=0&workerid=${encodeURIComponent(SECRET)}`,
+    );
+    expect(poll.status, await poll.clone().text()).toBe(400);
+    expect((await stack.records()).slice(before).filter((r) => r.path.includes("workerid"))).toEqual([]);
+  });
+});
