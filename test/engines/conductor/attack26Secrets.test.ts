@@ -111,3 +111,32 @@ describe("a poll's workerid carries a shared secret's reference into ${<ref>.wor
     expect((await stack.records()).slice(before).filter((r) => r.path.includes("workerid"))).toEqual([]);
   });
 });
+
+/**
+ * A start's input can come from external payload storage: the gateway mints a WRITE location for the tenant
+ * (routes/storage.ts), the client PUTs the JSON straight to the store (a presigned URI: the gateway never sees it),
+ * and a start naming that path (`externalInputPayloadStoragePath`, allowed once minted for the tenant) has Conductor
+ * download it as the workflow's input (ExecutionDAOFacade.populateWorkflowAndTaskPayloadData, `internalizeInput`).
+ * So `{"x": "${workflow.secrets.DB}"}` becomes `workflow.input.x`, unread by `secretReferenceProblem`, and
+ * `${workflow.input.x}` in any task hands the shared secret off. A worker's `externalOutputPayloadStoragePath` is
+ * refused for this very reason (runtimeData.ts: "the gateway must read it"); the start's is not.
+ */
+describe("a start's input from external payload storage is never read by the gateway (attack26, high)", () => {
+  // FIXME(attack26, high): startWorkflow.ts `admitStartRequest` accepts `externalInputPayloadStoragePath` when the
+  // path was minted for the tenant; the content behind it is the client's, unchecked. A fix that refuses it (or
+  // reads and checks the payload) also changes runtimeTasks.test.ts "a start with a path minted for the tenant".
+  it.fails("a start whose input lives in external storage is refused (its content cannot be checked)", async () => {
+    const write = await stack.as(alice, "/conductor/api/workflow/externalstoragelocation?operation=WRITE&payloadType=WORKFLOW_INPUT");
+    expect(write.status).toBe(200);
+    const { path } = (await write.json()) as { path: string };
+    // Here the client would PUT {"x":"${workflow.secrets.DB}"} to the location's `uri`, past the gateway.
+    await new Promise((r) => setTimeout(r, 50)); // the grant is written in the background (waitUntil)
+    const before = (await stack.records()).length;
+    const res = await stack.as(alice, "/conductor/api/workflow", {
+      method: "POST",
+      json: { name: "wfA", externalInputPayloadStoragePath: path },
+    });
+    expect(res.status, await res.clone().text()).toBe(400);
+    expect((await stack.records()).slice(before).filter((r) => r.path === "/api/workflow")).toEqual([]);
+  });
+});
