@@ -140,3 +140,22 @@ describe("a start's input from external payload storage is never read by the gat
     expect((await stack.records()).slice(before).filter((r) => r.path === "/api/workflow")).toEqual([]);
   });
 });
+
+/**
+ * The gateway sets every start's `correlationId` to the caller's subject (startWorkflow.ts), and a definition reads it
+ * as `${workflow.correlationId}`. A subject is whatever the key's creator or the IdP's subject claim says
+ * (JWT_CLAIM_SUBJECT may name a claim the user chooses, such as a username), held only to no control characters:
+ * a subject `${workflow.secrets.DB}` makes every workflow its holder starts hand the shared secret off.
+ * Medium: it needs an operator or an IdP to hand out such a subject.
+ */
+describe("a subject holding a secret reference becomes the correlationId (attack26, medium)", () => {
+  // FIXME(attack26, medium): the subject is not held to `secretReferenceProblem` where it becomes data (admitStartRequest,
+  // schedules, event handlers); nor at key creation (admin/validation.ts) or sign-in (identity/jwt.ts).
+  it.fails("a start by a subject that names a shared secret is refused, and nothing is sent", async () => {
+    const odd = await stack.key({ subject: SECRET, groups: ["test"] });
+    const before = (await stack.records()).length;
+    const res = await stack.as(odd, "/conductor/api/workflow", { method: "POST", json: { name: "wfA" } });
+    expect(res.status, await res.clone().text()).toBe(400);
+    expect((await stack.records()).slice(before).filter((r) => r.path === "/api/workflow")).toEqual([]);
+  });
+});
