@@ -159,3 +159,54 @@ describe("a subject holding a secret reference becomes the correlationId (attack
     expect((await stack.records()).slice(before).filter((r) => r.path === "/api/workflow")).toEqual([]);
   });
 });
+
+/**
+ * An event handler action with `expandInlineJSON: true` has Conductor parse every string of the event's payload
+ * that looks like JSON (core/events/SimpleActionProcessor.java `jsonUtils.expand`, Jackson `readValue`), before its
+ * `${$...}` paths are read. A JSON text written `{"x":"\u0024{workflow.secrets.DB}"}` holds no `${` for the gateway
+ * (the escape is six characters), so it passes both the data rule and the expression rule, in a definition's EVENT
+ * task input or in a start input; Jackson decodes it to `${workflow.secrets.DB}`, the handler starts a workflow with
+ * it as input, and `${workflow.input.x}` there hands the shared secret off. High, with the `event` and
+ * `start_workflow` capabilities (granted for the tenant's own events and workflows, never for the server's secrets).
+ */
+describe("an event payload's inline JSON is decoded by Conductor after the gateway looked (attack26, high)", () => {
+  // FIXME(attack26, high): capabilities.ts classes `EventHandler.Action.expandInlineJSON` as data, and neither
+  // `secretReferenceProblem` nor `expressionProblem` reads strings as the JSON Conductor would parse them into.
+  it.fails("the chain EVENT task -> handler with expandInlineJSON -> ${workflow.input.x} is not accepted whole", async () => {
+    const granted = await stack.key({
+      subject: "fb-events",
+      roles: ["OWNER"],
+      scopes: ["conductor", "conductor-capability/event", "conductor-capability/start_workflow"],
+    });
+    const inline = '{"x":"\\u0024{workflow.secrets.DB}"}';
+    const source = {
+      name: "a26src",
+      version: 1,
+      tasks: [{ name: "e", taskReferenceName: "e", type: "EVENT", sink: "conductor:leak", inputParameters: { j: inline } }],
+    };
+    const target = {
+      name: "a26dst",
+      version: 1,
+      tasks: [{ name: "sv", taskReferenceName: "sv", type: "SET_VARIABLE", inputParameters: { leak: "${workflow.input.x}" } }],
+    };
+    const handler = {
+      name: "a26h",
+      event: "conductor:a26src:leak",
+      active: true,
+      actions: [{ action: "start_workflow", expandInlineJSON: true, start_workflow: { name: "a26dst", input: { x: "${$.j.x}" } } }],
+    };
+    const statuses: number[] = [];
+    for (const [path, body] of [
+      ["/conductor/api/metadata/workflow", source],
+      ["/conductor/api/metadata/workflow", target],
+      ["/conductor/api/event", handler],
+    ] as const) {
+      const res = await stack.as(granted, path, { method: "POST", json: body });
+      statuses.push(res.status);
+    }
+    expect(
+      statuses.some((s) => s >= 400),
+      `statuses ${statuses.join(",")}`,
+    ).toBe(true);
+  });
+});
