@@ -54,6 +54,44 @@ describe("an expression the shared controller evaluates without bound (attack26,
   });
 });
 
+/**
+ * Which controller runs a workflow is its `workflows.argoproj.io/controller-instanceid` label. Argo Server sets it
+ * from its own configuration on every object it creates (util/instanceid `Label`), but two labels the spec holds
+ * are applied later, past it: a CronWorkflow's `workflowMetadata.labels` are copied onto each workflow it creates
+ * after the cron's own instance id (workflow/common/convert.go, `maps.Copy` after `LabelKeyControllerInstanceID`),
+ * and a Workflow's `spec.workflowMetadata.labels` are written onto the running workflow by the controller
+ * (workflow/controller/operator.go `updateWorkflowMetadata`). Where a cluster shards workflows over controllers
+ * by instance id (each with its own `workflowDefaults`, executor, artifact repository or managed namespaces), a
+ * workspace moves its workflows to a controller the operator did not assign it. Medium: it needs such a cluster.
+ * specPolicy.ts classes both label maps as plain.
+ */
+describe("labels that choose the controller (attack26, medium)", () => {
+  const INSTANCE = "workflows.argoproj.io/controller-instanceid";
+  // FIXME(attack26, medium): SHAPES.CronWorkflowSpec.workflowMetadata (ObjectMeta: labels plain) and
+  // SHAPES.WorkflowSpec.workflowMetadata (plain) let the instance-id label through.
+  it.fails("a cron whose workflowMetadata names another controller instance is refused, and nothing is sent", async () => {
+    const cron = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "CronWorkflow",
+      metadata: { name: "a26cron", namespace: ws },
+      spec: { schedules: ["* * * * *"], workflowMetadata: { labels: { [INSTANCE]: "trusted" } }, workflowSpec: workflow({}).spec },
+    };
+    const before = (await records()).length;
+    const res = await as(user, `/argo/api/v1/cron-workflows/${ws}`, { method: "POST", json: { namespace: ws, cronWorkflow: cron } });
+    expect(res.status, await res.clone().text()).toBeGreaterThanOrEqual(400);
+    expect((await records()).length).toBe(before);
+  });
+
+  it.fails("a workflow whose spec.workflowMetadata names another controller instance is refused, and nothing is sent", async () => {
+    const wf = workflow({});
+    const body = { ...wf, spec: { ...wf.spec, workflowMetadata: { labels: { [INSTANCE]: "trusted" } } } };
+    const before = (await records()).length;
+    const res = await as(user, `/argo/api/v1/workflows/${ws}`, { method: "POST", json: { namespace: ws, workflow: body } });
+    expect(res.status, await res.clone().text()).toBeGreaterThanOrEqual(400);
+    expect((await records()).length).toBe(before);
+  });
+});
+
 describe("pod fields Argo's Template does not carry are refused, however spelled (attack26: held)", () => {
   it.each([
     ["nodeName", { nodeName: "control-plane-1" }],
