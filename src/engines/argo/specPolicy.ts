@@ -232,7 +232,7 @@ const OBJECT_META: Shape = {
   creationTimestamp: P,
   deletionTimestamp: P,
   deletionGracePeriodSeconds: P,
-  labels: P,
+  labels: check("labels"),
   annotations: P,
   ownerReferences: { list: "OwnerReference" },
   finalizers: P,
@@ -406,7 +406,7 @@ const SHAPES: Readonly<Record<string, Shape>> = {
     templateDefaults: one("TemplateDefaults"),
     archiveLogs: P,
     hooks: { map: "LifecycleHook" },
-    workflowMetadata: P, // labels and annotations of the Workflow object itself
+    workflowMetadata: one("WorkflowMetadata"), // labels and annotations of the Workflow object itself
     artifactGC: one("WorkflowLevelArtifactGC"),
     podResources: P,
     resourceClaims: P, // resource claims of the namespace (dynamic resource allocation)
@@ -453,7 +453,10 @@ const SHAPES: Readonly<Record<string, Shape>> = {
   ExecutorConfig: { serviceAccountName: check("serviceAccount") },
   PodGC: { strategy: P, labelSelector: P, deleteDelayDuration: P },
   // Labels and annotations of the workflow's pods: AppArmor can be set by annotation (Pod Security baseline).
-  PodMetadata: { labels: P, annotations: check("podAnnotations") },
+  PodMetadata: { labels: check("labels"), annotations: check("podAnnotations") },
+  // workflow_types.go `WorkflowMetadata`: labels the controller writes onto the running Workflow (after Argo
+  // Server's own), and labels computed by expressions (`labelsFrom`, keyed by the label's name).
+  WorkflowMetadata: { labels: check("labels"), annotations: P, labelsFrom: check("labels") },
   // `Template`, as defaults merged under every template (workflow_types.go `TemplateDefaults`).
   TemplateDefaults: TEMPLATE,
   // Mutexes and semaphores of another namespace would hold up, or be held up by, that namespace's workflows.
@@ -644,7 +647,51 @@ const podSecurity = (path: string, rule: string, message: string, w: Walk): Spec
 /** A value that is not a literal string: Argo fills `{{...}}` in at run time, after the gateway has looked. */
 const literal = (v: unknown): v is string => typeof v === "string" && !v.includes("{{");
 
+/**
+ * The labels Argo Server and the controller set and act on (argoproj/argo-workflows workflow/common/common.go
+ * `LabelKey*`): `controller-instanceid` picks the controller that runs the workflow, `completed` makes the controller
+ * ignore it, `workflow` ties pods to their workflow, `creator*` say who submitted it, the rest record where it came
+ * from or its state. A spec's labels are applied after Argo Server's own (a cron's `workflowMetadata`, a workflow's
+ * `spec.workflowMetadata` written by the controller), so none of these may be set by a spec. Others under the
+ * prefix (`no-test`, `archive-strategy`) are the workflow author's.
+ */
+const ARGO_MANAGED_LABELS = new Set(
+  [
+    "controller-instanceid",
+    "creator",
+    "creator-email",
+    "creator-preferred-username",
+    "completed",
+    "workflow-archiving-status",
+    "workflow",
+    "phase",
+    "resubmitted-from-workflow",
+    "cron-workflow",
+    "workflow-template",
+    "workflow-event-binding",
+    "cluster-workflow-template",
+    "on-exit",
+    "configmap-type",
+  ].map((k) => `workflows.argoproj.io/${k}`),
+);
+
 const CHECKS = {
+  labels(v, path) {
+    if (unset(v)) return null;
+    if (!isObj(v)) return { path, rule: "malformed", message: "labels are an object" };
+    for (const key of Object.keys(v)) {
+      const at = `${path}${member(key)}`;
+      // Argo fills `{{...}}` in map keys too: a parameter could name one of Argo's labels after this check.
+      if (!literal(key)) return { path: at, rule: "argo-label", message: "a label's name is a literal" };
+      if (ARGO_MANAGED_LABELS.has(key.toLowerCase()))
+        return {
+          path: at,
+          rule: "argo-label",
+          message: `${JSON.stringify(key.slice(0, 80))} is Argo's own label (set by Argo Server or the controller)`,
+        };
+    }
+    return null;
+  },
   namespace(v, path, w) {
     if (unset(v) || v === "" || v === w.grants.namespace) return null;
     return { path, rule: "namespace", message: `names namespace ${JSON.stringify(v)}, not the workspace ${w.grants.namespace}` };

@@ -69,7 +69,7 @@ describe("labels that choose the controller (attack26, medium)", () => {
   const INSTANCE = "workflows.argoproj.io/controller-instanceid";
   // FIXME(attack26, medium): SHAPES.CronWorkflowSpec.workflowMetadata (ObjectMeta: labels plain) and
   // SHAPES.WorkflowSpec.workflowMetadata (plain) let the instance-id label through.
-  it.fails("a cron whose workflowMetadata names another controller instance is refused, and nothing is sent", async () => {
+  it("a cron whose workflowMetadata names another controller instance is refused, and nothing is sent", async () => {
     const cron = {
       apiVersion: "argoproj.io/v1alpha1",
       kind: "CronWorkflow",
@@ -82,7 +82,7 @@ describe("labels that choose the controller (attack26, medium)", () => {
     expect((await records()).length).toBe(before);
   });
 
-  it.fails("a workflow whose spec.workflowMetadata names another controller instance is refused, and nothing is sent", async () => {
+  it("a workflow whose spec.workflowMetadata names another controller instance is refused, and nothing is sent", async () => {
     const wf = workflow({});
     const body = { ...wf, spec: { ...wf.spec, workflowMetadata: { labels: { [INSTANCE]: "trusted" } } } };
     const before = (await records()).length;

@@ -58,7 +58,7 @@ describe("terminate's reason carries a shared secret's reference into a failure 
 
   // FIXME(attack26, high): `reason` is a "text" parameter (routes/workflows.ts `action("DELETE", [], "terminate",
   // { reason: "text" })`, and the admins' bulk terminate), checked for length and control characters only.
-  it.fails("a terminate whose reason names a shared secret is refused, and nothing is sent", async () => {
+  it("a terminate whose reason names a shared secret is refused, and nothing is sent", async () => {
     const before = (await stack.records()).length;
     const res = await stack.as(alice, `/conductor/api/workflow/fb-1?reason=${encodeURIComponent(SECRET)}`, { method: "DELETE" });
     expect(res.status, await res.clone().text()).toBe(400);
@@ -93,7 +93,7 @@ describe("a poll's workerid carries a shared secret's reference into ${<ref>.wor
 
   // FIXME(attack26, high): workers/route.ts `workerIdParam` checks length and control characters only; the
   // TaskResult's `workerId` is checked (secretReferenceProblem over the body), the poll's and ack's are not.
-  it.fails("a poll whose workerid names a shared secret is refused, and nothing is sent", async () => {
+  it("a poll whose workerid names a shared secret is refused, and nothing is sent", async () => {
     await stack.seed({ fill: [{ tenant: "FACEBOOK", taskType: "t1", count: 1 }] });
     const res = await asAdmin("/admin/keys", {
       method: "POST",
@@ -125,7 +125,7 @@ describe("a start's input from external payload storage is never read by the gat
   // FIXME(attack26, high): startWorkflow.ts `admitStartRequest` accepts `externalInputPayloadStoragePath` when the
   // path was minted for the tenant; the content behind it is the client's, unchecked. A fix that refuses it (or
   // reads and checks the payload) also changes runtimeTasks.test.ts "a start with a path minted for the tenant".
-  it.fails("a start whose input lives in external storage is refused (its content cannot be checked)", async () => {
+  it("a start whose input lives in external storage is refused (its content cannot be checked)", async () => {
     const write = await stack.as(alice, "/conductor/api/workflow/externalstoragelocation?operation=WRITE&payloadType=WORKFLOW_INPUT");
     expect(write.status).toBe(200);
     const { path } = (await write.json()) as { path: string };
@@ -151,7 +151,7 @@ describe("a start's input from external payload storage is never read by the gat
 describe("a subject holding a secret reference becomes the correlationId (attack26, medium)", () => {
   // FIXME(attack26, medium): the subject is not held to `secretReferenceProblem` where it becomes data (admitStartRequest,
   // schedules, event handlers); nor at key creation (admin/validation.ts) or sign-in (identity/jwt.ts).
-  it.fails("a start by a subject that names a shared secret is refused, and nothing is sent", async () => {
+  it("a start by a subject that names a shared secret is refused, and nothing is sent", async () => {
     const odd = await stack.key({ subject: SECRET, groups: ["test"] });
     const before = (await stack.records()).length;
     const res = await stack.as(odd, "/conductor/api/workflow", { method: "POST", json: { name: "wfA" } });
@@ -172,7 +172,7 @@ describe("a subject holding a secret reference becomes the correlationId (attack
 describe("an event payload's inline JSON is decoded by Conductor after the gateway looked (attack26, high)", () => {
   // FIXME(attack26, high): capabilities.ts classes `EventHandler.Action.expandInlineJSON` as data, and neither
   // `secretReferenceProblem` nor `expressionProblem` reads strings as the JSON Conductor would parse them into.
-  it.fails("the chain EVENT task -> handler with expandInlineJSON -> ${workflow.input.x} is not accepted whole", async () => {
+  it("the chain EVENT task -> handler with expandInlineJSON -> ${workflow.input.x} is not accepted whole", async () => {
     const granted = await stack.key({
       subject: "fb-events",
       roles: ["OWNER"],
