@@ -649,9 +649,9 @@ const literal = (v: unknown): v is string => typeof v === "string" && !v.include
 
 /**
  * The labels Argo Server and the controller set and act on (argoproj/argo-workflows workflow/common/common.go
- * `LabelKey*`): `controller-instanceid` picks the controller that runs the workflow, `completed` makes the controller
- * ignore it, `workflow` ties pods to their workflow, `creator*` say who submitted it, the rest record where it came
- * from or its state. A spec's labels are applied after Argo Server's own (a cron's `workflowMetadata`, a workflow's
+ * `LabelKey*`, all of them): `controller-instanceid` picks the controller that runs the workflow, `completed` makes the
+ * controller ignore it, `workflow` ties pods to their workflow, `creator*` say who submitted it and `actor*`/`action`
+ * who last acted on it and how, the rest record where it came from or its state. A spec's labels are applied after Argo Server's own (a cron's `workflowMetadata`, a workflow's
  * `spec.workflowMetadata` written by the controller), so none of these may be set by a spec. Others under the
  * prefix (`no-test`, `archive-strategy`) are the workflow author's.
  */
@@ -672,7 +672,17 @@ const ARGO_MANAGED_LABELS = new Set(
     "cluster-workflow-template",
     "on-exit",
     "configmap-type",
-  ].map((k) => `workflows.argoproj.io/${k}`),
+    "actor",
+    "actor-email",
+    "actor-preferred-username",
+    "action",
+    "component",
+    "backfill",
+    "artifact-gc-pod",
+    "report-outputs-completed",
+  ]
+    .map((k) => `workflows.argoproj.io/${k}`)
+    .concat(["cronworkflows.argoproj.io/completed"]),
 );
 
 const CHECKS = {

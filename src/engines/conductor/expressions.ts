@@ -159,33 +159,48 @@ const SECRET_OPENING = "${workflow.secrets.";
 const SECRET_REFUSED = SECRET_OPENING.slice(0, -1);
 
 /**
+ * Rounds of escape decoding read before a string is refused: each round peels one level of escaping (a JSON text
+ * held in a string, or an escape written as escapes), and no JSON a client writes nests escapes this deep. The bound
+ * keeps the check linear: without it `\u005cu005cu005c...` loses one level a round, n/5 rounds over n characters.
+ */
+const MAX_ESCAPE_ROUNDS = 16;
+
+/**
  * Whether a string holds the opening, as written or once its `\uXXXX` escapes are decoded, at any level of
  * escaping: Conductor parses JSON held in strings (an event handler's `expandInlineJSON`, Jackson's `readValue` of
  * each string that looks like JSON), so `{"x":"\u0024{workflow.secrets.DB}"}` becomes `${workflow.secrets.DB}`
  * after the gateway looked. A run of backslashes is read as one whatever its length (one per level of nesting), and
- * decoding repeats until nothing changes, so an escape that decodes to an escape is read too.
+ * decoding repeats until nothing changes, so an escape that decodes to an escape is read too; escapes still
+ * changing after MAX_ESCAPE_ROUNDS rounds are refused as such (fail closed, and linear).
  */
-function holdsSecretOpening(s: string): boolean {
-  if (s.includes(SECRET_REFUSED)) return true;
+function secretOpening(s: string): "held" | "nested" | null {
+  if (s.includes(SECRET_REFUSED)) return "held";
   let text = s;
-  for (;;) {
+  for (let round = 0; round < MAX_ESCAPE_ROUNDS; round++) {
     // Runs of backslashes collapse to one first (one linear pass: `\\+u` tried at each backslash of a long run that
     // no `u` follows would be quadratic), then each escape is decoded.
     const decoded = text
       .replace(/\\+/g, "\\")
       .replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-    if (decoded === text) return false;
-    if (decoded.includes(SECRET_REFUSED)) return true;
+    if (decoded === text) return null;
+    if (decoded.includes(SECRET_REFUSED)) return "held";
     text = decoded;
   }
+  return "nested";
 }
+
+const SECRET_HELD = "${workflow.secrets.*}, which Conductor would replace by a secret of the shared server";
+const ESCAPES_NESTED = `escapes nested more than ${MAX_ESCAPE_ROUNDS} levels deep, which the gateway does not read through`;
 
 /** Where a string of `value` (any depth, keys too) holds a secret reference Conductor resolves in data, or null. */
 export function secretReferenceProblem(value: unknown, where = "body", depth = 0): string | null {
-  if (typeof value === "string")
-    return holdsSecretOpening(value)
+  if (typeof value === "string") {
+    const found = secretOpening(value);
+    if (found === "nested") return `${where}: ${ESCAPES_NESTED}`;
+    return found === "held"
       ? `${where}: \${workflow.secrets.*} is not allowed in data (Conductor would replace it by a secret of the shared server)`
       : null;
+  }
   if (depth > MAX_JSON_DEPTH) return `${where}: nested too deep`;
   if (Array.isArray(value)) {
     for (const [i, v] of value.entries()) {
@@ -219,11 +234,17 @@ export function secretInRequest(
   query: URLSearchParams | undefined,
   bodyText: string | undefined,
 ): string | null {
-  const refused = "holds ${workflow.secrets.*}, which Conductor would replace by a secret of the shared server";
-  for (const s of segments) if (holdsSecretOpening(s)) return `the path ${refused}`;
+  const refused = (found: "held" | "nested") => (found === "held" ? `holds ${SECRET_HELD}` : `holds ${ESCAPES_NESTED}`);
+  for (const s of segments) {
+    const found = secretOpening(s);
+    if (found !== null) return `the path ${refused(found)}`;
+  }
   if (query)
-    for (const [k, v] of query)
-      if (holdsSecretOpening(k) || holdsSecretOpening(v)) return `query parameter ${JSON.stringify(k.slice(0, 64))} ${refused}`;
-  if (bodyText !== undefined && holdsSecretOpening(bodyText)) return `the body ${refused}`;
+    for (const [k, v] of query) {
+      const found = secretOpening(k) ?? secretOpening(v);
+      if (found !== null) return `query parameter ${JSON.stringify(k.slice(0, 64))} ${refused(found)}`;
+    }
+  const found = bodyText === undefined ? null : secretOpening(bodyText);
+  if (found !== null) return `the body ${refused(found)}`;
   return null;
 }
