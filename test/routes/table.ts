@@ -326,6 +326,7 @@ export const ROUTES: RouteEntry[] = [
   admin("GET", "/admin/workspaces", get("/admin/workspaces")),
   admin("POST", "/admin/tokens/revoke", post("/admin/tokens/revoke", { jti: "route-table" }), { jti: DEEP }),
   admin("GET", "/admin/audit", get("/admin/audit?limit=1")),
+  admin("GET", "/admin/audit/counts", get("/admin/audit/counts")),
   admin("GET", "/admin/status", get("/admin/status")),
   admin("GET", "/admin/openapi.json", get("/admin/openapi.json")),
   admin("POST", "/admin/explain", post("/admin/explain", { token: "x.y.z", request: { method: "GET", path: "/whoami" } }), {
@@ -349,6 +350,7 @@ export const ROUTES: RouteEntry[] = [
   admin("PATCH", "/admin/limits/:id", { method: "PATCH", path: "/admin/limits/rl_zzzzzzzzzzzz", body: { mode: "shadow" } }, { mode: DEEP }),
   admin("DELETE", "/admin/limits/:id", del("/admin/limits/rl_zzzzzzzzzzzz")),
   admin("GET", "/admin/usage", get("/admin/usage?limit=1")),
+  admin("GET", "/admin/usage/series", get("/admin/usage/series?by=tenant")),
 
   // Prefect: every GraphQL field by its scope.
   {
