@@ -29,6 +29,8 @@ export interface ListingFigures {
   peakAddedBytes: number;
   /** V8's largest total heap during the run, bytes. */
   heapPeakBytes: number;
+  /** V8's total heap just before the rewrite (after a collection), bytes: the peak minus this is the rewrite's. */
+  heapBeforeBytes: number;
   status: "rewritten" | "refused";
   code?: string;
 }
@@ -38,11 +40,14 @@ async function measure(count: number, tenants: number, maxBytes?: number): Promi
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const before = process.memoryUsage().rss;
+  const heapBefore = getHeapStatistics().total_heap_size;
   let heapPeak = 0;
   const sample = setInterval(() => (heapPeak = Math.max(heapPeak, getHeapStatistics().total_heap_size)), 1);
   const client = {
     base: "http://conductor.bench",
-    send: async () => new Response(answer, { headers: { "content-type": "application/json" } }),
+    // With its length, as Conductor sends a listing: read natively (the stream path reads with workerd's readAtLeast).
+    send: async () =>
+      new Response(answer, { headers: { "content-type": "application/json", "content-length": String(answer.byteLength) } }),
   } as unknown as UpstreamClient;
   const upstream = new ConductorUpstream(() => client, "bench" as TenantName, new SubrequestBudget(50), maxBytes);
   const caller = { kind: "api_key" as const, subject: "u", roles: [], groups: ["OPS"], scopes: [] as ScopePattern[] };
@@ -70,6 +75,7 @@ async function measure(count: number, tenants: number, maxBytes?: number): Promi
     cpuUs: cpu.user + cpu.system,
     peakAddedBytes: Math.max(0, peak - before),
     heapPeakBytes: heapPeak,
+    heapBeforeBytes: heapBefore,
     status: out ? "rewritten" : "refused",
     ...(code ? { code } : {}),
   };
