@@ -147,7 +147,7 @@ export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): 
   const px = (x: number) => L + ((fx(x) - x0) / (x1 - x0 || 1)) * (W - L - R);
   const py = (y: number) => H - B - ((fy(y) - fy(yBottom)) / (fy(yTop) - fy(yBottom) || 1)) * (H - plotTop - B);
   const colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"];
-  const dashes = ["", "6 3", "2 3", "8 3 2 3", "", "6 3", "2 3", "8 3 2 3", ""];
+  const dashes = ["", "7 3", "2 3", "9 3 2 3", "14 4", "4 2 1 2", "1 3", "10 2 2 2 2 2", "3 7"];
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,

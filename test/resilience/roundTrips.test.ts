@@ -260,6 +260,24 @@ describe("sequential round trips before the upstream", () => {
     const req = () => prefectRequest({ authorization: `Bearer ${token}` });
     expect(row("JWT, first use (JWKS fetch)", await measure(req(), jwtEnv, upstream)).sequential).toBe(2);
     expect(row("JWT, cached keys and revocation", await measure(req(), jwtEnv, upstream)).sequential).toBe(0);
+    // A new isolate: the control state's KV read first (every request of a new isolate waits for it), then as above.
+    const coldEnv = recorded(
+      envWith({ PREFECT_GRAPHQL_URL: `${upstream}/graphql`, JWT_JWKS_URL: stubUrl(`/jwks/${uniqueTag("tripsjwkscold")}.json`) }),
+    );
+    const coldToken = await new SignJWT({
+      sub: uniqueTag("jwt"),
+      scope: "query/*",
+      jti: uniqueTag("jti"),
+      exp: Math.floor(Date.now() / 1000) + 300,
+    })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .sign(idpKey);
+    coldIsolate();
+    const cold = row(
+      "JWT, first use, new isolate",
+      await measure(prefectRequest({ authorization: `Bearer ${coldToken}` }), coldEnv, upstream),
+    );
+    expect(cold.chain.map((c) => c.split(":")[0])).toEqual(["kv", "fetch", "kv"]);
   });
 
   it("a browser session from a key: its revocation and its key read at once, 2 at most (KV miss, database), 0 warm", async () => {
@@ -279,6 +297,27 @@ describe("sequential round trips before the upstream", () => {
     expect(first.sequential).toBe(2);
     expect(first.calls).toBe(4);
     expect(row("session, warm", await measure(req(), sEnv, upstream)).sequential).toBe(0);
+    const { key: other } = await createTestKey({ subject: uniqueTag("trips-session-cold"), scopes: ["query/*"] });
+    const coldClaims = newSession(
+      { src: "key", sub: "s", keyHash: hashApiKey(other), roles: [], groups: [], scopes: ["query/*"] },
+      config,
+      Date.now() / 1000,
+    );
+    const coldCookie = `__Host-flowgate-session=${await sealSession(coldClaims, config)}`;
+    coldIsolate();
+    const cold = row(
+      "session (from a key), first use anywhere, new isolate",
+      await measure(
+        prefectRequest(
+          { cookie: coldCookie, origin: "https://gateway.test", "x-csrf-token": coldClaims.csrf },
+          FLOWS,
+          "https://gateway.test",
+        ),
+        sEnv,
+        upstream,
+      ),
+    );
+    expect(cold.sequential).toBe(3);
   });
 
   it("a rate-limited key: the counter object on every request, 1 warm; its limits' KV read before it on a new isolate", async () => {
@@ -316,5 +355,16 @@ describe("sequential round trips before the upstream", () => {
     const req = () => new Request("http://gateway.test/conductor/api/metadata/workflow", { headers: { authorization: `Bearer ${key}` } });
     expect(row("Conductor listing, first use of the key", await measure(req(), cEnv, conductorUrl)).sequential).toBe(2);
     expect(row("Conductor listing, warm", await measure(req(), cEnv, conductorUrl)).sequential).toBe(0);
+    const other = await stack.key({ subject: uniqueTag("trips-conductor-cold"), roles: ["OWNER"] });
+    coldIsolate();
+    const cold = row(
+      "Conductor listing, first use of the key, new isolate",
+      await measure(
+        new Request("http://gateway.test/conductor/api/metadata/workflow", { headers: { authorization: `Bearer ${other}` } }),
+        cEnv,
+        conductorUrl,
+      ),
+    );
+    expect(cold.chain.map((c) => c.split(":")[0])).toEqual(["kv", "kv", "database"]);
   });
 });
