@@ -9,8 +9,6 @@
  *   itself is measured), and against the number of tenants whose definitions an answer of 1,000 holds;
  * - the GraphQL guard against the document's size (the limits raised, the analysis cache off) and, at the default
  *   limits, against the worst shapes we can build (bench/graphqlShapes.ts).
- * In Node (the same V8, a clock that moves): the listing rewrite alone (bench/growthListing.ts, one process per size:
- * its V8 heap peak) and the guard alone (src/engines/prefect/decide.ts), per call.
  * The stored data (bench/growthStore.ts): key lookup by tier, the admin API's list endpoints, the cron, and the plan
  * of every query they send, with 1k to 1M stored keys. GROWTH_DATABASE_URL (a PostgreSQL server; the bench makes a
  * scratch database on it and drops it after) instead of PGlite, which runs one query at a time in WebAssembly.
@@ -26,13 +24,10 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { DEFAULT_GRAPHQL_LIMITS } from "../src/constants.ts";
 import { schema } from "../src/db/schema.ts";
-import { decidePrefectRequest } from "../src/engines/prefect/decide.ts";
-import type { ScopePattern } from "../src/formats/scopes.ts";
 import { createKey } from "../src/store/keys.ts";
 import { startLocalDatabase } from "../scripts/local-db.ts";
 import { conductorDefinitionListing, graphqlBody } from "./fixtures.ts";
 import { graphqlShapes } from "./graphqlShapes.ts";
-import type { ListingFigures } from "./growthListing.ts";
 import { storeCurves, type Explained, type StoreStep } from "./growthStore.ts";
 import { measurePoint, send, startGateway, startStandIn, type PointFigures } from "./growthWorkerd.ts";
 
@@ -40,7 +35,10 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const LONG = process.env.GROWTH_LONG === "1";
 const OUT_DIR = `${ROOT}docs/images`;
 const RESULTS = `${ROOT}bench/results/growth.json`;
-/** GROWTH_ONLY=workerd or =store: measure that section again, the other's figures taken from bench/results/growth.json. */
+/**
+ * GROWTH_ONLY=workerd or =store: measure that section again, the other's figures taken from bench/results/growth.json
+ * (of a run of the same length); GROWTH_ONLY=charts measures nothing and draws the charts again from that file.
+ */
 const ONLY = process.env.GROWTH_ONLY?.split(",").map((x) => x.trim());
 const wants = (section: "workerd" | "store") => !ONLY || ONLY.includes(section);
 
@@ -50,7 +48,6 @@ interface Shape {
   status: number;
   cpuUs: number;
   peakAddedMb: number;
-  nodeUs: number;
 }
 
 /** What bench/results/growth.json holds (the parts read back when a section is not measured again). */
@@ -58,9 +55,9 @@ interface GrowthResults {
   long: boolean;
   sections: { workerd: string | null; store: string | null };
   database: string;
-  listing: { workerd: WorkerdPoint[]; node: (ListingFigures & { x: number })[] };
+  listing: { workerd: WorkerdPoint[] };
   tenants: WorkerdPoint[];
-  graphql: { workerd: WorkerdPoint[]; nodeUs: Point[]; shapes: Shape[] };
+  graphql: { workerd: WorkerdPoint[]; shapes: Shape[] };
   store: StoreStep[];
   explained: Explained[];
 }
@@ -120,6 +117,8 @@ export interface ChartOptions {
   logY?: boolean;
   /** Horizontal reference lines (a limit), with their label. */
   lines?: { y: number; label: string }[];
+  /** Vertical reference lines (a bound on the x axis), with their label. */
+  vlines?: { x: number; label: string }[];
   /** Shown under the title (what was measured, where). */
   subtitle?: string;
 }
@@ -129,7 +128,7 @@ export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): 
   const W = 720;
   const H = 380 + 18 * curves.length;
   const L = 78;
-  const R = 24;
+  const R = 36;
   const T = 58;
   const B = 56;
   const legendH = 18 * curves.length + 6;
@@ -141,7 +140,8 @@ export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): 
   const x0 = o.logX ? Math.min(...xs) : Math.min(0, ...xs);
   const x1 = Math.max(...xs, x0 + 1e-9);
   const ys = [...all.map((p) => p.y), ...refs.map((r) => r.y)];
-  const yTop = o.logY ? 10 ** Math.ceil(Math.log10(Math.max(...ys))) : niceCeil(Math.max(...ys) * 1.05);
+  const yStep = niceStep(Math.max(...ys) / 5);
+  const yTop = o.logY ? 10 ** Math.ceil(Math.log10(Math.max(...ys))) : Math.ceil((Math.max(...ys) * 1.02) / yStep) * yStep;
   const yBottom = o.logY ? 10 ** Math.floor(Math.log10(Math.min(...ys.filter((y) => y > 0)))) : 0;
   const plotTop = T + legendH;
   const px = (x: number) => L + ((fx(x) - x0) / (x1 - x0 || 1)) * (W - L - R);
@@ -158,7 +158,7 @@ export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): 
   // Gridlines and tick labels.
   const yTicks: number[] = [];
   if (o.logY) for (let e = Math.log10(yBottom); e <= Math.log10(yTop) + 1e-9; e++) yTicks.push(10 ** e);
-  else for (let i = 0; i <= 5; i++) yTicks.push((yTop * i) / 5);
+  else for (let y = 0; y <= yTop + yStep / 2; y += yStep) yTicks.push(y);
   for (const y of yTicks) {
     parts.push(`<line x1="${L}" y1="${py(y)}" x2="${W - R}" y2="${py(y)}" stroke="#e4e4e4"/>`);
     parts.push(`<text x="${L - 6}" y="${py(y) + 4}" text-anchor="end">${fmt(y)}</text>`);
@@ -184,6 +184,10 @@ export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): 
     parts.push(`<line x1="${L}" y1="${py(r.y)}" x2="${W - R}" y2="${py(r.y)}" stroke="#444" stroke-dasharray="4 4"/>`);
     parts.push(`<text x="${W - R - 4}" y="${py(r.y) - 5}" text-anchor="end" fill="#444">${esc(r.label)}</text>`);
   }
+  for (const v of o.vlines ?? []) {
+    parts.push(`<line x1="${px(v.x)}" y1="${plotTop}" x2="${px(v.x)}" y2="${H - B}" stroke="#444" stroke-dasharray="4 4"/>`);
+    parts.push(`<text x="${px(v.x) + 4}" y="${H - B - 6}" fill="#444">${esc(v.label)}</text>`);
+  }
   curves.forEach((c, i) => {
     const colour = colours[i % colours.length]!;
     const pts = c.points.filter((p) => !o.logY || p.y > 0);
@@ -200,34 +204,12 @@ export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): 
   return parts.join("\n");
 }
 
-function niceCeil(v: number): number {
+/** The step of 1, 2 or 5 times a power of ten at or above `v`: round tick labels. */
+function niceStep(v: number): number {
   if (v <= 0) return 1;
   const e = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * e >= v) return m * e;
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * e >= v) return m * e;
   return 10 * e;
-}
-
-/** One rewrite in a process of its own (bench/growthListing.ts), the bound raised so the rewrite itself is measured. */
-function listingInNode(definitions: number, tenants: number, maxBytes = 1 << 30): ListingFigures {
-  const out = execFileSync(
-    process.execPath,
-    ["--import", "tsx", "--expose-gc", `${ROOT}bench/growthListing.ts`, String(definitions), String(tenants), String(maxBytes)],
-    { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(out.trim().split("\n").at(-1)!) as ListingFigures;
-}
-
-/** Median µs of `once` over `calls` calls, after a warm-up. */
-function medianUs(calls: number, once: () => unknown): number {
-  for (let i = 0; i < Math.min(20, calls); i++) once();
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = performance.now();
-    once();
-    samples.push((performance.now() - t0) * 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
 }
 
 interface WorkerdPoint extends PointFigures {
@@ -239,25 +221,23 @@ async function main() {
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   const startedAt = new Date().toISOString();
   const load0 = readFileSync("/proc/loadavg", "utf8").trim();
-  log(`growth (${LONG ? "long" : "short"}): building the bundle...`);
   const buildDir = `${ROOT}bench/.build`;
-  execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   const script = `${buildDir}/index.js`;
+  if (wants("workerd") || wants("store")) {
+    log(`growth (${LONG ? "long" : "short"}): building the bundle...`);
+    execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  }
 
   const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, "utf8")) as Partial<GrowthResults>) : null;
   const reuse = previous?.long === LONG ? previous : null;
   let listingWorkerd: WorkerdPoint[] = reuse?.listing?.workerd ?? [];
-  let listingNode: (ListingFigures & { x: number })[] = reuse?.listing?.node ?? [];
   let tenantsWorkerd: WorkerdPoint[] = reuse?.tenants ?? [];
   let graphqlWorkerd: WorkerdPoint[] = reuse?.graphql?.workerd ?? [];
-  let graphqlNode: Point[] = reuse?.graphql?.nodeUs ?? [];
   let shapes: Shape[] = reuse?.graphql?.shapes ?? [];
   if (wants("workerd")) {
     listingWorkerd = [];
-    listingNode = [];
     tenantsWorkerd = [];
     graphqlWorkerd = [];
-    graphqlNode = [];
     shapes = [];
     // The database of the workerd points (two keys): PGlite.
     const db = await startLocalDatabase();
@@ -298,7 +278,6 @@ async function main() {
       );
       if (p.status !== 200) throw new Error(`listing of ${mb} MB: ${p.status}`);
       listingWorkerd.push(p);
-      listingNode.push({ x: answer.byteLength / 1_000_000, ...listingInNode(count, 1) });
     }
 
     // 2. 1,000 definitions over N tenants (the caller's share: 1/N of them).
@@ -331,7 +310,6 @@ async function main() {
       GRAPHQL_MAX_COST: "10000000",
     };
     const okAnswer = Buffer.from('{"data":{"ok":true}}');
-    const scopes = ["query/*"] as ScopePattern[];
     for (const bytes of graphqlSizes) {
       log(`graphql: ${bytes} bytes...`);
       const body = graphqlBody(bytes);
@@ -349,18 +327,6 @@ async function main() {
           x: body.length / 1000,
         }),
       );
-      const limits = {
-        ...DEFAULT_GRAPHQL_LIMITS,
-        maxDocumentBytes: 4 * 1_048_576,
-        maxTokens: 1_000_000,
-        maxAliases: 100_000,
-        maxCost: 10_000_000,
-      };
-      const request = { method: "POST", contentType: "application/json", body, params: new URLSearchParams() };
-      graphqlNode.push({
-        x: body.length / 1000,
-        y: medianUs(bytes > 200_000 ? 20 : 200, () => decidePrefectRequest(request, { scopes, isolatedTenantId: null }, limits)),
-      });
     }
 
     // 4. The worst shapes, at the default limits (each refused or decided within them): one runtime, CPU per request.
@@ -386,16 +352,12 @@ async function main() {
             LONG ? 500 : 200,
             400,
           );
-          const request = { method: "POST", contentType: "application/json", body, params: new URLSearchParams() };
           shapes.push({
             name: s.name,
             bytes: s.query.length,
             status: p.status,
             cpuUs: Math.round(p.cpuMsPerRequest * 1000),
             peakAddedMb: Math.round(p.peakAddedMb * 10) / 10,
-            nodeUs: Math.round(
-              medianUs(50, () => decidePrefectRequest(request, { scopes, isolatedTenantId: null }, DEFAULT_GRAPHQL_LIMITS)),
-            ),
           });
         }
       } finally {
@@ -412,9 +374,9 @@ async function main() {
           ...reuse,
           long: LONG,
           sections: { workerd: startedAt, store: reuse?.sections?.store ?? null },
-          listing: { workerd: listingWorkerd, node: listingNode },
+          listing: { workerd: listingWorkerd },
           tenants: tenantsWorkerd,
-          graphql: { workerd: graphqlWorkerd, nodeUs: graphqlNode, shapes },
+          graphql: { workerd: graphqlWorkerd, shapes },
         },
         null,
         2,
@@ -460,12 +422,6 @@ async function main() {
         "MB",
         listingWorkerd.map((p) => ({ x: p.x, y: p.peakAddedMb })),
       ),
-      curve(
-        "Node: V8 heap the rewrite alone adds at its peak",
-        "listing MB",
-        "MB",
-        listingNode.map((r) => ({ x: r.x, y: (r.heapPeakBytes - r.heapBeforeBytes) / 1_000_000 })),
-      ),
     ],
     tenants: [
       curve(
@@ -487,12 +443,6 @@ async function main() {
         "document KB",
         "ms",
         graphqlWorkerd.map((p) => ({ x: p.x, y: p.cpuMsPerRequest })),
-      ),
-      curve(
-        "Node: the guard alone (read, parse, decide)",
-        "document KB",
-        "ms",
-        graphqlNode.map((p) => ({ x: p.x, y: p.y / 1000 })),
       ),
       curve(
         "workerd: peak memory one request adds",
@@ -566,14 +516,20 @@ async function main() {
   const where = `${cpus().length} shared cores, ${LONG ? "long" : "short"} run`;
   const database = /^\S+ [\d.]+/.exec(stored.database)?.[0] ?? stored.database;
   const charts: [string, string, Curve[], ChartOptions][] = [
-    ["growth-listing-cpu.svg", "Conductor listing: CPU against its size", c.listingCpu, { subtitle: `the rewrite uncached; ${where}` }],
+    [
+      "growth-listing-cpu.svg",
+      "Conductor listing: CPU against its size",
+      c.listingCpu,
+      { subtitle: `every answer rewritten (none reused); ${where}`, vlines: [{ x: 8.388608, label: "default bound: 8 MiB" }] },
+    ],
     [
       "growth-listing-memory.svg",
       "Conductor listing: peak memory against its size",
       c.listingMemory,
       {
-        subtitle: `bound raised to 64 MiB (default 8 MiB refuses above it); ${where}`,
+        subtitle: `MAX_UPSTREAM_ANSWER_BYTES raised to 64 MiB to measure past the default; ${where}`,
         lines: [{ y: 128, label: "a Worker isolate: 128 MB" }],
+        vlines: [{ x: 8.388608, label: "default bound: 8 MiB" }],
       },
     ],
     [
@@ -585,8 +541,13 @@ async function main() {
     [
       "growth-graphql.svg",
       "GraphQL guard against the document's size",
-      c.graphql.slice(0, 2),
-      { logX: true, logY: true, subtitle: `analysis cache off, limits raised; ${where}` },
+      c.graphql.slice(0, 1),
+      {
+        logX: true,
+        logY: true,
+        subtitle: `analysis cache off, limits raised; ${where}`,
+        vlines: [{ x: 65.536, label: "default bound: 64 KiB" }],
+      },
     ],
     [
       "growth-keys.svg",
@@ -627,9 +588,9 @@ async function main() {
           loadAvgAtEnd: readFileSync("/proc/loadavg", "utf8").trim(),
         },
         database: stored.database,
-        listing: { workerd: listingWorkerd, node: listingNode },
+        listing: { workerd: listingWorkerd },
         tenants: tenantsWorkerd,
-        graphql: { workerd: graphqlWorkerd, nodeUs: graphqlNode, shapes },
+        graphql: { workerd: graphqlWorkerd, shapes },
         store: stored.steps,
         explained: stored.explained,
         curves: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.map((x) => ({ ...x, summary: describeCurve(x) }))])),
@@ -639,8 +600,7 @@ async function main() {
     )}\n`,
   );
   for (const group of Object.values(c)) for (const x of group) console.log(describeCurve(x));
-  for (const s of shapes)
-    console.log(`graphql shape ${s.name}: ${s.bytes} bytes, ${s.status}, ${s.cpuUs} µs workerd CPU, ${s.nodeUs} µs in Node`);
+  for (const s of shapes) console.log(`graphql shape ${s.name}: ${s.bytes} bytes, ${s.status}, ${s.cpuUs} µs workerd CPU`);
   for (const e of stored.explained)
     console.log(`${e.what} at ${e.rows} rows: ${e.usesIndex ? "index" : "no index"}${e.seqScan ? ", SEQ SCAN" : ""}, ${e.executionMs} ms`);
   for (const s of stored.steps as StoreStep[])
