@@ -52,6 +52,9 @@ interface Shape {
 
 /** What bench/results/growth.json holds (the parts read back when a section is not measured again). */
 interface GrowthResults {
+  machine: Record<string, unknown>;
+  startedAt: string;
+  endedAt: string | null;
   long: boolean;
   sections: { workerd: string | null; store: string | null };
   database: string;
@@ -108,7 +111,7 @@ export function describeCurve(c: Curve): string {
 const fmt = (v: number) => {
   if (v === 0) return "0";
   if (Math.abs(v) >= 1_000_000) return `${Number((v / 1_000_000).toPrecision(3))}M`;
-  if (Math.abs(v) >= 10_000) return `${Number((v / 1_000).toPrecision(3))}k`;
+  if (Math.abs(v) >= 10_000 || (Math.abs(v) >= 1_000 && v % 1_000 === 0)) return `${Number((v / 1_000).toPrecision(3))}k`;
   return String(Number(v.toPrecision(3)));
 };
 
@@ -221,9 +224,10 @@ async function main() {
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
   const startedAt = new Date().toISOString();
   const load0 = readFileSync("/proc/loadavg", "utf8").trim();
+  const measured = wants("workerd") || wants("store");
   const buildDir = `${ROOT}bench/.build`;
   const script = `${buildDir}/index.js`;
-  if (wants("workerd") || wants("store")) {
+  if (measured) {
     log(`growth (${LONG ? "long" : "short"}): building the bundle...`);
     execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
   }
@@ -574,19 +578,22 @@ async function main() {
     RESULTS,
     `${JSON.stringify(
       {
-        startedAt,
-        endedAt: new Date().toISOString(),
+        // Redrawing the charts alone keeps when the figures were measured.
+        startedAt: measured ? startedAt : (reuse?.startedAt ?? startedAt),
+        endedAt: measured ? new Date().toISOString() : (reuse?.endedAt ?? null),
         sections: {
           workerd: wants("workerd") ? startedAt : (reuse?.sections?.workerd ?? null),
           store: wants("store") ? startedAt : (reuse?.sections?.store ?? null),
         },
         long: LONG,
-        machine: {
-          cpus: cpus().length,
-          node: process.version,
-          loadAvgAtStart: load0,
-          loadAvgAtEnd: readFileSync("/proc/loadavg", "utf8").trim(),
-        },
+        machine: measured
+          ? {
+              cpus: cpus().length,
+              node: process.version,
+              loadAvgAtStart: load0,
+              loadAvgAtEnd: readFileSync("/proc/loadavg", "utf8").trim(),
+            }
+          : reuse?.machine,
         database: stored.database,
         listing: { workerd: listingWorkerd },
         tenants: tenantsWorkerd,
