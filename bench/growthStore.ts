@@ -164,11 +164,19 @@ export interface StoreOptions {
 export async function storeCurves(o: StoreOptions): Promise<{ steps: StoreStep[]; explained: Explained[]; database: string }> {
   const scratch = o.serverUrl ? await createScratchDatabase(o.serverUrl, "growth") : null;
   const local: LocalDatabase = await startLocalDatabase(scratch ? { databaseUrl: scratch.url } : {});
-  const client = new pg.Client({ connectionString: local.nodeDatabaseUrl });
-  await client.connect();
-  const version = (await client.query("SELECT version() AS v")).rows[0].v as string;
   const captured: { query: string; params: unknown[] }[] = [];
-  const db = drizzle(client, { schema, logger: { logQuery: (query, params) => void captured.push({ query, params }) } });
+  const logger = { logQuery: (query: string, params: unknown[]) => void captured.push({ query, params }) };
+  let client = new pg.Client({ connectionString: local.nodeDatabaseUrl });
+  await client.connect();
+  let db = drizzle(client, { schema, logger });
+  // PGlite runs one session at a time (scripts/db-bridge.ts): this one is closed while the gateway runs, or the
+  // gateway's sessions would wait behind it until they time out.
+  const reconnect = async () => {
+    client = new pg.Client({ connectionString: local.nodeDatabaseUrl });
+    await client.connect();
+    db = drizzle(client, { schema, logger });
+  };
+  const version = (await client.query("SELECT version() AS v")).rows[0].v as string;
   const kvDir = mkdtempSync(join(tmpdir(), "flowgate-growth-kv-"));
   const steps: StoreStep[] = [];
   const explained: Explained[] = [];
@@ -328,6 +336,7 @@ export async function storeCurves(o: StoreOptions): Promise<{ steps: StoreStep[]
 
       // The gateway: database tier (first meeting), KV tier (memory off), admin endpoints, cron.
       o.log(`store: ${n} keys: the gateway's tiers, admin endpoints and cron...`);
+      await client.end();
       const keys = fresh.map((k) => k.key);
       let gateway = await startGateway(o.scriptPath, { ...bindings, MEMORY_CACHE_TTL_S: "0" }, kvDir);
       let database: TierFigures;
@@ -381,6 +390,7 @@ export async function storeCurves(o: StoreOptions): Promise<{ steps: StoreStep[]
       } finally {
         await gateway.stop();
       }
+      await reconnect();
       steps.push({
         keys: n,
         tenants: tenantCount,
@@ -399,7 +409,7 @@ export async function storeCurves(o: StoreOptions): Promise<{ steps: StoreStep[]
       );
     }
   } finally {
-    await client.end();
+    await client.end().catch(() => {});
     await local.close();
     await scratch?.drop();
     rmSync(kvDir, { recursive: true, force: true });
