@@ -1,43 +1,72 @@
 /**
- * How cost grows with the work: `npx tsx bench/growth.ts` (short, a few minutes on an idle machine) or
- * `GROWTH_LONG=1 npx tsx bench/growth.ts` (the full ranges). Writes bench/results/growth.json and one SVG per
- * curve in docs/images/ (bench/results/ with GROWTH_OUT=results), which docs/benchmarks.md shows.
+ * How cost grows with the work: `npm run bench -- growth` (short: a few minutes) or `npm run bench -- growth long`
+ * (the full ranges, GROWTH_LONG=1). Writes bench/results/growth.json and one SVG chart per figure into docs/images/
+ * (no dependency: plain SVG elements), which docs/benchmarks.md shows.
  *
- * - The Conductor listing rewrite (the real `ConductorUpstream.listRewritten`, bench/growthListing.ts), each size in
- *   a process of its own: CPU per rewrite and peak memory against the answer's size (0.1 to 30 MB), and against the
- *   number of tenants whose definitions one answer of 1,000 holds.
- * - The GraphQL guard (read, parse, decide, uncached) against the document's size, and the worst shapes
- *   (bench/graphqlShapes.ts) at each size bound.
- * - Key lookup against stored keys (1k to 1M rows, inserted with generate_series into the local database, PGlite or
- *   GROWTH_DATABASE_URL): the database tier's time per lookup (the memory and KV tiers do not depend on the number of
- *   keys: a map look-up and one KV read), and EXPLAIN ANALYZE of the lookup, of the admin API's key and audit
- *   listings, and of the cron's audit purge, captured from the store's own functions (a logging drizzle), so the
- *   plans are those of the queries the gateway sends.
+ * On the gateway itself (the deployable bundle on workerd, one runtime per point: bench/growthWorkerd.ts), CPU per
+ * request and the peak memory one request adds:
+ * - the Conductor definition listing against its size (0.1 to 30 MB, the bound raised to 64 MiB so the rewrite
+ *   itself is measured), and against the number of tenants whose definitions an answer of 1,000 holds;
+ * - the GraphQL guard against the document's size (the limits raised, the analysis cache off) and, at the default
+ *   limits, against the worst shapes we can build (bench/graphqlShapes.ts).
+ * The stored data (bench/growthStore.ts): key lookup by tier, the admin API's list endpoints, the cron, and the plan
+ * of every query they send, with 1k to 1M stored keys. GROWTH_DATABASE_URL (a PostgreSQL server; the bench makes a
+ * scratch database on it and drops it after) instead of PGlite, which runs one query at a time in WebAssembly.
  *
- * Each curve is fitted to a line (least squares); the report says its slope, its R², and where it bends (the first
- * point more than 25% off the line through the points before it).
+ * Each curve is summed up by its growth exponent (the slope of log y against log x: 0 flat, 1 linear, 2 quadratic)
+ * over the whole range and between neighbouring points; it "bends" where the exponent between two neighbours moves
+ * by more than 0.5 from the one before.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { DEFAULT_GRAPHQL_LIMITS } from "../src/constants.ts";
 import { schema } from "../src/db/schema.ts";
-import { decidePrefectRequest } from "../src/engines/prefect/decide.ts";
-import { readTransport } from "../src/engines/prefect/transport.ts";
-import type { ScopePattern } from "../src/formats/scopes.ts";
-import { listAuditEvents, pruneAuditEvents } from "../src/store/audit.ts";
-import { findKeyByHash, listKeys } from "../src/store/keys.ts";
-import { startLocalDatabase, type LocalDatabase } from "../scripts/local-db.ts";
-import { graphqlBody } from "./fixtures.ts";
+import { createKey } from "../src/store/keys.ts";
+import { startLocalDatabase } from "../scripts/local-db.ts";
+import { conductorDefinitionListing, graphqlBody } from "./fixtures.ts";
 import { graphqlShapes } from "./graphqlShapes.ts";
-import type { ListingFigures } from "./growthListing.ts";
+import { storeCurves, type Explained, type StoreStep } from "./growthStore.ts";
+import { measurePoint, send, startGateway, startStandIn, type PointFigures } from "./growthWorkerd.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const LONG = process.env.GROWTH_LONG === "1";
-const OUT_DIR = process.env.GROWTH_OUT === "results" ? `${ROOT}bench/results` : `${ROOT}docs/images`;
+const OUT_DIR = `${ROOT}docs/images`;
+const RESULTS = `${ROOT}bench/results/growth.json`;
+/**
+ * GROWTH_ONLY=workerd or =store: measure that section again, the other's figures taken from bench/results/growth.json
+ * (of a run of the same length); GROWTH_ONLY=charts measures nothing and draws the charts again from that file.
+ */
+const ONLY = process.env.GROWTH_ONLY?.split(",").map((x) => x.trim());
+const wants = (section: "workerd" | "store") => !ONLY || ONLY.includes(section);
+
+interface Shape {
+  name: string;
+  bytes: number;
+  status: number;
+  cpuUs: number;
+  peakAddedMb: number;
+}
+
+/** What bench/results/growth.json holds (the parts read back when a section is not measured again). */
+interface GrowthResults {
+  machine: Record<string, unknown>;
+  startedAt: string;
+  endedAt: string | null;
+  long: boolean;
+  sections: { workerd: string | null; store: string | null };
+  database: string;
+  listing: { workerd: WorkerdPoint[] };
+  tenants: WorkerdPoint[];
+  graphql: { workerd: WorkerdPoint[]; shapes: Shape[] };
+  store: StoreStep[];
+  explained: Explained[];
+}
 /** Bytes of one definition of bench/fixtures.ts `conductorWorkflowDef` (6 tasks), for sizes in MB. */
 const DEFINITION_BYTES = 2_868;
+const log = (m: string) => process.stderr.write(`${m}\n`);
 
 export interface Point {
   x: number;
@@ -49,292 +78,595 @@ export interface Curve {
   xLabel: string;
   yLabel: string;
   points: Point[];
-  /** Least-squares line through the points: y = slope·x + intercept. */
-  slope: number;
-  intercept: number;
-  r2: number;
-  /** The first x more than 25% off the line through the points before it (null: none; linear over the range). */
+  /** Growth exponent over the whole range: slope of log y against log x (0 flat, 1 linear). */
+  exponent: number | null;
+  /** Growth exponents between neighbouring points. */
+  localExponents: (number | null)[];
+  /** The first x where the exponent between neighbours moves by more than 0.5 from the one before (null: none). */
   bendsAt: number | null;
 }
 
-export function fitLine(points: Point[]): { slope: number; intercept: number; r2: number } {
-  const n = points.length;
-  if (n < 2) return { slope: 0, intercept: points[0]?.y ?? 0, r2: 1 };
-  const mx = points.reduce((a, p) => a + p.x, 0) / n;
-  const my = points.reduce((a, p) => a + p.y, 0) / n;
-  const sxy = points.reduce((a, p) => a + (p.x - mx) * (p.y - my), 0);
-  const sxx = points.reduce((a, p) => a + (p.x - mx) ** 2, 0);
-  const slope = sxx === 0 ? 0 : sxy / sxx;
-  const intercept = my - slope * mx;
-  const ssTot = points.reduce((a, p) => a + (p.y - my) ** 2, 0);
-  const ssRes = points.reduce((a, p) => a + (p.y - (slope * p.x + intercept)) ** 2, 0);
-  return { slope, intercept, r2: ssTot === 0 ? 1 : 1 - ssRes / ssTot };
-}
+const exponentOf = (a: Point, b: Point) =>
+  a.x > 0 && b.x > 0 && a.y > 0 && b.y > 0 && a.x !== b.x ? Math.log(b.y / a.y) / Math.log(b.x / a.x) : null;
 
 export function curve(name: string, xLabel: string, yLabel: string, points: Point[]): Curve {
+  const sorted = [...points].sort((a, b) => a.x - b.x);
+  const localExponents = sorted.slice(1).map((p, i) => exponentOf(sorted[i]!, p));
   let bendsAt: number | null = null;
-  for (let i = 3; i < points.length && bendsAt === null; i++) {
-    const before = fitLine(points.slice(0, i));
-    const expected = before.slope * points[i]!.x + before.intercept;
-    if (expected > 0 && Math.abs(points[i]!.y - expected) / expected > 0.25) bendsAt = points[i]!.x;
+  for (let i = 1; i < localExponents.length && bendsAt === null; i++) {
+    const [a, b] = [localExponents[i - 1], localExponents[i]];
+    if (a != null && b != null && Math.abs(b - a) > 0.5) bendsAt = sorted[i]!.x;
   }
-  return { name, xLabel, yLabel, points, ...fitLine(points), bendsAt };
+  const exponent = sorted.length > 1 ? exponentOf(sorted[0]!, sorted.at(-1)!) : null;
+  return { name, xLabel, yLabel, points: sorted, exponent, localExponents, bendsAt };
 }
 
-/** A line chart of one or more curves sharing their axes, as SVG text (no dependency: plain elements). */
-export function svgChart(title: string, curves: Curve[], opts: { logX?: boolean } = {}): string {
-  const W = 640;
-  const H = 360;
-  const L = 70;
-  const R = 20;
-  const T = 40;
-  const B = 50;
-  const all = curves.flatMap((c) => c.points);
-  const fx = (x: number) => (opts.logX ? Math.log10(Math.max(x, 1e-9)) : x);
+export function describeCurve(c: Curve): string {
+  const e = c.exponent;
+  const shape = e === null ? "?" : e < 0.2 ? "flat" : e < 0.8 ? "sublinear" : e <= 1.2 ? "linear" : "superlinear";
+  const locals = c.localExponents.map((x) => (x === null ? "-" : x.toFixed(2))).join(" ");
+  return `${c.name}: ${shape} (exponent ${e?.toFixed(2) ?? "?"}; between points ${locals})${c.bendsAt === null ? "" : `, bends at ${c.bendsAt}`}`;
+}
+
+const fmt = (v: number) => {
+  if (v === 0) return "0";
+  if (Math.abs(v) >= 1_000_000) return `${Number((v / 1_000_000).toPrecision(3))}M`;
+  if (Math.abs(v) >= 10_000 || (Math.abs(v) >= 1_000 && v % 1_000 === 0)) return `${Number((v / 1_000).toPrecision(3))}k`;
+  return String(Number(v.toPrecision(3)));
+};
+
+export interface ChartOptions {
+  logX?: boolean;
+  logY?: boolean;
+  /** Horizontal reference lines (a limit), with their label. */
+  lines?: { y: number; label: string }[];
+  /** Vertical reference lines (a bound on the x axis), with their label. */
+  vlines?: { x: number; label: string }[];
+  /** Shown under the title (what was measured, where). */
+  subtitle?: string;
+}
+
+/** A line chart of one or more curves sharing their axes, as SVG text. */
+export function svgChart(title: string, curves: Curve[], o: ChartOptions = {}): string {
+  const W = 720;
+  const H = 380 + 18 * curves.length;
+  const L = 78;
+  const R = 36;
+  const T = 58;
+  const B = 56;
+  const legendH = 18 * curves.length + 6;
+  const all = curves.flatMap((c) => c.points).filter((p) => !o.logY || p.y > 0);
+  const refs = o.lines ?? [];
+  const fx = (x: number) => (o.logX ? Math.log10(Math.max(x, 1e-9)) : x);
+  const fy = (y: number) => (o.logY ? Math.log10(Math.max(y, 1e-9)) : y);
   const xs = all.map((p) => fx(p.x));
-  const x0 = Math.min(...xs);
+  const x0 = o.logX ? Math.min(...xs) : Math.min(0, ...xs);
   const x1 = Math.max(...xs, x0 + 1e-9);
-  const y1 = Math.max(...all.map((p) => p.y), 1e-9) * 1.1;
-  const px = (x: number) => L + ((fx(x) - x0) / (x1 - x0)) * (W - L - R);
-  const py = (y: number) => H - B - (y / y1) * (H - T - B);
-  const colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"];
+  const ys = [...all.map((p) => p.y), ...refs.map((r) => r.y)];
+  const yStep = niceStep(Math.max(...ys) / 5);
+  const yTop = o.logY ? 10 ** Math.ceil(Math.log10(Math.max(...ys))) : Math.ceil((Math.max(...ys) * 1.02) / yStep) * yStep;
+  const yBottom = o.logY ? 10 ** Math.floor(Math.log10(Math.min(...ys.filter((y) => y > 0)))) : 0;
+  const plotTop = T + legendH;
+  const px = (x: number) => L + ((fx(x) - x0) / (x1 - x0 || 1)) * (W - L - R);
+  const py = (y: number) => H - B - ((fy(y) - fy(yBottom)) / (fy(yTop) - fy(yBottom) || 1)) * (H - plotTop - B);
+  const colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f"];
+  const dashes = ["", "7 3", "2 3", "9 3 2 3", "14 4", "4 2 1 2", "1 3", "10 2 2 2 2 2", "3 7"];
   const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="DejaVu Sans, Arial, sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`,
-    `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`,
-    `<line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="black"/>`,
-    `<text x="${W / 2}" y="${H - 12}" text-anchor="middle">${esc(curves[0]?.xLabel ?? "")}${opts.logX ? " (log scale)" : ""}</text>`,
-    `<text x="16" y="${H / 2}" text-anchor="middle" transform="rotate(-90 16 ${H / 2})">${esc(curves[0]?.yLabel ?? "")}</text>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="15" font-weight="bold">${esc(title)}</text>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const y = (y1 * i) / 4;
-    parts.push(`<text x="${L - 6}" y="${py(y) + 4}" text-anchor="end">${Number(y.toPrecision(3))}</text>`);
-    parts.push(`<line x1="${L}" y1="${py(y)}" x2="${W - R}" y2="${py(y)}" stroke="#ddd"/>`);
+  if (o.subtitle) parts.push(`<text x="${W / 2}" y="38" text-anchor="middle" fill="#555">${esc(o.subtitle)}</text>`);
+  // Gridlines and tick labels.
+  const yTicks: number[] = [];
+  if (o.logY) for (let e = Math.log10(yBottom); e <= Math.log10(yTop) + 1e-9; e++) yTicks.push(10 ** e);
+  else for (let y = 0; y <= yTop + yStep / 2; y += yStep) yTicks.push(y);
+  for (const y of yTicks) {
+    parts.push(`<line x1="${L}" y1="${py(y)}" x2="${W - R}" y2="${py(y)}" stroke="#e4e4e4"/>`);
+    parts.push(`<text x="${L - 6}" y="${py(y) + 4}" text-anchor="end">${fmt(y)}</text>`);
   }
-  for (const p of [...new Set(all.map((q) => q.x))].sort((a, b) => a - b)) {
-    parts.push(`<text x="${px(p)}" y="${H - B + 16}" text-anchor="middle">${Number(p.toPrecision(3))}</text>`);
+  const xTicks = [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
+  let lastLabelX = -Infinity;
+  for (const x of xTicks) {
+    parts.push(`<line x1="${px(x)}" y1="${plotTop}" x2="${px(x)}" y2="${H - B}" stroke="#f0f0f0"/>`);
+    if (px(x) - lastLabelX < 34) continue; // no overlapping labels
+    lastLabelX = px(x);
+    parts.push(`<text x="${px(x)}" y="${H - B + 16}" text-anchor="middle">${fmt(Number(x.toPrecision(2)))}</text>`);
+  }
+  parts.push(`<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/>`);
+  parts.push(`<line x1="${L}" y1="${plotTop}" x2="${L}" y2="${H - B}" stroke="black"/>`);
+  parts.push(
+    `<text x="${(L + W - R) / 2}" y="${H - 14}" text-anchor="middle">${esc(curves[0]?.xLabel ?? "")}${o.logX ? " (log scale)" : ""}</text>`,
+  );
+  const yMid = (plotTop + H - B) / 2;
+  parts.push(
+    `<text x="18" y="${yMid}" text-anchor="middle" transform="rotate(-90 18 ${yMid})">${esc(curves[0]?.yLabel ?? "")}${o.logY ? " (log scale)" : ""}</text>`,
+  );
+  for (const r of refs) {
+    parts.push(`<line x1="${L}" y1="${py(r.y)}" x2="${W - R}" y2="${py(r.y)}" stroke="#444" stroke-dasharray="4 4"/>`);
+    parts.push(`<text x="${W - R - 4}" y="${py(r.y) - 5}" text-anchor="end" fill="#444">${esc(r.label)}</text>`);
+  }
+  for (const v of o.vlines ?? []) {
+    parts.push(`<line x1="${px(v.x)}" y1="${plotTop}" x2="${px(v.x)}" y2="${H - B}" stroke="#444" stroke-dasharray="4 4"/>`);
+    parts.push(`<text x="${px(v.x) + 4}" y="${H - B - 6}" fill="#444">${esc(v.label)}</text>`);
   }
   curves.forEach((c, i) => {
     const colour = colours[i % colours.length]!;
-    const pts = [...c.points].sort((a, b) => a.x - b.x);
-    parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`);
-    for (const p of pts) parts.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="3" fill="${colour}"/>`);
-    parts.push(`<text x="${L + 10}" y="${T + 14 + i * 16}" fill="${colour}">${esc(c.name)}</text>`);
+    const pts = c.points.filter((p) => !o.logY || p.y > 0);
+    const dash = dashes[i % dashes.length] ? ` stroke-dasharray="${dashes[i % dashes.length]}"` : "";
+    parts.push(
+      `<polyline fill="none" stroke="${colour}" stroke-width="2"${dash} points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`,
+    );
+    for (const p of pts) parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3.5" fill="${colour}"/>`);
+    const ly = T + 4 + i * 18;
+    parts.push(`<line x1="${L + 8}" y1="${ly - 4}" x2="${L + 34}" y2="${ly - 4}" stroke="${colour}" stroke-width="2"${dash}/>`);
+    parts.push(`<text x="${L + 40}" y="${ly}" fill="#222">${esc(c.name)}</text>`);
   });
   parts.push("</svg>");
   return parts.join("\n");
 }
 
-/** One rewrite in a process of its own (bench/growthListing.ts), the bound raised so the rewrite itself is measured. */
-function listingRun(definitions: number, tenants: number, maxBytes = 1 << 30): ListingFigures {
-  const out = execFileSync(
-    process.execPath,
-    ["--import", "tsx", "--expose-gc", `${ROOT}bench/growthListing.ts`, String(definitions), String(tenants), String(maxBytes)],
-    { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 },
-  );
-  return JSON.parse(out.trim().split("\n").at(-1)!) as ListingFigures;
+/** The step of 1, 2 or 5 times a power of ten at or above `v`: round tick labels. */
+function niceStep(v: number): number {
+  if (v <= 0) return 1;
+  const e = 10 ** Math.floor(Math.log10(v));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * e >= v) return m * e;
+  return 10 * e;
 }
 
-function listingCurves(): { curves: Curve[]; runs: ListingFigures[] } {
-  const sizesMb = LONG ? [0.1, 0.5, 1, 2, 5, 8, 10, 20, 30] : [0.1, 1, 5];
-  const runs = sizesMb.map((mb) => listingRun(Math.max(1, Math.round((mb * 1_000_000) / DEFINITION_BYTES)), 1));
-  const mb = (r: ListingFigures) => r.answerBytes / 1_000_000;
-  return {
-    runs,
-    curves: [
-      curve(
-        "CPU per rewrite",
-        "listing MB",
-        "ms",
-        runs.map((r) => ({ x: mb(r), y: r.cpuUs / 1000 })),
-      ),
-      curve(
-        "V8 heap peak",
-        "listing MB",
-        "MB",
-        runs.map((r) => ({ x: mb(r), y: r.heapPeakBytes / 1_000_000 })),
-      ),
-      curve(
-        "heap peak + answer and output bytes",
-        "listing MB",
-        "MB",
-        runs.map((r) => ({ x: mb(r), y: (r.heapPeakBytes + r.answerBytes + r.outputBytes) / 1_000_000 })),
-      ),
-    ],
-  };
+interface WorkerdPoint extends PointFigures {
+  x: number;
 }
 
-function tenantCurves(): { curves: Curve[]; runs: ListingFigures[] } {
-  const counts = LONG ? [1, 10, 100, 1_000] : [1, 100];
-  const runs = counts.map((t) => listingRun(1_000, t));
-  return {
-    runs,
-    curves: [
-      curve(
-        "CPU per rewrite (1,000 definitions)",
-        "tenants in the answer",
-        "ms",
-        runs.map((r) => ({ x: r.tenants, y: r.cpuUs / 1000 })),
-      ),
-      curve(
-        "heap peak",
-        "tenants in the answer",
-        "MB",
-        runs.map((r) => ({ x: r.tenants, y: r.heapPeakBytes / 1_000_000 })),
-      ),
-    ],
-  };
-}
-
-/** Median µs of `once` over `calls` calls, after a warm-up. */
-function medianUs(calls: number, once: () => unknown): number {
-  for (let i = 0; i < Math.min(20, calls); i++) once();
-  const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
-    const t0 = performance.now();
-    once();
-    samples.push((performance.now() - t0) * 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)]!;
-}
-
-function graphqlCurves(): { curves: Curve[]; shapes: { name: string; bytes: number; us: number }[] } {
-  const scopes = ["query/*"] as ScopePattern[];
-  const limits = { ...DEFAULT_GRAPHQL_LIMITS, maxDocumentBytes: 10 * 1_048_576, maxTokens: 1_000_000 };
-  const sizes = LONG ? [1_000, 10_000, 50_000, 100_000, 500_000, 1_000_000] : [1_000, 10_000, 100_000];
-  const points = sizes.map((bytes) => {
-    const body = graphqlBody(bytes);
-    // The route's one decision function (src/engines/prefect/decide.ts), single-tenant: read, parse, decide.
-    const guard = () =>
-      decidePrefectRequest(
-        { method: "POST", contentType: "application/json", body, params: new URLSearchParams() },
-        { scopes, isolatedTenantId: null },
-        limits,
-      );
-    return { x: bytes / 1000, y: medianUs(bytes > 200_000 ? 20 : 200, guard) };
-  });
-  const shapes = graphqlShapes().map((s) => {
-    const body = JSON.stringify({ query: s.query, operationName: s.operationName });
-    const request = { method: "POST", contentType: "application/json", body, params: new URLSearchParams() };
-    return {
-      name: s.name,
-      bytes: s.query.length,
-      us: medianUs(50, () => decidePrefectRequest(request, { scopes, isolatedTenantId: null }, DEFAULT_GRAPHQL_LIMITS)),
-    };
-  });
-  return { curves: [curve("GraphQL guard (uncached)", "document KB", "µs per request", points)], shapes };
-}
-
-interface Explained {
-  what: string;
-  rows: number;
-  sql: string;
-  plan: string[];
-  /** The plan uses an index (an Index Scan, Index Only Scan or Bitmap Index Scan), not only a Seq Scan. */
-  usesIndex: boolean;
-}
-
-async function databaseCurves(): Promise<{ curves: Curve[]; explained: Explained[] }> {
-  const rowCounts = LONG ? [1_000, 10_000, 100_000, 1_000_000] : [1_000, 10_000];
-  const tenantCount = LONG ? 10_000 : 100;
-  let local: LocalDatabase | null = null;
-  const url = process.env.GROWTH_DATABASE_URL ?? (local = await startLocalDatabase()).nodeDatabaseUrl;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const captured: { query: string; params: unknown[] }[] = [];
-  const db = drizzle(client, { schema, logger: { logQuery: (query, params) => void captured.push({ query, params }) } });
-  const lookup: Point[] = [];
-  const explained: Explained[] = [];
-  const explain = async (what: string, rows: number, run: () => Promise<unknown>, analyze = true) => {
-    captured.length = 0;
-    await client.query("BEGIN");
-    try {
-      await run();
-      const q = captured.at(-1)!;
-      const plan = await client.query(`EXPLAIN (${analyze ? "ANALYZE, " : ""}COSTS OFF) ${q.query}`, q.params as unknown[]);
-      const lines = plan.rows.map((r: Record<string, string>) => r["QUERY PLAN"]!);
-      explained.push({
-        what,
-        rows,
-        sql: q.query,
-        plan: lines,
-        usesIndex: lines.some((l) => /Index (Only )?Scan|Bitmap Index Scan/.test(l)),
-      });
-    } finally {
-      await client.query("ROLLBACK");
-    }
-  };
-  try {
-    await client.query(`INSERT INTO tenants(name) SELECT 'GROWTH' || g FROM generate_series(1, ${tenantCount}) g ON CONFLICT DO NOTHING`);
-    let stored = 0;
-    for (const n of rowCounts) {
-      await client.query(
-        `INSERT INTO api_keys(id, prefix, secret_hash, tenant, subject, created_by, created_at)
-         SELECT 'growth' || g, 'fgk_growth' || g, encode(sha256(('growth-key-' || g)::bytea), 'hex'),
-                'GROWTH' || (g % ${tenantCount} + 1), 'user-' || (g % 5000), 'bench', now() - (g || ' seconds')::interval
-         FROM generate_series($1::int, $2::int) g`,
-        [stored + 1, n],
-      );
-      await client.query(
-        `INSERT INTO audit_events(at, action, decision, actor_subject, tenant, target)
-         SELECT now() - (g || ' minutes')::interval, 'key.create', 'done', 'user-' || (g % 5000), 'GROWTH' || (g % ${tenantCount} + 1), 'growth' || g
-         FROM generate_series($1::int, $2::int) g`,
-        [stored + 1, n],
-      );
-      stored = n;
-      await client.query("ANALYZE api_keys; ANALYZE audit_events");
-      const hashes = (
-        await client.query(`SELECT encode(sha256(('growth-key-' || g)::bytea), 'hex') AS h FROM generate_series(1, 200) g`)
-      ).rows.map((r: { h: string }) => r.h);
-      const t0 = performance.now();
-      for (const h of hashes) await findKeyByHash(db, h);
-      lookup.push({ x: n, y: ((performance.now() - t0) * 1000) / hashes.length });
-      await explain("key lookup by hash (findKeyByHash)", n, () => findKeyByHash(db, hashes[0]!));
-      await explain("admin key list, one tenant (listKeys)", n, () => listKeys(db, { tenant: "GROWTH7", limit: 100, offset: 0 }));
-      await explain("admin key list, all (listKeys)", n, () => listKeys(db, { limit: 100, offset: 0 }));
-      await explain("admin audit list, one action (listAuditEvents)", n, () =>
-        listAuditEvents(db, { action: "key.create", limit: 100, offset: 0 }),
-      );
-      await explain("cron audit purge (pruneAuditEvents)", n, () => pruneAuditEvents(db, new Date(Date.now() - 90 * 86_400_000)));
-    }
-  } finally {
-    await client.end();
-    await local?.close();
-  }
-  return {
-    curves: [curve("key lookup, database tier (round trip to the local database included)", "stored keys", "µs per lookup", lookup)],
-    explained,
-  };
-}
-
-const describeCurve = (c: Curve) =>
-  `${c.name}: ${c.slope.toPrecision(3)} ${c.yLabel} per ${c.xLabel}, R² ${c.r2.toFixed(3)}, ${c.bendsAt === null ? "linear over the range" : `bends at ${c.bendsAt}`}`;
-
-if (import.meta.url === `file://${process.argv[1]}`) {
+async function main() {
   mkdirSync(OUT_DIR, { recursive: true });
   mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  const listing = listingCurves();
-  const tenants = tenantCurves();
-  const graphql = graphqlCurves();
-  const database = await databaseCurves();
-  const charts: [string, string, Curve[], boolean][] = [
-    ["growth-listing-cpu.svg", "Conductor listing rewrite: CPU", listing.curves.slice(0, 1), false],
-    ["growth-listing-memory.svg", "Conductor listing rewrite: peak memory", listing.curves.slice(1), false],
-    ["growth-tenants.svg", "1,000 definitions over N tenants", tenants.curves, true],
-    ["growth-graphql.svg", "GraphQL guard against document size", graphql.curves, true],
-    ["growth-keys.svg", "Key lookup against stored keys", database.curves, true],
+  const startedAt = new Date().toISOString();
+  const load0 = readFileSync("/proc/loadavg", "utf8").trim();
+  const measured = wants("workerd") || wants("store");
+  const buildDir = `${ROOT}bench/.build`;
+  const script = `${buildDir}/index.js`;
+  if (measured) {
+    log(`growth (${LONG ? "long" : "short"}): building the bundle...`);
+    execFileSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", buildDir], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  }
+
+  const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, "utf8")) as Partial<GrowthResults>) : null;
+  const reuse = previous?.long === LONG ? previous : null;
+  let listingWorkerd: WorkerdPoint[] = reuse?.listing?.workerd ?? [];
+  let tenantsWorkerd: WorkerdPoint[] = reuse?.tenants ?? [];
+  let graphqlWorkerd: WorkerdPoint[] = reuse?.graphql?.workerd ?? [];
+  let shapes: Shape[] = reuse?.graphql?.shapes ?? [];
+  if (wants("workerd")) {
+    listingWorkerd = [];
+    tenantsWorkerd = [];
+    graphqlWorkerd = [];
+    shapes = [];
+    // The database of the workerd points (two keys): PGlite.
+    const db = await startLocalDatabase();
+    const client = new pg.Client({ connectionString: db.nodeDatabaseUrl });
+    await client.connect();
+    const store = drizzle(client, { schema });
+    const conductorKey = (
+      await createKey(store, { tenant: "bench", subject: "growth-ops", scopes: ["conductor"], roles: ["OWNER"], createdBy: "bench" })
+    ).key;
+    const prefectKey = (await createKey(store, { tenant: "bench", subject: "growth-gql", scopes: ["query/*"], createdBy: "bench" })).key;
+    await client.end();
+    const standIn = await startStandIn();
+    const common = { DATABASE_URL: db.workerDatabaseUrl, DB_WS_PROXY: db.wsProxy, LOG_LEVEL: "error" };
+    const cpuBudgetMs = LONG ? 2_000 : 700;
+
+    // 1. The Conductor listing against its size, on workerd and in Node.
+    const sizesMb = LONG ? [0.1, 0.5, 1, 2, 5, 8, 10, 20, 30] : [0.1, 1, 5, 10];
+    const listingAuth = { authorization: `Bearer ${conductorKey}` };
+    const gatewayUrl = { current: "" };
+    const listingReq = () => send(gatewayUrl.current, { path: "/conductor/api/metadata/workflow", headers: listingAuth });
+    const small = Buffer.from(conductorDefinitionListing(10));
+    for (const mb of sizesMb) {
+      const count = Math.max(1, Math.round((mb * 1_000_000) / DEFINITION_BYTES));
+      log(`listing: ${mb} MB (${count} definitions)...`);
+      const answer = Buffer.from(conductorDefinitionListing(count));
+      const p = await pointWith(
+        script,
+        common,
+        { CONDUCTOR_URL: standIn.url, MAX_UPSTREAM_ANSWER_BYTES: String(64 * 1_048_576) },
+        gatewayUrl,
+        {
+          warm: () => standIn.set(small, true),
+          target: () => standIn.set(answer, true),
+          req: listingReq,
+          cpuBudgetMs,
+          x: answer.byteLength / 1_000_000,
+        },
+      );
+      if (p.status !== 200) throw new Error(`listing of ${mb} MB: ${p.status}`);
+      listingWorkerd.push(p);
+    }
+
+    // 2. 1,000 definitions over N tenants (the caller's share: 1/N of them).
+    const tenantCounts = LONG ? [1, 10, 100, 1_000] : [1, 10, 100];
+    for (const t of tenantCounts) {
+      log(`listing: 1,000 definitions over ${t} tenants...`);
+      const answer = Buffer.from(conductorDefinitionListing(1_000, t));
+      tenantsWorkerd.push(
+        await pointWith(script, common, { CONDUCTOR_URL: standIn.url }, gatewayUrl, {
+          warm: () => standIn.set(small, true),
+          target: () => standIn.set(answer, true),
+          req: listingReq,
+          cpuBudgetMs,
+          x: t,
+        }),
+      );
+    }
+
+    // 3. The GraphQL guard against the document's size: limits raised, analysis cache off (every request parses).
+    const graphqlSizes = LONG ? [1_000, 10_000, 64_000, 256_000, 1_000_000] : [1_000, 10_000, 64_000, 256_000];
+    const gqlHeaders = { "content-type": "application/json", authorization: `Bearer ${prefectKey}` };
+    const raised = {
+      PREFECT_GRAPHQL_URL: `${standIn.url}/graphql`,
+      TENANT_ID: "6f0c2b8e-1d3a-4c5e-9f7a-2b4c6d8e0f12",
+      GRAPHQL_ANALYSIS_CACHE_ENTRIES: "0",
+      MAX_BODY_BYTES: String(4 * 1_048_576),
+      GRAPHQL_MAX_DOCUMENT_BYTES: String(4 * 1_048_576),
+      GRAPHQL_MAX_TOKENS: "1000000",
+      GRAPHQL_MAX_ALIASES: "100000",
+      GRAPHQL_MAX_COST: "10000000",
+    };
+    const okAnswer = Buffer.from('{"data":{"ok":true}}');
+    for (const bytes of graphqlSizes) {
+      log(`graphql: ${bytes} bytes...`);
+      const body = graphqlBody(bytes);
+      const warmBody = graphqlBody(500);
+      let current = warmBody;
+      graphqlWorkerd.push(
+        await pointWith(script, common, raised, gatewayUrl, {
+          warm: () => {
+            standIn.set(okAnswer, false);
+            current = warmBody;
+          },
+          target: () => (current = body),
+          req: () => send(gatewayUrl.current, { path: "/prefect/graphql", method: "POST", headers: gqlHeaders, body: current }),
+          cpuBudgetMs,
+          x: body.length / 1000,
+        }),
+      );
+    }
+
+    // 4. The worst shapes, at the default limits (each refused or decided within them): one runtime, CPU per request.
+    log("graphql: the worst shapes...");
+    {
+      const gateway = await startGateway(script, { ...common, ...raised, ...defaultLimits() });
+      gatewayUrl.current = gateway.url;
+      try {
+        for (const s of graphqlShapes()) {
+          const body = JSON.stringify({ query: s.query, operationName: s.operationName });
+          const warmBody = graphqlBody(500);
+          let current = warmBody;
+          const p = await measurePoint(
+            gateway,
+            async () => {
+              current = warmBody;
+              await send(gateway.url, { path: "/prefect/graphql", method: "POST", headers: gqlHeaders, body: current });
+            },
+            async () => {
+              current = body;
+              return send(gateway.url, { path: "/prefect/graphql", method: "POST", headers: gqlHeaders, body: current });
+            },
+            LONG ? 500 : 200,
+            400,
+          );
+          shapes.push({
+            name: s.name,
+            bytes: s.query.length,
+            status: p.status,
+            cpuUs: Math.round(p.cpuMsPerRequest * 1000),
+            peakAddedMb: Math.round(p.peakAddedMb * 10) / 10,
+          });
+        }
+      } finally {
+        await gateway.stop();
+      }
+    }
+    await standIn.close();
+    await db.close();
+    // Kept at once, so a failure in the store section does not lose them (GROWTH_ONLY=store picks them up).
+    writeFileSync(
+      RESULTS,
+      `${JSON.stringify(
+        {
+          ...reuse,
+          long: LONG,
+          sections: { workerd: startedAt, store: reuse?.sections?.store ?? null },
+          listing: { workerd: listingWorkerd },
+          tenants: tenantsWorkerd,
+          graphql: { workerd: graphqlWorkerd, shapes },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  }
+
+  // 5. The stored data.
+  const storeRows = LONG ? [1_000, 10_000, 100_000, 1_000_000] : [1_000, 10_000, 100_000];
+  const measuredStore = wants("store")
+    ? await storeCurves({
+        scriptPath: script,
+        rowCounts: storeRows,
+        freshKeys: LONG ? 2_000 : 1_000,
+        kvFillMax: Number(process.env.GROWTH_KV_FILL_MAX ?? (LONG ? 100_000 : 10_000)),
+        serverUrl: process.env.GROWTH_DATABASE_URL,
+        log,
+      })
+    : null;
+  const stored =
+    measuredStore ??
+    (reuse?.store && reuse.explained && reuse.database
+      ? { steps: reuse.store, explained: reuse.explained, database: reuse.database }
+      : null);
+  if (!stored) throw new Error("no store figures: run with the store section (GROWTH_ONLY unset or naming store)");
+  if (listingWorkerd.length === 0)
+    throw new Error("no workerd figures: run with the workerd section (GROWTH_ONLY unset or naming workerd)");
+
+  // Curves and charts.
+  const c = {
+    listingCpu: [
+      curve(
+        "workerd: CPU per request",
+        "listing MB",
+        "ms",
+        listingWorkerd.map((p) => ({ x: p.x, y: p.cpuMsPerRequest })),
+      ),
+    ],
+    listingMemory: [
+      curve(
+        "workerd: peak resident memory one request adds",
+        "listing MB",
+        "MB",
+        listingWorkerd.map((p) => ({ x: p.x, y: p.peakAddedMb })),
+      ),
+    ],
+    tenants: [
+      curve(
+        "workerd: CPU per request",
+        "tenants in the answer",
+        "ms",
+        tenantsWorkerd.map((p) => ({ x: p.x, y: p.cpuMsPerRequest })),
+      ),
+      curve(
+        "workerd: peak memory one request adds",
+        "tenants in the answer",
+        "MB",
+        tenantsWorkerd.map((p) => ({ x: p.x, y: p.peakAddedMb })),
+      ),
+    ],
+    graphql: [
+      curve(
+        "workerd: CPU per request",
+        "document KB",
+        "ms",
+        graphqlWorkerd.map((p) => ({ x: p.x, y: p.cpuMsPerRequest })),
+      ),
+      curve(
+        "workerd: peak memory one request adds",
+        "document KB",
+        "MB",
+        graphqlWorkerd.map((p) => ({ x: p.x, y: p.peakAddedMb })),
+      ),
+    ],
+    keyTiers: (["memory", "kv", "database"] as const).map((tier) =>
+      curve(
+        `${tier === "kv" ? "KV" : tier} tier`,
+        "stored keys",
+        "µs of workerd CPU per request",
+        stored.steps.map((s) => ({ x: s.keys, y: s.tiers[tier].cpuUs })),
+      ),
+    ),
+    keyLatency: [
+      ...(["memory", "kv", "database"] as const).map((tier) =>
+        curve(
+          `${tier === "kv" ? "KV" : tier} tier, p50`,
+          "stored keys",
+          "ms per request (one client)",
+          stored.steps.map((s) => ({ x: s.keys, y: s.tiers[tier].p50Ms })),
+        ),
+      ),
+      curve(
+        "findKeyByHash from Node",
+        "stored keys",
+        "ms",
+        stored.steps.map((s) => ({ x: s.keys, y: s.queriesMs["key lookup by hash (findKeyByHash)"]! })),
+      ),
+    ],
+    admin: [
+      ...Object.keys(stored.steps[0]?.adminMs ?? {}).map((what) =>
+        curve(
+          what,
+          "stored keys (audit events, usage cells alike)",
+          "ms per call (one client)",
+          stored.steps.map((s) => ({ x: s.keys, y: s.adminMs[what]! })),
+        ),
+      ),
+    ],
+    cron: [
+      curve(
+        "cron run, first at the size (deletes what is past retention)",
+        "stored keys (audit events, usage cells alike)",
+        "ms",
+        stored.steps.map((s) => ({ x: s.keys, y: s.cronMs.first })),
+      ),
+      curve(
+        "cron run, steady",
+        "stored keys",
+        "ms",
+        stored.steps.map((s) => ({ x: s.keys, y: s.cronMs.steady })),
+      ),
+      ...[
+        "cron audit prune (pruneAuditEvents)",
+        "cron usage prune, minutes (pruneUsage)",
+        "cron revocation prune (pruneRevocations)",
+        "cron identity check, whole (storedIdentityCollisions)",
+      ].map((what) =>
+        curve(
+          `${what.replace(/^cron /, "")}, from Node`,
+          "stored keys",
+          "ms",
+          stored.steps.map((s) => ({ x: s.keys, y: s.queriesMs[what]! })),
+        ),
+      ),
+    ],
+  };
+  const where = `${cpus().length} shared cores, ${LONG ? "long" : "short"} run`;
+  const database = /^\S+ [\d.]+/.exec(stored.database)?.[0] ?? stored.database;
+  const charts: [string, string, Curve[], ChartOptions][] = [
+    [
+      "growth-listing-cpu.svg",
+      "Conductor listing: CPU against its size",
+      c.listingCpu,
+      { subtitle: `every answer rewritten (none reused); ${where}`, vlines: [{ x: 8.388608, label: "default bound: 8 MiB" }] },
+    ],
+    [
+      "growth-listing-memory.svg",
+      "Conductor listing: peak memory against its size",
+      c.listingMemory,
+      {
+        subtitle: `MAX_UPSTREAM_ANSWER_BYTES raised to 64 MiB to measure past the default; ${where}`,
+        lines: [{ y: 128, label: "a Worker isolate: 128 MB" }],
+        vlines: [{ x: 8.388608, label: "default bound: 8 MiB" }],
+      },
+    ],
+    [
+      "growth-tenants.svg",
+      "1,000 definitions over N tenants: the caller's share rewritten",
+      c.tenants.slice(0, 1),
+      { logX: true, subtitle: where },
+    ],
+    [
+      "growth-graphql.svg",
+      "GraphQL guard against the document's size",
+      c.graphql.slice(0, 1),
+      {
+        logX: true,
+        logY: true,
+        subtitle: `analysis cache off, limits raised; ${where}`,
+        vlines: [{ x: 65.536, label: "default bound: 64 KiB" }],
+      },
+    ],
+    [
+      "growth-keys.svg",
+      "Key lookup: CPU by tier against stored keys",
+      c.keyTiers,
+      { logX: true, subtitle: `/whoami on workerd; ${where}` },
+    ],
+    [
+      "growth-keys-latency.svg",
+      "Key lookup: latency by tier against stored keys",
+      c.keyLatency,
+      { logX: true, logY: true, subtitle: `one client, loopback; ${database}` },
+    ],
+    [
+      "growth-admin.svg",
+      "Admin API list endpoints against table size",
+      c.admin,
+      { logX: true, logY: true, subtitle: `through the gateway, one client; ${database}` },
+    ],
+    ["growth-cron.svg", "The cron against table size", c.cron, { logX: true, logY: true, subtitle: `${database}; ${where}` }],
   ];
-  for (const [file, title, curves, logX] of charts) writeFileSync(`${OUT_DIR}/${file}`, svgChart(title, curves, { logX }));
-  const all = [...listing.curves, ...tenants.curves, ...graphql.curves, ...database.curves];
+  for (const [file, title, curves, opts] of charts) writeFileSync(`${OUT_DIR}/${file}`, svgChart(title, curves, opts));
   writeFileSync(
-    `${ROOT}bench/results/growth.json`,
-    JSON.stringify({ at: new Date().toISOString(), long: LONG, listing, tenants, graphql, database }, null, 2),
+    RESULTS,
+    `${JSON.stringify(
+      {
+        // Redrawing the charts alone keeps when the figures were measured.
+        startedAt: measured ? startedAt : (reuse?.startedAt ?? startedAt),
+        endedAt: measured ? new Date().toISOString() : (reuse?.endedAt ?? null),
+        sections: {
+          workerd: wants("workerd") ? startedAt : (reuse?.sections?.workerd ?? null),
+          store: wants("store") ? startedAt : (reuse?.sections?.store ?? null),
+        },
+        long: LONG,
+        machine: measured
+          ? {
+              cpus: cpus().length,
+              node: process.version,
+              loadAvgAtStart: load0,
+              loadAvgAtEnd: readFileSync("/proc/loadavg", "utf8").trim(),
+            }
+          : reuse?.machine,
+        database: stored.database,
+        listing: { workerd: listingWorkerd },
+        tenants: tenantsWorkerd,
+        graphql: { workerd: graphqlWorkerd, shapes },
+        store: stored.steps,
+        explained: stored.explained,
+        curves: Object.fromEntries(Object.entries(c).map(([k, v]) => [k, v.map((x) => ({ ...x, summary: describeCurve(x) }))])),
+      },
+      null,
+      2,
+    )}\n`,
   );
-  for (const c of all) console.log(describeCurve(c));
-  for (const s of graphql.shapes) console.log(`graphql shape ${s.name}: ${s.bytes} bytes, ${Math.round(s.us)} µs`);
-  for (const e of database.explained) console.log(`${e.what} at ${e.rows} rows: ${e.usesIndex ? "index" : "NO INDEX"}: ${e.plan[0]}`);
+  for (const group of Object.values(c)) for (const x of group) console.log(describeCurve(x));
+  for (const s of shapes) console.log(`graphql shape ${s.name}: ${s.bytes} bytes, ${s.status}, ${s.cpuUs} µs workerd CPU`);
+  for (const e of stored.explained)
+    console.log(`${e.what} at ${e.rows} rows: ${e.usesIndex ? "index" : "no index"}${e.seqScan ? ", SEQ SCAN" : ""}, ${e.executionMs} ms`);
+  for (const s of stored.steps as StoreStep[])
+    console.log(`${s.keys} keys: admin ${JSON.stringify(s.adminMs)} cron ${JSON.stringify(s.cronMs)}`);
   console.log(`charts in ${OUT_DIR}, figures in bench/results/growth.json`);
+}
+
+/** The default GraphQL limits, as variables (the shapes are measured against them). */
+function defaultLimits(): Record<string, string> {
+  return {
+    MAX_BODY_BYTES: String(1_048_576),
+    GRAPHQL_MAX_DOCUMENT_BYTES: String(DEFAULT_GRAPHQL_LIMITS.maxDocumentBytes),
+    GRAPHQL_MAX_TOKENS: String(DEFAULT_GRAPHQL_LIMITS.maxTokens),
+    GRAPHQL_MAX_ALIASES: String(DEFAULT_GRAPHQL_LIMITS.maxAliases),
+    GRAPHQL_MAX_COST: String(DEFAULT_GRAPHQL_LIMITS.maxCost),
+  };
+}
+
+/** One workerd point in a runtime of its own. */
+async function pointWith(
+  script: string,
+  common: Record<string, string>,
+  bindings: Record<string, string>,
+  gatewayUrl: { current: string },
+  p: {
+    warm: () => void;
+    target: () => void;
+    req: () => Promise<{ status: number; bytes: number; ms: number }>;
+    cpuBudgetMs: number;
+    x: number;
+  },
+): Promise<WorkerdPoint> {
+  const gateway = await startGateway(script, { ...common, ...bindings });
+  gatewayUrl.current = gateway.url;
+  try {
+    const figures = await measurePoint(
+      gateway,
+      async () => {
+        p.warm();
+        await p.req();
+      },
+      async () => {
+        p.target();
+        return p.req();
+      },
+      p.cpuBudgetMs,
+    );
+    return { x: p.x, ...figures };
+  } finally {
+    await gateway.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    () => process.exit(0),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

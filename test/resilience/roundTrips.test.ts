@@ -81,8 +81,12 @@ function recordingNamespace(ns: DurableObjectNamespace): DurableObjectNamespace 
           get(s, method) {
             const m = Reflect.get(s, method) as unknown;
             if (typeof m !== "function") return m;
+            // Called on the stub itself: an RPC method applied with another `this` fails (the stub cannot be
+            // serialized), and the gateway, failing open, would let every request through without a lease.
             return (...a: unknown[]) =>
-              timed("durable-object", String(method), () => Promise.resolve((m as (...x: unknown[]) => unknown).apply(s, a)));
+              timed("durable-object", String(method), () =>
+                Promise.resolve((s as Record<string | symbol, (...x: unknown[]) => unknown>)[method]!(...a)),
+              );
           },
         });
       };
@@ -260,6 +264,24 @@ describe("sequential round trips before the upstream", () => {
     const req = () => prefectRequest({ authorization: `Bearer ${token}` });
     expect(row("JWT, first use (JWKS fetch)", await measure(req(), jwtEnv, upstream)).sequential).toBe(2);
     expect(row("JWT, cached keys and revocation", await measure(req(), jwtEnv, upstream)).sequential).toBe(0);
+    // A new isolate: the control state's KV read first (every request of a new isolate waits for it), then as above.
+    const coldEnv = recorded(
+      envWith({ PREFECT_GRAPHQL_URL: `${upstream}/graphql`, JWT_JWKS_URL: stubUrl(`/jwks/${uniqueTag("tripsjwkscold")}.json`) }),
+    );
+    const coldToken = await new SignJWT({
+      sub: uniqueTag("jwt"),
+      scope: "query/*",
+      jti: uniqueTag("jti"),
+      exp: Math.floor(Date.now() / 1000) + 300,
+    })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .sign(idpKey);
+    coldIsolate();
+    const cold = row(
+      "JWT, first use, new isolate",
+      await measure(prefectRequest({ authorization: `Bearer ${coldToken}` }), coldEnv, upstream),
+    );
+    expect(cold.sequential).toBe(3);
   });
 
   it("a browser session from a key: its revocation and its key read at once, 2 at most (KV miss, database), 0 warm", async () => {
@@ -279,9 +301,30 @@ describe("sequential round trips before the upstream", () => {
     expect(first.sequential).toBe(2);
     expect(first.calls).toBe(4);
     expect(row("session, warm", await measure(req(), sEnv, upstream)).sequential).toBe(0);
+    const { key: other } = await createTestKey({ subject: uniqueTag("trips-session-cold"), scopes: ["query/*"] });
+    const coldClaims = newSession(
+      { src: "key", sub: "s", keyHash: hashApiKey(other), roles: [], groups: [], scopes: ["query/*"] },
+      config,
+      Date.now() / 1000,
+    );
+    const coldCookie = `__Host-flowgate-session=${await sealSession(coldClaims, config)}`;
+    coldIsolate();
+    const cold = row(
+      "session (from a key), first use anywhere, new isolate",
+      await measure(
+        prefectRequest(
+          { cookie: coldCookie, origin: "https://gateway.test", "x-csrf-token": coldClaims.csrf },
+          FLOWS,
+          "https://gateway.test",
+        ),
+        sEnv,
+        upstream,
+      ),
+    );
+    expect(cold.sequential).toBe(3);
   });
 
-  it("a rate-limited key: the counter object on every request, 1 warm; its limits' KV read before it on a new isolate", async () => {
+  it("a rate-limited key: 0 warm (spent from the isolate's lease), 1 when the lease is gone; its limits' KV read before the counter when not in memory", async () => {
     const { id, key } = await createTestKey({ subject: uniqueTag("trips-limited"), scopes: ["query/*"] });
     const res = await asAdmin("/admin/limits", {
       method: "POST",
@@ -289,8 +332,14 @@ describe("sequential round trips before the upstream", () => {
     });
     expect(res.status).toBe(201);
     const req = () => prefectRequest({ "x-api-key": key });
-    await measure(req(), env, upstream);
-    expect(row("rate-limited key, warm", await measure(req(), env, upstream)).sequential).toBe(1);
+    const first = await measure(req(), env, upstream);
+    // The counter granted a lease (a tenth of the bucket): it answered, rather than failing open.
+    expect(first.chain.at(-1)).toBe("durable-object: acquire");
+    expect(row("rate-limited key, warm (lease held)", await measure(req(), env, upstream)).sequential).toBe(0);
+    forgetLeasesInIsolate();
+    expect(row("rate-limited key, lease spent or older than RATE_LEASE_TTL_MS", await measure(req(), env, upstream)).chain).toEqual([
+      "durable-object: acquire",
+    ]);
     forgetLimitsInIsolate();
     forgetLeasesInIsolate();
     expect(row("rate-limited key, limits not in memory (after a purge)", await measure(req(), env, upstream)).sequential).toBe(2);
@@ -316,5 +365,16 @@ describe("sequential round trips before the upstream", () => {
     const req = () => new Request("http://gateway.test/conductor/api/metadata/workflow", { headers: { authorization: `Bearer ${key}` } });
     expect(row("Conductor listing, first use of the key", await measure(req(), cEnv, conductorUrl)).sequential).toBe(2);
     expect(row("Conductor listing, warm", await measure(req(), cEnv, conductorUrl)).sequential).toBe(0);
+    const other = await stack.key({ subject: uniqueTag("trips-conductor-cold"), roles: ["OWNER"] });
+    coldIsolate();
+    const cold = row(
+      "Conductor listing, first use of the key, new isolate",
+      await measure(
+        new Request("http://gateway.test/conductor/api/metadata/workflow", { headers: { authorization: `Bearer ${other}` } }),
+        cEnv,
+        conductorUrl,
+      ),
+    );
+    expect(cold.chain.map((c) => c.split(":")[0])).toEqual(["kv", "kv", "database"]);
   });
 });
