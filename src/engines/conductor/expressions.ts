@@ -175,6 +175,7 @@ const MAX_ESCAPE_ROUNDS = 16;
  */
 function secretOpening(s: string): "held" | "nested" | null {
   if (s.includes(SECRET_REFUSED)) return "held";
+  if (!s.includes("\\")) return null; // no escape to decode: the common case, one scan
   let text = s;
   for (let round = 0; round < MAX_ESCAPE_ROUNDS; round++) {
     // Runs of backslashes collapse to one first (one linear pass: `\\+u` tried at each backslash of a long run that
