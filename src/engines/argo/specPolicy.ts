@@ -685,6 +685,44 @@ const ARGO_MANAGED_LABELS = new Set(
     .concat(["cronworkflows.argoproj.io/completed"]),
 );
 
+/**
+ * The pod annotations Argo's controller sets or reads on a workflow's pods (workflow/common/common.go
+ * `AnnotationKey*`, read where workflowpod.go, operator.go, pod/controller.go and artifact_gc.go use them). The
+ * controller copies a spec's pod annotations over its own (workflowpod.go `addMetadata` runs last), so a spec's value
+ * would win: `node-id`/`node-name` tie a pod to a node, `pod-gc-strategy` decides when it is deleted, `progress` what
+ * the node reports.
+ */
+const ARGO_POD_ANNOTATIONS = new Set(
+  [
+    "node-id",
+    "node-name",
+    "node-type",
+    "node-start-time",
+    "pod-gc-strategy",
+    "artifact-gc-strategy",
+    "progress",
+    "workflow-name",
+    "workflow-uid",
+    "trace-id",
+    "span-id",
+    "service-account-token.name",
+    "pod-name-format",
+    "scheduled-time",
+  ].map((k) => `workflows.argoproj.io/${k}`),
+);
+/**
+ * `kill-cmd-<container>` is the command the controller execs in that container to stop it (workflow/signal/signal.go:
+ * it overrides Argo's own, for every running container). For an injected sidecar it is what the annotation is for;
+ * for Argo's own containers (common.go: `wait`, `supervisor`, `init`, `init-artifact-*`, `artifact-plugin-*`) it would
+ * run the author's program as the executor, with the executor's service-account token (attack28).
+ */
+const KILL_CMD = "workflows.argoproj.io/kill-cmd-";
+const ARGO_CONTAINER = /^(?:wait|supervisor|init|init-artifact-.*|artifact-plugin-.*)$/;
+const isArgoPodAnnotation = (key: string): boolean => {
+  const k = key.toLowerCase();
+  return ARGO_POD_ANNOTATIONS.has(k) || (k.startsWith(KILL_CMD) && ARGO_CONTAINER.test(k.slice(KILL_CMD.length)));
+};
+
 const CHECKS = {
   labels(v, path) {
     if (unset(v)) return null;
@@ -748,6 +786,16 @@ const CHECKS = {
   podAnnotations(v, path, w) {
     if (unset(v)) return null;
     if (!isObj(v)) return { path, rule: "malformed", message: "annotations are an object" };
+    // Whatever the pod security level: these choose what Argo's controller does with the pod, not the pod's power.
+    // (A `{{...}}` name could still spell one under `privileged`, whose containers hold more than any of them.)
+    for (const key of Object.keys(v)) {
+      if (isArgoPodAnnotation(key))
+        return {
+          path: `${path}${member(key)}`,
+          rule: "argo-annotation",
+          message: `${JSON.stringify(key.slice(0, 80))} is Argo's own pod annotation (the controller sets it or acts on it)`,
+        };
+    }
     if (!baselineApplies(w)) return null;
     for (const [key, value] of Object.entries(v)) {
       const at = `${path}${member(key)}`;
